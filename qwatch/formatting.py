@@ -1,0 +1,47 @@
+"""Numbers and text made short and readable, shared by every face."""
+
+from __future__ import annotations
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to about `limit` characters with a note of what was cut; 0 means no limit."""
+    if limit <= 0 or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [{len(text) - limit} more characters cut]"
+
+
+def clip_lines(text: str, limit: int) -> str:
+    """A long text such as a traceback keeps its head and tail, the middle cut with a note."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit // 3]
+    tail = text[-(limit - len(head)) :]
+    return f"{head}\n… [{len(text) - len(head) - len(tail)} characters cut] …\n{tail}"
+
+
+def duration(seconds: float | None) -> str:
+    """`1.2s`, `3m05s`, `2h10m`, `4d03h`; `-` for unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 10:
+        return f"{seconds:.1f}s" if seconds >= 0.1 else f"{seconds * 1000:.0f}ms"
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
+
+
+def byte_size(count: int | None) -> str:
+    """`512B`, `1.5MiB`; `-` for unknown."""
+    if count is None:
+        return "-"
+    size = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
+        size /= 1024
+    return f"{size:.1f}TiB"

@@ -1,0 +1,65 @@
+"""Raw Redis replies turned into plain values, tolerating whatever Redis holds.
+
+A reply may be an error (WRONGTYPE on a key of the wrong type, NOPERM under a
+strict ACL), None for a missing key, or bytes that are not UTF-8. Each helper
+gives a usable value or None, never an exception.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def as_int(reply: Any, default: int = 0) -> int:
+    """An integer reply or a numeric string; `default` for anything else."""
+    if isinstance(reply, int):
+        return reply
+    if isinstance(reply, bytes):
+        try:
+            return int(float(reply))
+        except ValueError:
+            return default
+    return default
+
+
+def as_float(reply: Any) -> float | None:
+    """A numeric string as a float; None for anything else."""
+    if isinstance(reply, (bytes, int)):
+        try:
+            return float(reply)
+        except ValueError:
+            return None
+    return None
+
+
+def as_text(reply: Any) -> str | None:
+    """A bulk string as text (undecodable bytes shown as U+FFFD); None for anything else."""
+    if isinstance(reply, bytes):
+        return reply.decode("utf-8", "replace") or None
+    return None
+
+
+def as_strict_text(reply: Any) -> str | None:
+    """A bulk string that is valid UTF-8, else None: for names used to build keys."""
+    if isinstance(reply, bytes):
+        try:
+            return reply.decode("utf-8") or None
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def as_list(reply: Any) -> list[Any]:
+    """A multi-bulk reply; an empty list for an error or a missing key."""
+    return reply if isinstance(reply, list) else []
+
+
+def parse_info(reply: Any) -> dict[str, str]:
+    """INFO's `field:value` lines as a dict; empty where INFO was refused."""
+    text = as_text(reply) or ""
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and not line.startswith("#"):
+            fields[name] = value
+    return fields

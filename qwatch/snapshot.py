@@ -1,0 +1,83 @@
+"""A sample of RQ's state: plain frozen values that every face reads.
+
+Times are seconds since the epoch as floats; ages are seconds. A value RQ
+did not record is None, never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    """One queue: jobs waiting, jobs in every registry, who listens."""
+
+    name: str
+    queued: int
+    started: int
+    finished: int
+    failed: int
+    deferred: int
+    scheduled: int
+    canceled: int
+    intermediate: int
+    oldest_queued_age_seconds: float | None
+    workers: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStats:
+    """One registered worker, as its hash in Redis describes it."""
+
+    name: str
+    hostname: str | None
+    pid: int | None
+    state: str
+    queues: tuple[str, ...]
+    current_job: str | None
+    current_job_description: str | None
+    current_job_seconds: float | None
+    birth: float | None
+    heartbeat_age_seconds: float | None
+    heartbeat_overdue: bool
+    successful_jobs: int
+    failed_jobs: int
+    working_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class AbandonedJob:
+    """A started job whose execution stopped heartbeating and whose worker is gone."""
+
+    id: str
+    queue: str
+    worker: str | None
+    overdue_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RedisInfo:
+    """What INFO says about the server; None where INFO was not allowed."""
+
+    version: str | None
+    used_memory_bytes: int | None
+    max_memory_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything qwatch knows about one Redis at one moment."""
+
+    taken_at: float
+    queues: tuple[QueueStats, ...]
+    workers: tuple[WorkerStats, ...]
+    abandoned_jobs: tuple[AbandonedJob, ...]
+    expired_workers: tuple[str, ...]
+    suspended: bool
+    redis: RedisInfo
+
+    def to_dict(self) -> dict[str, Any]:
+        """The snapshot as JSON-ready data; its keys are documented in the README."""
+        return asdict(self)
