@@ -20,18 +20,21 @@ from redis.connection import Connection
 Command = tuple[str | bytes | int | float, ...]
 
 _READ_SIZE = 1 << 20
+_AUTH_ERRORS = ("NOAUTH", "WRONGPASS")
+_UNAVAILABLE_ERRORS = ("LOADING", "MASTERDOWN")
+"""Error replies that concern the whole connection, not one key: the batch fails."""
 
 
 def run(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
     """Send `commands` in one write and return one reply per command, in order."""
     if not commands:
         return []
-    payload = b"".join([hiredis.pack_command(command) for command in commands])
+    payload = b"".join([hiredis.pack_command(command) for command in commands])  # type: ignore[arg-type]
     pool = client.connection_pool
     conn = pool.get_connection()
     try:
         conn.send_packed_command([payload], check_health=False)
-        return _read_replies(conn, len(commands))
+        replies = _read_replies(conn, len(commands))
     except hiredis.ProtocolError as exc:
         conn.disconnect()
         raise redis.ConnectionError(f"unreadable reply from Redis: {exc}") from exc
@@ -40,6 +43,13 @@ def run(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
         raise
     finally:
         pool.release(conn)
+    first = replies[0]
+    if isinstance(first, hiredis.ReplyError):
+        if str(first).startswith(_AUTH_ERRORS):
+            raise redis.AuthenticationError(str(first))
+        if str(first).startswith(_UNAVAILABLE_ERRORS):
+            raise redis.ConnectionError(str(first))
+    return replies
 
 
 def _read_replies(conn: Connection, count: int) -> list[Any]:

@@ -178,9 +178,9 @@ def _step(name: str, arg: Any, stack: list[Any], memo: dict[int, Any]) -> None:
         stack.append(())
     elif name in _TUPLES:
         count = _TUPLES[name]
-        items = tuple(stack[-count:])
+        popped = tuple(stack[-count:])
         del stack[-count:]
-        stack.append(items)
+        stack.append(popped)
     elif name == "TUPLE":
         stack.append(tuple(_pop_mark(stack)))
     elif name == "EMPTY_LIST":

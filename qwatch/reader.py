@@ -22,7 +22,15 @@ import redis
 
 from qwatch import batch, keys
 from qwatch.batch import Command
-from qwatch.replies import as_float, as_int, as_list, as_strict_text, as_text, parse_info
+from qwatch.replies import (
+    as_float,
+    as_int,
+    as_list,
+    as_pairs,
+    as_strict_text,
+    as_text,
+    parse_info,
+)
 from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
 from qwatch.timestamps import parse_rq_time
 
@@ -124,6 +132,12 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
     )
 
 
+def queue_names(client: redis.Redis) -> list[str]:
+    """Every registered queue's name, sorted."""
+    (members,) = batch.run(client, [("SMEMBERS", keys.QUEUES)])
+    return _names(members, keys.QUEUE_PREFIX)
+
+
 def _names(members: Any, prefix: str) -> list[str]:
     """Names from a set of keys, sorted; members of another shape are skipped."""
     names = (keys.name_in_key(key, prefix) for key in map(as_strict_text, as_list(members)) if key)
@@ -188,9 +202,8 @@ def _queue_list(fields: WorkerHash) -> list[str]:
 
 def _expired_executions(reply: Any, now: float) -> list[tuple[str, float]]:
     """(job id, seconds overdue) for executions whose heartbeat deadline has passed."""
-    flat = as_list(reply)
     pairs = []
-    for member, score in zip(flat[::2], flat[1::2]):
+    for member, score in as_pairs(reply):
         execution = as_strict_text(member)
         deadline = as_float(score)
         if execution and deadline is not None:

@@ -54,6 +54,12 @@ def as_list(reply: Any) -> list[Any]:
     return reply if isinstance(reply, list) else []
 
 
+def as_pairs(reply: Any) -> list[tuple[Any, Any]]:
+    """A flat `member, score, member, score…` reply as pairs."""
+    flat = as_list(reply)
+    return list(zip(flat[::2], flat[1::2]))
+
+
 def parse_info(reply: Any) -> dict[str, str]:
     """INFO's `field:value` lines as a dict; empty where INFO was refused."""
     text = as_text(reply) or ""

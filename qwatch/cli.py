@@ -1,0 +1,169 @@
+"""The `qwatch` command: argument parsing, and errors shown as one line with exit status 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from rich.console import Console
+
+from qwatch import __version__
+from qwatch.connection import Target, connect, read_password_file, resolve_url, translated_errors
+from qwatch.errors import QwatchError
+from qwatch.jobs import read_failed, read_job
+from qwatch.reader import read_snapshot
+from qwatch.report import failed_report, job_report, snapshot_report
+
+EXIT_USAGE = 2
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one qwatch command; returns the process exit status."""
+    args = build_parser().parse_args(argv)
+    command: Command = args.command
+    try:
+        return command(args)
+    except QwatchError as exc:
+        print(f"qwatch: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of every subcommand and its options."""
+    parser = argparse.ArgumentParser(
+        prog="qwatch",
+        description="Monitor RQ task queues on Redis. Reads only; changes nothing unless asked.",
+    )
+    parser.add_argument("--version", action="version", version=f"qwatch {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    connection = _connection_options()
+
+    snapshot = commands.add_parser(
+        "snapshot",
+        parents=[connection],
+        help="print queues, workers and problems once (or every --watch seconds)",
+        description="Print every queue's job counts, every worker, and abandoned jobs.",
+    )
+    snapshot.add_argument("--json", action="store_true", help="print one JSON object instead")
+    snapshot.add_argument(
+        "--watch",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="refresh every SECONDS until Ctrl-C",
+    )
+    snapshot.set_defaults(command=run_snapshot)
+
+    job = commands.add_parser(
+        "job",
+        parents=[connection],
+        help="print one job: call, times, traceback",
+        description="Print one job, its arguments decoded without unpickling, and its traceback.",
+    )
+    job.add_argument("job_id", metavar="ID", help="the RQ job id")
+    job.set_defaults(command=run_job)
+
+    failed = commands.add_parser(
+        "failed",
+        parents=[connection],
+        help="list failed jobs, newest first",
+        description="List failed jobs newest first, one line each with the exception.",
+    )
+    failed.add_argument("--queue", metavar="Q", help="only this queue (default: all)")
+    failed.add_argument(
+        "--limit", type=_positive_int, default=20, metavar="N", help="at most N jobs (default 20)"
+    )
+    failed.set_defaults(command=run_failed)
+    return parser
+
+
+def _connection_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("connection")
+    group.add_argument(
+        "--url",
+        help="redis://, rediss:// or unix:// URL (default: $QWATCH_REDIS_URL, else $REDIS_URL,"
+        " else redis://localhost:6379/0)",
+    )
+    group.add_argument(
+        "--password-file", metavar="FILE", help="read the Redis password from FILE's first line"
+    )
+    group.add_argument(
+        "--timeout",
+        type=_positive_float,
+        default=5.0,
+        metavar="SECONDS",
+        help="give up on Redis after SECONDS (default 5)",
+    )
+    return options
+
+
+def target_from_args(args: argparse.Namespace) -> Target:
+    """The Redis target the connection options name."""
+    password = read_password_file(args.password_file) if args.password_file else None
+    return Target(url=resolve_url(args.url), password=password, timeout=args.timeout)
+
+
+def run_snapshot(args: argparse.Namespace) -> int:
+    target = target_from_args(args)
+    client = connect(target)
+    console = Console()
+    while True:
+        with translated_errors(target):
+            snapshot = read_snapshot(client)
+        if args.json:
+            print(json.dumps(snapshot.to_dict()), flush=True)
+        else:
+            if args.watch:
+                console.clear()
+            console.print(snapshot_report(snapshot, target.display))
+        if not args.watch:
+            return 0
+        time.sleep(args.watch)
+
+
+def run_job(args: argparse.Namespace) -> int:
+    target = target_from_args(args)
+    client = connect(target)
+    with translated_errors(target):
+        job = read_job(client, args.job_id)
+    if job is None:
+        print(f"qwatch: no job {args.job_id} in {target.display}", file=sys.stderr)
+        return 1
+    Console().print(job_report(job))
+    return 0
+
+
+def run_failed(args: argparse.Namespace) -> int:
+    target = target_from_args(args)
+    client = connect(target)
+    with translated_errors(target):
+        rows = read_failed(client, queue=args.queue, limit=args.limit)
+    Console().print(failed_report(rows))
+    return 0
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value

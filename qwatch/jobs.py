@@ -1,0 +1,220 @@
+"""Read single jobs and the failed-job list, for `qwatch job`, `qwatch failed` and the TUI.
+
+A failure's traceback lives in the job's results stream in RQ 2
+(`exc_string`, base64 of zlib text) and in the job hash's `exc_info` in older
+layouts; both are read. Everything shown is bounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import heapq
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from qwatch import batch, keys
+from qwatch.batch import Command
+from qwatch.decode import decode_job_data, render_pickle
+from qwatch.formatting import clip_lines
+from qwatch.reader import queue_names
+from qwatch.replies import as_float, as_int, as_list, as_pairs, as_strict_text, as_text
+from qwatch.timestamps import parse_rq_time
+
+TRACEBACK_LIMIT = 20_000
+MAX_TRACEBACK_BYTES = 1 << 20
+_EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
+_ABANDONED = re.compile(r"due to (\w+)")
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    """One job as `qwatch job` and the inspector show it."""
+
+    id: str
+    status: str | None
+    function: str
+    arguments: str
+    description: str | None
+    origin: str | None
+    worker: str | None
+    created_at: float | None
+    enqueued_at: float | None
+    started_at: float | None
+    ended_at: float | None
+    timeout: int | None
+    retries_left: int | None
+    result: str | None
+    exception: str | None
+    traceback: str | None
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """Time from enqueued to started."""
+        return _span(self.enqueued_at, self.started_at)
+
+    @property
+    def run_seconds(self) -> float | None:
+        """Time from started to ended."""
+        return _span(self.started_at, self.ended_at)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    """One row of the failed-job list."""
+
+    id: str
+    queue: str
+    function: str
+    exception: str | None
+    worker: str | None
+    failed_at: float | None
+
+
+def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
+    """The job with this id, or None when Redis holds no such job."""
+    fields, latest = batch.run(client, [("HGETALL", keys.job_key(job_id)), _latest_result(job_id)])
+    pairs = as_pairs(fields)
+    if not pairs:
+        return None
+    job = {as_text(name) or "": value for name, value in pairs}
+    result = _result_fields(latest)
+    traceback = _traceback(job, result)
+    call = decode_job_data(job.get("data"))
+    return JobDetail(
+        id=job_id,
+        status=as_text(job.get("status")),
+        function=call.function,
+        arguments=call.arguments,
+        description=as_text(job.get("description")),
+        origin=as_text(job.get("origin")),
+        worker=as_text(job.get("worker_name")) or as_text(result.get("worker_name")),
+        created_at=parse_rq_time(job.get("created_at")),
+        enqueued_at=parse_rq_time(job.get("enqueued_at")),
+        started_at=parse_rq_time(job.get("started_at")),
+        ended_at=parse_rq_time(job.get("ended_at")),
+        timeout=as_int(job.get("timeout"), default=-1) if job.get("timeout") else None,
+        retries_left=as_int(job.get("retries_left")) if job.get("retries_left") else None,
+        result=_return_value(result),
+        exception=last_line(traceback),
+        traceback=traceback,
+    )
+
+
+def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) -> list[FailedJob]:
+    """The newest failed jobs, across queues or in one, newest first.
+
+    The failed registries are scored by expiry (failure time + failure_ttl),
+    so the `limit` highest scores of every queue are merged to find the
+    candidates, then sorted by their real `ended_at`.
+    """
+    queues = [queue] if queue else queue_names(client)
+    ranges = batch.run(
+        client,
+        [("ZREVRANGE", keys.registry_key("failed", q), 0, limit - 1, "WITHSCORES") for q in queues],
+    )
+    scored = (
+        (as_float(score) or 0.0, q, job_id)
+        for q, reply in zip(queues, ranges)
+        for member, score in as_pairs(reply)
+        if (job_id := as_strict_text(member))
+    )
+    candidates = heapq.nlargest(limit, scored)
+    lookups: list[Command] = []
+    for _score, _q, job_id in candidates:
+        lookups += [
+            ("HMGET", keys.job_key(job_id), "data", "worker_name", "ended_at", "exc_info"),
+            _latest_result(job_id),
+        ]
+    replies = batch.run(client, lookups)
+    rows = [
+        _failed_row(job_id, q, as_list(replies[2 * i]), _result_fields(replies[2 * i + 1]))
+        for i, (_score, q, job_id) in enumerate(candidates)
+    ]
+    return sorted(rows, key=lambda row: row.failed_at or 0.0, reverse=True)
+
+
+def last_line(traceback: str | None) -> str | None:
+    """The traceback's last non-empty line: the exception and its message."""
+    if not traceback:
+        return None
+    lines = [line for line in traceback.strip().splitlines() if line.strip()]
+    return lines[-1].strip() if lines else None
+
+
+def exception_name(line: str | None) -> str | None:
+    """`ZeroDivisionError` from `ZeroDivisionError: division by zero`; never the message."""
+    if not line:
+        return None
+    match = _EXCEPTION_NAME.match(line) or _ABANDONED.search(line)
+    return match.group(1) if match else None
+
+
+def _failed_row(job_id: str, queue: str, fields: list[Any], result: dict[str, Any]) -> FailedJob:
+    data, worker, ended_at, exc_info = (fields + [None] * 4)[:4]
+    traceback = _traceback({"exc_info": exc_info}, result)
+    return FailedJob(
+        id=job_id,
+        queue=queue,
+        function=str(decode_job_data(data, limit=0).function),
+        exception=last_line(traceback),
+        worker=as_text(worker) or as_text(result.get("worker_name")),
+        failed_at=parse_rq_time(ended_at),
+    )
+
+
+def _latest_result(job_id: str) -> Command:
+    return ("XREVRANGE", keys.results_key(job_id), "+", "-", "COUNT", 1)
+
+
+def _result_fields(reply: Any) -> dict[str, Any]:
+    """The newest entry of a results stream as a field dict; empty if none."""
+    entries = as_list(reply)
+    if not entries:
+        return {}
+    entry = as_list(entries[0])
+    pairs = as_pairs(entry[1]) if len(entry) == 2 else []
+    return {as_text(name) or "": value for name, value in pairs}
+
+
+def _traceback(job: dict[str, Any], result: dict[str, Any]) -> str | None:
+    encoded = result.get("exc_string")
+    if isinstance(encoded, bytes):
+        try:
+            return _inflate(base64.b64decode(encoded, validate=True))
+        except (binascii.Error, ValueError):
+            return "<unreadable traceback in the results stream>"
+    legacy = job.get("exc_info")
+    if isinstance(legacy, bytes) and legacy:
+        try:
+            return _inflate(legacy)
+        except ValueError:
+            return clip_lines(legacy.decode("utf-8", "replace"), TRACEBACK_LIMIT)
+    return None
+
+
+def _inflate(data: bytes) -> str:
+    inflater = zlib.decompressobj()
+    try:
+        text = inflater.decompress(data, MAX_TRACEBACK_BYTES)
+    except zlib.error as exc:
+        raise ValueError("not zlib") from exc
+    return clip_lines(text.decode("utf-8", "replace"), TRACEBACK_LIMIT)
+
+
+def _return_value(result: dict[str, Any]) -> str | None:
+    encoded = result.get("return_value")
+    if not isinstance(encoded, bytes):
+        return None
+    try:
+        return render_pickle(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError):
+        return "<unreadable return value>"
+
+
+def _span(start: float | None, end: float | None) -> float | None:
+    return max(0.0, end - start) if start is not None and end is not None else None

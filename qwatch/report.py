@@ -1,0 +1,165 @@
+"""The snapshot, a job and the failed list as Rich renderables for the terminal."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from qwatch.formatting import byte_size, duration
+from qwatch.jobs import FailedJob, JobDetail
+from qwatch.snapshot import Snapshot
+
+STATE_STYLES = {"busy": "yellow", "idle": "green", "suspended": "magenta", "started": "cyan"}
+
+
+def snapshot_report(snapshot: Snapshot, target: str) -> RenderableType:
+    """Queues, workers and problems, like `rq info` but complete."""
+    parts: list[RenderableType] = [_header(snapshot, target), _queues(snapshot), _workers(snapshot)]
+    if snapshot.abandoned_jobs:
+        parts.append(_abandoned(snapshot))
+    if snapshot.expired_workers:
+        names = ", ".join(snapshot.expired_workers)
+        parts.append(Text(f"registered but expired workers: {names}", style="red"))
+    return Group(*parts)
+
+
+def _header(snapshot: Snapshot, target: str) -> Text:
+    info = snapshot.redis
+    queued = sum(queue.queued for queue in snapshot.queues)
+    failed = sum(queue.failed for queue in snapshot.queues)
+    text = Text(
+        f"{target}  Redis {info.version or '?'}  memory {byte_size(info.used_memory_bytes)}"
+    )
+    if info.max_memory_bytes:
+        text.append(f" of {byte_size(info.max_memory_bytes)}")
+    text.append(
+        f"  {len(snapshot.queues)} queues, {queued} queued, {failed} failed,"
+        f" {len(snapshot.workers)} workers"
+    )
+    if snapshot.suspended:
+        text.append("  SUSPENDED", style="bold magenta")
+    return text
+
+
+def _queues(snapshot: Snapshot) -> Table:
+    table = Table(title="Queues", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("queue", no_wrap=True)
+    for column in (
+        "queued", "started", "failed", "finished", "deferred", "scheduled", "canceled", "workers",
+    ):  # fmt: skip
+        table.add_column(column, justify="right")
+    table.add_column("oldest", justify="right")
+    for queue in snapshot.queues:
+        table.add_row(
+            queue.name,
+            str(queue.queued),
+            str(queue.started),
+            Text(str(queue.failed), style="red" if queue.failed else ""),
+            str(queue.finished),
+            str(queue.deferred),
+            str(queue.scheduled),
+            str(queue.canceled),
+            Text(
+                str(queue.workers), style="bold red" if queue.queued and not queue.workers else ""
+            ),
+            duration(queue.oldest_queued_age_seconds),
+        )
+    return table
+
+
+def _workers(snapshot: Snapshot) -> Table:
+    table = Table(title="Workers", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("worker", "host", "pid", "state", "queues", "current job"):
+        table.add_column(column)
+    for column in ("heartbeat", "ok", "failed", "working"):
+        table.add_column(column, justify="right")
+    for worker in snapshot.workers:
+        job = worker.current_job_description or worker.current_job or ""
+        if job and worker.current_job_seconds is not None:
+            job = f"{job} ({duration(worker.current_job_seconds)})"
+        table.add_row(
+            worker.name,
+            worker.hostname or "-",
+            str(worker.pid or "-"),
+            Text(worker.state, style=STATE_STYLES.get(worker.state, "")),
+            ",".join(worker.queues),
+            job,
+            Text(
+                duration(worker.heartbeat_age_seconds),
+                style="bold red" if worker.heartbeat_overdue else "",
+            ),
+            str(worker.successful_jobs),
+            str(worker.failed_jobs),
+            duration(worker.working_seconds),
+        )
+    return table
+
+
+def _abandoned(snapshot: Snapshot) -> Table:
+    table = Table(
+        title="Abandoned jobs", title_justify="left", title_style="bold red", box=box.SIMPLE_HEAD
+    )
+    for column in ("job", "queue", "worker", "overdue"):
+        table.add_column(column)
+    for job in snapshot.abandoned_jobs:
+        table.add_row(job.id, job.queue, job.worker or "-", duration(job.overdue_seconds))
+    return table
+
+
+def failed_report(rows: Sequence[FailedJob], now: float | None = None) -> Table:
+    """The failed list, one job a line, newest first."""
+    now = time.time() if now is None else now
+    table = Table(title="Failed jobs", title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("when", "queue", "function", "exception", "worker", "job"):
+        table.add_column(column)
+    for row in rows:
+        ago = duration(now - row.failed_at) + " ago" if row.failed_at else "-"
+        table.add_row(
+            ago,
+            row.queue,
+            row.function,
+            Text(row.exception or "-", style="red"),
+            row.worker or "-",
+            row.id,
+        )
+    return table
+
+
+def job_report(job: JobDetail) -> RenderableType:
+    """Everything about one job, its traceback last and whole."""
+    fields = Table.grid(padding=(0, 2))
+    fields.add_column(style="bold")
+    fields.add_column()
+    fields.add_row("job", job.id)
+    fields.add_row("status", job.status or "-")
+    fields.add_row("function", job.function)
+    fields.add_row("arguments", job.arguments or "-")
+    fields.add_row("origin", job.origin or "-")
+    fields.add_row("worker", job.worker or "-")
+    for label, value in (
+        ("created", job.created_at),
+        ("enqueued", job.enqueued_at),
+        ("started", job.started_at),
+        ("ended", job.ended_at),
+    ):
+        fields.add_row(label, _clock(value))
+    fields.add_row("waited", duration(job.wait_seconds))
+    fields.add_row("ran", duration(job.run_seconds))
+    if job.result is not None:
+        fields.add_row("result", job.result)
+    if job.exception:
+        fields.add_row("exception", Text(job.exception, style="red"))
+    if not job.traceback:
+        return fields
+    return Group(fields, Text(""), Text(job.traceback))
+
+
+def _clock(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
