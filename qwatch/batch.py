@@ -6,6 +6,7 @@ packs each command in C, the batch goes out in one write, and a hiredis
 Reader parses the replies. Error replies (WRONGTYPE, NOPERM) come back as
 `hiredis.ReplyError` values in their slot, so one odd key never spoils the
 batch. redis-py still owns the connection: URL, TLS, AUTH, Sentinel, timeouts.
+Replies are read as RESP2, so the client must use `protocol=2` (as `connect` does).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ def run(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
     payload = b"".join([hiredis.pack_command(command) for command in commands])  # type: ignore[arg-type]
     pool = client.connection_pool
     conn = pool.get_connection()
+    if conn.protocol not in (2, "2", None):
+        pool.release(conn)
+        raise ValueError("qwatch reads RESP2 replies: create the client with protocol=2")
     try:
         conn.send_packed_command([payload], check_health=False)
         replies = _read_replies(conn, len(commands))

@@ -113,7 +113,7 @@ def target_from_args(args: argparse.Namespace) -> Target:
 def run_snapshot(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     client = connect(target)
-    console = Console()
+    console = _console()
     while True:
         with translated_errors(target):
             snapshot = read_snapshot(client)
@@ -136,7 +136,7 @@ def run_job(args: argparse.Namespace) -> int:
     if job is None:
         print(f"qwatch: no job {args.job_id} in {target.display}", file=sys.stderr)
         return 1
-    Console().print(job_report(job))
+    _console().print(job_report(job))
     return 0
 
 
@@ -145,8 +145,13 @@ def run_failed(args: argparse.Namespace) -> int:
     client = connect(target)
     with translated_errors(target):
         rows = read_failed(client, queue=args.queue, limit=args.limit)
-    Console().print(failed_report(rows))
+    _console().print(failed_report(rows))
     return 0
+
+
+def _console() -> Console:
+    """A console as wide as the terminal, or wide enough not to cut tables in a pipe."""
+    return Console() if sys.stdout.isatty() else Console(width=200)
 
 
 def _positive_float(text: str) -> float:

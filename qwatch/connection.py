@@ -102,6 +102,7 @@ def connect(target: Target) -> redis.Redis:
     """A client for `target`; it connects lazily, on the first command."""
     validate_url(target.url)
     options: dict[str, object] = {
+        "protocol": 2,
         "socket_timeout": target.timeout,
         "socket_connect_timeout": target.timeout,
     }

@@ -149,7 +149,7 @@ def _chunks(replies: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def _queue_commands(queues: Iterable[str], now: float) -> list[Command]:
-    live = f"({now}"
+    live = f"({now}"  # finished and failed entries are scored by expiry; RQ drops the past
     commands: list[Command] = []
     for queue in queues:
         started = keys.registry_key("started", queue)
@@ -162,7 +162,7 @@ def _queue_commands(queues: Iterable[str], now: float) -> list[Command]:
             ("ZCOUNT", keys.registry_key("failed", queue), live, "+inf"),
             ("ZCARD", keys.registry_key("deferred", queue)),
             ("ZCARD", keys.registry_key("scheduled", queue)),
-            ("ZCOUNT", keys.registry_key("canceled", queue), live, "+inf"),
+            ("ZCARD", keys.registry_key("canceled", queue)),
             (
                 "ZRANGEBYSCORE",
                 started,

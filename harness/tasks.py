@@ -1,0 +1,53 @@
+"""Job functions the RQ workers of the tests, the demo and the benchmarks run."""
+
+from __future__ import annotations
+
+import random
+import time
+
+
+class UpstreamTimeout(Exception):
+    """What a crawl raises when the site does not answer."""
+
+
+def add(a: int, b: int) -> int:
+    """A fast job that succeeds."""
+    return a + b
+
+
+def divide(a: int, b: int) -> float:
+    """Fails with ZeroDivisionError when `b` is 0, with a real traceback."""
+    return a / b
+
+
+def sleep(seconds: float) -> float:
+    """A slow job: the worker stays busy for `seconds`."""
+    time.sleep(seconds)
+    return seconds
+
+
+def send_email(to: str, subject: str) -> str:
+    """The demo's common fast job."""
+    time.sleep(random.uniform(0.01, 0.2))
+    return f"sent to {to}"
+
+
+def crawl(url: str, depth: int = 1) -> int:
+    """The demo's slow job that sometimes times out upstream."""
+    time.sleep(random.uniform(0.5, 3.0))
+    if random.random() < 0.2:
+        raise UpstreamTimeout(f"{url} did not answer within 30s")
+    return depth * 10
+
+
+def encode_video(video_id: int, preset: str = "720p") -> str:
+    """The demo's longest job."""
+    time.sleep(random.uniform(3.0, 8.0))
+    return f"video {video_id} at {preset}"
+
+
+def flaky(chance: float) -> str:
+    """Fails with the given chance: retried jobs in the demo."""
+    if random.random() < chance:
+        raise ConnectionError("flaky upstream")
+    return "ok"

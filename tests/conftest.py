@@ -1,0 +1,34 @@
+"""Shared fixtures: one private redis-server per test session, flushed for every test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from harness.redis_server import RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real redis-server on a free port, started by the suite and stopped after it."""
+    with RedisServer() as server:
+        yield server
+
+
+@pytest.fixture
+def client(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    """A client of the private server, emptied before each test."""
+    if redis_server.process is None:
+        redis_server.start()
+    connection = redis_server.client()
+    connection.flushall()
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def url(redis_server: RedisServer, client: redis.Redis) -> str:
+    """The private server's URL, emptied like `client`."""
+    return redis_server.url

@@ -1,0 +1,142 @@
+"""The snapshot against RQ's own API, with real workers running real jobs."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+import redis
+from rq import Queue, Retry, Worker
+from rq.registry import (
+    CanceledJobRegistry,
+    DeferredJobRegistry,
+    FailedJobRegistry,
+    FinishedJobRegistry,
+    ScheduledJobRegistry,
+    StartedJobRegistry,
+)
+
+from harness import tasks
+from harness.polling import wait_until
+from harness.workers import run_burst, start_worker, stop_worker
+from qwatch.reader import read_snapshot
+from qwatch.snapshot import Snapshot
+
+
+def rq_counts(queue: Queue) -> dict[str, int]:
+    """What RQ's own API reports for a queue (its counts clean registries first)."""
+    connection = queue.connection
+    return {
+        "queued": queue.count,
+        "started": StartedJobRegistry(queue.name, connection=connection).count,
+        "finished": FinishedJobRegistry(queue.name, connection=connection).count,
+        "failed": FailedJobRegistry(queue.name, connection=connection).count,
+        "deferred": DeferredJobRegistry(queue.name, connection=connection).count,
+        "scheduled": ScheduledJobRegistry(queue.name, connection=connection).count,
+        "canceled": CanceledJobRegistry(queue.name, connection=connection).count,
+    }
+
+
+STATES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled")
+
+
+def qwatch_counts(snapshot: Snapshot, name: str) -> dict[str, int]:
+    (queue,) = [queue for queue in snapshot.queues if queue.name == name]
+    return {state: getattr(queue, state) for state in STATES}
+
+
+def mixed_workload(client: redis.Redis, url: str) -> None:
+    """Successes, failures, retries, scheduled, deferred and canceled jobs, run by a real worker."""
+    default = Queue("default", connection=client)
+    high = Queue("high", connection=client)
+    parked = Queue("parked", connection=client)
+    for i in range(5):
+        default.enqueue(tasks.add, i, 1)
+    for i in range(3):
+        default.enqueue(tasks.divide, i, 0)
+    high.enqueue(tasks.divide, 1, 0, retry=Retry(max=2))
+    high.enqueue(tasks.add, 2, 2, result_ttl=600)
+    blocker = parked.enqueue(tasks.add, 0, 0)
+    default.enqueue(tasks.add, 1, 1, depends_on=blocker)
+    default.enqueue_in(timedelta(hours=1), tasks.add, 2, 2)
+    default.enqueue(tasks.add, 3, 3).cancel()
+    parked.enqueue(tasks.add, 4, 4)
+    run_burst(url, ["default", "high"])
+
+
+def test_every_count_equals_rq_after_a_mixed_workload(client: redis.Redis, url: str) -> None:
+    mixed_workload(client, url)
+    snapshot = read_snapshot(client)
+    names = sorted(queue.name for queue in Queue.all(connection=client))
+    assert [queue.name for queue in snapshot.queues] == names == ["default", "high", "parked"]
+    for queue in Queue.all(connection=client):
+        assert qwatch_counts(snapshot, queue.name) == rq_counts(queue), queue.name
+    assert qwatch_counts(snapshot, "default") == {
+        "queued": 0, "started": 0, "finished": 5, "failed": 3,
+        "deferred": 1, "scheduled": 1, "canceled": 1,
+    }  # fmt: skip
+    assert qwatch_counts(snapshot, "high")["finished"] == 1
+    assert qwatch_counts(snapshot, "high")["failed"] == 1
+    assert qwatch_counts(snapshot, "parked")["queued"] == 2
+
+
+def test_oldest_queued_age_comes_from_the_head_job(client: redis.Redis) -> None:
+    queue = Queue("backlog", connection=client)
+    first = queue.enqueue(tasks.add, 1, 1)
+    queue.enqueue(tasks.add, 2, 2)
+    assert first.enqueued_at is not None
+    later = first.enqueued_at.timestamp() + 90
+    (stats,) = read_snapshot(client, now=later).queues
+    assert stats.queued == 2
+    assert stats.oldest_queued_age_seconds == pytest.approx(90, abs=0.01)
+    Queue("empty", connection=client).enqueue(tasks.add, 0, 0).delete()
+    empty = next(q for q in read_snapshot(client).queues if q.name == "empty")
+    assert empty.queued == 0 and empty.oldest_queued_age_seconds is None
+
+
+@pytest.fixture
+def busy_worker(client: redis.Redis, url: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A real worker, in its own process group, busy with a 30 s job."""
+    Queue("slow", connection=client).enqueue(tasks.sleep, 30, job_id="slow-job")
+    process = start_worker(url, ["slow", "other"], name="busy-worker")
+    wait_until(
+        lambda: client.hget("rq:worker:busy-worker", "current_job") == b"slow-job",
+        "the worker to start the slow job",
+    )
+    yield process
+    stop_worker(process)
+
+
+def test_workers_match_rq(client: redis.Redis, busy_worker: subprocess.Popen[bytes]) -> None:
+    snapshot = read_snapshot(client)
+    (rq_worker,) = Worker.all(connection=client)
+    (worker,) = snapshot.workers
+    assert worker.name == rq_worker.name == "busy-worker"
+    assert worker.hostname == rq_worker.hostname
+    assert worker.pid == rq_worker.pid == busy_worker.pid
+    assert worker.state == rq_worker.get_state() == "busy"
+    assert worker.queues == tuple(rq_worker.queue_names()) == ("slow", "other")
+    assert worker.current_job == "slow-job"
+    assert worker.current_job_description == "harness.tasks.sleep(30)"
+    assert worker.current_job_seconds is not None and worker.current_job_seconds < 30
+    assert worker.heartbeat_age_seconds is not None and not worker.heartbeat_overdue
+    slow = next(q for q in snapshot.queues if q.name == "slow")
+    assert (slow.started, slow.workers) == (1, 1)
+
+
+def test_a_killed_worker_leaves_an_abandoned_job(
+    client: redis.Redis, busy_worker: subprocess.Popen[bytes]
+) -> None:
+    stop_worker(busy_worker)
+    # RQ keeps a dead worker's hash until its TTL runs out; expire it now instead of waiting.
+    client.delete("rq:worker:busy-worker")
+    assert read_snapshot(client).abandoned_jobs == ()
+    later = read_snapshot(client, now=time.time() + 600)
+    (job,) = later.abandoned_jobs
+    assert (job.id, job.queue, job.worker) == ("slow-job", "slow", "busy-worker")
+    assert job.overdue_seconds > 400
+    assert later.expired_workers == ("busy-worker",)
+    assert later.workers == ()
