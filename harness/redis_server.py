@@ -68,6 +68,8 @@ class RedisServer:
             try:
                 probe.ping()
                 break
+            except (redis.AuthenticationError, redis.ResponseError):
+                break  # it answers, and wants a password
             except redis.ConnectionError:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"redis-server did not answer: {self._log_tail()}") from None

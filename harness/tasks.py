@@ -51,3 +51,8 @@ def flaky(chance: float) -> str:
     if random.random() < chance:
         raise ConnectionError("flaky upstream")
     return "ok"
+
+
+def fail(message: str) -> None:
+    """Fails with ValueError(message): for long or odd exception messages."""
+    raise ValueError(message)

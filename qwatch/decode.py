@@ -126,14 +126,12 @@ def _walk(data: bytes) -> Any:
     memo: dict[int, Any] = {}
     try:
         for opcode, arg, _pos in pickletools.genops(data):
-            if opcode.name == "STOP":
-                return stack.pop()
             _step(opcode.name, arg, stack, memo)
+        return stack.pop()
     except _Undecodable:
         raise
     except Exception as exc:  # a malformed pickle can fail in many ways
         raise _Undecodable(f"{type(exc).__name__}: {exc}") from exc
-    raise _Undecodable("truncated pickle")
 
 
 def _pop_mark(stack: list[Any]) -> list[Any]:
@@ -156,7 +154,7 @@ _PUTS = {"PUT", "BINPUT", "LONG_BINPUT"}
 _GETS = {"GET", "BINGET", "LONG_BINGET"}
 _TUPLES = {"TUPLE1": 1, "TUPLE2": 2, "TUPLE3": 3}
 _CALLS = {"REDUCE", "NEWOBJ"}
-_IGNORED = {"PROTO", "FRAME"}
+_IGNORED = {"PROTO", "FRAME", "STOP"}
 
 
 def _step(name: str, arg: Any, stack: list[Any], memo: dict[int, Any]) -> None:

@@ -7,6 +7,7 @@ gives a usable value or None, never an exception.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -14,21 +15,18 @@ def as_int(reply: Any, default: int = 0) -> int:
     """An integer reply or a numeric string; `default` for anything else."""
     if isinstance(reply, int):
         return reply
-    if isinstance(reply, bytes):
-        try:
-            return int(float(reply))
-        except ValueError:
-            return default
-    return default
+    value = as_float(reply)
+    return int(value) if value is not None else default
 
 
 def as_float(reply: Any) -> float | None:
-    """A numeric string as a float; None for anything else."""
-    if isinstance(reply, (bytes, int)):
+    """A finite number from a numeric string or integer reply; None for anything else."""
+    if isinstance(reply, (bytes, int, float)):
         try:
-            return float(reply)
+            value = float(reply)
         except ValueError:
             return None
+        return value if math.isfinite(value) else None
     return None
 
 

@@ -1,0 +1,151 @@
+"""The command line: output, exit statuses and one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import redis
+from rq import Queue
+
+from harness import tasks
+from harness.redis_server import RedisServer, free_port
+from harness.workers import run_burst
+from qwatch.cli import main
+from qwatch.connection import display_url, resolve_url
+
+
+def run_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script, as a user runs it."""
+    qwatch = Path(sys.executable).parent / "qwatch"
+    return subprocess.run([str(qwatch), *argv], capture_output=True, text=True, timeout=60)
+
+
+def test_snapshot_json_has_the_documented_keys(client: redis.Redis, url: str) -> None:
+    Queue("default", connection=client).enqueue(tasks.divide, 1, 0)
+    Queue("default", connection=client).enqueue(tasks.add, 1, 0)
+    run_burst(url, ["default"])
+    result = run_cli("snapshot", "--json", "--url", url)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"queues", "workers", "abandoned_jobs"} <= data.keys()
+    (queue,) = data["queues"]
+    assert {
+        "name", "queued", "started", "finished", "failed", "deferred", "scheduled", "canceled",
+        "oldest_queued_age_seconds", "workers",
+    } <= queue.keys()  # fmt: skip
+    assert (queue["name"], queue["finished"], queue["failed"]) == ("default", 1, 1)
+
+
+def test_snapshot_tables_show_queues_and_workers(client: redis.Redis, url: str) -> None:
+    Queue("emails", connection=client).enqueue(tasks.add, 1, 1)
+    result = run_cli("snapshot", "--url", url)
+    assert result.returncode == 0
+    assert "emails" in result.stdout and "Workers" in result.stdout
+
+
+def test_job_and_failed_commands(
+    client: redis.Redis, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = Queue("default", connection=client).enqueue(tasks.divide, 7, 0)
+    run_burst(url, ["default"])
+    assert main(["job", job.id, "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert "harness.tasks.divide" in out and "7, 0" in out
+    assert "in divide\n    return a / b" in out and "ZeroDivisionError: division by zero" in out
+    assert main(["failed", "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert job.id in out and "ZeroDivisionError: division by zero" in out
+    assert main(["job", "nope", "--url", url]) == 1
+    assert "no job nope" in capsys.readouterr().err
+
+
+def test_unreachable_redis_is_one_line_and_status_2() -> None:
+    port = free_port()
+    result = run_cli("snapshot", "--url", f"redis://:hunter2@127.0.0.1:{port}/0", "--timeout", "2")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert result.stderr.startswith(f"qwatch: redis://127.0.0.1:{port}/0: cannot connect")
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_refused_password_is_one_line_and_status_2(
+    client: redis.Redis, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    client.acl_setuser(
+        "app", reset=True, enabled=True, passwords=["+right-pw"], keys=["*"], commands=["+@all"]
+    )
+    url = f"redis://app:wrong-pw@127.0.0.1:{redis_server.port}/0"
+    result = run_cli("snapshot", "--url", url)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"qwatch: redis://app@127.0.0.1:{redis_server.port}/0: authentication failed"
+    )
+    assert "wrong-pw" not in result.stderr and result.stderr.count("\n") == 1
+    password_file = tmp_path / "password"
+    password_file.write_text("right-pw\n")
+    url = f"redis://app@127.0.0.1:{redis_server.port}/0"
+    assert run_cli("snapshot", "--url", url, "--password-file", str(password_file)).returncode == 0
+
+
+def test_a_redis_that_wants_a_password_and_got_none(tmp_path: Path) -> None:
+    with RedisServer("--requirepass", "s3cret") as server:
+        result = run_cli("snapshot", "--url", server.url)
+    assert result.returncode == 2
+    assert "authentication failed" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["snapshot", "--url", "http://localhost"], "unsupported Redis URL scheme 'http'"),
+        (["snapshot", "--url", "redis://localhost:notaport"], "malformed Redis URL"),
+        (["snapshot", "--url", "redis://localhost/zero"], "database 'zero'"),
+        (["snapshot", "--url", "unix://"], "needs a socket path"),
+        (["snapshot", "--password-file", "/nonexistent/pw"], "cannot read password file"),
+    ],
+)
+def test_bad_input_is_one_line_and_status_2(argv: list[str], message: str) -> None:
+    result = run_cli(*argv)
+    assert result.returncode == 2
+    assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "argv", [["snapshot", "--timeout", "0"], ["failed", "--limit", "x"], ["bogus"]]
+)
+def test_bad_flags_exit_2_with_usage(argv: list[str]) -> None:
+    result = run_cli(*argv)
+    assert result.returncode == 2 and "usage: qwatch" in result.stderr
+
+
+def test_help_explains_every_command() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("snapshot", "job", "failed"):
+        assert command in result.stdout
+    assert "QWATCH_REDIS_URL" in run_cli("snapshot", "--help").stdout
+
+
+def test_url_comes_from_flag_then_environment_then_default() -> None:
+    env = {"QWATCH_REDIS_URL": "redis://q:1/0", "REDIS_URL": "redis://r:2/0"}
+    assert resolve_url("redis://flag:3/0", env) == "redis://flag:3/0"
+    assert resolve_url(None, env) == "redis://q:1/0"
+    assert resolve_url(None, {"REDIS_URL": "redis://r:2/0"}) == "redis://r:2/0"
+    assert resolve_url(None, {}) == "redis://localhost:6379/0"
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://:pw@host:6380/2", "redis://host:6380/2"),
+        ("rediss://user:pw@host", "rediss://user@host:6379/0"),
+        ("unix:///run/redis.sock?db=3&password=pw", "unix:///run/redis.sock?db=3"),
+        ("redis://[::1]:7000", "redis://[::1]:7000/0"),
+    ],
+)
+def test_targets_are_shown_without_passwords(url: str, shown: str) -> None:
+    assert display_url(url) == shown

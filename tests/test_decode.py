@@ -1,0 +1,84 @@
+"""Pickled job data rendered from opcodes alone; pure parsing, no Redis needed."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import pickle
+import zlib
+
+import pytest
+
+from qwatch.decode import decode_job_data, function_name, render_pickle
+
+
+def job_data(*call: object, protocol: int = pickle.HIGHEST_PROTOCOL) -> bytes:
+    return zlib.compress(pickle.dumps(call, protocol=protocol))
+
+
+class Point:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_plain_values_are_python_literals(protocol: int) -> None:
+    args = (1, -2.5, "é", b"\x00", None, True, [1, [2]], (3,), {"k": {4}}, frozenset([5]))
+    data = job_data("app.send", None, args, {"to": "a@b.c"}, protocol=protocol)
+    call = decode_job_data(data)
+    assert call.function == "app.send"
+    assert call.arguments == (
+        "1, -2.5, 'é', b'\\x00', None, True, [1, [2]], (3,), {'k': {4}}, frozenset({5}), to='a@b.c'"
+    )
+    assert str(call) == f"app.send({call.arguments})"
+
+
+def test_objects_become_placeholders_naming_their_class() -> None:
+    when = datetime.datetime(2024, 5, 1, 12, 0)
+    data = job_data("app.report", None, (when, decimal.Decimal("1.5"), Point(3)), {})
+    arguments = decode_job_data(data).arguments
+    assert arguments.startswith("<datetime.datetime(b'")
+    assert "<decimal.Decimal('1.5')>" in arguments
+    assert arguments.endswith("<test_decode.Point()>")
+
+
+def test_bound_methods_show_their_instance() -> None:
+    data = job_data("send", Point(1), (), {})
+    assert decode_job_data(data).function == "<test_decode.Point()>.send"
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        (None, "<no function recorded>"),
+        (b"", "<no function recorded>"),
+        (b"plain text", "<undecodable job data: not zlib-compressed>"),
+        (zlib.compress(b"\x80\x05garbage"), "<undecodable job data: "),
+        (zlib.compress(pickle.dumps([1, 2])), "<unexpected job data: [1, 2]>"),
+        (zlib.compress(b"\x80\x05N"), "<undecodable job data: ValueError: pickle exhausted"),
+    ],
+)
+def test_garbage_gives_a_readable_note(data: bytes | None, shown: str) -> None:
+    call = decode_job_data(data)
+    assert call.function.startswith(shown) and not call.readable
+    assert str(call) == call.function
+    assert function_name(data) is None
+
+
+def test_a_decompression_bomb_is_not_inflated() -> None:
+    bomb = zlib.compress(b"\x00" * (50 << 20))
+    assert decode_job_data(bomb).function == "<undecodable job data: larger than 1048576 bytes>"
+
+
+def test_long_and_deep_values_are_bounded() -> None:
+    wide = decode_job_data(job_data("f", None, (list(range(500)),), {})).arguments
+    assert wide.endswith(", … 450 more]")
+    deep: list[object] = []
+    for _ in range(100):
+        deep = [deep]
+    assert "…" in render_pickle(pickle.dumps(deep))
+    cyclic: list[object] = []
+    cyclic.append(cyclic)
+    assert render_pickle(pickle.dumps(cyclic)).count("[") <= 20
+    long_text = decode_job_data(job_data("f", None, ("x" * 10_000,), {}), limit=100).arguments
+    assert long_text.endswith("more characters cut]") and len(long_text) < 200
