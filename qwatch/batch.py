@@ -21,6 +21,8 @@ from redis.connection import Connection
 Command = tuple[str | bytes | int | float, ...]
 
 _READ_SIZE = 1 << 20
+_CHUNK = 1000
+"""Commands packed and sent at a time, so Redis works on one chunk while the next is packed."""
 _AUTH_ERRORS = ("NOAUTH", "WRONGPASS")
 _UNAVAILABLE_ERRORS = ("LOADING", "MASTERDOWN")
 """Error replies that concern the whole connection, not one key: the batch fails."""
@@ -30,14 +32,16 @@ def run(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
     """Send `commands` in one write and return one reply per command, in order."""
     if not commands:
         return []
-    payload = b"".join([hiredis.pack_command(command) for command in commands])  # type: ignore[arg-type]
     pool = client.connection_pool
     conn = pool.get_connection()
     if conn.protocol not in (2, "2", None):
         pool.release(conn)
         raise ValueError("qwatch reads RESP2 replies: create the client with protocol=2")
     try:
-        conn.send_packed_command([payload], check_health=False)
+        for start in range(0, len(commands), _CHUNK):
+            chunk = commands[start : start + _CHUNK]
+            payload = b"".join([hiredis.pack_command(command) for command in chunk])  # type: ignore[arg-type]
+            conn.send_packed_command([payload], check_health=False)
         replies = _read_replies(conn, len(commands))
     except hiredis.ProtocolError as exc:
         conn.disconnect()

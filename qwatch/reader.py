@@ -109,7 +109,7 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
     current_jobs = {name: as_list(next(found)) for name in currents}
     expired_workers = [as_text(next(found)) for _ in expired]
 
-    listeners = Counter(queue for fields in live.values() for queue in _queue_list(fields))
+    listeners = Counter(queue for fields in live.values() for queue in fields["queues"])
     return Snapshot(
         taken_at=now,
         queues=tuple(
@@ -192,12 +192,9 @@ def _worker_hash(fields: Any, pttl: Any) -> WorkerHash | None:
         return None
     named = dict(zip(WORKER_FIELDS, values))
     named["pttl"] = as_int(pttl, default=-1)
+    text = as_text(named["queues"]) or ""
+    named["queues"] = tuple(queue for queue in text.split(",") if queue)
     return named
-
-
-def _queue_list(fields: WorkerHash) -> list[str]:
-    text = as_text(fields["queues"]) or ""
-    return [queue for queue in text.split(",") if queue]
 
 
 def _expired_executions(reply: Any, now: float) -> list[tuple[str, float]]:
@@ -240,7 +237,7 @@ def _worker_stats(name: str, fields: WorkerHash, job: list[Any] | None, now: flo
         hostname=as_text(fields["hostname"]),
         pid=pid if pid >= 0 else None,
         state=as_text(fields["state"]) or "?",
-        queues=tuple(_queue_list(fields)),
+        queues=fields["queues"],
         current_job=as_strict_text(fields["current_job"]),
         current_job_description=as_text(job[0]) if job else None,
         current_job_seconds=max(0.0, now - started_at) if started_at is not None else None,

@@ -12,6 +12,7 @@ from rq import Queue, Worker
 
 from harness import tasks
 from harness.redis_server import RedisServer
+from qwatch import batch
 from qwatch.connection import Target, connect
 from qwatch.jobs import read_failed, read_job
 from qwatch.reader import read_snapshot
@@ -35,17 +36,23 @@ def populate(client: redis.Redis, queues: int, workers: int) -> None:
 
 
 class RoundTrips:
-    """Counts every write to a Redis socket: one per command, pipeline or batch."""
+    """Counts every wait for Redis' replies: a qwatch batch, or any plain redis-py reply."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        original = Connection.send_packed_command
+        read_replies = batch._read_replies
+        read_response = Connection.read_response
 
-        def counting(conn: Connection, command: Any, check_health: bool = True) -> None:
+        def counting_batch(conn: Connection, count: int) -> list[Any]:
             self.count += 1
-            original(conn, command, check_health)
+            return read_replies(conn, count)
 
-        monkeypatch.setattr(Connection, "send_packed_command", counting)
+        def counting_reply(conn: Connection, *args: Any, **kwargs: Any) -> Any:
+            self.count += 1
+            return read_response(conn, *args, **kwargs)
+
+        monkeypatch.setattr(batch, "_read_replies", counting_batch)
+        monkeypatch.setattr(Connection, "read_response", counting_reply)
 
 
 @pytest.fixture
