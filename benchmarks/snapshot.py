@@ -103,9 +103,10 @@ def main() -> None:
         client = server.client()
         started = time.perf_counter()
         populate(client, args.queues, args.workers, args.jobs)
+        elapsed = time.perf_counter() - started
         print(
             f"populated {args.queues} queues, {args.workers} workers, {args.jobs} queued jobs"
-            f" with RQ's API in {time.perf_counter() - started:.1f}s; redis-server {client.info()['redis_version']}"
+            f" with RQ's API in {elapsed:.1f}s; redis-server {client.info()['redis_version']}"
         )
         qwatch_client = connect(Target(url=server.url))
         snapshot = read_snapshot(qwatch_client)
@@ -126,7 +127,7 @@ def main() -> None:
 def report(results: dict[str, tuple[list[float], float]]) -> None:
     base_time = statistics.median(results["qwatch snapshot"][0])
     base_cpu = results["qwatch snapshot"][1]
-    print(f"{'tool':<26}{'median':>10}{'min':>10}{'redis cpu':>11}{'time ×':>9}{'cpu ×':>8}")
+    print(f"{'tool':<26}{'median':>10}{'min':>10}{'redis cpu':>11}{'time x':>9}{'cpu x':>8}")
     for name, (seconds, cpu) in results.items():
         median = statistics.median(seconds)
         print(
