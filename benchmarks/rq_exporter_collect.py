@@ -4,6 +4,8 @@ Prints one JSON object: seconds per collection, and the Redis server's CPU secon
 (INFO cpu) spent per collection.
 """
 
+from __future__ import annotations
+
 import json
 import sys
 import time
@@ -13,12 +15,12 @@ from rq import Queue, Worker
 from rq_exporter.collector import RQCollector
 
 
-def redis_cpu(client):
+def redis_cpu(client: Redis) -> float:
     info = client.info("cpu")
-    return info["used_cpu_sys"] + info["used_cpu_user"]
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
-def main():
+def main() -> None:
     url, runs = sys.argv[1], int(sys.argv[2])
     client = Redis.from_url(url)
     collector = RQCollector(client, Worker, Queue)

@@ -64,6 +64,7 @@ class RedisServer:
         probe = self.client(socket_connect_timeout=0.5, socket_timeout=0.5)
         while True:
             if self.process.poll() is not None:
+                self.process = None
                 raise RuntimeError(f"redis-server exited: {self._log_tail()}")
             try:
                 probe.ping()
@@ -72,6 +73,7 @@ class RedisServer:
                 break  # it answers, and wants a password
             except redis.ConnectionError:
                 if time.monotonic() > deadline:
+                    self.stop()
                     raise RuntimeError(f"redis-server did not answer: {self._log_tail()}") from None
                 time.sleep(0.02)
         probe.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,22 +45,31 @@ def run_burst(url: str, queues: Sequence[str], timeout: float = 60.0) -> None:
         raise RuntimeError(f"rq worker --burst exited with {code}")
 
 
-def stop_worker(process: subprocess.Popen[bytes], grace: float = 0.0) -> None:
-    """Stop a worker and its work horse: SIGTERM, then SIGKILL after `grace` seconds.
+def stop_worker(process: subprocess.Popen[bytes]) -> None:
+    """Kill a worker, its work horse and its scheduler at once, as a crash would.
 
-    RQ's warm shutdown waits for the current job, so `grace` bounds that wait.
+    RQ's work horse calls setsid(), so killing the worker's process group
+    would leave the horse running its job and writing to Redis afterwards.
     """
-    if process.poll() is not None:
-        return
-    try:
-        if grace > 0:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=grace)
-                return
-            except subprocess.TimeoutExpired:
-                pass
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    for pid in [*_descendants(process.pid), process.pid]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     process.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every living descendant of `pid`, read from /proc (Linux)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found

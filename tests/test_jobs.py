@@ -60,7 +60,7 @@ def test_failed_list_is_newest_first_across_queues(client: redis.Redis, url: str
     for queue in ("emails", "crawls", "emails"):
         run_burst(url, [queue])
     rows = read_failed(client)
-    ended = [Job.fetch(row.id, connection=client).ended_at for row in rows]
+    ended = [Job.fetch(row.id, connection=client).ended_at or 0 for row in rows]
     assert ended == sorted(ended, reverse=True)
     assert {row.id for row in rows} == set(ids[:3])
     assert all(row.exception == "ZeroDivisionError: division by zero" for row in rows)

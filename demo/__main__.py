@@ -1,0 +1,83 @@
+"""`make demo`: qwatch watching a real RQ workload on a private Redis.
+
+Starts a redis-server on a free port, four `rq worker` processes on several
+queues, and a producer that keeps enqueueing a realistic mix: fast emails,
+slow crawls that sometimes time out, long encodings, jobs that fail with real
+tracebacks, retried jobs, scheduled jobs and jobs waiting on a dependency.
+Then it opens qwatch on that Redis. Ctrl-C (or quitting qwatch) stops
+everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from demo.producer import produce
+from harness.redis_server import RedisServer
+from harness.workers import start_worker, stop_worker
+
+WORKERS = (
+    ("emails", "default"),
+    ("emails", "default", "crawl"),
+    ("crawl", "reports"),
+    ("video", "reports"),
+)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="make demo", description=__doc__)
+    parser.add_argument(
+        "--view",
+        choices=("top", "snapshot"),
+        default="top" if sys.stdout.isatty() else "snapshot",
+        help="qwatch top in a terminal (the default there), else a refreshing snapshot",
+    )
+    parser.add_argument(
+        "--duration", type=float, metavar="SECONDS", help="stop by itself after SECONDS"
+    )
+    args = parser.parse_args()
+
+    stop = threading.Event()
+    with RedisServer() as server:
+        workers = [start_worker(server.url, queues) for queues in WORKERS]
+        producer = threading.Thread(target=produce, args=(server.client(), stop), daemon=True)
+        producer.start()
+        print(f"demo Redis at {server.url}; {len(workers)} RQ workers; Ctrl-C stops everything")
+        try:
+            return _watch(server.url, args.view, args.duration)
+        except KeyboardInterrupt:
+            return 0
+        finally:
+            stop.set()
+            producer.join(timeout=5)
+            for worker in workers:
+                stop_worker(worker)
+
+
+def _watch(url: str, view: str, duration: float | None) -> int:
+    qwatch = str(Path(sys.executable).parent / "qwatch")
+    command = (
+        [qwatch, "top", "--url", url]
+        if view == "top"
+        else [qwatch, "snapshot", "--watch", "2", "--url", url]
+    )
+    process = subprocess.Popen(command)
+    try:
+        process.wait(timeout=duration)
+    except subprocess.TimeoutExpired:
+        process.terminate()
+        process.wait()
+        return 0
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait()
+    return process.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
