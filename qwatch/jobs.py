@@ -83,7 +83,7 @@ def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
         return None
     job = {as_text(name) or "": value for name, value in pairs}
     result = _result_fields(latest)
-    traceback = _traceback(job, result)
+    traceback = _traceback(job.get("exc_info"), result)
     call = decode_job_data(job.get("data"))
     return JobDetail(
         id=job_id,
@@ -156,7 +156,7 @@ def exception_name(line: str | None) -> str | None:
 
 def _failed_row(job_id: str, queue: str, fields: list[Any], result: dict[str, Any]) -> FailedJob:
     data, worker, ended_at, exc_info = (fields + [None] * 4)[:4]
-    traceback = _traceback({"exc_info": exc_info}, result)
+    traceback = _traceback(exc_info, result)
     return FailedJob(
         id=job_id,
         queue=queue,
@@ -181,14 +181,18 @@ def _result_fields(reply: Any) -> dict[str, Any]:
     return {as_text(name) or "": value for name, value in pairs}
 
 
-def _traceback(job: dict[str, Any], result: dict[str, Any]) -> str | None:
+def traceback_of(job: dict[str, Any], latest_result: Any) -> str | None:
+    """A failure's traceback from the job's `exc_info` field and its newest result (XREVRANGE)."""
+    return _traceback(job.get("exc_info"), _result_fields(latest_result))
+
+
+def _traceback(legacy: Any, result: dict[str, Any]) -> str | None:
     encoded = result.get("exc_string")
     if isinstance(encoded, bytes):
         try:
             return _inflate(base64.b64decode(encoded, validate=True))
         except (binascii.Error, ValueError):
             return "<unreadable traceback in the results stream>"
-    legacy = job.get("exc_info")
     if isinstance(legacy, bytes) and legacy:
         try:
             return _inflate(legacy)

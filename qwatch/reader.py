@@ -113,8 +113,10 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
     return Snapshot(
         taken_at=now,
         queues=tuple(
-            _queue_stats(name, queue_replies, enqueued_at, listeners[name], now)
-            for name, queue_replies, enqueued_at in zip(queue_names, per_queue, enqueued)
+            _queue_stats(name, queue_replies, head, enqueued_at, listeners[name], now)
+            for name, queue_replies, head, enqueued_at in zip(
+                queue_names, per_queue, heads, enqueued
+            )
         ),
         workers=tuple(
             _worker_stats(name, fields, current_jobs.get(name), now)
@@ -209,7 +211,12 @@ def _expired_executions(reply: Any, now: float) -> list[tuple[str, float]]:
 
 
 def _queue_stats(
-    name: str, replies: Sequence[Any], enqueued_at: float | None, workers: int, now: float
+    name: str,
+    replies: Sequence[Any],
+    head: str | None,
+    enqueued_at: float | None,
+    workers: int,
+    now: float,
 ) -> QueueStats:
     queued = as_int(replies[0])
     oldest = max(0.0, now - enqueued_at) if queued and enqueued_at is not None else None
@@ -225,6 +232,7 @@ def _queue_stats(
         canceled=as_int(replies[8]),
         oldest_queued_age_seconds=oldest,
         workers=workers,
+        head_job=head if queued else None,
     )
 
 

@@ -25,6 +25,7 @@ class QueueStats:
     intermediate: int
     oldest_queued_age_seconds: float | None
     workers: int
+    head_job: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,131 @@
+"""Each finished or failed job is reported once, with mixed ttls, by reading only what is new."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+import redis
+from rq import Queue
+from rq.job import Job
+
+from harness import tasks
+from harness.polling import wait_until
+from harness.workers import run_burst, start_worker, stop_worker
+from qwatch.completions import Completion, CompletionTracker
+from qwatch.reader import read_snapshot
+
+
+def poll(tracker: CompletionTracker, client: redis.Redis) -> list[Completion]:
+    return tracker.poll(client, read_snapshot(client))
+
+
+def test_defaults_and_declared_ttls_each_counted_once(client: redis.Redis, url: str) -> None:
+    tracker = CompletionTracker(ttls=[60])
+    assert poll(tracker, client) == []
+    queue = Queue("default", connection=client)
+    old = queue.enqueue(tasks.add, 0, 0, result_ttl=60)
+    run_burst(url, ["default"])
+    assert [c.id for c in poll(tracker, client)] == [old.id]
+    jobs = [
+        queue.enqueue(tasks.add, 1, 1),
+        queue.enqueue(tasks.add, 2, 2, result_ttl=60),
+        queue.enqueue(tasks.divide, 1, 0),
+        queue.enqueue(tasks.divide, 2, 0, failure_ttl=60),
+        queue.enqueue(tasks.fail, "upstream said no"),
+    ]
+    run_burst(url, ["default"])
+    completions = poll(tracker, client)
+    assert sorted(c.id for c in completions) == sorted(job.id for job in jobs)
+    by_id = {c.id: c for c in completions}
+    for job in jobs:
+        rq_job = Job.fetch(job.id, connection=client)
+        seen = by_id[job.id]
+        assert seen.outcome == rq_job.get_status()
+        assert seen.function == rq_job.func_name
+        assert rq_job.started_at and rq_job.ended_at and rq_job.enqueued_at
+        assert seen.run_seconds == pytest.approx(
+            (rq_job.ended_at - rq_job.started_at).total_seconds(), abs=1e-3
+        )
+        assert seen.wait_seconds == pytest.approx(
+            (rq_job.started_at - rq_job.enqueued_at).total_seconds(), abs=1e-3
+        )
+    assert {by_id[job.id].exception for job in jobs[2:4]} == {"ZeroDivisionError"}
+    assert by_id[jobs[4].id].exception == "ValueError"
+    assert poll(tracker, client) == []
+
+
+@pytest.fixture
+def worker(url: str) -> Iterator[subprocess.Popen[bytes]]:
+    process = start_worker(url, ["default"], name="tracked")
+    yield process
+    stop_worker(process)
+
+
+def test_a_ttl_is_learned_from_a_running_job(
+    client: redis.Redis, worker: subprocess.Popen[bytes]
+) -> None:
+    tracker = CompletionTracker()
+    poll(tracker, client)
+    queue = Queue("default", connection=client)
+    slow = queue.enqueue(tasks.sleep, 0.5, result_ttl=7200)
+    wait_until(
+        lambda: client.hget("rq:worker:tracked", "current_job") == slow.id.encode(), "slow job"
+    )
+    assert poll(tracker, client) == []
+    fast = [queue.enqueue(tasks.add, i, 1, result_ttl=7200) for i in range(3)]
+    wait_until(
+        lambda: all(Job.fetch(j.id, connection=client).get_status() == "finished" for j in fast),
+        "jobs",
+    )
+    seen = poll(tracker, client)
+    assert sorted(c.id for c in seen) == sorted([slow.id, *(j.id for j in fast)])
+    assert poll(tracker, client) == []
+
+
+def test_a_new_job_scoring_below_an_old_one_is_counted(client: redis.Redis, url: str) -> None:
+    tracker = CompletionTracker(ttls=[60])
+    poll(tracker, client)
+    queue = Queue("default", connection=client)
+    long_kept = queue.enqueue(tasks.add, 1, 1, result_ttl=86_400)
+    queue.enqueue(tasks.add, 0, 0, result_ttl=86_400)  # at the head when polled: its ttl is learned
+    poll(tracker, client)
+    run_burst(url, ["default"])
+    first = poll(tracker, client)
+    assert long_kept.id in {c.id for c in first} and len(first) == 2
+    short_kept = queue.enqueue(tasks.add, 2, 2, result_ttl=60)
+    run_burst(url, ["default"])
+    scores = dict(client.zrange("rq:finished:default", 0, -1, withscores=True))
+    assert scores[short_kept.id.encode()] < scores[long_kept.id.encode()]
+    assert [c.id for c in poll(tracker, client)] == [short_kept.id]
+
+
+def test_a_restarted_tracker_counts_only_what_ends_after_it_starts(
+    client: redis.Redis, url: str
+) -> None:
+    queue = Queue("default", connection=client)
+    queue.enqueue(tasks.add, 1, 1)
+    run_burst(url, ["default"])
+    restarted = CompletionTracker()
+    assert poll(restarted, client) == []
+    assert poll(restarted, client) == []
+    job = queue.enqueue(tasks.add, 2, 2)
+    run_burst(url, ["default"])
+    assert [c.id for c in poll(restarted, client)] == [job.id]
+
+
+def test_state_stays_bounded(client: redis.Redis, url: str) -> None:
+    tracker = CompletionTracker()
+    poll(tracker, client)
+    for round_number in range(3):
+        for queue_name in ("a", "b"):
+            Queue(queue_name, connection=client).enqueue(tasks.add, round_number, 1)
+        run_burst(url, ["a", "b"])
+        assert len(poll(tracker, client)) == 2
+    Queue("b", connection=client).delete(delete_jobs=True)
+    poll(tracker, client)
+    assert {queue for queue, _outcome in tracker._registries} == {"a"}
+    later = read_snapshot(client, now=read_snapshot(client).taken_at + 60)
+    tracker.poll(client, later)
+    assert all(not registry.recent for registry in tracker._registries.values())
