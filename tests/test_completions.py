@@ -96,8 +96,9 @@ def test_a_new_job_scoring_below_an_old_one_is_counted(client: redis.Redis, url:
     assert long_kept.id in {c.id for c in first} and len(first) == 2
     short_kept = queue.enqueue(tasks.add, 2, 2, result_ttl=60)
     run_burst(url, ["default"])
-    scores = dict(client.zrange("rq:finished:default", 0, -1, withscores=True))
-    assert scores[short_kept.id.encode()] < scores[long_kept.id.encode()]
+    short_score = client.zscore("rq:finished:default", short_kept.id)
+    long_score = client.zscore("rq:finished:default", long_kept.id)
+    assert short_score is not None and long_score is not None and short_score < long_score
     assert [c.id for c in poll(tracker, client)] == [short_kept.id]
 
 
