@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 tools:
-	@scripts/ensure-tools.sh redis-server
+	@scripts/ensure-tools.sh redis-server redis-sentinel prometheus promtool
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \

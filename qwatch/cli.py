@@ -11,8 +11,15 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 
 from qwatch import __version__
-from qwatch.connection import Target, connect, read_password_file, resolve_url, translated_errors
-from qwatch.errors import QwatchError
+from qwatch.connection import (
+    Target,
+    connect,
+    parse_sentinels,
+    read_password_file,
+    resolve_url,
+    translated_errors,
+)
+from qwatch.errors import QwatchError, TargetError
 from qwatch.jobs import read_failed, read_job
 from qwatch.reader import read_snapshot
 from qwatch.report import failed_report, job_report, snapshot_report
@@ -80,16 +87,79 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit", type=_positive_int, default=20, metavar="N", help="at most N jobs (default 20)"
     )
     failed.set_defaults(command=run_failed)
+
+    serve = commands.add_parser(
+        "serve",
+        parents=[_connection_options(several=True)],
+        help="run the Prometheus exporter",
+        description="Serve Prometheus metrics of one or more Redis at /metrics. Reads only.",
+    )
+    _serve_options(serve)
+    serve.set_defaults(command=run_serve)
     return parser
 
 
-def _connection_options() -> argparse.ArgumentParser:
+def _serve_options(serve: argparse.ArgumentParser) -> None:
+    from qwatch.exporter.metrics import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
+    from qwatch.exporter.server import DEFAULT_PORT
+
+    serve.add_argument(
+        "--name",
+        action="append",
+        default=[],
+        help="the `redis` label of each --url, in order (default: host:port/db)",
+    )
+    serve.add_argument(
+        "--listen",
+        default=f":{DEFAULT_PORT}",
+        metavar="HOST:PORT",
+        help=f"address to serve on (default :{DEFAULT_PORT}, every interface)",
+    )
+    serve.add_argument(
+        "--web-config",
+        metavar="FILE",
+        help="TLS and basic auth, in the Prometheus exporter-toolkit format",
+    )
+    sentinel = serve.add_argument_group("Redis Sentinel")
+    sentinel.add_argument(
+        "--sentinel", metavar="HOST:PORT,...", help="Sentinels to ask for the master"
+    )
+    sentinel.add_argument("--sentinel-master", metavar="NAME", help="the master's name")
+    serve.add_argument(
+        "--label-limit",
+        type=_positive_int,
+        default=DEFAULT_LABEL_LIMIT,
+        metavar="N",
+        help=f"distinct function and exception labels per queue, the rest as `other`"
+        f" (default {DEFAULT_LABEL_LIMIT})",
+    )
+    serve.add_argument(
+        "--buckets",
+        type=_buckets,
+        default=DEFAULT_BUCKETS,
+        metavar="S,S,...",
+        help="upper bounds in seconds of the run and wait time histograms"
+        f" (default {','.join(map(str, DEFAULT_BUCKETS))})",
+    )
+    serve.add_argument(
+        "--ttl",
+        type=_positive_float,
+        action="append",
+        default=[],
+        metavar="SECONDS",
+        help="a result_ttl or failure_ttl your jobs use besides RQ's defaults (500 s, 1 year),"
+        " so their completions are counted from the start; repeatable",
+    )
+
+
+def _connection_options(several: bool = False) -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     group = options.add_argument_group("connection")
     group.add_argument(
         "--url",
+        action="append" if several else "store",
         help="redis://, rediss:// or unix:// URL (default: $QWATCH_REDIS_URL, else $REDIS_URL,"
-        " else redis://localhost:6379/0)",
+        " else redis://localhost:6379/0)" + ("; repeat for several Redis" if several else ""),
     )
     group.add_argument(
         "--password-file", metavar="FILE", help="read the Redis password from FILE's first line"
@@ -147,6 +217,59 @@ def run_failed(args: argparse.Namespace) -> int:
         rows = read_failed(client, queue=args.queue, limit=args.limit)
     _console().print(failed_report(rows))
     return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from qwatch.exporter.collector import RedisSource
+    from qwatch.exporter.server import make_server, parse_listen, serve_until_stopped
+    from qwatch.exporter.web_config import WebConfig, load_web_config
+
+    logging.basicConfig(format="qwatch serve: %(message)s", level=logging.WARNING)
+    targets = serve_targets(args)
+    names = args.name or [target.name for target in targets]
+    if len(names) != len(targets):
+        raise TargetError(f"{len(names)} --name for {len(targets)} Redis: give one per --url")
+    web = load_web_config(args.web_config) if args.web_config else WebConfig()
+    sources = [
+        RedisSource(name, connect(target), args.buckets, args.label_limit, args.ttl)
+        for name, target in zip(names, targets)
+    ]
+    server = make_server(parse_listen(args.listen), sources, args.timeout, web)
+    serve_until_stopped(server)
+    return 0
+
+
+def serve_targets(args: argparse.Namespace) -> list[Target]:
+    """Every Redis `qwatch serve` reads: each --url, or the Sentinel master."""
+    password = read_password_file(args.password_file) if args.password_file else None
+    if args.sentinel or args.sentinel_master:
+        if not (args.sentinel and args.sentinel_master):
+            raise TargetError("--sentinel and --sentinel-master go together")
+        if args.url:
+            raise TargetError("give either --url or --sentinel, not both")
+        return [
+            Target(
+                url="",
+                password=password,
+                timeout=args.timeout,
+                sentinels=parse_sentinels(args.sentinel),
+                sentinel_master=args.sentinel_master,
+            )
+        ]
+    urls = args.url or [resolve_url(None)]
+    return [Target(url=url, password=password, timeout=args.timeout) for url in urls]
+
+
+def _buckets(text: str) -> tuple[float, ...]:
+    try:
+        bounds = tuple(sorted({float(part) for part in text.split(",") if part.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a list of seconds: {text!r}") from None
+    if not bounds or bounds[0] <= 0:
+        raise argparse.ArgumentTypeError(f"bucket bounds must be positive seconds: {text!r}")
+    return bounds
 
 
 def _console() -> Console:

@@ -15,8 +15,9 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import redis
+from redis.sentinel import Sentinel
 
-from qwatch.errors import RedisUnavailable, TargetError
+from qwatch.errors import RedisUnavailable, TargetError, first_line
 
 DEFAULT_URL = "redis://localhost:6379/0"
 SCHEMES = ("redis", "rediss", "unix")
@@ -24,16 +25,43 @@ SCHEMES = ("redis", "rediss", "unix")
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """A Redis to read: its URL, an optional password, and a printable name."""
+    """A Redis to read: its URL (or Sentinel master), an optional password, a timeout."""
 
     url: str
     password: str | None = None
     timeout: float = 5.0
+    sentinels: tuple[tuple[str, int], ...] = ()
+    sentinel_master: str | None = None
 
     @property
     def display(self) -> str:
         """The target as a person reads it: scheme, host, port, db, never a password."""
+        if self.sentinels:
+            hosts = ",".join(f"{host}:{port}" for host, port in self.sentinels)
+            return f"sentinel://{hosts}/{self.sentinel_master}"
         return display_url(self.url)
+
+    @property
+    def name(self) -> str:
+        """A short label for metrics: host:port/db, a socket path, or the Sentinel master."""
+        if self.sentinels:
+            return self.sentinel_master or "sentinel"
+        return self.display.split("://", 1)[1].split("@", 1)[-1]
+
+
+def parse_sentinels(text: str) -> tuple[tuple[str, int], ...]:
+    """`host:port,host:port` (port 26379 when left out)."""
+    sentinels = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        host, sep, port = item.rpartition(":")
+        if not sep:
+            host, port = item, "26379"
+        if not host or not port.isdigit():
+            raise TargetError(f"--sentinel wants host:port[,host:port…], not {text!r}")
+        sentinels.append((host.strip("[]"), int(port)))
+    if not sentinels:
+        raise TargetError("--sentinel needs at least one host:port")
+    return tuple(sentinels)
 
 
 def resolve_url(url: str | None, environ: Mapping[str, str] = os.environ) -> str:
@@ -100,6 +128,8 @@ def validate_url(url: str) -> None:
 
 def connect(target: Target) -> redis.Redis:
     """A client for `target`; it connects lazily, on the first command."""
+    if target.sentinels:
+        return _sentinel_client(target)
     validate_url(target.url)
     options: dict[str, object] = {
         "protocol": 2,
@@ -114,6 +144,23 @@ def connect(target: Target) -> redis.Redis:
         raise TargetError(f"malformed Redis URL {target.display}: {exc}") from exc
 
 
+def _sentinel_client(target: Target) -> redis.Redis:
+    """The current master that the Sentinels name; redis-py follows failovers."""
+    sentinel = Sentinel(
+        list(target.sentinels),
+        socket_timeout=target.timeout,
+        socket_connect_timeout=target.timeout,
+    )
+    client: redis.Redis = sentinel.master_for(
+        target.sentinel_master or "",
+        protocol=2,
+        password=target.password,
+        socket_timeout=target.timeout,
+        socket_connect_timeout=target.timeout,
+    )
+    return client
+
+
 @contextmanager
 def translated_errors(target: Target) -> Iterator[None]:
     """Turn redis-py's errors into one-line `RedisUnavailable` naming the target."""
@@ -124,11 +171,6 @@ def translated_errors(target: Target) -> Iterator[None]:
     except redis.TimeoutError as exc:
         raise RedisUnavailable(f"{target.display}: timed out ({exc})") from exc
     except redis.ConnectionError as exc:
-        raise RedisUnavailable(f"{target.display}: cannot connect ({_first_line(exc)})") from exc
+        raise RedisUnavailable(f"{target.display}: cannot connect ({first_line(exc)})") from exc
     except redis.ResponseError as exc:
         raise RedisUnavailable(f"{target.display}: Redis refused ({exc})") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -13,3 +13,9 @@ class TargetError(QwatchError):
 
 class RedisUnavailable(QwatchError):
     """Redis could not be reached, refused the credentials, or timed out."""
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message cut to its first line, or its type when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

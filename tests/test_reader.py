@@ -5,11 +5,10 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 import redis
-from rq import Queue, Retry, Worker
+from rq import Queue, Worker
 from rq.registry import (
     CanceledJobRegistry,
     DeferredJobRegistry,
@@ -21,7 +20,8 @@ from rq.registry import (
 
 from harness import tasks
 from harness.polling import wait_until
-from harness.workers import run_burst, start_worker, stop_worker
+from harness.workers import start_worker, stop_worker
+from harness.workload import mixed_workload
 from qwatch.reader import read_snapshot
 from qwatch.snapshot import Snapshot
 
@@ -46,25 +46,6 @@ STATES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "c
 def qwatch_counts(snapshot: Snapshot, name: str) -> dict[str, int]:
     (queue,) = [queue for queue in snapshot.queues if queue.name == name]
     return {state: getattr(queue, state) for state in STATES}
-
-
-def mixed_workload(client: redis.Redis, url: str) -> None:
-    """Successes, failures, retries, scheduled, deferred and canceled jobs, run by a real worker."""
-    default = Queue("default", connection=client)
-    high = Queue("high", connection=client)
-    parked = Queue("parked", connection=client)
-    for i in range(5):
-        default.enqueue(tasks.add, i, 1)
-    for i in range(3):
-        default.enqueue(tasks.divide, i, 0)
-    high.enqueue(tasks.divide, 1, 0, retry=Retry(max=2))
-    high.enqueue(tasks.add, 2, 2, result_ttl=600)
-    blocker = parked.enqueue(tasks.add, 0, 0)
-    default.enqueue(tasks.add, 1, 1, depends_on=blocker)
-    default.enqueue_in(timedelta(hours=1), tasks.add, 2, 2)
-    default.enqueue(tasks.add, 3, 3).cancel()
-    parked.enqueue(tasks.add, 4, 4)
-    run_burst(url, ["default", "high"])
 
 
 def test_every_count_equals_rq_after_a_mixed_workload(client: redis.Redis, url: str) -> None:

@@ -1,0 +1,1 @@
+"""`qwatch serve`: a Prometheus exporter for RQ."""

@@ -1,0 +1,127 @@
+"""The Prometheus collector: reads every Redis at scrape time, within a deadline.
+
+Each Redis has one reading thread, so collections of one Redis never overlap
+and a scrape that arrives while one runs shares its result. A scrape waits at
+most `timeout` seconds in all; a Redis that has not answered by then is
+reported as `qwatch_up 0` with none of its other series, and its reading
+goes on in the background for the next scrape.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+import redis
+from prometheus_client.core import Metric
+
+from qwatch.completions import CompletionTracker
+from qwatch.errors import first_line
+from qwatch.exporter import metrics
+from qwatch.reader import read_snapshot
+
+log = logging.getLogger("qwatch.exporter")
+
+
+class RedisSource:
+    """One Redis the exporter reads: its client, its completion tracker, its totals."""
+
+    def __init__(
+        self,
+        name: str,
+        client: redis.Redis,
+        buckets: Sequence[float] = metrics.DEFAULT_BUCKETS,
+        label_limit: int = metrics.DEFAULT_LABEL_LIMIT,
+        ttls: Sequence[float] = (),
+    ) -> None:
+        self.name = name
+        self.client = client
+        self.tracker = CompletionTracker(ttls)
+        self.totals = metrics.JobTotals(buckets, label_limit)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
+        self._lock = threading.Lock()
+        self._reading: Future[list[Metric]] | None = None
+        self.up = True
+
+    def start_reading(self) -> Future[list[Metric]]:
+        """The reading in progress, or a new one."""
+        with self._lock:
+            if self._reading is None or self._reading.done():
+                self._reading = self._thread.submit(self._read)
+            return self._reading
+
+    def _read(self) -> list[Metric]:
+        """Runs in this source's thread only, so the tracker and totals need no lock."""
+        snapshot = read_snapshot(self.client)
+        self.totals.add(snapshot, self.tracker.poll(self.client, snapshot))
+        return [
+            *metrics.snapshot_families(self.name, snapshot),
+            *metrics.totals_families(self.name, self.totals),
+        ]
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)
+        self.client.close()
+
+
+class QwatchCollector:
+    """A prometheus_client collector over one or more Redis instances."""
+
+    def __init__(self, sources: Sequence[RedisSource], timeout: float) -> None:
+        self.sources = sources
+        self.timeout = timeout
+
+    def describe(self) -> list[Metric]:
+        """Declared families, so registering the collector reads no Redis."""
+        return metrics.describe()
+
+    def collect(self) -> Iterator[Metric]:
+        started = time.monotonic()
+        deadline = started + self.timeout
+        readings = [(source, source.start_reading()) for source in self.sources]
+        families: dict[str, Metric] = {}
+        for source, reading in readings:
+            got = self._wait(source, reading, deadline)
+            elapsed = time.monotonic() - started
+            for family in [
+                *metrics.health_families(source.name, elapsed, got is not None),
+                *(got or []),
+            ]:
+                _merge(families, family)
+        yield from families.values()
+        yield metrics.build_info()
+
+    def _wait(
+        self, source: RedisSource, reading: Future[list[Metric]], deadline: float
+    ) -> list[Metric] | None:
+        try:
+            result = reading.result(timeout=max(0.0, deadline - time.monotonic()))
+        except FutureTimeout:
+            self._report(source, f"no answer within {self.timeout:g}s")
+            return None
+        except Exception as exc:  # whatever went wrong, /metrics must still answer
+            self._report(source, f"{type(exc).__name__}: {first_line(exc)}")
+            return None
+        if not source.up:
+            log.warning("redis %s: reachable again", source.name)
+            source.up = True
+        return result
+
+    @staticmethod
+    def _report(source: RedisSource, reason: str) -> None:
+        if source.up:
+            log.warning("redis %s: down: %s", source.name, reason)
+            source.up = False
+
+
+def _merge(families: dict[str, Metric], family: Metric) -> None:
+    """One family per name, with the samples of every Redis."""
+    existing = families.get(family.name)
+    if existing is None:
+        families[family.name] = family
+    else:
+        existing.samples.extend(family.samples)

@@ -1,0 +1,101 @@
+"""An in-process `qwatch serve` on a free port, and a scraper that parses what it serves."""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from harness.redis_server import RedisServer
+from qwatch.connection import Target, connect
+from qwatch.exporter.collector import RedisSource
+from qwatch.exporter.server import ExporterServer, make_server
+from qwatch.exporter.web_config import WebConfig
+
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass
+class Scrape:
+    """One parsed /metrics answer: sample values by name and sorted labels."""
+
+    samples: dict[str, dict[Labels, float]]
+
+    def value(self, name: str, **labels: str) -> float:
+        return self.samples[name][tuple(sorted(labels.items()))]
+
+    def series(self, name: str) -> dict[Labels, float]:
+        return self.samples.get(name, {})
+
+    def matching(self, name: str, **labels: str) -> dict[Labels, float]:
+        return {
+            key: value
+            for key, value in self.series(name).items()
+            if all(item in key for item in labels.items())
+        }
+
+
+def parse(text: str) -> Scrape:
+    samples: dict[str, dict[Labels, float]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, {})[tuple(sorted(sample.labels.items()))] = sample.value
+    return Scrape(samples)
+
+
+class Exporter:
+    """A running exporter; `scrape()` fetches and parses /metrics."""
+
+    def __init__(self, server: ExporterServer) -> None:
+        self.server = server
+        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self.thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def get(
+        self, path: str = "/metrics", headers: dict[str, str] | None = None
+    ) -> tuple[int, str, str]:
+        request = urllib.request.Request(self.url + path, headers=headers or {})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+
+    def scrape(self) -> Scrape:
+        status, _type, body = self.get()
+        assert status == 200
+        return parse(body)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        for source in self.server.sources:
+            source.close()
+
+
+StartExporter = Callable[..., Exporter]
+
+
+@pytest.fixture
+def start_exporter(redis_server: RedisServer) -> Iterator[StartExporter]:
+    """Start exporters on free ports against the test Redis; all stopped after the test."""
+    started: list[Exporter] = []
+
+    def start(
+        name: str = "main",
+        timeout: float = 5.0,
+        web: WebConfig | None = None,
+        url: str | None = None,
+        **options: object,
+    ) -> Exporter:
+        client = connect(Target(url=url or redis_server.url, timeout=timeout))
+        source = RedisSource(name, client, **options)  # type: ignore[arg-type]
+        exporter = Exporter(make_server(("127.0.0.1", 0), [source], timeout, web or WebConfig()))
+        started.append(exporter)
+        return exporter
+
+    yield start
+    for exporter in started:
+        exporter.stop()
