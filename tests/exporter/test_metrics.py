@@ -31,6 +31,11 @@ def finished_jobs(client: redis.Redis) -> list[Job]:
     return [Job.fetch(job_id, connection=client) for _queue, job_id in ids]
 
 
+def job_traceback(job: Job) -> str | None:
+    result = job.latest_result()
+    return result.exc_string if result else None
+
+
 def test_metrics_equal_the_truth_after_a_mixed_workload(
     client: redis.Redis, url: str, start_exporter: StartExporter
 ) -> None:
@@ -40,20 +45,20 @@ def test_metrics_equal_the_truth_after_a_mixed_workload(
     scrape = exporter.scrape()
     assert scrape.value("qwatch_up", redis="main") == 1
 
-    for queue in Queue.all(connection=client):
-        for state, count in rq_counts(queue).items():
+    for rq_queue in Queue.all(connection=client):
+        for state, count in rq_counts(rq_queue).items():
             assert (
-                scrape.value("qwatch_queue_jobs", redis="main", queue=queue.name, state=state)
+                scrape.value("qwatch_queue_jobs", redis="main", queue=rq_queue.name, state=state)
                 == count
             )
     assert set(STATES) == {key[2][1] for key in scrape.series("qwatch_queue_jobs")}
 
     jobs = finished_jobs(client)
     finished = Counter(
-        (job.origin, job.func_name) for job in jobs if job.get_status() == "finished"
+        (job.origin, str(job.func_name)) for job in jobs if job.get_status() == "finished"
     )
     failed = Counter(
-        (job.origin, job.func_name, exception_name(last_line(job.latest_result().exc_string)))  # type: ignore[union-attr]
+        (job.origin, str(job.func_name), str(exception_name(last_line(job_traceback(job)))))
         for job in jobs
         if job.get_status() == "failed"
     )
