@@ -141,13 +141,15 @@ class CompletionTracker:
         self._polled_at: float | None = None
         self._started_at = math.inf
         self._running: set[str] = set()
+        self._sampled: set[str] = set()
 
     def poll(self, client: redis.Redis, snapshot: Snapshot) -> list[Completion]:
         """Completions since the last poll in the snapshot's queues; the first poll only marks.
 
-        The snapshot's running jobs and queue heads are read for the ttls
-        they were given, and a job that was running at the last poll and has
-        ended is a candidate whatever its ttl. Two round trips.
+        The snapshot's running jobs and queue heads not seen at the last poll
+        are read for the ttls they were given, and a job that was running at
+        the last poll and has ended is a candidate whatever its ttl. Two
+        round trips.
         """
         now = snapshot.taken_at
         since, self._polled_at = self._polled_at, now
@@ -163,7 +165,8 @@ class CompletionTracker:
             for ttl, mark in registry.marks.items()
         ]
         heads = {queue.head_job for queue in snapshot.queues if queue.head_job}
-        sampled = sorted(ended | running | heads)
+        sampled = sorted(ended | (running | heads) - self._sampled)
+        self._sampled = running | heads
         replies = batch.run(
             client,
             [window.command(now) for window in windows]
@@ -244,7 +247,8 @@ class CompletionTracker:
             registry.recent[candidate.id] = ended_at
             completions.append(_completion(candidate, fields, result, ended_at))
         for registry in self._registries.values():
-            registry.forget_counted_before(min(registry.marks.values()) - 2 * OVERLAP)
+            if registry.recent:
+                registry.forget_counted_before(min(registry.marks.values()) - 2 * OVERLAP)
         return completions
 
 

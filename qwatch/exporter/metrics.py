@@ -25,9 +25,7 @@ from qwatch.snapshot import Snapshot
 
 QUEUE_STATES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled")
 WORKER_STATES = ("idle", "busy", "started", "suspended")
-DEFAULT_BUCKETS = (
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600,
-)  # fmt: skip
+DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 """From a few milliseconds to an hour: the range of background jobs."""
 DEFAULT_LABEL_LIMIT = 50
 OTHER = "other"

@@ -25,6 +25,7 @@ from prometheus_client.exposition import choose_encoder
 from qwatch import __version__
 from qwatch.errors import TargetError
 from qwatch.exporter.collector import QwatchCollector, RedisSource
+from qwatch.exporter.exposition import CONTENT_TYPE, text_format
 from qwatch.exporter.web_config import WebConfig
 
 DEFAULT_PORT = 19726
@@ -95,7 +96,10 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/metrics":
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-            self._send(200, content_type, encoder(self.server.registry))
+            if content_type.startswith("text/plain"):
+                self._send(200, CONTENT_TYPE, text_format(self.server.registry.collect()))
+            else:
+                self._send(200, content_type, encoder(self.server.registry))
         elif path == "/healthz":
             self._send(200, "text/plain; charset=utf-8", b"ok\n")
         elif path == "/":
