@@ -66,12 +66,18 @@ def scrape(url: str) -> float:
     return time.perf_counter() - start
 
 
-def measure(client: redis.Redis, url: str, runs: int) -> tuple[float, float]:
-    """Median scrape seconds, and Redis CPU seconds per scrape."""
-    scrape(url)
+def timed_scrape(client: redis.Redis, url: str) -> tuple[float, float]:
+    """Seconds one scrape took, and the Redis CPU seconds it cost."""
     before = redis_cpu(client)
-    seconds = [scrape(url) for _ in range(runs)]
-    return statistics.median(seconds), (redis_cpu(client) - before) / runs
+    seconds = scrape(url)
+    return seconds, redis_cpu(client) - before
+
+
+def measure(client: redis.Redis, url: str, runs: int) -> tuple[float, float]:
+    """Median scrape seconds, and median Redis CPU seconds per scrape."""
+    scrape(url)
+    results = [timed_scrape(client, url) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
 
 
 def qwatch_command(url: str, port: int) -> list[str]:
@@ -79,45 +85,46 @@ def qwatch_command(url: str, port: int) -> list[str]:
 
 
 def compare_at_scale(args: argparse.Namespace) -> None:
+    """Both exporters run at once and are scraped in turn, so machine noise hits both alike."""
+    if not BENCH_PYTHON.exists():
+        print("rq-exporter is not installed: run `make bench`, which installs it in .venv-bench")
+        return
     with RedisServer() as server:
         client = server.client()
         populate(client, args.queues, args.workers, args.jobs)
         print(f"\n1. {args.queues} queues, {args.workers} workers, {args.jobs} queued jobs")
-        results = {}
-        port = free_port()
-        with exporter(qwatch_command(server.url, port), port) as url:
-            results["qwatch serve"] = measure(client, url, args.runs * 3)
-        if BENCH_PYTHON.exists():
-            port = free_port()
-            command = [
-                str(BENCH_PYTHON),
-                "-m",
-                "rq_exporter",
-                "--redis-url",
-                server.url,
-                "--host",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "--log-level",
-                "ERROR",
-            ]
-            with exporter(command, port) as url:
-                results["rq-exporter 3.1.0"] = measure(client, url, args.runs)
-        else:
-            print("rq-exporter: skipped, run `make bench` to install it in .venv-bench")
-        base_time, base_cpu = results["qwatch serve"]
-        print(f"{'exporter':<20}{'scrape':>10}{'redis cpu':>12}{'time x':>9}{'cpu x':>8}")
-        for name, (seconds, cpu) in results.items():
-            print(
-                f"{name:<20}{seconds * 1000:>8.1f}ms{cpu * 1000:>10.1f}ms{seconds / base_time:>8.1f}x{cpu / base_cpu:>7.1f}x"
-            )
+        qwatch_port, rq_port = free_port(), free_port()
+        rq_exporter = [
+            str(BENCH_PYTHON), "-m", "rq_exporter", "--redis-url", server.url,
+            "--host", "127.0.0.1", "-p", str(rq_port), "--log-level", "ERROR",
+        ]  # fmt: skip
+        with (
+            exporter(qwatch_command(server.url, qwatch_port), qwatch_port) as qwatch_url,
+            exporter(rq_exporter, rq_port) as rq_url,
+        ):
+            results: dict[str, list[tuple[float, float]]] = {
+                "qwatch serve": [],
+                "rq-exporter 3.1.0": [],
+            }
+            for _ in range(args.runs):
+                results["qwatch serve"].append(timed_scrape(client, qwatch_url))
+                results["rq-exporter 3.1.0"].append(timed_scrape(client, rq_url))
+    medians = {
+        name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+        for name, runs in results.items()
+    }
+    base_time, base_cpu = medians["qwatch serve"]
+    print(f"{'exporter':<20}{'scrape':>10}{'redis cpu':>12}{'time x':>9}{'cpu x':>8}")
+    for name, (seconds, cpu) in medians.items():
+        print(
+            f"{name:<20}{seconds * 1000:>8.1f}ms{cpu * 1000:>10.1f}ms"
+            f"{seconds / base_time:>8.1f}x{cpu / base_cpu:>7.1f}x"
+        )
 
 
 def flatness(args: argparse.Namespace) -> None:
-    print(
-        f"\n2. qwatch scrape time as queued jobs grow ({args.flat_queues} queues, {args.flat_queues} workers)"
-    )
+    size = f"{args.flat_queues} queues, {args.flat_queues} workers"
+    print(f"\n2. qwatch scrape time as queued jobs grow ({size})")
     print(f"{'queued jobs':>12}{'scrape':>10}{'redis cpu':>12}")
     with RedisServer() as server:
         client = server.client()
@@ -146,9 +153,7 @@ def add_queued(client: redis.Redis, queues: int, start: int, stop: int) -> None:
 
 
 def tracking_cost(args: argparse.Namespace) -> None:
-    print(
-        f"\n3. qwatch scrape time with N jobs finished since the last scrape ({args.flat_queues} queues)"
-    )
+    print(f"\n3. qwatch scrape time, N jobs finished since the last scrape ({args.flat_queues} q.)")
     print(f"{'finished':>10}{'per s at 15s':>14}{'scrape':>10}{'redis cpu':>12}")
     with RedisServer() as server:
         client = server.client()
@@ -163,9 +168,10 @@ def tracking_cost(args: argparse.Namespace) -> None:
                     before = redis_cpu(client)
                     seconds.append(scrape(url))
                     cpus.append(redis_cpu(client) - before)
-                print(
-                    f"{finished:>10,}{finished / 15:>14.1f}{statistics.median(seconds) * 1000:>8.1f}ms{statistics.median(cpus) * 1000:>10.2f}ms"
-                )
+                rate = finished / 15
+                median_ms = statistics.median(seconds) * 1000
+                cpu_ms = statistics.median(cpus) * 1000
+                print(f"{finished:>10,}{rate:>14.1f}{median_ms:>8.1f}ms{cpu_ms:>10.2f}ms")
 
 
 def finish_jobs(client: redis.Redis, queues: int, count: int, tag: str) -> None:
@@ -193,7 +199,7 @@ def main() -> None:
     parser.add_argument("--queues", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=1000)
     parser.add_argument("--jobs", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--flat-queues", type=int, default=100)
     parser.add_argument("--max-jobs", type=int, default=1_000_000)
     args = parser.parse_args()

@@ -12,6 +12,7 @@ Replies are read as RESP2, so the client must use `protocol=2` (as `connect` doe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import hiredis
@@ -19,6 +20,21 @@ import redis
 from redis.connection import Connection
 
 Command = tuple[str | bytes | int | float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Packed:
+    """Commands packed once and sent as they are, for those a caller repeats every sample."""
+
+    data: bytes
+    count: int
+
+
+def pack(*commands: Command) -> Packed:
+    """Pack commands now, to send them many times."""
+    data = b"".join([hiredis.pack_command(command) for command in commands])  # type: ignore[arg-type]
+    return Packed(data, len(commands))
+
 
 _READ_SIZE = 1 << 20
 _CHUNK = 1000
@@ -28,8 +44,8 @@ _UNAVAILABLE_ERRORS = ("LOADING", "MASTERDOWN")
 """Error replies that concern the whole connection, not one key: the batch fails."""
 
 
-def run(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
-    """Send `commands` in one write and return one reply per command, in order."""
+def run(client: redis.Redis, commands: Sequence[Command | Packed]) -> list[Any]:
+    """Send `commands` in one round trip and return one reply per command, in order."""
     if not commands:
         return []
     pool = client.connection_pool
@@ -38,11 +54,13 @@ def run(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
         pool.release(conn)
         raise ValueError("qwatch reads RESP2 replies: create the client with protocol=2")
     try:
+        expected = 0
         for start in range(0, len(commands), _CHUNK):
             chunk = commands[start : start + _CHUNK]
-            payload = b"".join([hiredis.pack_command(command) for command in chunk])  # type: ignore[arg-type]
+            payload = b"".join([_packed(command) for command in chunk])
             conn.send_packed_command([payload], check_health=False)
-        replies = _read_replies(conn, len(commands))
+            expected += sum(c.count if isinstance(c, Packed) else 1 for c in chunk)
+        replies = _read_replies(conn, expected)
     except hiredis.ProtocolError as exc:
         conn.disconnect()
         raise redis.ConnectionError(f"unreadable reply from Redis: {exc}") from exc
@@ -58,6 +76,13 @@ def run(client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
         if str(first).startswith(_UNAVAILABLE_ERRORS):
             raise redis.ConnectionError(str(first))
     return replies
+
+
+def _packed(command: Command | Packed) -> bytes:
+    if isinstance(command, Packed):
+        return command.data
+    data: bytes = hiredis.pack_command(command)  # type: ignore[arg-type]
+    return data
 
 
 def _read_replies(conn: Connection, count: int) -> list[Any]:

@@ -100,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve_options(serve: argparse.ArgumentParser) -> None:
-    from qwatch.exporter.metrics import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
     from qwatch.exporter.server import DEFAULT_PORT
+    from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 
     serve.add_argument(
         "--name",

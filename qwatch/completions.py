@@ -146,10 +146,11 @@ class CompletionTracker:
     def poll(self, client: redis.Redis, snapshot: Snapshot) -> list[Completion]:
         """Completions since the last poll in the snapshot's queues; the first poll only marks.
 
-        The snapshot's running jobs and queue heads not seen at the last poll
-        are read for the ttls they were given, and a job that was running at
-        the last poll and has ended is a candidate whatever its ttl. Two
-        round trips.
+        Registries the snapshot shows empty are not read: a job whose record
+        has already expired cannot be read either. The snapshot's running jobs
+        and queue heads not seen at the last poll are read for the ttls they
+        were given, and a job that was running at the last poll and has ended
+        is a candidate whatever its ttl. Two round trips.
         """
         now = snapshot.taken_at
         since, self._polled_at = self._polled_at, now
@@ -159,9 +160,13 @@ class CompletionTracker:
         if since is None:
             self._started_at = now
             return []
+        live = {
+            (q.name, outcome): getattr(q, outcome) for q in snapshot.queues for outcome in OUTCOMES
+        }
         windows = [
             _Window(queue, outcome, ttl, mark)
             for (queue, outcome), registry in self._registries.items()
+            if live.get((queue, outcome))
             for ttl, mark in registry.marks.items()
         ]
         heads = {queue.head_job for queue in snapshot.queues if queue.head_job}

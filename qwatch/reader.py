@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import redis
 
 from qwatch import batch, keys
-from qwatch.batch import Command
+from qwatch.batch import Command, Packed
 from qwatch.replies import (
     as_float,
     as_int,
@@ -52,7 +52,7 @@ HEARTBEAT_OVERDUE_MS = 30_000
 """RQ renews a worker's key with 60 s to spare beyond its next heartbeat,
 so less than 30 s left means that heartbeat is late."""
 
-EXPIRED_EXECUTIONS_PER_QUEUE = 100
+EXPIRED_LIMIT = 100
 """How many expired executions are examined per queue, so a registry that
 nobody has cleaned for months costs no more than a fresh one."""
 
@@ -150,41 +150,56 @@ def _chunks(replies: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [replies[i : i + size] for i in range(0, len(replies), size)]
 
 
-def _queue_commands(queues: Iterable[str], now: float) -> list[Command]:
+def _queue_commands(queues: Iterable[str], now: float) -> list[Command | Packed]:
+    """Per queue: six commands that never change, packed once, then four that depend on now."""
     live = f"({now}"  # finished and failed entries are scored by expiry; RQ drops the past
-    commands: list[Command] = []
+    commands: list[Command | Packed] = []
     for queue in queues:
         started = keys.registry_key("started", queue)
+        expired = ("ZRANGEBYSCORE", started, "-inf", now, "WITHSCORES", "LIMIT", 0, EXPIRED_LIMIT)
         commands += [
-            ("LLEN", keys.queue_key(queue)),
-            ("LLEN", keys.intermediate_queue_key(queue)),
-            ("LINDEX", keys.queue_key(queue), 0),
+            _packed(queue, _static_queue_commands),
             ("ZCOUNT", started, live, "+inf"),
             ("ZCOUNT", keys.registry_key("finished", queue), live, "+inf"),
             ("ZCOUNT", keys.registry_key("failed", queue), live, "+inf"),
-            ("ZCARD", keys.registry_key("deferred", queue)),
-            ("ZCARD", keys.registry_key("scheduled", queue)),
-            ("ZCARD", keys.registry_key("canceled", queue)),
-            (
-                "ZRANGEBYSCORE",
-                started,
-                "-inf",
-                now,
-                "WITHSCORES",
-                "LIMIT",
-                0,
-                EXPIRED_EXECUTIONS_PER_QUEUE,
-            ),
+            expired,
         ]
     return commands
 
 
-def _worker_commands(workers: Iterable[str]) -> list[Command]:
-    commands: list[Command] = []
-    for name in workers:
-        key = keys.worker_key(name)
-        commands += [("HMGET", key, *WORKER_FIELDS), ("PTTL", key)]
-    return commands
+def _static_queue_commands(queue: str) -> Packed:
+    return batch.pack(
+        ("LLEN", keys.queue_key(queue)),
+        ("LLEN", keys.intermediate_queue_key(queue)),
+        ("LINDEX", keys.queue_key(queue), 0),
+        ("ZCARD", keys.registry_key("deferred", queue)),
+        ("ZCARD", keys.registry_key("scheduled", queue)),
+        ("ZCARD", keys.registry_key("canceled", queue)),
+    )
+
+
+def _worker_commands(workers: Iterable[str]) -> list[Command | Packed]:
+    return [_packed(name, _static_worker_commands) for name in workers]
+
+
+def _static_worker_commands(name: str) -> Packed:
+    key = keys.worker_key(name)
+    return batch.pack(("HMGET", key, *WORKER_FIELDS), ("PTTL", key))
+
+
+_PACKED: dict[tuple[str, Callable[[str], Packed]], Packed] = {}
+_PACKED_LIMIT = 100_000
+
+
+def _packed(name: str, make: Callable[[str], Packed]) -> Packed:
+    """The commands `make` packs for `name`, packed once and kept while they are not too many."""
+    key = (name, make)
+    found = _PACKED.get(key)
+    if found is None:
+        if len(_PACKED) >= _PACKED_LIMIT:
+            _PACKED.clear()
+        found = _PACKED[key] = make(name)
+    return found
 
 
 def _worker_hash(fields: Any, pttl: Any) -> WorkerHash | None:
@@ -218,18 +233,19 @@ def _queue_stats(
     workers: int,
     now: float,
 ) -> QueueStats:
+    """From one queue's replies, in `_queue_commands` order."""
     queued = as_int(replies[0])
     oldest = max(0.0, now - enqueued_at) if queued and enqueued_at is not None else None
     return QueueStats(
         name=name,
         queued=queued,
         intermediate=as_int(replies[1]),
-        started=as_int(replies[3]),
-        finished=as_int(replies[4]),
-        failed=as_int(replies[5]),
-        deferred=as_int(replies[6]),
-        scheduled=as_int(replies[7]),
-        canceled=as_int(replies[8]),
+        deferred=as_int(replies[3]),
+        scheduled=as_int(replies[4]),
+        canceled=as_int(replies[5]),
+        started=as_int(replies[6]),
+        finished=as_int(replies[7]),
+        failed=as_int(replies[8]),
         oldest_queued_age_seconds=oldest,
         workers=workers,
         head_job=head if queued else None,

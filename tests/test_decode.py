@@ -39,12 +39,12 @@ def test_objects_become_placeholders_naming_their_class() -> None:
     arguments = decode_job_data(data).arguments
     assert arguments.startswith("<datetime.datetime(b'")
     assert "<decimal.Decimal('1.5')>" in arguments
-    assert arguments.endswith("<test_decode.Point()>")
+    assert arguments.endswith("<tests.test_decode.Point()>")
 
 
 def test_bound_methods_show_their_instance() -> None:
     data = job_data("send", Point(1), (), {})
-    assert decode_job_data(data).function == "<test_decode.Point()>.send"
+    assert decode_job_data(data).function == "<tests.test_decode.Point()>.send"
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,9 @@ from prometheus_client.core import Metric
 from qwatch.completions import CompletionTracker
 from qwatch.errors import first_line
 from qwatch.exporter import metrics
+from qwatch.exporter.exposition import families
+from qwatch.exporter.metrics import Reading
+from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
 from qwatch.reader import read_snapshot
 
 log = logging.getLogger("qwatch.exporter")
@@ -34,34 +37,33 @@ class RedisSource:
         self,
         name: str,
         client: redis.Redis,
-        buckets: Sequence[float] = metrics.DEFAULT_BUCKETS,
-        label_limit: int = metrics.DEFAULT_LABEL_LIMIT,
+        buckets: Sequence[float] = DEFAULT_BUCKETS,
+        label_limit: int = DEFAULT_LABEL_LIMIT,
         ttls: Sequence[float] = (),
     ) -> None:
         self.name = name
         self.client = client
         self.tracker = CompletionTracker(ttls)
-        self.totals = metrics.JobTotals(buckets, label_limit)
+        self.totals = JobTotals(buckets, label_limit)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
         self._lock = threading.Lock()
-        self._reading: Future[list[Metric]] | None = None
+        self._reading: Future[Reading] | None = None
         self.up = True
 
-    def start_reading(self) -> Future[list[Metric]]:
+    def start_reading(self) -> Future[Reading]:
         """The reading in progress, or a new one."""
         with self._lock:
             if self._reading is None or self._reading.done():
                 self._reading = self._thread.submit(self._read)
             return self._reading
 
-    def _read(self) -> list[Metric]:
+    def _read(self) -> Reading:
         """Runs in this source's thread only, so the tracker and totals need no lock."""
         snapshot = read_snapshot(self.client)
         self.totals.add(snapshot, self.tracker.poll(self.client, snapshot))
-        return [
-            *metrics.snapshot_families(self.name, snapshot),
-            *metrics.totals_families(self.name, self.totals),
-        ]
+        return metrics.from_snapshot(self.name, snapshot) + metrics.from_totals(
+            self.name, self.totals
+        )
 
     def close(self) -> None:
         self._thread.shutdown(wait=False, cancel_futures=True)
@@ -77,27 +79,27 @@ class QwatchCollector:
 
     def describe(self) -> list[Metric]:
         """Declared families, so registering the collector reads no Redis."""
-        return metrics.describe()
+        return list(families([(series, []) for series in metrics.ALL]))
 
     def collect(self) -> Iterator[Metric]:
+        """The families prometheus_client asks for: OpenMetrics is written from these."""
+        return families(self.read())
+
+    def read(self) -> Reading:
+        """Every Redis read at once, within the timeout; one entry per series."""
         started = time.monotonic()
         deadline = started + self.timeout
-        readings = [(source, source.start_reading()) for source in self.sources]
-        families: dict[str, Metric] = {}
-        for source, reading in readings:
-            got = self._wait(source, reading, deadline)
+        pending = [(source, source.start_reading()) for source in self.sources]
+        readings = []
+        for source, future in pending:
+            got = self._wait(source, future, deadline)
             elapsed = time.monotonic() - started
-            for family in [
-                *metrics.health_families(source.name, elapsed, got is not None),
-                *(got or []),
-            ]:
-                _merge(families, family)
-        yield from families.values()
-        yield metrics.build_info()
+            readings += [metrics.health(source.name, elapsed, got is not None), got or []]
+        return metrics.merge([*readings, metrics.build_info()])
 
     def _wait(
-        self, source: RedisSource, reading: Future[list[Metric]], deadline: float
-    ) -> list[Metric] | None:
+        self, source: RedisSource, reading: Future[Reading], deadline: float
+    ) -> Reading | None:
         try:
             result = reading.result(timeout=max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
@@ -116,12 +118,3 @@ class QwatchCollector:
         if source.up:
             log.warning("redis %s: down: %s", source.name, reason)
             source.up = False
-
-
-def _merge(families: dict[str, Metric], family: Metric) -> None:
-    """One family per name, with the samples of every Redis."""
-    existing = families.get(family.name)
-    if existing is None:
-        families[family.name] = family
-    else:
-        existing.samples.extend(family.samples)

@@ -25,7 +25,7 @@ from prometheus_client.exposition import choose_encoder
 from qwatch import __version__
 from qwatch.errors import TargetError
 from qwatch.exporter.collector import QwatchCollector, RedisSource
-from qwatch.exporter.exposition import CONTENT_TYPE, text_format
+from qwatch.exporter.exposition import CONTENT_TYPE, TextFormat
 from qwatch.exporter.web_config import WebConfig
 
 DEFAULT_PORT = 19726
@@ -52,15 +52,20 @@ class ExporterServer(ThreadingHTTPServer):
     def __init__(
         self,
         address: tuple[str, int],
-        registry: CollectorRegistry,
+        collector: QwatchCollector,
         web: WebConfig,
-        sources: Sequence[RedisSource],
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
-        self.registry = registry
+        self.collector = collector
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(collector)
+        self.text_format = TextFormat()
         self.web = web
-        self.sources = sources
+
+    @property
+    def sources(self) -> Sequence[RedisSource]:
+        return self.collector.sources
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         if self.web.tls is not None:
@@ -97,7 +102,8 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/metrics":
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             if content_type.startswith("text/plain"):
-                self._send(200, CONTENT_TYPE, text_format(self.server.registry.collect()))
+                body = self.server.text_format.render(self.server.collector.read())
+                self._send(200, CONTENT_TYPE, body)
             else:
                 self._send(200, content_type, encoder(self.server.registry))
         elif path == "/healthz":
@@ -136,10 +142,8 @@ def make_server(
     listen: tuple[str, int], sources: Sequence[RedisSource], timeout: float, web: WebConfig
 ) -> ExporterServer:
     """A bound server whose registry holds the qwatch collector and nothing else."""
-    registry = CollectorRegistry(auto_describe=True)
-    registry.register(QwatchCollector(sources, timeout))
     try:
-        return ExporterServer(listen, registry, web, sources)
+        return ExporterServer(listen, QwatchCollector(sources, timeout), web)
     except OSError as exc:
         raise TargetError(
             f"cannot listen on {listen[0] or '*'}:{listen[1]}: {exc.strerror or exc}"

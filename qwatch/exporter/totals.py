@@ -1,0 +1,140 @@
+"""What only grows, for one Redis: jobs finished and failed, run and wait times, worker totals.
+
+Everything here is fed by completions and snapshots and kept bounded: by the
+queues that exist and by the label limit per queue. No Redis here.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from qwatch.completions import Completion
+from qwatch.snapshot import Snapshot
+
+DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
+"""From ten milliseconds to an hour: the range of background jobs."""
+DEFAULT_LABEL_LIMIT = 50
+OTHER = "other"
+UNKNOWN = "unknown"
+
+
+class BoundedLabels:
+    """At most `limit` distinct values per queue; later newcomers become `other`."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._seen: dict[str, set[str]] = {}
+
+    def value(self, queue: str, value: str | None) -> str:
+        seen = self._seen.setdefault(queue, set())
+        value = value or UNKNOWN
+        if value in seen:
+            return value
+        if len(seen) >= self.limit:
+            return OTHER
+        seen.add(value)
+        return value
+
+    def forget(self, queue: str) -> None:
+        self._seen.pop(queue, None)
+
+
+@dataclass(slots=True)
+class Histogram:
+    """Cumulative observations against fixed upper bounds."""
+
+    bounds: Sequence[float]
+    counts: list[int] = field(default_factory=list)
+    total: float = 0.0
+
+    def observe(self, value: float) -> None:
+        if not self.counts:
+            self.counts = [0] * (len(self.bounds) + 1)
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def cumulative(self) -> list[int]:
+        """Observations at or below each bound, the last being +Inf: the total count."""
+        counts = self.counts or [0] * (len(self.bounds) + 1)
+        running, totals = 0, []
+        for count in counts:
+            running += count
+            totals.append(running)
+        return totals
+
+
+class JobTotals:
+    """Everything that only grows, for one Redis; bounded by its queues and label limits."""
+
+    def __init__(self, buckets: Sequence[float], label_limit: int) -> None:
+        self.buckets = tuple(buckets)
+        self.functions = BoundedLabels(label_limit)
+        self.exceptions = BoundedLabels(label_limit)
+        self.finished: Counter[tuple[str, str]] = Counter()
+        self.failed: Counter[tuple[str, str, str]] = Counter()
+        self.run_time: dict[str, Histogram] = {}
+        self.wait_time: dict[str, Histogram] = {}
+        self.worker_jobs: Counter[str] = Counter()
+        self._worker_counts: dict[str, tuple[int, int]] = {}
+        self._last_poll: float | None = None
+
+    def add(self, snapshot: Snapshot, completions: Iterable[Completion]) -> None:
+        """Fold in one reading: its new completions and the workers' counter increases."""
+        self._forget_queues({queue.name for queue in snapshot.queues})
+        for completion in completions:
+            self._count(completion)
+        self._add_worker_counts(snapshot)
+
+    def _count(self, completion: Completion) -> None:
+        queue = completion.queue
+        function = self.functions.value(queue, completion.function)
+        if completion.outcome == "finished":
+            self.finished[(queue, function)] += 1
+        else:
+            exception = self.exceptions.value(queue, completion.exception)
+            self.failed[(queue, function, exception)] += 1
+        if completion.run_seconds is not None:
+            self.run_time.setdefault(queue, Histogram(self.buckets)).observe(completion.run_seconds)
+        if completion.wait_seconds is not None:
+            self.wait_time.setdefault(queue, Histogram(self.buckets)).observe(
+                completion.wait_seconds
+            )
+
+    def _add_worker_counts(self, snapshot: Snapshot) -> None:
+        """Workers' own success and failure counters, which include jobs RQ kept no record of.
+
+        A worker born since the last reading contributes all its jobs; one
+        already running when qwatch started contributes only what follows.
+        """
+        counts = {}
+        for worker in snapshot.workers:
+            now = (worker.successful_jobs, worker.failed_jobs)
+            before = self._worker_counts.get(worker.name)
+            if before is None:
+                born_since = (
+                    self._last_poll is not None
+                    and worker.birth is not None
+                    and worker.birth > self._last_poll
+                )
+                before = (0, 0) if born_since else now
+            self.worker_jobs["finished"] += max(0, now[0] - before[0])
+            self.worker_jobs["failed"] += max(0, now[1] - before[1])
+            counts[worker.name] = now
+        self._worker_counts = counts
+        self._last_poll = snapshot.taken_at
+
+    def _forget_queues(self, present: set[str]) -> None:
+        gone = {queue for queue, _function in self.finished} | {key[0] for key in self.failed}
+        gone |= set(self.run_time) | set(self.wait_time)
+        for queue in gone - present:
+            self.functions.forget(queue)
+            self.exceptions.forget(queue)
+            self.run_time.pop(queue, None)
+            self.wait_time.pop(queue, None)
+            for key in [key for key in self.finished if key[0] == queue]:
+                del self.finished[key]
+            for failed_key in [key for key in self.failed if key[0] == queue]:
+                del self.failed[failed_key]
