@@ -8,6 +8,7 @@ that stalls mid-handshake holds up nobody else.
 
 from __future__ import annotations
 
+import gc
 import html
 import logging
 import signal
@@ -150,8 +151,16 @@ def make_server(
         ) from exc
 
 
+GC_THRESHOLDS = (100_000, 50, 100)
+"""Each scrape allocates some 100,000 short-lived, acyclic objects that reference
+counting frees; with Python's default thresholds the cycle collector would
+also rescan every long-lived object several times per scrape, which costs
+more than a fifth of it. Cycles are still collected, just less often."""
+
+
 def serve_until_stopped(server: ExporterServer) -> None:
     """Serve until SIGTERM or Ctrl-C."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt
