@@ -60,6 +60,11 @@ def job_key(job_id: str) -> str:
     return f"rq:job:{job_id}"
 
 
+def dependents_key(job_id: str) -> str:
+    """The set of jobs waiting for this one to finish."""
+    return f"rq:job:{job_id}:dependents"
+
+
 def results_key(job_id: str) -> str:
     """A job's results stream; in RQ 2 a failure's traceback lives here."""
     return f"rq:results:{job_id}"

@@ -42,6 +42,7 @@ def test_every_key_matches_rq(client: redis.Redis) -> None:
     assert keys.worker_key("w1") == Worker(["emails"], connection=client, name="w1").key
     assert keys.job_key("abc") == Job.key_for("abc")
     assert keys.results_key("abc") == Result.get_key("abc")
+    assert keys.dependents_key("abc") == Job.dependents_key_for("abc")
 
 
 def test_set_members_name_queues_and_workers(client: redis.Redis) -> None:
