@@ -33,7 +33,7 @@ def main() -> int:
     parser.add_argument(
         "--view",
         choices=("top", "snapshot"),
-        default="snapshot",
+        default="top" if sys.stdout.isatty() else "snapshot",
         help="qwatch top in a terminal (the default there), else a refreshing snapshot",
     )
     parser.add_argument(

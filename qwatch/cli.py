@@ -88,6 +88,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     failed.set_defaults(command=run_failed)
 
+    top = commands.add_parser(
+        "top",
+        parents=[connection],
+        help="the full-screen monitor: queues, workers, failed jobs, functions",
+        description="Watch queues, workers and failed jobs live; inspect, requeue and delete.",
+    )
+    top.add_argument(
+        "--interval",
+        type=_positive_float,
+        default=2.0,
+        metavar="SECONDS",
+        help="seconds between refreshes (default 2)",
+    )
+    top.add_argument(
+        "--read-only", action="store_true", help="turn off every action that changes Redis"
+    )
+    top.set_defaults(command=run_top)
+
     serve = commands.add_parser(
         "serve",
         parents=[_connection_options(several=True)],
@@ -216,6 +234,15 @@ def run_failed(args: argparse.Namespace) -> int:
     with translated_errors(target):
         rows = read_failed(client, queue=args.queue, limit=args.limit)
     _console().print(failed_report(rows))
+    return 0
+
+
+def run_top(args: argparse.Namespace) -> int:
+    from qwatch.tui.app import QwatchApp
+    from qwatch.tui.feed import Feed
+
+    target = target_from_args(args)
+    QwatchApp(Feed(target, connect(target)), args.interval, args.read_only).run()
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 
 def clip(text: str, limit: int) -> str:
     """`text` cut to about `limit` characters with a note of what was cut; 0 means no limit."""
@@ -45,3 +47,10 @@ def byte_size(count: int | None) -> str:
             return f"{size:.0f}{unit}" if unit == "B" else f"{size:.1f}{unit}"
         size /= 1024
     return f"{size:.1f}TiB"
+
+
+def clock(epoch: float | None) -> str:
+    """A moment in UTC, to the second; `-` for unknown."""
+    if epoch is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from qwatch.formatting import byte_size, duration
+from qwatch.formatting import byte_size, clock, duration
 from qwatch.jobs import FailedJob, JobDetail
 from qwatch.snapshot import Snapshot
 
@@ -147,7 +147,7 @@ def job_report(job: JobDetail) -> RenderableType:
         ("started", job.started_at),
         ("ended", job.ended_at),
     ):
-        fields.add_row(label, _clock(value))
+        fields.add_row(label, clock(value))
     fields.add_row("waited", duration(job.wait_seconds))
     fields.add_row("ran", duration(job.run_seconds))
     if job.result is not None:
@@ -157,9 +157,3 @@ def job_report(job: JobDetail) -> RenderableType:
     if not job.traceback:
         return fields
     return Group(fields, Text(""), Text(job.traceback))
-
-
-def _clock(epoch: float | None) -> str:
-    if epoch is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))

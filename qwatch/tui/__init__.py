@@ -1,0 +1,1 @@
+"""`qwatch top`: the full-screen terminal monitor."""

@@ -1,0 +1,83 @@
+"""The failed-job inspector: everything about one job, its traceback whole and highlighted."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Label, Static
+
+from qwatch.formatting import clock, duration
+from qwatch.jobs import JobDetail
+
+
+class Inspector(ModalScreen[str | None]):
+    """Shows a job; dismisses with the action asked for (`requeue`, `delete`) or None."""
+
+    BINDINGS = [
+        Binding("escape,q", "close", "back"),
+        Binding("r", "choose('requeue')", "requeue"),
+        Binding("d", "choose('delete')", "delete"),
+        Binding("c", "copy", "copy traceback"),
+    ]
+
+    def __init__(self, job: JobDetail, read_only: bool) -> None:
+        super().__init__()
+        self.job = job
+        self.read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="inspector"):
+            yield Label(f"job {self.job.id}", id="inspector-title", markup=False)
+            yield Static(self._fields(), id="fields")
+            if self.job.traceback:
+                yield Static(Syntax(self.job.traceback, "pytb", word_wrap=True), id="traceback")
+        yield Footer()
+
+    def _fields(self) -> Group:
+        job = self.job
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        rows = [
+            ("function", job.function),
+            ("arguments", job.arguments or "-"),
+            ("status", job.status or "-"),
+            ("origin", job.origin or "-"),
+            ("worker", job.worker or "-"),
+            ("created", clock(job.created_at)),
+            ("enqueued", clock(job.enqueued_at)),
+            ("started", clock(job.started_at)),
+            ("ended", clock(job.ended_at)),
+            ("waited", duration(job.wait_seconds)),
+            ("ran", duration(job.run_seconds)),
+        ]
+        if job.result is not None:
+            rows.append(("result", job.result))
+        if job.exception:
+            rows.append(("exception", job.exception))
+        for label, value in rows:
+            table.add_row(label, Text(value))
+        return Group(table)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose":
+            return not self.read_only and self.job.status == "failed"
+        if action == "copy":
+            return bool(self.job.traceback)
+        return True
+
+    def action_choose(self, action: str) -> None:
+        self.dismiss(action)
+
+    def action_copy(self) -> None:
+        self.app.copy_to_clipboard(self.job.traceback or "")
+        self.notify("traceback copied to the clipboard")
+
+    def action_close(self) -> None:
+        self.dismiss(None)

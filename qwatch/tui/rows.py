@@ -1,0 +1,208 @@
+"""Table rows for each screen, from an update: pure functions, so every screen renders alike.
+
+A row is its key (stable across refreshes, so the cursor stays on it) and
+its cells. Text from Redis is always wrapped in Rich `Text`, never passed as
+a string: DataTable reads strings as markup, and a queue or job could be
+named `[red]`. Colours come from the app's theme through a palette.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from qwatch.formatting import duration
+from qwatch.jobs import FailedJob
+from qwatch.snapshot import QueueStats, WorkerStats
+from qwatch.tui.feed import Update
+from qwatch.tui.trends import QueueTrend, sparkline
+
+
+@dataclass(frozen=True, slots=True)
+class Sortable:
+    """A number shown as text that sorts as a number."""
+
+    value: float
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+Cell = Text | Sortable
+Rows = dict[str, tuple[Cell, ...]]
+Palette = Mapping[str, str]
+
+PLAIN: Palette = {"error": "bold", "warning": "bold", "success": "", "accent": "", "secondary": ""}
+STATE_COLOURS = {
+    "busy": "warning",
+    "idle": "success",
+    "suspended": "secondary",
+    "started": "accent",
+}
+
+QUEUE_COLUMNS = (
+    ("queue", "queue"), ("queued", "queued"), ("started", "started"), ("failed", "failed"),
+    ("finished", "finished"), ("deferred", "deferred"), ("scheduled", "sched."),
+    ("workers", "workers"), ("oldest", "oldest"), ("in", "in/s"), ("out", "out/s"),
+    ("backlog", "backlog"),
+)  # fmt: skip
+WORKER_COLUMNS = (
+    ("name", "worker"), ("host", "host"), ("pid", "pid"), ("state", "state"),
+    ("queues", "queues"), ("job", "current job"), ("for", "for"), ("heartbeat", "heartbeat"),
+    ("ok", "ok"), ("failed", "failed"), ("working", "working"),
+)  # fmt: skip
+HOST_COLUMNS = (
+    ("host", "host"), ("workers", "workers"), ("busy", "busy"), ("idle", "idle"),
+    ("other", "other states"),
+)  # fmt: skip
+FAILED_COLUMNS = (
+    ("when", "when"), ("queue", "queue"), ("function", "function"),
+    ("exception", "exception"), ("worker", "worker"), ("id", "job"),
+)  # fmt: skip
+FUNCTION_COLUMNS = (
+    ("function", "function"), ("queued", "queued"), ("started", "started"), ("failed", "failed"),
+)  # fmt: skip
+
+
+def matches(needle: str, *fields: str | None) -> bool:
+    """Whether the filter text appears in any field, ignoring case."""
+    needle = needle.lower()
+    return not needle or any(needle in (field or "").lower() for field in fields)
+
+
+def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
+    return {
+        queue.name: _queue_row(queue, update.trends.get(queue.name), palette)
+        for queue in update.snapshot.queues
+        if matches(needle, queue.name)
+    }
+
+
+def _queue_row(queue: QueueStats, trend: QueueTrend | None, palette: Palette) -> tuple[Cell, ...]:
+    no_workers = queue.queued > 0 and queue.workers == 0
+    return (
+        Text(queue.name),
+        _count(queue.queued),
+        _count(queue.started),
+        _count(queue.failed, palette["error"] if queue.failed else ""),
+        _count(queue.finished),
+        _count(queue.deferred),
+        _count(queue.scheduled),
+        _count(queue.workers, palette["error"] if no_workers else ""),
+        _seconds(queue.oldest_queued_age_seconds),
+        _rate(trend.in_per_second if trend else None),
+        _rate(trend.out_per_second if trend else None),
+        Text(sparkline(trend.backlog) if trend else "", style=palette["accent"]),
+    )
+
+
+def worker_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
+    return {
+        worker.name: _worker_row(worker, palette)
+        for worker in update.snapshot.workers
+        if matches(needle, worker.name, worker.hostname, worker.state, ",".join(worker.queues))
+    }
+
+
+def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
+    heartbeat = duration(worker.heartbeat_age_seconds)
+    overdue = worker.heartbeat_overdue
+    return (
+        Text(worker.name),
+        Text(worker.hostname or "-"),
+        _count(worker.pid or 0),
+        Text(worker.state, style=palette.get(STATE_COLOURS.get(worker.state, ""), "")),
+        Text(",".join(worker.queues)),
+        Text(worker.current_job_description or worker.current_job or ""),
+        _seconds(worker.current_job_seconds),
+        Text(
+            f"{heartbeat} overdue" if overdue else heartbeat,
+            style=palette["error"] if overdue else "",
+        ),
+        _count(worker.successful_jobs),
+        _count(worker.failed_jobs),
+        _seconds(worker.working_seconds),
+    )
+
+
+def host_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
+    """Workers grouped by host with counts per state, as in the reference dashboard."""
+    hosts: dict[str, Counter[str]] = {}
+    for worker in update.snapshot.workers:
+        hosts.setdefault(worker.hostname or "-", Counter())[worker.state] += 1
+    rows: Rows = {}
+    for host, states in sorted(hosts.items()):
+        if matches(needle, host):
+            total = sum(states.values())
+            other = total - states["busy"] - states["idle"]
+            counts = (total, states["busy"], states["idle"], other)
+            rows[host] = (Text(host), *map(_count, counts))
+    return rows
+
+
+def failed_rows(
+    update: Update, needle: str = "", palette: Palette = PLAIN, now: float | None = None
+) -> Rows:
+    now = time.time() if now is None else now
+    return {
+        job.id: _failed_row(job, now, palette)
+        for job in update.failed
+        if matches(needle, job.queue, job.function, job.exception, job.worker, job.id)
+    }
+
+
+def _failed_row(job: FailedJob, now: float, palette: Palette) -> tuple[Cell, ...]:
+    ago = f"{duration(now - job.failed_at)} ago" if job.failed_at else "-"
+    return (
+        Sortable(-(job.failed_at or 0.0), ago),
+        Text(job.queue),
+        Text(job.function),
+        Text(job.exception or "-", style=palette["error"]),
+        Text(job.worker or "-"),
+        Text(job.id),
+    )
+
+
+def function_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
+    if update.functions is None:
+        return {}
+    return {
+        row.function: (
+            Text(row.function),
+            _count(row.queued),
+            _count(row.started),
+            _count(row.failed),
+        )
+        for row in update.functions.rows
+        if matches(needle, row.function)
+    }
+
+
+def sort_key(cell: object) -> tuple[int, float | str]:
+    """How a column sorts: numbers as numbers, text as text."""
+    if isinstance(cell, Sortable):
+        return (0, cell.value)
+    if isinstance(cell, (int, float)):
+        return (0, float(cell))
+    plain = cell.plain if isinstance(cell, Text) else str(cell)
+    try:
+        return (0, float(plain))
+    except ValueError:
+        return (1, plain.lower())
+
+
+def _count(value: int, style: str = "") -> Text:
+    return Text(str(value), style=style, justify="right")
+
+
+def _seconds(value: float | None) -> Sortable:
+    return Sortable(value if value is not None else -1.0, duration(value))
+
+
+def _rate(value: float | None) -> Sortable:
+    return Sortable(value if value is not None else -1.0, "-" if value is None else f"{value:.1f}")

@@ -1,0 +1,67 @@
+"""Rates and backlog history per queue, from successive snapshots and completions."""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from qwatch.completions import Completion
+from qwatch.snapshot import Snapshot
+
+HISTORY = 30
+
+
+@dataclass(frozen=True, slots=True)
+class QueueTrend:
+    """Jobs in and out per second since the last poll, and the recent backlog."""
+
+    in_per_second: float | None
+    out_per_second: float | None
+    backlog: tuple[int, ...]
+
+
+class Trends:
+    """Kept by the feed between polls; bounded by the queues that exist."""
+
+    def __init__(self) -> None:
+        self._previous: Snapshot | None = None
+        self._backlog: dict[str, deque[int]] = {}
+
+    def update(
+        self, snapshot: Snapshot, completions: Iterable[Completion]
+    ) -> dict[str, QueueTrend]:
+        """Out: jobs that ended. In: what the queue grew by, plus what left it."""
+        ended = Counter(completion.queue for completion in completions)
+        before = {queue.name: queue for queue in self._previous.queues} if self._previous else {}
+        elapsed = snapshot.taken_at - self._previous.taken_at if self._previous else 0.0
+        self._previous = snapshot
+        trends = {}
+        for queue in snapshot.queues:
+            history = self._backlog.setdefault(queue.name, deque(maxlen=HISTORY))
+            history.append(queue.queued)
+            old = before.get(queue.name)
+            rate_in = rate_out = None
+            if old is not None and elapsed > 0:
+                rate_out = ended[queue.name] / elapsed
+                grown = (queue.queued + queue.started) - (old.queued + old.started)
+                rate_in = max(0.0, (grown + ended[queue.name]) / elapsed)
+            trends[queue.name] = QueueTrend(rate_in, rate_out, tuple(history))
+        for gone in set(self._backlog) - set(trends):
+            del self._backlog[gone]
+        return trends
+
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: tuple[int, ...]) -> str:
+    """A one-line chart of `values`, scaled to their own maximum."""
+    if not values:
+        return ""
+    top = max(values)
+    if top == 0:
+        return BLOCKS[0] * len(values)
+    return "".join(
+        BLOCKS[min(len(BLOCKS) - 1, value * (len(BLOCKS) - 1) // top)] for value in values
+    )

@@ -1,0 +1,1 @@
+"""The widgets of `qwatch top`, one per module."""
