@@ -11,10 +11,12 @@ everything it started.
 from __future__ import annotations
 
 import argparse
+import signal
 import subprocess
 import sys
 import threading
 from pathlib import Path
+from types import FrameType
 
 from demo.producer import produce
 from harness.redis_server import RedisServer
@@ -41,6 +43,8 @@ def main() -> int:
     )
     args = parser.parse_args()
 
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _exit)
     stop = threading.Event()
     with RedisServer() as server:
         workers = [start_worker(server.url, queues) for queues in WORKERS]
@@ -56,6 +60,11 @@ def main() -> int:
             producer.join(timeout=5)
             for worker in workers:
                 stop_worker(worker)
+
+
+def _exit(_signum: int, _frame: FrameType | None) -> None:
+    """A closed terminal or a kill stops the demo like Ctrl-C does: cleanly."""
+    raise KeyboardInterrupt
 
 
 def _watch(url: str, view: str, duration: float | None) -> int:
