@@ -27,7 +27,7 @@ from qwatch.formatting import byte_size, clock
 from qwatch.jobs import JobDetail
 from qwatch.tui import rows
 from qwatch.tui.dialogs import Choose, Confirm, Help
-from qwatch.tui.feed import Feed, Update
+from qwatch.tui.feed import Source, Update
 from qwatch.tui.inspector import Inspector
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
 from qwatch.tui.widgets.live_table import LiveTable
@@ -71,7 +71,7 @@ class QwatchApp(App[None]):
         Binding("q", "quit", "quit"),
     ]
 
-    def __init__(self, feed: Feed, interval: float = 2.0, read_only: bool = False) -> None:
+    def __init__(self, feed: Source, interval: float = 2.0, read_only: bool = False) -> None:
         super().__init__()
         self.feed = feed
         self.interval = interval
@@ -93,7 +93,7 @@ class QwatchApp(App[None]):
                 yield LiveTable(rows.HOST_COLUMNS, id="hosts-table")
             yield LiveTable(rows.FAILED_COLUMNS, id="failed")
             yield LiveTable(rows.FUNCTION_COLUMNS, id="functions")
-        yield Input(placeholder="filter: text to look for, esc clears", id="filter")
+        yield Input(placeholder="filter: text to look for, esc clears", id="filter", disabled=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -104,6 +104,7 @@ class QwatchApp(App[None]):
             ("#failed", "when"),
         ):
             self.query_one(table, LiveTable).sort_column = column
+        self._table().focus()
         self.poll_forever()
 
     # Polling ---------------------------------------------------------------
@@ -200,6 +201,7 @@ class QwatchApp(App[None]):
 
     def action_filter(self) -> None:
         field = self.query_one("#filter", Input)
+        field.disabled = False
         field.add_class("-shown")
         field.focus()
 
@@ -207,6 +209,7 @@ class QwatchApp(App[None]):
         field = self.query_one("#filter", Input)
         field.value = ""
         field.remove_class("-shown")
+        field.disabled = True
         self._table().focus()
 
     @on(Input.Changed, "#filter")

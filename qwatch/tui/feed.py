@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import redis
 
@@ -29,6 +30,18 @@ class Update:
     failed: tuple[FailedJob, ...]
     trends: dict[str, QueueTrend]
     functions: FunctionCounts | None
+
+
+class Source(Protocol):
+    """What the app reads and writes through: a Redis `Feed`, or frozen data for snapshots."""
+
+    target: Target
+
+    def poll(self, with_functions: bool) -> Update: ...
+
+    def job(self, job_id: str) -> JobDetail | None: ...
+
+    def act(self, action: Callable[[redis.Redis], str]) -> str: ...
 
 
 class Feed:

@@ -8,7 +8,6 @@ named `[red]`. Colours come from the app's theme through a palette.
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -145,10 +144,9 @@ def host_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Row
     return rows
 
 
-def failed_rows(
-    update: Update, needle: str = "", palette: Palette = PLAIN, now: float | None = None
-) -> Rows:
-    now = time.time() if now is None else now
+def failed_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
+    """Ages are counted to the moment of the snapshot, like every other age shown."""
+    now = update.snapshot.taken_at
     return {
         job.id: _failed_row(job, now, palette)
         for job in update.failed

@@ -1,0 +1,163 @@
+"""The real app, driven by Textual's pilot, against a real Redis with real RQ workers."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+import redis
+from rich.syntax import Syntax
+from rq import Queue
+from rq.job import Job
+from textual.widgets import Static
+
+from harness import tasks
+from harness.polling import wait_until
+from harness.redis_server import RedisServer
+from harness.workers import run_burst, start_worker, stop_worker
+from harness.workload import mixed_workload
+from qwatch.tui.dialogs import Confirm
+from qwatch.tui.inspector import Inspector
+from tests.tui.conftest import SIZE, cells, make_app, table, until
+
+
+@pytest.fixture
+def worker(client: redis.Redis, url: str) -> Iterator[subprocess.Popen[bytes]]:
+    process = start_worker(url, ["emails"], name="tui-worker")
+    wait_until(lambda: client.exists("rq:worker:tui-worker"), "the worker to register")
+    yield process
+    stop_worker(process)
+
+
+async def test_each_screen_shows_the_right_rows(
+    client: redis.Redis, url: str, worker: subprocess.Popen[bytes]
+) -> None:
+    mixed_workload(client, url)
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: table(app, "#queues").row_count == 3, "the queues")
+        default = cells(app, "#queues", "default")
+        assert default[:7] == ["default", "0", "0", "3", "5", "1", "1"]
+        assert cells(app, "#queues", "parked")[1] == "2"
+        assert cells(app, "#queues", "parked")[7] == "0"
+
+        await pilot.press("2")
+        await until(pilot, lambda: table(app, "#workers-table").row_count == 1, "the worker")
+        row = cells(app, "#workers-table", "tui-worker")
+        assert row[3] == "idle" and row[4] == "emails"
+        await pilot.press("g")
+        assert cells(app, "#hosts-table", row[1])[1:4] == ["1", "0", "1"]
+
+        await pilot.press("3")
+        await until(pilot, lambda: table(app, "#failed").row_count == 4, "the failed jobs")
+        exceptions = {cells(app, "#failed", key)[3] for key in table(app, "#failed").rows}
+        assert exceptions == {"ZeroDivisionError: division by zero"}
+
+        await pilot.press("4")
+        await until(pilot, lambda: table(app, "#functions").row_count > 0, "the functions")
+        assert cells(app, "#functions", "harness.tasks.divide")[1:] == ["0", "0", "4"]
+        assert cells(app, "#functions", "harness.tasks.add")[1] == "2"
+
+
+async def test_the_inspector_shows_the_real_traceback(client: redis.Redis, url: str) -> None:
+    job = Queue("default", connection=client).enqueue(tasks.divide, 7, 0)
+    run_burst(url, ["default"])
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
+        inspector = app.screen
+        assert isinstance(inspector, Inspector)
+        latest = Job.fetch(job.id, connection=client).latest_result()
+        assert latest is not None and inspector.job.traceback == latest.exc_string
+        assert inspector.job.arguments == "7, 0"
+        shown = inspector.query_one("#traceback", Static).content
+        assert isinstance(shown, Syntax) and shown.code == latest.exc_string
+        assert "in divide\n    return a / b" in shown.code
+
+
+async def test_requeue_from_the_tui_then_a_worker_runs_it(client: redis.Redis, url: str) -> None:
+    job = Queue("default", connection=client).enqueue(tasks.flaky, 1.0)
+    run_burst(url, ["default"])
+    client.hset(job.key, "data", Job.create(tasks.add, args=(2, 3), connection=client).data)
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), "the confirmation")
+        await pilot.press("y")
+        await until(
+            pilot, lambda: table(app, "#failed").row_count == 0, "the job to leave the list"
+        )
+    run_burst(url, ["default"])
+    assert Job.fetch(job.id, connection=client).return_value() == 5
+
+
+async def test_actions_are_refused_under_read_only(client: redis.Redis, url: str) -> None:
+    job = Queue("default", connection=client).enqueue(tasks.divide, 1, 0)
+    run_burst(url, ["default"])
+    app = make_app(url, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
+        for key in ("r", "d"):
+            await pilot.press(key)
+            await pilot.pause(0.2)
+            assert not isinstance(app.screen, Confirm)
+        assert app.check_action("requeue", ()) is False
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
+        await pilot.press("r")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, Inspector)
+        assert "read-only" in str(app.query_one("#status").render())
+    assert Job.fetch(job.id, connection=client).get_status() == "failed"
+
+
+async def test_a_banner_while_redis_is_down(client: redis.Redis) -> None:
+    server = RedisServer()
+    server.start()
+    try:
+        Queue("default", connection=server.client()).enqueue(tasks.add, 1, 1)
+        app = make_app(server.url)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: table(app, "#queues").row_count == 1, "the queue")
+            server.stop()
+            await until(pilot, lambda: app.has_class("-offline"), "the offline banner")
+            banner = str(app.query_one("#banner").render())
+            assert "cannot connect" in banner and "showing data from" in banner
+            assert table(app, "#queues").row_count == 1
+            await pilot.press("2")
+            assert app.view == "workers"
+            server.start()
+            await until(pilot, lambda: not app.has_class("-offline"), "the reconnection")
+            assert "[live]" in str(app.query_one("#status").render())
+    finally:
+        server.stop()
+
+
+async def test_the_cursor_stays_on_its_row_across_refreshes_and_sorting(
+    client: redis.Redis, url: str
+) -> None:
+    for name, jobs in (("alpha", 3), ("beta", 1), ("gamma", 2)):
+        for i in range(jobs):
+            Queue(name, connection=client).enqueue(tasks.add, i, 1)
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        queues = table(app, "#queues")
+        await until(pilot, lambda: queues.row_count == 3, "the queues")
+        await pilot.press("down")
+        assert queues.selected_key == "beta"
+        Queue("delta", connection=client).enqueue(tasks.add, 0, 0)
+        Queue("beta", connection=client).enqueue(tasks.add, 0, 0)
+        await until(pilot, lambda: queues.row_count == 4, "the new queue")
+        await until(pilot, lambda: cells(app, "#queues", "beta")[1] == "2", "the new count")
+        assert queues.selected_key == "beta"
+        await pilot.press("s")
+        assert queues.sort_column == "queued"
+        assert queues.selected_key == "beta"
+        assert [key.value for key in queues.rows][:1] == ["alpha"]
