@@ -1,0 +1,240 @@
+"""Prometheus recording and alerting rules for qwatch's metrics.
+
+Recording rules hold what dashboards and alerts compute again and again: per
+queue job rates, the failure ratio and run and wait time quantiles. They keep
+every label but the ones summed away (`function`, `exception`), so `job`,
+`instance`, `redis`, `queue` and any target labels you add stay. Alerts read
+the thresholds from `grafana.thresholds`; their annotations never quote a
+threshold, so changing one changes no message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from grafana.rulefile import Yaml
+from grafana.thresholds import THRESHOLDS, Thresholds
+
+QUANTILES = {"0.5": "p50", "0.95": "p95", "0.99": "p99"}
+"""The recorded quantiles, by their `quantile` label, with their usual names."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Names of the recorded series; they carry the rate window, as the convention asks."""
+
+    window: str
+
+    @property
+    def finished(self) -> str:
+        return f"queue:qwatch_jobs_finished:rate{self.window}"
+
+    @property
+    def failed(self) -> str:
+        return f"queue:qwatch_jobs_failed:rate{self.window}"
+
+    @property
+    def completed(self) -> str:
+        return f"queue:qwatch_jobs_completed:rate{self.window}"
+
+    @property
+    def failure_ratio(self) -> str:
+        return f"queue:qwatch_jobs_failure_ratio:rate{self.window}"
+
+    @property
+    def run_time(self) -> str:
+        """Quantiles of the run time, told apart by a `quantile` label (0.5, 0.95, 0.99)."""
+        return f"queue_quantile:qwatch_job_duration_seconds:histogram_quantile_rate{self.window}"
+
+    @property
+    def wait_time(self) -> str:
+        return f"queue_quantile:qwatch_job_wait_seconds:histogram_quantile_rate{self.window}"
+
+
+RECORDED = Recorded(THRESHOLDS.rate_window)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alerting rule; `summary` and `description` are Prometheus templates."""
+
+    name: str
+    expr: str
+    duration: str
+    severity: str
+    summary: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Recording:
+    record: str
+    expr: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def recording_rules(t: Thresholds = THRESHOLDS) -> list[Recording]:
+    """Per queue rates, the failure ratio and quantiles over `t.rate_window`."""
+    names, window = Recorded(t.rate_window), t.rate_window
+    # A queue may have only finished or only failed jobs so far: `or ... * 0`
+    # stands in a zero for the missing side instead of dropping the queue.
+    finished_or_zero = f"({names.finished} or {names.failed} * 0)"
+    failed_or_zero = f"({names.failed} or {names.finished} * 0)"
+    rules = [
+        Recording(
+            names.finished,
+            f"sum without (function) (rate(qwatch_jobs_finished_total[{window}]))",
+        ),
+        Recording(
+            names.failed,
+            f"sum without (function, exception) (rate(qwatch_jobs_failed_total[{window}]))",
+        ),
+        Recording(names.completed, f"{finished_or_zero}\n+\n{failed_or_zero}"),
+        Recording(names.failure_ratio, f"{failed_or_zero}\n/\n({names.completed} > 0)"),
+    ]
+    for record, histogram in (
+        (names.run_time, "qwatch_job_duration_seconds"),
+        (names.wait_time, "qwatch_job_wait_seconds"),
+    ):
+        rules += [
+            Recording(
+                record,
+                f"histogram_quantile({q}, rate({histogram}_bucket[{window}]))",
+                {"quantile": q},
+            )
+            for q in QUANTILES
+        ]
+    return rules
+
+
+def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
+    """The alerts a team running RQ wants paged or told about."""
+    names = Recorded(t.rate_window)
+    queued = 'qwatch_queue_jobs{state="queued"}'
+    where = "queue {{ $labels.queue }} on Redis {{ $labels.redis }}"
+    return [
+        Alert(
+            "QwatchRedisDown",
+            "qwatch_up == 0",
+            t.redis_down_for,
+            "critical",
+            "qwatch cannot read Redis {{ $labels.redis }}",
+            "qwatch at {{ $labels.instance }} fails to read Redis {{ $labels.redis }}: it is"
+            " down, unreachable, refuses qwatch's credentials or answers too slowly. The RQ"
+            " workers and producers that use it are most likely failing too.",
+        ),
+        Alert(
+            "QwatchExporterDown",
+            f'up{{job="{t.exporter_job}"}} == 0',
+            t.exporter_down_for,
+            "warning",
+            "Prometheus cannot scrape qwatch at {{ $labels.instance }}",
+            "The qwatch exporter at {{ $labels.instance }} does not answer Prometheus: the"
+            " queues it watches are unobserved and no other qwatch alert can fire for them.",
+        ),
+        Alert(
+            "QwatchQueueWithoutWorkers",
+            f"{queued} > 0\nand ignoring (state)\nqwatch_queue_workers == 0",
+            t.no_workers_for,
+            "critical",
+            "Queue {{ $labels.queue }} has jobs but no worker",
+            f"{{{{ $value }}}} jobs wait in {where} and no live worker listens to it:"
+            " they will not run until one does.",
+        ),
+        Alert(
+            "QwatchQueueOldestJobTooOld",
+            f"qwatch_queue_oldest_job_age_seconds > {t.oldest_job_age_seconds:g}",
+            t.oldest_job_for,
+            "warning",
+            "Jobs wait too long in queue {{ $labels.queue }}",
+            f"The oldest job queued in {where} has waited {{{{ $value | humanizeDuration }}}}:"
+            " its workers do not keep up, and a job enqueued now waits about as long.",
+        ),
+        Alert(
+            "QwatchQueueBacklogGrowing",
+            f"{queued} > {t.backlog_min_jobs}\nand\nderiv({queued}[{t.backlog_growth_window}]) > 0",
+            t.backlog_growing_for,
+            "warning",
+            "The backlog of queue {{ $labels.queue }} keeps growing",
+            "Queue {{ $labels.queue }} on Redis {{ $labels.redis }} holds {{ $value }} queued"
+            " jobs and keeps growing: jobs arrive faster than its workers finish them.",
+        ),
+        Alert(
+            "QwatchQueueFailureRatioHigh",
+            f"{names.failure_ratio} > {t.failure_ratio:g}\nand\n"
+            f"{names.completed} * {seconds(t.rate_window)} >= {t.failure_min_jobs}",
+            t.failure_for,
+            "warning",
+            "Many jobs of queue {{ $labels.queue }} fail",
+            "{{ $value | humanizePercentage }} of the jobs that ended in"
+            f" {where} failed recently.",
+        ),
+        Alert(
+            "QwatchJobsAbandoned",
+            "qwatch_jobs_abandoned > 0",
+            t.abandoned_for,
+            "warning",
+            "Jobs of queue {{ $labels.queue }} were abandoned by a dead worker",
+            f"{{{{ $value }}}} started jobs of {where} belong to a worker that is gone: they"
+            " will never finish, and RQ moves them to the failed registry only at its next"
+            " clean-up.",
+        ),
+        Alert(
+            "QwatchWorkerHeartbeatOverdue",
+            "qwatch_workers_heartbeat_stale + qwatch_workers_expired > 0",
+            t.heartbeat_for,
+            "warning",
+            "Workers on Redis {{ $labels.redis }} stopped sending heartbeats",
+            "Workers on Redis {{ $labels.redis }} with an overdue heartbeat or gone without"
+            " unregistering: {{ $value }}. They were killed, crashed or are frozen, and a job"
+            " they held may be abandoned.",
+        ),
+        Alert(
+            "QwatchRedisMemoryNearLimit",
+            "qwatch_redis_memory_used_bytes\n/ (qwatch_redis_memory_max_bytes > 0)\n"
+            f"> {t.memory_ratio:g}",
+            t.memory_for,
+            "warning",
+            "Redis {{ $labels.redis }} is close to its memory limit",
+            "Redis {{ $labels.redis }} uses {{ $value | humanizePercentage }} of its"
+            " maxmemory: at the limit it evicts keys, RQ's jobs among them, or refuses new"
+            " jobs, depending on its maxmemory-policy.",
+        ),
+    ]
+
+
+def seconds(duration: str) -> int:
+    """A Prometheus duration of one unit ("90s", "5m", "1h", "1d") in seconds."""
+    match = re.fullmatch(r"(\d+)([smhd])", duration)
+    if match is None:
+        raise ValueError(f"use one number and one unit of s, m, h, d, not {duration!r}")
+    return int(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+
+
+def recording_file(t: Thresholds = THRESHOLDS) -> Yaml:
+    rules: list[Yaml] = []
+    for rule in recording_rules(t):
+        entry: dict[str, Yaml] = {"record": rule.record, "expr": rule.expr}
+        if rule.labels:
+            entry["labels"] = dict(rule.labels)
+        rules.append(entry)
+    return {"groups": [{"name": "qwatch.recording", "rules": rules}]}
+
+
+def alerting_file(t: Thresholds = THRESHOLDS) -> Yaml:
+    rules: list[Yaml] = [
+        {
+            "alert": alert.name,
+            "expr": alert.expr,
+            "for": alert.duration,
+            "labels": {"severity": alert.severity},
+            "annotations": {
+                "summary": alert.summary,
+                "description": alert.description,
+                "runbook_url": f"{t.runbook}#{alert.name.lower()}",
+            },
+        }
+        for alert in alerts(t)
+    ]
+    return {"groups": [{"name": "qwatch.alerts", "rules": rules}]}

@@ -1,0 +1,52 @@
+"""Every alert threshold and duration, in one table: change a value here, then run
+`python -m grafana.generate` to rewrite the rule files and the dashboards' threshold lines.
+
+Durations are Prometheus durations ("90s", "5m", "1h"). `for` is how long a
+condition must hold before the alert fires; until then it is pending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The values the alerting rules compare against."""
+
+    exporter_job: str = "qwatch"
+    """The `job` label Prometheus gives the qwatch scrape target (its `job_name`)."""
+    rate_window: str = "5m"
+    """Window of the recorded rates, failure ratios and quantiles."""
+
+    redis_down_for: str = "1m"
+    exporter_down_for: str = "2m"
+    no_workers_for: str = "5m"
+
+    oldest_job_age_seconds: float = 600
+    """A queue's oldest queued job older than this is latency users feel."""
+    oldest_job_for: str = "5m"
+
+    backlog_min_jobs: int = 100
+    """Growth of a smaller backlog is noise."""
+    backlog_growth_window: str = "30m"
+    backlog_growing_for: str = "15m"
+
+    failure_ratio: float = 0.1
+    """Failed / (failed + finished) jobs of a queue over `rate_window`."""
+    failure_min_jobs: int = 20
+    """Jobs that must end in `rate_window` for the ratio to mean something."""
+    failure_for: str = "10m"
+
+    abandoned_for: str = "1m"
+    heartbeat_for: str = "2m"
+
+    memory_ratio: float = 0.9
+    """Redis used memory / maxmemory; only where maxmemory is set."""
+    memory_for: str = "10m"
+
+    runbook: str = "https://github.com/qwatch/qwatch/blob/main/docs/runbook.md"
+    """Where docs/runbook.md is published; each alert links to its section."""
+
+
+THRESHOLDS = Thresholds()
