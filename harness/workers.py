@@ -57,6 +57,22 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
+def stop_worker_gracefully(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Stop a worker as `kill PID` would: RQ's warm shutdown, which unregisters it at once.
+
+    A killed worker stays registered until its key expires minutes later. An
+    idle worker stops right away; a busy one first finishes its job.
+    """
+    process.send_signal(signal.SIGTERM)
+    try:
+        code = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        stop_worker(process)
+        raise
+    if code != 0:
+        raise RuntimeError(f"rq worker exited with {code} on SIGTERM")
+
+
 def _descendants(pid: int) -> list[int]:
     """Every living descendant of `pid`, read from /proc (Linux)."""
     children: dict[int, list[int]] = {}
