@@ -125,10 +125,10 @@ def _panel(kind: str, title: str, description: str, width: int, height: int) -> 
     }
 
 
-def _steps(threshold: float | None, color: str = "red") -> JSON:
+def _steps(threshold: float | None) -> JSON:
     steps: list[JSON] = [{"color": "green", "value": None}]
     if threshold is not None:
-        steps.append({"color": color, "value": threshold})
+        steps.append({"color": "red", "value": threshold})
     return {"mode": "absolute", "steps": steps}
 
 
@@ -207,17 +207,16 @@ def stat(
     }
 
 
-def up_mappings(up: str, down: str) -> list[JSON]:
-    """Show 1 and 0 as words, green and red."""
-    return [
-        {
-            "type": "value",
-            "options": {
-                "1": {"text": up, "color": "green", "index": 0},
-                "0": {"text": down, "color": "red", "index": 1},
-            },
-        }
-    ]
+UP_DOWN = [
+    {
+        "type": "value",
+        "options": {
+            "1": {"text": "up", "color": "green", "index": 0},
+            "0": {"text": "down", "color": "red", "index": 1},
+        },
+    }
+]
+"""Value mappings that show 1 and 0 as up in green and down in red."""
 
 
 def table(

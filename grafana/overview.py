@@ -6,13 +6,13 @@ from grafana.dashboard import (
     JSON,
     QUEUE,
     REDIS,
+    UP_DOWN,
     Query,
     dashboard,
     quantiles,
     redis_variables,
     stat,
     timeseries,
-    up_mappings,
 )
 from grafana.rules import RECORDED
 from grafana.thresholds import THRESHOLDS
@@ -184,7 +184,7 @@ def _redis_and_exporter() -> list[JSON]:
             "none",
             Query(f"qwatch_up{{{REDIS}}}", "{{redis}}"),
             width=4,
-            mappings=up_mappings("up", "down"),
+            mappings=UP_DOWN,
         ),
         stat(
             "Exporter scraped",
@@ -192,7 +192,7 @@ def _redis_and_exporter() -> list[JSON]:
             "none",
             Query('up{job=~"$job", instance=~"$instance"}', "{{instance}}"),
             width=4,
-            mappings=up_mappings("up", "down"),
+            mappings=UP_DOWN,
         ),
     ]
 

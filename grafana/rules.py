@@ -69,6 +69,8 @@ class Alert:
 
 @dataclass(frozen=True)
 class Recording:
+    """One recording rule; `labels` tell apart the quantiles recorded under one name."""
+
     record: str
     expr: str
     labels: dict[str, str] = field(default_factory=dict)
@@ -213,6 +215,7 @@ def seconds(duration: str) -> int:
 
 
 def recording_file(t: Thresholds = THRESHOLDS) -> Yaml:
+    """recording.rules.yml as data: one group, evaluated in order, so later rules see earlier."""
     rules: list[Yaml] = []
     for rule in recording_rules(t):
         entry: dict[str, Yaml] = {"record": rule.record, "expr": rule.expr}
@@ -223,6 +226,7 @@ def recording_file(t: Thresholds = THRESHOLDS) -> Yaml:
 
 
 def alerting_file(t: Thresholds = THRESHOLDS) -> Yaml:
+    """alerting.rules.yml as data; each runbook_url is the runbook's section of the alert."""
     rules: list[Yaml] = [
         {
             "alert": alert.name,

@@ -18,6 +18,7 @@ from tests.grafana.shipped import (
 
 BOARDS = {path.name: load_dashboard(path) for path in DASHBOARDS}
 EXPORTED = {series.name for series in metrics.ALL}
+# What Prometheus stores of counters and histograms: meaningful only as rates or increases.
 COUNTERS = [f"{s.name}_total" for s in metrics.ALL if s.kind == "counter"] + [
     f"{s.name}_{part}"
     for s in metrics.ALL
