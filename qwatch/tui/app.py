@@ -107,6 +107,11 @@ class QwatchApp(App[None]):
         self._table().focus()
         self.poll_forever()
 
+    def on_unmount(self) -> None:
+        """Wake the poller so that it sees it is cancelled and the app can exit."""
+        self.workers.cancel_group(self, "poll")
+        self._wake.set()
+
     # Polling ---------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="poll")

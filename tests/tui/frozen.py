@@ -1,0 +1,168 @@
+"""Frozen data for the snapshot tests: the same screens every run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import redis
+
+from qwatch.connection import Target
+from qwatch.errors import QwatchError
+from qwatch.functions import FunctionCount, FunctionCounts
+from qwatch.jobs import FailedJob, JobDetail
+from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
+from qwatch.tui.feed import Update
+from qwatch.tui.trends import QueueTrend
+
+NOW = 1_764_000_000.0
+TRACEBACK = """Traceback (most recent call last):
+  File "/srv/app/.venv/lib/python3.12/site-packages/rq/job.py", line 1428, in _execute
+    result = self.func(*self.args, **self.kwargs)
+  File "/srv/app/shop/crawl.py", line 41, in product
+    page = fetch(url, timeout=30)
+  File "/srv/app/shop/http.py", line 12, in fetch
+    raise requests.exceptions.Timeout(f"{url} did not answer within {timeout}s")
+requests.exceptions.Timeout: https://shop.example/item/42 did not answer within 30s
+"""
+
+
+def queue(
+    name: str,
+    queued: int,
+    started: int,
+    failed: int,
+    finished: int,
+    workers: int,
+    age: float | None,
+) -> QueueStats:
+    return QueueStats(
+        name,
+        queued,
+        started,
+        finished,
+        failed,
+        0,
+        1 if name == "reports" else 0,
+        0,
+        0,
+        age,
+        workers,
+        None,
+    )
+
+
+def worker(
+    name: str,
+    host: str,
+    state: str,
+    queues: tuple[str, ...],
+    job: str | None,
+    overdue: bool = False,
+) -> WorkerStats:
+    return WorkerStats(
+        name, host, 4200 + len(name), state, queues, "job-1" if job else None, job,
+        12.5 if job else None, NOW - 86_400, 95.0 if overdue else 1.5, overdue, 1520, 12, 8123.5,
+    )  # fmt: skip
+
+
+UPDATE = Update(
+    snapshot=Snapshot(
+        taken_at=NOW,
+        queues=(
+            queue("crawl", 1145, 8, 34, 18230, 4, 392.0),
+            queue("default", 1, 0, 0, 512, 6, 0.4),
+            queue("emails", 0, 2, 3, 9120, 6, None),
+            queue("highpriority", 60, 4, 1, 2210, 0, 1800.0),
+            queue("reports", 3, 1, 0, 47, 2, 65.0),
+        ),
+        workers=(
+            worker(
+                "c070d972.13",
+                "crawler-1",
+                "busy",
+                ("highpriority", "crawl"),
+                "shop.crawl.product('https://shop.example/item/42')",
+            ),
+            worker(
+                "c070d972.14",
+                "crawler-1",
+                "busy",
+                ("crawl",),
+                "shop.crawl.product('https://shop.example/item/43')",
+            ),
+            worker("a11b.7", "mailer-1", "idle", ("emails", "default"), None),
+            worker("a11b.8", "mailer-1", "idle", ("emails", "default"), None, overdue=True),
+            worker("f00d.2", "reports-1", "suspended", ("reports",), None),
+        ),
+        abandoned_jobs=(AbandonedJob("job-9", "crawl", "gone.1", 610.0),),
+        expired_workers=("gone.1",),
+        suspended=False,
+        redis=RedisInfo("7.2.4", 512 * 1024 * 1024, 2 * 1024 * 1024 * 1024),
+    ),
+    failed=(
+        FailedJob(
+            "f-1",
+            "crawl",
+            "shop.crawl.product",
+            "requests.exceptions.Timeout: https://shop.example/item/42 did not answer within 30s",
+            "c070d972.13",
+            NOW - 5,
+        ),
+        FailedJob(
+            "f-2",
+            "emails",
+            "mail.send_receipt",
+            "smtplib.SMTPServerDisconnected: Connection unexpectedly closed",
+            "a11b.7",
+            NOW - 95,
+        ),
+        FailedJob(
+            "f-3",
+            "crawl",
+            "shop.crawl.product",
+            "ZeroDivisionError: division by zero",
+            "c070d972.14",
+            NOW - 3700,
+        ),
+    ),
+    trends={
+        "crawl": QueueTrend(12.5, 11.0, (900, 950, 1010, 1080, 1145)),
+        "default": QueueTrend(0.5, 0.5, (1, 0, 2, 1, 1)),
+        "emails": QueueTrend(30.0, 30.2, (4, 2, 0, 1, 0)),
+        "highpriority": QueueTrend(2.0, 0.0, (52, 54, 56, 58, 60)),
+        "reports": QueueTrend(0.1, 0.1, (3, 3, 3, 3, 3)),
+    },
+    functions=FunctionCounts(
+        (
+            FunctionCount("shop.crawl.product", 1140, 8, 33),
+            FunctionCount("mail.send_receipt", 0, 2, 3),
+            FunctionCount("reports.weekly", 3, 1, 0),
+        ),
+        sampled=False,
+    ),
+)
+
+JOB = JobDetail(
+    id="f-1", status="failed", function="shop.crawl.product",
+    arguments="'https://shop.example/item/42', retries=<decimal.Decimal('3')>",
+    description="shop.crawl.product('https://shop.example/item/42')", origin="crawl",
+    worker="c070d972.13", created_at=NOW - 60, enqueued_at=NOW - 60, started_at=NOW - 35,
+    ended_at=NOW - 5, timeout=180, retries_left=None, result=None,
+    exception="requests.exceptions.Timeout: https://shop.example/item/42 did not answer within 30s",
+    traceback=TRACEBACK,
+)  # fmt: skip
+
+
+class FrozenFeed:
+    """Always the same update; writes are refused."""
+
+    target = Target(url="redis://queues.internal:6379/0")
+
+    def poll(self, with_functions: bool) -> Update:
+        return UPDATE
+
+    def job(self, job_id: str) -> JobDetail | None:
+        return JOB if job_id == JOB.id else None
+
+    def act(self, action: Callable[[redis.Redis], str]) -> str:
+        raise QwatchError("frozen data: nothing to change")
