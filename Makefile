@@ -17,6 +17,8 @@ demo: $(STAMP) tools
 bench: $(STAMP) tools
 	scripts/bench-venv.sh
 	$(BIN)/python -m benchmarks.snapshot
+	$(BIN)/python -m benchmarks.exporter
+	$(BIN)/python -m benchmarks.top
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

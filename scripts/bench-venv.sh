@@ -8,5 +8,6 @@ stamp=$venv/.installed
 [ -f "$stamp" ] && exit 0
 python3 -m venv "$venv"
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "rq-exporter==3.1.0" "rq-dashboard==0.9.0" "rq>=2.12,<3"
+# six: rq-dashboard 0.9.0 imports it without declaring it
+"$venv/bin/python" -m pip install --quiet "rq-exporter==3.1.0" "rq-dashboard==0.9.0" "six" "rq>=2.12,<3"
 touch "$stamp"

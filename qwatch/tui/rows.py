@@ -44,27 +44,32 @@ STATE_COLOURS = {
     "started": "accent",
 }
 
-QUEUE_COLUMNS = (
-    ("queue", "queue"), ("queued", "queued"), ("started", "started"), ("failed", "failed"),
-    ("finished", "finished"), ("deferred", "deferred"), ("scheduled", "sched."),
-    ("workers", "workers"), ("oldest", "oldest"), ("in", "in/s"), ("out", "out/s"),
-    ("backlog", "backlog"),
+Column = tuple[str, str, int | None]
+"""Key, label, and a fixed width for numbers and ages (None: as wide as the content)."""
+
+QUEUE_COLUMNS: tuple[Column, ...] = (
+    ("queue", "queue", None), ("queued", "queued", 8), ("started", "started", 8),
+    ("failed", "failed", 8), ("finished", "finished", 9), ("deferred", "deferred", 9),
+    ("scheduled", "sched.", 7), ("workers", "workers", 8), ("oldest", "oldest", 8),
+    ("in", "in/s", 7), ("out", "out/s", 7), ("backlog", "backlog", 30),
 )  # fmt: skip
-WORKER_COLUMNS = (
-    ("name", "worker"), ("host", "host"), ("pid", "pid"), ("state", "state"),
-    ("queues", "queues"), ("job", "current job"), ("for", "for"), ("heartbeat", "heartbeat"),
-    ("ok", "ok"), ("failed", "failed"), ("working", "working"),
+WORKER_COLUMNS: tuple[Column, ...] = (
+    ("name", "worker", None), ("host", "host", None), ("pid", "pid", 8),
+    ("state", "state", 10), ("queues", "queues", None), ("job", "current job", None),
+    ("for", "for", 8), ("heartbeat", "heartbeat", 16), ("ok", "ok", 8),
+    ("failed", "failed", 8), ("working", "working", 8),
 )  # fmt: skip
-HOST_COLUMNS = (
-    ("host", "host"), ("workers", "workers"), ("busy", "busy"), ("idle", "idle"),
-    ("other", "other states"),
+HOST_COLUMNS: tuple[Column, ...] = (
+    ("host", "host", None), ("workers", "workers", 8), ("busy", "busy", 8),
+    ("idle", "idle", 8), ("other", "other states", 12),
 )  # fmt: skip
-FAILED_COLUMNS = (
-    ("when", "when"), ("queue", "queue"), ("function", "function"),
-    ("exception", "exception"), ("worker", "worker"), ("id", "job"),
+FAILED_COLUMNS: tuple[Column, ...] = (
+    ("when", "when", 10), ("queue", "queue", None), ("function", "function", None),
+    ("exception", "exception", None), ("worker", "worker", None), ("id", "job", None),
 )  # fmt: skip
-FUNCTION_COLUMNS = (
-    ("function", "function"), ("queued", "queued"), ("started", "started"), ("failed", "failed"),
+FUNCTION_COLUMNS: tuple[Column, ...] = (
+    ("function", "function", None), ("queued", "queued", 8), ("started", "started", 8),
+    ("failed", "failed", 8),
 )  # fmt: skip
 
 

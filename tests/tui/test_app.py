@@ -51,7 +51,9 @@ async def test_each_screen_shows_the_right_rows(
 
         await pilot.press("3")
         await until(pilot, lambda: table(app, "#failed").row_count == 4, "the failed jobs")
-        exceptions = {cells(app, "#failed", key)[3] for key in table(app, "#failed").rows}
+        exceptions = {
+            cells(app, "#failed", str(key.value))[3] for key in table(app, "#failed").rows
+        }
         assert exceptions == {"ZeroDivisionError: division by zero"}
 
         await pilot.press("4")
