@@ -55,7 +55,8 @@ def _queues(snapshot: Snapshot) -> Table:
         table.add_column(column, justify="right")
     table.add_column("oldest", justify="right")
     for queue in snapshot.queues:
-        table.add_row(
+        _add_row(
+            table,
             queue.name,
             str(queue.queued),
             str(queue.started),
@@ -82,7 +83,8 @@ def _workers(snapshot: Snapshot) -> Table:
         job = worker.current_job_description or worker.current_job or ""
         if job and worker.current_job_seconds is not None:
             job = f"{job} ({duration(worker.current_job_seconds)})"
-        table.add_row(
+        _add_row(
+            table,
             worker.name,
             worker.hostname or "-",
             str(worker.pid or "-"),
@@ -107,7 +109,7 @@ def _abandoned(snapshot: Snapshot) -> Table:
     for column in ("job", "queue", "worker", "overdue"):
         table.add_column(column)
     for job in snapshot.abandoned_jobs:
-        table.add_row(job.id, job.queue, job.worker or "-", duration(job.overdue_seconds))
+        _add_row(table, job.id, job.queue, job.worker or "-", duration(job.overdue_seconds))
     return table
 
 
@@ -119,7 +121,8 @@ def failed_report(rows: Sequence[FailedJob], now: float | None = None) -> Table:
         table.add_column(column)
     for row in rows:
         ago = duration(now - row.failed_at) + " ago" if row.failed_at else "-"
-        table.add_row(
+        _add_row(
+            table,
             ago,
             row.queue,
             row.function,
@@ -135,25 +138,31 @@ def job_report(job: JobDetail) -> RenderableType:
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold")
     fields.add_column()
-    fields.add_row("job", job.id)
-    fields.add_row("status", job.status or "-")
-    fields.add_row("function", job.function)
-    fields.add_row("arguments", job.arguments or "-")
-    fields.add_row("origin", job.origin or "-")
-    fields.add_row("worker", job.worker or "-")
+    _add_row(fields, "job", job.id)
+    _add_row(fields, "status", job.status or "-")
+    _add_row(fields, "function", job.function)
+    _add_row(fields, "arguments", job.arguments or "-")
+    _add_row(fields, "origin", job.origin or "-")
+    _add_row(fields, "worker", job.worker or "-")
     for label, value in (
         ("created", job.created_at),
         ("enqueued", job.enqueued_at),
         ("started", job.started_at),
         ("ended", job.ended_at),
     ):
-        fields.add_row(label, clock(value))
-    fields.add_row("waited", duration(job.wait_seconds))
-    fields.add_row("ran", duration(job.run_seconds))
+        _add_row(fields, label, clock(value))
+    _add_row(fields, "waited", duration(job.wait_seconds))
+    _add_row(fields, "ran", duration(job.run_seconds))
     if job.result is not None:
-        fields.add_row("result", job.result)
+        _add_row(fields, "result", job.result)
     if job.exception:
-        fields.add_row("exception", Text(job.exception, style="red"))
+        _add_row(fields, "exception", Text(job.exception, style="red"))
     if not job.traceback:
         return fields
     return Group(fields, Text(""), Text(job.traceback))
+
+
+def _add_row(table: Table, *cells: str | Text) -> None:
+    """Add a row whose strings are shown as they are: names and arguments come from Redis,
+    and Rich would read `[red]` or `[/]` in them as markup."""
+    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))

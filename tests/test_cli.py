@@ -149,3 +149,14 @@ def test_url_comes_from_flag_then_environment_then_default() -> None:
 )
 def test_targets_are_shown_without_passwords(url: str, shown: str) -> None:
     assert display_url(url) == shown
+
+
+def test_markup_in_names_and_arguments_is_shown_as_it_is(
+    client: redis.Redis, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    job = Queue("[bold]odd[/]", connection=client).enqueue(tasks.fail, "[/] closing tag")
+    run_burst(url, ["[bold]odd[/]"])
+    for argv in (["snapshot"], ["failed"], ["job", job.id]):
+        assert main([*argv, "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert "[bold]odd[/]" in out and "ValueError: [/] closing tag" in out
