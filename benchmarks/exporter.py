@@ -27,7 +27,7 @@ from rq import Queue
 from rq.job import Job, JobStatus
 from rq.registry import FinishedJobRegistry
 
-from benchmarks.population import populate
+from benchmarks.population import populate, scale_arguments
 from harness import tasks
 from harness.polling import wait_until
 from harness.redis_server import RedisServer, free_port
@@ -199,14 +199,8 @@ def finish_jobs(client: redis.Redis, queues: int, count: int, tag: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--queues", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=1000)
-    parser.add_argument("--jobs", type=int, default=100_000)
+    parser = scale_arguments(__doc__, runs=15)
     parser.add_argument("--finished", type=int, default=50_000)
-    parser.add_argument("--runs", type=int, default=15)
     parser.add_argument(
         "--part", type=int, choices=(1, 2, 3), action="append", help="run only these parts"
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import redis
 from rq import Queue, Worker
 
@@ -36,3 +38,15 @@ def populate(client: redis.Redis, queues: int, workers: int, jobs: int) -> None:
             worker.set_current_job_id(f"job-{i % max(jobs, 1)}")
         else:
             worker.set_state("idle")
+
+
+def scale_arguments(description: str | None, runs: int) -> argparse.ArgumentParser:
+    """The options every benchmark shares: the deployment's size and the runs per tool."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--queues", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1000)
+    parser.add_argument("--jobs", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=runs)
+    return parser

@@ -10,7 +10,6 @@ same data and prints the medians and the ratios. Redis CPU is read from
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import subprocess
@@ -29,7 +28,7 @@ from rq.registry import (
     StartedJobRegistry,
 )
 
-from benchmarks.population import populate
+from benchmarks.population import populate, scale_arguments
 from harness.redis_server import RedisServer
 from qwatch.connection import Target, connect
 from qwatch.reader import read_snapshot
@@ -90,13 +89,7 @@ def rq_exporter(url: str, runs: int) -> tuple[list[float], float] | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--queues", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=1000)
-    parser.add_argument("--jobs", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=10)
+    parser = scale_arguments(__doc__, runs=10)
     args = parser.parse_args()
 
     with RedisServer() as server:

@@ -9,7 +9,6 @@ two JSON requests its page makes every refresh (queues and workers).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import subprocess
@@ -17,7 +16,7 @@ import time
 import urllib.request
 
 from benchmarks.exporter import BENCH_PYTHON
-from benchmarks.population import populate
+from benchmarks.population import populate, scale_arguments
 from harness.polling import wait_until
 from harness.redis_server import RedisServer, free_port
 from qwatch.connection import Target, connect
@@ -86,13 +85,7 @@ def median_ms(values: list[float]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--queues", type=int, default=1000)
-    parser.add_argument("--workers", type=int, default=1000)
-    parser.add_argument("--jobs", type=int, default=100_000)
-    parser.add_argument("--runs", type=int, default=5)
+    parser = scale_arguments(__doc__, runs=5)
     args = parser.parse_args()
     with RedisServer() as server:
         populate(server.client(), args.queues, args.workers, args.jobs)

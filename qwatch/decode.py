@@ -127,13 +127,25 @@ def render_pickle(data: bytes | None, limit: int = ARGUMENTS_LIMIT) -> str:
         return f"<undecodable pickle: {exc}>"
 
 
-def _decompress(data: bytes) -> bytes:
+def inflate(data: bytes, limit: int) -> tuple[bytes, bool]:
+    """zlib data inflated to at most `limit` bytes, and whether more was left.
+
+    Raises ValueError when `data` is not zlib: a bomb or garbage costs nothing.
+    """
     inflater = zlib.decompressobj()
     try:
-        raw = inflater.decompress(data, MAX_PICKLE_BYTES)
+        raw = inflater.decompress(data, limit)
     except zlib.error as exc:
-        raise _Undecodable("not zlib-compressed") from exc
-    if inflater.unconsumed_tail:
+        raise ValueError("not zlib-compressed") from exc
+    return raw, bool(inflater.unconsumed_tail)
+
+
+def _decompress(data: bytes) -> bytes:
+    try:
+        raw, cut = inflate(data, MAX_PICKLE_BYTES)
+    except ValueError as exc:
+        raise _Undecodable(str(exc)) from exc
+    if cut:
         raise _Undecodable(f"larger than {MAX_PICKLE_BYTES} bytes")
     return raw
 

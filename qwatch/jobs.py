@@ -11,7 +11,6 @@ import base64
 import binascii
 import heapq
 import re
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ import redis
 
 from qwatch import batch, keys
 from qwatch.batch import Command
-from qwatch.decode import decode_job_data, render_pickle
+from qwatch.decode import decode_job_data, inflate, render_pickle
 from qwatch.formatting import clip_lines
 from qwatch.reader import queue_names
 from qwatch.replies import as_float, as_int, as_list, as_pairs, as_strict_text, as_text
@@ -202,11 +201,7 @@ def _traceback(legacy: Any, result: dict[str, Any]) -> str | None:
 
 
 def _inflate(data: bytes) -> str:
-    inflater = zlib.decompressobj()
-    try:
-        text = inflater.decompress(data, MAX_TRACEBACK_BYTES)
-    except zlib.error as exc:
-        raise ValueError("not zlib") from exc
+    text, _cut = inflate(data, MAX_TRACEBACK_BYTES)
     return clip_lines(text.decode("utf-8", "replace"), TRACEBACK_LIMIT)
 
 
