@@ -20,6 +20,8 @@ from qwatch.connection import (
     translated_errors,
 )
 from qwatch.errors import QwatchError, TargetError
+from qwatch.exporter import DEFAULT_PORT
+from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.jobs import read_failed, read_job
 from qwatch.reader import read_snapshot
 from qwatch.report import failed_report, job_report, snapshot_report
@@ -118,9 +120,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _serve_options(serve: argparse.ArgumentParser) -> None:
-    from qwatch.exporter.server import DEFAULT_PORT
-    from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
-
     serve.add_argument(
         "--name",
         action="append",
@@ -238,6 +237,8 @@ def run_failed(args: argparse.Namespace) -> int:
 
 
 def run_top(args: argparse.Namespace) -> int:
+    # Imported here, like serve's modules: Textual and prometheus_client take a
+    # noticeable time to import, which the other commands should not pay.
     from qwatch.tui.app import QwatchApp
     from qwatch.tui.feed import Feed
 

@@ -25,13 +25,10 @@ from prometheus_client.exposition import choose_encoder
 
 from qwatch import __version__
 from qwatch.errors import TargetError
+from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import CONTENT_TYPE, TextFormat
 from qwatch.exporter.web_config import WebConfig
-
-DEFAULT_PORT = 19726
-"""rq-exporter's 9726 plus 10000: clear of rq-exporter, redis_exporter (9121),
-celery-exporter (9808) and the fully allocated 9100-9999 exporter range."""
 
 REQUEST_TIMEOUT = 30.0
 log = logging.getLogger("qwatch.exporter")
