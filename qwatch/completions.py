@@ -45,7 +45,7 @@ import redis
 from qwatch import batch, keys
 from qwatch.batch import Command
 from qwatch.decode import function_name
-from qwatch.jobs import exception_name, last_line, traceback_of
+from qwatch.jobs import exception_line, exception_name, traceback_of
 from qwatch.replies import as_float, as_list, as_pairs, as_strict_text
 from qwatch.snapshot import Snapshot
 from qwatch.timestamps import parse_rq_time
@@ -266,7 +266,7 @@ def _completion(
 ) -> Completion:
     exception = None
     if candidate.outcome == "failed":
-        exception = exception_name(last_line(traceback_of(fields, latest_result)))
+        exception = exception_name(exception_line(traceback_of(fields, latest_result)))
     return Completion(
         id=candidate.id,
         queue=candidate.queue,

@@ -108,12 +108,16 @@ def _unix_db(query: str) -> str:
 
 
 def validate_url(url: str) -> None:
-    """Reject a URL qwatch cannot use, with a message that says why."""
+    """Reject a URL qwatch cannot use, with a message that says why (and no password)."""
+    if "://" not in url:
+        raise TargetError(
+            "the Redis URL needs a scheme: redis://HOST:PORT/DB, rediss://... or unix:///PATH"
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError as exc:
-        raise TargetError(f"malformed Redis URL {display_url(url)}: {exc}") from exc
+        raise TargetError(f"malformed Redis URL: {exc}") from exc
     if parts.scheme not in SCHEMES:
         raise TargetError(
             f"unsupported Redis URL scheme {parts.scheme!r} in {display_url(url)}:"
@@ -174,3 +178,7 @@ def translated_errors(target: Target) -> Iterator[None]:
         raise RedisUnavailable(f"{target.display}: cannot connect ({first_line(exc)})") from exc
     except redis.ResponseError as exc:
         raise RedisUnavailable(f"{target.display}: Redis refused ({exc})") from exc
+    except redis.RedisError as exc:
+        reason = f"{type(exc).__name__}: {first_line(exc)}"
+        message = f"{target.display}: no Redis answering there ({reason})"
+        raise RedisUnavailable(message) from exc

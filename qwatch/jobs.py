@@ -19,12 +19,23 @@ import redis
 from qwatch import batch, keys
 from qwatch.batch import Command
 from qwatch.decode import decode_job_data, inflate, render_pickle
-from qwatch.formatting import clip_lines
+from qwatch.formatting import clip, clip_lines
 from qwatch.reader import queue_names
-from qwatch.replies import as_float, as_int, as_list, as_pairs, as_strict_text, as_text
+from qwatch.replies import (
+    as_float,
+    as_int,
+    as_list,
+    as_pairs,
+    as_strict_text,
+    as_text,
+    check_allowed,
+)
 from qwatch.timestamps import parse_rq_time
 
 TRACEBACK_LIMIT = 20_000
+EXCEPTION_LIMIT = 300
+MAX_NAME = 200
+"""Longer is not an exception's name but a message without one."""
 MAX_TRACEBACK_BYTES = 1 << 20
 _EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 _ABANDONED = re.compile(r"due to (\w+)")
@@ -77,6 +88,7 @@ class FailedJob:
 def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
     """The job with this id, or None when Redis holds no such job."""
     fields, latest = batch.run(client, [("HGETALL", keys.job_key(job_id)), _latest_result(job_id)])
+    check_allowed(fields)
     pairs = as_pairs(fields)
     if not pairs:
         return None
@@ -99,30 +111,37 @@ def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
         timeout=as_int(job.get("timeout"), default=-1) if job.get("timeout") else None,
         retries_left=as_int(job.get("retries_left")) if job.get("retries_left") else None,
         result=_return_value(result),
-        exception=last_line(traceback),
-        traceback=traceback,
+        exception=exception_line(traceback),
+        traceback=clip_lines(traceback, TRACEBACK_LIMIT) if traceback else None,
     )
 
 
 def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) -> list[FailedJob]:
     """The newest failed jobs, across queues or in one, newest first.
 
-    The failed registries are scored by expiry (failure time + failure_ttl),
-    so the `limit` highest scores of every queue are merged to find the
-    candidates, then sorted by their real `ended_at`.
+    The failed registries are scored by expiry: the failure's whole second
+    plus the job's failure_ttl. Twice `limit` (and 20 more) of the highest
+    scores are read, so jobs that failed within the same second are all
+    candidates, then sorted by their real `ended_at`. A job given a shorter
+    failure_ttl than its neighbours can still be passed over.
     """
     queues = [queue] if queue else queue_names(client)
+    wanted = 2 * limit + 20
     ranges = batch.run(
         client,
-        [("ZREVRANGE", keys.registry_key("failed", q), 0, limit - 1, "WITHSCORES") for q in queues],
+        [
+            ("ZREVRANGE", keys.registry_key("failed", q), 0, wanted - 1, "WITHSCORES")
+            for q in queues
+        ],
     )
+    check_allowed(*ranges)
     scored = (
         (as_float(score) or 0.0, q, job_id)
         for q, reply in zip(queues, ranges)
         for member, score in as_pairs(reply)
         if (job_id := as_strict_text(member))
     )
-    candidates = heapq.nlargest(limit, scored)
+    candidates = heapq.nlargest(wanted, scored)
     lookups: list[Command] = []
     for _score, _q, job_id in candidates:
         lookups += [
@@ -134,15 +153,25 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
         _failed_row(job_id, q, as_list(replies[2 * i]), _result_fields(replies[2 * i + 1]))
         for i, (_score, q, job_id) in enumerate(candidates)
     ]
-    return sorted(rows, key=lambda row: row.failed_at or 0.0, reverse=True)
+    return sorted(rows, key=lambda row: row.failed_at or 0.0, reverse=True)[:limit]
 
 
-def last_line(traceback: str | None) -> str | None:
-    """The traceback's last non-empty line: the exception and its message."""
+def exception_line(traceback: str | None) -> str | None:
+    """The line naming the exception: `ZeroDivisionError: division by zero`.
+
+    It is the first unindented line after the last frame (`  File ...`), so a
+    message of many lines or a huge one still yields its first line, cut to
+    `EXCEPTION_LIMIT`. Without frames (RQ's own notes, such as an abandoned
+    job's), the last non-empty line.
+    """
     if not traceback:
         return None
-    lines = [line for line in traceback.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else None
+    lines = [line for line in traceback.rstrip().splitlines() if line.strip()]
+    frames = [i for i, line in enumerate(lines) if line.startswith('  File "')]
+    after = lines[frames[-1] + 1 :] if frames else []
+    found = next((line for line in after if not line[:1].isspace()), None)
+    line = found if found is not None else (lines[-1].strip() if lines else None)
+    return clip(line, EXCEPTION_LIMIT) if line else None
 
 
 def exception_name(line: str | None) -> str | None:
@@ -150,17 +179,17 @@ def exception_name(line: str | None) -> str | None:
     if not line:
         return None
     match = _EXCEPTION_NAME.match(line) or _ABANDONED.search(line)
-    return match.group(1) if match else None
+    name = match.group(1) if match else None
+    return name if name and len(name) <= MAX_NAME else None
 
 
 def _failed_row(job_id: str, queue: str, fields: list[Any], result: dict[str, Any]) -> FailedJob:
     data, worker, ended_at, exc_info = (fields + [None] * 4)[:4]
-    traceback = _traceback(exc_info, result)
     return FailedJob(
         id=job_id,
         queue=queue,
         function=str(decode_job_data(data, limit=0).function),
-        exception=last_line(traceback),
+        exception=exception_line(_traceback(exc_info, result)),
         worker=as_text(worker) or as_text(result.get("worker_name")),
         failed_at=parse_rq_time(ended_at),
     )
@@ -196,13 +225,14 @@ def _traceback(legacy: Any, result: dict[str, Any]) -> str | None:
         try:
             return _inflate(legacy)
         except ValueError:
-            return clip_lines(legacy.decode("utf-8", "replace"), TRACEBACK_LIMIT)
+            return legacy[:MAX_TRACEBACK_BYTES].decode("utf-8", "replace")
     return None
 
 
 def _inflate(data: bytes) -> str:
+    """The whole traceback, up to a megabyte: cut for display only, after the exception is read."""
     text, _cut = inflate(data, MAX_TRACEBACK_BYTES)
-    return clip_lines(text.decode("utf-8", "replace"), TRACEBACK_LIMIT)
+    return text.decode("utf-8", "replace")
 
 
 def _return_value(result: dict[str, Any]) -> str | None:

@@ -29,6 +29,7 @@ from qwatch.replies import (
     as_pairs,
     as_strict_text,
     as_text,
+    check_allowed,
     parse_info,
 )
 from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
@@ -74,6 +75,7 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
             ("EXISTS", keys.SUSPENDED),
         ],
     )
+    check_allowed(queue_set, worker_set)
     queue_names = _names(queue_set, keys.QUEUE_PREFIX)
     worker_names = _names(worker_set, keys.WORKER_PREFIX)
 
@@ -137,6 +139,7 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
 def queue_names(client: redis.Redis) -> list[str]:
     """Every registered queue's name, sorted."""
     (members,) = batch.run(client, [("SMEMBERS", keys.QUEUES)])
+    check_allowed(members)
     return _names(members, keys.QUEUE_PREFIX)
 
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import hiredis
+import redis
+
 
 def as_int(reply: Any, default: int = 0) -> int:
     """An integer reply or a numeric string; `default` for anything else."""
@@ -67,3 +70,10 @@ def parse_info(reply: Any) -> dict[str, str]:
         if sep and not line.startswith("#"):
             fields[name] = value
     return fields
+
+
+def check_allowed(*replies: Any) -> None:
+    """Fail on a NOPERM reply: an ACL that hides RQ's keys must not look like an idle system."""
+    for reply in replies:
+        if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOPERM"):
+            raise redis.exceptions.NoPermissionError(str(reply))

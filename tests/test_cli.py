@@ -12,6 +12,7 @@ import redis
 from rq import Queue
 
 from harness import tasks
+from harness.polling import wait_until
 from harness.redis_server import RedisServer, free_port
 from harness.workers import run_burst
 from qwatch.cli import main
@@ -104,6 +105,8 @@ def test_a_redis_that_wants_a_password_and_got_none(tmp_path: Path) -> None:
         (["snapshot", "--url", "http://localhost"], "unsupported Redis URL scheme 'http'"),
         (["snapshot", "--url", "redis://localhost:notaport"], "malformed Redis URL"),
         (["snapshot", "--url", "redis://localhost/zero"], "database 'zero'"),
+        (["snapshot", "--url", "qw:s3cretPW@127.0.0.1:6420"], "the Redis URL needs a scheme"),
+        (["snapshot", "--url", "redis://localhost:99999"], "malformed Redis URL"),
         (["snapshot", "--url", "unix://"], "needs a socket path"),
         (["snapshot", "--password-file", "/nonexistent/pw"], "cannot read password file"),
     ],
@@ -160,3 +163,44 @@ def test_markup_in_names_and_arguments_is_shown_as_it_is(
         assert main([*argv, "--url", url]) == 0
     out = capsys.readouterr().out
     assert "[bold]odd[/]" in out and "ValueError: [/] closing tag" in out
+
+
+def test_an_acl_that_hides_rq_keys_is_an_error_not_an_idle_system(
+    client: redis.Redis, redis_server: RedisServer
+) -> None:
+    Queue("default", connection=client).enqueue(tasks.add, 1, 1)
+    client.acl_setuser(
+        "blind", reset=True, enabled=True, passwords=["+pw"], keys=["app:*"], commands=["+@read"]
+    )
+    url = f"redis://blind:pw@127.0.0.1:{redis_server.port}/0"
+    for argv in (["snapshot"], ["failed"], ["job", "x"]):
+        result = run_cli(*argv, "--url", url)
+        assert result.returncode == 2, argv
+        assert "Redis refused" in result.stderr and "NOPERM" in result.stderr
+        assert "pw@" not in result.stderr
+
+
+def test_a_server_that_is_not_redis_is_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: _listening(port), "the HTTP server")
+        result = run_cli("snapshot", "--url", f"redis://127.0.0.1:{port}/0", "--timeout", "2")
+    finally:
+        server.terminate()
+        server.wait()
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"qwatch: redis://127.0.0.1:{port}/0: ")
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+def _listening(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0

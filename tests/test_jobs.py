@@ -9,7 +9,7 @@ from rq.job import Job
 
 from harness import tasks
 from harness.workers import run_burst
-from qwatch.jobs import exception_name, last_line, read_failed, read_job
+from qwatch.jobs import exception_line, exception_name, read_failed, read_job
 
 
 def test_a_failed_job_shows_its_real_traceback(client: redis.Redis, url: str) -> None:
@@ -79,7 +79,7 @@ def test_huge_tracebacks_are_cut_with_a_note(client: redis.Redis, url: str) -> N
     assert len(detail.traceback) < 25_000 < len(message)
     assert "characters cut" in detail.traceback
     assert detail.traceback.startswith("Traceback (most recent call last):")
-    assert detail.exception == "detail 9999"
+    assert detail.exception == "ValueError: detail 0"
     assert "characters cut]" in detail.arguments and len(detail.arguments) < 2100
 
 
@@ -101,6 +101,6 @@ def test_exception_names_never_include_the_message(line: str | None, name: str |
     assert exception_name(line) == name
 
 
-def test_last_line_skips_trailing_blank_lines() -> None:
-    assert last_line("Traceback:\n  x\nValueError: bad\n\n") == "ValueError: bad"
-    assert last_line("") is None
+def test_exception_line_skips_trailing_blank_lines() -> None:
+    assert exception_line("Traceback:\n  x\nValueError: bad\n\n") == "ValueError: bad"
+    assert exception_line("") is None

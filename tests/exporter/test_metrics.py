@@ -14,7 +14,7 @@ from harness import tasks
 from harness.polling import wait_until
 from harness.workers import run_burst, start_worker, stop_worker
 from harness.workload import enqueue_mixed, mixed_workload
-from qwatch.jobs import exception_name, last_line
+from qwatch.jobs import exception_line, exception_name
 from tests.exporter.conftest import StartExporter
 from tests.test_reader import STATES, rq_counts
 
@@ -58,7 +58,7 @@ def test_metrics_equal_the_truth_after_a_mixed_workload(
         (job.origin, str(job.func_name)) for job in jobs if job.get_status() == "finished"
     )
     failed = Counter(
-        (job.origin, str(job.func_name), str(exception_name(last_line(job_traceback(job)))))
+        (job.origin, str(job.func_name), str(exception_name(exception_line(job_traceback(job)))))
         for job in jobs
         if job.get_status() == "failed"
     )
