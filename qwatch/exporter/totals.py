@@ -17,6 +17,7 @@ from qwatch.snapshot import Snapshot
 DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 """From ten milliseconds to an hour: the range of background jobs."""
 DEFAULT_LABEL_LIMIT = 50
+FORGET_AFTER = 3600.0
 OTHER = "other"
 UNKNOWN = "unknown"
 
@@ -80,10 +81,11 @@ class JobTotals:
         self.worker_jobs: Counter[str] = Counter()
         self._worker_counts: dict[str, tuple[int, int]] = {}
         self._last_poll: float | None = None
+        self._gone_since: dict[str, float] = {}
 
     def add(self, snapshot: Snapshot, completions: Iterable[Completion]) -> None:
         """Fold in one reading: its new completions and the workers' counter increases."""
-        self._forget_queues({queue.name for queue in snapshot.queues})
+        self._forget_queues({queue.name for queue in snapshot.queues}, snapshot.taken_at)
         for completion in completions:
             self._count(completion)
         self._add_worker_counts(snapshot)
@@ -126,10 +128,21 @@ class JobTotals:
         self._worker_counts = counts
         self._last_poll = snapshot.taken_at
 
-    def _forget_queues(self, present: set[str]) -> None:
-        gone = {queue for queue, _function in self.finished} | {key[0] for key in self.failed}
-        gone |= set(self.run_time) | set(self.wait_time)
-        for queue in gone - present:
+    def _forget_queues(self, present: set[str], now: float) -> None:
+        """Drop a queue's counters once it has been gone for `FORGET_AFTER` seconds.
+
+        Not at once: a Redis restarted or flushed lists no queue for a while,
+        and counters that vanished and came back lower would look to
+        Prometheus like fewer jobs than really ended.
+        """
+        known = {queue for queue, _function in self.finished} | {key[0] for key in self.failed}
+        known |= set(self.run_time) | set(self.wait_time)
+        for queue in present:
+            self._gone_since.pop(queue, None)
+        for queue in known - present:
+            if now - self._gone_since.setdefault(queue, now) < FORGET_AFTER:
+                continue
+            del self._gone_since[queue]
             self.functions.forget(queue)
             self.exceptions.forget(queue)
             self.run_time.pop(queue, None)

@@ -190,3 +190,22 @@ def test_gauges_describe_workers_and_problems(
     assert scrape.value("qwatch_redis_memory_used_bytes", redis="main") > 0
     assert scrape.value("qwatch_build_info", version=__import__("qwatch").__version__) == 1
     assert all(key[0][0] != "worker" for key in scrape.series("qwatch_workers"))
+
+
+def test_counters_survive_a_flushed_redis(
+    client: redis.Redis, url: str, start_exporter: StartExporter
+) -> None:
+    exporter = start_exporter()
+    exporter.scrape()
+    labels = {"redis": "main", "queue": "emails", "function": "harness.tasks.add"}
+    for count in (2, 3):
+        for i in range(count):
+            Queue("emails", connection=client).enqueue(tasks.add, i, 1)
+        run_burst(url, ["emails"])
+        exporter.scrape()
+    assert exporter.scrape().value("qwatch_jobs_finished_total", **labels) == 5
+    client.flushall()
+    assert exporter.scrape().value("qwatch_jobs_finished_total", **labels) == 5
+    Queue("emails", connection=client).enqueue(tasks.add, 9, 1)
+    run_burst(url, ["emails"])
+    assert exporter.scrape().value("qwatch_jobs_finished_total", **labels) == 6
