@@ -23,7 +23,7 @@ from qwatch.errors import QwatchError, TargetError
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.jobs import read_failed, read_job
-from qwatch.reader import read_snapshot
+from qwatch.reader import queue_names, read_snapshot
 from qwatch.report import failed_report, job_report, snapshot_report
 
 EXIT_USAGE = 2
@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="qwatch",
         description="Monitor RQ task queues on Redis. Reads only; changes nothing unless asked.",
+        epilog="Redis: --url, else $QWATCH_REDIS_URL, else $REDIS_URL, else"
+        " redis://localhost:6379/0. Exit status: 0 done, 1 no such job, 2 bad input or"
+        " Redis unreachable or refusing, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"qwatch {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
@@ -231,7 +234,13 @@ def run_failed(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     client = connect(target)
     with translated_errors(target):
+        if args.queue and args.queue not in queue_names(client):
+            raise TargetError(f"no queue {args.queue!r} in {target.display}")
         rows = read_failed(client, queue=args.queue, limit=args.limit)
+    if not rows:
+        where = f"queue {args.queue}" if args.queue else target.display
+        print(f"no failed jobs in {where}")
+        return 0
     _console().print(failed_report(rows))
     return 0
 

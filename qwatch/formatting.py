@@ -54,3 +54,8 @@ def clock(epoch: float | None) -> str:
     if epoch is None:
         return "-"
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 worker`, `3 workers`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

@@ -10,7 +10,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from qwatch.formatting import byte_size, clock, duration
+from qwatch.formatting import byte_size, clock, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
 from qwatch.snapshot import Snapshot
 
@@ -38,8 +38,8 @@ def _header(snapshot: Snapshot, target: str) -> Text:
     if info.max_memory_bytes:
         text.append(f" of {byte_size(info.max_memory_bytes)}")
     text.append(
-        f"  {len(snapshot.queues)} queues, {queued} queued, {failed} failed,"
-        f" {len(snapshot.workers)} workers"
+        f"  {plural(len(snapshot.queues), 'queue')}, {queued} queued, {failed} failed,"
+        f" {plural(len(snapshot.workers), 'worker')}"
     )
     if snapshot.suspended:
         text.append("  SUSPENDED", style="bold magenta")

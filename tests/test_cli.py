@@ -204,3 +204,11 @@ def _listening(port: int) -> bool:
 
     with socket.socket() as probe:
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_failed_says_when_there_is_nothing_or_no_such_queue(client: redis.Redis, url: str) -> None:
+    Queue("emails", connection=client).enqueue(tasks.add, 1, 1)
+    empty = run_cli("failed", "--url", url)
+    assert (empty.returncode, empty.stdout.strip()) == (0, f"no failed jobs in {display_url(url)}")
+    missing = run_cli("failed", "--queue", "nosuch", "--url", url)
+    assert missing.returncode == 2 and "no queue 'nosuch'" in missing.stderr

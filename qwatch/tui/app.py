@@ -23,7 +23,7 @@ from textual.worker import get_current_worker
 
 from qwatch import actions
 from qwatch.errors import QwatchError
-from qwatch.formatting import byte_size, clock
+from qwatch.formatting import byte_size, clock, plural
 from qwatch.jobs import JobDetail
 from qwatch.tui import rows
 from qwatch.tui.dialogs import Choose, Confirm, Help
@@ -105,6 +105,8 @@ class QwatchApp(App[None]):
         ):
             self.query_one(table, LiveTable).sort_column = column
         self._table().focus()
+        if self.read_only:
+            self.notify("read-only: requeue, delete and empty are off", timeout=6)
         self.poll_forever()
 
     def on_unmount(self) -> None:
@@ -156,8 +158,8 @@ class QwatchApp(App[None]):
             if info.max_memory_bytes:
                 memory += f" of {byte_size(info.max_memory_bytes)}"
             text += (
-                f"  Redis {info.version or '?'}  {memory}  {len(snapshot.queues)} queues"
-                f"  {queued} queued  {failed} failed  {len(snapshot.workers)} workers"
+                f"  Redis {info.version or '?'}  {memory}  {plural(len(snapshot.queues), 'queue')}"
+                f"  {queued} queued  {failed} failed  {plural(len(snapshot.workers), 'worker')}"
             )
             if snapshot.suspended:
                 text += "  SUSPENDED"
