@@ -46,14 +46,27 @@ def _header(snapshot: Snapshot, target: str) -> Text:
     return text
 
 
+def _table(title: str) -> Table:
+    """A compact table: one space between columns, so ten of them fit 80 columns."""
+    return Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+
+
+def _number_column(table: Table, header: str) -> None:
+    table.add_column(header, justify="right")
+
+
 def _queues(snapshot: Snapshot) -> Table:
-    table = Table(title="Queues", title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("queue", no_wrap=True)
-    for column in (
-        "queued", "started", "failed", "finished", "deferred", "scheduled", "canceled", "workers",
-    ):  # fmt: skip
-        table.add_column(column, justify="right")
-    table.add_column("oldest", justify="right")
+    table = _table("Queues")
+    table.add_column("queue", overflow="fold")
+    for column in ("queued", "started", "failed", "done", "deferred", "sched", "cancel", "workers"):
+        _number_column(table, column)
+    _number_column(table, "oldest")
     for queue in snapshot.queues:
         _add_row(
             table,
@@ -74,11 +87,11 @@ def _queues(snapshot: Snapshot) -> Table:
 
 
 def _workers(snapshot: Snapshot) -> Table:
-    table = Table(title="Workers", title_justify="left", box=box.SIMPLE_HEAD)
+    table = _table("Workers")
     for column in ("worker", "host", "pid", "state", "queues", "current job"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for column in ("heartbeat", "ok", "failed", "working"):
-        table.add_column(column, justify="right")
+        _number_column(table, column)
     for worker in snapshot.workers:
         job = worker.current_job_description or worker.current_job or ""
         if job and worker.current_job_seconds is not None:
@@ -103,9 +116,8 @@ def _workers(snapshot: Snapshot) -> Table:
 
 
 def _abandoned(snapshot: Snapshot) -> Table:
-    table = Table(
-        title="Abandoned jobs", title_justify="left", title_style="bold red", box=box.SIMPLE_HEAD
-    )
+    table = _table("Abandoned jobs")
+    table.title_style = "bold red"
     for column in ("job", "queue", "worker", "overdue"):
         table.add_column(column)
     for job in snapshot.abandoned_jobs:
@@ -116,7 +128,7 @@ def _abandoned(snapshot: Snapshot) -> Table:
 def failed_report(rows: Sequence[FailedJob], now: float | None = None) -> Table:
     """The failed list, one job a line, newest first."""
     now = time.time() if now is None else now
-    table = Table(title="Failed jobs", title_justify="left", box=box.SIMPLE_HEAD)
+    table = _table("Failed jobs")
     for column in ("when", "queue", "function", "exception", "worker", "job"):
         table.add_column(column)
     for row in rows:
