@@ -246,6 +246,11 @@ class QwatchApp(App[None]):
             for binding in self.BINDINGS
             if isinstance(binding, Binding)
         ]
+        lines += [
+            ("header click", "sort by that column, again to reverse"),
+            ("c", "in the inspector: copy the traceback"),
+            ("ctrl+p", "the command palette"),
+        ]
         self.push_screen(Help(lines, self.read_only))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Vertical
@@ -73,11 +75,16 @@ class Help(ModalScreen[None]):
         self.read_only = read_only
 
     def compose(self) -> ComposeResult:
-        keys = "\n".join(f"{key:>12}  {description}" for key, description in self.lines)
-        note = "\n\nread-only: actions that change Redis are off" if self.read_only else ""
+        keys = Table.grid(padding=(0, 2))
+        keys.add_column(justify="right", style="bold")
+        keys.add_column()
+        for key, description in self.lines:
+            keys.add_row(Text(key), Text(description))
         with Vertical(id="help"):
             yield Label("Keys", id="help-title")
-            yield Static(keys + note, markup=False)
+            yield Static(keys)
+            if self.read_only:
+                yield Label("read-only: actions that change Redis are off", id="help-note")
             yield Label("esc closes", id="help-hint")
 
     def action_close(self) -> None:
