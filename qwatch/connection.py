@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
 from redis.sentinel import Sentinel
@@ -89,7 +89,7 @@ def display_url(url: str) -> str:
     except ValueError:
         return "<malformed redis url>"
     if parts.scheme == "unix":
-        db = _unix_db(parts.query)
+        db = parse_qs(parts.query).get("db", ["0"])[0]
         return f"unix://{parts.path}" + (f"?db={db}" if db != "0" else "")
     user = f"{unquote(parts.username)}@" if parts.username else ""
     host = parts.hostname or "localhost"
@@ -97,14 +97,6 @@ def display_url(url: str) -> str:
         host = f"[{host}]"
     db = parts.path.lstrip("/") or "0"
     return f"{parts.scheme}://{user}{host}:{port or 6379}/{db}"
-
-
-def _unix_db(query: str) -> str:
-    for pair in query.split("&"):
-        name, _, value = pair.partition("=")
-        if name == "db" and value:
-            return value
-    return "0"
 
 
 def validate_url(url: str) -> None:

@@ -28,19 +28,22 @@ def snapshot_report(snapshot: Snapshot, target: str) -> RenderableType:
     return Group(*parts)
 
 
-def _header(snapshot: Snapshot, target: str) -> Text:
+def headline(snapshot: Snapshot) -> str:
+    """Redis version and memory, then the totals: the first line of every face."""
     info = snapshot.redis
+    memory = byte_size(info.used_memory_bytes)
+    if info.max_memory_bytes:
+        memory += f" of {byte_size(info.max_memory_bytes)}"
     queued = sum(queue.queued for queue in snapshot.queues)
     failed = sum(queue.failed for queue in snapshot.queues)
-    text = Text(
-        f"{target}  Redis {info.version or '?'}  memory {byte_size(info.used_memory_bytes)}"
+    return (
+        f"Redis {info.version or '?'}  {memory}  {plural(len(snapshot.queues), 'queue')}"
+        f"  {queued} queued  {failed} failed  {plural(len(snapshot.workers), 'worker')}"
     )
-    if info.max_memory_bytes:
-        text.append(f" of {byte_size(info.max_memory_bytes)}")
-    text.append(
-        f"  {plural(len(snapshot.queues), 'queue')}, {queued} queued, {failed} failed,"
-        f" {plural(len(snapshot.workers), 'worker')}"
-    )
+
+
+def _header(snapshot: Snapshot, target: str) -> Text:
+    text = Text(f"{target}  {headline(snapshot)}")
     if snapshot.suspended:
         text.append("  SUSPENDED", style="bold magenta")
     return text

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qwatch import __version__
+from qwatch.completions import OUTCOMES
 from qwatch.exporter.totals import Histogram, JobTotals
 from qwatch.snapshot import Snapshot
 
@@ -163,7 +164,7 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
         for (queue, function, exception), count in sorted(totals.failed.items())
     ]
     outcomes: list[Row] = [
-        ((outcome, redis), float(totals.worker_jobs[outcome])) for outcome in ("finished", "failed")
+        ((outcome, redis), float(totals.worker_jobs[outcome])) for outcome in OUTCOMES
     ]
     return [
         (FINISHED, finished),

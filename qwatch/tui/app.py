@@ -23,8 +23,9 @@ from textual.worker import get_current_worker
 
 from qwatch import actions
 from qwatch.errors import QwatchError
-from qwatch.formatting import byte_size, clock, plural
+from qwatch.formatting import clock
 from qwatch.jobs import JobDetail
+from qwatch.report import headline
 from qwatch.tui import rows
 from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
@@ -151,16 +152,7 @@ class QwatchApp(App[None]):
         text = self.feed.target.display
         if self.update is not None:
             snapshot = self.update.snapshot
-            info = snapshot.redis
-            queued = sum(queue.queued for queue in snapshot.queues)
-            failed = sum(queue.failed for queue in snapshot.queues)
-            memory = byte_size(info.used_memory_bytes)
-            if info.max_memory_bytes:
-                memory += f" of {byte_size(info.max_memory_bytes)}"
-            text += (
-                f"  Redis {info.version or '?'}  {memory}  {plural(len(snapshot.queues), 'queue')}"
-                f"  {queued} queued  {failed} failed  {plural(len(snapshot.workers), 'worker')}"
-            )
+            text += f"  {headline(snapshot)}"
             if snapshot.suspended:
                 text += "  SUSPENDED"
         state = "offline" if self.offline_since else "live"
