@@ -1,0 +1,286 @@
+"""Exact mode: job outcomes read from the stream that `qwatch.rq.Worker` appends to.
+
+Each entry is one outcome (finished, failed for good, or retried), written
+in the transaction in which RQ records it, so every job is there whatever
+its `result_ttl`, 0 included. This module owns the entry format, both
+ways: `entry` for the worker, `CompletionStream` for the readers.
+
+**Cursor.** The reader remembers the id of the last entry it read and reads
+on from there with XRANGE, at most `BATCH` entries per round trip and
+`MAX_BATCHES` round trips per poll; a flood is read over several polls.
+At its first poll the reader starts at the stream's end: a counter starts
+at 0 when qwatch starts, and counting the history too would count again
+jobs the previous process had already counted (Prometheus adds a reset
+counter's new value to the old one). A stream that appears later, or is
+recreated (its last id below the cursor), is read from its start: all of
+it was written since the last poll.
+
+**Lost entries.** Workers trim the stream to its newest entries. The
+reader counts, on Redis 7, how many entries were added after the cursor
+and trimmed before it read them: XINFO STREAM gives `entries-added` (the
+number of entries ever added), the length, and the first and last
+entries, so the first entry is the `added - length + 1`-th ever added and
+the last the `added`-th. The reader keeps the number of the entry at its
+cursor; whenever it reads one of those two entries, the gap between the
+numbers is what it lost. It never counts an entry twice, and the losses
+are exact whenever it reaches the end of the stream (normally every poll).
+
+**Which queues.** A queue is counted from the stream when every worker
+that listened to it at this poll or the previous one is a
+`qwatch.rq.Worker` (it says so in its hash, field `WORKER_MARK`); other
+queues stay with the registries, so a fleet that mixes worker classes is
+counted right. The marks are read only while the stream exists.
+
+Entries are hostile data like any other: a malformed entry, or one naming
+a queue not in `rq:queues`, is skipped and counted; names are bounded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from qwatch import batch, keys
+from qwatch.batch import Command
+from qwatch.completions import Completion
+from qwatch.jobs import MAX_NAME
+from qwatch.replies import as_int, as_list, as_pairs, as_strict_text
+from qwatch.snapshot import Snapshot, WorkerStats
+
+OUTCOMES = ("finished", "failed", "retried")
+FIELDS = (
+    "job", "queue", "function", "outcome", "exception",
+    "enqueued_ms", "started_ms", "ended_ms", "worker",
+)  # fmt: skip
+"""Every entry has all of them, in this order: Redis then stores the names
+once per block of entries, not once per entry."""
+WORKER_MARK = "qwatch_stream"
+"""The field a `qwatch.rq.Worker` adds to its RQ hash; its value is `FORMAT`."""
+FORMAT = "1"
+BATCH = 5_000
+MAX_BATCHES = 20
+
+StreamId = tuple[int, int]
+
+
+def entry(
+    job: str,
+    queue: str,
+    outcome: str,
+    *,
+    function: str | None,
+    exception: str | None,
+    enqueued_at: float | None,
+    started_at: float | None,
+    ended_at: float | None,
+    worker: str,
+) -> dict[str, str]:
+    """One stream entry; times in seconds since the epoch, written as whole milliseconds."""
+    times = [_millis(moment) for moment in (enqueued_at, started_at, ended_at)]
+    values = (job, queue, _bounded(function), outcome, _bounded(exception), *times, worker)
+    return dict(zip(FIELDS, values))
+
+
+def _millis(moment: float | None) -> str:
+    return "" if moment is None or not math.isfinite(moment) else str(round(moment * 1000))
+
+
+def _bounded(name: str | None) -> str:
+    return (name or "")[:MAX_NAME]
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReading:
+    """One poll of the stream: what ended, which queues it counts, what it lost or skipped."""
+
+    present: bool
+    completions: tuple[Completion, ...]
+    retried: tuple[Completion, ...]
+    exact_queues: frozenset[str]
+    lost: int
+    skipped: int
+
+    def counted(self, tracked: Iterable[Completion]) -> list[Completion]:
+        """Finished and failed jobs: the stream's, and the registries' of the other queues."""
+        others = [c for c in tracked if c.queue not in self.exact_queues]
+        return [*self.completions, *others]
+
+
+ABSENT = StreamReading(False, (), (), frozenset(), 0, 0)
+
+
+class CompletionStream:
+    """Reads the completions stream from where its last poll stopped; not thread-safe."""
+
+    def __init__(self) -> None:
+        self._cursor: StreamId | None = None
+        self._number = 0
+        """How many entries had ever been added up to the cursor's."""
+        self._present = False
+        self._listeners: dict[str, tuple[str, ...]] = {}
+        self._marked: set[str] = set()
+
+    def poll(self, client: redis.Redis, snapshot: Snapshot) -> StreamReading:
+        """New entries since the last poll, in one round trip when the stream was already there."""
+        was_present = self._present
+        first: list[Command] = [("XINFO", "STREAM", keys.COMPLETIONS_STREAM)]
+        ahead = self._commands(snapshot.workers) if was_present else []
+        info, *replies = batch.run(client, first + ahead)
+        stream = _StreamInfo.parse(info)
+        self._present = stream is not None
+        if stream is None:
+            self._cursor, self._number = (0, 0), 0
+            self._listeners, self._marked = {}, set()
+            return ABSENT
+        if self._cursor is None:
+            self._cursor, self._number = stream.last_id, stream.added
+        elif stream.last_id < self._cursor:
+            self._cursor, self._number = (0, 0), 0
+            replies = []
+        if not replies:
+            replies = batch.run(client, self._commands(snapshot.workers))
+        exact = self._exact_queues(snapshot, replies[1:])
+        found: list[Completion] = []
+        lost = skipped = 0
+        page, queues = replies[0], {queue.name for queue in snapshot.queues}
+        for round_number in range(MAX_BATCHES):
+            if round_number:
+                (page,) = batch.run(client, [self._page()])
+            entries = as_list(page)
+            for item in entries:
+                parsed = _parse_item(item)
+                if parsed is None:
+                    skipped += 1
+                    continue
+                stream_id, completion = parsed
+                lost += self._advance(stream_id, stream)
+                if completion is None or completion.queue not in queues:
+                    skipped += 1
+                elif completion.queue in exact:
+                    found.append(completion)
+            if len(entries) < BATCH:
+                break
+        return StreamReading(
+            present=True,
+            completions=tuple(c for c in found if c.outcome != "retried"),
+            retried=tuple(c for c in found if c.outcome == "retried"),
+            exact_queues=exact,
+            lost=lost,
+            skipped=skipped,
+        )
+
+    def _commands(self, workers: Sequence[WorkerStats]) -> list[Command]:
+        marks = [("HGET", keys.worker_key(worker.name), WORKER_MARK) for worker in workers]
+        return [self._page(), *marks]
+
+    def _page(self) -> Command:
+        ms, seq = self._cursor or (0, 0)
+        return ("XRANGE", keys.COMPLETIONS_STREAM, f"({ms}-{seq}", "+", "COUNT", BATCH)
+
+    def _advance(self, stream_id: StreamId, stream: _StreamInfo) -> int:
+        """Move the cursor to an entry just read; the entries skipped over, when that is known."""
+        if self._cursor is not None and stream_id <= self._cursor:
+            return 0
+        self._cursor = stream_id
+        known = stream.numbers.get(stream_id)
+        expected = self._number + 1
+        self._number = known if known is not None else expected
+        return max(0, known - expected) if known is not None else 0
+
+    def _exact_queues(self, snapshot: Snapshot, marks: list[Any]) -> frozenset[str]:
+        """Queues whose listeners, now and at the last poll, all write the stream."""
+        marked = {
+            worker.name
+            for worker, mark in zip(snapshot.workers, marks)
+            if as_strict_text(mark) == FORMAT
+        }
+        listeners = {worker.name: worker.queues for worker in snapshot.workers}
+        unmarked = _queues_of_unmarked(listeners, marked)
+        unmarked |= _queues_of_unmarked(self._listeners, self._marked)
+        self._listeners, self._marked = listeners, marked
+        return frozenset(queue.name for queue in snapshot.queues) - unmarked
+
+
+def _queues_of_unmarked(listeners: dict[str, tuple[str, ...]], marked: set[str]) -> set[str]:
+    return {queue for name, queues in listeners.items() if name not in marked for queue in queues}
+
+
+@dataclass(frozen=True, slots=True)
+class _StreamInfo:
+    """What XINFO STREAM says: the last id, and the numbers of the first and last entries."""
+
+    last_id: StreamId
+    added: int
+    numbers: dict[StreamId, int]
+
+    @classmethod
+    def parse(cls, reply: Any) -> _StreamInfo | None:
+        """None for a missing key, another type, or a refused command."""
+        fields = {as_strict_text(name): value for name, value in as_pairs(reply)}
+        last_id = _stream_id(fields.get("last-generated-id"))
+        if last_id is None:
+            return None
+        added = fields.get("entries-added")
+        if not isinstance(added, int):
+            return cls(last_id, 0, {})
+        length = as_int(fields.get("length"))
+        numbers = {}
+        for name, number in (("first-entry", added - length + 1), ("last-entry", added)):
+            found = _stream_id(_first(fields.get(name)))
+            if found is not None:
+                numbers[found] = number
+        return cls(last_id, added, numbers)
+
+
+def _first(reply: Any) -> Any:
+    items = as_list(reply)
+    return items[0] if items else None
+
+
+def _stream_id(reply: Any) -> StreamId | None:
+    text = as_strict_text(reply)
+    ms, sep, seq = (text or "").partition("-")
+    if not (sep and ms.isdigit() and seq.isdigit() and len(ms) < 20 and len(seq) < 20):
+        return None
+    return int(ms), int(seq)
+
+
+def _parse_item(item: Any) -> tuple[StreamId, Completion | None] | None:
+    """An XRANGE item as its id and completion; None for the completion of a malformed entry."""
+    parts = as_list(item)
+    stream_id = _stream_id(parts[0]) if len(parts) == 2 else None
+    if stream_id is None:
+        return None
+    values = {as_strict_text(name): as_strict_text(value) for name, value in as_pairs(parts[1])}
+    return stream_id, _completion(values, stream_id)
+
+
+def _completion(values: dict[str | None, str | None], stream_id: StreamId) -> Completion | None:
+    job, queue, outcome = values.get("job"), values.get("queue"), values.get("outcome")
+    if not job or not queue or outcome not in OUTCOMES or len(job) > MAX_NAME:
+        return None
+    times = [_seconds(values.get(name)) for name in ("enqueued_ms", "started_ms", "ended_ms")]
+    return Completion(
+        id=job,
+        queue=queue,
+        outcome=outcome,
+        function=_name(values.get("function")),
+        exception=_name(values.get("exception")) if outcome != "finished" else None,
+        enqueued_at=times[0],
+        started_at=times[1],
+        ended_at=times[2] if times[2] is not None else stream_id[0] / 1000,
+    )
+
+
+def _seconds(millis: str | None) -> float | None:
+    if not millis or not millis.isdigit() or len(millis) > 15:
+        return None
+    return int(millis) / 1000
+
+
+def _name(value: str | None) -> str | None:
+    return value if value and len(value) <= MAX_NAME and value.isprintable() else None
