@@ -242,45 +242,86 @@ def _first(reply: Any) -> Any:
 
 
 def _stream_id(reply: Any) -> StreamId | None:
-    text = as_strict_text(reply)
-    ms, sep, seq = (text or "").partition("-")
-    if not (sep and ms.isdigit() and seq.isdigit() and len(ms) < 20 and len(seq) < 20):
+    if not isinstance(reply, bytes) or len(reply) > 41:
+        return None
+    ms, sep, seq = reply.partition(b"-")
+    if not (sep and ms.isdigit() and seq.isdigit()):
         return None
     return int(ms), int(seq)
 
 
+_FIELD_NAMES = [name.encode() for name in FIELDS]
+_OUTCOMES = {outcome.encode(): outcome for outcome in OUTCOMES}
+
+
 def _parse_item(item: Any) -> tuple[StreamId, Completion | None] | None:
-    """An XRANGE item as its id and completion; None for the completion of a malformed entry."""
+    """An XRANGE item as its id and completion; None for the completion of a malformed entry.
+
+    Entries as `entry` writes them, every field in order, take the fast path;
+    others are looked up field by field.
+    """
     parts = as_list(item)
     stream_id = _stream_id(parts[0]) if len(parts) == 2 else None
     if stream_id is None:
         return None
-    values = {as_strict_text(name): as_strict_text(value) for name, value in as_pairs(parts[1])}
+    flat = as_list(parts[1])
+    if flat[0::2] == _FIELD_NAMES:
+        values = flat[1::2]
+    else:
+        fields = dict(as_pairs(flat))
+        values = [fields.get(name) for name in _FIELD_NAMES]
     return stream_id, _completion(values, stream_id)
 
 
-def _completion(values: dict[str | None, str | None], stream_id: StreamId) -> Completion | None:
-    job, queue, outcome = values.get("job"), values.get("queue"), values.get("outcome")
-    if not job or not queue or outcome not in OUTCOMES or len(job) > MAX_NAME:
+def _completion(values: list[Any], stream_id: StreamId) -> Completion | None:
+    job, queue, function, outcome, exception, enqueued, started, ended, _worker = values
+    job_id, queue_name = _text(job), _name(queue)
+    kind = _OUTCOMES.get(outcome) if isinstance(outcome, bytes) else None
+    if job_id is None or queue_name is None or kind is None:
         return None
-    times = [_seconds(values.get(name)) for name in ("enqueued_ms", "started_ms", "ended_ms")]
+    ended_at = _seconds(ended)
     return Completion(
-        id=job,
-        queue=queue,
-        outcome=outcome,
-        function=_name(values.get("function")),
-        exception=_name(values.get("exception")) if outcome != "finished" else None,
-        enqueued_at=times[0],
-        started_at=times[1],
-        ended_at=times[2] if times[2] is not None else stream_id[0] / 1000,
+        id=job_id,
+        queue=queue_name,
+        outcome=kind,
+        function=_name(function),
+        exception=_name(exception) if kind != "finished" else None,
+        enqueued_at=_seconds(enqueued),
+        started_at=_seconds(started),
+        ended_at=ended_at if ended_at is not None else stream_id[0] / 1000,
     )
 
 
-def _seconds(millis: str | None) -> float | None:
-    if not millis or not millis.isdigit() or len(millis) > 15:
+def _seconds(millis: Any) -> float | None:
+    if not isinstance(millis, bytes) or not millis.isdigit() or len(millis) > 15:
         return None
     return int(millis) / 1000
 
 
-def _name(value: str | None) -> str | None:
-    return value if value and len(value) <= MAX_NAME and value.isprintable() else None
+_NAMES: dict[bytes, str | None] = {}
+_NAMES_LIMIT = 10_000
+
+
+def _name(value: Any) -> str | None:
+    """A printable UTF-8 name of at most `MAX_NAME` characters; queues and functions repeat,
+    so each is checked once and remembered (a bounded number of them)."""
+    if not isinstance(value, bytes):
+        return None
+    if value in _NAMES:
+        return _NAMES[value]
+    text = _text(value)
+    if len(_NAMES) >= _NAMES_LIMIT:
+        _NAMES.clear()
+    _NAMES[value] = text
+    return text
+
+
+def _text(value: Any) -> str | None:
+    """A printable UTF-8 name of at most `MAX_NAME` characters, else None."""
+    if not isinstance(value, bytes) or not value or len(value) > 4 * MAX_NAME:
+        return None
+    try:
+        text = value.decode()
+    except UnicodeDecodeError:
+        return None
+    return text if len(text) <= MAX_NAME and text.isprintable() else None
