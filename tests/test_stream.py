@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -146,13 +147,28 @@ def test_a_recreated_stream_is_read_from_its_start(client: redis.Redis) -> None:
     assert ids(reading) == ["again"] and reading.completions[0].ended_at == 0.005
 
 
+def raw(*values: Any) -> dict[str, str]:
+    return {stream.ENTRY_FIELD: json.dumps(list(values))}
+
+
 ODD_ENTRIES: list[dict[Any, Any]] = [
-    {"job": "a", "queue": "default", "outcome": "exploded"},
-    {"queue": "default", "outcome": "finished"},
-    {"job": "b", "queue": "nowhere", "outcome": "finished"},
-    {"job": b"\xff\xfe", "queue": "default", "outcome": "finished"},
-    {"job": "c" * 10_000, "queue": "default", "outcome": "finished"},
-    {"x": "y"},
+    raw("a", "default", None, "exploded", None, 1, 2, 3, "w"),
+    raw(None, "default", None, "finished", None, 1, 2, 3, "w"),
+    raw("b", "nowhere", None, "finished", None, 1, 2, 3, "w"),
+    raw("c" * 10_000, "default", None, "finished", None, 1, 2, 3, "w"),
+    raw(["job"], "default", None, "finished", None, 1, 2, 3, "w"),
+    raw("too", "short"),
+    {stream.ENTRY_FIELD: "[" * 5_000},
+    {stream.ENTRY_FIELD: b"\xff\xfe"},
+    {stream.ENTRY_FIELD: '{"job": "x"}'},
+    {stream.ENTRY_FIELD: "[" * 100_000},
+    {"job": "d", "queue": "default", "outcome": "finished"},
+    {
+        stream.ENTRY_FIELD: raw("e", "default", None, "finished", None, 1, 2, 3, "w")[
+            stream.ENTRY_FIELD
+        ],
+        "extra": "field",
+    },
 ]
 
 
@@ -162,16 +178,14 @@ def test_odd_entries_are_skipped_and_counted(client: redis.Redis) -> None:
     poll(reader, client)
     for fields in ODD_ENTRIES:
         client.xadd(keys.COMPLETIONS_STREAM, fields)
-    client.xadd(
-        keys.COMPLETIONS_STREAM,
-        {"job": "d", "queue": "default", "outcome": "failed", "function": "f" * 500,
-         "exception": "Bad\nName", "started_ms": "9" * 40, "ended_ms": "x"},
-    )  # fmt: skip
+    odd_values = ("d", "default", "f" * 500, "failed", "Bad\nName", True, 9 * 10**40, "x", "w")
+    client.xadd(keys.COMPLETIONS_STREAM, raw(*odd_values))  # type: ignore[arg-type]
     good = add(client)
     reading = poll(reader, client)
     assert reading.skipped == len(ODD_ENTRIES)
     odd, fine = reading.completions
     assert (odd.id, odd.function, odd.exception, odd.started_at) == ("d", None, None, None)
+    assert odd.enqueued_at is None and odd.ended_at > 1e9
     assert fine.id == good[0]
 
 

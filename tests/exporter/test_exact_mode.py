@@ -7,6 +7,7 @@ were retried per queue, function and exception, and compares every
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,7 +136,7 @@ def test_a_stream_trimmed_past_the_cursor(
             jobs[queue.enqueue(tasks.divide, i, 0).id] = DIVIDE
     run_burst(url, ["default"], worker_class=EXACT, env={"QWATCH_STREAM_MAXLEN": "6"})
     found: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(keys.COMPLETIONS_STREAM)  # type: ignore[assignment]
-    left = [fields[b"job"].decode() for _id, fields in found]
+    left = [json.loads(fields[b"v1"])[0] for _id, fields in found]
     assert 6 <= len(left) < 30 and set(left) <= set(jobs)
     scrape = exporter.scrape()
     left_by_function = Counter(jobs[job] for job in left)
