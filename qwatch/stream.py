@@ -35,7 +35,8 @@ are exact whenever it reaches the end of the stream (normally every poll).
 that listened to it at this poll or the previous one is a
 `qwatch.rq.Worker` (it says so in its hash, field `WORKER_MARK`); other
 queues stay with the registries, so a fleet that mixes worker classes is
-counted right. The marks are read only while the stream exists.
+counted right. The marks are read only while the stream exists, and once
+per worker (by name and birth): a poll reads only those of new workers.
 
 Entries are hostile data like any other: a malformed entry, or one naming
 a queue not in `rq:queues`, is skipped and counted; names are bounded.
@@ -133,18 +134,21 @@ class CompletionStream:
         self._present = False
         self._listeners: dict[str, tuple[str, ...]] = {}
         self._marked: set[str] = set()
+        self._marks: dict[tuple[str, float | None], bool] = {}
+        """Whether each worker, by name and birth, is a `qwatch.rq.Worker`: read once."""
 
     def poll(self, client: redis.Redis, snapshot: Snapshot) -> StreamReading:
         """New entries since the last poll, in one round trip when the stream was already there."""
         was_present = self._present
+        unknown = [w for w in snapshot.workers if (w.name, w.birth) not in self._marks]
         first: list[Command] = [("XINFO", "STREAM", keys.COMPLETIONS_STREAM)]
-        ahead = self._commands(snapshot.workers) if was_present else []
+        ahead = self._commands(unknown) if was_present else []
         info, *replies = batch.run(client, first + ahead)
         stream = _StreamInfo.parse(info)
         self._present = stream is not None
         if stream is None:
             self._cursor, self._number = (0, 0), 0
-            self._listeners, self._marked = {}, set()
+            self._listeners, self._marked, self._marks = {}, set(), {}
             return ABSENT
         if self._cursor is None:
             self._cursor, self._number = stream.last_id, stream.added
@@ -152,8 +156,8 @@ class CompletionStream:
             self._cursor, self._number = (0, 0), 0
             replies = []
         if not replies:
-            replies = batch.run(client, self._commands(snapshot.workers))
-        exact = self._exact_queues(snapshot, replies[1:])
+            replies = batch.run(client, self._commands(unknown))
+        exact = self._exact_queues(snapshot, unknown, replies[1:])
         found: list[Completion] = []
         lost = skipped = 0
         page, queues = replies[0], {queue.name for queue in snapshot.queues}
@@ -183,8 +187,9 @@ class CompletionStream:
             skipped=skipped,
         )
 
-    def _commands(self, workers: Sequence[WorkerStats]) -> list[Command]:
-        marks = [("HGET", keys.worker_key(worker.name), WORKER_MARK) for worker in workers]
+    def _commands(self, unknown: Sequence[WorkerStats]) -> list[Command]:
+        """The next page, and the marks of workers not seen before."""
+        marks = [("HGET", keys.worker_key(worker.name), WORKER_MARK) for worker in unknown]
         return [self._page(), *marks]
 
     def _page(self) -> Command:
@@ -201,13 +206,15 @@ class CompletionStream:
         self._number = known if known is not None else expected
         return max(0, known - expected) if known is not None else 0
 
-    def _exact_queues(self, snapshot: Snapshot, marks: list[Any]) -> frozenset[str]:
+    def _exact_queues(
+        self, snapshot: Snapshot, unknown: Sequence[WorkerStats], marks: list[Any]
+    ) -> frozenset[str]:
         """Queues whose listeners, now and at the last poll, all write the stream."""
-        marked = {
-            worker.name
-            for worker, mark in zip(snapshot.workers, marks)
-            if as_strict_text(mark) == FORMAT
-        }
+        for worker, mark in zip(unknown, marks):
+            self._marks[(worker.name, worker.birth)] = as_strict_text(mark) == FORMAT
+        current = {(worker.name, worker.birth) for worker in snapshot.workers}
+        self._marks = {key: is_marked for key, is_marked in self._marks.items() if key in current}
+        marked = {name for (name, _birth), is_marked in self._marks.items() if is_marked}
         listeners = {worker.name: worker.queues for worker in snapshot.workers}
         unmarked = _queues_of_unmarked(listeners, marked)
         unmarked |= _queues_of_unmarked(self._listeners, self._marked)

@@ -234,7 +234,13 @@ def test_one_round_trip_per_poll_whatever_the_workers(
     snapshot = read_snapshot(client)
     reader.poll(client, snapshot)
     add(client, 20, queue="q2")
+    hgets = hget_calls(client)
     before = round_trips.count
     reading = reader.poll(client, snapshot)
     assert round_trips.count - before == 1
+    assert hget_calls(client) == hgets, "each worker's mark is read once"
     assert len(reading.completions) == 20 and len(reading.exact_queues) == 50
+
+
+def hget_calls(client: redis.Redis) -> int:
+    return int(client.info("commandstats").get("cmdstat_hget", {}).get("calls", 0))
