@@ -99,7 +99,7 @@ RETRIED = Series(
 COUNTING_MODE = Series(
     "qwatch_queue_counting_mode",
     "gauge",
-    "1 for the mode the queue's finished and failed jobs are counted in: registries or exact",
+    "1, labelled with the mode the queue's jobs are counted in: registries or exact",
     ("mode", "queue", "redis"),
 )
 STREAM_LOST = Series(
@@ -199,17 +199,13 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
     ]
 
 
-COUNTING_MODES = ("registries", "exact")
-
-
 def from_stream(
     redis: str, snapshot: Snapshot, totals: JobTotals, exact: frozenset[str]
 ) -> Reading:
     """Exact mode's series: each queue's counting mode, retries, stream entries lost or skipped."""
     modes: list[Row] = [
-        ((mode, queue.name, redis), float((queue.name in exact) == (mode == "exact")))
+        (("exact" if queue.name in exact else "registries", queue.name, redis), 1.0)
         for queue in snapshot.queues
-        for mode in COUNTING_MODES
     ]
     retried: list[Row] = [
         ((exception, function, queue, redis), float(count))
