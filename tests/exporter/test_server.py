@@ -408,10 +408,8 @@ def test_a_sentinel_that_never_answers_is_logged_in_one_short_line() -> None:
             except OSError:
                 return None
 
-        assert (
-            parse(wait_until(scraped, "qwatch serve to answer")).value("qwatch_up", redis="queues")
-            == 0
-        )
+        scrape = parse(wait_until(scraped, "qwatch serve to answer") or "")
+        assert scrape.value("qwatch_up", redis="queues") == 0
     finally:
         serve.terminate()
         _out, err = serve.communicate(timeout=30)
