@@ -29,6 +29,9 @@ def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> Rende
     ]
     if snapshot.abandoned_jobs:
         parts.append(_abandoned(snapshot, width))
+    hint = empty_hint(snapshot, target)
+    if hint:
+        parts.append(Text(f"\n{hint}", style="yellow"))
     if snapshot.expired_workers:
         names = ", ".join(snapshot.expired_workers)
         parts.append(Text(f"registered but expired workers: {names}", style="red"))
@@ -46,6 +49,22 @@ def headline(snapshot: Snapshot) -> str:
     return (
         f"Redis {info.version or '?'}  {memory}  {plural(len(snapshot.queues), 'queue')}"
         f"  {queued} queued  {failed} failed  {plural(len(snapshot.workers), 'worker')}"
+    )
+
+
+def empty_hint(snapshot: Snapshot, target: str) -> str | None:
+    """When nothing of RQ's is here: which db was read, and where else there are keys."""
+    if snapshot.queues or snapshot.workers:
+        return None
+    elsewhere = [
+        f"db {db} holds {plural(count, 'key')}"
+        for db, count in snapshot.redis.keys_per_db
+        if not target.endswith((f"/{db}", f"db={db}"))
+    ]
+    where = f" ({', '.join(elsewhere)})" if elsewhere else ""
+    return (
+        f"No RQ queues or workers in {target}. If RQ uses another Redis or db{where},"
+        " point qwatch at it: --url redis://HOST:PORT/DB or $QWATCH_REDIS_URL."
     )
 
 

@@ -281,3 +281,15 @@ def test_piped_output_has_no_trailing_spaces(client: redis.Redis, url: str) -> N
     for argv in (["snapshot"], ["failed"]):
         lines = run_cli(*argv, "--url", url).stdout.splitlines()
         assert lines and all(line == line.rstrip() for line in lines), argv
+
+
+def test_an_empty_db_says_where_rq_data_might_be(
+    client: redis.Redis, redis_server: RedisServer
+) -> None:
+    other = redis.Redis(port=redis_server.port, db=3)
+    Queue("default", connection=other).enqueue(tasks.add, 1, 1)
+    result = run_cli("snapshot", "--url", f"redis://127.0.0.1:{redis_server.port}/0")
+    assert result.returncode == 0
+    hint = " ".join(result.stdout.split())
+    assert f"No RQ queues or workers in redis://127.0.0.1:{redis_server.port}/0" in hint
+    assert "(db 3 holds 3 keys)" in hint and "--url redis://HOST:PORT/DB" in hint
