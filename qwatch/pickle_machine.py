@@ -75,6 +75,7 @@ _PLAIN_SETS = {
     "builtins.frozenset": True,
     "__builtin__.frozenset": True,
 }
+_GETATTRS = {"builtins.getattr", "__builtin__.getattr"}
 _CONSTANTS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False, "EMPTY_TUPLE": ()}
 _ARG_PUSHERS = {
     "INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4",
@@ -252,7 +253,10 @@ def _global(module: Any, qualname: Any) -> Global:
 
 
 def _call(factory: Any, args: Any) -> Any:
-    """Old protocols spell bytes and sets as calls; those become data, the rest a Call."""
+    """Old protocols spell bytes and sets as calls; those become data, the rest a Call.
+
+    `getattr(SomeClass, 'name')`, how a classmethod is pickled, becomes the name it spells.
+    """
     name = factory.name if isinstance(factory, Global) else ""
     if not isinstance(args, tuple):
         return Call(factory, args)
@@ -260,6 +264,8 @@ def _call(factory: Any, args: Any) -> Any:
         text, encoding = args
         if isinstance(text, str) and isinstance(encoding, str) and encoding in _LATIN1:
             return Latin1Bytes(text)
+    if name in _GETATTRS and len(args) == 2 and isinstance(args[0], Global):
+        return _global(args[0].name, args[1])
     if name in _PLAIN_SETS and len(args) == 1 and isinstance(args[0], list):
         return Set(args[0], frozen=_PLAIN_SETS[name])
     return Call(factory, args)
