@@ -30,7 +30,7 @@ from qwatch.pickle_text import Renderer
 
 MAX_PICKLE_BYTES = 1 << 20
 """Larger payloads are not walked: a decompression bomb costs nothing."""
-MAX_OPCODES = 100_000
+MAX_OPCODES = 50_000
 """Opcodes walked in one record; a longer pickle shows a note instead of its arguments."""
 MAX_NODES = 10_000
 """Values rendered for one record; past it each value is shown as `…`."""
@@ -161,7 +161,8 @@ def render_pickle(data: bytes | None, limit: int = ARGUMENTS_LIMIT) -> str:
     try:
         if len(data) > MAX_PICKLE_BYTES:
             raise Undecodable(f"larger than {MAX_PICKLE_BYTES} bytes")
-        return _renderer(meter).text(walk(data, meter, MAX_OPCODES), _room(limit))
+        value = walk(data, meter, MAX_OPCODES)
+        return _renderer(meter).text(value, _room(limit))
     except Undecodable as exc:
         return f"<undecodable pickle: {exc}>"
     finally:

@@ -138,6 +138,8 @@ class Renderer:
         self._emit(end)
 
     def _items(self, items: Sequence[Any], depth: int, first: bool = True) -> None:
+        if self._too_deep(depth, len(items)):
+            return
         for index, item in enumerate(items[: self.max_items]):
             if self.room <= 0:
                 self.cut = True
@@ -148,6 +150,8 @@ class Renderer:
         self._more(len(items))
 
     def _pairs(self, pairs: Sequence[tuple[Any, Any]], depth: int) -> None:
+        if self._too_deep(depth, len(pairs)):
+            return
         for index, (key, item) in enumerate(pairs[: self.max_items]):
             if self.room <= 0:
                 self.cut = True
@@ -160,6 +164,8 @@ class Renderer:
         self._more(len(pairs))
 
     def _keywords(self, pairs: Sequence[tuple[Any, Any]], depth: int, first: bool) -> None:
+        if self._too_deep(depth, len(pairs)):
+            return
         for index, (key, item) in enumerate(pairs[: self.max_items]):
             if self.room <= 0:
                 self.cut = True
@@ -173,6 +179,14 @@ class Renderer:
             self._emit("=")
             self._value(item, depth + 1)
         self._more(len(pairs))
+
+    def _too_deep(self, depth: int, count: int) -> bool:
+        """Items past the depth limit are shown as one `…` for the lot."""
+        if depth < self.max_depth or not count:
+            return False
+        self.meter.steps += 1
+        self._emit("…")
+        return True
 
     def _more(self, count: int) -> None:
         if count > self.max_items and self.room > 0:
