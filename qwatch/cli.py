@@ -26,6 +26,7 @@ from qwatch.errors import QwatchError, TargetError
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.jobs import read_failed, read_job
+from qwatch.printable import printable
 from qwatch.reader import queue_names, read_snapshot
 from qwatch.report import WIDE, failed_report, job_report, snapshot_report
 
@@ -55,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command(args)
     except QwatchError as exc:
-        print(f"qwatch: {exc}", file=sys.stderr)
+        print(f"qwatch: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -245,7 +246,7 @@ def run_job(args: argparse.Namespace) -> int:
     with translated_errors(target):
         job = read_job(client, args.job_id)
     if job is None:
-        print(f"qwatch: no job {args.job_id} in {target.display}", file=sys.stderr)
+        print(f"qwatch: no job {printable(args.job_id)} in {target.display}", file=sys.stderr)
         return 1
     console = _console()
     _print(console, job_report(job))

@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from rich import box
 from rich.console import Group, JustifyMethod, RenderableType
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
 from qwatch.formatting import byte_size, clock, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
+from qwatch.printable import printable, printable_lines
 from qwatch.snapshot import Snapshot
 
 WIDE = 200
@@ -34,7 +36,7 @@ def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> Rende
         parts.append(Text(f"\n{hint}", style="yellow"))
     if snapshot.expired_workers:
         names = ", ".join(snapshot.expired_workers)
-        parts.append(Text(f"registered but expired workers: {names}", style="red"))
+        parts.append(_text(f"registered but expired workers: {names}", style="red"))
     return Group(*parts)
 
 
@@ -72,7 +74,7 @@ def _header(snapshot: Snapshot, target: str, width: int) -> Text:
     """The target and the headline, on two lines when one would break a phrase."""
     line = headline(snapshot) + ("  SUSPENDED" if snapshot.suspended else "")
     joint = "  " if len(target) + 2 + len(line) <= width else "\n"
-    text = Text(f"{target}{joint}{line}")
+    text = _text(f"{target}{joint}") + _text(line)
     text.highlight_words(["SUSPENDED"], style="bold magenta")
     return text
 
@@ -139,8 +141,8 @@ def _fit(columns: Sequence[Column], natural: list[int], width: int) -> list[int]
 
 
 def _one_line(cell: Cell) -> Text:
-    """A cell as it is, never read as markup (names come from Redis), on one line."""
-    text = Text(cell) if isinstance(cell, str) else cell.copy()
+    """A cell on one line, never read as markup nor sent as controls (names come from Redis)."""
+    text = _text(cell) if isinstance(cell, str) else _text(cell.plain, cell.style)
     text.no_wrap, text.overflow = True, "ellipsis"
     return text
 
@@ -280,13 +282,18 @@ def job_report(job: JobDetail) -> RenderableType:
     if job.result is not None:
         _add_row(fields, "result", job.result)
     if job.exception:
-        _add_row(fields, "exception", Text(job.exception, style="red"))
+        _add_row(fields, "exception", _text(job.exception, style="red"))
     if not job.traceback:
         return fields
-    return Group(fields, Text(""), Text(job.traceback))
+    return Group(fields, Text(""), Text(printable_lines(job.traceback)))
 
 
 def _add_row(table: Table, *cells: str | Text) -> None:
-    """Add a row whose strings are shown as they are: names and arguments come from Redis,
-    and Rich would read `[red]` or `[/]` in them as markup."""
-    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+    """Add a row whose strings are shown as `_text` shows them."""
+    table.add_row(*(_text(cell) if isinstance(cell, str) else cell for cell in cells))
+
+
+def _text(value: str, style: str | Style = "") -> Text:
+    """Text from Redis as it is, never as markup (a queue may be named `[red]`), and with
+    its control characters written out (a hostname may hold an escape sequence)."""
+    return Text(printable(value), style=style)
