@@ -166,19 +166,22 @@ def translated_errors(target: Target) -> Iterator[None]:
     """Turn redis-py's errors into one-line `RedisUnavailable` naming the target."""
     try:
         yield
-    except redis.AuthenticationError as exc:
-        raise RedisUnavailable(f"{target.display}: authentication failed ({exc})") from exc
-    except MasterNotFoundError as exc:
-        raise RedisUnavailable(
-            f"{target.display}: no Sentinel answered for master {target.sentinel_master!r}"
-        ) from exc
-    except redis.TimeoutError as exc:
-        raise RedisUnavailable(f"{target.display}: timed out ({exc})") from exc
-    except redis.ConnectionError as exc:
-        raise RedisUnavailable(f"{target.display}: cannot connect ({first_line(exc)})") from exc
-    except redis.ResponseError as exc:
-        raise RedisUnavailable(f"{target.display}: Redis refused ({exc})") from exc
     except redis.RedisError as exc:
-        reason = f"{type(exc).__name__}: {first_line(exc)}"
-        message = f"{target.display}: no Redis answering there ({reason})"
-        raise RedisUnavailable(message) from exc
+        raise RedisUnavailable(f"{target.display}: {redis_reason(exc)}") from exc
+
+
+def redis_reason(exc: BaseException) -> str:
+    """What went wrong with Redis, in a few words for an error line or a log."""
+    if isinstance(exc, MasterNotFoundError):
+        return "no Sentinel knows the master (is its name right, are the Sentinels up?)"
+    if isinstance(exc, redis.AuthenticationError):
+        return f"authentication failed ({first_line(exc)})"
+    if isinstance(exc, redis.TimeoutError):
+        return f"timed out ({first_line(exc)})"
+    if isinstance(exc, redis.ConnectionError):
+        return f"cannot connect ({first_line(exc)})"
+    if isinstance(exc, redis.ResponseError):
+        return f"Redis refused ({first_line(exc)})"
+    if isinstance(exc, redis.RedisError):
+        return f"no Redis answering there ({type(exc).__name__}: {first_line(exc)})"
+    return f"{type(exc).__name__}: {first_line(exc)}"
