@@ -277,6 +277,8 @@ def translated_errors(target: Target) -> Iterator[None]:
             message = f"{target.display}: TLS handshake failed ({reason}); {hint}"
             raise RedisUnavailable(message) from exc
         raise RedisUnavailable(f"{target.display}: cannot connect ({reason})") from exc
+    except redis.exceptions.NoPermissionError as exc:
+        raise RedisUnavailable(f"{target.display}: permission denied ({exc})") from exc
     except redis.ResponseError as exc:
         raise RedisUnavailable(f"{target.display}: Redis refused ({exc})") from exc
     except redis.RedisError as exc:
