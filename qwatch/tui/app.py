@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from functools import partial
 
 import redis
@@ -17,6 +18,8 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
+from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
@@ -25,6 +28,7 @@ from qwatch import actions
 from qwatch.errors import QwatchError
 from qwatch.formatting import clock
 from qwatch.jobs import JobDetail
+from qwatch.printable import printable
 from qwatch.report import headline
 from qwatch.tui import rows
 from qwatch.tui.dialogs import Choose, Confirm, Help
@@ -115,6 +119,24 @@ class QwatchApp(App[None]):
         self.workers.cancel_group(self, "poll")
         self._wake.set()
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice as plain text without control characters: most name a job or a queue."""
+        super().notify(
+            printable(message),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     # Polling ---------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="poll")
@@ -133,8 +155,9 @@ class QwatchApp(App[None]):
         self.update = message.update
         self.offline_since = None
         self.remove_class("-offline")
-        self._render_status()
-        self._render_view()
+        with suppress(NoMatches):  # a poll that lands while the app closes: no screen left
+            self._render_status()
+            self._render_view()
 
     def on_poll_failed(self, message: PollFailed) -> None:
         self.offline_since = self.offline_since or time.time()
@@ -142,9 +165,12 @@ class QwatchApp(App[None]):
         shown = (
             f"data from {clock(self.update.snapshot.taken_at)}" if self.update else "no data yet"
         )
-        banner = self.query_one("#banner", Static)
-        banner.update(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
-        self._render_status()
+        with suppress(NoMatches):  # as in on_polled
+            banner = self.query_one("#banner", Static)
+            banner.update(
+                printable(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
+            )
+            self._render_status()
 
     # Rendering ---------------------------------------------------------------
 
@@ -157,7 +183,7 @@ class QwatchApp(App[None]):
                 text += "  SUSPENDED"
         state = "offline" if self.offline_since else "live"
         mode = "  read-only" if self.read_only else ""
-        self.query_one("#status", Static).update(f"{text}  [{state}]{mode}")
+        self.query_one("#status", Static).update(printable(f"{text}  [{state}]{mode}"))
 
     def _render_view(self) -> None:
         if self.update is None:
