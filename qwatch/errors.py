@@ -19,3 +19,7 @@ def first_line(exc: BaseException) -> str:
     """An exception's message cut to its first line, or its type when it has none."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class UnreadableRecord(QwatchError):
+    """A job asked for by name holds values that cannot be turned into data."""

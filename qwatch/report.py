@@ -25,6 +25,10 @@ def snapshot_report(snapshot: Snapshot, target: str) -> RenderableType:
     if snapshot.expired_workers:
         names = ", ".join(snapshot.expired_workers)
         parts.append(Text(f"registered but expired workers: {names}", style="red"))
+    parts += [Text(f"note: {note}", style="yellow") for note in snapshot.notes]
+    if snapshot.records_skipped:
+        skipped = plural(snapshot.records_skipped, "record")
+        parts.append(Text(f"note: {skipped} left out for absurd or unreadable values, logged"))
     return Group(*parts)
 
 
@@ -36,10 +40,13 @@ def headline(snapshot: Snapshot) -> str:
         memory += f" of {byte_size(info.max_memory_bytes)}"
     queued = sum(queue.queued for queue in snapshot.queues)
     failed = sum(queue.failed for queue in snapshot.queues)
-    return (
+    line = (
         f"Redis {info.version or '?'}  {memory}  {plural(len(snapshot.queues), 'queue')}"
         f"  {queued} queued  {failed} failed  {plural(len(snapshot.workers), 'worker')}"
     )
+    if snapshot.records_skipped:
+        line += f"  {plural(snapshot.records_skipped, 'record')} skipped"
+    return line
 
 
 def _header(snapshot: Snapshot, target: str) -> Text:
@@ -111,8 +118,8 @@ def _workers(snapshot: Snapshot) -> Table:
                 duration(worker.heartbeat_age_seconds),
                 style="bold red" if worker.heartbeat_overdue else "",
             ),
-            str(worker.successful_jobs),
-            str(worker.failed_jobs),
+            _number(worker.successful_jobs),
+            _number(worker.failed_jobs),
             duration(worker.working_seconds),
         )
     return table
@@ -175,6 +182,10 @@ def job_report(job: JobDetail) -> RenderableType:
     if not job.traceback:
         return fields
     return Group(fields, Text(""), Text(job.traceback))
+
+
+def _number(value: int | None) -> str:
+    return "-" if value is None else str(value)
 
 
 def _add_row(table: Table, *cells: str | Text) -> None:

@@ -60,7 +60,8 @@ class RedisSource:
     def _read(self) -> Reading:
         """Runs in this source's thread only, so the tracker and totals need no lock."""
         snapshot = read_snapshot(self.client)
-        self.totals.add(snapshot, self.tracker.poll(self.client, snapshot))
+        completions = self.tracker.poll(self.client, snapshot)
+        self.totals.add(snapshot, completions, self.tracker.skipped)
         return metrics.from_snapshot(self.name, snapshot) + metrics.from_totals(
             self.name, self.totals
         )

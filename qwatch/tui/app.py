@@ -22,8 +22,8 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from qwatch import actions
-from qwatch.errors import QwatchError
-from qwatch.formatting import clock
+from qwatch.errors import QwatchError, first_line
+from qwatch.formatting import clip, clock
 from qwatch.jobs import JobDetail
 from qwatch.report import headline
 from qwatch.tui import rows
@@ -82,6 +82,7 @@ class QwatchApp(App[None]):
         self.needle = ""
         self.by_host = False
         self.offline_since: float | None = None
+        self.poll_error: str | None = None
         self._wake = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -126,17 +127,20 @@ class QwatchApp(App[None]):
                 self.post_message(Polled(self.feed.poll(with_functions=self.view == "functions")))
             except QwatchError as exc:
                 self.post_message(PollFailed(str(exc)))
+            except Exception as exc:  # a bug or odd data must not end the monitor: show it
+                self.post_message(PollFailed(f"{type(exc).__name__}: {first_line(exc)}", False))
             self._wake.wait(self.interval)
             self._wake.clear()
 
     def on_polled(self, message: Polled) -> None:
         self.update = message.update
-        self.offline_since = None
+        self.offline_since = self.poll_error = None
         self.remove_class("-offline")
         self._render_status()
         self._render_view()
 
     def on_poll_failed(self, message: PollFailed) -> None:
+        self.poll_error = None if message.offline else message.error
         self.offline_since = self.offline_since or time.time()
         self.add_class("-offline")
         shown = (
@@ -156,6 +160,8 @@ class QwatchApp(App[None]):
             if snapshot.suspended:
                 text += "  SUSPENDED"
         state = "offline" if self.offline_since else "live"
+        if self.poll_error:
+            state = f"read failed: {clip(self.poll_error, 80)}"
         mode = "  read-only" if self.read_only else ""
         self.query_one("#status", Static).update(f"{text}  [{state}]{mode}")
 
@@ -266,8 +272,8 @@ class QwatchApp(App[None]):
     def load_job(self, job_id: str) -> None:
         try:
             job = self.feed.job(job_id)
-        except QwatchError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error")
+        except Exception as exc:  # one unreadable job must not end the monitor
+            self.call_from_thread(self.notify, first_line(exc), severity="error")
             return
         if job is None:
             self.call_from_thread(self.notify, f"job {job_id} no longer exists", severity="warning")

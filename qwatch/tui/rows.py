@@ -199,8 +199,8 @@ def sort_key(cell: object) -> tuple[int, float | str]:
         return (1, plain.lower())
 
 
-def _count(value: int, style: str = "") -> Text:
-    return Text(str(value), style=style, justify="right")
+def _count(value: int | None, style: str = "") -> Text:
+    return Text("-" if value is None else str(value), style=style, justify="right")
 
 
 def _seconds(value: float | None) -> Sortable:
