@@ -20,7 +20,7 @@ import redis
 from qwatch import batch, keys
 from qwatch.batch import Command
 from qwatch.decode import decode_job_data, inflate, render_pickle
-from qwatch.errors import UnreadableRecord
+from qwatch.errors import UnreadableRecord, first_line
 from qwatch.formatting import clip, clip_lines
 from qwatch.reader import queue_names
 from qwatch.replies import (
@@ -103,11 +103,11 @@ def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
     pairs = as_pairs(fields)
     if not pairs:
         return None
-    skips = Skips()
-    detail = skips.build("job", job_id, partial(_job_detail, job_id, pairs, latest))
-    if detail is None:
-        raise UnreadableRecord(f"job {clip(job_id, 100)} cannot be read: {skips.last}")
-    return detail
+    try:
+        return _job_detail(job_id, pairs, latest)
+    except Exception as exc:  # one line for a person, whatever the job holds
+        reason = clip(f"{type(exc).__name__}: {first_line(exc)}", 200)
+        raise UnreadableRecord(f"job {clip(job_id, 100)} cannot be read: {reason}") from exc
 
 
 def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], latest: Any) -> JobDetail:
@@ -175,10 +175,10 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
             job_id,
             partial(_failed_row, job_id, q, replies[2 * i], replies[2 * i + 1]),
         )
+        or FailedJob(job_id, q, f"<unreadable job: {skips.last}>", None, None, None)
         for i, (_score, q, job_id) in enumerate(candidates)
     ]
-    shown = [row for row in rows if row is not None]
-    return sorted(shown, key=lambda row: row.failed_at or 0.0, reverse=True)[:limit]
+    return sorted(rows, key=lambda row: row.failed_at or 0.0, reverse=True)[:limit]
 
 
 def exception_line(traceback: str | None) -> str | None:

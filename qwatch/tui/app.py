@@ -133,6 +133,8 @@ class QwatchApp(App[None]):
             self._wake.clear()
 
     def on_polled(self, message: Polled) -> None:
+        if self._widgets_gone():
+            return
         self.update = message.update
         self.offline_since = self.poll_error = None
         self.remove_class("-offline")
@@ -140,6 +142,8 @@ class QwatchApp(App[None]):
         self._render_view()
 
     def on_poll_failed(self, message: PollFailed) -> None:
+        if self._widgets_gone():
+            return
         self.poll_error = None if message.offline else message.error
         self.offline_since = self.offline_since or time.time()
         self.add_class("-offline")
@@ -149,6 +153,10 @@ class QwatchApp(App[None]):
         banner = self.query_one("#banner", Static)
         banner.update(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
         self._render_status()
+
+    def _widgets_gone(self) -> bool:
+        """Whether the widgets are gone: a poll can end after the app has begun to exit."""
+        return not self.query("#status")
 
     # Rendering ---------------------------------------------------------------
 

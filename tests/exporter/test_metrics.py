@@ -145,8 +145,10 @@ def test_jobs_without_a_record_still_count_in_the_worker_totals(
         for i in range(3):
             queue.enqueue(tasks.add, i, 1, result_ttl=0)
         wait_until(
-            lambda: client.hmget("rq:worker:long-lived", "successful_job_count", "state")
-            == [b"3", b"idle"],
+            lambda: (
+                client.hmget("rq:worker:long-lived", "successful_job_count", "state")
+                == [b"3", b"idle"]
+            ),
             "the worker to run three jobs and go idle",
         )
         scrape = exporter.scrape()
