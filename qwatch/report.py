@@ -12,6 +12,7 @@ from rich.text import Text
 
 from qwatch.formatting import byte_size, clock, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
+from qwatch.printable import printable, printable_lines
 from qwatch.snapshot import Snapshot
 
 STATE_STYLES = {"busy": "yellow", "idle": "green", "suspended": "magenta", "started": "cyan"}
@@ -24,7 +25,7 @@ def snapshot_report(snapshot: Snapshot, target: str) -> RenderableType:
         parts.append(_abandoned(snapshot))
     if snapshot.expired_workers:
         names = ", ".join(snapshot.expired_workers)
-        parts.append(Text(f"registered but expired workers: {names}", style="red"))
+        parts.append(_text(f"registered but expired workers: {names}", style="red"))
     parts += [Text(f"note: {note}", style="yellow") for note in snapshot.notes]
     if snapshot.records_skipped:
         skipped = plural(snapshot.records_skipped, "record")
@@ -50,7 +51,7 @@ def headline(snapshot: Snapshot) -> str:
 
 
 def _header(snapshot: Snapshot, target: str) -> Text:
-    text = Text(f"{target}  {headline(snapshot)}")
+    text = _text(f"{target}  {headline(snapshot)}")
     if snapshot.suspended:
         text.append("  SUSPENDED", style="bold magenta")
     return text
@@ -111,7 +112,7 @@ def _workers(snapshot: Snapshot) -> Table:
             worker.name,
             worker.hostname or "-",
             str(worker.pid or "-"),
-            Text(worker.state, style=STATE_STYLES.get(worker.state, "")),
+            _text(worker.state, style=STATE_STYLES.get(worker.state, "")),
             ",".join(worker.queues),
             job,
             Text(
@@ -148,7 +149,7 @@ def failed_report(rows: Sequence[FailedJob], now: float | None = None) -> Table:
             ago,
             row.queue,
             row.function,
-            Text(row.exception or "-", style="red"),
+            _text(row.exception or "-", style="red"),
             row.worker or "-",
             row.id,
         )
@@ -178,10 +179,10 @@ def job_report(job: JobDetail) -> RenderableType:
     if job.result is not None:
         _add_row(fields, "result", job.result)
     if job.exception:
-        _add_row(fields, "exception", Text(job.exception, style="red"))
+        _add_row(fields, "exception", _text(job.exception, style="red"))
     if not job.traceback:
         return fields
-    return Group(fields, Text(""), Text(job.traceback))
+    return Group(fields, Text(""), Text(printable_lines(job.traceback)))
 
 
 def _number(value: int | None) -> str:
@@ -189,6 +190,11 @@ def _number(value: int | None) -> str:
 
 
 def _add_row(table: Table, *cells: str | Text) -> None:
-    """Add a row whose strings are shown as they are: names and arguments come from Redis,
-    and Rich would read `[red]` or `[/]` in them as markup."""
-    table.add_row(*(Text(cell) if isinstance(cell, str) else cell for cell in cells))
+    """Add a row whose strings are shown as `_text` shows them."""
+    table.add_row(*(_text(cell) if isinstance(cell, str) else cell for cell in cells))
+
+
+def _text(value: str, style: str = "") -> Text:
+    """Text from Redis as it is, never as markup (a queue may be named `[red]`), and with
+    its control characters written out (a hostname may hold an escape sequence)."""
+    return Text(printable(value), style=style)

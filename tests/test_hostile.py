@@ -222,7 +222,6 @@ async def test_a_huge_int_in_a_job_leaves_every_face_running(
         assert "[live]" in str(app.query_one("#status").render())
 
 
-@pytest.mark.xfail(reason="the decoder renders ints over 4,300 digits once bounded decoding lands")
 def test_a_huge_int_in_a_job_is_shown_bounded(client: redis.Redis) -> None:
     job_id = huge_int_job(client)
     (row,) = read_failed(client)

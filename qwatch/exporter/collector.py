@@ -20,7 +20,7 @@ import redis
 from prometheus_client.core import Metric
 
 from qwatch.completions import CompletionTracker
-from qwatch.errors import first_line
+from qwatch.connection import redis_reason
 from qwatch.exporter import metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
@@ -107,7 +107,7 @@ class QwatchCollector:
             self._report(source, f"no answer within {self.timeout:g}s")
             return None
         except Exception as exc:  # whatever went wrong, /metrics must still answer
-            self._report(source, f"{type(exc).__name__}: {first_line(exc)}")
+            self._report(source, redis_reason(exc))
             return None
         if not source.up:
             log.warning("redis %s: reachable again", source.name)

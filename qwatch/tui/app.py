@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
@@ -25,6 +26,7 @@ from qwatch import actions
 from qwatch.errors import QwatchError, first_line
 from qwatch.formatting import clip, clock
 from qwatch.jobs import JobDetail
+from qwatch.printable import printable
 from qwatch.report import headline
 from qwatch.tui import rows
 from qwatch.tui.dialogs import Choose, Confirm, Help
@@ -116,6 +118,24 @@ class QwatchApp(App[None]):
         self.workers.cancel_group(self, "poll")
         self._wake.set()
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice as plain text without control characters: most name a job or a queue."""
+        super().notify(
+            printable(message),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     # Polling ---------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="poll")
@@ -151,7 +171,9 @@ class QwatchApp(App[None]):
             f"data from {clock(self.update.snapshot.taken_at)}" if self.update else "no data yet"
         )
         banner = self.query_one("#banner", Static)
-        banner.update(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
+        banner.update(
+            printable(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
+        )
         self._render_status()
 
     def _widgets_gone(self) -> bool:
@@ -171,7 +193,7 @@ class QwatchApp(App[None]):
         if self.poll_error:
             state = f"read failed: {clip(self.poll_error, 80)}"
         mode = "  read-only" if self.read_only else ""
-        self.query_one("#status", Static).update(f"{text}  [{state}]{mode}")
+        self.query_one("#status", Static).update(printable(f"{text}  [{state}]{mode}"))
 
     def _render_view(self) -> None:
         if self.update is None:
