@@ -63,7 +63,8 @@ class RedisSource:
         """Runs in this source's thread only, so the tracker and totals need no lock."""
         snapshot = read_snapshot(self.client)
         streamed = self.stream.poll(self.client, snapshot)
-        self.totals.add(snapshot, streamed.counted(self.tracker.poll(self.client, snapshot)))
+        completions = streamed.counted(self.tracker.poll(self.client, snapshot))
+        self.totals.add(snapshot, completions, self.tracker.skipped)
         self.totals.add_stream(streamed)
         return (
             metrics.from_snapshot(self.name, snapshot)

@@ -123,12 +123,19 @@ RUN_TIME = Series(
 WAIT_TIME = Series(
     "qwatch_job_wait_seconds", "histogram", "Time from enqueued to started", ("queue", "redis")
 )
+RECORDS_SKIPPED = Series(
+    "qwatch_records_skipped",
+    "counter",
+    "Queues, workers and jobs left out of readings for absurd or unreadable values",
+    ("redis",),
+)
 BUILD_INFO = Series("qwatch_build_info", "gauge", "qwatch's version", ("version",))
 
 ALL = (
     UP, SCRAPE_DURATION, QUEUE_JOBS, OLDEST_AGE, QUEUE_WORKERS, WORKERS, HEARTBEAT_STALE,
     WORKERS_EXPIRED, ABANDONED, MEMORY_USED, MEMORY_MAX, FINISHED, FAILED, WORKER_JOBS,
-    RUN_TIME, WAIT_TIME, BUILD_INFO, RETRIED, COUNTING_MODE, STREAM_LOST, STREAM_SKIPPED,
+    RUN_TIME, WAIT_TIME, RECORDS_SKIPPED, BUILD_INFO, RETRIED, COUNTING_MODE, STREAM_LOST,
+    STREAM_SKIPPED,
 )  # fmt: skip
 
 
@@ -196,6 +203,7 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
         (WORKER_JOBS, outcomes),
         (RUN_TIME, _histograms(redis, totals.run_time)),
         (WAIT_TIME, _histograms(redis, totals.wait_time)),
+        (RECORDS_SKIPPED, [((redis,), float(totals.records_skipped))]),
     ]
 
 

@@ -83,13 +83,16 @@ class JobTotals:
         self.run_time: dict[str, Histogram] = {}
         self.wait_time: dict[str, Histogram] = {}
         self.worker_jobs: Counter[str] = Counter()
+        self.records_skipped = 0
         self._worker_counts: dict[str, tuple[int, int]] = {}
         self._last_poll: float | None = None
         self._gone_since: dict[str, float] = {}
 
-    def add(self, snapshot: Snapshot, completions: Iterable[Completion]) -> None:
-        """Fold in one reading: its new completions and the workers' counter increases."""
+    def add(self, snapshot: Snapshot, completions: Iterable[Completion], skipped: int = 0) -> None:
+        """Fold in one reading: its new completions, the workers' counter increases, and the
+        records left out of it (the snapshot's, plus `skipped` completions)."""
         self._forget_queues({queue.name for queue in snapshot.queues}, snapshot.taken_at)
+        self.records_skipped += snapshot.records_skipped + skipped
         for completion in completions:
             self._count(completion)
         self._add_worker_counts(snapshot)
@@ -122,12 +125,18 @@ class JobTotals:
         """Workers' own success and failure counters, which include jobs RQ kept no record of.
 
         A worker born since the last reading contributes all its jobs; one
-        already running when qwatch started contributes only what follows.
+        already running when qwatch started contributes only what follows. A
+        worker whose counts are unreadable (absurd, not numbers) contributes
+        nothing until they are readable again.
         """
         counts = {}
         for worker in snapshot.workers:
-            now = (worker.successful_jobs, worker.failed_jobs)
             before = self._worker_counts.get(worker.name)
+            if worker.successful_jobs is None or worker.failed_jobs is None:
+                if before is not None:
+                    counts[worker.name] = before
+                continue
+            now = (worker.successful_jobs, worker.failed_jobs)
             if before is None:
                 born_since = (
                     self._last_poll is not None
