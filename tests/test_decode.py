@@ -9,6 +9,8 @@ import zlib
 import pytest
 
 from qwatch.decode import decode_job_data, function_name, render_pickle
+from qwatch.pickle_machine import Meter
+from qwatch.pickle_text import CUT, Renderer
 
 
 def job_data(*call: object, protocol: int = pickle.HIGHEST_PROTOCOL) -> bytes:
@@ -79,3 +81,10 @@ def test_long_and_deep_values_are_bounded() -> None:
     assert render_pickle(pickle.dumps(cyclic)).count("[") <= 20
     long_text = decode_job_data(job_data("f", None, ("x" * 10_000,), {}), limit=100).arguments
     assert long_text == "'" + "x" * 99 + "… [more characters cut]"
+
+
+def test_rendering_stops_when_the_record_has_spent_its_steps() -> None:
+    meter = Meter()
+    renderer = Renderer(meter, max_steps=5, max_depth=12, max_items=50, max_int_digits=100)
+    assert renderer.text(list(range(100)), limit=1000) == "[0, 1, 2, 3, " + CUT
+    assert meter.steps == 6
