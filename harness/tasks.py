@@ -34,7 +34,7 @@ def send_email(to: str, subject: str) -> str:
 
 def crawl(url: str, depth: int = 1) -> int:
     """The demo's slow job that sometimes times out upstream."""
-    time.sleep(random.uniform(0.5, 3.0))
+    time.sleep(random.uniform(0.5, 2.0))
     if random.random() < 0.2:
         raise UpstreamTimeout(f"{url} did not answer within 30s")
     return depth * 10
@@ -42,7 +42,7 @@ def crawl(url: str, depth: int = 1) -> int:
 
 def encode_video(video_id: int, preset: str = "720p") -> str:
     """The demo's longest job."""
-    time.sleep(random.uniform(3.0, 8.0))
+    time.sleep(random.uniform(2.0, 6.0))
     return f"video {video_id} at {preset}"
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from qwatch import __version__
 from qwatch.connection import (
@@ -27,7 +28,7 @@ from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.jobs import read_failed, read_job
 from qwatch.printable import printable
 from qwatch.reader import queue_names, read_snapshot
-from qwatch.report import failed_report, job_report, snapshot_report
+from qwatch.report import WIDE, failed_report, job_report, snapshot_report
 
 EXIT_USAGE = 2
 MIN_INTERVAL = 0.1
@@ -233,7 +234,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
         else:
             if args.watch:
                 console.clear()
-            console.print(snapshot_report(snapshot, target.display))
+            _print(console, snapshot_report(snapshot, target.display, console.width))
         if not args.watch:
             return 0
         time.sleep(args.watch)
@@ -247,7 +248,8 @@ def run_job(args: argparse.Namespace) -> int:
     if job is None:
         print(f"qwatch: no job {printable(args.job_id)} in {target.display}", file=sys.stderr)
         return 1
-    _console().print(job_report(job))
+    console = _console()
+    _print(console, job_report(job))
     return 0
 
 
@@ -262,7 +264,8 @@ def run_failed(args: argparse.Namespace) -> int:
         where = f"queue {args.queue}" if args.queue else target.display
         print(f"no failed jobs in {where}")
         return 0
-    _console().print(failed_report(rows))
+    console = _console()
+    _print(console, failed_report(rows, console.width))
     return 0
 
 
@@ -344,8 +347,20 @@ def _buckets(text: str) -> tuple[float, ...]:
 
 
 def _console() -> Console:
-    """A console as wide as the terminal, or wide enough not to cut tables in a pipe."""
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    """As wide as the terminal or $COLUMNS, else wide enough not to cut tables in a pipe."""
+    fits = sys.stdout.isatty() or "COLUMNS" in os.environ
+    return Console() if fits else Console(width=WIDE)
+
+
+def _print(console: Console, renderable: RenderableType) -> None:
+    """Print; in a pipe, without the spaces that pad each line to the table's width."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    lines = captured.get().splitlines()
+    print("\n".join(line.rstrip() for line in lines), flush=True)
 
 
 def _seconds(low: float, high: float) -> Callable[[str], float]:
