@@ -18,7 +18,7 @@ import redis
 
 from qwatch import batch, keys
 from qwatch.batch import Command
-from qwatch.decode import decode_job_data, inflate, render_pickle
+from qwatch.decode import call_name, decode_job_data, inflate, render_pickle
 from qwatch.formatting import clip, clip_lines
 from qwatch.reader import queue_names
 from qwatch.replies import (
@@ -188,7 +188,7 @@ def _failed_row(job_id: str, queue: str, fields: list[Any], result: dict[str, An
     return FailedJob(
         id=job_id,
         queue=queue,
-        function=str(decode_job_data(data, limit=0).function),
+        function=call_name(data),
         exception=exception_line(_traceback(exc_info, result)),
         worker=as_text(worker) or as_text(result.get("worker_name")),
         failed_at=parse_rq_time(ended_at),
