@@ -16,6 +16,7 @@ from rich.console import Console, RenderableType
 from qwatch import __version__
 from qwatch.connection import (
     Target,
+    TLSFiles,
     connect,
     parse_sentinels,
     read_password_file,
@@ -213,13 +214,29 @@ def _connection_options(several: bool = False) -> _Parser:
         metavar="SECONDS",
         help="give up on Redis after SECONDS (default 5)",
     )
+    tls = options.add_argument_group("TLS to Redis (a rediss:// URL)")
+    tls.add_argument(
+        "--tls-ca", metavar="FILE", help="CA certificates that sign the Redis server's certificate"
+    )
+    tls.add_argument("--tls-cert", metavar="FILE", help="a client certificate to present")
+    tls.add_argument("--tls-key", metavar="FILE", help="the client certificate's key")
     return options
+
+
+def tls_from_args(args: argparse.Namespace) -> TLSFiles:
+    """The `--tls-*` files given, if any."""
+    return TLSFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key)
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
     """The Redis target the connection options name."""
     password = read_password_file(args.password_file) if args.password_file else None
-    return Target(url=resolve_url(args.url), password=password, timeout=args.timeout)
+    return Target(
+        url=resolve_url(args.url),
+        password=password,
+        timeout=args.timeout,
+        tls=tls_from_args(args),
+    )
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
@@ -308,6 +325,8 @@ def serve_targets(args: argparse.Namespace) -> list[Target]:
             raise TargetError("--sentinel and --sentinel-master go together")
         if args.url:
             raise TargetError("give either --url or --sentinel, not both")
+        if tls_from_args(args) != TLSFiles():
+            raise TargetError("--tls-* options work with --url rediss://..., not with --sentinel")
         return [
             Target(
                 url="",
@@ -318,7 +337,10 @@ def serve_targets(args: argparse.Namespace) -> list[Target]:
             )
         ]
     urls = args.url or [resolve_url(None)]
-    return [Target(url=url, password=password, timeout=args.timeout) for url in urls]
+    return [
+        Target(url=url, password=password, timeout=args.timeout, tls=tls_from_args(args))
+        for url in urls
+    ]
 
 
 def serve_names(names: list[str], targets: list[Target]) -> list[str]:
