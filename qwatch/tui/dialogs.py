@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -80,7 +80,7 @@ class Help(ModalScreen[None]):
         keys.add_column()
         for key, description in self.lines:
             keys.add_row(Text(key), Text(description))
-        with Vertical(id="help"):
+        with VerticalScroll(id="help"):
             yield Label("Keys", id="help-title")
             yield Static(keys)
             if self.read_only:

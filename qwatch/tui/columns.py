@@ -1,0 +1,101 @@
+"""Which columns a table shows at a given width, and how wide each is.
+
+Every screen declares its columns once, each with a priority: as the terminal
+narrows, the least useful drop first, and the rest are exactly as wide as
+their widest cell, never wider than their cap. A column added to a screen
+only needs its line in that screen's tuple.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.cells import cell_len
+
+GAP = 1
+"""Blank cells before each column."""
+
+SORT_MARKS = (" ▲", " ▼")
+"""After the label of the column the table is sorted by: ascending, descending."""
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a table.
+
+    `priority` 1 is shown whenever it can be; higher numbers drop first as the
+    terminal narrows. `cap` bounds a column whose text can be any length (an
+    exception, a job description): longer text is cut with `…`, and the whole
+    text is one `enter` away. `least` lets such a column give up width, down to
+    that many cells, before a more important column drops. A `tail` column
+    keeps the end of its text when cut: the newest values of a sparkline.
+    """
+
+    key: str
+    label: str
+    priority: int = 1
+    numeric: bool = False
+    cap: int | None = None
+    least: int | None = None
+    tail: bool = False
+
+    def header(self, sorted_by: bool, reverse: bool) -> str:
+        """The label, marked with the direction when the table is sorted by this column."""
+        return self.label + SORT_MARKS[reverse] if sorted_by else self.label
+
+
+def measure(rows: Iterable[Sequence[object]], count: int) -> tuple[int, ...]:
+    """The widest cell of each of `count` columns, in terminal cells.
+
+    Pure, so the app's reader thread measures while the UI thread stays free.
+    """
+    widths = [0] * count
+    for cells in rows:
+        for index, cell in enumerate(cells):
+            width = cell_len(str(cell))
+            if width > widths[index]:
+                widths[index] = width
+    return tuple(widths)
+
+
+def fit(
+    columns: Sequence[Column], widths: Sequence[int], room: int, sorted_by: int | None = None
+) -> dict[int, int]:
+    """The columns that fit in `room` cells, by index, with the width each gets.
+
+    Columns are taken in priority order, those that can shrink last within a
+    priority; a column joins only if it fits beside the others at their full
+    width, so a less useful column never squeezes a more useful one. The room
+    left widens the columns, most important first. `sorted_by` is the column
+    whose header carries the sort mark.
+    """
+    headers = [
+        cell_len(column.header(index == sorted_by, False)) for index, column in enumerate(columns)
+    ]
+    natural = [_natural(*sizes) for sizes in zip(columns, headers, widths)]
+    narrowest = [
+        min(size, column.least) if column.least else size for column, size in zip(columns, natural)
+    ]
+    by_priority = sorted(
+        range(len(columns)),
+        key=lambda index: (columns[index].priority, narrowest[index] < natural[index]),
+    )
+    chosen: dict[int, int] = {}
+    full = 0
+    for index in by_priority:
+        if full + narrowest[index] + GAP <= room:
+            chosen[index] = narrowest[index]
+            full += natural[index] + GAP
+    spare = room - sum(width + GAP for width in chosen.values())
+    for index in by_priority:
+        if index in chosen and spare > 0:
+            grow = min(spare, natural[index] - chosen[index])
+            chosen[index] += grow
+            spare -= grow
+    return dict(sorted(chosen.items()))
+
+
+def _natural(column: Column, header: int, content: int) -> int:
+    width = max(header, content)
+    return min(width, max(column.cap, header)) if column.cap else width
