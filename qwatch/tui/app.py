@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 
 import redis
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -102,6 +103,7 @@ class QwatchApp(App[None]):
         self.view = "queues"
         self.update = first
         self.palette: rows.Palette = rows.PLAIN
+        self._status_shape = (0, 0)
         self.status = Static(feed.target.display, id="status", markup=False)
         self.banner = Static("", id="banner", markup=False)
         self.tables = {
@@ -185,7 +187,8 @@ class QwatchApp(App[None]):
     def on_polled(self, message: Polled) -> None:
         self.update = message.update
         self.offline_since = None
-        self.remove_class("-offline")
+        if self.has_class("-offline"):
+            self.remove_class("-offline")  # restyles every widget: only when back online
         self._render_status()
         if (message.view, message.needle) == (self.view, self.needle):
             for table, (built, widths) in message.tables.items():
@@ -213,7 +216,12 @@ class QwatchApp(App[None]):
                 text += "  SUSPENDED"
         state = "offline" if self.offline_since else "live"
         mode = "  read-only" if self.read_only else ""
-        self.status.update(f"{text}  [{state}]{mode}")
+        text = f"{text}  [{state}]{mode}"
+        # A layout pass repaints every widget: only when the line wraps differently.
+        width = max(1, self.status.content_region.width)
+        shape = (width, len(Text(text).wrap(self.console, width)))
+        self.status.update(text, layout=shape != self._status_shape)
+        self._status_shape = shape
 
     def _render_view(self) -> None:
         if self.update is None:

@@ -121,9 +121,9 @@ class LiveTable(ScrollView, can_focus=True):
         return self._keys[self._cursor] if self._keys else None
 
     @property
-    def shown_columns(self) -> list[str]:
-        """Keys of the columns that fit at the current width."""
-        return [self.column_keys[index] for index in self._fitted()]
+    def column_widths(self) -> dict[str, int]:
+        """The columns that fit at the current width, by key, with their widths."""
+        return {self.column_keys[index]: width for index, width in self._fitted().items()}
 
     def get_row(self, key: str) -> tuple[object, ...]:
         return self._rows[key]
@@ -137,11 +137,11 @@ class LiveTable(ScrollView, can_focus=True):
         off the UI thread.
         """
         selected = self.selected_key
-        old_rows, old_keys = self._rows, self._keys
+        old_rows, old_keys, old_layout = self._rows, self._keys, self._layout
         self._rows = rows
         self._widths = widths or measure(rows.values(), len(self.columns_spec))
         self._arrange(selected)
-        if self._fitted() != self._layout or self._keys_changed_in_view(old_keys):
+        if self._fitted() != old_layout or self._keys_changed_in_view(old_keys):
             self.refresh()
             return
         top = self._top
@@ -150,11 +150,12 @@ class LiveTable(ScrollView, can_focus=True):
                 self.refresh_line(top + line)
 
     def sort_by(self, column: str) -> None:
-        """Sort by `column`; again on the same column reverses the order."""
+        """Sort by `column`, numbers largest first; again on the same column reverses."""
         if self.sort_column == column:
             self.sort_reverse = not self.sort_reverse
         else:
-            self.sort_column, self.sort_reverse = column, column != self.column_keys[0]
+            numeric = self.columns_spec[self.column_keys.index(column)].numeric
+            self.sort_column, self.sort_reverse = column, numeric
         self._arrange(self.selected_key)
         self.refresh()
 
@@ -266,7 +267,9 @@ class LiveTable(ScrollView, can_focus=True):
         self._keys = keys
         self._index = {key: position for position, key in enumerate(keys)}
         self._layout_room = -1
-        self.virtual_size = Size(self.scrollable_content_region.width, len(keys) + 1)
+        size = Size(0, len(keys) + 1)  # no width: columns drop, they never scroll sideways
+        if size != self.virtual_size:
+            self.virtual_size = size
         kept = self._index.get(selected) if selected is not None else None
         self._cursor = kept if kept is not None else max(0, min(self._cursor, len(keys) - 1))
         self._scroll_to_cursor()
