@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -28,7 +29,7 @@ from qwatch.formatting import clock
 from qwatch.jobs import JobDetail
 from qwatch.report import headline
 from qwatch.tui import rows
-from qwatch.tui.columns import Column, measure
+from qwatch.tui.columns import Column, prepare
 from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
 from qwatch.tui.inspector import Inspector
@@ -158,6 +159,9 @@ class QwatchApp(App[None]):
     def poll_forever(self) -> None:
         """The only reader of Redis; one poll at a time, then a wait or a wake-up."""
         worker = get_current_worker()
+        # The last two results stay referenced here, so that the memory of the
+        # one the screen drops is freed in this thread, not the UI's.
+        recent: deque[Polled] = deque(maxlen=2)
         if self.update is not None:
             self._wake.wait(self.interval)
             self._wake.clear()
@@ -167,21 +171,24 @@ class QwatchApp(App[None]):
             except QwatchError as exc:
                 self.post_message(PollFailed(str(exc)))
             else:
-                self.post_message(self._prepare(update))
+                recent.append(self.prepared(update))
+                self.post_message(recent[-1])
             self._wake.wait(self.interval)
             self._wake.clear()
 
-    def _prepare(self, update: Update) -> Polled:
-        """Rows and column widths of the screen in view, built here, off the UI thread.
+    def prepared(self, update: Update) -> Polled:
+        """Rows of the screen in view, built, measured and ordered here, off the UI thread.
 
-        The view and filter may change before the message arrives: the UI
-        thread then builds the rows again for what it shows.
+        The view, filter or sort may change before the message arrives: the
+        UI thread then does that part again for what it shows.
         """
         view, needle, palette = self.view, self.needle, self.palette
         tables = {}
         for table, columns, rows_of in TABLES[view]:
             built = rows_of(update, needle, palette)
-            tables[table] = (built, measure(built.values(), len(columns)))
+            widget = self.tables[table]
+            sort = (widget.sort_column, widget.sort_reverse)
+            tables[table] = (built, prepare(built, columns, sort, rows.sort_key))
         return Polled(update, view, needle, tables)
 
     def on_polled(self, message: Polled) -> None:
@@ -191,8 +198,8 @@ class QwatchApp(App[None]):
             self.remove_class("-offline")  # restyles every widget: only when back online
         self._render_status()
         if (message.view, message.needle) == (self.view, self.needle):
-            for table, (built, widths) in message.tables.items():
-                self.tables[table].show(built, widths)
+            for table, (built, prepared) in message.tables.items():
+                self.tables[table].show(built, prepared)
         else:
             self._render_view()
 

@@ -3,15 +3,18 @@
 Every screen declares its columns once, each with a priority: as the terminal
 narrows, the least useful drop first, and the rest are exactly as wide as
 their widest cell, never wider than their cap. A column added to a screen
-only needs its line in that screen's tuple.
+only needs its line in that screen's tuple. Everything here is pure: the
+app's reader thread measures and orders rows while the UI thread stays free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
+
+SortKey = Callable[[object], tuple[int, float | str]]
 
 GAP = 1
 """Blank cells before each column."""
@@ -46,17 +49,40 @@ class Column:
 
 
 def measure(rows: Iterable[Sequence[object]], count: int) -> tuple[int, ...]:
-    """The widest cell of each of `count` columns, in terminal cells.
-
-    Pure, so the app's reader thread measures while the UI thread stays free.
-    """
+    """The widest cell of each of `count` columns, in terminal cells."""
     widths = [0] * count
     for cells in rows:
         for index, cell in enumerate(cells):
-            width = cell_len(str(cell))
+            text = str(cell)
+            width = len(text) if text.isascii() else cell_len(text)
             if width > widths[index]:
                 widths[index] = width
     return tuple(widths)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A table's rows made ready off the UI thread: measured, and ordered for one sort."""
+
+    widths: tuple[int, ...]
+    keys: tuple[str, ...]
+    sort: tuple[str | None, bool]
+
+
+def prepare(
+    rows: Mapping[str, Sequence[object]],
+    columns: Sequence[Column],
+    sort: tuple[str | None, bool],
+    sort_key: SortKey,
+) -> Prepared:
+    """Measure and order `rows` for the sort `(column, reverse)`: the work that grows with rows."""
+    keys = tuple(rows)
+    names = [column.key for column in columns]
+    column, reverse = sort
+    if column in names:
+        index = names.index(column)
+        keys = tuple(sorted(keys, key=lambda key: sort_key(rows[key][index]), reverse=reverse))
+    return Prepared(measure(rows.values(), len(columns)), keys, sort)
 
 
 def fit(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from qwatch.tui.columns import Prepared
 from qwatch.tui.feed import Update
 from qwatch.tui.rows import Rows
 
-Tables = dict[str, tuple[Rows, tuple[int, ...]]]
-"""Rows and measured column widths by table id."""
+Tables = dict[str, tuple[Rows, Prepared]]
+"""Rows, measured and ordered, by table id."""
 
 
 class Polled(Message):

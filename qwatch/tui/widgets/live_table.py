@@ -16,13 +16,13 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from qwatch.tui.columns import GAP, Column, fit, measure
-from qwatch.tui.rows import Rows, cell_style, cell_text, sort_key
+from qwatch.tui.columns import GAP, Column, Prepared, fit, prepare
+from qwatch.tui.rows import Rows, Sortable, cell_style, cell_text, sort_key
 
 ELLIPSIS = "…"
 
@@ -97,8 +97,10 @@ class LiveTable(ScrollView, can_focus=True):
         self.lines_rendered = 0
         """Lines painted so far: a refresh paints what is in view, never every row."""
         self._rows: Rows = {}
-        self._keys: list[str] = []
-        self._index: dict[str, int] = {}
+        self._keys: tuple[str, ...] = ()
+        self._style_cache: dict[str, Style] = {}
+        self._combined_cache: dict[tuple[Style, str], Style] = {}
+        self._plan: list[tuple[int, int, Column]] = []
         self._widths: tuple[int, ...] = (0,) * len(self.columns_spec)
         self._layout: dict[int, int] = {}
         self._layout_room = -1
@@ -116,6 +118,11 @@ class LiveTable(ScrollView, can_focus=True):
         return list(self._keys)
 
     @property
+    def cursor_row(self) -> int:
+        """The position of the cursor among the rows shown."""
+        return self._cursor
+
+    @property
     def selected_key(self) -> str | None:
         """The key of the row under the cursor, if any."""
         return self._keys[self._cursor] if self._keys else None
@@ -130,24 +137,30 @@ class LiveTable(ScrollView, can_focus=True):
 
     # What the app writes -----------------------------------------------------
 
-    def show(self, rows: Rows, widths: tuple[int, ...] | None = None) -> None:
+    def show(self, rows: Rows, prepared: Prepared | None = None) -> None:
         """Make the table hold exactly `rows`; repaint only visible lines that changed.
 
-        `widths` are the rows' measured widths when the caller measured them
-        off the UI thread.
+        `prepared` is the rows measured and ordered off the UI thread; it is
+        used if it was ordered for the table's current sort.
         """
         selected = self.selected_key
         old_rows, old_keys, old_layout = self._rows, self._keys, self._layout
-        self._rows = rows
-        self._widths = widths or measure(rows.values(), len(self.columns_spec))
-        self._arrange(selected)
+        sort = (self.sort_column, self.sort_reverse)
+        if prepared is None or prepared.sort != sort:
+            prepared = prepare(rows, self.columns_spec, sort, sort_key)
+        self._rows, self._widths = rows, prepared.widths
+        self._arrange(prepared.keys, selected)
         if self._fitted() != old_layout or self._keys_changed_in_view(old_keys):
             self.refresh()
             return
         top = self._top
-        for line, key in enumerate(self._keys[top : top + self._visible], start=1):
-            if old_rows.get(key) != rows[key]:
-                self.refresh_line(top + line)
+        changed = [
+            line
+            for line, key in enumerate(self._keys[top : top + self._visible], start=1)
+            if old_rows.get(key) != rows[key]
+        ]
+        if changed:
+            self.refresh(Region(0, changed[0], self.size.width, changed[-1] - changed[0] + 1))
 
     def sort_by(self, column: str) -> None:
         """Sort by `column`, numbers largest first; again on the same column reverses."""
@@ -156,7 +169,9 @@ class LiveTable(ScrollView, can_focus=True):
         else:
             numeric = self.columns_spec[self.column_keys.index(column)].numeric
             self.sort_column, self.sort_reverse = column, numeric
-        self._arrange(self.selected_key)
+        sort = (self.sort_column, self.sort_reverse)
+        keys = prepare(self._rows, self.columns_spec, sort, sort_key).keys
+        self._arrange(keys, self.selected_key)
         self.refresh()
 
     # Keys and mouse ------------------------------------------------------------
@@ -191,45 +206,79 @@ class LiveTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         self.lines_rendered += 1
-        width = self.size.width
+        styles = self._styles()
         if y == 0:
-            return self._header(width)
+            return self._header(styles["header"])
         row = self._top + y - 1
         if row >= len(self._keys):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(self.size.width, self.rich_style)
         if row == self._cursor:
-            base = self.get_component_rich_style("live-table--cursor")
-        elif row % 2 == 0:
-            base = self.get_component_rich_style("live-table--even-row")
+            base = styles["cursor"]
         else:
-            base = self.rich_style
-        return self._line(self._rows[self._keys[row]], base, width)
+            base = styles["even"] if row % 2 == 0 else styles["odd"]
+        return self._line(self._rows[self._keys[row]], base)
 
-    def _header(self, width: int) -> Strip:
-        style = self.get_component_rich_style("live-table--header")
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._style_cache.clear()
+
+    def _styles(self) -> dict[str, Style]:
+        """Row styles from the stylesheet, resolved once per style change, not per line."""
+        if not self._style_cache:
+            get = self.get_component_rich_style
+            self._style_cache.update(
+                header=get("live-table--header"),
+                cursor=get("live-table--cursor"),
+                even=get("live-table--even-row"),
+                odd=self.rich_style,
+            )
+        return self._style_cache
+
+    def _header(self, style: Style) -> Strip:
         sorted_index = self._sorted_index
         labels = [
             column.header(index == sorted_index, self.sort_reverse)
             for index, column in enumerate(self.columns_spec)
         ]
-        return self._line(labels, style, width, styled=False)
+        return self._line(labels, style, styled=False)
 
-    def _line(self, cells: Sequence[object], base: Style, width: int, styled: bool = True) -> Strip:
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._plan = [
+            (index, size, self.columns_spec[index]) for index, size in self._fitted().items()
+        ]
+        return super().render_lines(crop)
+
+    def _line(self, cells: Sequence[object], base: Style, styled: bool = True) -> Strip:
+        """One row as few segments as its styles allow: runs of plain cells are one segment."""
         segments = []
-        for index, size in self._fitted().items():
+        run = ""
+        used = 0
+        for index, size, column in self._plan:
             cell = cells[index]
-            column = self.columns_spec[index]
-            text = _printable(cell_text(cell))
-            if cell_len(text) > size:
-                text = text[-size:] if column.tail else set_cell_size(text, size - 1) + ELLIPSIS
-            elif column.numeric:
-                text = " " * (size - cell_len(text)) + text
+            if type(cell) is Sortable:
+                text, extra = cell.text, cell.style
+            elif type(cell) is str:
+                text, extra = cell, ""
             else:
-                text = set_cell_size(text, size)
-            segments.append(Segment(" " * GAP, base))
-            extra = cell_style(cell) if styled else ""
-            segments.append(Segment(text, base + Style.parse(extra) if extra else base))
-        return Strip(segments).adjust_cell_length(width, base)
+                text, extra = cell_text(cell), cell_style(cell)
+            text = _fitted_text(text, size, column)
+            used += GAP + size
+            if extra and styled:
+                segments.append(Segment(run + " " * GAP, base))
+                segments.append(Segment(text, self._combined(base, extra)))
+                run = ""
+            else:
+                run += " " * GAP + text
+        width = self.size.width
+        segments.append(Segment(run + " " * max(0, width - used), base))
+        return Strip(segments).crop(0, width) if used > width else Strip(segments, width)
+
+    def _combined(self, base: Style, extra: str) -> Style:
+        key = (base, extra)
+        style = self._combined_cache.get(key)
+        if style is None:
+            style = self._combined_cache[key] = base + Style.parse(extra)
+        return style
 
     # Internals -------------------------------------------------------------------
 
@@ -254,27 +303,24 @@ class LiveTable(ScrollView, can_focus=True):
             self._layout = fit(self.columns_spec, self._widths, room, self._sorted_index)
         return self._layout
 
-    def _arrange(self, selected: str | None) -> None:
-        """Order the keys, keep the cursor on `selected`, and size the scroll area.
+    def _arrange(self, keys: tuple[str, ...], selected: str | None) -> None:
+        """Take the ordered keys, keep the cursor on `selected`, and size the scroll area.
 
-        Python's sort is stable, so rows that tie keep the order the data gave
+        Keys are sorted stably, so rows that tie keep the order the data gave
         them: a refresh never shuffles equal rows.
         """
-        keys = list(self._rows)
-        index = self._sorted_index
-        if index is not None:
-            keys.sort(key=lambda key: sort_key(self._rows[key][index]), reverse=self.sort_reverse)
         self._keys = keys
-        self._index = {key: position for position, key in enumerate(keys)}
         self._layout_room = -1
         size = Size(0, len(keys) + 1)  # no width: columns drop, they never scroll sideways
         if size != self.virtual_size:
             self.virtual_size = size
-        kept = self._index.get(selected) if selected is not None else None
-        self._cursor = kept if kept is not None else max(0, min(self._cursor, len(keys) - 1))
+        if selected is not None and selected in self._rows:
+            self._cursor = keys.index(selected)
+        else:
+            self._cursor = max(0, min(self._cursor, len(keys) - 1))
         self._scroll_to_cursor()
 
-    def _keys_changed_in_view(self, old_keys: list[str]) -> bool:
+    def _keys_changed_in_view(self, old_keys: tuple[str, ...]) -> bool:
         top, bottom = self._top, self._top + self._visible
         return old_keys[top:bottom] != self._keys[top:bottom]
 
@@ -308,6 +354,22 @@ class LiveTable(ScrollView, can_focus=True):
                 return self.column_keys[index]
             left += size
         return None
+
+
+def _fitted_text(text: str, size: int, column: Column) -> str:
+    """`text` in exactly `size` cells: cut with `…` (a tail column keeps its end), or padded."""
+    if text.isascii():
+        if not text.isprintable():
+            text = _printable(text)
+        if len(text) > size:
+            return text[-size:] if column.tail else text[: size - 1] + ELLIPSIS
+        return text.rjust(size) if column.numeric else text.ljust(size)
+    text = _printable(text)
+    width = cell_len(text)
+    if width > size:
+        return text[-size:] if column.tail else set_cell_size(text, size - 1) + ELLIPSIS
+    padding = " " * (size - width)
+    return padding + text if column.numeric else text + padding
 
 
 def _printable(text: str) -> str:
