@@ -85,7 +85,11 @@ class Help(ModalScreen[None]):
             yield Static(keys)
             if self.read_only:
                 yield Label("read-only: actions that change Redis are off", id="help-note")
-            yield Label("esc closes", id="help-hint")
+            yield Label("esc closes, the arrows scroll", id="help-hint")
+
+    def on_mount(self) -> None:
+        """Focused, so that the arrows scroll the keys in a short terminal."""
+        self.query_one("#help").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

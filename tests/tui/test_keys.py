@@ -68,3 +68,22 @@ async def test_the_palette_lists_each_command_once(url: str) -> None:
         titles = Counter(command.title for command in app.get_system_commands(app.screen))
         assert titles["Keys"] == 1 and titles["Quit"] == 1
         assert max(titles.values()) == 1
+
+
+async def test_a_header_click_sorts_by_that_column_and_again_reverses(
+    client: redis.Redis, url: str
+) -> None:
+    for name, jobs in (("alpha", 1), ("beta", 3), ("gamma", 2)):
+        for i in range(jobs):
+            Queue(name, connection=client).enqueue(tasks.add, i, 1)
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        queues = table(app, "#queues")
+        await until(pilot, lambda: queues.row_count == 3, "the queues")
+        left = 1 + queues.column_widths["queue"]  # the queued column starts after it
+        await pilot.click("#queues", offset=(left + 2, 0))
+        assert queues.sort_column == "queued" and queues.keys == ["beta", "gamma", "alpha"]
+        assert "queued ▼" in queues.render_line(0).text
+        await pilot.click("#queues", offset=(left + 2, 0))
+        assert queues.keys == ["alpha", "gamma", "beta"]
+        assert "queued ▲" in queues.render_line(0).text
