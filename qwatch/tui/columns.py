@@ -91,10 +91,11 @@ def fit(
     """The columns that fit in `room` cells, by index, with the width each gets.
 
     Columns are taken in priority order, those that can shrink last within a
-    priority; a column joins only if it fits beside the others at their full
+    priority. Columns of one priority may squeeze each other down to their
+    least width; the next priority joins only if all before it fit at full
     width, so a less useful column never squeezes a more useful one. The room
-    left widens the columns, most important first. `sorted_by` is the column
-    whose header carries the sort mark.
+    left widens the columns, most important first, evenly within a priority.
+    `sorted_by` is the column whose header carries the sort mark.
     """
     headers = [
         cell_len(column.header(index == sorted_by, False)) for index, column in enumerate(columns)
@@ -103,22 +104,30 @@ def fit(
     narrowest = [
         min(size, column.least) if column.least else size for column, size in zip(columns, natural)
     ]
-    by_priority = sorted(
-        range(len(columns)),
-        key=lambda index: (columns[index].priority, narrowest[index] < natural[index]),
-    )
+    tiers: dict[int, list[int]] = {}
+    for index in sorted(range(len(columns)), key=lambda i: narrowest[i] < natural[i]):
+        tiers.setdefault(columns[index].priority, []).append(index)
     chosen: dict[int, int] = {}
     full = 0
-    for index in by_priority:
-        if full + narrowest[index] + GAP <= room:
-            chosen[index] = narrowest[index]
-            full += natural[index] + GAP
+    for priority in sorted(tiers):
+        used = full  # the priorities before at their full width, this one at its least
+        for index in tiers[priority]:
+            if used + narrowest[index] + GAP <= room:
+                chosen[index] = narrowest[index]
+                used += narrowest[index] + GAP
+        full = sum(natural[index] + GAP for index in chosen)
+        if full > room:
+            break
     spare = room - sum(width + GAP for width in chosen.values())
-    for index in by_priority:
-        if index in chosen and spare > 0:
-            grow = min(spare, natural[index] - chosen[index])
-            chosen[index] += grow
-            spare -= grow
+    for priority in sorted(tiers):
+        growing = [index for index in tiers[priority] if index in chosen]
+        while spare > 0 and growing:
+            for index in list(growing):
+                if chosen[index] >= natural[index]:
+                    growing.remove(index)
+                elif spare > 0:
+                    chosen[index] += 1
+                    spare -= 1
     return dict(sorted(chosen.items()))
 
 
