@@ -312,7 +312,7 @@ class QwatchApp(App[None]):
         ]
         lines += [
             ("header click", "sort by that column, again to reverse"),
-            ("c", "in the inspector: copy the traceback"),
+            ("c", "in the inspector: send the traceback to the terminal's clipboard"),
             ("ctrl+p", "the command palette"),
         ]
         self.push_screen(Help(lines, self.read_only))

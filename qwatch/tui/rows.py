@@ -1,9 +1,10 @@
 """Table rows for each screen, from an update: pure functions, so every screen renders alike.
 
 A row is its key (stable across refreshes, so the cursor stays on it) and
-its cells. Text from Redis is always wrapped in Rich `Text`, never passed as
-a string: DataTable reads strings as markup, and a queue or job could be
-named `[red]`. Colours come from the app's theme through a palette.
+its cells: plain strings, or `Sortable` values with a style. The table paints
+them as plain text, never as markup, so a queue named `[red]` shows as it is.
+Cells are cheap on purpose: a poll builds them for ten thousand rows. Colours
+come from the app's theme through a palette.
 """
 
 from __future__ import annotations
