@@ -2,7 +2,9 @@
 
 A row is its key (stable across refreshes, so the cursor stays on it) and
 its cells: plain strings, or `Sortable` values with a style. The table paints
-them as plain text, never as markup, so a queue named `[red]` shows as it is.
+them as plain text, never as markup, so a queue named `[red]` shows as it is;
+text from Redis goes through `printable`, so its control characters are
+written out, never sent (a hostname could hold an escape sequence).
 Cells are cheap on purpose: a poll builds them for ten thousand rows. Colours
 come from the app's theme through a palette.
 """
@@ -17,6 +19,7 @@ from rich.text import Text
 
 from qwatch.formatting import duration
 from qwatch.jobs import FailedJob
+from qwatch.printable import printable
 from qwatch.snapshot import QueueStats, WorkerStats
 from qwatch.tui.columns import Column
 from qwatch.tui.feed import Update
@@ -99,7 +102,7 @@ def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Ro
 def _queue_row(queue: QueueStats, trend: QueueTrend | None, palette: Palette) -> tuple[Cell, ...]:
     no_workers = queue.queued > 0 and queue.workers == 0
     return (
-        queue.name,
+        printable(queue.name),
         _count(queue.queued),
         _count(queue.started),
         _count(queue.failed, palette["error"] if queue.failed else ""),
@@ -126,13 +129,14 @@ def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
     heartbeat = duration(worker.heartbeat_age_seconds)
     overdue = worker.heartbeat_overdue
     age = worker.heartbeat_age_seconds
+    colour = STATE_COLOURS.get(worker.state, "")
     return (
-        worker.name,
-        worker.hostname or "-",
-        _count(worker.pid or 0),
-        Sortable(worker.state, worker.state, palette.get(STATE_COLOURS.get(worker.state, ""), "")),
-        ",".join(worker.queues),
-        worker.current_job_description or worker.current_job or "",
+        printable(worker.name),
+        printable(worker.hostname or "-"),
+        _count(worker.pid),
+        Sortable(worker.state, printable(worker.state), palette.get(colour, "")),
+        printable(",".join(worker.queues)),
+        printable(worker.current_job_description or worker.current_job or ""),
         _seconds(worker.current_job_seconds),
         Sortable(
             age if age is not None else -1.0,
@@ -156,7 +160,7 @@ def host_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Row
             total = sum(states.values())
             other = total - states["busy"] - states["idle"]
             counts = (total, states["busy"], states["idle"], other)
-            rows[host] = (host, *map(_count, counts))
+            rows[host] = (printable(host), *map(_count, counts))
     return rows
 
 
@@ -172,14 +176,14 @@ def failed_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> R
 
 def _failed_row(job: FailedJob, now: float, palette: Palette) -> tuple[Cell, ...]:
     ago = f"{duration(now - job.failed_at)} ago" if job.failed_at else "-"
-    exception = job.exception or "-"
+    exception = printable(job.exception or "-")
     return (
         Sortable(-(job.failed_at or 0.0), ago),
-        job.queue,
-        job.function,
+        printable(job.queue),
+        printable(job.function),
         Sortable(exception.lower(), exception, palette["error"]),
-        job.worker or "-",
-        job.id,
+        printable(job.worker or "-"),
+        printable(job.id),
     )
 
 
@@ -188,7 +192,7 @@ def function_rows(update: Update, needle: str = "", palette: Palette = PLAIN) ->
         return {}
     return {
         row.function: (
-            row.function,
+            printable(row.function),
             _count(row.queued),
             _count(row.started),
             _count(row.failed),
@@ -226,8 +230,8 @@ def sort_key(cell: object) -> tuple[int, float | str]:
         return (1, plain.lower())
 
 
-def _count(value: int, style: str = "") -> Sortable:
-    return Sortable(value, str(value), style)
+def _count(value: int | None, style: str = "") -> Sortable:
+    return Sortable(-1 if value is None else value, "-" if value is None else str(value), style)
 
 
 def _seconds(value: float | None) -> Sortable:

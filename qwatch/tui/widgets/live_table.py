@@ -21,6 +21,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from qwatch.printable import printable
 from qwatch.tui.columns import GAP, Column, Prepared, fit, prepare
 from qwatch.tui.rows import Rows, Sortable, cell_style, cell_text, sort_key
 
@@ -360,20 +361,13 @@ def _fitted_text(text: str, size: int, column: Column) -> str:
     """`text` in exactly `size` cells: cut with `…` (a tail column keeps its end), or padded."""
     if text.isascii():
         if not text.isprintable():
-            text = _printable(text)
+            text = printable(text)
         if len(text) > size:
             return text[-size:] if column.tail else text[: size - 1] + ELLIPSIS
         return text.rjust(size) if column.numeric else text.ljust(size)
-    text = _printable(text)
+    text = printable(text)
     width = cell_len(text)
     if width > size:
         return text[-size:] if column.tail else set_cell_size(text, size - 1) + ELLIPSIS
     padding = " " * (size - width)
     return padding + text if column.numeric else text + padding
-
-
-def _printable(text: str) -> str:
-    """Control characters would break the line: each shows as `?`."""
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else "?" for char in text)
