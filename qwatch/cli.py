@@ -293,7 +293,11 @@ def run_top(args: argparse.Namespace) -> int:
     from qwatch.tui.feed import Feed
 
     target = target_from_args(args)
-    QwatchApp(Feed(target, connect(target)), args.interval, args.read_only).run()
+    feed = Feed(target, connect(target))
+    # A first read before the full screen opens: a wrong address or password
+    # is one line and exit status 2, as for every other command.
+    first = feed.poll(with_functions=False)
+    QwatchApp(feed, args.interval, args.read_only, first=first).run()
     return 0
 
 

@@ -7,18 +7,19 @@ confirmation, and never under `--read-only`.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
-from contextlib import suppress
 from functools import partial
 
 import redis
+from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
-from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
@@ -31,6 +32,7 @@ from qwatch.jobs import JobDetail
 from qwatch.printable import printable
 from qwatch.report import headline
 from qwatch.tui import rows
+from qwatch.tui.columns import Column, prepare
 from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
 from qwatch.tui.inspector import Inspector
@@ -49,7 +51,26 @@ ON_VIEW = {
     "group_hosts": "workers",
 }
 
+GC_THRESHOLDS = (100_000, 50, 100)
+"""A poll allocates tens of thousands of short-lived, acyclic objects that
+reference counting frees; with Python's default thresholds the cycle
+collector would also rescan every row on screen, from whichever thread
+allocates, the UI thread included: pauses of a tenth of a second at a
+thousand workers. Cycles are still collected, just less often."""
+
 Action = Callable[[redis.Redis], str]
+RowsOf = Callable[[Update, str, rows.Palette], rows.Rows]
+
+TABLES: dict[str, tuple[tuple[str, tuple[Column, ...], RowsOf], ...]] = {
+    "queues": (("queues", rows.QUEUE_COLUMNS, rows.queue_rows),),
+    "workers": (
+        ("workers-table", rows.WORKER_COLUMNS, rows.worker_rows),
+        ("hosts-table", rows.HOST_COLUMNS, rows.host_rows),
+    ),
+    "failed": (("failed", rows.FAILED_COLUMNS, rows.failed_rows),),
+    "functions": (("functions", rows.FUNCTION_COLUMNS, rows.function_rows),),
+}
+"""The tables of each screen: widget id, columns, and the function that builds the rows."""
 
 
 class QwatchApp(App[None]):
@@ -64,25 +85,44 @@ class QwatchApp(App[None]):
         Binding("4", "show('functions')", "functions"),
         Binding("slash", "filter", "filter", key_display="/"),
         Binding("escape", "clear_filter", "clear filter", show=False, key_display="esc"),
-        Binding("s", "sort", "sort"),
+        Binding("s", "sort", "sort", show=False),
         Binding("g", "group_hosts", "by host"),
         Binding("enter", "inspect", "inspect a failed job", show=False),
         Binding("r", "requeue", "requeue"),
         Binding("d", "delete", "delete"),
-        Binding("R", "requeue_all", "requeue all failed", key_display="R"),
-        Binding("E", "empty_queue", "empty queue", key_display="E"),
-        Binding("X", "empty_registry", "empty registry", key_display="X"),
+        Binding("R", "requeue_all", "requeue all failed", show=False, key_display="R"),
+        Binding("E", "empty_queue", "empty queue", show=False, key_display="E"),
+        Binding("X", "empty_registry", "empty registry", show=False, key_display="X"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
     ]
+    """The footer shows what fits in 80 columns, help and quit always; `?` lists them all."""
 
-    def __init__(self, feed: Source, interval: float = 2.0, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        feed: Source,
+        interval: float = 2.0,
+        read_only: bool = False,
+        first: Update | None = None,
+    ) -> None:
+        """`first` is a poll already made, by a start-up that checks Redis answers."""
         super().__init__()
         self.feed = feed
         self.interval = interval
         self.read_only = read_only
         self.view = "queues"
-        self.update: Update | None = None
+        self.update = first
+        self.palette: rows.Palette = rows.PLAIN
+        self._status_shape = (0, 0)
+        self.status = Static(feed.target.display, id="status", markup=False)
+        self.banner = Static("", id="banner", markup=False)
+        self.tables = {
+            table: LiveTable(columns, id=table)
+            for views in TABLES.values()
+            for table, columns, _rows_of in views
+        }
+        """Kept here, not queried: a poll that lands while the app closes finds them still."""
         self.needle = ""
         self.by_host = False
         self.offline_since: float | None = None
@@ -90,29 +130,35 @@ class QwatchApp(App[None]):
         self._wake = threading.Event()
 
     def compose(self) -> ComposeResult:
-        yield Static(self.feed.target.display, id="status", markup=False)
-        yield Static("", id="banner", markup=False)
+        yield self.status
+        yield self.banner
         with ContentSwitcher(initial="queues"):
-            yield LiveTable(rows.QUEUE_COLUMNS, id="queues")
-            with Container(id="workers"):
-                yield LiveTable(rows.WORKER_COLUMNS, id="workers-table")
-                yield LiveTable(rows.HOST_COLUMNS, id="hosts-table")
-            yield LiveTable(rows.FAILED_COLUMNS, id="failed")
-            yield LiveTable(rows.FUNCTION_COLUMNS, id="functions")
+            for view, tables in TABLES.items():
+                if len(tables) == 1:
+                    yield self.tables[view]
+                else:
+                    with Container(id=view):
+                        yield from (self.tables[table] for table, _columns, _rows_of in tables)
         yield Input(placeholder="filter: text to look for, esc clears", id="filter", disabled=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        gc.set_threshold(*GC_THRESHOLDS)
+        gc.freeze()  # what start-up built lives as long as the app: never rescanned
         self.sub_title = self.feed.target.display
         for table, column in (
-            ("#queues", "queue"),
-            ("#workers-table", "name"),
-            ("#failed", "when"),
+            ("queues", "queue"),
+            ("workers-table", "name"),
+            ("failed", "when"),
         ):
-            self.query_one(table, LiveTable).sort_column = column
+            self.tables[table].sort_column = column
+        self.palette = self._palette()
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self._table().focus()
         if self.read_only:
             self.notify("read-only: requeue, delete and empty are off", timeout=6)
+        self._render_status()
+        self._render_view()
         self.poll_forever()
 
     def on_unmount(self) -> None:
@@ -144,24 +190,52 @@ class QwatchApp(App[None]):
     def poll_forever(self) -> None:
         """The only reader of Redis; one poll at a time, then a wait or a wake-up."""
         worker = get_current_worker()
+        # The last two results stay referenced here, so that the memory of the
+        # one the screen drops is freed in this thread, not the UI's.
+        recent: deque[Polled] = deque(maxlen=2)
+        if self.update is not None:
+            self._wake.wait(self.interval)
+            self._wake.clear()
         while not worker.is_cancelled:
             try:
-                self.post_message(Polled(self.feed.poll(with_functions=self.view == "functions")))
+                update = self.feed.poll(with_functions=self.view == "functions")
             except QwatchError as exc:
                 self.post_message(PollFailed(str(exc)))
             except Exception as exc:  # a bug or odd data must not end the monitor: show it
                 self.post_message(PollFailed(f"{type(exc).__name__}: {first_line(exc)}", False))
+            else:
+                recent.append(self.prepared(update))
+                self.post_message(recent[-1])
             self._wake.wait(self.interval)
             self._wake.clear()
+
+    def prepared(self, update: Update) -> Polled:
+        """Rows of the screen in view, built, measured and ordered here, off the UI thread.
+
+        The view, filter or sort may change before the message arrives: the
+        UI thread then does that part again for what it shows.
+        """
+        view, needle, palette = self.view, self.needle, self.palette
+        tables = {}
+        for table, columns, rows_of in TABLES[view]:
+            built = rows_of(update, needle, palette)
+            widget = self.tables[table]
+            sort = (widget.sort_column, widget.sort_reverse)
+            tables[table] = (built, prepare(built, columns, sort, rows.sort_key))
+        return Polled(update, view, needle, tables)
 
     def on_polled(self, message: Polled) -> None:
         if self._widgets_gone():
             return
         self.update = message.update
         self.offline_since = self.poll_error = None
-        self.remove_class("-offline")
-        with suppress(NoMatches):  # a poll that lands while the app closes: no screen left
-            self._render_status()
+        if self.has_class("-offline"):
+            self.remove_class("-offline")  # restyles every widget: only when back online
+        self._render_status()
+        if (message.view, message.needle) == (self.view, self.needle):
+            for table, (built, prepared) in message.tables.items():
+                self.tables[table].show(built, prepared)
+        else:
             self._render_view()
 
     def on_poll_failed(self, message: PollFailed) -> None:
@@ -173,12 +247,10 @@ class QwatchApp(App[None]):
         shown = (
             f"data from {clock(self.update.snapshot.taken_at)}" if self.update else "no data yet"
         )
-        with suppress(NoMatches):  # as in on_polled
-            banner = self.query_one("#banner", Static)
-            banner.update(
-                printable(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
-            )
-            self._render_status()
+        self.banner.update(
+            printable(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
+        )
+        self._render_status()
 
     def _widgets_gone(self) -> bool:
         """Whether the widgets are gone: a poll can end after the app has begun to exit."""
@@ -197,35 +269,32 @@ class QwatchApp(App[None]):
         if self.poll_error:
             state = f"read failed: {clip(self.poll_error, 80)}"
         mode = "  read-only" if self.read_only else ""
-        self.query_one("#status", Static).update(printable(f"{text}  [{state}]{mode}"))
+        text = printable(f"{text}  [{state}]{mode}")
+        # A layout pass repaints every widget: only when the line wraps differently.
+        width = max(1, self.status.content_region.width)
+        shape = (width, len(Text(text).wrap(self.console, width)))
+        self.status.update(text, layout=shape != self._status_shape)
+        self._status_shape = shape
 
     def _render_view(self) -> None:
         if self.update is None:
             return
-        palette = self._palette()
-        update, needle = self.update, self.needle
-        if self.view == "queues":
-            self.query_one("#queues", LiveTable).show(rows.queue_rows(update, needle, palette))
-        elif self.view == "workers":
-            self.query_one("#workers-table", LiveTable).show(
-                rows.worker_rows(update, needle, palette)
-            )
-            self.query_one("#hosts-table", LiveTable).show(rows.host_rows(update, needle, palette))
-        elif self.view == "failed":
-            self.query_one("#failed", LiveTable).show(rows.failed_rows(update, needle, palette))
-        else:
-            self.query_one("#functions", LiveTable).show(
-                rows.function_rows(update, needle, palette)
-            )
+        for table, _columns, rows_of in TABLES[self.view]:
+            built = rows_of(self.update, self.needle, self.palette)
+            self.tables[table].show(built)
 
     def _palette(self) -> rows.Palette:
         variables = self.get_css_variables()
         return {name: variables.get(name, "") for name in rows.PLAIN}
 
+    def _theme_changed(self, _theme: object) -> None:
+        self.palette = self._palette()
+        self._render_view()
+
     def _table(self) -> LiveTable:
         if self.view == "workers":
-            return self.query_one("#hosts-table" if self.by_host else "#workers-table", LiveTable)
-        return self.query_one(f"#{self.view}", LiveTable)
+            return self.tables["hosts-table" if self.by_host else "workers-table"]
+        return self.tables[self.view]
 
     # Navigation --------------------------------------------------------------
 
@@ -265,7 +334,6 @@ class QwatchApp(App[None]):
         columns = table.column_keys
         current = columns.index(table.sort_column) if table.sort_column in columns else -1
         table.sort_by(columns[(current + 1) % len(columns)])
-        self.notify(f"sorted by {table.sort_column}", timeout=1.5)
 
     def action_group_hosts(self) -> None:
         self.by_host = not self.by_host
@@ -280,7 +348,7 @@ class QwatchApp(App[None]):
         ]
         lines += [
             ("header click", "sort by that column, again to reverse"),
-            ("c", "in the inspector: copy the traceback"),
+            ("c", "in the inspector: send the traceback to the terminal's clipboard"),
             ("ctrl+p", "the command palette"),
         ]
         self.push_screen(Help(lines, self.read_only))
@@ -288,6 +356,8 @@ class QwatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITES and self.read_only:
             return False
+        if action == "show":
+            return parameters != (self.view,)
         view = ON_VIEW.get(action)
         return view is None or view == self.view
 
@@ -298,7 +368,7 @@ class QwatchApp(App[None]):
         self.action_inspect()
 
     def action_inspect(self) -> None:
-        job_id = self.query_one("#failed", LiveTable).selected_key
+        job_id = self.tables["failed"].selected_key
         if job_id:
             self.load_job(job_id)
 
@@ -328,17 +398,17 @@ class QwatchApp(App[None]):
         self.push_screen(Inspector(job, self.read_only), chosen)
 
     def action_requeue(self) -> None:
-        job_id = self.query_one("#failed", LiveTable).selected_key
+        job_id = self.tables["failed"].selected_key
         if job_id:
             self._ask(f"Requeue job {job_id}?", partial(actions.requeue_failed_job, job_id=job_id))
 
     def action_delete(self) -> None:
-        job_id = self.query_one("#failed", LiveTable).selected_key
+        job_id = self.tables["failed"].selected_key
         if job_id:
             self._ask(f"Delete job {job_id}?", partial(actions.delete_failed_job, job_id=job_id))
 
     def action_requeue_all(self) -> None:
-        queue = self.query_one("#queues", LiveTable).selected_key
+        queue = self.tables["queues"].selected_key
         if queue:
             self._ask(
                 f"Requeue every failed job of {queue}?",
@@ -346,14 +416,14 @@ class QwatchApp(App[None]):
             )
 
     def action_empty_queue(self) -> None:
-        queue = self.query_one("#queues", LiveTable).selected_key
+        queue = self.tables["queues"].selected_key
         if queue:
             self._ask(
                 f"Delete every job waiting in {queue}?", partial(actions.empty_queue, queue=queue)
             )
 
     def action_empty_registry(self) -> None:
-        queue = self.query_one("#queues", LiveTable).selected_key
+        queue = self.tables["queues"].selected_key
         if not queue:
             return
 
@@ -390,7 +460,10 @@ class QwatchApp(App[None]):
     # Command palette ---------------------------------------------------------
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """Textual's commands, but its own `Keys` panel: qwatch's help lists every key."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Keys":
+                yield command
         for view in VIEWS:
             yield SystemCommand(
                 f"Show {view}", f"switch to the {view} screen", partial(self.action_show, view)

@@ -8,7 +8,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -82,12 +82,16 @@ class Help(ModalScreen[None]):
         keys.add_column()
         for key, description in self.lines:
             keys.add_row(Text(key), Text(description))
-        with Vertical(id="help"):
+        with VerticalScroll(id="help"):
             yield Label("Keys", id="help-title")
             yield Static(keys)
             if self.read_only:
                 yield Label("read-only: actions that change Redis are off", id="help-note")
-            yield Label("esc closes", id="help-hint")
+            yield Label("esc closes, the arrows scroll", id="help-hint")
+
+    def on_mount(self) -> None:
+        """Focused, so that the arrows scroll the keys in a short terminal."""
+        self.query_one("#help").focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -82,8 +82,9 @@ class Inspector(ModalScreen[str | None]):
         self.dismiss(action)
 
     def action_copy(self) -> None:
+        """The terminal is asked to copy (OSC 52); whether it did, qwatch cannot know."""
         self.app.copy_to_clipboard(self.job.traceback or "")
-        self.notify("traceback copied to the clipboard")
+        self.notify("traceback sent to the terminal's clipboard")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from textual.message import Message
 
+from qwatch.tui.columns import Prepared
 from qwatch.tui.feed import Update
+from qwatch.tui.rows import Rows
+
+Tables = dict[str, tuple[Rows, Prepared]]
+"""Rows, measured and ordered, by table id."""
 
 
 class Polled(Message):
-    """A poll worked: here is what it read."""
+    """A poll worked: what it read, and the rows of `view` filtered by `needle`, if built."""
 
-    def __init__(self, update: Update) -> None:
+    def __init__(
+        self, update: Update, view: str = "", needle: str = "", tables: Tables | None = None
+    ) -> None:
         super().__init__()
         self.update = update
+        self.view = view
+        self.needle = needle
+        self.tables = tables or {}
 
 
 class PollFailed(Message):

@@ -1,11 +1,12 @@
 """Table rows for each screen, from an update: pure functions, so every screen renders alike.
 
 A row is its key (stable across refreshes, so the cursor stays on it) and
-its cells. Text from Redis always goes through `_text`: it becomes Rich
-`Text`, never a string (DataTable reads strings as markup, and a queue or
-job could be named `[red]`), with its control characters written out (a
-hostname could hold an escape sequence). Colours come from the app's theme
-through a palette.
+its cells: plain strings, or `Sortable` values with a style. The table paints
+them as plain text, never as markup, so a queue named `[red]` shows as it is;
+text from Redis goes through `printable`, so its control characters are
+written out, never sent (a hostname could hold an escape sequence).
+Cells are cheap on purpose: a poll builds them for ten thousand rows. Colours
+come from the app's theme through a palette.
 """
 
 from __future__ import annotations
@@ -20,22 +21,25 @@ from qwatch.formatting import duration
 from qwatch.jobs import FailedJob
 from qwatch.printable import printable
 from qwatch.snapshot import QueueStats, WorkerStats
+from qwatch.tui.columns import Column
 from qwatch.tui.feed import Update
 from qwatch.tui.trends import QueueTrend, sparkline
 
 
 @dataclass(frozen=True, slots=True)
 class Sortable:
-    """A number shown as text that sorts as a number."""
+    """A cell shown as `text` that sorts by `value` (numbers as numbers), in a palette style."""
 
-    value: float
+    value: float | str
     text: str
+    style: str = ""
 
     def __str__(self) -> str:
         return self.text
 
 
-Cell = Text | Sortable
+Cell = str | Sortable | Text
+"""Plain text, or a value with a style: cheap to build for ten thousand rows."""
 Rows = dict[str, tuple[Cell, ...]]
 Palette = Mapping[str, str]
 
@@ -47,32 +51,37 @@ STATE_COLOURS = {
     "started": "accent",
 }
 
-Column = tuple[str, str, int | None]
-"""Key, label, and a fixed width for numbers and ages (None: as wide as the content)."""
-
-QUEUE_COLUMNS: tuple[Column, ...] = (
-    ("queue", "queue", None), ("queued", "queued", 8), ("started", "started", 8),
-    ("failed", "failed", 8), ("finished", "finished", 9), ("deferred", "deferred", 9),
-    ("scheduled", "sched.", 7), ("workers", "workers", 8), ("oldest", "oldest", 8),
-    ("in", "in/s", 7), ("out", "out/s", 7), ("backlog", "backlog", 30),
+QUEUE_COLUMNS = (
+    Column("queue", "queue", 1, least=10), Column("queued", "queued", 1, numeric=True),
+    Column("started", "started", 2, numeric=True), Column("failed", "failed", 1, numeric=True),
+    Column("finished", "finished", 4, numeric=True),
+    Column("deferred", "deferred", 5, numeric=True),
+    Column("scheduled", "sched.", 5, numeric=True), Column("workers", "workers", 1, numeric=True),
+    Column("oldest", "oldest", 2, numeric=True), Column("in", "in/s", 3, numeric=True),
+    Column("out", "out/s", 3, numeric=True), Column("backlog", "backlog", 3, least=6, tail=True),
 )  # fmt: skip
-WORKER_COLUMNS: tuple[Column, ...] = (
-    ("name", "worker", None), ("host", "host", None), ("pid", "pid", 8),
-    ("state", "state", 10), ("queues", "queues", None), ("job", "current job", None),
-    ("for", "for", 8), ("heartbeat", "heartbeat", 16), ("ok", "ok", 8),
-    ("failed", "failed", 8), ("working", "working", 8),
+WORKER_COLUMNS = (
+    Column("name", "worker", 1, least=10), Column("host", "host", 3, least=8),
+    Column("pid", "pid", 5, numeric=True), Column("state", "state", 1),
+    Column("queues", "queues", 3, cap=30, least=8),
+    Column("job", "current job", 2, cap=50, least=12), Column("for", "for", 2, numeric=True),
+    Column("heartbeat", "heartbeat", 2, numeric=True), Column("ok", "ok", 4, numeric=True),
+    Column("failed", "failed", 4, numeric=True), Column("working", "working", 4, numeric=True),
 )  # fmt: skip
-HOST_COLUMNS: tuple[Column, ...] = (
-    ("host", "host", None), ("workers", "workers", 8), ("busy", "busy", 8),
-    ("idle", "idle", 8), ("other", "other states", 12),
+HOST_COLUMNS = (
+    Column("host", "host", 1, least=10), Column("workers", "workers", 1, numeric=True),
+    Column("busy", "busy", 1, numeric=True), Column("idle", "idle", 1, numeric=True),
+    Column("other", "other states", 2, numeric=True),
 )  # fmt: skip
-FAILED_COLUMNS: tuple[Column, ...] = (
-    ("when", "when", 10), ("queue", "queue", None), ("function", "function", None),
-    ("exception", "exception", None), ("worker", "worker", None), ("id", "job", None),
+FAILED_COLUMNS = (
+    Column("when", "when", 1, numeric=True), Column("queue", "queue", 3, least=8),
+    Column("function", "function", 2, cap=40, least=10),
+    Column("exception", "exception", 2, cap=60, least=12),
+    Column("worker", "worker", 4, least=8), Column("id", "job", 1),
 )  # fmt: skip
-FUNCTION_COLUMNS: tuple[Column, ...] = (
-    ("function", "function", None), ("queued", "queued", 8), ("started", "started", 8),
-    ("failed", "failed", 8),
+FUNCTION_COLUMNS = (
+    Column("function", "function", 1, least=12), Column("queued", "queued", 1, numeric=True),
+    Column("started", "started", 1, numeric=True), Column("failed", "failed", 1, numeric=True),
 )  # fmt: skip
 
 
@@ -93,7 +102,7 @@ def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Ro
 def _queue_row(queue: QueueStats, trend: QueueTrend | None, palette: Palette) -> tuple[Cell, ...]:
     no_workers = queue.queued > 0 and queue.workers == 0
     return (
-        _text(queue.name),
+        printable(queue.name),
         _count(queue.queued),
         _count(queue.started),
         _count(queue.failed, palette["error"] if queue.failed else ""),
@@ -104,7 +113,7 @@ def _queue_row(queue: QueueStats, trend: QueueTrend | None, palette: Palette) ->
         _seconds(queue.oldest_queued_age_seconds),
         _rate(trend.in_per_second if trend else None),
         _rate(trend.out_per_second if trend else None),
-        Text(sparkline(trend.backlog) if trend else "", style=palette["accent"]),
+        _backlog(trend, palette),
     )
 
 
@@ -119,17 +128,20 @@ def worker_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> R
 def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
     heartbeat = duration(worker.heartbeat_age_seconds)
     overdue = worker.heartbeat_overdue
+    age = worker.heartbeat_age_seconds
+    colour = STATE_COLOURS.get(worker.state, "")
     return (
-        _text(worker.name),
-        _text(worker.hostname or "-"),
-        _count(worker.pid or 0),
-        _text(worker.state, style=palette.get(STATE_COLOURS.get(worker.state, ""), "")),
-        _text(",".join(worker.queues)),
-        _text(worker.current_job_description or worker.current_job or ""),
+        printable(worker.name),
+        printable(worker.hostname or "-"),
+        _count(worker.pid),
+        Sortable(worker.state, printable(worker.state), palette.get(colour, "")),
+        printable(",".join(worker.queues)),
+        printable(worker.current_job_description or worker.current_job or ""),
         _seconds(worker.current_job_seconds),
-        Text(
+        Sortable(
+            age if age is not None else -1.0,
             f"{heartbeat} overdue" if overdue else heartbeat,
-            style=palette["error"] if overdue else "",
+            palette["error"] if overdue else "",
         ),
         _count(worker.successful_jobs),
         _count(worker.failed_jobs),
@@ -148,7 +160,7 @@ def host_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Row
             total = sum(states.values())
             other = total - states["busy"] - states["idle"]
             counts = (total, states["busy"], states["idle"], other)
-            rows[host] = (_text(host), *map(_count, counts))
+            rows[host] = (printable(host), *map(_count, counts))
     return rows
 
 
@@ -164,13 +176,14 @@ def failed_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> R
 
 def _failed_row(job: FailedJob, now: float, palette: Palette) -> tuple[Cell, ...]:
     ago = f"{duration(now - job.failed_at)} ago" if job.failed_at else "-"
+    exception = printable(job.exception or "-")
     return (
         Sortable(-(job.failed_at or 0.0), ago),
-        _text(job.queue),
-        _text(job.function),
-        _text(job.exception or "-", style=palette["error"]),
-        _text(job.worker or "-"),
-        _text(job.id),
+        printable(job.queue),
+        printable(job.function),
+        Sortable(exception.lower(), exception, palette["error"]),
+        printable(job.worker or "-"),
+        printable(job.id),
     )
 
 
@@ -179,7 +192,7 @@ def function_rows(update: Update, needle: str = "", palette: Palette = PLAIN) ->
         return {}
     return {
         row.function: (
-            _text(row.function),
+            printable(row.function),
             _count(row.queued),
             _count(row.started),
             _count(row.failed),
@@ -189,25 +202,36 @@ def function_rows(update: Update, needle: str = "", palette: Palette = PLAIN) ->
     }
 
 
-def sort_key(cell: object) -> tuple[int, float | str]:
-    """How a column sorts: numbers as numbers, text as text."""
+def cell_text(cell: object) -> str:
+    """What a cell shows, as plain text: never read as markup."""
+    if isinstance(cell, Text):
+        return cell.plain
+    return str(cell)
+
+
+def cell_style(cell: object) -> str:
+    """The cell's own style, drawn over the row's."""
     if isinstance(cell, Sortable):
-        return (0, cell.value)
-    if isinstance(cell, (int, float)):
-        return (0, float(cell))
-    plain = cell.plain if isinstance(cell, Text) else str(cell)
+        return cell.style
+    if isinstance(cell, Text):
+        return str(cell.style)
+    return ""
+
+
+def sort_key(cell: object) -> tuple[int, float | str]:
+    """How a column sorts: numbers as numbers, text as text, text after numbers."""
+    if isinstance(cell, Sortable):
+        value = cell.value
+        return (1, value) if isinstance(value, str) else (0, value)
+    plain = cell_text(cell)
     try:
         return (0, float(plain))
     except ValueError:
         return (1, plain.lower())
 
 
-def _text(value: str, style: str = "") -> Text:
-    return Text(printable(value), style=style)
-
-
-def _count(value: int | None, style: str = "") -> Text:
-    return Text("-" if value is None else str(value), style=style, justify="right")
+def _count(value: int | None, style: str = "") -> Sortable:
+    return Sortable(-1 if value is None else value, "-" if value is None else str(value), style)
 
 
 def _seconds(value: float | None) -> Sortable:
@@ -216,3 +240,10 @@ def _seconds(value: float | None) -> Sortable:
 
 def _rate(value: float | None) -> Sortable:
     return Sortable(value if value is not None else -1.0, "-" if value is None else f"{value:.1f}")
+
+
+def _backlog(trend: QueueTrend | None, palette: Palette) -> Sortable:
+    """A sparkline of the backlog, sorted by the latest backlog."""
+    if trend is None or not trend.backlog:
+        return Sortable(-1, "", palette["accent"])
+    return Sortable(trend.backlog[-1], sparkline(trend.backlog), palette["accent"])

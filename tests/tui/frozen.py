@@ -101,7 +101,7 @@ UPDATE = Update(
     ),
     failed=(
         FailedJob(
-            "f-1",
+            "3f2b6a1c-8d4e-4f0a-9b7c-2e5d1a6f8c90",
             "crawl",
             "shop.crawl.product",
             "requests.exceptions.Timeout: https://shop.example/item/42 did not answer within 30s",
@@ -109,7 +109,7 @@ UPDATE = Update(
             NOW - 5,
         ),
         FailedJob(
-            "f-2",
+            "9a0c4e7d-1b2f-4c3a-8e5d-7f6a9b0c1d2e",
             "emails",
             "mail.send_receipt",
             "smtplib.SMTPServerDisconnected: Connection unexpectedly closed",
@@ -117,7 +117,7 @@ UPDATE = Update(
             NOW - 95,
         ),
         FailedJob(
-            "f-3",
+            "c51d7e2a-6f3b-4a8c-9d0e-1b2c3d4e5f60",
             "crawl",
             "shop.crawl.product",
             "ZeroDivisionError: division by zero",
@@ -143,7 +143,7 @@ UPDATE = Update(
 )
 
 JOB = JobDetail(
-    id="f-1", status="failed", function="shop.crawl.product",
+    id="3f2b6a1c-8d4e-4f0a-9b7c-2e5d1a6f8c90", status="failed", function="shop.crawl.product",
     arguments="'https://shop.example/item/42', retries=<decimal.Decimal('3')>",
     description="shop.crawl.product('https://shop.example/item/42')", origin="crawl",
     worker="c070d972.13", created_at=NOW - 60, enqueued_at=NOW - 60, started_at=NOW - 35,

@@ -25,8 +25,8 @@ async def test_rows_and_the_inspector_show_controls_as_escapes(
 
         await pilot.press("3")
         await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
-        (key,) = table(app, "#failed").rows
-        failed = cells(app, "#failed", str(key.value))
+        (key,) = table(app, "#failed").keys
+        failed = cells(app, "#failed", key)
         assert failed[3] == "ValueError: boom \\x1b[2J\\x1b[8msecret"
         assert not any("\x1b" in cell for cell in worker + failed)
 

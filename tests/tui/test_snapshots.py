@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from qwatch.tui.app import QwatchApp
@@ -16,7 +17,16 @@ from qwatch.tui.widgets.live_table import LiveTable
 from tests.tui.frozen import FrozenFeed
 
 SnapCompare = Callable[..., bool]
-SIZE = (150, 32)
+SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x50": (200, 50)}
+SCREENS = {
+    "queues": (),
+    "workers": ("2",),
+    "workers_by_host": ("2", "g"),
+    "failed": ("3",),
+    "inspector": ("3", "enter"),
+    "functions": ("4",),
+    "help": ("question_mark",),
+}
 
 
 def app() -> QwatchApp:
@@ -37,29 +47,7 @@ def after(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
     return run_before
 
 
-def test_queues(snap_compare: SnapCompare) -> None:
-    assert snap_compare(app(), terminal_size=SIZE, run_before=after())
-
-
-def test_workers(snap_compare: SnapCompare) -> None:
-    assert snap_compare(app(), terminal_size=SIZE, run_before=after("2"))
-
-
-def test_workers_by_host(snap_compare: SnapCompare) -> None:
-    assert snap_compare(app(), terminal_size=SIZE, run_before=after("2", "g"))
-
-
-def test_failed(snap_compare: SnapCompare) -> None:
-    assert snap_compare(app(), terminal_size=SIZE, run_before=after("3"))
-
-
-def test_inspector(snap_compare: SnapCompare) -> None:
-    assert snap_compare(app(), terminal_size=SIZE, run_before=after("3", "enter"))
-
-
-def test_functions(snap_compare: SnapCompare) -> None:
-    assert snap_compare(app(), terminal_size=SIZE, run_before=after("4"))
-
-
-def test_help(snap_compare: SnapCompare) -> None:
-    assert snap_compare(app(), terminal_size=SIZE, run_before=after("question_mark"))
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("screen", SCREENS)
+def test_screen(snap_compare: SnapCompare, screen: str, size: str) -> None:
+    assert snap_compare(app(), terminal_size=SIZES[size], run_before=after(*SCREENS[screen]))

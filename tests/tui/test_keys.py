@@ -1,0 +1,89 @@
+"""Keys people expect, against a real Redis and real workers: Ctrl-C, sorting, the palette."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+import redis
+from rq import Queue
+
+from harness import tasks
+from harness.workers import run_burst
+from qwatch.jobs import read_failed
+from qwatch.tui.inspector import Inspector
+from tests.tui.conftest import SIZE, make_app, table, until
+
+
+@pytest.mark.parametrize("where", ["table", "filter", "inspector"])
+async def test_ctrl_c_quits(client: redis.Redis, url: str, where: str) -> None:
+    Queue("default", connection=client).enqueue(tasks.divide, 1, 0)
+    run_burst(url, ["default"])
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
+        if where == "filter":
+            await pilot.press("slash")
+        elif where == "inspector":
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
+        await pilot.press("ctrl+c")
+        await until(pilot, lambda: app.return_code is not None, "the app to quit")
+    assert app.return_code == 0
+
+
+async def test_a_new_failure_lands_in_its_sorted_place(client: redis.Redis, url: str) -> None:
+    queue = Queue("default", connection=client)
+    for job in (tasks.divide, tasks.fail, tasks.divide, tasks.fail):
+        queue.enqueue(job, 1, 0) if job is tasks.divide else queue.enqueue(job, "no")
+    run_burst(url, ["default"])
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        failed = table(app, "#failed")
+        await until(pilot, lambda: failed.row_count == 4, "the failed jobs")
+        await pilot.press("s", "s")
+        assert failed.sort_column == "function"
+        assert "function ▲" in failed.render_line(0).text
+
+        def expected() -> list[str]:
+            """By function, and within a function in the reader's order, newest first."""
+            jobs = read_failed(client)
+            return [job.id for job in sorted(jobs, key=lambda job: job.function)]
+
+        assert failed.keys == expected()
+        queue.enqueue(tasks.divide, 2, 0)
+        run_burst(url, ["default"])
+        await until(pilot, lambda: failed.row_count == 5, "the new failure")
+        assert failed.keys == expected()
+        assert failed.keys[0] == read_failed(client)[0].id
+        await pilot.press("s")
+        assert "exception ▲" in failed.render_line(0).text
+
+
+async def test_the_palette_lists_each_command_once(url: str) -> None:
+    app = make_app(url)
+    async with app.run_test(size=SIZE):
+        titles = Counter(command.title for command in app.get_system_commands(app.screen))
+        assert titles["Keys"] == 1 and titles["Quit"] == 1
+        assert max(titles.values()) == 1
+
+
+async def test_a_header_click_sorts_by_that_column_and_again_reverses(
+    client: redis.Redis, url: str
+) -> None:
+    for name, jobs in (("alpha", 1), ("beta", 3), ("gamma", 2)):
+        for i in range(jobs):
+            Queue(name, connection=client).enqueue(tasks.add, i, 1)
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        queues = table(app, "#queues")
+        await until(pilot, lambda: queues.row_count == 3, "the queues")
+        left = 1 + queues.column_widths["queue"]  # the queued column starts after it
+        await pilot.click("#queues", offset=(left + 2, 0))
+        assert queues.sort_column == "queued" and queues.keys == ["beta", "gamma", "alpha"]
+        assert "queued ▼" in queues.render_line(0).text
+        await pilot.click("#queues", offset=(left + 2, 0))
+        assert queues.keys == ["alpha", "gamma", "beta"]
+        assert "queued ▲" in queues.render_line(0).text
