@@ -1,41 +1,48 @@
-"""Jobs that finished or failed since the last poll, each reported once.
+"""Jobs that finished or failed since the last poll, each reported once, whatever their ttl.
 
 RQ's finished and failed registries are sorted sets scored by *expiry*:
 `int(time of finishing) + ttl`, where the ttl is the job's `result_ttl` or
 `failure_ttl` (RQ's defaults: 500 s and one year). Scores are not finish
 times, and with mixed ttls a new job can score below an old one, so neither
-"everything above the last score" nor "the whole registry" works: the first
-misses jobs, the second reads a year of failures at every scrape.
+"everything above the last score" nor "the whole registry" works.
 
-The tracker keeps, per queue and registry, the set of ttls in use. A job
-that finished in (t_prev, t_now] with ttl L scores in (t_prev + L, t_now + L],
-so one ZRANGEBYSCORE per known ttl finds every new job. The window may also
-hold older jobs whose other, longer ttl puts them there; each candidate's
-hash says when it really ended, and only jobs that ended inside the polled
-interval count. Windows overlap the previous one by `OVERLAP` seconds for
-clock skew and RQ's whole-second scores; ids counted within that overlap
-are remembered so none counts twice. The work per poll is one command per
-queue, registry and ttl plus one hash read per candidate: proportional to
-the jobs that are new, not to the registries' size.
+Windows. Per registry the tracker keeps the ttls in use. A job that ended in
+(t_prev, t] with ttl L scores in (t_prev + L, t + L], so one ZRANGEBYSCORE
+per known ttl finds it. Each candidate's hash says when it really ended;
+only jobs that ended after the previous poll count, and ids counted lately
+are remembered (with their end time) so none counts twice.
 
-Ttls are declared (RQ's defaults, and any the user names) or learned as
-jobs are read: from the `result_ttl` and `failure_ttl`
-fields of the jobs at the queues' heads and in the workers' hands at each
-poll, from each candidate's score minus its end time, and from the jobs that
-were running at the previous poll and have since ended (those are counted
-whatever their ttl). A ttl is watched from the poll before it was learned,
-so a job with a ttl never seen before can be missed only if it was enqueued,
-run and ended entirely between two polls. A job kept forever (ttl -1, scored
-+inf) or not kept at all (ttl 0) leaves no dated record and is not counted
-here; the workers' own counters still include it.
+Counts. Every entry added since the previous poll scores above that poll's
+time (ttl >= 1), and time moves no entry out of that range: `ZCOUNT (t_prev
++inf` now, minus the same count taken at the previous poll, is how many
+entries appeared (O(log n) each). Registries whose count did not move are
+not read further. Removals between the polls (a requeue, a delete, RQ's
+clean-up of entries that expired in between) lower that count, so it is a
+lower bound: an entry removed can hide one that appeared in the same
+registry between the same two polls.
 
+Discovery. When more entries appeared than the windows found, some ttl is
+unknown. The registry's entries above the previous poll's time are read in
+score order, shortest-lived first (those that would be lost soonest), each
+checked with one HMGET of its end time; the new ones are counted and their
+ttl (score minus end) is watched from then on. Cost: once per new ttl, at
+most `DISCOVERY_LIMIT` entries per poll in all; a registry with more live
+entries than that is read over several polls, each going on where the last
+stopped (its new entries are found late, still counted once).
+
+Round trips per poll, whatever the number of queues and workers: 2 when
+nothing changed (names; counts and worker counters), 4 when jobs ended,
+at most 7 when a discovery runs. A job kept forever (ttl -1, scored +inf)
+or not kept at all (ttl 0) leaves no dated record and is not counted here;
+`UntrackedLedger` says how many the workers did that no registry showed.
 State is bounded: at most `MAX_TTLS` ttls per registry, ids of the last
-`OVERLAP` seconds, and queues that no longer exist are forgotten.
+seconds, and queues and workers that no longer exist are forgotten.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,21 +53,24 @@ from qwatch import batch, keys
 from qwatch.batch import Command
 from qwatch.decode import function_name
 from qwatch.jobs import exception_line, exception_name, traceback_of
-from qwatch.replies import as_float, as_list, as_pairs, as_strict_text
-from qwatch.snapshot import Snapshot
+from qwatch.replies import as_float, as_int, as_list, as_pairs, as_strict_text, check_allowed
 from qwatch.timestamps import parse_rq_time
+from qwatch.untracked import OUTCOMES as OUTCOMES
+from qwatch.untracked import UntrackedLedger, WorkerCounts
 
-OUTCOMES = ("finished", "failed")
 DEFAULT_TTLS = {"finished": 500, "failed": 31_536_000}
 """RQ's DEFAULT_RESULT_TTL and DEFAULT_FAILURE_TTL."""
 
 OVERLAP = 5.0
-MAX_TTLS = 8
+MAX_TTLS = 16
 MAX_CANDIDATES = 10_000
 """Per window and poll: a flood is read over several polls, each going on where the last stopped."""
+DISCOVERY_LIMIT = 2_000
+"""Registry entries examined per poll, in all, to find jobs of ttls not known yet."""
 
-_JOB_FIELDS = ("data", "enqueued_at", "started_at", "ended_at", "exc_info")
-_TTL_FIELDS = ("origin", "status", "result_ttl", "failure_ttl")
+_JOB_FIELDS = ("data", "enqueued_at", "started_at", "ended_at", "exc_info", "worker_name")
+_CHECK_FIELDS = ("ended_at", "status")
+_WORKER_FIELDS = ("successful_job_count", "failed_job_count", "birth")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +100,22 @@ class Completion:
 
 
 @dataclass(slots=True)
+class _Discovery:
+    """A registry being read for entries of unknown ttls: how many, since when, from where."""
+
+    missing: int
+    since: float
+    cursor: str
+
+
+@dataclass(slots=True)
 class _Registry:
-    """One queue's finished or failed registry: each ttl in use and how far it has been read."""
+    """One queue's finished or failed registry: its ttls, its count, what it counted lately."""
 
     marks: dict[float, float]
+    above: int = 0
     recent: dict[str, float] = field(default_factory=dict)
+    discovery: _Discovery | None = None
 
     def learn(self, ttl: float, since: float) -> None:
         """Watch a new ttl from `since` on, unless one within whole-second rounding is known."""
@@ -109,26 +130,12 @@ class _Registry:
 
 
 @dataclass(frozen=True, slots=True)
-class _Window:
-    """Scores that jobs of one ttl, ended after `since`, would have."""
-
-    queue: str
-    outcome: str
-    ttl: float
-    since: float
-
-    def command(self, now: float) -> Command:
-        low = f"({self.since + self.ttl - OVERLAP - 1}"
-        key = keys.registry_key(self.outcome, self.queue)
-        return ("ZRANGEBYSCORE", key, low, now + self.ttl, "WITHSCORES", "LIMIT", 0, MAX_CANDIDATES)
-
-
-@dataclass(frozen=True, slots=True)
 class _Candidate:
     id: str
     queue: str
     outcome: str
     since: float
+    score: float | None
 
 
 class CompletionTracker:
@@ -140,54 +147,38 @@ class CompletionTracker:
         self._registries: dict[tuple[str, str], _Registry] = {}
         self._polled_at: float | None = None
         self._started_at = math.inf
-        self._running: set[str] = set()
-        self._sampled: set[str] = set()
+        self.untracked = UntrackedLedger()
+        """Jobs the workers reported done that no registry showed, per outcome, since start."""
+        self.round_trips = 0
+        """Round trips of the last poll, for tests and benchmarks."""
 
-    def poll(self, client: redis.Redis, snapshot: Snapshot) -> list[Completion]:
-        """Completions since the last poll in the snapshot's queues; the first poll only marks.
-
-        Registries the snapshot shows empty are not read: a job whose record
-        has already expired cannot be read either. The snapshot's running jobs
-        and queue heads not seen at the last poll are read for the ttls they
-        were given, and a job that was running at the last poll and has ended
-        is a candidate whatever its ttl. Two round trips.
-        """
-        now = snapshot.taken_at
+    def poll(self, client: redis.Redis, now: float | None = None) -> list[Completion]:
+        """Completions since the last poll; the first poll only takes the counts."""
+        self.round_trips = 0
+        queue_set, worker_set = self._run(
+            client, [("SMEMBERS", keys.QUEUES), ("SMEMBERS", keys.WORKERS)]
+        )
+        check_allowed(queue_set, worker_set)
+        now = time.time() if now is None else now
         since, self._polled_at = self._polled_at, now
-        running = {worker.current_job for worker in snapshot.workers if worker.current_job}
-        ended, self._running = self._running - running, running
-        self._track([queue.name for queue in snapshot.queues], since if since is not None else now)
+        self._track(_names(queue_set, keys.QUEUE_PREFIX), since if since is not None else now)
+        workers = _names(worker_set, keys.WORKER_PREFIX)
+        moved, counts = self._count(client, workers, since, now)
         if since is None:
             self._started_at = now
+            self.untracked.update(counts, [], None)
             return []
-        live = {
-            (q.name, outcome): getattr(q, outcome) for q in snapshot.queues for outcome in OUTCOMES
-        }
-        windows = [
-            _Window(queue, outcome, ttl, mark)
-            for (queue, outcome), registry in self._registries.items()
-            if live.get((queue, outcome))
-            for ttl, mark in registry.marks.items()
-        ]
-        heads = {queue.head_job for queue in snapshot.queues if queue.head_job}
-        sampled = sorted(ended | (running | heads) - self._sampled)
-        self._sampled = running | heads
-        replies = batch.run(
-            client,
-            [window.command(now) for window in windows]
-            + [("HMGET", keys.job_key(job), *_TTL_FIELDS) for job in sampled],
-        )
-        candidates = self._read_windows(windows, replies[: len(windows)], now)
-        for job_id, reply in zip(sampled, replies[len(windows) :]):
-            origin, status, *ttls = map(as_strict_text, [*as_list(reply), *[None] * 4][:4])
-            if origin is None or (origin, "failed") not in self._registries:
-                continue
-            for outcome, ttl in zip(OUTCOMES, ttls):
-                if ttl is not None and ttl.isdigit():
-                    self._registries[(origin, outcome)].learn(float(ttl), since)
-            if job_id in ended and status in OUTCOMES:
-                candidates.setdefault(job_id, _Candidate(job_id, origin, status, since))
-        return self._confirm(client, list(candidates.values()), now)
+        completions = self._read_windows(client, moved, since, now)
+        completions += self._discover(client, since, now)
+        self._forget()
+        self.untracked.update(counts, [(worker, c.outcome) for c, worker in completions], since)
+        return [completion for completion, _worker in completions]
+
+    def _run(self, client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
+        if not commands:
+            return []
+        self.round_trips += 1
+        return batch.run(client, commands)
 
     def _track(self, queues: Sequence[str], since: float) -> None:
         """Follow new queues from the previous poll on; forget queues that are gone."""
@@ -202,63 +193,207 @@ class CompletionTracker:
                         registry.learn(ttl, since)
                     self._registries[(queue, outcome)] = registry
 
+    def _count(
+        self, client: redis.Redis, workers: Sequence[str], since: float | None, now: float
+    ) -> tuple[list[tuple[str, str]], list[WorkerCounts]]:
+        """Registries whose count above the previous poll moved, and every worker's counters."""
+        names = list(self._registries)
+        commands: list[Command] = []
+        for queue, outcome in names:
+            key = keys.registry_key(outcome, queue)
+            commands += [("ZCOUNT", key, f"({since if since is not None else now}", "+inf")]
+            commands += [("ZCOUNT", key, f"({now}", "+inf")]
+        commands += [("HMGET", keys.worker_key(name), *_WORKER_FIELDS) for name in workers]
+        replies = self._run(client, commands)
+        moved = []
+        for index, pair in enumerate(names):
+            registry = self._registries[pair]
+            then, above = as_int(replies[2 * index]), as_int(replies[2 * index + 1])
+            if since is not None and (then != registry.above or registry.discovery):
+                moved.append(pair)
+            else:
+                registry.above = above
+                registry.marks = dict.fromkeys(registry.marks, now)  # nothing new to read
+        counts = []
+        for name, reply in zip(workers, replies[2 * len(names) :]):
+            values = as_list(reply)
+            if len(values) == len(_WORKER_FIELDS) and values[0] is not None:
+                counts.append(
+                    WorkerCounts(
+                        name, as_int(values[0]), as_int(values[1]), parse_rq_time(values[2])
+                    )
+                )
+        return moved, counts
+
     def _read_windows(
-        self, windows: list[_Window], replies: list[Any], now: float
-    ) -> dict[str, _Candidate]:
-        """Candidates from every window; each window's mark moves to what it has read."""
+        self, client: redis.Redis, moved: list[tuple[str, str]], since: float, now: float
+    ) -> list[tuple[Completion, str | None]]:
+        """Each moved registry counted again, next to one window per known ttl; new jobs read."""
+        commands: list[Command] = []
+        plan: list[tuple[tuple[str, str], list[float]]] = []
+        for name in moved:
+            queue, outcome = name
+            registry = self._registries[name]
+            key = keys.registry_key(outcome, queue)
+            ttls = list(registry.marks)
+            commands += [("ZCOUNT", key, f"({since}", "+inf"), ("ZCOUNT", key, f"({now}", "+inf")]
+            for ttl in ttls:
+                low = f"({registry.marks[ttl] + ttl - OVERLAP - 1}"
+                commands.append(
+                    ("ZRANGEBYSCORE", key, low, now + ttl, "WITHSCORES", "LIMIT", 0, MAX_CANDIDATES)
+                )
+            plan.append((name, ttls))
+        replies = iter(self._run(client, commands))
         candidates: dict[str, _Candidate] = {}
-        for window, reply in zip(windows, replies):
-            registry = self._registries[(window.queue, window.outcome)]
-            pairs = as_pairs(reply)
-            last_score = as_float(pairs[-1][1]) if pairs else None
-            full = len(pairs) >= MAX_CANDIDATES and last_score is not None
-            registry.marks[window.ttl] = (
-                last_score - window.ttl if full and last_score is not None else now
+        appeared: dict[tuple[str, str], int] = {}
+        for (queue, outcome), ttls in plan:
+            registry = self._registries[(queue, outcome)]
+            then, above = as_int(next(replies)), as_int(next(replies))
+            appeared[(queue, outcome)] = then - registry.above
+            registry.above = above
+            for ttl in ttls:
+                pairs = as_pairs(next(replies))
+                mark = registry.marks[ttl]
+                last = as_float(pairs[-1][1]) if pairs else None
+                full = len(pairs) >= MAX_CANDIDATES and last is not None
+                registry.marks[ttl] = last - ttl if full and last is not None else now
+                for member, score in pairs:
+                    job_id = as_strict_text(member)
+                    if job_id:
+                        candidates.setdefault(
+                            job_id, _Candidate(job_id, queue, outcome, mark, as_float(score))
+                        )
+        found = self._confirm(client, list(candidates.values()), now)
+        for completion, _worker in found:
+            appeared[(completion.queue, completion.outcome)] -= 1
+        for name, missing in appeared.items():
+            registry = self._registries[name]
+            if missing > 0 and registry.discovery is None:
+                registry.discovery = _Discovery(missing, since, f"({since}")
+        return found
+
+    def _discover(
+        self, client: redis.Redis, since: float, now: float
+    ) -> list[tuple[Completion, str | None]]:
+        """Read registries with more new entries than their windows found, shortest-lived first."""
+        searching = [(name, r) for name, r in self._registries.items() if r.discovery]
+        budget, commands, plan = DISCOVERY_LIMIT, [], []
+        for (queue, outcome), registry in searching:
+            if budget <= 0:
+                break
+            assert registry.discovery is not None
+            limit = min(budget, max(100, DISCOVERY_LIMIT // len(searching)))
+            budget -= limit
+            key = keys.registry_key(outcome, queue)
+            commands.append(
+                (
+                    "ZRANGEBYSCORE",
+                    key,
+                    registry.discovery.cursor,
+                    "+inf",
+                    "WITHSCORES",
+                    "LIMIT",
+                    0,
+                    limit,
+                )
             )
-            for member, _score in pairs:
+            plan.append(((queue, outcome), registry, limit))
+        entries: list[_Candidate] = []
+        for ((queue, outcome), registry, limit), reply in zip(plan, self._run(client, commands)):
+            search = registry.discovery
+            assert search is not None
+            pairs = as_pairs(reply)
+            if len(pairs) < limit:
+                registry.discovery = None  # read to the end
+            elif (last := as_float(pairs[-1][1])) is not None:
+                search.cursor = f"{last}"  # inclusive: entries sharing the last score are re-read
+            for member, score in pairs:
                 job_id = as_strict_text(member)
                 if job_id and job_id not in registry.recent:
-                    candidates.setdefault(
-                        job_id, _Candidate(job_id, window.queue, window.outcome, window.since)
+                    entries.append(
+                        _Candidate(job_id, queue, outcome, search.since, as_float(score))
                     )
-        return candidates
+        checks = self._run(
+            client, [("HMGET", keys.job_key(entry.id), *_CHECK_FIELDS) for entry in entries]
+        )
+        new = []
+        for entry, reply in zip(entries, checks):
+            ended_at = parse_rq_time(as_list(reply)[0] if as_list(reply) else None)
+            if ended_at is not None and entry.since - OVERLAP < ended_at <= now:
+                new.append(entry)
+        found = self._confirm(client, new, now)
+        for completion, _worker in found:
+            search = self._registries[(completion.queue, completion.outcome)].discovery
+            if search is not None:
+                search.missing -= 1
+                if search.missing <= 0:
+                    self._registries[(completion.queue, completion.outcome)].discovery = None
+        return found
 
     def _confirm(
         self, client: redis.Redis, candidates: list[_Candidate], now: float
-    ) -> list[Completion]:
+    ) -> list[tuple[Completion, str | None]]:
         """Read each candidate; keep those that ended after their window's start, once."""
         lookups: list[Command] = []
         for candidate in candidates:
-            lookups += [
-                ("HMGET", keys.job_key(candidate.id), *_JOB_FIELDS),
-                ("XREVRANGE", keys.results_key(candidate.id), "+", "-", "COUNT", 1),
-                ("ZSCORE", keys.registry_key(candidate.outcome, candidate.queue), candidate.id),
-            ]
-        replies = batch.run(client, lookups)
+            lookups.append(("HMGET", keys.job_key(candidate.id), *_JOB_FIELDS))
+            if candidate.outcome == "failed":  # the traceback, and when an abandoned job failed
+                lookups.append(("XREVRANGE", keys.results_key(candidate.id), "+", "-", "COUNT", 1))
+        replies = iter(self._run(client, lookups))
+        paired = [
+            (candidate, next(replies), next(replies) if candidate.outcome == "failed" else None)
+            for candidate in candidates
+        ]
         completions = []
-        for candidate, (job, result, score) in zip(candidates, _chunks3(replies)):
+        for candidate, job, result in paired:
             fields = dict(zip(_JOB_FIELDS, as_list(job)))
-            ended_at = parse_rq_time(fields.get("ended_at"))
-            expiry = as_float(score)
-            registry = self._registries[(candidate.queue, candidate.outcome)]
-            if ended_at is None or expiry is None:
+            own_end = parse_rq_time(fields.get("ended_at"))
+            ended_at = own_end if own_end is not None else _result_time(result)
+            registry = self._registries.get((candidate.queue, candidate.outcome))
+            if registry is None or ended_at is None:
                 continue
-            registry.learn(expiry - math.floor(ended_at), candidate.since)
+            if candidate.score is not None:
+                registry.learn(candidate.score - math.floor(ended_at), candidate.since)
             if (
                 ended_at <= max(candidate.since - OVERLAP, self._started_at)
-                or candidate.id in registry.recent
+                or registry.recent.get(candidate.id) == ended_at
             ):
                 continue
             registry.recent[candidate.id] = ended_at
-            completions.append(_completion(candidate, fields, result, ended_at))
-        for registry in self._registries.values():
-            if registry.recent:
-                registry.forget_counted_before(min(registry.marks.values()) - 2 * OVERLAP)
+            if own_end is None:
+                fields["started_at"] = None  # abandoned: no run time to tell
+            completions.append(
+                (
+                    _completion(candidate, fields, result, ended_at),
+                    as_strict_text(fields.get("worker_name")),
+                )
+            )
         return completions
 
+    def _forget(self) -> None:
+        for registry in self._registries.values():
+            if registry.recent:
+                oldest = min(registry.marks.values())
+                if registry.discovery is not None:
+                    oldest = min(oldest, registry.discovery.since)
+                registry.forget_counted_before(oldest - 2 * OVERLAP)
 
-def _chunks3(replies: list[Any]) -> Iterable[tuple[Any, Any, Any]]:
-    return zip(replies[0::3], replies[1::3], replies[2::3])
+
+def _names(members: Any, prefix: str) -> list[str]:
+    names = (keys.name_in_key(key, prefix) for key in map(as_strict_text, as_list(members)) if key)
+    return sorted(name for name in names if name)
+
+
+def _result_time(reply: Any) -> float | None:
+    """When RQ stored the latest result: the id of its entry in the results stream, in ms.
+
+    A job RQ declared abandoned has no end time of its own; this is when it was failed.
+    """
+    entries = as_list(reply)
+    entry = as_list(entries[0]) if entries else []
+    stream_id = as_strict_text(entry[0]) if entry else None
+    milliseconds = stream_id.partition("-")[0] if stream_id else ""
+    return int(milliseconds) / 1000 if milliseconds.isdigit() else None
 
 
 def _completion(

@@ -1,5 +1,10 @@
 """The Prometheus collector: reads every Redis at scrape time, within a deadline.
 
+Completions are not read at scrape time: each Redis has a background tracker
+(`qwatch.tracking`) that follows them at its own interval, so jobs whose
+records live less than the scrape interval are counted; a scrape reads the
+totals it built.
+
 Each Redis has one reading thread, so collections of one Redis never overlap
 and a scrape that arrives while one runs shares its result. A scrape waits at
 most `timeout` seconds in all; a Redis that has not answered by then is
@@ -19,13 +24,14 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import redis
 from prometheus_client.core import Metric
 
-from qwatch.completions import CompletionTracker
+from qwatch.completions import Completion, CompletionTracker
 from qwatch.errors import first_line
 from qwatch.exporter import metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
 from qwatch.reader import read_snapshot
+from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
 
 log = logging.getLogger("qwatch.exporter")
 
@@ -40,11 +46,15 @@ class RedisSource:
         buckets: Sequence[float] = DEFAULT_BUCKETS,
         label_limit: int = DEFAULT_LABEL_LIMIT,
         ttls: Sequence[float] = (),
+        track_interval: float = DEFAULT_INTERVAL,
     ) -> None:
         self.name = name
         self.client = client
-        self.tracker = CompletionTracker(ttls)
         self.totals = JobTotals(buckets, label_limit)
+        self.following = BackgroundTracker(
+            name, client, CompletionTracker(ttls), self._add_completions, track_interval
+        )
+        self._totals_lock = threading.Lock()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
         self._lock = threading.Lock()
         self._reading: Future[Reading] | None = None
@@ -57,15 +67,26 @@ class RedisSource:
                 self._reading = self._thread.submit(self._read)
             return self._reading
 
+    def start(self) -> None:
+        """Start following completions."""
+        self.following.start()
+
+    def _add_completions(self, completions: list[Completion], tracker: CompletionTracker) -> None:
+        """Runs in the tracker's thread after each poll."""
+        with self._totals_lock:
+            self.totals.add_completions(completions)
+            self.totals.untracked = tracker.untracked.total.copy()
+
     def _read(self) -> Reading:
-        """Runs in this source's thread only, so the tracker and totals need no lock."""
+        """Runs in this source's reading thread; the totals are shared with the tracker's."""
         snapshot = read_snapshot(self.client)
-        self.totals.add(snapshot, self.tracker.poll(self.client, snapshot))
-        return metrics.from_snapshot(self.name, snapshot) + metrics.from_totals(
-            self.name, self.totals
-        )
+        with self._totals_lock:
+            self.totals.add_snapshot(snapshot)
+            totals = metrics.from_totals(self.name, self.totals)
+        return metrics.from_snapshot(self.name, snapshot) + totals
 
     def close(self) -> None:
+        self.following.stop()
         self._thread.shutdown(wait=False, cancel_futures=True)
         self.client.close()
 

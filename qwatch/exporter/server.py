@@ -139,13 +139,16 @@ class _Handler(BaseHTTPRequestHandler):
 def make_server(
     listen: tuple[str, int], sources: Sequence[RedisSource], timeout: float, web: WebConfig
 ) -> ExporterServer:
-    """A bound server whose registry holds the qwatch collector and nothing else."""
+    """A bound server whose registry holds the qwatch collector; each source starts tracking."""
     try:
-        return ExporterServer(listen, QwatchCollector(sources, timeout), web)
+        server = ExporterServer(listen, QwatchCollector(sources, timeout), web)
     except OSError as exc:
         raise TargetError(
             f"cannot listen on {listen[0] or '*'}:{listen[1]}: {exc.strerror or exc}"
         ) from exc
+    for source in sources:
+        source.start()
+    return server
 
 
 GC_THRESHOLDS = (100_000, 50, 100)

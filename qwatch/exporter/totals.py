@@ -79,15 +79,24 @@ class JobTotals:
         self.run_time: dict[str, Histogram] = {}
         self.wait_time: dict[str, Histogram] = {}
         self.worker_jobs: Counter[str] = Counter()
+        self.untracked: Counter[str] = Counter()
         self._worker_counts: dict[str, tuple[int, int]] = {}
         self._last_poll: float | None = None
         self._gone_since: dict[str, float] = {}
 
     def add(self, snapshot: Snapshot, completions: Iterable[Completion]) -> None:
         """Fold in one reading: its new completions and the workers' counter increases."""
-        self._forget_queues({queue.name for queue in snapshot.queues}, snapshot.taken_at)
+        self.add_completions(completions)
+        self.add_snapshot(snapshot)
+
+    def add_completions(self, completions: Iterable[Completion]) -> None:
+        """New completions, from a tracker's poll."""
         for completion in completions:
             self._count(completion)
+
+    def add_snapshot(self, snapshot: Snapshot) -> None:
+        """A scrape's reading: queues gone, and the workers' counter increases."""
+        self._forget_queues({queue.name for queue in snapshot.queues}, snapshot.taken_at)
         self._add_worker_counts(snapshot)
 
     def _count(self, completion: Completion) -> None:

@@ -56,7 +56,7 @@ class Feed:
     def poll(self, with_functions: bool) -> Update:
         with translated_errors(self.target):
             snapshot = read_snapshot(self.client)
-            completions = self._tracker.poll(self.client, snapshot)
+            completions = self._tracker.poll(self.client)
             failed = tuple(read_failed(self.client, limit=FAILED_LIMIT))
             queues = [queue.name for queue in snapshot.queues]
             functions = read_function_counts(self.client, queues) if with_functions else None

@@ -19,7 +19,7 @@ def by_label(result: list[dict[str, Any]], label: str) -> dict[str, float]:
 def test_prometheus_scrapes_the_exporter(
     client: redis.Redis, url: str, start_exporter: StartExporter
 ) -> None:
-    exporter = start_exporter(ttls=[600])
+    exporter = start_exporter(ttls=[600], track_interval=1.0)  # its own clock, as in production
     target = exporter.url.removeprefix("http://")
     with PrometheusServer([target]) as prometheus:
         wait_until(lambda: prometheus.query('qwatch_up{redis="main"} == 1'), "a first scrape")
