@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +26,7 @@ from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.jobs import read_failed, read_job
 from qwatch.reader import queue_names, read_snapshot
 from qwatch.report import failed_report, job_report, snapshot_report
+from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL, MIN_INTERVAL
 
 EXIT_USAGE = 2
 
@@ -168,7 +170,15 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         default=[],
         metavar="SECONDS",
         help="a result_ttl or failure_ttl your jobs use besides RQ's defaults (500 s, 1 year),"
-        " so their completions are counted from the start; repeatable",
+        " so no discovery is needed to count them; repeatable",
+    )
+    serve.add_argument(
+        "--track-interval",
+        default=str(DEFAULT_INTERVAL),
+        metavar="SECONDS",
+        help="seconds between two reads of finished and failed jobs, independent of scrapes;"
+        f" shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
+        f" {MIN_INTERVAL:g} to {MAX_INTERVAL:g})",
     )
 
 
@@ -269,8 +279,9 @@ def run_serve(args: argparse.Namespace) -> int:
     if len(names) != len(targets):
         raise TargetError(f"{len(names)} --name for {len(targets)} Redis: give one per --url")
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
+    interval = track_interval(args.track_interval)
     sources = [
-        RedisSource(name, connect(target), args.buckets, args.label_limit, args.ttl)
+        RedisSource(name, connect(target), args.buckets, args.label_limit, args.ttl, interval)
         for name, target in zip(names, targets)
     ]
     server = make_server(parse_listen(args.listen), sources, args.timeout, web)
@@ -297,6 +308,20 @@ def serve_targets(args: argparse.Namespace) -> list[Target]:
         ]
     urls = args.url or [resolve_url(None)]
     return [Target(url=url, password=password, timeout=args.timeout) for url in urls]
+
+
+def track_interval(text: str) -> float:
+    """--track-interval's seconds; anything else is a one-line error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        raise TargetError(
+            f"--track-interval wants seconds from {MIN_INTERVAL:g} to {MAX_INTERVAL:g},"
+            f" not {text!r}"
+        )
+    return value
 
 
 def _buckets(text: str) -> tuple[float, ...]:

@@ -9,41 +9,51 @@ times, and with mixed ttls a new job can score below an old one, so neither
 Windows. Per registry the tracker keeps the ttls in use. A job that ended in
 (t_prev, t] with ttl L scores in (t_prev + L, t + L], so one ZRANGEBYSCORE
 per known ttl finds it. Each candidate's hash says when it really ended;
-only jobs that ended after the previous poll count, and ids counted lately
-are remembered (with their end time) so none counts twice.
+only jobs that ended after the previous poll count, and ids read lately are
+remembered with their score, so none is read twice and a job run again (a
+new score) is counted again.
 
 Counts. Every entry added since the previous poll scores above that poll's
 time (ttl >= 1), and time moves no entry out of that range: `ZCOUNT (t_prev
 +inf` now, minus the same count taken at the previous poll, is how many
-entries appeared (O(log n) each). Registries whose count did not move are
-not read further. Removals between the polls (a requeue, a delete, RQ's
-clean-up of entries that expired in between) lower that count, so it is a
-lower bound: an entry removed can hide one that appeared in the same
-registry between the same two polls.
+entries appeared, less those removed meanwhile (O(log n) each). Registries
+that were empty and whose count did not move are not read further. A removal is a requeue or a
+delete, or RQ's clean-up, which removes every expired entry at once: the
+count of entries at or below t_prev falling says a clean-up ran.
 
 Discovery. When more entries appeared than the windows found, some ttl is
-unknown. The registry's entries above the previous poll's time are read in
-score order, shortest-lived first (those that would be lost soonest), each
-checked with one HMGET of its end time; the new ones are counted and their
-ttl (score minus end) is watched from then on. Cost: once per new ttl, at
-most `DISCOVERY_LIMIT` entries per poll in all; a registry with more live
-entries than that is read over several polls, each going on where the last
-stopped (its new entries are found late, still counted once).
+unknown; when fewer, or after a clean-up, removals may hide such entries.
+In either case the registry's entries above the previous poll's time are read in
+score order, shortest-lived first (those that would be lost soonest), to the
+end, each checked with one HMGET of its end time; the new ones are counted
+and their ttl (score minus end) is watched from then on, from the previous
+poll's time, so jobs of that ttl the discovery has not reached yet are found
+by the next window. Cost: once per new ttl, a read of the registry's live
+entries (ZRANGEBYSCORE) and one HMGET each, at most `DISCOVERY_LIMIT` entries
+per poll in all; a registry with more live entries than that is read over
+several polls, each going on where the last stopped (its new entries are
+found late, still counted once).
 
 Round trips per poll, whatever the number of queues and workers: 2 when
-nothing changed (names; counts and worker counters), 4 when jobs ended,
-at most 7 when a discovery runs. A job kept forever (ttl -1, scored +inf)
-or not kept at all (ttl 0) leaves no dated record and is not counted here;
-`UntrackedLedger` says how many the workers did that no registry showed.
+nothing ended (the names; then the counts, the windows of registries that
+held entries and the workers' counters), 3 when jobs ended (their hashes),
+4 when a registry got its first entries, at most 7 with a discovery.
+
+Limits. A job kept forever (ttl -1, scored +inf) or not kept at all (ttl 0)
+leaves no dated record and is not counted here; `UntrackedLedger` says how
+many the workers did that no registry showed. A job that ended and whose
+record was removed (deleted, requeued, expired) before the next poll is not
+seen. Removals that exactly balance the entries added to one registry
+between two polls, outside a clean-up, hide a job of a never-seen ttl there.
 State is bounded: at most `MAX_TTLS` ttls per registry, ids of the last
-seconds, and queues and workers that no longer exist are forgotten.
+minute, and queues and workers that no longer exist are forgotten.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,6 +75,8 @@ OVERLAP = 5.0
 MAX_TTLS = 16
 MAX_CANDIDATES = 10_000
 """Per window and poll: a flood is read over several polls, each going on where the last stopped."""
+RECENT_SECONDS = 60.0
+"""How long ids read are remembered: not read twice, and a job run again is known as such."""
 DISCOVERY_LIMIT = 2_000
 """Registry entries examined per poll, in all, to find jobs of ttls not known yet."""
 
@@ -101,9 +113,8 @@ class Completion:
 
 @dataclass(slots=True)
 class _Discovery:
-    """A registry being read for entries of unknown ttls: how many, since when, from where."""
+    """A registry being read for entries of unknown ttls: since when, and from which score."""
 
-    missing: int
     since: float
     cursor: str
 
@@ -114,8 +125,42 @@ class _Registry:
 
     marks: dict[float, float]
     above: int = 0
-    recent: dict[str, float] = field(default_factory=dict)
+    """Entries scored above the last poll's time, at that poll."""
+    expired: int = 0
+    """Entries scored at or below it: RQ's clean-up removes them, and only it does."""
+    recent: dict[str, tuple[float, float | None, float]] = field(default_factory=dict)
+    """Ids read lately from a window: end time, score, when read; counted ones and old ones."""
     discovery: _Discovery | None = None
+    appeared: int = 0
+    """Entries that appeared during this poll and no window has explained yet."""
+    cleaned: bool = False
+
+    def held_entries(self) -> bool:
+        return bool(self.above or self.expired or self.discovery)
+
+    def windows(self, key: str, now: float) -> list[Command]:
+        """One ZRANGEBYSCORE per known ttl: where jobs of that ttl ended since its mark score."""
+        return [
+            (
+                "ZRANGEBYSCORE",
+                key,
+                f"({mark + ttl - OVERLAP - 1}",
+                now + ttl,
+                "WITHSCORES",
+                "LIMIT",
+                0,
+                MAX_CANDIDATES,
+            )
+            for ttl, mark in self.marks.items()
+        ]
+
+    def take_counts(self, replies: Iterator[Any]) -> tuple[int, bool]:
+        """Entries that appeared above the previous poll's time, and whether some were removed
+        below it (a clean-up); from the three replies of `_counts`."""
+        tail, since, above = (as_int(next(replies)) for _ in range(3))
+        appeared, cleaned = since - self.above, tail < self.expired
+        self.above, self.expired = above, tail + since - above
+        return appeared, cleaned
 
     def learn(self, ttl: float, since: float) -> None:
         """Watch a new ttl from `since` on, unless one within whole-second rounding is known."""
@@ -124,8 +169,8 @@ class _Registry:
             while len(self.marks) > MAX_TTLS:
                 del self.marks[next(iter(self.marks))]
 
-    def forget_counted_before(self, moment: float) -> None:
-        for job in [job for job, ended in self.recent.items() if ended < moment]:
+    def forget_read_before(self, moment: float) -> None:
+        for job in [job for job, (_end, _score, read) in self.recent.items() if read < moment]:
             del self.recent[job]
 
 
@@ -136,6 +181,7 @@ class _Candidate:
     outcome: str
     since: float
     score: float | None
+    counted_before: bool = False
 
 
 class CompletionTracker:
@@ -147,6 +193,7 @@ class CompletionTracker:
         self._registries: dict[tuple[str, str], _Registry] = {}
         self._polled_at: float | None = None
         self._started_at = math.inf
+        self._candidates: dict[str, _Candidate] = {}
         self.untracked = UntrackedLedger()
         """Jobs the workers reported done that no registry showed, per outcome, since start."""
         self.round_trips = 0
@@ -163,14 +210,16 @@ class CompletionTracker:
         since, self._polled_at = self._polled_at, now
         self._track(_names(queue_set, keys.QUEUE_PREFIX), since if since is not None else now)
         workers = _names(worker_set, keys.WORKER_PREFIX)
-        moved, counts = self._count(client, workers, since, now)
         if since is None:
             self._started_at = now
+            _late, counts = self._read(client, workers, now, now, windows=False)
             self.untracked.update(counts, [], None)
             return []
-        completions = self._read_windows(client, moved, since, now)
+        late, counts = self._read(client, workers, since, now, windows=True)
+        self._read_late(client, late, since, now)
+        completions = self._confirm_windows(client, since, now)
         completions += self._discover(client, since, now)
-        self._forget()
+        self._forget(now)
         self.untracked.update(counts, [(worker, c.outcome) for c, worker in completions], since)
         return [completion for completion, _worker in completions]
 
@@ -193,29 +242,39 @@ class CompletionTracker:
                         registry.learn(ttl, since)
                     self._registries[(queue, outcome)] = registry
 
-    def _count(
-        self, client: redis.Redis, workers: Sequence[str], since: float | None, now: float
+    def _read(
+        self, client: redis.Redis, workers: Sequence[str], since: float, now: float, windows: bool
     ) -> tuple[list[tuple[str, str]], list[WorkerCounts]]:
-        """Registries whose count above the previous poll moved, and every worker's counters."""
-        names = list(self._registries)
+        """Every registry's counts, the windows of those that held entries, the workers' counters.
+
+        Returns the registries that were empty and now hold entries (their
+        windows are read next), and the workers' counters.
+        """
+        plan = [
+            (pair, registry, windows and registry.held_entries())
+            for pair, registry in self._registries.items()
+        ]
         commands: list[Command] = []
-        for queue, outcome in names:
+        for (queue, outcome), registry, windowed in plan:
             key = keys.registry_key(outcome, queue)
-            commands += [("ZCOUNT", key, f"({since if since is not None else now}", "+inf")]
-            commands += [("ZCOUNT", key, f"({now}", "+inf")]
+            commands += _counts(key, since, now)
+            if windowed:
+                commands += registry.windows(key, now)
         commands += [("HMGET", keys.worker_key(name), *_WORKER_FIELDS) for name in workers]
-        replies = self._run(client, commands)
-        moved = []
-        for index, pair in enumerate(names):
-            registry = self._registries[pair]
-            then, above = as_int(replies[2 * index]), as_int(replies[2 * index + 1])
-            if since is not None and (then != registry.above or registry.discovery):
-                moved.append(pair)
+        replies = iter(self._run(client, commands))
+        late = []
+        for pair, registry, windowed in plan:
+            before = (registry.above, registry.expired)
+            appeared, cleaned = registry.take_counts(replies)
+            if windowed:
+                self._take_windows(pair, registry, replies, appeared, cleaned, now)
+            elif windows and (appeared or cleaned):
+                registry.above, registry.expired = before  # counted again next to its windows
+                late.append(pair)
             else:
-                registry.above = above
                 registry.marks = dict.fromkeys(registry.marks, now)  # nothing new to read
         counts = []
-        for name, reply in zip(workers, replies[2 * len(names) :]):
+        for name, reply in zip(workers, replies):
             values = as_list(reply)
             if len(values) == len(_WORKER_FIELDS) and values[0] is not None:
                 counts.append(
@@ -223,53 +282,66 @@ class CompletionTracker:
                         name, as_int(values[0]), as_int(values[1]), parse_rq_time(values[2])
                     )
                 )
-        return moved, counts
+        return late, counts
 
-    def _read_windows(
-        self, client: redis.Redis, moved: list[tuple[str, str]], since: float, now: float
-    ) -> list[tuple[Completion, str | None]]:
-        """Each moved registry counted again, next to one window per known ttl; new jobs read."""
+    def _read_late(
+        self, client: redis.Redis, late: list[tuple[str, str]], since: float, now: float
+    ) -> None:
+        """Registries that were empty at the last poll: counted again next to their windows."""
         commands: list[Command] = []
-        plan: list[tuple[tuple[str, str], list[float]]] = []
-        for name in moved:
-            queue, outcome = name
-            registry = self._registries[name]
+        for queue, outcome in late:
             key = keys.registry_key(outcome, queue)
-            ttls = list(registry.marks)
-            commands += [("ZCOUNT", key, f"({since}", "+inf"), ("ZCOUNT", key, f"({now}", "+inf")]
-            for ttl in ttls:
-                low = f"({registry.marks[ttl] + ttl - OVERLAP - 1}"
-                commands.append(
-                    ("ZRANGEBYSCORE", key, low, now + ttl, "WITHSCORES", "LIMIT", 0, MAX_CANDIDATES)
-                )
-            plan.append((name, ttls))
+            commands += _counts(key, since, now) + self._registries[(queue, outcome)].windows(
+                key, now
+            )
         replies = iter(self._run(client, commands))
-        candidates: dict[str, _Candidate] = {}
-        appeared: dict[tuple[str, str], int] = {}
-        for (queue, outcome), ttls in plan:
-            registry = self._registries[(queue, outcome)]
-            then, above = as_int(next(replies)), as_int(next(replies))
-            appeared[(queue, outcome)] = then - registry.above
-            registry.above = above
-            for ttl in ttls:
-                pairs = as_pairs(next(replies))
-                mark = registry.marks[ttl]
-                last = as_float(pairs[-1][1]) if pairs else None
-                full = len(pairs) >= MAX_CANDIDATES and last is not None
-                registry.marks[ttl] = last - ttl if full and last is not None else now
-                for member, score in pairs:
-                    job_id = as_strict_text(member)
-                    if job_id:
-                        candidates.setdefault(
-                            job_id, _Candidate(job_id, queue, outcome, mark, as_float(score))
+        for pair in late:
+            registry = self._registries[pair]
+            appeared, cleaned = registry.take_counts(replies)
+            self._take_windows(pair, registry, replies, appeared, cleaned, now)
+
+    def _take_windows(
+        self,
+        pair: tuple[str, str],
+        registry: _Registry,
+        replies: Iterator[Any],
+        appeared: int,
+        cleaned: bool,
+        now: float,
+    ) -> None:
+        """Candidates from one registry's windows; each window's mark moves to what it read."""
+        queue, outcome = pair
+        registry.appeared, registry.cleaned = appeared, cleaned
+        for ttl in list(registry.marks):
+            pairs = as_pairs(next(replies))
+            mark = registry.marks[ttl]
+            last = as_float(pairs[-1][1]) if pairs else None
+            full = len(pairs) >= MAX_CANDIDATES and last is not None
+            registry.marks[ttl] = last - ttl if full and last is not None else now
+            for member, reply_score in pairs:
+                job_id, score = as_strict_text(member), as_float(reply_score)
+                if job_id and score is not None:
+                    seen = registry.recent.get(job_id)
+                    if seen is None or seen[1] != score:  # not read, or added again since
+                        self._candidates.setdefault(
+                            job_id,
+                            _Candidate(job_id, queue, outcome, mark, score, seen is not None),
                         )
-        found = self._confirm(client, list(candidates.values()), now)
+
+    def _confirm_windows(
+        self, client: redis.Redis, since: float, now: float
+    ) -> list[tuple[Completion, str | None]]:
+        """The windows' candidates read; registries whose counts they do not explain searched."""
+        candidates, self._candidates = list(self._candidates.values()), {}
+        found = self._confirm(client, candidates, now)
+        rerun = {candidate.id for candidate in candidates if candidate.counted_before}
         for completion, _worker in found:
-            appeared[(completion.queue, completion.outcome)] -= 1
-        for name, missing in appeared.items():
-            registry = self._registries[name]
-            if missing > 0 and registry.discovery is None:
-                registry.discovery = _Discovery(missing, since, f"({since}")
+            if completion.id not in rerun:  # a job run again replaced its own entry
+                self._registries[(completion.queue, completion.outcome)].appeared -= 1
+        for registry in self._registries.values():
+            if (registry.appeared or registry.cleaned) and registry.discovery is None:
+                registry.discovery = _Discovery(since, f"({since}")
+            registry.appeared, registry.cleaned = 0, False
         return found
 
     def _discover(
@@ -321,14 +393,7 @@ class CompletionTracker:
             ended_at = parse_rq_time(as_list(reply)[0] if as_list(reply) else None)
             if ended_at is not None and entry.since - OVERLAP < ended_at <= now:
                 new.append(entry)
-        found = self._confirm(client, new, now)
-        for completion, _worker in found:
-            search = self._registries[(completion.queue, completion.outcome)].discovery
-            if search is not None:
-                search.missing -= 1
-                if search.missing <= 0:
-                    self._registries[(completion.queue, completion.outcome)].discovery = None
-        return found
+        return self._confirm(client, new, now)
 
     def _confirm(
         self, client: redis.Redis, candidates: list[_Candidate], now: float
@@ -354,12 +419,12 @@ class CompletionTracker:
                 continue
             if candidate.score is not None:
                 registry.learn(candidate.score - math.floor(ended_at), candidate.since)
-            if (
-                ended_at <= max(candidate.since - OVERLAP, self._started_at)
-                or registry.recent.get(candidate.id) == ended_at
+            seen = registry.recent.get(candidate.id)
+            registry.recent[candidate.id] = (ended_at, candidate.score, now)
+            if ended_at <= max(candidate.since - OVERLAP, self._started_at) or (
+                seen is not None and seen[0] == ended_at
             ):
                 continue
-            registry.recent[candidate.id] = ended_at
             if own_end is None:
                 fields["started_at"] = None  # abandoned: no run time to tell
             completions.append(
@@ -370,13 +435,19 @@ class CompletionTracker:
             )
         return completions
 
-    def _forget(self) -> None:
+    def _forget(self, now: float) -> None:
         for registry in self._registries.values():
             if registry.recent:
-                oldest = min(registry.marks.values())
-                if registry.discovery is not None:
-                    oldest = min(oldest, registry.discovery.since)
-                registry.forget_counted_before(oldest - 2 * OVERLAP)
+                registry.forget_read_before(now - RECENT_SECONDS)
+
+
+def _counts(key: str, since: float, now: float) -> list[Command]:
+    """Entries scored at or below the previous poll's time, above it, and above now."""
+    return [
+        ("ZCOUNT", key, "-inf", since),
+        ("ZCOUNT", key, f"({since}", "+inf"),
+        ("ZCOUNT", key, f"({now}", "+inf"),
+    ]
 
 
 def _names(members: Any, prefix: str) -> list[str]:

@@ -305,6 +305,10 @@ def test_serve_command_runs_and_stops_on_sigterm(url: str, client: redis.Redis) 
         (["--name", "a", "--name", "b"], "2 --name for 1 Redis"),
         (["--sentinel", "h:1"], "--sentinel and --sentinel-master go together"),
         (["--web-config", "/nonexistent.yml"], "cannot read web config"),
+        (["--track-interval", "0"], "--track-interval wants seconds from 0.1 to 60, not '0'"),
+        (["--track-interval", "soon"], "--track-interval wants seconds from 0.1 to 60, not 'soon'"),
+        (["--track-interval", "nan"], "--track-interval wants seconds"),
+        (["--track-interval", "600"], "--track-interval wants seconds"),
     ],
 )
 def test_serve_rejects_bad_options_in_one_line(argv: list[str], message: str) -> None:
