@@ -276,7 +276,7 @@ class CompletionTracker:
         counts = []
         for name, reply in zip(workers, replies):
             values = as_list(reply)
-            if len(values) == len(_WORKER_FIELDS) and values[0] is not None:
+            if len(values) == len(_WORKER_FIELDS) and any(value is not None for value in values):
                 counts.append(
                     WorkerCounts(
                         name, as_int(values[0]), as_int(values[1]), parse_rq_time(values[2])
