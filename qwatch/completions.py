@@ -60,7 +60,7 @@ from typing import Any
 import redis
 
 from qwatch import batch, keys
-from qwatch.batch import Command
+from qwatch.batch import Command, Packed
 from qwatch.decode import function_name
 from qwatch.jobs import exception_line, exception_name, traceback_of
 from qwatch.replies import as_float, as_int, as_list, as_pairs, as_strict_text, check_allowed
@@ -119,31 +119,48 @@ class _Discovery:
     cursor: str
 
 
+_Read = tuple[float, float | None, float]
+"""When a job read from a window ended, its score, and when it was read."""
+_State = tuple[dict[float, float], int, int, "_Discovery | None"]
+
+
 @dataclass(slots=True)
 class _Registry:
     """One queue's finished or failed registry: its ttls, its count, what it counted lately."""
 
+    key: str
+    packed_key: bytes
+    """The key as a bulk string of RESP, to pack its counts fast."""
     marks: dict[float, float]
     above: int = 0
     """Entries scored above the last poll's time, at that poll."""
     expired: int = 0
     """Entries scored at or below it: RQ's clean-up removes them, and only it does."""
-    recent: dict[str, tuple[float, float | None, float]] = field(default_factory=dict)
+    recent: dict[str, _Read] = field(default_factory=dict)
     """Ids read lately from a window: end time, score, when read; counted ones and old ones."""
     discovery: _Discovery | None = None
     appeared: int = 0
     """Entries that appeared during this poll and no window has explained yet."""
     cleaned: bool = False
 
+    def saved(self) -> tuple[_Registry, _State]:
+        discovery = self.discovery
+        copied = None if discovery is None else _Discovery(discovery.since, discovery.cursor)
+        return self, (dict(self.marks), self.above, self.expired, copied)
+
+    def restore(self, state: _State) -> None:
+        self.marks, self.above, self.expired, self.discovery = state
+        self.appeared, self.cleaned = 0, False
+
     def held_entries(self) -> bool:
         return bool(self.above or self.expired or self.discovery)
 
-    def windows(self, key: str, now: float) -> list[Command]:
+    def windows(self, now: float) -> list[Command]:
         """One ZRANGEBYSCORE per known ttl: where jobs of that ttl ended since its mark score."""
         return [
             (
                 "ZRANGEBYSCORE",
-                key,
+                self.key,
                 f"({mark + ttl - OVERLAP - 1}",
                 now + ttl,
                 "WITHSCORES",
@@ -194,36 +211,70 @@ class CompletionTracker:
         self._polled_at: float | None = None
         self._started_at = math.inf
         self._candidates: dict[str, _Candidate] = {}
+        self._worker_commands: dict[str, Packed] = {}
+        self._known_names: dict[str, tuple[list[Any], list[str]]] = {}
+        self._journal: list[tuple[_Registry, str, _Read | None]] = []
+        """`recent` entries this poll changed, undone if it fails."""
         self.untracked = UntrackedLedger()
         """Jobs the workers reported done that no registry showed, per outcome, since start."""
         self.round_trips = 0
         """Round trips of the last poll, for tests and benchmarks."""
 
     def poll(self, client: redis.Redis, now: float | None = None) -> list[Completion]:
-        """Completions since the last poll; the first poll only takes the counts."""
+        """Completions since the last poll; the first poll only takes the counts.
+
+        A poll that fails (Redis gone mid-way) changes nothing: the next one
+        reads everything since the last poll that succeeded.
+        """
         self.round_trips = 0
+        saved = {pair: registry.saved() for pair, registry in self._registries.items()}
+        self._journal = []
+        try:
+            return self._poll(client, now)
+        except BaseException:
+            for registry, job_id, before in reversed(self._journal):
+                if before is None:
+                    registry.recent.pop(job_id, None)
+                else:
+                    registry.recent[job_id] = before
+            self._registries = {pair: registry for pair, (registry, _state) in saved.items()}
+            for registry, state in saved.values():
+                registry.restore(state)
+            self._candidates = {}
+            raise
+
+    def _poll(self, client: redis.Redis, now: float | None) -> list[Completion]:
         queue_set, worker_set = self._run(
             client, [("SMEMBERS", keys.QUEUES), ("SMEMBERS", keys.WORKERS)]
         )
         check_allowed(queue_set, worker_set)
         now = time.time() if now is None else now
-        since, self._polled_at = self._polled_at, now
-        self._track(_names(queue_set, keys.QUEUE_PREFIX), since if since is not None else now)
-        workers = _names(worker_set, keys.WORKER_PREFIX)
+        since = self._polled_at
+        self._track(self._names(queue_set, keys.QUEUE_PREFIX), since or now)
+        workers = self._names(worker_set, keys.WORKER_PREFIX)
         if since is None:
-            self._started_at = now
             _late, counts = self._read(client, workers, now, now, windows=False)
+            self._started_at = self._polled_at = now
             self.untracked.update(counts, [], None)
             return []
         late, counts = self._read(client, workers, since, now, windows=True)
         self._read_late(client, late, since, now)
         completions = self._confirm_windows(client, since, now)
         completions += self._discover(client, since, now)
+        self._polled_at = now
         self._forget(now)
         self.untracked.update(counts, [(worker, c.outcome) for c, worker in completions], since)
         return [completion for completion, _worker in completions]
 
-    def _run(self, client: redis.Redis, commands: Sequence[Command]) -> list[Any]:
+    def _names(self, members: Any, prefix: str) -> list[str]:
+        """Names from a set of keys, sorted; kept while the set's reply is the same."""
+        reply = as_list(members)
+        known = self._known_names.get(prefix)
+        if known is None or known[0] != reply:
+            known = self._known_names[prefix] = (reply, _names(reply, prefix))
+        return known[1]
+
+    def _run(self, client: redis.Redis, commands: Sequence[Command | Packed]) -> list[Any]:
         if not commands:
             return []
         self.round_trips += 1
@@ -232,12 +283,13 @@ class CompletionTracker:
     def _track(self, queues: Sequence[str], since: float) -> None:
         """Follow new queues from the previous poll on; forget queues that are gone."""
         present = set(queues)
-        for key in [key for key in self._registries if key[0] not in present]:
-            del self._registries[key]
+        for gone in [pair for pair in self._registries if pair[0] not in present]:
+            del self._registries[gone]
         for queue in queues:
             for outcome in OUTCOMES:
                 if (queue, outcome) not in self._registries:
-                    registry = _Registry({DEFAULT_TTLS[outcome]: since})
+                    key = keys.registry_key(outcome, queue)
+                    registry = _Registry(key, _bulk(key), {DEFAULT_TTLS[outcome]: since})
                     for ttl in self._ttls:
                         registry.learn(ttl, since)
                     self._registries[(queue, outcome)] = registry
@@ -251,38 +303,52 @@ class CompletionTracker:
         windows are read next), and the workers' counters.
         """
         plan = [
-            (pair, registry, windows and registry.held_entries())
+            (pair, registry, not windows or registry.held_entries())
             for pair, registry in self._registries.items()
         ]
-        commands: list[Command] = []
-        for (queue, outcome), registry, windowed in plan:
-            key = keys.registry_key(outcome, queue)
-            commands += _counts(key, since, now)
-            if windowed:
-                commands += registry.windows(key, now)
-        commands += [("HMGET", keys.worker_key(name), *_WORKER_FIELDS) for name in workers]
+        count_args = _count_args(since, now)
+        commands: list[Command | Packed] = []
+        for _pair, registry, counted in plan:
+            if not counted:
+                commands.append(Packed(_ZCARD + registry.packed_key, 1))
+                continue
+            commands.append(
+                Packed(b"".join(_ZCOUNT + registry.packed_key + a for a in count_args), 3)
+            )
+            if windows:
+                commands += registry.windows(now)
+        commands += [self._worker_command(name) for name in workers]
         replies = iter(self._run(client, commands))
         late = []
-        for pair, registry, windowed in plan:
-            before = (registry.above, registry.expired)
+        for pair, registry, counted in plan:
+            if not counted:
+                if as_int(next(replies)):
+                    late.append(pair)  # entries in a registry that had none: read next
+                else:
+                    registry.marks = dict.fromkeys(registry.marks, now)
+                continue
             appeared, cleaned = registry.take_counts(replies)
-            if windowed:
+            if windows:
                 self._take_windows(pair, registry, replies, appeared, cleaned, now)
-            elif windows and (appeared or cleaned):
-                registry.above, registry.expired = before  # counted again next to its windows
-                late.append(pair)
-            else:
-                registry.marks = dict.fromkeys(registry.marks, now)  # nothing new to read
         counts = []
         for name, reply in zip(workers, replies):
             values = as_list(reply)
-            if len(values) == len(_WORKER_FIELDS) and any(value is not None for value in values):
+            if len(values) == len(_WORKER_FIELDS) and values != _NO_WORKER:
                 counts.append(
                     WorkerCounts(
                         name, as_int(values[0]), as_int(values[1]), parse_rq_time(values[2])
                     )
                 )
+        self._worker_commands = {name: self._worker_command(name) for name in workers}
         return late, counts
+
+    def _worker_command(self, name: str) -> Packed:
+        """A worker's counters, packed once while it lives."""
+        found = self._worker_commands.get(name)
+        if found is None:
+            found = batch.pack(("HMGET", keys.worker_key(name), *_WORKER_FIELDS))
+            self._worker_commands[name] = found
+        return found
 
     def _read_late(
         self, client: redis.Redis, late: list[tuple[str, str]], since: float, now: float
@@ -291,9 +357,7 @@ class CompletionTracker:
         commands: list[Command] = []
         for queue, outcome in late:
             key = keys.registry_key(outcome, queue)
-            commands += _counts(key, since, now) + self._registries[(queue, outcome)].windows(
-                key, now
-            )
+            commands += _counts(key, since, now) + self._registries[(queue, outcome)].windows(now)
         replies = iter(self._run(client, commands))
         for pair in late:
             registry = self._registries[pair]
@@ -420,6 +484,7 @@ class CompletionTracker:
             if candidate.score is not None:
                 registry.learn(candidate.score - math.floor(ended_at), candidate.since)
             seen = registry.recent.get(candidate.id)
+            self._journal.append((registry, candidate.id, seen))
             registry.recent[candidate.id] = (ended_at, candidate.score, now)
             if ended_at <= max(candidate.since - OVERLAP, self._started_at) or (
                 seen is not None and seen[0] == ended_at
@@ -441,13 +506,28 @@ class CompletionTracker:
                 registry.forget_read_before(now - RECENT_SECONDS)
 
 
+_ZCOUNT = b"*4\r\n$6\r\nZCOUNT\r\n"
+_ZCARD = b"*2\r\n$5\r\nZCARD\r\n"
+_NO_WORKER = [None] * len(_WORKER_FIELDS)
+
+
+def _bulk(text: str) -> bytes:
+    data = text.encode()
+    return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
 def _counts(key: str, since: float, now: float) -> list[Command]:
     """Entries scored at or below the previous poll's time, above it, and above now."""
-    return [
-        ("ZCOUNT", key, "-inf", since),
-        ("ZCOUNT", key, f"({since}", "+inf"),
-        ("ZCOUNT", key, f"({now}", "+inf"),
-    ]
+    return [("ZCOUNT", key, low, high) for low, high in _count_ranges(since, now)]
+
+
+def _count_args(since: float, now: float) -> list[bytes]:
+    """The ranges of `_counts`, packed once per poll for every registry."""
+    return [_bulk(low) + _bulk(high) for low, high in _count_ranges(since, now)]
+
+
+def _count_ranges(since: float, now: float) -> list[tuple[str, str]]:
+    return [("-inf", f"{since}"), (f"({since}", "+inf"), (f"({now}", "+inf")]
 
 
 def _names(members: Any, prefix: str) -> list[str]:

@@ -6,6 +6,7 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -16,6 +17,7 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegist
 from harness import tasks
 from harness.polling import wait_until
 from harness.workers import run_burst, start_worker, stop_worker
+from qwatch import batch
 from qwatch.completions import Completion, CompletionTracker
 
 
@@ -230,5 +232,38 @@ def test_rq_clean_up_between_polls(
     assert tally(poll(tracker, client)) == {
         ("default", "finished", ADD, None): 1,
         ("default", "failed", "harness.tasks.sleep", "AbandonedJobError"): 1,
+    }
+    assert poll(tracker, client) == []
+
+
+@pytest.mark.parametrize("failing_round_trip", [2, 3, 4, 5, 6])
+def test_a_poll_that_fails_midway_loses_and_doubles_nothing(
+    client: redis.Redis, url: str, monkeypatch: pytest.MonkeyPatch, failing_round_trip: int
+) -> None:
+    """Redis going away between two round trips of a poll: the next poll reads it all again."""
+    tracker = CompletionTracker()
+    poll(tracker, client)
+    queue = Queue("default", connection=client)
+    queue.enqueue(tasks.add, 1, 1)
+    queue.enqueue(tasks.add, 2, 2, result_ttl=71)  # never seen: a discovery, 7 round trips
+    queue.enqueue(tasks.divide, 1, 0)
+    run_burst(url, ["default"])
+
+    real_run = batch.run
+    calls = []
+
+    def fails_once(*args: Any) -> list[Any]:
+        calls.append(args)
+        if len(calls) == failing_round_trip:
+            raise redis.ConnectionError("Redis went away")
+        return real_run(*args)
+
+    monkeypatch.setattr(batch, "run", fails_once)
+    with pytest.raises(redis.ConnectionError):
+        tracker.poll(client)
+    monkeypatch.setattr(batch, "run", real_run)
+    assert tally(poll(tracker, client)) == {
+        ("default", "finished", ADD, None): 2,
+        ("default", "failed", DIVIDE, "ZeroDivisionError"): 1,
     }
     assert poll(tracker, client) == []
