@@ -16,23 +16,25 @@ new score) is counted again.
 Counts. Every entry added since the previous poll scores above that poll's
 time (ttl >= 1), and time moves no entry out of that range: `ZCOUNT (t_prev
 +inf` now, minus the same count taken at the previous poll, is how many
-entries appeared, less those removed meanwhile (O(log n) each). Registries
-that were empty and whose count did not move are not read further. A removal is a requeue or a
-delete, or RQ's clean-up, which removes every expired entry at once: the
-count of entries at or below t_prev falling says a clean-up ran.
+entries appeared, less those removed meanwhile (O(log n) each). A registry
+empty at the previous poll costs one ZCARD, and is read only when it is no
+longer empty. A removal is a requeue or a delete, or RQ's clean-up, which
+removes every expired entry at once: the count of entries at or below t_prev
+falling says a clean-up ran.
 
 Discovery. When more entries appeared than the windows found, some ttl is
 unknown; when fewer, or after a clean-up, removals may hide such entries.
-In either case the registry's entries above the previous poll's time are read in
-score order, shortest-lived first (those that would be lost soonest), to the
-end, each checked with one HMGET of its end time; the new ones are counted
-and their ttl (score minus end) is watched from then on, from the previous
-poll's time, so jobs of that ttl the discovery has not reached yet are found
-by the next window. Cost: once per new ttl, a read of the registry's live
-entries (ZRANGEBYSCORE) and one HMGET each, at most `DISCOVERY_LIMIT` entries
-per poll in all; a registry with more live entries than that is read over
-several polls, each going on where the last stopped (its new entries are
-found late, still counted once).
+In either case the registry's entries above the previous poll's time are
+read in score order, shortest-lived first (those that would be lost
+soonest), to the end, each checked with one HMGET of its end time; the new
+ones are counted and their ttl (score minus end) is watched from then on,
+from the previous poll's time, so jobs of that ttl the discovery has not
+reached yet are found by the next window. Cost: once per new ttl (and per
+clean-up or removal that touched live entries), a read of the registry's
+live entries (ZRANGEBYSCORE) and one HMGET each, at most `DISCOVERY_LIMIT`
+entries per poll in all; a registry with more live entries than that is
+read over several polls, each going on where the last stopped (its new
+entries are found late, still counted once).
 
 Round trips per poll, whatever the number of queues and workers: 2 when
 nothing ended (the names; then the counts, the windows of registries that

@@ -83,6 +83,26 @@ def test_results_kept_two_seconds_are_counted_by_scrapes_far_apart(
     assert scrape.value("qwatch_jobs_untracked_total", redis="main", outcome="failed") == 0
 
 
+def test_a_burst_of_never_seen_ttls_between_two_polls(
+    client: redis.Redis, url: str, start_exporter: StartExporter
+) -> None:
+    exporter = start_exporter()
+    queue, other = Queue("default", connection=client), Queue("other", connection=client)
+    finished: Counter[Labels] = Counter()
+    failed: Counter[Labels] = Counter()
+    for i, ttl in enumerate((9, 13, 13, 77, 600, 3600, 86_400, 500)):
+        queue.enqueue(tasks.add, i, 1, result_ttl=ttl)
+        finished[("default", ADD)] += 1
+    for ttl in (31, 7200):
+        other.enqueue(tasks.divide, 1, 0, failure_ttl=ttl)
+        failed[("other", DIVIDE, "ZeroDivisionError")] += 1
+    other.enqueue(tasks.fail, "no such user", failure_ttl=45)
+    failed[("other", FAIL, "ValueError")] += 1
+    run_burst(url, ["default", "other"])
+    assert job_totals(exporter.scrape()) == (finished, failed)
+    assert job_totals(exporter.scrape()) == (finished, failed)
+
+
 def test_jobs_without_a_record_are_said_to_be_untracked(
     client: redis.Redis, url: str, start_exporter: StartExporter
 ) -> None:
