@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from qwatch import __version__
 from qwatch.connection import (
     Target,
+    TLSFiles,
     connect,
     parse_sentinels,
     read_password_file,
@@ -24,13 +27,29 @@ from qwatch.errors import QwatchError, TargetError
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.jobs import read_failed, read_job
+from qwatch.printable import printable
 from qwatch.reader import queue_names, read_snapshot
-from qwatch.report import failed_report, job_report, snapshot_report
-from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL, MIN_INTERVAL
+from qwatch.report import WIDE, failed_report, job_report, snapshot_report
+from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL
+from qwatch.tracking import MIN_INTERVAL as MIN_TRACK_INTERVAL
 
 EXIT_USAGE = 2
+MIN_INTERVAL = 0.1
+"""Shortest refresh or timeout: anything faster is a busy loop on Redis."""
+MAX_TIMEOUT = 300.0
+ONE_HOUR = 3600.0
+ONE_DAY = 86400.0
+MAX_TTL = 100 * 365 * ONE_DAY
+MAX_LIMIT = 10_000
 
 Command = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other qwatch error, with where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -40,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command(args)
     except QwatchError as exc:
-        print(f"qwatch: {exc}", file=sys.stderr)
+        print(f"qwatch: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -48,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand and its options."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qwatch",
         description="Monitor RQ task queues on Redis. Reads only; changes nothing unless asked.",
         epilog="Redis: --url, else $QWATCH_REDIS_URL, else $REDIS_URL, else"
@@ -68,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--json", action="store_true", help="print one JSON object instead")
     snapshot.add_argument(
         "--watch",
-        type=_positive_float,
+        type=_seconds(MIN_INTERVAL, ONE_DAY),
         metavar="SECONDS",
         help="refresh every SECONDS until Ctrl-C",
     )
@@ -80,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print one job: call, times, traceback",
         description="Print one job, its arguments decoded without unpickling, and its traceback.",
     )
-    job.add_argument("job_id", metavar="ID", help="the RQ job id")
+    job.add_argument("job_id", metavar="ID", type=_job_id, help="the RQ job id")
     job.set_defaults(command=run_job)
 
     failed = commands.add_parser(
@@ -91,7 +110,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     failed.add_argument("--queue", metavar="Q", help="only this queue (default: all)")
     failed.add_argument(
-        "--limit", type=_positive_int, default=20, metavar="N", help="at most N jobs (default 20)"
+        "--limit",
+        type=_count(MAX_LIMIT),
+        default=20,
+        metavar="N",
+        help=f"at most N jobs (default 20, at most {MAX_LIMIT})",
     )
     failed.set_defaults(command=run_failed)
 
@@ -103,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     top.add_argument(
         "--interval",
-        type=_positive_float,
+        type=_seconds(MIN_INTERVAL, ONE_HOUR),
         default=2.0,
         metavar="SECONDS",
         help="seconds between refreshes (default 2)",
@@ -149,7 +172,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     sentinel.add_argument("--sentinel-master", metavar="NAME", help="the master's name")
     serve.add_argument(
         "--label-limit",
-        type=_positive_int,
+        type=_count(MAX_LIMIT),
         default=DEFAULT_LABEL_LIMIT,
         metavar="N",
         help=f"distinct function and exception labels per queue, the rest as `other`"
@@ -165,7 +188,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--ttl",
-        type=_positive_float,
+        type=_seconds(1, MAX_TTL),
         action="append",
         default=[],
         metavar="SECONDS",
@@ -178,12 +201,12 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="seconds between two reads of finished and failed jobs, independent of scrapes;"
         f" shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
-        f" {MIN_INTERVAL:g} to {MAX_INTERVAL:g})",
+        f" {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g})",
     )
 
 
-def _connection_options(several: bool = False) -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(add_help=False)
+def _connection_options(several: bool = False) -> _Parser:
+    options = _Parser(add_help=False)
     group = options.add_argument_group("connection")
     group.add_argument(
         "--url",
@@ -196,18 +219,34 @@ def _connection_options(several: bool = False) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=_seconds(MIN_INTERVAL, MAX_TIMEOUT),
         default=5.0,
         metavar="SECONDS",
         help="give up on Redis after SECONDS (default 5)",
     )
+    tls = options.add_argument_group("TLS to Redis (a rediss:// URL)")
+    tls.add_argument(
+        "--tls-ca", metavar="FILE", help="CA certificates that sign the Redis server's certificate"
+    )
+    tls.add_argument("--tls-cert", metavar="FILE", help="a client certificate to present")
+    tls.add_argument("--tls-key", metavar="FILE", help="the client certificate's key")
     return options
+
+
+def tls_from_args(args: argparse.Namespace) -> TLSFiles:
+    """The `--tls-*` files given, if any."""
+    return TLSFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key)
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
     """The Redis target the connection options name."""
     password = read_password_file(args.password_file) if args.password_file else None
-    return Target(url=resolve_url(args.url), password=password, timeout=args.timeout)
+    return Target(
+        url=resolve_url(args.url),
+        password=password,
+        timeout=args.timeout,
+        tls=tls_from_args(args),
+    )
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
@@ -222,7 +261,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
         else:
             if args.watch:
                 console.clear()
-            console.print(snapshot_report(snapshot, target.display))
+            _print(console, snapshot_report(snapshot, target.display, console.width))
         if not args.watch:
             return 0
         time.sleep(args.watch)
@@ -234,9 +273,10 @@ def run_job(args: argparse.Namespace) -> int:
     with translated_errors(target):
         job = read_job(client, args.job_id)
     if job is None:
-        print(f"qwatch: no job {args.job_id} in {target.display}", file=sys.stderr)
+        print(f"qwatch: no job {printable(args.job_id)} in {target.display}", file=sys.stderr)
         return 1
-    _console().print(job_report(job))
+    console = _console()
+    _print(console, job_report(job))
     return 0
 
 
@@ -251,7 +291,8 @@ def run_failed(args: argparse.Namespace) -> int:
         where = f"queue {args.queue}" if args.queue else target.display
         print(f"no failed jobs in {where}")
         return 0
-    _console().print(failed_report(rows))
+    console = _console()
+    _print(console, failed_report(rows, console.width))
     return 0
 
 
@@ -275,9 +316,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(format="qwatch serve: %(message)s", level=logging.WARNING)
     targets = serve_targets(args)
-    names = args.name or [target.name for target in targets]
-    if len(names) != len(targets):
-        raise TargetError(f"{len(names)} --name for {len(targets)} Redis: give one per --url")
+    names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     interval = track_interval(args.track_interval)
     sources = [
@@ -297,6 +336,8 @@ def serve_targets(args: argparse.Namespace) -> list[Target]:
             raise TargetError("--sentinel and --sentinel-master go together")
         if args.url:
             raise TargetError("give either --url or --sentinel, not both")
+        if tls_from_args(args) != TLSFiles():
+            raise TargetError("--tls-* options work with --url rediss://..., not with --sentinel")
         return [
             Target(
                 url="",
@@ -307,7 +348,23 @@ def serve_targets(args: argparse.Namespace) -> list[Target]:
             )
         ]
     urls = args.url or [resolve_url(None)]
-    return [Target(url=url, password=password, timeout=args.timeout) for url in urls]
+    return [
+        Target(url=url, password=password, timeout=args.timeout, tls=tls_from_args(args))
+        for url in urls
+    ]
+
+
+def serve_names(names: list[str], targets: list[Target]) -> list[str]:
+    """Each Redis's `redis` label: the --name given in order, else host:port/db; all distinct."""
+    names = names or [target.name for target in targets]
+    if len(names) != len(targets):
+        raise TargetError(f"{len(names)} --name for {len(targets)} Redis: give one per --url")
+    for name in names:
+        if not name.strip():
+            raise TargetError("--name cannot be empty")
+        if names.count(name) > 1:
+            raise TargetError(f"two Redis named {name!r}: give each --url its own --name")
+    return names
 
 
 def track_interval(text: str) -> float:
@@ -316,9 +373,9 @@ def track_interval(text: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+    if not MIN_TRACK_INTERVAL <= value <= MAX_INTERVAL:
         raise TargetError(
-            f"--track-interval wants seconds from {MIN_INTERVAL:g} to {MAX_INTERVAL:g},"
+            f"--track-interval wants seconds from {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g},"
             f" not {text!r}"
         )
     return value
@@ -329,31 +386,61 @@ def _buckets(text: str) -> tuple[float, ...]:
         bounds = tuple(sorted({float(part) for part in text.split(",") if part.strip()}))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a list of seconds: {text!r}") from None
-    if not bounds or bounds[0] <= 0:
-        raise argparse.ArgumentTypeError(f"bucket bounds must be positive seconds: {text!r}")
+    if not bounds or bounds[0] <= 0 or not math.isfinite(bounds[-1]):
+        raise argparse.ArgumentTypeError(
+            f"bucket bounds must be positive, finite seconds (+Inf is always there): {text!r}"
+        )
     return bounds
 
 
 def _console() -> Console:
-    """A console as wide as the terminal, or wide enough not to cut tables in a pipe."""
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    """As wide as the terminal or $COLUMNS, else wide enough not to cut tables in a pipe."""
+    fits = sys.stdout.isatty() or "COLUMNS" in os.environ
+    return Console() if fits else Console(width=WIDE)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
-    return value
+def _print(console: Console, renderable: RenderableType) -> None:
+    """Print; in a pipe, without the spaces that pad each line to the table's width."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    lines = captured.get().splitlines()
+    print("\n".join(line.rstrip() for line in lines), flush=True)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    """A parser of seconds between `low` and `high`: no zero, no inf, no busy loop."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g} seconds: {text!r}")
+        return value
+
+    return seconds
+
+
+def _count(high: int) -> Callable[[str], int]:
+    """A parser of whole numbers from 1 to `high`."""
+
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not 1 <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from 1 to {high}: {text!r}")
+        return value
+
+    return count
+
+
+def _job_id(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a job id cannot be empty")
+    return text

@@ -57,6 +57,7 @@ import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import redis
@@ -65,7 +66,17 @@ from qwatch import batch, keys
 from qwatch.batch import Command, Packed
 from qwatch.decode import function_name
 from qwatch.jobs import exception_line, exception_name, traceback_of
-from qwatch.replies import as_float, as_int, as_list, as_pairs, as_strict_text, check_allowed
+from qwatch.replies import (
+    MAX_SECONDS,
+    as_float,
+    as_int,
+    as_list,
+    as_name,
+    as_pairs,
+    as_strict_text,
+    check_allowed,
+)
+from qwatch.skips import Skips
 from qwatch.timestamps import parse_rq_time
 from qwatch.untracked import OUTCOMES as OUTCOMES
 from qwatch.untracked import UntrackedLedger, WorkerCounts
@@ -183,7 +194,7 @@ class _Registry:
 
     def learn(self, ttl: float, since: float) -> None:
         """Watch a new ttl from `since` on, unless one within whole-second rounding is known."""
-        if ttl > 0 and all(abs(ttl - known) > 2 for known in self.marks):
+        if 0 < ttl <= MAX_SECONDS and all(abs(ttl - known) > 2 for known in self.marks):
             self.marks[ttl] = since
             while len(self.marks) > MAX_TTLS:
                 del self.marks[next(iter(self.marks))]
@@ -221,6 +232,8 @@ class CompletionTracker:
         """Jobs the workers reported done that no registry showed, per outcome, since start."""
         self.round_trips = 0
         """Round trips of the last poll, for tests and benchmarks."""
+        self.skipped = 0
+        """Jobs the last poll left out: their record could not be turned into data."""
 
     def poll(self, client: redis.Redis, now: float | None = None) -> list[Completion]:
         """Completions since the last poll; the first poll only takes the counts.
@@ -229,6 +242,7 @@ class CompletionTracker:
         reads everything since the last poll that succeeded.
         """
         self.round_trips = 0
+        self.skipped = 0
         saved = {pair: registry.saved() for pair, registry in self._registries.items()}
         self._journal = []
         try:
@@ -385,7 +399,7 @@ class CompletionTracker:
             full = len(pairs) >= MAX_CANDIDATES and last is not None
             registry.marks[ttl] = last - ttl if full and last is not None else now
             for member, reply_score in pairs:
-                job_id, score = as_strict_text(member), as_float(reply_score)
+                job_id, score = as_name(member), as_float(reply_score)
                 if job_id and score is not None:
                     seen = registry.recent.get(job_id)
                     if seen is None or seen[1] != score:  # not read, or added again since
@@ -446,7 +460,7 @@ class CompletionTracker:
             elif (last := as_float(pairs[-1][1])) is not None:
                 search.cursor = f"{last}"  # inclusive: entries sharing the last score are re-read
             for member, score in pairs:
-                job_id = as_strict_text(member)
+                job_id = as_name(member)
                 if job_id and job_id not in registry.recent:
                     entries.append(
                         _Candidate(job_id, queue, outcome, search.since, as_float(score))
@@ -475,32 +489,42 @@ class CompletionTracker:
             (candidate, next(replies), next(replies) if candidate.outcome == "failed" else None)
             for candidate in candidates
         ]
+        skips = Skips()
         completions = []
         for candidate, job, result in paired:
-            fields = dict(zip(_JOB_FIELDS, as_list(job)))
-            own_end = parse_rq_time(fields.get("ended_at"))
-            ended_at = own_end if own_end is not None else _result_time(result)
-            registry = self._registries.get((candidate.queue, candidate.outcome))
-            if registry is None or ended_at is None:
-                continue
-            if candidate.score is not None:
-                registry.learn(candidate.score - math.floor(ended_at), candidate.since)
-            seen = registry.recent.get(candidate.id)
-            self._journal.append((registry, candidate.id, seen))
-            registry.recent[candidate.id] = (ended_at, candidate.score, now)
-            if ended_at <= max(candidate.since - OVERLAP, self._started_at) or (
-                seen is not None and seen[0] == ended_at
-            ):
-                continue
-            if own_end is None:
-                fields["started_at"] = None  # abandoned: no run time to tell
-            completions.append(
-                (
-                    _completion(candidate, fields, result, ended_at),
-                    as_strict_text(fields.get("worker_name")),
-                )
+            found = skips.build(
+                f"{candidate.outcome} job",
+                candidate.id,
+                partial(self._confirmed, candidate, job, result, now),
             )
+            if found is not None:
+                completions.append(found)
+        self.skipped += skips.count
         return completions
+
+    def _confirmed(
+        self, candidate: _Candidate, job: Any, result: Any, now: float
+    ) -> tuple[Completion, str | None] | None:
+        """The candidate as a completion, with its worker, if it ended in its window, once."""
+        fields = dict(zip(_JOB_FIELDS, as_list(job)))
+        own_end = parse_rq_time(fields.get("ended_at"))
+        ended_at = own_end if own_end is not None else _result_time(result)
+        registry = self._registries.get((candidate.queue, candidate.outcome))
+        if registry is None or ended_at is None:
+            return None
+        if candidate.score is not None:
+            registry.learn(candidate.score - math.floor(ended_at), candidate.since)
+        seen = registry.recent.get(candidate.id)
+        self._journal.append((registry, candidate.id, seen))
+        registry.recent[candidate.id] = (ended_at, candidate.score, now)
+        if ended_at <= max(candidate.since - OVERLAP, self._started_at) or (
+            seen is not None and seen[0] == ended_at
+        ):
+            return None
+        if own_end is None:
+            fields["started_at"] = None  # abandoned: no run time to tell
+        completion = _completion(candidate, fields, result, ended_at)
+        return completion, as_name(fields.get("worker_name"))
 
     def _forget(self, now: float) -> None:
         for registry in self._registries.values():
@@ -533,7 +557,7 @@ def _count_ranges(since: float, now: float) -> list[tuple[str, str]]:
 
 
 def _names(members: Any, prefix: str) -> list[str]:
-    names = (keys.name_in_key(key, prefix) for key in map(as_strict_text, as_list(members)) if key)
+    names = (keys.name_in_key(key, prefix) for key in map(as_name, as_list(members)) if key)
     return sorted(name for name in names if name)
 
 

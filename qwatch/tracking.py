@@ -17,7 +17,7 @@ from collections.abc import Callable
 import redis
 
 from qwatch.completions import Completion, CompletionTracker
-from qwatch.errors import first_line
+from qwatch.connection import redis_reason
 
 DEFAULT_INTERVAL = 1.0
 """Seconds between polls: see the README for its measured cost at 1,000 queues and workers."""
@@ -91,12 +91,7 @@ class BackgroundTracker:
                 self.failing = False
         except Exception as exc:  # a thread that dies would silently stop counting
             if not self.failing:
-                log.warning(
-                    "redis %s: cannot follow completions: %s: %s",
-                    self.name,
-                    type(exc).__name__,
-                    first_line(exc),
-                )
+                log.warning("redis %s: cannot follow completions: %s", self.name, redis_reason(exc))
                 self.failing = True
         with self._done:
             self.polls += 1

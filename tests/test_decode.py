@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-import datetime
 import decimal
 import pickle
 import zlib
 
 import pytest
 
-from qwatch.decode import decode_job_data, function_name, render_pickle
+from qwatch.decode import (
+    NAME_OPCODES,
+    call_name,
+    decode_job_data,
+    function_name,
+    render_pickle,
+    work_done,
+)
+from qwatch.pickle_machine import Meter
+from qwatch.pickle_text import CUT, Renderer
 
 
 def job_data(*call: object, protocol: int = pickle.HIGHEST_PROTOCOL) -> bytes:
@@ -34,12 +42,10 @@ def test_plain_values_are_python_literals(protocol: int) -> None:
 
 
 def test_objects_become_placeholders_naming_their_class() -> None:
-    when = datetime.datetime(2024, 5, 1, 12, 0)
-    data = job_data("app.report", None, (when, decimal.Decimal("1.5"), Point(3)), {})
+    data = job_data("app.report", None, (Point(3), decimal.Context()), {"p": Point(1)})
     arguments = decode_job_data(data).arguments
-    assert arguments.startswith("<datetime.datetime(b'")
-    assert "<decimal.Decimal('1.5')>" in arguments
-    assert arguments.endswith("<tests.test_decode.Point()>")
+    assert arguments.startswith("<tests.test_decode.Point()>, <decimal.Context(")
+    assert arguments.endswith("p=<tests.test_decode.Point()>")
 
 
 def test_bound_methods_show_their_instance() -> None:
@@ -81,4 +87,24 @@ def test_long_and_deep_values_are_bounded() -> None:
     cyclic.append(cyclic)
     assert render_pickle(pickle.dumps(cyclic)).count("[") <= 20
     long_text = decode_job_data(job_data("f", None, ("x" * 10_000,), {}), limit=100).arguments
-    assert long_text.endswith("more characters cut]") and len(long_text) < 200
+    assert long_text == "'" + "x" * 99 + "… [more characters cut]"
+
+
+def test_rendering_stops_when_the_record_has_spent_its_steps() -> None:
+    meter = Meter()
+    renderer = Renderer(meter, max_steps=5, max_depth=12, max_items=50, max_int_digits=100)
+    assert renderer.text(list(range(100)), limit=1000) == "[0, 1, 2, 3, " + CUT
+    assert meter.steps == 6
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_the_call_name_is_read_from_the_head_alone(protocol: int) -> None:
+    small = job_data("app.send", None, (1,), {}, protocol=protocol)
+    method = job_data("send", Point(1), (1,), {}, protocol=protocol)
+    for data in (small, method, None, b"junk", zlib.compress(pickle.dumps([1, 2]))):
+        assert call_name(data) == decode_job_data(data).function
+    huge = job_data("app.send", Point(1), (list(range(100_000)),), {}, protocol=protocol)
+    expected = decode_job_data(job_data("app.send", Point(1), (), {}, protocol=protocol)).function
+    before = work_done()
+    assert call_name(huge) == expected and expected.endswith("Point()>.app.send") == (protocol > 1)
+    assert work_done().steps - before.steps <= NAME_OPCODES + 10

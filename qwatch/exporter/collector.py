@@ -1,15 +1,16 @@
 """The Prometheus collector: reads every Redis at scrape time, within a deadline.
 
-Completions are not read at scrape time: each Redis has a background tracker
-(`qwatch.tracking`) that follows them at its own interval, so jobs whose
-records live less than the scrape interval are counted; a scrape reads the
-totals it built.
-
 Each Redis has one reading thread, so collections of one Redis never overlap
 and a scrape that arrives while one runs shares its result. A scrape waits at
 most `timeout` seconds in all; a Redis that has not answered by then is
 reported as `qwatch_up 0` with none of its other series, and its reading
 goes on in the background for the next scrape.
+
+Finished and failed jobs are not read from the registries at scrape time:
+each Redis has a background tracker (`qwatch.tracking`) that follows them at
+its own interval, so jobs whose records live less than the scrape interval
+are counted. Its completions wait for the next scrape, which folds them in
+after the completions stream has said which queues it counts exactly.
 """
 
 from __future__ import annotations
@@ -25,15 +26,19 @@ import redis
 from prometheus_client.core import Metric
 
 from qwatch.completions import Completion, CompletionTracker
-from qwatch.errors import first_line
+from qwatch.connection import redis_reason
 from qwatch.exporter import metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
 from qwatch.reader import read_snapshot
+from qwatch.stream import CompletionStream
 from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
 
 log = logging.getLogger("qwatch.exporter")
+
+PENDING_LIMIT = 100_000
+"""Completions kept for the next scrape; past this (nobody scrapes) they are counted at once."""
 
 
 class RedisSource:
@@ -50,11 +55,16 @@ class RedisSource:
     ) -> None:
         self.name = name
         self.client = client
+        self.stream = CompletionStream()
         self.totals = JobTotals(buckets, label_limit)
         self.following = BackgroundTracker(
-            name, client, CompletionTracker(ttls), self._add_completions, track_interval
+            name, client, CompletionTracker(ttls), self._follow, track_interval
         )
         self._totals_lock = threading.Lock()
+        """Guards the totals and what waits for them: the tracker's thread adds, scrapes read."""
+        self._pending: list[Completion] = []
+        self._pending_skipped = 0
+        self._exact: frozenset[str] = frozenset()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
         self._lock = threading.Lock()
         self._reading: Future[Reading] | None = None
@@ -71,19 +81,31 @@ class RedisSource:
         """Start following completions."""
         self.following.start()
 
-    def _add_completions(self, completions: list[Completion], tracker: CompletionTracker) -> None:
-        """Runs in the tracker's thread after each poll."""
+    def _follow(self, completions: list[Completion], tracker: CompletionTracker) -> None:
+        """Runs in the tracker's thread after each poll: its completions wait for a scrape."""
         with self._totals_lock:
-            self.totals.add_completions(completions)
+            self._pending += completions
+            self._pending_skipped += tracker.skipped
             self.totals.untracked = tracker.untracked.total.copy()
+            if len(self._pending) > PENDING_LIMIT:
+                pending, self._pending = self._pending, []
+                self.totals.add_completions(c for c in pending if c.queue not in self._exact)
 
     def _read(self) -> Reading:
         """Runs in this source's reading thread; the totals are shared with the tracker's."""
         snapshot = read_snapshot(self.client)
+        streamed = self.stream.poll(self.client, snapshot)
         with self._totals_lock:
-            self.totals.add_snapshot(snapshot)
-            totals = metrics.from_totals(self.name, self.totals)
-        return metrics.from_snapshot(self.name, snapshot) + totals
+            pending, self._pending = self._pending, []
+            skipped, self._pending_skipped = self._pending_skipped, 0
+            self._exact = streamed.exact_queues
+            self.totals.add(snapshot, streamed.counted(pending), skipped)
+            self.totals.add_stream(streamed)
+            return (
+                metrics.from_snapshot(self.name, snapshot)
+                + metrics.from_totals(self.name, self.totals)
+                + metrics.from_stream(self.name, snapshot, self.totals, streamed.exact_queues)
+            )
 
     def close(self) -> None:
         self.following.stop()
@@ -127,7 +149,7 @@ class QwatchCollector:
             self._report(source, f"no answer within {self.timeout:g}s")
             return None
         except Exception as exc:  # whatever went wrong, /metrics must still answer
-            self._report(source, f"{type(exc).__name__}: {first_line(exc)}")
+            self._report(source, redis_reason(exc))
             return None
         if not source.up:
             log.warning("redis %s: reachable again", source.name)
