@@ -79,7 +79,7 @@ def main() -> None:
         reader = connect(Target(url=server.url))
         tracker, completions = CompletionTracker(), stream.CompletionStream()
         snapshot: Snapshot = read_snapshot(reader)
-        tracker.poll(reader, snapshot)
+        tracker.poll(reader)
         completions.poll(reader, snapshot)
         for ended in (0, 100, 1_000, 10_000):
             registries, by_stream = [], []
@@ -87,9 +87,7 @@ def main() -> None:
                 finish_jobs(client, args.queues, ended, tag=f"{ended}-{run}")
                 append_entries(client, args.queues, ended)
                 snapshot = read_snapshot(reader)
-                registries.append(
-                    timed(client, lambda s=snapshot: len(tracker.poll(reader, s)))  # type: ignore[misc]
-                )
+                registries.append(timed(client, lambda: len(tracker.poll(reader))))
                 by_stream.append(
                     timed(client, lambda s=snapshot: len(completions.poll(reader, s).completions))  # type: ignore[misc]
                 )

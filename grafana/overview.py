@@ -73,7 +73,9 @@ def _throughput() -> list[JSON]:
         timeseries(
             "Failure ratio",
             f"Failed jobs out of all that ended, per queue, over {window}. The dashed line"
-            " is the alert threshold; the alert also wants enough jobs to judge.",
+            " is the alert threshold; the alert also wants enough jobs to judge. Successes"
+            " of jobs that keep no result (result_ttl=0) are not here: see the untracked"
+            " jobs under Workers.",
             "percentunit",
             [Query(f"{RECORDED.failure_ratio}{{{QUEUE}}}", PER_QUEUE)],
             width=8,
@@ -144,13 +146,19 @@ def _workers() -> list[JSON]:
         timeseries(
             "Jobs done, as workers count them",
             "Jobs per second by outcome from the workers' own counters. These include jobs"
-            " RQ keeps no record of (result_ttl=0), which the per-queue panels cannot see.",
+            " RQ keeps no record of (result_ttl=0), which the per-queue panels cannot see;"
+            " 'untracked' is how many of them no registry showed (failed ones include"
+            " attempts that were retried).",
             "ops",
             [
                 Query(
                     f"rate(qwatch_worker_jobs_total{{{REDIS}}}[$__rate_interval])",
                     "{{redis}} {{outcome}}",
-                )
+                ),
+                Query(
+                    f"rate(qwatch_jobs_untracked_total{{{REDIS}}}[$__rate_interval])",
+                    "{{redis}} {{outcome}} untracked",
+                ),
             ],
         ),
     ]

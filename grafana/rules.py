@@ -1,7 +1,10 @@
 """Prometheus recording and alerting rules for qwatch's metrics.
 
 Recording rules hold what dashboards and alerts compute again and again: per
-queue job rates, the failure ratio and run and wait time quantiles. They keep
+queue job rates, the failure ratio and run and wait time quantiles, and per
+Redis the jobs no registry showed (`qwatch_jobs_untracked_total`), so that the
+failure-ratio alert never takes a queue whose successes qwatch cannot see for
+a queue without successes. They keep
 every label but the ones summed away (`function`, `exception`), so `job`,
 `instance`, `redis`, `queue` and any target labels you add stay. Alerts read
 the thresholds from `grafana.thresholds`; their annotations never quote a
@@ -41,6 +44,16 @@ class Recorded:
     @property
     def failure_ratio(self) -> str:
         return f"queue:qwatch_jobs_failure_ratio:rate{self.window}"
+
+    @property
+    def untracked(self) -> str:
+        """Jobs per second the workers did that no registry showed, per Redis and outcome."""
+        return f"redis:qwatch_jobs_untracked:rate{self.window}"
+
+    @property
+    def failure_ratio_floor(self) -> str:
+        """The failure ratio were every untracked success of the queue's Redis its own."""
+        return f"queue:qwatch_jobs_failure_ratio_floor:rate{self.window}"
 
     @property
     def run_time(self) -> str:
@@ -94,6 +107,16 @@ def recording_rules(t: Thresholds = THRESHOLDS) -> list[Recording]:
         ),
         Recording(names.completed, f"{finished_or_zero}\n+\n{failed_or_zero}"),
         Recording(names.failure_ratio, f"{failed_or_zero}\n/\n({names.completed} > 0)"),
+        Recording(names.untracked, f"rate(qwatch_jobs_untracked_total[{window}])"),
+        # Successes with result_ttl=0 leave no record: the workers' counters say how many
+        # per Redis, not per queue. Counted here as the queue's, the ratio cannot be lower.
+        Recording(
+            names.failure_ratio_floor,
+            f"{failed_or_zero}\n/\n(\n  (\n    {names.completed}\n"
+            "    + ignoring (queue, outcome) group_left ()\n"
+            f'    {names.untracked}{{outcome="finished"}}\n'
+            f"    or\n    {names.completed}\n  )\n  > 0\n)",
+        ),
     ]
     for record, histogram in (
         (names.run_time, "qwatch_job_duration_seconds"),
@@ -165,7 +188,10 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
         Alert(
             "QwatchQueueFailureRatioHigh",
             f"{names.failure_ratio} > {t.failure_ratio:g}\nand\n"
-            f"{names.completed} * {seconds(t.rate_window)} >= {t.failure_min_jobs}",
+            f"{names.completed} * {seconds(t.rate_window)} >= {t.failure_min_jobs}\nand\n"
+            # successes seen, or too many failures for untracked successes to explain
+            f"(\n  {names.finished} > 0\n  or\n"
+            f"  {names.failure_ratio_floor} > {t.failure_ratio:g}\n)",
             t.failure_for,
             "warning",
             "Many jobs of queue {{ $labels.queue }} fail",

@@ -30,6 +30,8 @@ from qwatch.jobs import read_failed, read_job
 from qwatch.printable import printable
 from qwatch.reader import queue_names, read_snapshot
 from qwatch.report import WIDE, failed_report, job_report, snapshot_report
+from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL
+from qwatch.tracking import MIN_INTERVAL as MIN_TRACK_INTERVAL
 
 EXIT_USAGE = 2
 MIN_INTERVAL = 0.1
@@ -191,7 +193,15 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         default=[],
         metavar="SECONDS",
         help="a result_ttl or failure_ttl your jobs use besides RQ's defaults (500 s, 1 year),"
-        " so their completions are counted from the start; repeatable",
+        " so no discovery is needed to count them; repeatable",
+    )
+    serve.add_argument(
+        "--track-interval",
+        default=str(DEFAULT_INTERVAL),
+        metavar="SECONDS",
+        help="seconds between two reads of finished and failed jobs, independent of scrapes;"
+        f" shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
+        f" {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g})",
     )
 
 
@@ -312,8 +322,9 @@ def run_serve(args: argparse.Namespace) -> int:
     targets = serve_targets(args)
     names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
+    interval = track_interval(args.track_interval)
     sources = [
-        RedisSource(name, connect(target), args.buckets, args.label_limit, args.ttl)
+        RedisSource(name, connect(target), args.buckets, args.label_limit, args.ttl, interval)
         for name, target in zip(names, targets)
     ]
     server = make_server(parse_listen(args.listen), sources, args.timeout, web)
@@ -358,6 +369,20 @@ def serve_names(names: list[str], targets: list[Target]) -> list[str]:
         if names.count(name) > 1:
             raise TargetError(f"two Redis named {name!r}: give each --url its own --name")
     return names
+
+
+def track_interval(text: str) -> float:
+    """--track-interval's seconds; anything else is a one-line error."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not MIN_TRACK_INTERVAL <= value <= MAX_INTERVAL:
+        raise TargetError(
+            f"--track-interval wants seconds from {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g},"
+            f" not {text!r}"
+        )
+    return value
 
 
 def _buckets(text: str) -> tuple[float, ...]:

@@ -5,6 +5,12 @@ and a scrape that arrives while one runs shares its result. A scrape waits at
 most `timeout` seconds in all; a Redis that has not answered by then is
 reported as `qwatch_up 0` with none of its other series, and its reading
 goes on in the background for the next scrape.
+
+Finished and failed jobs are not read from the registries at scrape time:
+each Redis has a background tracker (`qwatch.tracking`) that follows them at
+its own interval, so jobs whose records live less than the scrape interval
+are counted. Its completions wait for the next scrape, which folds them in
+after the completions stream has said which queues it counts exactly.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import redis
 from prometheus_client.core import Metric
 
-from qwatch.completions import CompletionTracker
+from qwatch.completions import Completion, CompletionTracker
 from qwatch.connection import redis_reason
 from qwatch.exporter import metrics
 from qwatch.exporter.exposition import families
@@ -27,8 +33,12 @@ from qwatch.exporter.metrics import Reading
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
 from qwatch.reader import read_snapshot
 from qwatch.stream import CompletionStream
+from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
 
 log = logging.getLogger("qwatch.exporter")
+
+PENDING_LIMIT = 100_000
+"""Completions kept for the next scrape; past this (nobody scrapes) they are counted at once."""
 
 
 class RedisSource:
@@ -41,12 +51,20 @@ class RedisSource:
         buckets: Sequence[float] = DEFAULT_BUCKETS,
         label_limit: int = DEFAULT_LABEL_LIMIT,
         ttls: Sequence[float] = (),
+        track_interval: float = DEFAULT_INTERVAL,
     ) -> None:
         self.name = name
         self.client = client
-        self.tracker = CompletionTracker(ttls)
         self.stream = CompletionStream()
         self.totals = JobTotals(buckets, label_limit)
+        self.following = BackgroundTracker(
+            name, client, CompletionTracker(ttls), self._follow, track_interval
+        )
+        self._totals_lock = threading.Lock()
+        """Guards the totals and what waits for them: the tracker's thread adds, scrapes read."""
+        self._pending: list[Completion] = []
+        self._pending_skipped = 0
+        self._exact: frozenset[str] = frozenset()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
         self._lock = threading.Lock()
         self._reading: Future[Reading] | None = None
@@ -59,20 +77,38 @@ class RedisSource:
                 self._reading = self._thread.submit(self._read)
             return self._reading
 
+    def start(self) -> None:
+        """Start following completions."""
+        self.following.start()
+
+    def _follow(self, completions: list[Completion], tracker: CompletionTracker) -> None:
+        """Runs in the tracker's thread after each poll: its completions wait for a scrape."""
+        with self._totals_lock:
+            self._pending += completions
+            self._pending_skipped += tracker.skipped
+            self.totals.untracked = tracker.untracked.total.copy()
+            if len(self._pending) > PENDING_LIMIT:
+                pending, self._pending = self._pending, []
+                self.totals.add_completions(c for c in pending if c.queue not in self._exact)
+
     def _read(self) -> Reading:
-        """Runs in this source's thread only, so the tracker and totals need no lock."""
+        """Runs in this source's reading thread; the totals are shared with the tracker's."""
         snapshot = read_snapshot(self.client)
         streamed = self.stream.poll(self.client, snapshot)
-        completions = streamed.counted(self.tracker.poll(self.client, snapshot))
-        self.totals.add(snapshot, completions, self.tracker.skipped)
-        self.totals.add_stream(streamed)
-        return (
-            metrics.from_snapshot(self.name, snapshot)
-            + metrics.from_totals(self.name, self.totals)
-            + metrics.from_stream(self.name, snapshot, self.totals, streamed.exact_queues)
-        )
+        with self._totals_lock:
+            pending, self._pending = self._pending, []
+            skipped, self._pending_skipped = self._pending_skipped, 0
+            self._exact = streamed.exact_queues
+            self.totals.add(snapshot, streamed.counted(pending), skipped)
+            self.totals.add_stream(streamed)
+            return (
+                metrics.from_snapshot(self.name, snapshot)
+                + metrics.from_totals(self.name, self.totals)
+                + metrics.from_stream(self.name, snapshot, self.totals, streamed.exact_queues)
+            )
 
     def close(self) -> None:
+        self.following.stop()
         self._thread.shutdown(wait=False, cancel_futures=True)
         self.client.close()
 

@@ -90,6 +90,13 @@ WORKER_JOBS = Series(
     "Jobs the workers report done, including those RQ keeps no record of (result_ttl=0)",
     ("outcome", "redis"),
 )
+UNTRACKED = Series(
+    "qwatch_jobs_untracked",
+    "counter",
+    "Jobs the workers report done that no registry showed (result_ttl=0, failed attempts retried),"
+    " so not in qwatch_jobs_finished_total or qwatch_jobs_failed_total",
+    ("outcome", "redis"),
+)
 RETRIED = Series(
     "qwatch_jobs_retried",
     "counter",
@@ -134,8 +141,8 @@ BUILD_INFO = Series("qwatch_build_info", "gauge", "qwatch's version", ("version"
 ALL = (
     UP, SCRAPE_DURATION, QUEUE_JOBS, OLDEST_AGE, QUEUE_WORKERS, WORKERS, HEARTBEAT_STALE,
     WORKERS_EXPIRED, ABANDONED, MEMORY_USED, MEMORY_MAX, FINISHED, FAILED, WORKER_JOBS,
-    RUN_TIME, WAIT_TIME, RECORDS_SKIPPED, BUILD_INFO, RETRIED, COUNTING_MODE, STREAM_LOST,
-    STREAM_SKIPPED,
+    UNTRACKED, RUN_TIME, WAIT_TIME, RECORDS_SKIPPED, BUILD_INFO, RETRIED, COUNTING_MODE,
+    STREAM_LOST, STREAM_SKIPPED,
 )  # fmt: skip
 
 
@@ -201,6 +208,7 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
         (FINISHED, finished),
         (FAILED, failed),
         (WORKER_JOBS, outcomes),
+        (UNTRACKED, [((o, redis), float(totals.untracked[o])) for o in OUTCOMES]),
         (RUN_TIME, _histograms(redis, totals.run_time)),
         (WAIT_TIME, _histograms(redis, totals.wait_time)),
         (RECORDS_SKIPPED, [((redis,), float(totals.records_skipped))]),

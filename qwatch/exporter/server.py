@@ -236,15 +236,18 @@ def make_server(
     max_connections: int = MAX_CONNECTIONS,
     request_deadline: float = REQUEST_DEADLINE,
 ) -> ExporterServer:
-    """A bound server whose registry holds the qwatch collector and nothing else."""
+    """A bound server whose registry holds the qwatch collector; each source starts tracking."""
     try:
-        return ExporterServer(
+        server = ExporterServer(
             listen, QwatchCollector(sources, timeout), web, max_connections, request_deadline
         )
     except OSError as exc:
         raise TargetError(
             f"cannot listen on {listen[0] or '*'}:{listen[1]}: {exc.strerror or exc}"
         ) from exc
+    for source in sources:
+        source.start()
+    return server
 
 
 GC_THRESHOLDS = (100_000, 50, 100)

@@ -83,6 +83,8 @@ class JobTotals:
         self.run_time: dict[str, Histogram] = {}
         self.wait_time: dict[str, Histogram] = {}
         self.worker_jobs: Counter[str] = Counter()
+        self.untracked: Counter[str] = Counter()
+        """Jobs the workers reported that no registry showed, per outcome: the tracker's count."""
         self.records_skipped = 0
         self._worker_counts: dict[str, tuple[int, int]] = {}
         self._last_poll: float | None = None
@@ -96,6 +98,11 @@ class JobTotals:
         for completion in completions:
             self._count(completion)
         self._add_worker_counts(snapshot)
+
+    def add_completions(self, completions: Iterable[Completion]) -> None:
+        """Completions alone, when no reading comes to fold them in."""
+        for completion in completions:
+            self._count(completion)
 
     def add_stream(self, reading: StreamReading) -> None:
         """Fold in what the completions stream adds to the completions: retries, losses, garbage."""

@@ -59,7 +59,7 @@ class Feed:
         with translated_errors(self.target):
             snapshot = read_snapshot(self.client)
             streamed = self._stream.poll(self.client, snapshot)
-            completions = streamed.counted(self._tracker.poll(self.client, snapshot))
+            completions = streamed.counted(self._tracker.poll(self.client))
             failed = tuple(read_failed(self.client, limit=FAILED_LIMIT))
             queues = [queue.name for queue in snapshot.queues]
             functions = read_function_counts(self.client, queues) if with_functions else None

@@ -64,7 +64,16 @@ class Exporter:
         with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, response.headers["Content-Type"], response.read().decode()
 
-    def scrape(self) -> Scrape:
+    def track(self) -> None:
+        """Have every tracker poll once more, as its own clock would, and wait for it."""
+        for source in self.server.sources:
+            following = source.following
+            assert following.wait_past(following.poll_soon()), "the tracker did not poll"
+
+    def scrape(self, track: bool = True) -> Scrape:
+        """/metrics, after the trackers have polled (unless `track` is False)."""
+        if track:
+            self.track()
         status, _type, body = self.get()
         assert status == 200
         return parse(body)
@@ -81,7 +90,10 @@ StartExporter = Callable[..., Exporter]
 
 @pytest.fixture
 def start_exporter(redis_server: RedisServer) -> Iterator[StartExporter]:
-    """Start exporters on free ports against the test Redis; all stopped after the test."""
+    """Start exporters on free ports against the test Redis; all stopped after the test.
+
+    Their trackers poll once at start, then only when `Exporter.track` asks.
+    """
     started: list[Exporter] = []
 
     def start(
@@ -93,6 +105,7 @@ def start_exporter(redis_server: RedisServer) -> Iterator[StartExporter]:
         **options: object,
     ) -> Exporter:
         client = connect(Target(url=url or redis_server.url, timeout=timeout))
+        options.setdefault("track_interval", 3600.0)  # polls when a test asks: deterministic
         source = RedisSource(name, client, **options)  # type: ignore[arg-type]
         server = make_server(
             ("127.0.0.1", 0),
@@ -103,6 +116,7 @@ def start_exporter(redis_server: RedisServer) -> Iterator[StartExporter]:
         )
         exporter = Exporter(server)
         started.append(exporter)
+        assert source.following.wait_past(0), "the tracker's first poll"
         return exporter
 
     yield start

@@ -257,6 +257,10 @@ def test_serve_command_runs_and_stops_on_sigterm(url: str, client: redis.Redis) 
         (["--url", "redis://a:1/0", "--url", "redis://a:1/0"], "two Redis named 'a:1/0'"),
         (["--url", "redis://a/0", "--url", "redis://b/0", "--name", "x", "--name", "x"], "'x'"),
         (["--web-config", "/nonexistent.yml"], "cannot read web config"),
+        (["--track-interval", "0"], "--track-interval wants seconds from 0.1 to 60, not '0'"),
+        (["--track-interval", "soon"], "--track-interval wants seconds from 0.1 to 60, not 'soon'"),
+        (["--track-interval", "nan"], "--track-interval wants seconds"),
+        (["--track-interval", "600"], "--track-interval wants seconds"),
     ],
 )
 def test_serve_rejects_bad_options_in_one_line(argv: list[str], message: str) -> None:

@@ -107,6 +107,6 @@ def test_counters_only_inside_rate_or_increase(expr: str) -> None:
 def test_only_series_that_exist(expr: str) -> None:
     """Every series a query names is exported by qwatch, recorded by the rules, or `up`."""
     selectors = re.sub(r"\{[^}]*\}|\b(?:by|without|on|ignoring) \([^)]*\)", "", expr)
-    for name in re.findall(r"\b(?:queue_quantile:|queue:|qwatch_)[\w:]*|\bup\b", selectors):
+    for name in re.findall(r"\b(?:queue_quantile:|queue:|redis:|qwatch_)[\w:]*|\bup\b", selectors):
         base = re.sub(r"_(total|bucket|sum|count)$", "", name)
         assert name in RECORDED or base in EXPORTED or name == "up", f"{name} in {expr}"

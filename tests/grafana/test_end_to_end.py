@@ -47,7 +47,7 @@ def maxmemory_redis() -> Iterator[RedisServer]:
 def prometheus(
     maxmemory_redis: RedisServer, start_exporter: StartExporter
 ) -> Iterator[PrometheusServer]:
-    exporter = start_exporter(url=maxmemory_redis.url, ttls=[600])
+    exporter = start_exporter(url=maxmemory_redis.url, ttls=[600], track_interval=1.0)
     with PrometheusServer([exporter.url.removeprefix("http://")], RULE_FILES) as server:
         yield server
 
