@@ -1,10 +1,15 @@
 """`/metrics` of `qwatch serve` against rq-exporter's, on one Redis, in one run.
 
-    make bench-exporter   (or: .venv/bin/python -m benchmarks.exporter --help)
+    .venv/bin/python -m benchmarks.exporter --help   (scripts/bench-venv.sh installs rq-exporter)
 
 1. Scale: QUEUES queues, WORKERS workers, JOBS queued jobs written with RQ's
-   API; both exporters scraped over HTTP; latency and the Redis server's CPU
-   per scrape (INFO cpu before and after).
+   API; both exporters run at once and are scraped over HTTP as Prometheus
+   scrapes them (its Accept, Accept-Encoding and timeout headers), in both
+   formats: OpenMetrics, which Prometheus prefers, and the text format, which
+   it gets when told `scrape_protocols: [PrometheusText0.0.4]`. Each format is
+   timed as the median of RUNS pairs whose order alternates; the Redis server's
+   CPU per scrape comes from INFO cpu before and after. `--queues 10000
+   --workers 10000` is the large fleet.
 2. Flatness: qwatch's scrape time as queued jobs grow from 1,000 to --max-jobs.
 3. Tracking: qwatch's scrape time with N jobs finished since the last scrape.
 """
@@ -12,6 +17,7 @@
 from __future__ import annotations
 
 import argparse
+import gzip
 import statistics
 import subprocess
 import sys
@@ -37,6 +43,17 @@ ROOT = Path(__file__).resolve().parent.parent
 QWATCH = Path(sys.executable).parent / "qwatch"
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 
+FORMATS = {
+    "OpenMetrics": (
+        "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+        "application/openmetrics-text;version=0.0.1;q=0.5,"
+        "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
+        "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+    ),
+    "text": "text/plain;version=0.0.4;q=0.6,*/*;q=0.5",
+}
+"""The Accept headers of Prometheus 3 by default, and with only the text format allowed."""
+
 
 def redis_cpu(client: redis.Redis) -> float:
     info = client.info("cpu")
@@ -49,35 +66,50 @@ def exporter(command: list[str], port: int) -> Iterator[str]:
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
-        wait_until(lambda: scrape(url) > 0, f"{command[0]} to answer", timeout=120)
+        wait_until(lambda: fetch(url)[0] > 0, f"{command[0]} to answer", timeout=300)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def scrape(url: str) -> float:
-    """Seconds one GET of /metrics took; 0 when nothing answered."""
+def fetch(url: str, accept: str = FORMATS["OpenMetrics"]) -> tuple[float, bytes]:
+    """Seconds one GET of /metrics took, as Prometheus sends it, and the body it
+    answered, uncompressed; 0 seconds when nothing answered."""
+    request = urllib.request.Request(
+        url,
+        headers={
+            "Accept": accept,
+            "Accept-Encoding": "gzip",
+            "X-Prometheus-Scrape-Timeout-Seconds": "120",
+        },
+    )
     start = time.perf_counter()
     try:
-        with urllib.request.urlopen(url, timeout=120) as response:
-            response.read()
+        with urllib.request.urlopen(request, timeout=300) as response:
+            body = response.read()
+            encoding = response.headers.get("Content-Encoding")
     except OSError:
-        return 0.0
-    return time.perf_counter() - start
+        return 0.0, b""
+    seconds = time.perf_counter() - start
+    return seconds, gzip.decompress(body) if encoding == "gzip" else body
 
 
-def timed_scrape(client: redis.Redis, url: str) -> tuple[float, float]:
-    """Seconds one scrape took, and the Redis CPU seconds it cost."""
+def scrape(url: str) -> float:
+    return fetch(url)[0]
+
+
+def timed_scrape(client: redis.Redis, url: str, accept: str) -> tuple[float, float, bytes]:
+    """Seconds one scrape took, the Redis CPU seconds it cost, and its body."""
     before = redis_cpu(client)
-    seconds = scrape(url)
-    return seconds, redis_cpu(client) - before
+    seconds, body = fetch(url, accept)
+    return seconds, redis_cpu(client) - before, body
 
 
 def measure(client: redis.Redis, url: str, runs: int) -> tuple[float, float]:
     """Median scrape seconds, and median Redis CPU seconds per scrape."""
     scrape(url)
-    results = [timed_scrape(client, url) for _ in range(runs)]
+    results = [timed_scrape(client, url, FORMATS["OpenMetrics"]) for _ in range(runs)]
     return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
 
 
@@ -88,7 +120,7 @@ def qwatch_command(url: str, port: int) -> list[str]:
 def compare_at_scale(args: argparse.Namespace) -> None:
     """Both exporters run at once and are scraped in turn, so machine noise hits both alike."""
     if not BENCH_PYTHON.exists():
-        print("rq-exporter is not installed: run `make bench`, which installs it in .venv-bench")
+        print("rq-exporter is not installed: run scripts/bench-venv.sh (into .venv-bench)")
         return
     with RedisServer() as server:
         client = server.client()
@@ -96,8 +128,9 @@ def compare_at_scale(args: argparse.Namespace) -> None:
         finish_jobs(client, args.queues, args.finished, tag="kept")
         time.sleep(OVERLAP + 2)  # kept jobs are old news, as in a long-running deployment
         print(
-            f"\n1. {args.queues} queues, {args.workers} workers, {args.jobs} queued jobs,"
-            f" {args.finished} finished jobs kept in the registries"
+            f"\n1. {args.queues:,} queues, {args.workers:,} workers, {args.jobs:,} queued jobs,"
+            f" {args.finished:,} finished jobs kept in the registries;"
+            f" median of {args.runs} alternating pairs"
         )
         qwatch_port, rq_port = free_port(), free_port()
         rq_exporter = [
@@ -108,23 +141,41 @@ def compare_at_scale(args: argparse.Namespace) -> None:
             exporter(qwatch_command(server.url, qwatch_port), qwatch_port) as qwatch_url,
             exporter(rq_exporter, rq_port) as rq_url,
         ):
-            results: dict[str, list[tuple[float, float]]] = {
-                "qwatch serve": [],
-                "rq-exporter 3.1.0": [],
-            }
-            for _ in range(args.runs):
-                results["qwatch serve"].append(timed_scrape(client, qwatch_url))
-                results["rq-exporter 3.1.0"].append(timed_scrape(client, rq_url))
+            print(
+                f"{'format':<13}{'exporter':<19}{'scrape':>10}{'redis cpu':>11}"
+                f"{'faster':>8}{'lighter':>9}{'bytes/queue':>13}"
+            )
+            for name, accept in FORMATS.items():
+                compare_format(client, name, accept, qwatch_url, rq_url, args)
+
+
+def compare_format(
+    client: redis.Redis,
+    name: str,
+    accept: str,
+    qwatch_url: str,
+    rq_url: str,
+    args: argparse.Namespace,
+) -> None:
+    """RUNS pairs of scrapes, qwatch first in every other pair, and their medians."""
+    urls = {"qwatch serve": qwatch_url, "rq-exporter 3.1.0": rq_url}
+    runs: dict[str, list[tuple[float, float, bytes]]] = {tool: [] for tool in urls}
+    for run in range(args.runs):
+        order = list(urls) if run % 2 == 0 else list(reversed(urls))
+        for tool in order:
+            runs[tool].append(timed_scrape(client, urls[tool], accept))
     medians = {
-        name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
-        for name, runs in results.items()
+        tool: (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results))
+        for tool, results in runs.items()
     }
-    base_time, base_cpu = medians["qwatch serve"]
-    print(f"{'exporter':<20}{'scrape':>10}{'redis cpu':>12}{'time x':>9}{'cpu x':>8}")
-    for name, (seconds, cpu) in medians.items():
+    qwatch_time, qwatch_cpu = medians["qwatch serve"]
+    for tool, (seconds, cpu) in medians.items():
+        size = len(runs[tool][-1][2]) / max(args.queues, 1)
+        faster = f"{seconds / qwatch_time:.1f}x" if tool != "qwatch serve" else ""
+        lighter = f"{cpu / qwatch_cpu:.1f}x" if tool != "qwatch serve" and qwatch_cpu else ""
         print(
-            f"{name:<20}{seconds * 1000:>8.1f}ms{cpu * 1000:>10.1f}ms"
-            f"{seconds / base_time:>8.1f}x{cpu / base_cpu:>7.1f}x"
+            f"{name:<13}{tool:<19}{seconds * 1000:>8.1f}ms{cpu * 1000:>9.1f}ms"
+            f"{faster:>8}{lighter:>9}{size:>13,.0f}"
         )
 
 

@@ -59,7 +59,7 @@ class RedisSource:
 
     def _read(self) -> Reading:
         """Runs in this source's thread only, so the tracker and totals need no lock."""
-        snapshot = read_snapshot(self.client)
+        snapshot = read_snapshot(self.client, current_jobs=False)
         self.totals.add(snapshot, self.tracker.poll(self.client, snapshot))
         return metrics.from_snapshot(self.name, snapshot) + metrics.from_totals(
             self.name, self.totals
