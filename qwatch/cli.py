@@ -162,6 +162,13 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         f" (default {','.join(map(str, DEFAULT_BUCKETS))})",
     )
     serve.add_argument(
+        "--histograms",
+        default="all",
+        metavar="all|none|QUEUE,...",
+        help="queues whose run and wait times get histograms, some 30 series per queue"
+        " (default all); `none` or a few named queues bound the series of large fleets",
+    )
+    serve.add_argument(
         "--ttl",
         type=_positive_float,
         action="append",
@@ -264,13 +271,14 @@ def run_serve(args: argparse.Namespace) -> int:
     from qwatch.exporter.web_config import WebConfig, load_web_config
 
     logging.basicConfig(format="qwatch serve: %(message)s", level=logging.WARNING)
+    histograms = histogram_queues(args.histograms)
     targets = serve_targets(args)
     names = args.name or [target.name for target in targets]
     if len(names) != len(targets):
         raise TargetError(f"{len(names)} --name for {len(targets)} Redis: give one per --url")
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     sources = [
-        RedisSource(name, connect(target), args.buckets, args.label_limit, args.ttl)
+        RedisSource(name, connect(target), args.buckets, args.label_limit, args.ttl, histograms)
         for name, target in zip(names, targets)
     ]
     server = make_server(parse_listen(args.listen), sources, args.timeout, web)
@@ -297,6 +305,18 @@ def serve_targets(args: argparse.Namespace) -> list[Target]:
         ]
     urls = args.url or [resolve_url(None)]
     return [Target(url=url, password=password, timeout=args.timeout) for url in urls]
+
+
+def histogram_queues(text: str) -> frozenset[str] | None:
+    """`--histograms`: None for `all`, no queue for `none`, else the queues named."""
+    if text == "all":
+        return None
+    if text == "none":
+        return frozenset()
+    names = text.split(",")
+    if not all(name.strip() for name in names) or {"all", "none"} & set(names):
+        raise QwatchError(f"--histograms wants all, none or QUEUE,QUEUE,..., not {text!r}")
+    return frozenset(names)
 
 
 def _buckets(text: str) -> tuple[float, ...]:

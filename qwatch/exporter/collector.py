@@ -40,11 +40,12 @@ class RedisSource:
         buckets: Sequence[float] = DEFAULT_BUCKETS,
         label_limit: int = DEFAULT_LABEL_LIMIT,
         ttls: Sequence[float] = (),
+        histogram_queues: frozenset[str] | None = None,
     ) -> None:
         self.name = name
         self.client = client
         self.tracker = CompletionTracker(ttls)
-        self.totals = JobTotals(buckets, label_limit)
+        self.totals = JobTotals(buckets, label_limit, histogram_queues)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
         self._lock = threading.Lock()
         self._reading: Future[Reading] | None = None
