@@ -46,18 +46,19 @@ def written_by_qwatch(content_type: str) -> bool | None:
 class TextFormat:
     """Writes readings as prometheus_client's `generate_latest` functions do.
 
-    Each series' line up to its value (`name{labels} `) is remembered between
-    scrapes, since queue names rarely change: a line then costs one lookup.
-    The memory holds the lines of the last scrape only: when it finds more
-    than that scrape used, it is emptied.
+    Each series' line up to its value (`name{labels} `, and for a histogram
+    each bucket's, its count's and its sum's) is remembered between scrapes,
+    since queue names rarely change: a line then costs one lookup. The memory
+    holds the lines of the last scrape only: when it finds more than that
+    scrape used, it is emptied.
     """
 
     def __init__(self) -> None:
-        self._prefixes: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._prefixes: dict[tuple[str, tuple[str, ...]], str | tuple[str, ...]] = {}
 
     @property
     def remembered(self) -> int:
-        """How many line prefixes are remembered."""
+        """How many series' line prefixes are remembered."""
         return len(self._prefixes)
 
     def render(self, reading: Reading, openmetrics: bool = False) -> bytes:
@@ -68,12 +69,20 @@ class TextFormat:
         for series, rows in reading:
             lines.append(_header(series, openmetrics))
             name = series.name + ("_total" if series.kind == "counter" else "")
+            used += len(rows)
             for row, value in rows:
-                if isinstance(value, Histogram):
-                    lines += _histogram_lines(name, _pairs(series.labels, row), value)
-                    continue
-                used += 1
                 prefix = prefixes.get((name, row))
+                if isinstance(value, Histogram):
+                    if not isinstance(prefix, tuple) or len(prefix) != len(value.bounds) + 3:
+                        prefix = _histogram_prefixes(name, _pairs(series.labels, row), value)
+                        prefixes[(name, row)] = prefix
+                    counts = value.cumulative()
+                    for start, count in zip(prefix, [*counts, counts[-1], value.total]):
+                        text = numbers.get(count)
+                        if text is None:
+                            text = numbers[count] = _number(count)
+                        lines.append(f"{start}{text}\n")
+                    continue
                 if prefix is None:
                     prefix = prefixes[(name, row)] = _prefix(name, _pairs(series.labels, row))
                 text = numbers.get(value)
@@ -108,18 +117,18 @@ def _escape(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
-def _histogram_lines(name: str, pairs: str, histogram: Histogram) -> list[str]:
-    """Buckets, count and sum; `le` sorts before every label qwatch gives a histogram."""
-    counts = histogram.cumulative()
-    bounds = [*map(_number, histogram.bounds), "+Inf"]
+def _histogram_prefixes(name: str, pairs: str, histogram: Histogram) -> tuple[str, ...]:
+    """Each bucket's line up to its value, then the count's and the sum's.
+
+    `le` sorts before every label qwatch gives a histogram, so it comes first.
+    """
     labels = f",{pairs}" if pairs else ""
-    lines = [
-        f'{name}_bucket{{le="{bound}"{labels}}} {_number(count)}\n'
-        for bound, count in zip(bounds, counts)
-    ]
-    lines.append(f"{_prefix(name + '_count', pairs)}{_number(counts[-1])}\n")
-    lines.append(f"{_prefix(name + '_sum', pairs)}{_number(histogram.total)}\n")
-    return lines
+    bounds = [*map(_number, histogram.bounds), "+Inf"]
+    return (
+        *(f'{name}_bucket{{le="{bound}"{labels}}} ' for bound in bounds),
+        _prefix(name + "_count", pairs),
+        _prefix(name + "_sum", pairs),
+    )
 
 
 def families(reading: Reading) -> Iterator[Metric]:
