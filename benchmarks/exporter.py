@@ -7,8 +7,9 @@
    scrapes them (its Accept, Accept-Encoding and timeout headers), in both
    formats: OpenMetrics, which Prometheus prefers, and the text format, which
    it gets when told `scrape_protocols: [PrometheusText0.0.4]`. Each format is
-   timed as the median of RUNS pairs whose order alternates; the Redis server's
-   CPU per scrape comes from INFO cpu before and after. `--queues 10000
+   timed as the median of RUNS pairs whose order alternates. CPU per scrape is
+   the exporter process' own (from /proc) and the Redis server's (INFO cpu):
+   on a shared machine its ratio is steadier than the time's. `--queues 10000
    --workers 10000` is the large fleet.
 2. Flatness: qwatch's scrape time as queued jobs grow from 1,000 to --max-jobs.
 3. Tracking: qwatch's scrape time with N jobs finished since the last scrape.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import statistics
 import subprocess
 import sys
@@ -25,6 +27,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -60,14 +63,27 @@ def redis_cpu(client: redis.Redis) -> float:
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
+@dataclass(frozen=True)
+class Running:
+    """An exporter process that answers at `url`."""
+
+    url: str
+    pid: int
+
+    def cpu(self) -> float:
+        """CPU seconds the process has used so far (user and system, 10 ms steps)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def exporter(command: list[str], port: int) -> Iterator[str]:
-    """A running exporter process; yields its /metrics URL once it answers."""
+def exporter(command: list[str], port: int) -> Iterator[Running]:
+    """A running exporter process, once it answers."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
         wait_until(lambda: fetch(url)[0] > 0, f"{command[0]} to answer", timeout=300)
-        yield url
+        yield Running(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -138,44 +154,51 @@ def compare_at_scale(args: argparse.Namespace) -> None:
             "--host", "127.0.0.1", "-p", str(rq_port), "--log-level", "ERROR",
         ]  # fmt: skip
         with (
-            exporter(qwatch_command(server.url, qwatch_port), qwatch_port) as qwatch_url,
-            exporter(rq_exporter, rq_port) as rq_url,
+            exporter(qwatch_command(server.url, qwatch_port), qwatch_port) as qwatch,
+            exporter(rq_exporter, rq_port) as rq,
         ):
             print(
-                f"{'format':<13}{'exporter':<19}{'scrape':>10}{'redis cpu':>11}"
-                f"{'faster':>8}{'lighter':>9}{'bytes/queue':>13}"
+                f"{'format':<13}{'exporter':<19}{'scrape':>10}{'faster':>8}{'cpu':>9}"
+                f"{'redis cpu':>11}{'less cpu':>10}{'bytes/queue':>13}"
             )
             for name, accept in FORMATS.items():
-                compare_format(client, name, accept, qwatch_url, rq_url, args)
+                compare_format(client, name, accept, qwatch, rq, args)
 
 
 def compare_format(
     client: redis.Redis,
     name: str,
     accept: str,
-    qwatch_url: str,
-    rq_url: str,
+    qwatch: Running,
+    rq: Running,
     args: argparse.Namespace,
 ) -> None:
-    """RUNS pairs of scrapes, qwatch first in every other pair, and their medians."""
-    urls = {"qwatch serve": qwatch_url, "rq-exporter 3.1.0": rq_url}
-    runs: dict[str, list[tuple[float, float, bytes]]] = {tool: [] for tool in urls}
+    """RUNS pairs of scrapes, qwatch first in every other pair: median scrape times, and
+    the mean CPU per scrape of the exporter process and of Redis."""
+    tools = {"qwatch serve": qwatch, "rq-exporter 3.1.0": rq}
+    seconds: dict[str, list[float]] = {tool: [] for tool in tools}
+    cpu = {tool: 0.0 for tool in tools}
+    redis_seconds = {tool: 0.0 for tool in tools}
+    sizes = {}
     for run in range(args.runs):
-        order = list(urls) if run % 2 == 0 else list(reversed(urls))
+        order = list(tools) if run % 2 == 0 else list(reversed(tools))
         for tool in order:
-            runs[tool].append(timed_scrape(client, urls[tool], accept))
-    medians = {
-        tool: (statistics.median(r[0] for r in results), statistics.median(r[1] for r in results))
-        for tool, results in runs.items()
-    }
-    qwatch_time, qwatch_cpu = medians["qwatch serve"]
-    for tool, (seconds, cpu) in medians.items():
-        size = len(runs[tool][-1][2]) / max(args.queues, 1)
-        faster = f"{seconds / qwatch_time:.1f}x" if tool != "qwatch serve" else ""
-        lighter = f"{cpu / qwatch_cpu:.1f}x" if tool != "qwatch serve" and qwatch_cpu else ""
+            before = tools[tool].cpu()
+            took, redis_took, body = timed_scrape(client, tools[tool].url, accept)
+            cpu[tool] += tools[tool].cpu() - before
+            seconds[tool].append(took)
+            redis_seconds[tool] += redis_took
+            sizes[tool] = len(body) / max(args.queues, 1)
+    base_time = statistics.median(seconds["qwatch serve"])
+    base_cpu = (cpu["qwatch serve"] + redis_seconds["qwatch serve"]) / args.runs
+    for tool in tools:
+        median = statistics.median(seconds[tool])
+        own, on_redis = cpu[tool] / args.runs, redis_seconds[tool] / args.runs
+        faster = f"{median / base_time:.1f}x" if tool != "qwatch serve" else ""
+        less = f"{(own + on_redis) / base_cpu:.1f}x" if tool != "qwatch serve" else ""
         print(
-            f"{name:<13}{tool:<19}{seconds * 1000:>8.1f}ms{cpu * 1000:>9.1f}ms"
-            f"{faster:>8}{lighter:>9}{size:>13,.0f}"
+            f"{name:<13}{tool:<19}{median * 1000:>8.1f}ms{faster:>8}{own * 1000:>7.0f}ms"
+            f"{on_redis * 1000:>9.1f}ms{less:>10}{sizes[tool]:>13,.0f}"
         )
 
 
@@ -188,7 +211,8 @@ def flatness(args: argparse.Namespace) -> None:
         populate(client, args.flat_queues, args.flat_queues, 0)
         have = 0
         port = free_port()
-        with exporter(qwatch_command(server.url, port), port) as url:
+        with exporter(qwatch_command(server.url, port), port) as running:
+            url = running.url
             jobs = 1_000
             while jobs <= args.max_jobs:
                 add_queued(client, args.flat_queues, have, jobs)
@@ -216,7 +240,8 @@ def tracking_cost(args: argparse.Namespace) -> None:
         client = server.client()
         populate(client, args.flat_queues, args.flat_queues, args.flat_queues)
         port = free_port()
-        with exporter(qwatch_command(server.url, port), port) as url:
+        with exporter(qwatch_command(server.url, port), port) as running:
+            url = running.url
             scrape(url)
             for finished in (0, 100, 1_000, 10_000):
                 seconds, cpus = [], []
