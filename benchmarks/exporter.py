@@ -1,10 +1,16 @@
 """`/metrics` of `qwatch serve` against rq-exporter's, on one Redis, in one run.
 
-    make bench-exporter   (or: .venv/bin/python -m benchmarks.exporter --help)
+    .venv/bin/python -m benchmarks.exporter --help   (scripts/bench-venv.sh installs rq-exporter)
 
 1. Scale: QUEUES queues, WORKERS workers, JOBS queued jobs written with RQ's
-   API; both exporters scraped over HTTP; latency and the Redis server's CPU
-   per scrape (INFO cpu before and after).
+   API; both exporters run at once and are scraped over HTTP as Prometheus
+   scrapes them (its Accept, Accept-Encoding and timeout headers), in both
+   formats: OpenMetrics, which Prometheus prefers, and the text format, which
+   it gets when told `scrape_protocols: [PrometheusText0.0.4]`. Each format is
+   timed as the median of RUNS pairs whose order alternates. CPU per scrape is
+   the exporter process' own (from /proc) and the Redis server's (INFO cpu):
+   on a shared machine its ratio is steadier than the time's. `--queues 10000
+   --workers 10000` is the large fleet.
 2. Flatness: qwatch's scrape time as queued jobs grow from 1,000 to --max-jobs.
 3. Tracking: qwatch's scrape time with N jobs finished since the last scrape.
 """
@@ -12,6 +18,8 @@
 from __future__ import annotations
 
 import argparse
+import gzip
+import os
 import statistics
 import subprocess
 import sys
@@ -19,6 +27,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -37,47 +46,86 @@ ROOT = Path(__file__).resolve().parent.parent
 QWATCH = Path(sys.executable).parent / "qwatch"
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"
 
+FORMATS = {
+    "OpenMetrics": (
+        "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+        "application/openmetrics-text;version=0.0.1;q=0.5,"
+        "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
+        "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+    ),
+    "text": "text/plain;version=0.0.4;q=0.6,*/*;q=0.5",
+}
+"""The Accept headers of Prometheus 3 by default, and with only the text format allowed."""
+
 
 def redis_cpu(client: redis.Redis) -> float:
     info = client.info("cpu")
     return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
+@dataclass(frozen=True)
+class Running:
+    """An exporter process that answers at `url`."""
+
+    url: str
+    pid: int
+
+    def cpu(self) -> float:
+        """CPU seconds the process has used so far (user and system, 10 ms steps)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def exporter(command: list[str], port: int) -> Iterator[str]:
-    """A running exporter process; yields its /metrics URL once it answers."""
+def exporter(command: list[str], port: int) -> Iterator[Running]:
+    """A running exporter process, once it answers."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/metrics"
     try:
-        wait_until(lambda: scrape(url) > 0, f"{command[0]} to answer", timeout=120)
-        yield url
+        wait_until(lambda: fetch(url)[0] > 0, f"{command[0]} to answer", timeout=300)
+        yield Running(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def scrape(url: str) -> float:
-    """Seconds one GET of /metrics took; 0 when nothing answered."""
+def fetch(url: str, accept: str = FORMATS["OpenMetrics"]) -> tuple[float, bytes]:
+    """Seconds one GET of /metrics took, as Prometheus sends it, and the body it
+    answered, uncompressed; 0 seconds when nothing answered."""
+    request = urllib.request.Request(
+        url,
+        headers={
+            "Accept": accept,
+            "Accept-Encoding": "gzip",
+            "X-Prometheus-Scrape-Timeout-Seconds": "120",
+        },
+    )
     start = time.perf_counter()
     try:
-        with urllib.request.urlopen(url, timeout=120) as response:
-            response.read()
+        with urllib.request.urlopen(request, timeout=300) as response:
+            body = response.read()
+            encoding = response.headers.get("Content-Encoding")
     except OSError:
-        return 0.0
-    return time.perf_counter() - start
+        return 0.0, b""
+    seconds = time.perf_counter() - start
+    return seconds, gzip.decompress(body) if encoding == "gzip" else body
 
 
-def timed_scrape(client: redis.Redis, url: str) -> tuple[float, float]:
-    """Seconds one scrape took, and the Redis CPU seconds it cost."""
+def scrape(url: str) -> float:
+    return fetch(url)[0]
+
+
+def timed_scrape(client: redis.Redis, url: str, accept: str) -> tuple[float, float, bytes]:
+    """Seconds one scrape took, the Redis CPU seconds it cost, and its body."""
     before = redis_cpu(client)
-    seconds = scrape(url)
-    return seconds, redis_cpu(client) - before
+    seconds, body = fetch(url, accept)
+    return seconds, redis_cpu(client) - before, body
 
 
 def measure(client: redis.Redis, url: str, runs: int) -> tuple[float, float]:
     """Median scrape seconds, and median Redis CPU seconds per scrape."""
     scrape(url)
-    results = [timed_scrape(client, url) for _ in range(runs)]
+    results = [timed_scrape(client, url, FORMATS["OpenMetrics"]) for _ in range(runs)]
     return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
 
 
@@ -88,7 +136,7 @@ def qwatch_command(url: str, port: int) -> list[str]:
 def compare_at_scale(args: argparse.Namespace) -> None:
     """Both exporters run at once and are scraped in turn, so machine noise hits both alike."""
     if not BENCH_PYTHON.exists():
-        print("rq-exporter is not installed: run `make bench`, which installs it in .venv-bench")
+        print("rq-exporter is not installed: run scripts/bench-venv.sh (into .venv-bench)")
         return
     with RedisServer() as server:
         client = server.client()
@@ -96,8 +144,9 @@ def compare_at_scale(args: argparse.Namespace) -> None:
         finish_jobs(client, args.queues, args.finished, tag="kept")
         time.sleep(OVERLAP + 2)  # kept jobs are old news, as in a long-running deployment
         print(
-            f"\n1. {args.queues} queues, {args.workers} workers, {args.jobs} queued jobs,"
-            f" {args.finished} finished jobs kept in the registries"
+            f"\n1. {args.queues:,} queues, {args.workers:,} workers, {args.jobs:,} queued jobs,"
+            f" {args.finished:,} finished jobs kept in the registries;"
+            f" median of {args.runs} alternating pairs"
         )
         qwatch_port, rq_port = free_port(), free_port()
         rq_exporter = [
@@ -105,26 +154,51 @@ def compare_at_scale(args: argparse.Namespace) -> None:
             "--host", "127.0.0.1", "-p", str(rq_port), "--log-level", "ERROR",
         ]  # fmt: skip
         with (
-            exporter(qwatch_command(server.url, qwatch_port), qwatch_port) as qwatch_url,
-            exporter(rq_exporter, rq_port) as rq_url,
+            exporter(qwatch_command(server.url, qwatch_port), qwatch_port) as qwatch,
+            exporter(rq_exporter, rq_port) as rq,
         ):
-            results: dict[str, list[tuple[float, float]]] = {
-                "qwatch serve": [],
-                "rq-exporter 3.1.0": [],
-            }
-            for _ in range(args.runs):
-                results["qwatch serve"].append(timed_scrape(client, qwatch_url))
-                results["rq-exporter 3.1.0"].append(timed_scrape(client, rq_url))
-    medians = {
-        name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
-        for name, runs in results.items()
-    }
-    base_time, base_cpu = medians["qwatch serve"]
-    print(f"{'exporter':<20}{'scrape':>10}{'redis cpu':>12}{'time x':>9}{'cpu x':>8}")
-    for name, (seconds, cpu) in medians.items():
+            print(
+                f"{'format':<13}{'exporter':<19}{'scrape':>10}{'faster':>8}{'cpu':>9}"
+                f"{'redis cpu':>11}{'less cpu':>10}{'bytes/queue':>13}"
+            )
+            for name, accept in FORMATS.items():
+                compare_format(client, name, accept, qwatch, rq, args)
+
+
+def compare_format(
+    client: redis.Redis,
+    name: str,
+    accept: str,
+    qwatch: Running,
+    rq: Running,
+    args: argparse.Namespace,
+) -> None:
+    """RUNS pairs of scrapes, qwatch first in every other pair: median scrape times, and
+    the mean CPU per scrape of the exporter process and of Redis."""
+    tools = {"qwatch serve": qwatch, "rq-exporter 3.1.0": rq}
+    seconds: dict[str, list[float]] = {tool: [] for tool in tools}
+    cpu = {tool: 0.0 for tool in tools}
+    redis_seconds = {tool: 0.0 for tool in tools}
+    sizes = {}
+    for run in range(args.runs):
+        order = list(tools) if run % 2 == 0 else list(reversed(tools))
+        for tool in order:
+            before = tools[tool].cpu()
+            took, redis_took, body = timed_scrape(client, tools[tool].url, accept)
+            cpu[tool] += tools[tool].cpu() - before
+            seconds[tool].append(took)
+            redis_seconds[tool] += redis_took
+            sizes[tool] = len(body) / max(args.queues, 1)
+    base_time = statistics.median(seconds["qwatch serve"])
+    base_cpu = (cpu["qwatch serve"] + redis_seconds["qwatch serve"]) / args.runs
+    for tool in tools:
+        median = statistics.median(seconds[tool])
+        own, on_redis = cpu[tool] / args.runs, redis_seconds[tool] / args.runs
+        faster = f"{median / base_time:.1f}x" if tool != "qwatch serve" else ""
+        less = f"{(own + on_redis) / base_cpu:.1f}x" if tool != "qwatch serve" else ""
         print(
-            f"{name:<20}{seconds * 1000:>8.1f}ms{cpu * 1000:>10.1f}ms"
-            f"{seconds / base_time:>8.1f}x{cpu / base_cpu:>7.1f}x"
+            f"{name:<13}{tool:<19}{median * 1000:>8.1f}ms{faster:>8}{own * 1000:>7.0f}ms"
+            f"{on_redis * 1000:>9.1f}ms{less:>10}{sizes[tool]:>13,.0f}"
         )
 
 
@@ -137,7 +211,8 @@ def flatness(args: argparse.Namespace) -> None:
         populate(client, args.flat_queues, args.flat_queues, 0)
         have = 0
         port = free_port()
-        with exporter(qwatch_command(server.url, port), port) as url:
+        with exporter(qwatch_command(server.url, port), port) as running:
+            url = running.url
             jobs = 1_000
             while jobs <= args.max_jobs:
                 add_queued(client, args.flat_queues, have, jobs)
@@ -165,7 +240,8 @@ def tracking_cost(args: argparse.Namespace) -> None:
         client = server.client()
         populate(client, args.flat_queues, args.flat_queues, args.flat_queues)
         port = free_port()
-        with exporter(qwatch_command(server.url, port), port) as url:
+        with exporter(qwatch_command(server.url, port), port) as running:
+            url = running.url
             scrape(url)
             for finished in (0, 100, 1_000, 10_000):
                 seconds, cpus = [], []

@@ -133,7 +133,8 @@ def main() -> None:
             f" {args.scrapers} scrapers for {args.seconds:g} s, {args.slow} half-open connections"
         )
         port = free_port()
-        with exporter(qwatch_command(server.url, port), port) as url:
+        with exporter(qwatch_command(server.url, port), port) as running:
+            url = running.url
             before = readings_counter(client)
             urllib.request.urlopen(url, timeout=60).read()
             per_reading = readings_counter(client) - before
@@ -155,7 +156,8 @@ def main() -> None:
             str(BENCH_PYTHON), "-m", "rq_exporter", "--redis-url", server.url,
             "--host", "127.0.0.1", "-p", str(port), "--log-level", "ERROR",
         ]  # fmt: skip
-        with exporter(rq_exporter, port) as url:
+        with exporter(rq_exporter, port) as running:
+            url = running.url
             load = hammer(url, port, args)
         report("rq-exporter 3.1.0", load, args.seconds)
 

@@ -187,6 +187,13 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         f" (default {','.join(map(str, DEFAULT_BUCKETS))})",
     )
     serve.add_argument(
+        "--histograms",
+        default="all",
+        metavar="all|none|QUEUE,...",
+        help="queues whose run and wait times get histograms, some 30 series per queue"
+        " (default all); `none` or a few named queues bound the series of large fleets",
+    )
+    serve.add_argument(
         "--ttl",
         type=_seconds(1, MAX_TTL),
         action="append",
@@ -319,12 +326,21 @@ def run_serve(args: argparse.Namespace) -> int:
     from qwatch.exporter.web_config import WebConfig, load_web_config
 
     logging.basicConfig(format="qwatch serve: %(message)s", level=logging.WARNING)
+    histograms = histogram_queues(args.histograms)
     targets = serve_targets(args)
     names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     interval = track_interval(args.track_interval)
     sources = [
-        RedisSource(name, connect(target), args.buckets, args.label_limit, args.ttl, interval)
+        RedisSource(
+            name,
+            connect(target),
+            args.buckets,
+            args.label_limit,
+            args.ttl,
+            track_interval=interval,
+            histogram_queues=histograms,
+        )
         for name, target in zip(names, targets)
     ]
     server = make_server(parse_listen(args.listen), sources, args.timeout, web)
@@ -383,6 +399,18 @@ def track_interval(text: str) -> float:
             f" not {text!r}"
         )
     return value
+
+
+def histogram_queues(text: str) -> frozenset[str] | None:
+    """`--histograms`: None for `all`, no queue for `none`, else the queues named."""
+    if text == "all":
+        return None
+    if text == "none":
+        return frozenset()
+    names = text.split(",")
+    if not all(name.strip() for name in names) or {"all", "none"} & set(names):
+        raise QwatchError(f"--histograms wants all, none or QUEUE,QUEUE,..., not {text!r}")
+    return frozenset(names)
 
 
 def _buckets(text: str) -> tuple[float, ...]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
@@ -25,6 +25,7 @@ import redis
 from qwatch import batch, keys
 from qwatch.batch import Command, Packed
 from qwatch.formatting import clip
+from qwatch.packed import NOW, ClientMemory, Template, template
 from qwatch.replies import (
     NAME_LIMIT,
     as_count,
@@ -84,12 +85,16 @@ _PER_WORKER = 2
 WorkerHash = dict[str, Any]
 
 
-def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
+def read_snapshot(
+    client: redis.Redis, now: float | None = None, *, current_jobs: bool = True
+) -> Snapshot:
     """Sample one Redis; `now` (seconds since the epoch) is for tests.
 
     A queue, worker or abandoned job whose values are absurd, or that fails
     to turn into data for any reason, is left out and counted in
-    `records_skipped`; the rest of the sample stands.
+    `records_skipped`; the rest of the sample stands. Without `current_jobs`,
+    the busy workers' jobs are not read: their description and run time stay
+    None (the exporter shows neither).
     """
     now = time.time() if now is None else now
     skips = Skips()
@@ -107,7 +112,8 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
     worker_names = _names(worker_set, keys.WORKER_PREFIX, "worker", skips)
 
     replies = batch.run(
-        client, [*_queue_commands(queue_names, now), *_worker_commands(worker_names)]
+        client,
+        [*_queue_commands(client, queue_names, now), *_worker_commands(client, worker_names)],
     )
     check_allowed(*replies)
     per_queue = _chunks(replies[: len(queue_names) * _PER_QUEUE], _PER_QUEUE)
@@ -121,7 +127,9 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
 
     heads = [as_name(queue_replies[2]) for queue_replies in per_queue]
     currents = {
-        name: job for name, fields in live.items() if (job := as_name(fields["current_job"]))
+        name: job
+        for name, fields in (live.items() if current_jobs else ())
+        if (job := as_name(fields["current_job"]))
     }
     expired = [
         (job_id, queue, overdue)
@@ -137,7 +145,7 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
     details = batch.run(client, lookups)
     found = iter(details)
     enqueued = [parse_rq_time(next(found)) if job else None for job in heads]
-    current_jobs = {name: as_list(next(found)) for name in currents}
+    held = {name: as_list(next(found)) for name in currents}
     expired_workers = [as_name(next(found)) for _ in expired]
 
     listeners = Counter(queue for fields in live.values() for queue in fields["queues"])
@@ -150,9 +158,7 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
         for name, queue_replies, head, enqueued_at in zip(queue_names, per_queue, heads, enqueued)
     ]
     workers = [
-        skips.build(
-            "worker", name, partial(_worker_stats, name, fields, current_jobs.get(name), now)
-        )
+        skips.build("worker", name, partial(_worker_stats, name, fields, held.get(name), now))
         for name, fields in hashes.items()
         if fields
     ]
@@ -197,56 +203,44 @@ def _chunks(replies: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [replies[i : i + size] for i in range(0, len(replies), size)]
 
 
-def _queue_commands(queues: Iterable[str], now: float) -> list[Command | Packed]:
-    """Per queue: six commands that never change, packed once, then four that depend on now."""
-    live = f"({now}"  # finished and failed entries are scored by expiry; RQ drops the past
-    commands: list[Command | Packed] = []
-    for queue in queues:
-        started = keys.registry_key("started", queue)
-        expired = ("ZRANGEBYSCORE", started, "-inf", now, "WITHSCORES", "LIMIT", 0, EXPIRED_LIMIT)
-        commands += [
-            _packed(queue, _static_queue_commands),
-            ("ZCOUNT", started, live, "+inf"),
-            ("ZCOUNT", keys.registry_key("finished", queue), live, "+inf"),
-            ("ZCOUNT", keys.registry_key("failed", queue), live, "+inf"),
-            expired,
-        ]
-    return commands
+def _queue_commands(client: redis.Redis, queues: Sequence[str], now: float) -> list[Packed]:
+    """Per queue ten commands, packed once; four of them read up to `now`.
+
+    Finished and failed entries are scored by expiry and RQ drops the past:
+    what scores above `now` is live. Started entries are scored by heartbeat
+    deadline: what scores below `now` has expired.
+    """
+    live = f"({now}"
+    return [template.fill(live) for template in _QUEUE_COMMANDS.of(client).use(queues)]
 
 
-def _static_queue_commands(queue: str) -> Packed:
-    return batch.pack(
+def _queue_template(queue: str) -> Template:
+    started = keys.registry_key("started", queue)
+    return template(
         ("LLEN", keys.queue_key(queue)),
         ("LLEN", keys.intermediate_queue_key(queue)),
         ("LINDEX", keys.queue_key(queue), 0),
         ("ZCARD", keys.registry_key("deferred", queue)),
         ("ZCARD", keys.registry_key("scheduled", queue)),
         ("ZCARD", keys.registry_key("canceled", queue)),
+        ("ZCOUNT", started, NOW, "+inf"),
+        ("ZCOUNT", keys.registry_key("finished", queue), NOW, "+inf"),
+        ("ZCOUNT", keys.registry_key("failed", queue), NOW, "+inf"),
+        ("ZRANGEBYSCORE", started, "-inf", NOW, "WITHSCORES", "LIMIT", 0, EXPIRED_LIMIT),
     )
 
 
-def _worker_commands(workers: Iterable[str]) -> list[Command | Packed]:
-    return [_packed(name, _static_worker_commands) for name in workers]
+def _worker_commands(client: redis.Redis, workers: Sequence[str]) -> list[Packed]:
+    return _WORKER_COMMANDS.of(client).use(workers)
 
 
-def _static_worker_commands(name: str) -> Packed:
+def _worker_pack(name: str) -> Packed:
     key = keys.worker_key(name)
     return batch.pack(("HMGET", key, *WORKER_FIELDS), ("PTTL", key))
 
 
-_PACKED: dict[tuple[str, Callable[[str], Packed]], Packed] = {}
-_PACKED_LIMIT = 100_000
-
-
-def _packed(name: str, make: Callable[[str], Packed]) -> Packed:
-    """The commands `make` packs for `name`, packed once and kept while they are not too many."""
-    key = (name, make)
-    found = _PACKED.get(key)
-    if found is None:
-        if len(_PACKED) >= _PACKED_LIMIT:
-            _PACKED.clear()
-        found = _PACKED[key] = make(name)
-    return found
+_QUEUE_COMMANDS = ClientMemory(_queue_template)
+_WORKER_COMMANDS = ClientMemory(_worker_pack)
 
 
 def _worker_hash(fields: Any, pttl: Any) -> WorkerHash | None:

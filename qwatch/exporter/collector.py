@@ -52,11 +52,12 @@ class RedisSource:
         label_limit: int = DEFAULT_LABEL_LIMIT,
         ttls: Sequence[float] = (),
         track_interval: float = DEFAULT_INTERVAL,
+        histogram_queues: frozenset[str] | None = None,
     ) -> None:
         self.name = name
         self.client = client
         self.stream = CompletionStream()
-        self.totals = JobTotals(buckets, label_limit)
+        self.totals = JobTotals(buckets, label_limit, histogram_queues)
         self.following = BackgroundTracker(
             name, client, CompletionTracker(ttls), self._follow, track_interval
         )
@@ -93,7 +94,7 @@ class RedisSource:
 
     def _read(self) -> Reading:
         """Runs in this source's reading thread; the totals are shared with the tracker's."""
-        snapshot = read_snapshot(self.client)
+        snapshot = read_snapshot(self.client, current_jobs=False)
         streamed = self.stream.poll(self.client, snapshot)
         with self._totals_lock:
             pending, self._pending = self._pending, []

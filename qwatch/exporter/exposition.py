@@ -1,14 +1,16 @@
-"""Readings written out: the Prometheus text format fast, or prometheus_client families.
+"""Readings written out: the text format and OpenMetrics fast, or prometheus_client families.
 
 prometheus_client builds a sample object per value and then validates and
-escapes every label name of every sample: some 2 µs a sample, which at a
-thousand queues (10,000 samples) costs as much as the whole Redis read.
-qwatch's metric and label names are constants known to be valid, so the text
-format is written straight from the rows, escaping label values only, and
-each line's labels are remembered from one scrape to the next. The
-output is the library's, byte for byte: a test compares the two on the same
-reading. OpenMetrics, when a scraper asks for it, is written by the library
-from `families`.
+escapes every label name of every sample: some 2 µs a sample in the text
+format and ten times that in OpenMetrics, which at a thousand queues (10,000
+samples) costs more than the whole Redis read. qwatch's metric and label
+names are constants known to be valid, so both formats are written straight
+from the rows, escaping label values only, and each line's labels are
+remembered from one scrape to the next. The output is the library's, byte for
+byte: a test compares the two on the same reading. The two formats differ in
+a few places only: OpenMetrics names a counter family without its `_total`
+(its samples keep it), escapes quotes in help texts, and ends with `# EOF`.
+qwatch writes no `_created` samples, units or exemplars, in either format.
 """
 
 from __future__ import annotations
@@ -26,41 +28,85 @@ from prometheus_client.utils import floatToGoString
 from qwatch.exporter.metrics import Reading, Series
 from qwatch.exporter.totals import Histogram
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_OPENMETRICS = "application/openmetrics-text; version=1.0.0"
+
+
+def written_by_qwatch(content_type: str) -> bool | None:
+    """For the content type prometheus_client chose: False to write the text format,
+    True for OpenMetrics 1.0, None to leave to the library (another version, or
+    names escaped with dots, which rewrites every metric name).
+    """
+    if "escaping=dots" in content_type:
+        return None
+    if content_type.startswith("text/plain"):
+        return False
+    return True if content_type.startswith(_OPENMETRICS) else None
 
 
 class TextFormat:
-    """Writes readings in the text format, as prometheus_client's `generate_latest` does.
+    """Writes readings as prometheus_client's `generate_latest` functions do.
 
-    Each series' line up to its value (`name{labels} `) is remembered between
-    scrapes, since queue names rarely change: a line then costs one lookup.
-    The memory is dropped when it grows past twice what one scrape writes.
+    Each series' line up to its value (`name{labels} `, and for a histogram
+    each bucket's, its count's and its sum's) is remembered between scrapes,
+    since queue names rarely change: a line then costs one lookup. The memory
+    holds the lines of the last scrape only: when it finds more than that
+    scrape used, it is emptied.
     """
 
     def __init__(self) -> None:
-        self._prefixes: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._prefixes: dict[tuple[str, tuple[str, ...]], str | tuple[str, ...]] = {}
 
-    def render(self, reading: Reading) -> bytes:
+    @property
+    def remembered(self) -> int:
+        """How many series' line prefixes are remembered."""
+        return len(self._prefixes)
+
+    def render(self, reading: Reading, openmetrics: bool = False) -> bytes:
         prefixes = self._prefixes
         numbers: dict[float, str] = {}
         lines: list[str] = []
+        used = 0
         for series, rows in reading:
+            lines.append(_header(series, openmetrics))
             name = series.name + ("_total" if series.kind == "counter" else "")
-            lines.append(f"# HELP {name} {_help(series)}\n# TYPE {name} {series.kind}\n")
+            used += len(rows)
             for row, value in rows:
-                if isinstance(value, Histogram):
-                    lines += _histogram_lines(name, _pairs(series.labels, row), value)
-                    continue
                 prefix = prefixes.get((name, row))
+                if isinstance(value, Histogram):
+                    if not isinstance(prefix, tuple) or len(prefix) != len(value.bounds) + 3:
+                        prefix = _histogram_prefixes(name, _pairs(series.labels, row), value)
+                        prefixes[(name, row)] = prefix
+                    counts = value.cumulative()
+                    for start, count in zip(prefix, [*counts, counts[-1], value.total]):
+                        text = numbers.get(count)
+                        if text is None:
+                            text = numbers[count] = _number(count)
+                        lines.append(f"{start}{text}\n")
+                    continue
                 if prefix is None:
-                    prefix = prefixes[(name, row)] = f"{name}{{{_pairs(series.labels, row)}}} "
+                    prefix = prefixes[(name, row)] = _prefix(name, _pairs(series.labels, row))
                 text = numbers.get(value)
                 if text is None:
                     text = numbers[value] = _number(value)
                 lines.append(f"{prefix}{text}\n")
-        if len(prefixes) > 2 * len(lines):
+        if openmetrics:
+            lines.append("# EOF\n")
+        if len(prefixes) > used:
             self._prefixes = {}
         return "".join(lines).encode()
+
+
+def _header(series: Series, openmetrics: bool) -> str:
+    if openmetrics:
+        text = series.help.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
+        return f"# HELP {series.name} {text}\n# TYPE {series.name} {series.kind}\n"
+    name = series.name + ("_total" if series.kind == "counter" else "")
+    text = series.help.replace("\\", r"\\").replace("\n", r"\n")
+    return f"# HELP {name} {text}\n# TYPE {name} {series.kind}\n"
+
+
+def _prefix(name: str, pairs: str) -> str:
+    return f"{name}{{{pairs}}} " if pairs else f"{name} "
 
 
 def _pairs(names: tuple[str, ...], values: tuple[str, ...]) -> str:
@@ -71,16 +117,18 @@ def _escape(value: str) -> str:
     return value.replace("\\", r"\\").replace("\n", r"\n").replace('"', r"\"")
 
 
-def _histogram_lines(name: str, pairs: str, histogram: Histogram) -> list[str]:
-    counts = histogram.cumulative()
+def _histogram_prefixes(name: str, pairs: str, histogram: Histogram) -> tuple[str, ...]:
+    """Each bucket's line up to its value, then the count's and the sum's.
+
+    `le` sorts before every label qwatch gives a histogram, so it comes first.
+    """
+    labels = f",{pairs}" if pairs else ""
     bounds = [*map(_number, histogram.bounds), "+Inf"]
-    lines = [
-        f'{name}_bucket{{le="{bound}",{pairs}}} {_number(count)}\n'
-        for bound, count in zip(bounds, counts)
-    ]
-    lines.append(f"{name}_count{{{pairs}}} {_number(counts[-1])}\n")
-    lines.append(f"{name}_sum{{{pairs}}} {_number(histogram.total)}\n")
-    return lines
+    return (
+        *(f'{name}_bucket{{le="{bound}"{labels}}} ' for bound in bounds),
+        _prefix(name + "_count", pairs),
+        _prefix(name + "_sum", pairs),
+    )
 
 
 def families(reading: Reading) -> Iterator[Metric]:
@@ -106,7 +154,3 @@ def families(reading: Reading) -> Iterator[Metric]:
 def _number(value: float) -> str:
     text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
     return text
-
-
-def _help(series: Series) -> str:
-    return series.help.replace("\\", r"\\").replace("\n", r"\n")

@@ -35,7 +35,7 @@ from qwatch.errors import TargetError
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.connections import Connection, ConnectionSlots
-from qwatch.exporter.exposition import CONTENT_TYPE, TextFormat
+from qwatch.exporter.exposition import TextFormat, written_by_qwatch
 from qwatch.exporter.web_config import WebConfig
 
 BACKLOG = 512
@@ -190,11 +190,13 @@ class _Handler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         if path == "/metrics":
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
-            if content_type.startswith("text/plain"):
-                body = self.server.text_format.render(self.server.collector.read())
-                self._send(200, CONTENT_TYPE, body)
+            openmetrics = written_by_qwatch(content_type)
+            if openmetrics is None:
+                body = encoder(self.server.registry)
             else:
-                self._send(200, content_type, encoder(self.server.registry))
+                reading = self.server.collector.read()
+                body = self.server.text_format.render(reading, openmetrics)
+            self._send(200, content_type, body)
         elif path == "/healthz":
             self._send(200, "text/plain; charset=utf-8", b"ok\n")
         elif path == "/":

@@ -71,8 +71,15 @@ class Histogram:
 class JobTotals:
     """Everything that only grows, for one Redis; bounded by its queues and label limits."""
 
-    def __init__(self, buckets: Sequence[float], label_limit: int) -> None:
+    def __init__(
+        self,
+        buckets: Sequence[float],
+        label_limit: int,
+        histogram_queues: frozenset[str] | None = None,
+    ) -> None:
+        """`histogram_queues`: the queues that get run and wait time histograms; None: all."""
         self.buckets = tuple(buckets)
+        self.histogram_queues = histogram_queues
         self.functions = BoundedLabels(label_limit)
         self.exceptions = BoundedLabels(label_limit)
         self.finished: Counter[tuple[str, str]] = Counter()
@@ -121,6 +128,8 @@ class JobTotals:
         else:
             exception = self.exceptions.value(queue, completion.exception)
             self.failed[(queue, function, exception)] += 1
+        if self.histogram_queues is not None and queue not in self.histogram_queues:
+            return
         if completion.run_seconds is not None:
             self.run_time.setdefault(queue, Histogram(self.buckets)).observe(completion.run_seconds)
         if completion.wait_seconds is not None:

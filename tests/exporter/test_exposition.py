@@ -1,21 +1,71 @@
-"""qwatch's fast text format is prometheus_client's, byte for byte."""
+"""qwatch's own text and OpenMetrics writers are prometheus_client's, byte for byte."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, generate_latest
+import pytest
+import redis
+from prometheus_client import CollectorRegistry
 from prometheus_client.core import Metric
+from prometheus_client.exposition import choose_encoder
+from rq import Queue, Worker
 
+from harness import tasks
+from harness.workers import run_burst
 from qwatch.completions import Completion
+from qwatch.connection import Target, connect
 from qwatch.exporter import metrics
-from qwatch.exporter.exposition import TextFormat, families
+from qwatch.exporter.collector import QwatchCollector, RedisSource
+from qwatch.exporter.exposition import TextFormat, families, written_by_qwatch
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.totals import DEFAULT_BUCKETS, JobTotals
 from qwatch.snapshot import QueueStats, RedisInfo, Snapshot, WorkerStats
 
 ODD = 'odd "queue"\\with\nnewline é'
 
+PROMETHEUS_3 = (
+    "application/openmetrics-text;version=1.0.0;escaping=allow-utf-8;q=0.6,"
+    "application/openmetrics-text;version=0.0.1;q=0.5,"
+    "text/plain;version=1.0.0;escaping=allow-utf-8;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
+PROMETHEUS_2_55 = (
+    "application/openmetrics-text;version=1.0.0;q=0.5,"
+    "application/openmetrics-text;version=0.0.1;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
+PROMETHEUS_2_42 = (
+    "application/openmetrics-text;version=1.0.0,"
+    "application/openmetrics-text;version=0.0.1;q=0.75,"
+    "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+)
+ACCEPT_HEADERS = (
+    PROMETHEUS_3,
+    PROMETHEUS_2_55,
+    PROMETHEUS_2_42,
+    "text/plain;version=1.0.0;escaping=allow-utf-8",
+    "text/plain",
+    "*/*",
+    "",
+)
 
-def reading() -> Reading:
+
+class Fixed:
+    def __init__(self, items: list[Metric]) -> None:
+        self.items = items
+
+    def collect(self) -> list[Metric]:
+        return self.items
+
+
+def library_output(reading: Reading, accept: str) -> tuple[bytes, bool | None]:
+    """What prometheus_client writes for this Accept header, and which writer qwatch uses."""
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Fixed(list(families(reading))))
+    encoder, content_type = choose_encoder(accept)
+    return encoder(registry), written_by_qwatch(content_type)
+
+
+def odd_reading() -> Reading:
     queue = QueueStats(ODD, 3, 1, 2, 4, 0, 1, 0, 0, 12.5, 2, "job-1")
     plain = QueueStats("plain", 0, 0, 0, 0, 0, 0, 0, 0, None, 0, None)
     worker = WorkerStats(
@@ -38,20 +88,76 @@ def reading() -> Reading:
     )
 
 
-class Fixed:
-    def __init__(self, items: list[Metric]) -> None:
-        self.items = items
-
-    def collect(self) -> list[Metric]:
-        return self.items
-
-
-def test_text_format_matches_the_library() -> None:
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(Fixed(list(families(reading()))))
-    expected = generate_latest(registry)
+@pytest.mark.parametrize("accept", ACCEPT_HEADERS)
+def test_odd_names_are_written_as_the_library_writes_them(accept: str) -> None:
+    expected, openmetrics = library_output(odd_reading(), accept)
+    assert openmetrics is not None
     text_format = TextFormat()
-    assert text_format.render(reading()) == expected
-    assert text_format.render(reading()) == expected  # again, from remembered lines
+    assert text_format.render(odd_reading(), openmetrics) == expected
+    assert text_format.render(odd_reading(), openmetrics) == expected  # from remembered lines
     assert b'queue="odd \\"queue\\"\\\\with\\nnewline \xc3\xa9"' in expected
-    assert b'qwatch_job_duration_seconds_bucket{le="+Inf",' in expected
+
+
+def test_prometheus_gets_openmetrics_written_by_qwatch() -> None:
+    for accept in (PROMETHEUS_3, PROMETHEUS_2_55, PROMETHEUS_2_42):
+        expected, openmetrics = library_output(odd_reading(), accept)
+        assert openmetrics is True
+        assert expected.endswith(b"# EOF\n")
+        assert b"# TYPE qwatch_jobs_finished counter\n" in expected
+        assert b'\nqwatch_jobs_finished_total{function="app.send",' in expected
+    plain, openmetrics = library_output(odd_reading(), "text/plain")
+    assert openmetrics is False and b"# TYPE qwatch_jobs_finished_total counter\n" in plain
+
+
+def test_names_escaped_with_dots_are_left_to_the_library() -> None:
+    dotted = "application/openmetrics-text;version=1.0.0;escaping=dots"
+    _encoder, content_type = choose_encoder(dotted)
+    assert written_by_qwatch(content_type) is None
+
+
+def test_both_formats_match_the_library_on_a_real_deployment(client: redis.Redis, url: str) -> None:
+    """Queues, busy and idle workers, finished and failed jobs run by a real RQ worker."""
+    names = [f"queue-{n:02d}" for n in range(12)] + [ODD]
+    collector = QwatchCollector([RedisSource("main", connect(Target(url=url)))], timeout=30)
+    collector.read()  # the first reading marks where counting starts
+    for n, name in enumerate(names):
+        queue = Queue(name, connection=client)
+        queue.enqueue(tasks.add, n, 1)
+        queue.enqueue(tasks.divide, n, n % 3)
+    run_burst(url, names)
+    for n, name in enumerate(names):
+        Queue(name, connection=client).enqueue(tasks.add, n, 2)
+        worker = Worker([name], connection=client, name=f"w-{n}")
+        worker.register_birth()
+        worker.set_state("busy" if n % 2 else "idle")
+    reading = collector.read()
+    text_format = TextFormat()
+    for accept in ACCEPT_HEADERS:
+        expected, openmetrics = library_output(reading, accept)
+        assert openmetrics is not None
+        assert text_format.render(reading, openmetrics) == expected, accept
+    om, _ = library_output(reading, PROMETHEUS_3)
+    assert om.count(b"qwatch_job_duration_seconds_bucket{") == 13 * (len(DEFAULT_BUCKETS) + 1)
+    assert b'qwatch_jobs_failed_total{exception="ZeroDivisionError"' in om
+
+
+def test_remembered_lines_are_those_of_the_last_scrape(client: redis.Redis, url: str) -> None:
+    """Queues come and go; what the writer remembers never outgrows one scrape."""
+    collector = QwatchCollector([RedisSource("main", connect(Target(url=url)))], timeout=30)
+    text_format = TextFormat()
+    for generation in range(5):
+        client.flushall()
+        for n in range(40):
+            Queue(f"gen{generation}-{n}", connection=client).enqueue(tasks.add, n, 1)
+        reading = collector.read()
+        text_format.render(reading)
+        text_format.render(reading, openmetrics=True)
+        lines = sum(len(rows) for _series, rows in reading)
+        assert text_format.remembered == lines
+
+
+def test_histogram_labels_sort_after_le() -> None:
+    """The writers put `le` first, where prometheus_client's sorting puts it."""
+    for series in metrics.ALL:
+        if series.kind == "histogram":
+            assert all(label > "le" for label in series.labels), series.name
