@@ -164,6 +164,12 @@ def test_tls_mistakes_are_one_line_errors(
         assert message in err and err.count("\n") == 1
 
 
+def test_sentinel_with_tls_options_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["serve", "--sentinel", "127.0.0.1:1", "--sentinel-master", "m", "--tls-ca", "ca.crt"]
+    assert main(argv) == 2
+    assert "not with --sentinel" in capsys.readouterr().err
+
+
 def test_every_command_has_the_tls_options() -> None:
     parser = build_parser()
     for command in ("snapshot", "failed", "job", "top", "serve"):

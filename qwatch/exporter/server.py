@@ -106,7 +106,8 @@ class ExporterServer(HTTPServer):
         self._current.connection = connection
         try:
             if self.web.tls is not None:
-                connection.sock = self.web.tls.accept(connection.sock)
+                connection.sock = self.web.tls.wrap(connection.sock)
+                self.web.tls.handshake(connection.sock)
             self.finish_request(connection.sock, client_address)
         except (OSError, ssl.SSLError, ValueError) as exc:
             log.info("connection from %s ended: %s", client_address[0], exc)

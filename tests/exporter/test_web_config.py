@@ -17,6 +17,7 @@ from harness.certificates import CertificateAuthority
 from qwatch.errors import TargetError
 from qwatch.exporter.web_config import load_web_config
 from tests.exporter.conftest import Exporter, StartExporter
+from tests.exporter.test_http_limits import closed_while_trickling
 
 TLS = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
 
@@ -67,6 +68,18 @@ def test_client_allowed_sans_refuses_a_certificate_with_another_name(
         get(exporter, client_context(ca, "intruder"))
     with pytest.raises(REFUSED):
         get(exporter, client_context(ca))
+
+
+def test_a_stalled_tls_handshake_is_closed(
+    start_exporter: StartExporter, ca: CertificateAuthority
+) -> None:
+    config = ca.directory / "web.yml"
+    config.write_text(TLS)
+    exporter = start_exporter(web=load_web_config(str(config)), request_deadline=0.5)
+    with socket.create_connection(exporter.address, 30) as stalled:
+        stalled.sendall(b"\x16\x03\x01\x02\x00")  # a ClientHello of 512 bytes to come
+        assert closed_while_trickling(stalled, b"\x01")
+    assert get(exporter, client_context(ca))[0] == 200
 
 
 def test_min_version_tls13_refuses_tls12(
