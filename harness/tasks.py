@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 
 class UpstreamTimeout(Exception):
@@ -56,3 +57,19 @@ def flaky(chance: float) -> str:
 def fail(message: str) -> None:
     """Fails with ValueError(message): for long or odd exception messages."""
     raise ValueError(message)
+
+
+def fail_once(marker: str) -> str:
+    """Fails with ConnectionError the first time (creating the file `marker`), then succeeds."""
+    path = Path(marker)
+    if not path.exists():
+        path.touch()
+        raise ConnectionError("first try fails")
+    return "ok"
+
+
+def ask_retry(retries: int) -> object:
+    """Returns RQ's `Retry`, which asks the worker to run the job again, up to `retries` times."""
+    from rq import Retry
+
+    return Retry(max=retries)

@@ -35,7 +35,8 @@ class Renderer:
         self.max_depth = max_depth
         self.max_items = max_items
         self.max_int_bits = int(max_int_digits / _LOG10_2)
-        self.shown: set[int] = set()
+        self.shown: dict[int, bool] = {}
+        """Containers shown so far, and whether each holds containers."""
         self.open: set[int] = set()
         self.parts: list[str] = []
         self.room = 0
@@ -108,10 +109,10 @@ class Renderer:
         if key in self.open:
             self._emit("<cycle>")
             return
-        if key in self.shown and self._holds_containers(value):
+        if self.shown.get(key):
             self._emit(f"<shared {_kind(value)}>")
             return
-        self.shown.add(key)
+        self.shown[key] = self._holds_containers(value)
         self.open.add(key)
         try:
             self._open_container(value, depth)

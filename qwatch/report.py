@@ -37,6 +37,10 @@ def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> Rende
     if snapshot.expired_workers:
         names = ", ".join(snapshot.expired_workers)
         parts.append(_text(f"registered but expired workers: {names}", style="red"))
+    parts += [Text(f"note: {note}", style="yellow") for note in snapshot.notes]
+    if snapshot.records_skipped:
+        skipped = plural(snapshot.records_skipped, "record")
+        parts.append(Text(f"note: {skipped} left out for absurd or unreadable values, logged"))
     return Group(*parts)
 
 
@@ -48,10 +52,13 @@ def headline(snapshot: Snapshot) -> str:
         memory += f" of {byte_size(info.max_memory_bytes)}"
     queued = sum(queue.queued for queue in snapshot.queues)
     failed = sum(queue.failed for queue in snapshot.queues)
-    return (
+    line = (
         f"Redis {info.version or '?'}  {memory}  {plural(len(snapshot.queues), 'queue')}"
         f"  {queued} queued  {failed} failed  {plural(len(snapshot.workers), 'worker')}"
     )
+    if snapshot.records_skipped:
+        line += f"  {plural(snapshot.records_skipped, 'record')} skipped"
+    return line
 
 
 def empty_hint(snapshot: Snapshot, target: str) -> str | None:
@@ -210,8 +217,8 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
                     duration(worker.heartbeat_age_seconds),
                     style="bold red" if worker.heartbeat_overdue else "",
                 ),
-                str(worker.successful_jobs),
-                str(worker.failed_jobs),
+                _number(worker.successful_jobs),
+                _number(worker.failed_jobs),
                 duration(worker.working_seconds),
             )
         )
@@ -286,6 +293,10 @@ def job_report(job: JobDetail) -> RenderableType:
     if not job.traceback:
         return fields
     return Group(fields, Text(""), Text(printable_lines(job.traceback)))
+
+
+def _number(value: int | None) -> str:
+    return "-" if value is None else str(value)
 
 
 def _add_row(table: Table, *cells: str | Text) -> None:

@@ -206,8 +206,8 @@ def _text(value: str, style: str = "") -> Text:
     return Text(printable(value), style=style)
 
 
-def _count(value: int, style: str = "") -> Text:
-    return Text(str(value), style=style, justify="right")
+def _count(value: int | None, style: str = "") -> Text:
+    return Text("-" if value is None else str(value), style=style, justify="right")
 
 
 def _seconds(value: float | None) -> Sortable:
