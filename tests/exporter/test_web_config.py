@@ -28,6 +28,8 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
     authority.issue("server", "IP:127.0.0.1")
     authority.issue("scraper", "DNS:prometheus.example.org", client=True)
     authority.issue("intruder", "DNS:intruder.example.org", client=True)
+    stranger = CertificateAuthority(authority.directory, "stranger")
+    stranger.issue("imposter", "DNS:prometheus.example.org", client=True)
     return authority
 
 
@@ -126,6 +128,44 @@ def test_cipher_suites_limit_tls12_to_the_listed_suites(
     other.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
     with pytest.raises(REFUSED):
         get(exporter, other)
+
+
+@pytest.mark.parametrize(
+    ("prefer", "chosen"),
+    [("true", "ECDHE-ECDSA-AES256-GCM-SHA384"), ("false", "ECDHE-ECDSA-AES128-GCM-SHA256")],
+)
+def test_prefer_server_cipher_suites_decides_whose_order_wins(
+    start_exporter: StartExporter, ca: CertificateAuthority, prefer: str, chosen: str
+) -> None:
+    exporter = serve(
+        start_exporter,
+        ca,
+        TLS + "  max_version: TLS12\n  cipher_suites:\n"
+        "    - TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n"
+        "    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n"
+        f"  prefer_server_cipher_suites: {prefer}\n",
+    )
+    client = client_context(ca)
+    client.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384")
+    with client.wrap_socket(
+        socket.create_connection(exporter.address, 30), server_hostname=exporter.address[0]
+    ) as sock:
+        cipher = sock.cipher()
+    assert cipher is not None and cipher[0] == chosen
+
+
+def test_verify_client_cert_if_given_lets_in_no_certificate_but_not_a_strange_one(
+    start_exporter: StartExporter, ca: CertificateAuthority
+) -> None:
+    exporter = serve(
+        start_exporter,
+        ca,
+        TLS + "  client_ca_file: ca.crt\n  client_auth_type: VerifyClientCertIfGiven\n",
+    )
+    assert get(exporter, client_context(ca))[0] == 200
+    assert get(exporter, client_context(ca, "scraper"))[0] == 200
+    with pytest.raises(REFUSED):
+        get(exporter, client_context(ca, "imposter"))
 
 
 def test_headers_are_added_to_every_answer(
