@@ -29,6 +29,9 @@ from qwatch.reader import read_snapshot
 from qwatch.stream import CompletionStream
 
 log = logging.getLogger("qwatch.exporter")
+NOTHING: Reading = []
+"""The reading of a Redis that did not answer: one object, so that it is shared too."""
+BUILD_INFO = metrics.build_info()
 
 
 class RedisSource:
@@ -94,15 +97,26 @@ class QwatchCollector:
 
     def read(self) -> Reading:
         """Every Redis read at once, within the timeout; one entry per series."""
+        health, shared = self.read_parts()
+        return metrics.merge([health, *shared])
+
+    def read_parts(self) -> tuple[Reading, tuple[Reading, ...]]:
+        """This scrape's own health series, and the readings it shares with other scrapes.
+
+        Each shared reading is the very object every scrape waiting on the same
+        collection gets, so the server can write it out once for all of them.
+        """
         started = time.monotonic()
         deadline = started + self.timeout
         pending = [(source, source.start_reading()) for source in self.sources]
-        readings = []
+        health = []
+        shared: list[Reading] = []
         for source, future in pending:
             got = self._wait(source, future, deadline)
             elapsed = time.monotonic() - started
-            readings += [metrics.health(source.name, elapsed, got is not None), got or []]
-        return metrics.merge([*readings, metrics.build_info()])
+            health.append(metrics.health(source.name, elapsed, got is not None))
+            shared.append(got or NOTHING)
+        return metrics.merge(health), (*shared, BUILD_INFO)
 
     def _wait(
         self, source: RedisSource, reading: Future[Reading], deadline: float

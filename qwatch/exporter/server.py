@@ -32,10 +32,11 @@ from prometheus_client.exposition import choose_encoder
 
 from qwatch import __version__
 from qwatch.errors import TargetError
-from qwatch.exporter import DEFAULT_PORT
+from qwatch.exporter import DEFAULT_PORT, metrics
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.connections import Connection, ConnectionSlots
 from qwatch.exporter.exposition import CONTENT_TYPE, TextFormat
+from qwatch.exporter.metrics import Reading
 from qwatch.exporter.web_config import WebConfig
 
 BACKLOG = 512
@@ -80,8 +81,11 @@ class ExporterServer(HTTPServer):
         self.collector = collector
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(collector)
-        self.text_format = TextFormat()
         self.web = web
+        self._health_format = TextFormat()
+        self._shared_format = TextFormat()
+        self._render_lock = threading.Lock()
+        self._last: tuple[tuple[Reading, ...], bytes] = ((), b"")
         self.slots = ConnectionSlots(max_connections, request_deadline)
         self._current = threading.local()
 
@@ -116,6 +120,16 @@ class ExporterServer(HTTPServer):
         finally:
             self.slots.done(connection)
             self.shutdown_request(connection.sock)
+
+    def metrics_text(self) -> bytes:
+        """/metrics in the text format; scrapes sharing a reading share its writing too."""
+        health, shared = self.collector.read_parts()
+        with self._render_lock:
+            written, text = self._last
+            if len(written) != len(shared) or any(a is not b for a, b in zip(written, shared)):
+                text = self._shared_format.render(metrics.merge(shared))
+                self._last = shared, text
+            return self._health_format.render(health) + text
 
     def request_arrived(self) -> None:
         """Called by the handler once the request is read: the connection is not evicted."""
@@ -192,8 +206,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/metrics":
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             if content_type.startswith("text/plain"):
-                body = self.server.text_format.render(self.server.collector.read())
-                self._send(200, CONTENT_TYPE, body)
+                self._send(200, CONTENT_TYPE, self.server.metrics_text())
             else:
                 self._send(200, content_type, encoder(self.server.registry))
         elif path == "/healthz":

@@ -9,10 +9,16 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
+import redis
+from rq import Queue
 
+from harness import tasks
 from harness.polling import wait_until
+from qwatch.exporter import metrics
+from qwatch.exporter.exposition import TextFormat
+from qwatch.exporter.metrics import Reading
 from qwatch.exporter.server import MAX_CONNECTIONS
-from tests.exporter.conftest import Exporter, StartExporter
+from tests.exporter.conftest import Exporter, StartExporter, parse
 
 
 def connect(exporter: Exporter) -> socket.socket:
@@ -118,3 +124,26 @@ def test_head_answers_without_a_body(start_exporter: StartExporter) -> None:
     answer = exchange(exporter, b"HEAD /metrics HTTP/1.1\r\n\r\n")
     head, _sep, body = answer.partition(b"\r\n\r\n")
     assert status(answer) == 200 and b"Content-Length: " in head and body == b""
+
+
+def test_scrapes_sharing_a_reading_share_its_text(
+    client: redis.Redis, start_exporter: StartExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Queue("default", connection=client).enqueue(tasks.add, 1, 1)
+    exporter = start_exporter()
+    server = exporter.server
+    health, shared = server.collector.read_parts()
+    monkeypatch.setattr(server.collector, "read_parts", lambda: (health, shared))
+    writes = []
+    render = TextFormat.render
+
+    def counting(self: TextFormat, reading: Reading) -> bytes:
+        writes.append(len(reading))
+        return render(self, reading)
+
+    monkeypatch.setattr(TextFormat, "render", counting)
+    texts = {server.metrics_text() for _ in range(5)}
+    assert len(writes) == 5 + 1  # the health series each time, the shared reading once
+    assert texts == {TextFormat().render(metrics.merge([health, *shared]))}
+    scrape = parse(texts.pop().decode())
+    assert scrape.value("qwatch_queue_jobs", redis="main", queue="default", state="queued") == 1
