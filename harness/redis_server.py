@@ -30,7 +30,10 @@ def free_port() -> int:
 
 @dataclass(frozen=True)
 class RedisTLS:
-    """What a TLS-only server needs, and the client certificate the harness itself uses."""
+    """What a TLS-only server needs, and the client certificate the harness itself uses.
+
+    The server's certificate should name `localhost`: the harness connects by that name.
+    """
 
     ca: Path
     server: Pair
@@ -73,13 +76,18 @@ class RedisServer:
     @property
     def url(self) -> str:
         """The server's URL, database 0."""
-        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}/0"
+
+    @property
+    def host(self) -> str:
+        """The name clients use: with TLS, the name in the server's certificate."""
+        return "localhost" if self.tls else "127.0.0.1"
 
     def client(self, **options: object) -> redis.Redis:
         """A new client of this server."""
         if self.tls:
             options = {**self.tls.client_options(), **options}
-        return redis.Redis(host="127.0.0.1", port=self.port, protocol=2, **options)  # type: ignore[arg-type]
+        return redis.Redis(host=self.host, port=self.port, protocol=2, **options)  # type: ignore[arg-type]
 
     def start(self) -> None:
         """Start the server and wait until it answers PING."""

@@ -36,6 +36,9 @@ from qwatch.stream import CompletionStream
 from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
 
 log = logging.getLogger("qwatch.exporter")
+NOTHING: Reading = []
+"""The reading of a Redis that did not answer: one object, so that it is shared too."""
+BUILD_INFO = metrics.build_info()
 
 PENDING_LIMIT = 100_000
 """Completions kept for the next scrape; past this (nobody scrapes) they are counted at once."""
@@ -131,15 +134,26 @@ class QwatchCollector:
 
     def read(self) -> Reading:
         """Every Redis read at once, within the timeout; one entry per series."""
+        health, shared = self.read_parts()
+        return metrics.merge([health, *shared])
+
+    def read_parts(self) -> tuple[Reading, tuple[Reading, ...]]:
+        """This scrape's own health series, and the readings it shares with other scrapes.
+
+        Each shared reading is the very object every scrape waiting on the same
+        collection gets, so the server can write it out once for all of them.
+        """
         started = time.monotonic()
         deadline = started + self.timeout
         pending = [(source, source.start_reading()) for source in self.sources]
-        readings = []
+        health = []
+        shared: list[Reading] = []
         for source, future in pending:
             got = self._wait(source, future, deadline)
             elapsed = time.monotonic() - started
-            readings += [metrics.health(source.name, elapsed, got is not None), got or []]
-        return metrics.merge([*readings, metrics.build_info()])
+            health.append(metrics.health(source.name, elapsed, got is not None))
+            shared.append(got or NOTHING)
+        return metrics.merge(health), (*shared, BUILD_INFO)
 
     def _wait(
         self, source: RedisSource, reading: Future[Reading], deadline: float

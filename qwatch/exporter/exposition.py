@@ -61,7 +61,8 @@ class TextFormat:
         """How many series' line prefixes are remembered."""
         return len(self._prefixes)
 
-    def render(self, reading: Reading, openmetrics: bool = False) -> bytes:
+    def render(self, reading: Reading, openmetrics: bool = False, ends: bool = True) -> bytes:
+        """The reading as text; OpenMetrics closes with `# EOF` unless more text `ends` it."""
         prefixes = self._prefixes
         numbers: dict[float, str] = {}
         lines: list[str] = []
@@ -89,7 +90,7 @@ class TextFormat:
                 if text is None:
                     text = numbers[value] = _number(value)
                 lines.append(f"{prefix}{text}\n")
-        if openmetrics:
+        if openmetrics and ends:
             lines.append("# EOF\n")
         if len(prefixes) > used:
             self._prefixes = {}

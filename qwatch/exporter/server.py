@@ -32,10 +32,11 @@ from prometheus_client.exposition import choose_encoder
 
 from qwatch import __version__
 from qwatch.errors import TargetError
-from qwatch.exporter import DEFAULT_PORT
+from qwatch.exporter import DEFAULT_PORT, metrics
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.connections import Connection, ConnectionSlots
 from qwatch.exporter.exposition import TextFormat, written_by_qwatch
+from qwatch.exporter.metrics import Reading
 from qwatch.exporter.web_config import WebConfig
 
 BACKLOG = 512
@@ -80,8 +81,11 @@ class ExporterServer(HTTPServer):
         self.collector = collector
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(collector)
-        self.text_format = TextFormat()
         self.web = web
+        self._health_format = TextFormat()
+        self._shared_format = TextFormat()
+        self._render_lock = threading.Lock()
+        self._last: dict[bool, tuple[tuple[Reading, ...], bytes]] = {}
         self.slots = ConnectionSlots(max_connections, request_deadline)
         self._current = threading.local()
 
@@ -106,7 +110,8 @@ class ExporterServer(HTTPServer):
         self._current.connection = connection
         try:
             if self.web.tls is not None:
-                connection.sock = self.web.tls.accept(connection.sock)
+                connection.sock = self.web.tls.wrap(connection.sock)
+                self.web.tls.handshake(connection.sock)
             self.finish_request(connection.sock, client_address)
         except (OSError, ssl.SSLError, ValueError) as exc:
             log.info("connection from %s ended: %s", client_address[0], exc)
@@ -115,6 +120,17 @@ class ExporterServer(HTTPServer):
         finally:
             self.slots.done(connection)
             self.shutdown_request(connection.sock)
+
+    def metrics_text(self, openmetrics: bool) -> bytes:
+        """/metrics written by qwatch; scrapes sharing a reading share its writing too."""
+        health, shared = self.collector.read_parts()
+        with self._render_lock:
+            written, text = self._last.get(openmetrics, ((), b""))
+            if len(written) != len(shared) or any(a is not b for a, b in zip(written, shared)):
+                text = self._shared_format.render(metrics.merge(shared), openmetrics)
+                self._last[openmetrics] = shared, text
+            head = self._health_format.render(health, openmetrics, ends=False)
+            return head + text
 
     def request_arrived(self) -> None:
         """Called by the handler once the request is read: the connection is not evicted."""
@@ -194,8 +210,7 @@ class _Handler(BaseHTTPRequestHandler):
             if openmetrics is None:
                 body = encoder(self.server.registry)
             else:
-                reading = self.server.collector.read()
-                body = self.server.text_format.render(reading, openmetrics)
+                body = self.server.metrics_text(openmetrics)
             self._send(200, content_type, body)
         elif path == "/healthz":
             self._send(200, "text/plain; charset=utf-8", b"ok\n")

@@ -85,13 +85,15 @@ class ServerTLS:
     context: ssl.SSLContext
     allowed_sans: frozenset[str] = frozenset()
 
-    def accept(self, sock: socket.socket) -> ssl.SSLSocket:
+    def wrap(self, sock: socket.socket) -> ssl.SSLSocket:
+        """The TLS socket, before its handshake: so that it can be shut while it waits."""
+        return self.context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+
+    def handshake(self, wrapped: ssl.SSLSocket) -> None:
         """The handshake, then the SAN check; raises `ssl.SSLError` on refusal."""
-        wrapped = self.context.wrap_socket(sock, server_side=True)
+        wrapped.do_handshake()
         if self.allowed_sans and not self.allowed_sans & _sans(wrapped.getpeercert()):
-            wrapped.close()
             raise ssl.SSLError("client certificate has none of client_allowed_sans")
-        return wrapped
 
 
 def tls_from_section(section: Any, base: Path) -> ServerTLS:

@@ -118,8 +118,10 @@ def test_names_escaped_with_dots_are_left_to_the_library() -> None:
 def test_both_formats_match_the_library_on_a_real_deployment(client: redis.Redis, url: str) -> None:
     """Queues, busy and idle workers, finished and failed jobs run by a real RQ worker."""
     names = [f"queue-{n:02d}" for n in range(12)] + [ODD]
-    collector = QwatchCollector([RedisSource("main", connect(Target(url=url)))], timeout=30)
-    collector.read()  # the first reading marks where counting starts
+    source = RedisSource("main", connect(Target(url=url)))
+    collector = QwatchCollector([source], timeout=30)
+    source.start()
+    assert source.following.wait_past(0), "the tracker's first poll marks where counting starts"
     for n, name in enumerate(names):
         queue = Queue(name, connection=client)
         queue.enqueue(tasks.add, n, 1)
@@ -130,7 +132,9 @@ def test_both_formats_match_the_library_on_a_real_deployment(client: redis.Redis
         worker = Worker([name], connection=client, name=f"w-{n}")
         worker.register_birth()
         worker.set_state("busy" if n % 2 else "idle")
+    assert source.following.wait_past(source.following.poll_soon()), "the tracker's next poll"
     reading = collector.read()
+    source.close()
     text_format = TextFormat()
     for accept in ACCEPT_HEADERS:
         expected, openmetrics = library_output(reading, accept)

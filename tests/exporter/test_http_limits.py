@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
+import redis
+from rq import Queue
 
+from harness import tasks
 from harness.polling import wait_until
+from qwatch.exporter import metrics
+from qwatch.exporter.exposition import TextFormat
+from qwatch.exporter.metrics import Reading
 from qwatch.exporter.server import MAX_CONNECTIONS
-from tests.exporter.conftest import Exporter, StartExporter
+from tests.exporter.conftest import Exporter, StartExporter, parse
 
 
 def connect(exporter: Exporter) -> socket.socket:
@@ -27,6 +34,16 @@ def exchange(exporter: Exporter, request: bytes) -> bytes:
         while chunk := sock.recv(65536):
             chunks.append(chunk)
     return b"".join(chunks)
+
+
+def closed_while_trickling(sock: socket.socket, byte: bytes, most: int = 300) -> bool:
+    """Send a byte every 0.1 s, as a slowloris does, until the server closes the connection."""
+    for _ in range(most):
+        readable, _writable, _errors = select.select([sock], [], [], 0.1)
+        if readable:
+            return sock.recv(1) == b""
+        sock.sendall(byte)
+    return False
 
 
 def status(answer: bytes) -> int:
@@ -59,9 +76,9 @@ def test_a_connection_that_never_sends_its_request_is_closed(
 ) -> None:
     exporter = start_exporter(request_deadline=0.5)
     with connect(exporter) as silent, connect(exporter) as trickling:
-        trickling.sendall(b"GET /metrics HTTP/1.1\r\n")
-        assert silent.recv(1) == b""  # closed by the server, not by this timeout
-        assert trickling.recv(1) == b""
+        trickling.sendall(b"GET /metrics HTTP/1.1\r\nX-Slow: ")
+        assert closed_while_trickling(trickling, b"x")  # each byte restarts the read timeout
+        assert silent.recv(1) == b""
     wait_until(lambda: exporter.server.slots.open == 0, "the slots to be free")
     assert exporter.scrape().value("qwatch_up", redis="main") == 1
 
@@ -107,3 +124,28 @@ def test_head_answers_without_a_body(start_exporter: StartExporter) -> None:
     answer = exchange(exporter, b"HEAD /metrics HTTP/1.1\r\n\r\n")
     head, _sep, body = answer.partition(b"\r\n\r\n")
     assert status(answer) == 200 and b"Content-Length: " in head and body == b""
+
+
+def test_scrapes_sharing_a_reading_share_its_text(
+    client: redis.Redis, start_exporter: StartExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Queue("default", connection=client).enqueue(tasks.add, 1, 1)
+    exporter = start_exporter()
+    server = exporter.server
+    health, shared = server.collector.read_parts()
+    monkeypatch.setattr(server.collector, "read_parts", lambda: (health, shared))
+    writes = []
+    render = TextFormat.render
+
+    def counting(
+        self: TextFormat, reading: Reading, openmetrics: bool = False, ends: bool = True
+    ) -> bytes:
+        writes.append(len(reading))
+        return render(self, reading, openmetrics, ends)
+
+    monkeypatch.setattr(TextFormat, "render", counting)
+    texts = {server.metrics_text(openmetrics=False) for _ in range(5)}
+    assert len(writes) == 5 + 1  # the health series each time, the shared reading once
+    assert texts == {TextFormat().render(metrics.merge([health, *shared]))}
+    scrape = parse(texts.pop().decode())
+    assert scrape.value("qwatch_queue_jobs", redis="main", queue="default", state="queued") == 1

@@ -17,6 +17,7 @@ from harness.certificates import CertificateAuthority
 from qwatch.errors import TargetError
 from qwatch.exporter.web_config import load_web_config
 from tests.exporter.conftest import Exporter, StartExporter
+from tests.exporter.test_http_limits import closed_while_trickling
 
 TLS = "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n"
 
@@ -27,6 +28,8 @@ def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
     authority.issue("server", "IP:127.0.0.1")
     authority.issue("scraper", "DNS:prometheus.example.org", client=True)
     authority.issue("intruder", "DNS:intruder.example.org", client=True)
+    stranger = CertificateAuthority(authority.directory, "stranger")
+    stranger.issue("imposter", "DNS:prometheus.example.org", client=True)
     return authority
 
 
@@ -67,6 +70,18 @@ def test_client_allowed_sans_refuses_a_certificate_with_another_name(
         get(exporter, client_context(ca, "intruder"))
     with pytest.raises(REFUSED):
         get(exporter, client_context(ca))
+
+
+def test_a_stalled_tls_handshake_is_closed(
+    start_exporter: StartExporter, ca: CertificateAuthority
+) -> None:
+    config = ca.directory / "web.yml"
+    config.write_text(TLS)
+    exporter = start_exporter(web=load_web_config(str(config)), request_deadline=0.5)
+    with socket.create_connection(exporter.address, 30) as stalled:
+        stalled.sendall(b"\x16\x03\x01\x02\x00")  # a ClientHello of 512 bytes to come
+        assert closed_while_trickling(stalled, b"\x01")
+    assert get(exporter, client_context(ca))[0] == 200
 
 
 def test_min_version_tls13_refuses_tls12(
@@ -113,6 +128,44 @@ def test_cipher_suites_limit_tls12_to_the_listed_suites(
     other.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256")
     with pytest.raises(REFUSED):
         get(exporter, other)
+
+
+@pytest.mark.parametrize(
+    ("prefer", "chosen"),
+    [("true", "ECDHE-ECDSA-AES256-GCM-SHA384"), ("false", "ECDHE-ECDSA-AES128-GCM-SHA256")],
+)
+def test_prefer_server_cipher_suites_decides_whose_order_wins(
+    start_exporter: StartExporter, ca: CertificateAuthority, prefer: str, chosen: str
+) -> None:
+    exporter = serve(
+        start_exporter,
+        ca,
+        TLS + "  max_version: TLS12\n  cipher_suites:\n"
+        "    - TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384\n"
+        "    - TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256\n"
+        f"  prefer_server_cipher_suites: {prefer}\n",
+    )
+    client = client_context(ca)
+    client.set_ciphers("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384")
+    with client.wrap_socket(
+        socket.create_connection(exporter.address, 30), server_hostname=exporter.address[0]
+    ) as sock:
+        cipher = sock.cipher()
+    assert cipher is not None and cipher[0] == chosen
+
+
+def test_verify_client_cert_if_given_lets_in_no_certificate_but_not_a_strange_one(
+    start_exporter: StartExporter, ca: CertificateAuthority
+) -> None:
+    exporter = serve(
+        start_exporter,
+        ca,
+        TLS + "  client_ca_file: ca.crt\n  client_auth_type: VerifyClientCertIfGiven\n",
+    )
+    assert get(exporter, client_context(ca))[0] == 200
+    assert get(exporter, client_context(ca, "scraper"))[0] == 200
+    with pytest.raises(REFUSED):
+        get(exporter, client_context(ca, "imposter"))
 
 
 def test_headers_are_added_to_every_answer(
