@@ -47,6 +47,9 @@ WORKER_FIELDS = (
     "failed_job_count",
     "total_working_time",
     "death",
+    "ip_address",
+    "python_version",
+    "version",
 )
 
 HEARTBEAT_OVERDUE_MS = 30_000
@@ -56,6 +59,9 @@ so less than 30 s left means that heartbeat is late."""
 EXPIRED_LIMIT = 100
 """How many expired executions are examined per queue, so a registry that
 nobody has cleaned for months costs no more than a fresh one."""
+
+MAX_SHORT = 64
+"""Longer is not a version or an address."""
 
 _PER_QUEUE = 10
 _PER_WORKER = 2
@@ -274,7 +280,16 @@ def _worker_stats(name: str, fields: WorkerHash, job: list[Any] | None, now: flo
         successful_jobs=as_int(fields["successful_job_count"]),
         failed_jobs=as_int(fields["failed_job_count"]),
         working_seconds=as_float(fields["total_working_time"]) or 0.0,
+        ip_address=_short(fields["ip_address"]),
+        python_version=_short(fields["python_version"]),
+        rq_version=_short(fields["version"]),
     )
+
+
+def _short(value: Any) -> str | None:
+    """A version or address: its first word, bounded (RQ stores all of `sys.version`)."""
+    words = (as_text(value) or "").split(maxsplit=1)
+    return words[0][:MAX_SHORT] if words else None
 
 
 def _redis_info(reply: Any) -> RedisInfo:

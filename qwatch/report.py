@@ -95,6 +95,8 @@ def _workers(snapshot: Snapshot) -> Table:
         table.add_column(column, overflow="fold")
     for column in ("heartbeat", "ok", "failed", "working"):
         _number_column(table, column)
+    for column in ("ip", "python", "rq"):
+        table.add_column(column, overflow="fold")
     for worker in snapshot.workers:
         job = worker.current_job_description or worker.current_job or ""
         if job and worker.current_job_seconds is not None:
@@ -114,6 +116,9 @@ def _workers(snapshot: Snapshot) -> Table:
             str(worker.successful_jobs),
             str(worker.failed_jobs),
             duration(worker.working_seconds),
+            worker.ip_address or "-",
+            worker.python_version or "-",
+            worker.rq_version or "-",
         )
     return table
 

@@ -46,6 +46,9 @@ class WorkerStats:
     successful_jobs: int
     failed_jobs: int
     working_seconds: float
+    ip_address: str | None = None
+    python_version: str | None = None
+    rq_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

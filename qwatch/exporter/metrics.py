@@ -90,6 +90,12 @@ WORKER_JOBS = Series(
     "Jobs the workers report done, including those RQ keeps no record of (result_ttl=0)",
     ("outcome", "redis"),
 )
+WORKER_WORKING = Series(
+    "qwatch_worker_working_seconds",
+    "counter",
+    "Time the workers report spent running jobs, summed over live workers' increases",
+    ("redis",),
+)
 RUN_TIME = Series(
     "qwatch_job_duration_seconds",
     "histogram",
@@ -104,7 +110,7 @@ BUILD_INFO = Series("qwatch_build_info", "gauge", "qwatch's version", ("version"
 ALL = (
     UP, SCRAPE_DURATION, QUEUE_JOBS, OLDEST_AGE, QUEUE_WORKERS, WORKERS, HEARTBEAT_STALE,
     WORKERS_EXPIRED, ABANDONED, MEMORY_USED, MEMORY_MAX, FINISHED, FAILED, WORKER_JOBS,
-    RUN_TIME, WAIT_TIME, BUILD_INFO,
+    WORKER_WORKING, RUN_TIME, WAIT_TIME, BUILD_INFO,
 )  # fmt: skip
 
 
@@ -170,6 +176,7 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
         (FINISHED, finished),
         (FAILED, failed),
         (WORKER_JOBS, outcomes),
+        (WORKER_WORKING, [((redis,), totals.worker_working_seconds)]),
         (RUN_TIME, _histograms(redis, totals.run_time)),
         (WAIT_TIME, _histograms(redis, totals.wait_time)),
     ]

@@ -79,7 +79,8 @@ class JobTotals:
         self.run_time: dict[str, Histogram] = {}
         self.wait_time: dict[str, Histogram] = {}
         self.worker_jobs: Counter[str] = Counter()
-        self._worker_counts: dict[str, tuple[int, int]] = {}
+        self.worker_working_seconds = 0.0
+        self._worker_counts: dict[str, tuple[int, int, float]] = {}
         self._last_poll: float | None = None
         self._gone_since: dict[str, float] = {}
 
@@ -106,14 +107,16 @@ class JobTotals:
             )
 
     def _add_worker_counts(self, snapshot: Snapshot) -> None:
-        """Workers' own success and failure counters, which include jobs RQ kept no record of.
+        """Workers' own counters of jobs and working time, which include jobs RQ kept no record of.
 
-        A worker born since the last reading contributes all its jobs; one
-        already running when qwatch started contributes only what follows.
+        A worker born since the last reading contributes all its jobs and
+        time; one already running when qwatch started contributes only what
+        follows. Only increases count, so the totals never go down when a
+        worker exits (its last seconds before exiting are missed).
         """
         counts = {}
         for worker in snapshot.workers:
-            now = (worker.successful_jobs, worker.failed_jobs)
+            now = (worker.successful_jobs, worker.failed_jobs, worker.working_seconds)
             before = self._worker_counts.get(worker.name)
             if before is None:
                 born_since = (
@@ -121,9 +124,10 @@ class JobTotals:
                     and worker.birth is not None
                     and worker.birth > self._last_poll
                 )
-                before = (0, 0) if born_since else now
+                before = (0, 0, 0.0) if born_since else now
             self.worker_jobs["finished"] += max(0, now[0] - before[0])
             self.worker_jobs["failed"] += max(0, now[1] - before[1])
+            self.worker_working_seconds += max(0.0, now[2] - before[2])
             counts[worker.name] = now
         self._worker_counts = counts
         self._last_poll = snapshot.taken_at

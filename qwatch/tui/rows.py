@@ -57,7 +57,8 @@ WORKER_COLUMNS: tuple[Column, ...] = (
     ("name", "worker", None), ("host", "host", None), ("pid", "pid", 8),
     ("state", "state", 10), ("queues", "queues", None), ("job", "current job", None),
     ("for", "for", 8), ("heartbeat", "heartbeat", 16), ("ok", "ok", 8),
-    ("failed", "failed", 8), ("working", "working", 8),
+    ("failed", "failed", 8), ("working", "working", 8), ("ip", "ip", None),
+    ("python", "python", 8), ("rq", "rq", 8),
 )  # fmt: skip
 HOST_COLUMNS: tuple[Column, ...] = (
     ("host", "host", None), ("workers", "workers", 8), ("busy", "busy", 8),
@@ -131,6 +132,9 @@ def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
         _count(worker.successful_jobs),
         _count(worker.failed_jobs),
         _seconds(worker.working_seconds),
+        Text(worker.ip_address or "-"),
+        Text(worker.python_version or "-"),
+        Text(worker.rq_version or "-"),
     )
 
 

@@ -62,6 +62,7 @@ def worker(
     return WorkerStats(
         name, host, 4200 + len(name), state, queues, "job-1" if job else None, job,
         12.5 if job else None, NOW - 86_400, 95.0 if overdue else 1.5, overdue, 1520, 12, 8123.5,
+        f"10.0.0.{len(name)}:{50000 + len(host)}", "3.12.4", "2.12.0",
     )  # fmt: skip
 
 
