@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 from rich.console import Console
 
@@ -27,8 +29,22 @@ from qwatch.reader import queue_names, read_snapshot
 from qwatch.report import failed_report, job_report, snapshot_report
 
 EXIT_USAGE = 2
+MIN_INTERVAL = 0.1
+"""Shortest refresh or timeout: anything faster is a busy loop on Redis."""
+MAX_TIMEOUT = 300.0
+ONE_HOUR = 3600.0
+ONE_DAY = 86400.0
+MAX_TTL = 100 * 365 * ONE_DAY
+MAX_LIMIT = 10_000
 
 Command = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other qwatch error, with where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand and its options."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="qwatch",
         description="Monitor RQ task queues on Redis. Reads only; changes nothing unless asked.",
         epilog="Redis: --url, else $QWATCH_REDIS_URL, else $REDIS_URL, else"
@@ -66,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     snapshot.add_argument("--json", action="store_true", help="print one JSON object instead")
     snapshot.add_argument(
         "--watch",
-        type=_positive_float,
+        type=_seconds(MIN_INTERVAL, ONE_DAY),
         metavar="SECONDS",
         help="refresh every SECONDS until Ctrl-C",
     )
@@ -78,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print one job: call, times, traceback",
         description="Print one job, its arguments decoded without unpickling, and its traceback.",
     )
-    job.add_argument("job_id", metavar="ID", help="the RQ job id")
+    job.add_argument("job_id", metavar="ID", type=_job_id, help="the RQ job id")
     job.set_defaults(command=run_job)
 
     failed = commands.add_parser(
@@ -89,7 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     failed.add_argument("--queue", metavar="Q", help="only this queue (default: all)")
     failed.add_argument(
-        "--limit", type=_positive_int, default=20, metavar="N", help="at most N jobs (default 20)"
+        "--limit",
+        type=_count(MAX_LIMIT),
+        default=20,
+        metavar="N",
+        help=f"at most N jobs (default 20, at most {MAX_LIMIT})",
     )
     failed.set_defaults(command=run_failed)
 
@@ -101,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     top.add_argument(
         "--interval",
-        type=_positive_float,
+        type=_seconds(MIN_INTERVAL, ONE_HOUR),
         default=2.0,
         metavar="SECONDS",
         help="seconds between refreshes (default 2)",
@@ -147,7 +167,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     sentinel.add_argument("--sentinel-master", metavar="NAME", help="the master's name")
     serve.add_argument(
         "--label-limit",
-        type=_positive_int,
+        type=_count(MAX_LIMIT),
         default=DEFAULT_LABEL_LIMIT,
         metavar="N",
         help=f"distinct function and exception labels per queue, the rest as `other`"
@@ -163,7 +183,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--ttl",
-        type=_positive_float,
+        type=_seconds(1, MAX_TTL),
         action="append",
         default=[],
         metavar="SECONDS",
@@ -172,8 +192,8 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
 
 
-def _connection_options(several: bool = False) -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(add_help=False)
+def _connection_options(several: bool = False) -> _Parser:
+    options = _Parser(add_help=False)
     group = options.add_argument_group("connection")
     group.add_argument(
         "--url",
@@ -186,7 +206,7 @@ def _connection_options(several: bool = False) -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--timeout",
-        type=_positive_float,
+        type=_seconds(MIN_INTERVAL, MAX_TIMEOUT),
         default=5.0,
         metavar="SECONDS",
         help="give up on Redis after SECONDS (default 5)",
@@ -265,9 +285,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(format="qwatch serve: %(message)s", level=logging.WARNING)
     targets = serve_targets(args)
-    names = args.name or [target.name for target in targets]
-    if len(names) != len(targets):
-        raise TargetError(f"{len(names)} --name for {len(targets)} Redis: give one per --url")
+    names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     sources = [
         RedisSource(name, connect(target), args.buckets, args.label_limit, args.ttl)
@@ -299,13 +317,28 @@ def serve_targets(args: argparse.Namespace) -> list[Target]:
     return [Target(url=url, password=password, timeout=args.timeout) for url in urls]
 
 
+def serve_names(names: list[str], targets: list[Target]) -> list[str]:
+    """Each Redis's `redis` label: the --name given in order, else host:port/db; all distinct."""
+    names = names or [target.name for target in targets]
+    if len(names) != len(targets):
+        raise TargetError(f"{len(names)} --name for {len(targets)} Redis: give one per --url")
+    for name in names:
+        if not name.strip():
+            raise TargetError("--name cannot be empty")
+        if names.count(name) > 1:
+            raise TargetError(f"two Redis named {name!r}: give each --url its own --name")
+    return names
+
+
 def _buckets(text: str) -> tuple[float, ...]:
     try:
         bounds = tuple(sorted({float(part) for part in text.split(",") if part.strip()}))
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a list of seconds: {text!r}") from None
-    if not bounds or bounds[0] <= 0:
-        raise argparse.ArgumentTypeError(f"bucket bounds must be positive seconds: {text!r}")
+    if not bounds or bounds[0] <= 0 or not math.isfinite(bounds[-1]):
+        raise argparse.ArgumentTypeError(
+            f"bucket bounds must be positive, finite seconds (+Inf is always there): {text!r}"
+        )
     return bounds
 
 
@@ -314,21 +347,37 @@ def _console() -> Console:
     return Console() if sys.stdout.isatty() else Console(width=200)
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be greater than 0: {text!r}")
-    return value
+def _seconds(low: float, high: float) -> Callable[[str], float]:
+    """A parser of seconds between `low` and `high`: no zero, no inf, no busy loop."""
+
+    def seconds(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g} seconds: {text!r}")
+        return value
+
+    return seconds
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
+def _count(high: int) -> Callable[[str], int]:
+    """A parser of whole numbers from 1 to `high`."""
+
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not 1 <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from 1 to {high}: {text!r}")
+        return value
+
+    return count
+
+
+def _job_id(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a job id cannot be empty")
+    return text

@@ -8,6 +8,7 @@ shows in `ps` or a shell history. A target is always shown without it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,12 +16,14 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
-from redis.sentinel import Sentinel
+from redis.sentinel import MasterNotFoundError, Sentinel
 
 from qwatch.errors import RedisUnavailable, TargetError, first_line
 
 DEFAULT_URL = "redis://localhost:6379/0"
 SCHEMES = ("redis", "rediss", "unix")
+_HOST = re.compile(r"[A-Za-z0-9_.:%-]{1,253}")
+"""A host name, an IPv4 or an IPv6 address (brackets removed)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,15 +53,16 @@ class Target:
 
 
 def parse_sentinels(text: str) -> tuple[tuple[str, int], ...]:
-    """`host:port,host:port` (port 26379 when left out)."""
+    """`host:port,host:port`, each port given: a bare word is more likely a typo than a host."""
     sentinels = []
     for item in filter(None, (part.strip() for part in text.split(","))):
-        host, sep, port = item.rpartition(":")
-        if not sep:
-            host, port = item, "26379"
-        if not host or not port.isdigit():
-            raise TargetError(f"--sentinel wants host:port[,host:port…], not {text!r}")
-        sentinels.append((host.strip("[]"), int(port)))
+        host, _, port = item.rpartition(":")
+        host = host.strip("[]")
+        if not _HOST.fullmatch(host) or not port.isdigit() or not 0 < int(port) < 65536:
+            raise TargetError(
+                f"--sentinel wants host:port[,host:port…], e.g. sentinel-1:26379, not {item!r}"
+            )
+        sentinels.append((host, int(port)))
     if not sentinels:
         raise TargetError("--sentinel needs at least one host:port")
     return tuple(sentinels)
@@ -164,6 +168,10 @@ def translated_errors(target: Target) -> Iterator[None]:
         yield
     except redis.AuthenticationError as exc:
         raise RedisUnavailable(f"{target.display}: authentication failed ({exc})") from exc
+    except MasterNotFoundError as exc:
+        raise RedisUnavailable(
+            f"{target.display}: no Sentinel answered for master {target.sentinel_master!r}"
+        ) from exc
     except redis.TimeoutError as exc:
         raise RedisUnavailable(f"{target.display}: timed out ({exc})") from exc
     except redis.ConnectionError as exc:

@@ -15,7 +15,12 @@ class RedisUnavailable(QwatchError):
     """Redis could not be reached, refused the credentials, or timed out."""
 
 
+FIRST_LINE_LIMIT = 200
+"""Library messages may embed whole object reprs; a log line or an error stays short."""
+
+
 def first_line(exc: BaseException) -> str:
     """An exception's message cut to its first line, or its type when it has none."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return line if len(line) <= FIRST_LINE_LIMIT else line[:FIRST_LINE_LIMIT] + "…"

@@ -304,6 +304,11 @@ def test_serve_command_runs_and_stops_on_sigterm(url: str, client: redis.Redis) 
         (["--listen", "nonsense"], "--listen wants HOST:PORT"),
         (["--name", "a", "--name", "b"], "2 --name for 1 Redis"),
         (["--sentinel", "h:1"], "--sentinel and --sentinel-master go together"),
+        (["--sentinel", "garbage", "--sentinel-master", "m"], "--sentinel wants host:port"),
+        (["--sentinel", "h:99999", "--sentinel-master", "m"], "not 'h:99999'"),
+        (["--sentinel", "a b:1", "--sentinel-master", "m"], "not 'a b:1'"),
+        (["--url", "redis://a:1/0", "--url", "redis://a:1/0"], "two Redis named 'a:1/0'"),
+        (["--url", "redis://a/0", "--url", "redis://b/0", "--name", "x", "--name", "x"], "'x'"),
         (["--web-config", "/nonexistent.yml"], "cannot read web config"),
     ],
 )
