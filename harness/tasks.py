@@ -56,3 +56,21 @@ def flaky(chance: float) -> str:
 def fail(message: str) -> None:
     """Fails with ValueError(message): for long or odd exception messages."""
     raise ValueError(message)
+
+
+def ask_again() -> object:
+    """Returns `Retry`, so RQ runs it again until its tries are spent: one result per attempt."""
+    from rq import Retry
+
+    return Retry(max=2)
+
+
+def with_progress(steps: int) -> int:
+    """Records its progress in the job's `meta`, as progress bars do."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is not None:
+        job.meta["progress"] = {"done": steps, "of": steps}
+        job.save_meta()
+    return steps
