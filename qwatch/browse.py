@@ -16,7 +16,7 @@ has not searched; `JobPage.scanned` says how far it looked.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import redis
@@ -124,6 +124,14 @@ class JobPage:
             return None
         step = SCAN_WINDOW if self.request.filtered else self.request.limit
         return max(0, offset - step)
+
+
+def page_dict(page: JobPage) -> dict[str, Any]:
+    """A page as JSON-ready data, for `qwatch jobs --json`."""
+    data = asdict(page)
+    data.update(data.pop("request"))
+    data["previous_offset"] = page.previous_offset
+    return data
 
 
 def read_page(client: redis.Redis, request: PageRequest, now: float | None = None) -> JobPage:

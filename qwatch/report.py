@@ -10,8 +10,10 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from qwatch.browse import JobPage
 from qwatch.formatting import byte_size, clock, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
+from qwatch.listing import COLUMNS, cells, summary
 from qwatch.snapshot import Snapshot
 
 STATE_STYLES = {"busy": "yellow", "idle": "green", "suspended": "magenta", "started": "cyan"}
@@ -151,6 +153,23 @@ def failed_report(rows: Sequence[FailedJob], now: float | None = None) -> Table:
             row.id,
         )
     return table
+
+
+def jobs_report(page: JobPage) -> RenderableType:
+    """One page of a queue's jobs in one state, then where it sits and how to go on."""
+    state = page.request.state
+    table = _table(f"{state.capitalize()} jobs of {page.request.queue}")
+    for key, header in COLUMNS[state]:
+        if key == "position":
+            _number_column(table, header)
+        else:
+            table.add_column(header)
+    for job in page.jobs:
+        _add_row(table, *cells(job, state, page.taken_at))
+    note = summary(page)
+    if page.next_offset is not None:
+        note += f"; next page: --offset {page.next_offset}"
+    return Group(table, Text(note))
 
 
 def job_report(job: JobDetail) -> RenderableType:
