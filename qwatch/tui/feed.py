@@ -11,6 +11,7 @@ from typing import Protocol
 
 import redis
 
+from qwatch.browse import JobPage, PageRequest, read_page
 from qwatch.completions import CompletionTracker
 from qwatch.connection import Target, translated_errors
 from qwatch.functions import FunctionCounts, read_function_counts
@@ -41,6 +42,8 @@ class Source(Protocol):
 
     def job(self, job_id: str) -> JobDetail | None: ...
 
+    def page(self, request: PageRequest) -> JobPage: ...
+
     def act(self, action: Callable[[redis.Redis], str]) -> str: ...
 
 
@@ -65,6 +68,11 @@ class Feed:
     def job(self, job_id: str) -> JobDetail | None:
         with translated_errors(self.target):
             return read_job(self.client, job_id)
+
+    def page(self, request: PageRequest) -> JobPage:
+        """One page of the job browser: two round trips, whatever the registry's size."""
+        with translated_errors(self.target):
+            return read_page(self.client, request)
 
     def act(self, action: Callable[[redis.Redis], str]) -> str:
         """Run one of `qwatch.actions` on this Redis; its message says what it did."""

@@ -1,4 +1,4 @@
-"""The failed-job inspector: everything about one job, its traceback whole and highlighted."""
+"""The job inspector: everything about one job in any state, its traceback whole and highlighted."""
 
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ class Inspector(ModalScreen[str | None]):
         with VerticalScroll(id="inspector"):
             yield Label(f"job {self.job.id}", id="inspector-title", markup=False)
             yield Static(self._fields(), id="fields")
+            if self.job.attempts:
+                yield Static(attempts_table(self.job), id="attempts")
             if self.job.traceback:
                 yield Static(Syntax(self.job.traceback, "pytb", word_wrap=True), id="traceback")
         yield Footer()
@@ -56,6 +58,12 @@ class Inspector(ModalScreen[str | None]):
             ("ended", clock(job.ended_at)),
             ("waited", duration(job.wait_seconds)),
             ("ran", duration(job.run_seconds)),
+        ]
+        rows += [
+            ("timeout", f"{job.timeout}s" if job.timeout is not None else "-"),
+            ("retries", retries(job)),
+            ("depends on", ", ".join(job.dependencies) or "-"),
+            ("meta", job.meta or "-"),
         ]
         if job.result is not None:
             rows.append(("result", job.result))
@@ -81,3 +89,42 @@ class Inspector(ModalScreen[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def retries(job: JobDetail) -> str:
+    """`1 left, 2 done, after 10s, 30s`: what RQ will still try, and when."""
+    parts = []
+    if job.retries_left is not None:
+        parts.append(f"{job.retries_left} left")
+    if job.retries_used:
+        parts.append(f"{job.retries_used} done")
+    if job.retry_intervals:
+        parts.append("after " + " ".join(duration(float(s)) for s in job.retry_intervals))
+    return ", ".join(parts) or "-"
+
+
+def attempts_table(job: JobDetail) -> Table:
+    """The job's recorded executions, oldest first, from its results stream."""
+    table = Table(
+        title="attempts (RQ records each Retry returned and the last outcome)",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+    )
+    for header in ("#", "outcome", "worker", "started", "ran", "result or exception"):
+        table.add_column(header)
+    for number, attempt in enumerate(job.attempts, start=1):
+        ran = (
+            duration(max(0.0, attempt.ended_at - attempt.started_at))
+            if attempt.started_at is not None and attempt.ended_at is not None
+            else "-"
+        )
+        table.add_row(
+            str(number),
+            Text(attempt.outcome),
+            Text(attempt.worker or "-"),
+            clock(attempt.started_at if attempt.started_at is not None else attempt.recorded_at),
+            ran,
+            Text(attempt.exception or attempt.result or "-"),
+        )
+    return table

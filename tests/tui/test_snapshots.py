@@ -63,3 +63,11 @@ def test_functions(snap_compare: SnapCompare) -> None:
 
 def test_help(snap_compare: SnapCompare) -> None:
     assert snap_compare(app(), terminal_size=SIZE, run_before=after("question_mark"))
+
+
+def test_job_browser(snap_compare: SnapCompare) -> None:
+    assert snap_compare(app(), terminal_size=SIZE, run_before=after("j"))
+
+
+def test_job_browser_finished(snap_compare: SnapCompare) -> None:
+    assert snap_compare(app(), terminal_size=SIZE, run_before=after("j", "5"))
