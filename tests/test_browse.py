@@ -22,7 +22,7 @@ from rq.registry import (
 from harness import tasks
 from harness.polling import wait_until
 from harness.workers import run_burst, start_worker, stop_worker
-from harness.workload import mixed_workload
+from harness.workload import bulk_jobs, mixed_workload
 from qwatch import batch
 from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, read_page
 from qwatch.jobs import read_job
@@ -114,20 +114,7 @@ def test_no_such_queue_is_said(client: redis.Redis) -> None:
 
 @pytest.fixture
 def ten_thousand(client: redis.Redis) -> list[str]:
-    """10,000 jobs queued with RQ's API, and the same jobs in the finished registry."""
-    queue = Queue("bulk", connection=client)
-    with client.pipeline() as pipe:
-        jobs = queue.enqueue_many(
-            [Queue.prepare_data(tasks.add, (i, i), job_id=f"bulk-{i:05d}") for i in range(10_000)],
-            pipeline=pipe,
-        )
-        pipe.execute()
-    registry = FinishedJobRegistry("bulk", connection=client)
-    with client.pipeline() as pipe:
-        for i, job in enumerate(jobs):
-            registry.add(job, ttl=10_000 + i, pipeline=pipe)
-        pipe.execute()
-    return [job.id for job in jobs]
+    return bulk_jobs(client, "bulk", 10_000)
 
 
 def test_pages_cost_the_same_commands_at_any_offset(
