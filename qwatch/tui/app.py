@@ -133,6 +133,8 @@ class QwatchApp(App[None]):
             self._wake.clear()
 
     def on_polled(self, message: Polled) -> None:
+        if not self.is_running:
+            return  # a poll that ended while the app shuts down: its widgets are going
         self.update = message.update
         self.offline_since = None
         self.remove_class("-offline")
@@ -140,6 +142,8 @@ class QwatchApp(App[None]):
         self._render_view()
 
     def on_poll_failed(self, message: PollFailed) -> None:
+        if not self.is_running:
+            return
         self.offline_since = self.offline_since or time.time()
         self.add_class("-offline")
         shown = (
@@ -251,7 +255,8 @@ class QwatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITES and self.read_only:
             return False
-        if isinstance(self.screen, JobBrowser) and action not in ("quit", "help"):
+        on_top = self.screen_stack[-1] if self.screen_stack else None
+        if isinstance(on_top, JobBrowser) and action not in ("quit", "help"):
             return False  # the browser has its own keys; the queue screen's are hidden under it
         view = ON_VIEW.get(action)
         return view is None or view == self.view

@@ -111,8 +111,8 @@ class JobBrowser(Screen[None]):
         self.app.call_from_thread(self.show_page, page)
 
     def show_page(self, page: JobPage) -> None:
-        if page.request != self.request:
-            return  # an answer to a request since replaced
+        if page.request != self.request or not self.is_attached:
+            return  # an answer to a request since replaced, or to a screen since closed
         self.page = page
         note = summary(page)
         if page.previous_offset is not None or page.next_offset is not None:
