@@ -18,6 +18,7 @@ from qwatch.formatting import duration
 from qwatch.jobs import FailedJob
 from qwatch.snapshot import QueueStats, WorkerStats
 from qwatch.tui.feed import Update
+from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import QueueTrend, sparkline
 
 
@@ -70,8 +71,10 @@ FAILED_COLUMNS: tuple[Column, ...] = (
 )  # fmt: skip
 FUNCTION_COLUMNS: tuple[Column, ...] = (
     ("function", "function", None), ("queued", "queued", 8), ("started", "started", 8),
-    ("failed", "failed", 8),
+    ("failed", "failed", 8), ("done_recent", "done 5m", 8), ("failed_recent", "failed 5m", 10),
+    ("p50", "p50", 8), ("p95", "p95", 8), ("max", "max", 8),
 )  # fmt: skip
+"""Queued, started and failed now (sampled), then completions of the last five minutes."""
 
 
 def matches(needle: str, *fields: str | None) -> bool:
@@ -176,18 +179,32 @@ def _failed_row(job: FailedJob, now: float, palette: Palette) -> tuple[Cell, ...
 
 
 def function_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
-    if update.functions is None:
-        return {}
-    return {
-        row.function: (
-            Text(row.function),
-            _count(row.queued),
-            _count(row.started),
-            _count(row.failed),
+    """Every function with jobs waiting, running or failed, or ended in the last minutes."""
+    counts = {row.function: row for row in update.functions.rows} if update.functions else {}
+    rows: Rows = {}
+    for name in [*counts, *(name for name in update.recent if name not in counts)]:
+        if not matches(needle, name):
+            continue
+        now, recent = counts.get(name), update.recent.get(name)
+        sampled = (now.queued, now.started, now.failed) if now else None
+        rows[name] = (
+            Text(name),
+            *(map(_count, sampled) if sampled else [Text("-", justify="right")] * 3),
+            *_recent_cells(recent, palette),
         )
-        for row in update.functions.rows
-        if matches(needle, row.function)
-    }
+    return rows
+
+
+def _recent_cells(recent: FunctionRecent | None, palette: Palette) -> tuple[Cell, ...]:
+    if recent is None:
+        return (_count(0), _count(0), _seconds(None), _seconds(None), _seconds(None))
+    return (
+        _count(recent.finished),
+        _count(recent.failed, palette["error"] if recent.failed else ""),
+        _seconds(recent.p50_seconds),
+        _seconds(recent.p95_seconds),
+        _seconds(recent.max_seconds),
+    )
 
 
 def sort_key(cell: object) -> tuple[int, float | str]:

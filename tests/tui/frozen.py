@@ -15,6 +15,7 @@ from qwatch.jobs import FailedJob, JobDetail
 from qwatch.results import Attempt
 from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
 from qwatch.tui.feed import Update
+from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import QueueTrend
 
 NOW = 1_764_000_000.0
@@ -144,6 +145,11 @@ UPDATE = Update(
         ),
         sampled=False,
     ),
+    recent={
+        "shop.crawl.product": FunctionRecent("shop.crawl.product", 3310, 41, 1.8, 12.4, 30.0),
+        "mail.send_receipt": FunctionRecent("mail.send_receipt", 9020, 0, 0.12, 0.4, 2.1),
+        "reports.nightly": FunctionRecent("reports.nightly", 1, 0, 612.0, 612.0, 612.0),
+    },
 )
 
 JOB = JobDetail(
