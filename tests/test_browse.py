@@ -200,3 +200,24 @@ def test_a_scheduled_job_is_listed_with_its_time(client: redis.Redis) -> None:
     assert listed.id == job.id and listed.function == "harness.tasks.add"
     scheduled_for = ScheduledJobRegistry("later", connection=client).get_scheduled_time(job.id)
     assert listed.score == scheduled_for.timestamp()
+
+
+def test_odd_data_costs_a_placeholder_in_one_row(client: redis.Redis) -> None:
+    client.sadd("rq:queues", "rq:queue:odd")
+    client.rpush("rq:queue:odd", "wrong-type", b"\xff\xfe", "gone", "bad-data")
+    client.set("rq:job:wrong-type", "not a hash")
+    client.hset("rq:job:bad-data", mapping={"data": b"\x00garbage", "dependency_ids": "{oops"})
+    client.hset("rq:job:bad-data", "enqueued_at", "yesterday")
+    client.zadd("rq:failed:odd", {"bad-data": 1e18})
+    client.set("rq:results:bad-data", "not a stream")
+    queued = read_page(client, PageRequest("odd", "queued"))
+    assert [job.id for job in queued.jobs] == ["wrong-type", "gone", "bad-data"]
+    assert [job.position for job in queued.jobs] == [0, 2, 3]
+    assert not queued.jobs[0].exists and not queued.jobs[1].exists
+    odd = queued.jobs[2]
+    assert odd.function.startswith("<undecodable job data") and odd.waits_for == ()
+    assert odd.enqueued_at is None
+    (failed,) = read_page(client, PageRequest("odd", "failed")).jobs
+    assert failed.exception is None and failed.worker is None
+    detail = read_job(client, "bad-data")
+    assert detail is not None and detail.attempts == () and detail.dependencies == ()

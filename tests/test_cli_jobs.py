@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 import redis
+import rq
 from rq import Queue
 
 from harness import tasks
@@ -53,6 +54,10 @@ def test_each_state_as_json_and_as_a_table(
             assert "cli-worker" in table
         if state == "deferred":
             assert rq_ids(client, "parked", "queued")[0] in table
+    assert main(["snapshot", "--json", "--url", url]) == 0
+    (worker,) = json.loads(capsys.readouterr().out)["workers"]
+    assert worker["ip_address"].startswith("127.0.0.1:")
+    assert worker["python_version"] and worker["rq_version"] == rq.__version__
     result = run_cli("jobs", "default", "--state", "finished", "--url", url)
     assert result.returncode == 0 and "harness.tasks.add" in result.stdout
 

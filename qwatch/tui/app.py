@@ -255,8 +255,8 @@ class QwatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITES and self.read_only:
             return False
-        on_top = self.screen_stack[-1] if self.screen_stack else None
-        if isinstance(on_top, JobBrowser) and action not in ("quit", "help"):
+        browsing = any(isinstance(screen, JobBrowser) for screen in self.screen_stack)
+        if browsing and action != "quit":
             return False  # the browser has its own keys; the queue screen's are hidden under it
         view = ON_VIEW.get(action)
         return view is None or view == self.view

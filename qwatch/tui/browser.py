@@ -20,6 +20,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from qwatch.browse import STATES, JobPage, PageRequest
 from qwatch.errors import QwatchError
 from qwatch.listing import COLUMNS, cells, summary
+from qwatch.tui.dialogs import Help
 from qwatch.tui.rows import Column, Rows
 from qwatch.tui.widgets.live_table import LiveTable
 
@@ -59,6 +60,7 @@ class JobBrowser(Screen[None]):
         Binding("f", "filter('function')", "filter function"),
         Binding("enter", "inspect", "inspect", show=False),
         Binding("escape", "back", "back", key_display="esc"),
+        Binding("question_mark", "help", "help", key_display="?"),
     ]
 
     def __init__(self, queue: str, read: ReadPage, inspect: Inspect, interval: float) -> None:
@@ -185,6 +187,16 @@ class JobBrowser(Screen[None]):
             self._ask(PageRequest(request.queue, request.state, 0, request.limit))
         else:
             self.dismiss(None)
+
+    def action_help(self) -> None:
+        lines = [("1-7", " ".join(f"{n} {state}" for n, state in enumerate(STATES, start=1)))]
+        lines += [
+            (binding.key_display or binding.key, binding.description)
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding) and binding.show
+        ]
+        lines += [("enter", "inspect the job"), ("q", "quit qwatch")]
+        self.app.push_screen(Help(lines, read_only=False))
 
     @on(LiveTable.RowSelected)
     def row_selected(self) -> None:

@@ -71,3 +71,7 @@ def test_job_browser(snap_compare: SnapCompare) -> None:
 
 def test_job_browser_finished(snap_compare: SnapCompare) -> None:
     assert snap_compare(app(), terminal_size=SIZE, run_before=after("j", "5"))
+
+
+def test_job_browser_help(snap_compare: SnapCompare) -> None:
+    assert snap_compare(app(), terminal_size=SIZE, run_before=after("j", "question_mark"))
