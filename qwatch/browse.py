@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 import redis
@@ -24,17 +25,19 @@ import redis
 from qwatch import batch, keys
 from qwatch.batch import Command
 from qwatch.decode import decode_job_data
-from qwatch.jobs import dependency_ids, exception_line, traceback_of
+from qwatch.formatting import clip
+from qwatch.jobs import FUNCTION_LIMIT, dependency_ids, exception_line, traceback_of
 from qwatch.replies import (
     as_float,
     as_int,
     as_list,
+    as_name,
     as_pairs,
-    as_strict_text,
     as_text,
     check_allowed,
 )
 from qwatch.results import latest_command, result_fields, return_value
+from qwatch.skips import Skips
 from qwatch.timestamps import parse_rq_time
 
 STATES = ("queued", "started", "scheduled", "deferred", "finished", "failed", "canceled")
@@ -159,6 +162,7 @@ def read_page(client: redis.Redis, request: PageRequest, now: float | None = Non
             lookups.append(latest_command(job_id))
     replies = iter(batch.run(client, lookups))
     jobs: list[ListedJob] = []
+    skips = Skips()
     end = offset + read
     for position, job_id, score in entries:
         if len(jobs) >= limit:
@@ -166,7 +170,9 @@ def read_page(client: redis.Redis, request: PageRequest, now: float | None = Non
             break
         fields = dict(zip(_FIELDS, as_list(next(replies))))
         latest = next(replies) if request.state in WITH_RESULTS else None
-        job = _listed(job_id, position, score, fields, latest, request.state)
+        job = skips.build(
+            "job", job_id, partial(_listed, job_id, position, score, fields, latest, request.state)
+        ) or _unreadable(job_id, position, score, skips.last)
         if _matches(job, fields, request):
             jobs.append(job)
     size = as_int(total)
@@ -201,8 +207,8 @@ def _entries(
 ) -> tuple[int, list[tuple[int, str, float | None]]]:
     """How many entries were read, and (position, job id, score) of those naming a job.
 
-    A started entry is `<job id>:<execution id>`; an entry that is not UTF-8
-    cannot name a key and is skipped, its position kept.
+    A started entry is `<job id>:<execution id>`; an entry that is not UTF-8,
+    or too long to be a name, cannot name a key and is skipped, its position kept.
     """
     if state == "queued":
         pairs: list[tuple[Any, Any]] = [(member, None) for member in as_list(reply)]
@@ -210,7 +216,7 @@ def _entries(
         pairs = as_pairs(reply)
     entries = []
     for position, (member, score) in enumerate(pairs, start=offset):
-        name = as_strict_text(member)
+        name = as_name(member)
         if name:
             job_id = keys.job_id_of_execution(name) if state == "started" else name
             entries.append((position, job_id, as_float(score)))
@@ -230,14 +236,16 @@ def _listed(
     if state == "failed":
         exception = exception_line(traceback_of(fields, latest))
     exists = any(value is not None for value in fields.values())
+    data = fields.get("data")
+    data = data if isinstance(data, bytes) else None
     return ListedJob(
         id=job_id,
         position=position,
-        function=decode_job_data(fields.get("data"), limit=0).function
+        function=clip(decode_job_data(data, limit=0).function, FUNCTION_LIMIT)
         if exists
         else "<no job record: expired or deleted>",
         status=as_text(fields.get("status")),
-        worker=as_text(fields.get("worker_name")) or as_text(result.get("worker_name")),
+        worker=as_name(fields.get("worker_name")) or as_name(result.get("worker_name")),
         created_at=parse_rq_time(fields.get("created_at")),
         enqueued_at=parse_rq_time(fields.get("enqueued_at")),
         started_at=parse_rq_time(fields.get("started_at")),
@@ -248,6 +256,14 @@ def _listed(
         exception=exception,
         exists=exists,
     )
+
+
+def _unreadable(job_id: str, position: int, score: float | None, reason: str) -> ListedJob:
+    """The row of a job whose record cannot be turned into data: its id, and why."""
+    return ListedJob(
+        job_id, position, f"<unreadable job: {reason}>", None, None, None, None, None, None,
+        score, (), None, None, True,
+    )  # fmt: skip
 
 
 def _matches(job: ListedJob, fields: dict[str, Any], request: PageRequest) -> bool:

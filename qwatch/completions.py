@@ -38,6 +38,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import redis
@@ -46,7 +47,8 @@ from qwatch import batch, keys
 from qwatch.batch import Command
 from qwatch.decode import function_name
 from qwatch.jobs import exception_line, exception_name, traceback_of
-from qwatch.replies import as_float, as_list, as_pairs, as_strict_text
+from qwatch.replies import MAX_SECONDS, as_float, as_list, as_name, as_pairs, as_seconds
+from qwatch.skips import Skips
 from qwatch.snapshot import Snapshot
 from qwatch.timestamps import parse_rq_time
 
@@ -98,7 +100,7 @@ class _Registry:
 
     def learn(self, ttl: float, since: float) -> None:
         """Watch a new ttl from `since` on, unless one within whole-second rounding is known."""
-        if ttl > 0 and all(abs(ttl - known) > 2 for known in self.marks):
+        if 0 < ttl <= MAX_SECONDS and all(abs(ttl - known) > 2 for known in self.marks):
             self.marks[ttl] = since
             while len(self.marks) > MAX_TTLS:
                 del self.marks[next(iter(self.marks))]
@@ -142,6 +144,8 @@ class CompletionTracker:
         self._started_at = math.inf
         self._running: set[str] = set()
         self._sampled: set[str] = set()
+        self.skipped = 0
+        """Jobs the last poll left out: their record could not be turned into data."""
 
     def poll(self, client: redis.Redis, snapshot: Snapshot) -> list[Completion]:
         """Completions since the last poll in the snapshot's queues; the first poll only marks.
@@ -179,12 +183,13 @@ class CompletionTracker:
         )
         candidates = self._read_windows(windows, replies[: len(windows)], now)
         for job_id, reply in zip(sampled, replies[len(windows) :]):
-            origin, status, *ttls = map(as_strict_text, [*as_list(reply), *[None] * 4][:4])
+            origin_reply, status_reply, *ttls = [*as_list(reply), *[None] * 4][:4]
+            origin, status = as_name(origin_reply), as_name(status_reply)
             if origin is None or (origin, "failed") not in self._registries:
                 continue
-            for outcome, ttl in zip(OUTCOMES, ttls):
-                if ttl is not None and ttl.isdigit():
-                    self._registries[(origin, outcome)].learn(float(ttl), since)
+            for outcome, ttl in zip(OUTCOMES, map(as_seconds, ttls)):
+                if ttl is not None:
+                    self._registries[(origin, outcome)].learn(ttl, since)
             if job_id in ended and status in OUTCOMES:
                 candidates.setdefault(job_id, _Candidate(job_id, origin, status, since))
         return self._confirm(client, list(candidates.values()), now)
@@ -216,7 +221,7 @@ class CompletionTracker:
                 last_score - window.ttl if full and last_score is not None else now
             )
             for member, _score in pairs:
-                job_id = as_strict_text(member)
+                job_id = as_name(member)
                 if job_id and job_id not in registry.recent:
                     candidates.setdefault(
                         job_id, _Candidate(job_id, window.queue, window.outcome, window.since)
@@ -235,26 +240,40 @@ class CompletionTracker:
                 ("ZSCORE", keys.registry_key(candidate.outcome, candidate.queue), candidate.id),
             ]
         replies = batch.run(client, lookups)
+        skips = Skips()
         completions = []
         for candidate, (job, result, score) in zip(candidates, _chunks3(replies)):
-            fields = dict(zip(_JOB_FIELDS, as_list(job)))
-            ended_at = parse_rq_time(fields.get("ended_at"))
-            expiry = as_float(score)
-            registry = self._registries[(candidate.queue, candidate.outcome)]
-            if ended_at is None or expiry is None:
-                continue
-            registry.learn(expiry - math.floor(ended_at), candidate.since)
-            if (
-                ended_at <= max(candidate.since - OVERLAP, self._started_at)
-                or candidate.id in registry.recent
-            ):
-                continue
-            registry.recent[candidate.id] = ended_at
-            completions.append(_completion(candidate, fields, result, ended_at))
+            completion = skips.build(
+                f"{candidate.outcome} job",
+                candidate.id,
+                partial(self._confirmed, candidate, job, result, score),
+            )
+            if completion is not None:
+                completions.append(completion)
+        self.skipped = skips.count
         for registry in self._registries.values():
             if registry.recent:
                 registry.forget_counted_before(min(registry.marks.values()) - 2 * OVERLAP)
         return completions
+
+    def _confirmed(
+        self, candidate: _Candidate, job: Any, result: Any, score: Any
+    ) -> Completion | None:
+        """The candidate as a completion if it ended in its window and was not counted yet."""
+        fields = dict(zip(_JOB_FIELDS, as_list(job)))
+        ended_at = parse_rq_time(fields.get("ended_at"))
+        expiry = as_float(score)
+        registry = self._registries[(candidate.queue, candidate.outcome)]
+        if ended_at is None or expiry is None:
+            return None
+        registry.learn(expiry - math.floor(ended_at), candidate.since)
+        if (
+            ended_at <= max(candidate.since - OVERLAP, self._started_at)
+            or candidate.id in registry.recent
+        ):
+            return None
+        registry.recent[candidate.id] = ended_at
+        return _completion(candidate, fields, result, ended_at)
 
 
 def _chunks3(replies: list[Any]) -> Iterable[tuple[Any, Any, Any]]:

@@ -24,3 +24,7 @@ def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
     return line if len(line) <= FIRST_LINE_LIMIT else line[:FIRST_LINE_LIMIT] + "…"
+
+
+class UnreadableRecord(QwatchError):
+    """A job asked for by name holds values that cannot be turned into data."""

@@ -11,6 +11,7 @@ import heapq
 import json
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import redis
@@ -18,14 +19,18 @@ import redis
 from qwatch import batch, keys
 from qwatch.batch import Command
 from qwatch.decode import MAX_PICKLE_BYTES, decode_job_data, inflate, render_pickle
-from qwatch.formatting import clip_lines
+from qwatch.errors import UnreadableRecord, first_line
+from qwatch.formatting import clip, clip_lines
 from qwatch.reader import queue_names
 from qwatch.replies import (
+    NAME_LIMIT,
+    as_count,
     as_float,
     as_int,
     as_list,
+    as_name,
     as_pairs,
-    as_strict_text,
+    as_seconds,
     as_text,
     check_allowed,
 )
@@ -39,9 +44,12 @@ from qwatch.results import (
     return_value,
 )
 from qwatch.results import exception_line as exception_line  # a public name of this module
+from qwatch.skips import Skips
 from qwatch.timestamps import parse_rq_time
 
 TRACEBACK_LIMIT = 20_000
+FUNCTION_LIMIT = 500
+DESCRIPTION_LIMIT = 2000
 MAX_LISTED = 20
 """Dependencies and retry intervals shown per job."""
 MAX_NAME = 200
@@ -101,7 +109,10 @@ class FailedJob:
 
 
 def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
-    """The job with this id, or None when Redis holds no such job."""
+    """The job with this id, or None when Redis holds no such job.
+
+    Raises `UnreadableRecord`, one line, if the job cannot be turned into data.
+    """
     fields, history = batch.run(
         client, [("HGETALL", keys.job_key(job_id)), history_command(job_id)]
     )
@@ -109,29 +120,37 @@ def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
     pairs = as_pairs(fields)
     if not pairs:
         return None
+    try:
+        return _job_detail(job_id, pairs, history)
+    except Exception as exc:  # one line for a person, whatever the job holds
+        reason = clip(f"{type(exc).__name__}: {first_line(exc)}", 200)
+        raise UnreadableRecord(f"job {clip(job_id, 100)} cannot be read: {reason}") from exc
+
+
+def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobDetail:
     job = {as_text(name) or "": value for name, value in pairs}
     result = result_fields(history)
     traceback = _traceback(job.get("exc_info"), result)
-    call = decode_job_data(job.get("data"))
+    call = decode_job_data(_bytes(job.get("data")))
     return JobDetail(
         id=job_id,
         status=as_text(job.get("status")),
-        function=call.function,
+        function=clip(call.function, FUNCTION_LIMIT),
         arguments=call.arguments,
-        description=as_text(job.get("description")),
-        origin=as_text(job.get("origin")),
-        worker=as_text(job.get("worker_name")) or as_text(result.get("worker_name")),
+        description=_clipped(job.get("description"), DESCRIPTION_LIMIT),
+        origin=_clipped(job.get("origin"), NAME_LIMIT),
+        worker=_worker(job.get("worker_name"), result),
         created_at=parse_rq_time(job.get("created_at")),
         enqueued_at=parse_rq_time(job.get("enqueued_at")),
         started_at=parse_rq_time(job.get("started_at")),
         ended_at=parse_rq_time(job.get("ended_at")),
-        timeout=as_int(job.get("timeout"), default=-1) if job.get("timeout") else None,
-        retries_left=as_int(job.get("retries_left")) if job.get("retries_left") else None,
+        timeout=_timeout(job.get("timeout")),
+        retries_left=as_count(job.get("retries_left")),
         result=return_value(result),
         exception=exception_line(traceback),
         traceback=clip_lines(traceback, TRACEBACK_LIMIT) if traceback else None,
         meta=_meta(job.get("meta")),
-        retries_used=as_int(job.get("number_of_retries")) if job.get("number_of_retries") else None,
+        retries_used=as_count(job.get("number_of_retries")),
         retry_intervals=tuple(
             value for value in _json_list(job.get("retry_intervals")) if isinstance(value, int)
         ),
@@ -163,7 +182,7 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
         (as_float(score) or 0.0, q, job_id)
         for q, reply in zip(queues, ranges)
         for member, score in as_pairs(reply)
-        if (job_id := as_strict_text(member))
+        if (job_id := as_name(member))
     )
     candidates = heapq.nlargest(wanted, scored)
     lookups: list[Command] = []
@@ -173,8 +192,14 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
             latest_command(job_id),
         ]
     replies = batch.run(client, lookups)
+    skips = Skips()
     rows = [
-        _failed_row(job_id, q, as_list(replies[2 * i]), result_fields(replies[2 * i + 1]))
+        skips.build(
+            "failed job",
+            job_id,
+            partial(_failed_row, job_id, q, replies[2 * i], replies[2 * i + 1]),
+        )
+        or FailedJob(job_id, q, f"<unreadable job: {skips.last}>", None, None, None)
         for i, (_score, q, job_id) in enumerate(candidates)
     ]
     return sorted(rows, key=lambda row: row.failed_at or 0.0, reverse=True)[:limit]
@@ -182,7 +207,7 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
 
 def dependency_ids(raw: Any) -> tuple[str, ...]:
     """The ids in a job's `dependency_ids` field (a JSON list); empty when absent or odd."""
-    return tuple(str(item)[:100] for item in _json_list(raw) if isinstance(item, str))
+    return tuple(clip(item, NAME_LIMIT) for item in _json_list(raw) if isinstance(item, str))
 
 
 def _json_list(raw: Any) -> list[Any]:
@@ -214,16 +239,39 @@ def exception_name(line: str | None) -> str | None:
     return name if name and len(name) <= MAX_NAME else None
 
 
-def _failed_row(job_id: str, queue: str, fields: list[Any], result: dict[str, Any]) -> FailedJob:
-    data, worker, ended_at, exc_info = (fields + [None] * 4)[:4]
+def _failed_row(job_id: str, queue: str, fields_reply: Any, result_reply: Any) -> FailedJob:
+    data, worker, ended_at, exc_info = (as_list(fields_reply) + [None] * 4)[:4]
+    result = result_fields(result_reply)
     return FailedJob(
         id=job_id,
         queue=queue,
-        function=str(decode_job_data(data, limit=0).function),
+        function=clip(str(decode_job_data(_bytes(data), limit=0).function), FUNCTION_LIMIT),
         exception=exception_line(_traceback(exc_info, result)),
-        worker=as_text(worker) or as_text(result.get("worker_name")),
+        worker=_worker(worker, result),
         failed_at=parse_rq_time(ended_at),
     )
+
+
+def _worker(name: Any, result: dict[str, Any]) -> str | None:
+    """The worker a job names, or its result names."""
+    return _clipped(name, NAME_LIMIT) or _clipped(result.get("worker_name"), NAME_LIMIT)
+
+
+def _clipped(reply: Any, limit: int) -> str | None:
+    text = as_text(reply[: 4 * limit] if isinstance(reply, bytes) else reply)
+    return clip(text, limit) if text else None
+
+
+def _bytes(reply: Any) -> bytes | None:
+    return reply if isinstance(reply, bytes) else None
+
+
+def _timeout(reply: Any) -> int | None:
+    """RQ's job timeout in seconds, -1 for none; None when unset or absurd."""
+    if as_int(reply, default=0) == -1:
+        return -1
+    seconds = as_seconds(reply)
+    return int(seconds) if seconds is not None else None
 
 
 def traceback_of(job: dict[str, Any], latest_result: Any) -> str | None:

@@ -13,25 +13,35 @@ read. Work is linear in queues plus workers; nothing joins the two.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import redis
 
 from qwatch import batch, keys
 from qwatch.batch import Command, Packed
+from qwatch.formatting import clip
 from qwatch.replies import (
+    NAME_LIMIT,
+    as_count,
     as_float,
     as_int,
     as_list,
+    as_name,
     as_pairs,
+    as_pid,
+    as_seconds,
     as_strict_text,
     as_text,
     check_allowed,
+    is_denied,
     parse_info,
 )
+from qwatch.skips import Skips
 from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
 from qwatch.timestamps import parse_rq_time
 
@@ -62,7 +72,17 @@ nobody has cleaned for months costs no more than a fresh one."""
 
 MAX_SHORT = 64
 """Longer is not a version or an address."""
+QUEUES_TEXT_LIMIT = 16_384
+"""Characters of a worker's `queues` field read: some hundreds of queue names."""
+STATE_LIMIT = 64
+DESCRIPTION_LIMIT = 1000
+"""Characters of a current job's description shown: RQ writes the whole call there."""
+JOBS_DENIED = (
+    "job hashes are not readable under this ACL (NOPERM): oldest job ages, current jobs"
+    " and the workers of abandoned jobs are unknown"
+)
 
+_KEYS_IN_DB = re.compile(r"keys=(\d{1,18}),")
 _PER_QUEUE = 10
 _PER_WORKER = 2
 
@@ -70,8 +90,14 @@ WorkerHash = dict[str, Any]
 
 
 def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
-    """Sample one Redis; `now` (seconds since the epoch) is for tests."""
+    """Sample one Redis; `now` (seconds since the epoch) is for tests.
+
+    A queue, worker or abandoned job whose values are absurd, or that fails
+    to turn into data for any reason, is left out and counted in
+    `records_skipped`; the rest of the sample stands.
+    """
     now = time.time() if now is None else now
+    skips = Skips()
     queue_set, worker_set, info, suspended = batch.run(
         client,
         [
@@ -82,12 +108,13 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
         ],
     )
     check_allowed(queue_set, worker_set)
-    queue_names = _names(queue_set, keys.QUEUE_PREFIX)
-    worker_names = _names(worker_set, keys.WORKER_PREFIX)
+    queue_names = _names(queue_set, keys.QUEUE_PREFIX, "queue", skips)
+    worker_names = _names(worker_set, keys.WORKER_PREFIX, "worker", skips)
 
     replies = batch.run(
         client, [*_queue_commands(queue_names, now), *_worker_commands(worker_names)]
     )
+    check_allowed(*replies)
     per_queue = _chunks(replies[: len(queue_names) * _PER_QUEUE], _PER_QUEUE)
     hashes = {
         name: _worker_hash(fields, pttl)
@@ -97,14 +124,14 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
     }
     live = {name: fields for name, fields in hashes.items() if fields and fields["death"] is None}
 
-    heads = [as_strict_text(queue_replies[2]) for queue_replies in per_queue]
+    heads = [as_name(queue_replies[2]) for queue_replies in per_queue]
     currents = {
-        name: job for name, fields in live.items() if (job := as_strict_text(fields["current_job"]))
+        name: job for name, fields in live.items() if (job := as_name(fields["current_job"]))
     }
     expired = [
         (job_id, queue, overdue)
         for queue, queue_replies in zip(queue_names, per_queue)
-        for job_id, overdue in _expired_executions(queue_replies[9], now)
+        for job_id, overdue in _expired_executions(queue_replies[9], now, skips)
     ]
 
     lookups: list[Command] = [("HGET", keys.job_key(job), "enqueued_at") for job in heads if job]
@@ -112,25 +139,32 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
         ("HMGET", keys.job_key(job), "description", "started_at") for job in currents.values()
     ]
     lookups += [("HGET", keys.job_key(job), "worker_name") for job, _queue, _overdue in expired]
-    found = iter(batch.run(client, lookups))
+    details = batch.run(client, lookups)
+    found = iter(details)
     enqueued = [parse_rq_time(next(found)) if job else None for job in heads]
     current_jobs = {name: as_list(next(found)) for name in currents}
-    expired_workers = [as_text(next(found)) for _ in expired]
+    expired_workers = [as_name(next(found)) for _ in expired]
 
     listeners = Counter(queue for fields in live.values() for queue in fields["queues"])
+    queues = [
+        skips.build(
+            "queue",
+            name,
+            partial(_queue_stats, name, queue_replies, head, enqueued_at, listeners[name], now),
+        )
+        for name, queue_replies, head, enqueued_at in zip(queue_names, per_queue, heads, enqueued)
+    ]
+    workers = [
+        skips.build(
+            "worker", name, partial(_worker_stats, name, fields, current_jobs.get(name), now)
+        )
+        for name, fields in hashes.items()
+        if fields
+    ]
     return Snapshot(
         taken_at=now,
-        queues=tuple(
-            _queue_stats(name, queue_replies, head, enqueued_at, listeners[name], now)
-            for name, queue_replies, head, enqueued_at in zip(
-                queue_names, per_queue, heads, enqueued
-            )
-        ),
-        workers=tuple(
-            _worker_stats(name, fields, current_jobs.get(name), now)
-            for name, fields in hashes.items()
-            if fields
-        ),
+        queues=tuple(queue for queue in queues if queue is not None),
+        workers=tuple(worker for worker in workers if worker is not None),
         abandoned_jobs=tuple(
             AbandonedJob(id=job, queue=queue, worker=worker, overdue_seconds=overdue)
             for (job, queue, overdue), worker in zip(expired, expired_workers)
@@ -139,6 +173,8 @@ def read_snapshot(client: redis.Redis, now: float | None = None) -> Snapshot:
         expired_workers=tuple(name for name, fields in hashes.items() if not fields),
         suspended=as_int(suspended) > 0,
         redis=_redis_info(info),
+        records_skipped=skips.count,
+        notes=(JOBS_DENIED,) if any(map(is_denied, details)) else (),
     )
 
 
@@ -146,13 +182,20 @@ def queue_names(client: redis.Redis) -> list[str]:
     """Every registered queue's name, sorted."""
     (members,) = batch.run(client, [("SMEMBERS", keys.QUEUES)])
     check_allowed(members)
-    return _names(members, keys.QUEUE_PREFIX)
+    return _names(members, keys.QUEUE_PREFIX, "queue", None)
 
 
-def _names(members: Any, prefix: str) -> list[str]:
+def _names(members: Any, prefix: str, kind: str, skips: Skips | None) -> list[str]:
     """Names from a set of keys, sorted; members of another shape are skipped."""
-    names = (keys.name_in_key(key, prefix) for key in map(as_strict_text, as_list(members)) if key)
-    return sorted(name for name in names if name)
+    names = []
+    for member in as_list(members):
+        key = as_strict_text(member)
+        name = keys.name_in_key(key, prefix) if key else None
+        if name is not None and len(name) <= NAME_LIMIT:
+            names.append(name)
+        elif skips is not None:
+            skips.skip(kind, member, f"not a {kind} key of up to {NAME_LIMIT} characters")
+    return sorted(names)
 
 
 def _chunks(replies: Sequence[Any], size: int) -> list[Sequence[Any]]:
@@ -218,19 +261,30 @@ def _worker_hash(fields: Any, pttl: Any) -> WorkerHash | None:
         return None
     named = dict(zip(WORKER_FIELDS, values))
     named["pttl"] = as_int(pttl, default=-1)
-    text = as_text(named["queues"]) or ""
-    named["queues"] = tuple(queue for queue in text.split(",") if queue)
+    named["queues"] = _listened(named["queues"])
     return named
 
 
-def _expired_executions(reply: Any, now: float) -> list[tuple[str, float]]:
+def _listened(reply: Any) -> tuple[str, ...]:
+    """The queues a worker's `queues` field names, read up to `QUEUES_TEXT_LIMIT` characters."""
+    text = as_text(reply) or ""
+    names = text[: QUEUES_TEXT_LIMIT + 1].split(",")
+    if len(text) > QUEUES_TEXT_LIMIT:
+        names.pop()  # cut in the middle
+    return tuple(queue for queue in names if queue and len(queue) <= NAME_LIMIT)
+
+
+def _expired_executions(reply: Any, now: float, skips: Skips) -> list[tuple[str, float]]:
     """(job id, seconds overdue) for executions whose heartbeat deadline has passed."""
     pairs = []
     for member, score in as_pairs(reply):
         execution = as_strict_text(member)
         deadline = as_float(score)
-        if execution and deadline is not None:
-            pairs.append((keys.job_id_of_execution(execution), max(0.0, now - deadline)))
+        job_id = keys.job_id_of_execution(execution) if execution else None
+        if job_id and len(job_id) <= NAME_LIMIT and deadline is not None and deadline >= 0:
+            pairs.append((job_id, max(0.0, now - deadline)))
+        else:
+            skips.skip("abandoned job", member, f"an execution scored {score!r}")
     return pairs
 
 
@@ -263,32 +317,43 @@ def _queue_stats(
 
 def _worker_stats(name: str, fields: WorkerHash, job: list[Any] | None, now: float) -> WorkerStats:
     heartbeat = parse_rq_time(fields["last_heartbeat"])
-    pid = as_int(fields["pid"], default=-1)
     started_at = parse_rq_time(job[1]) if job and len(job) == 2 else None
     return WorkerStats(
         name=name,
-        hostname=as_text(fields["hostname"]),
-        pid=pid if pid >= 0 else None,
-        state=as_text(fields["state"]) or "?",
+        hostname=_clipped(fields["hostname"], NAME_LIMIT),
+        pid=as_pid(fields["pid"]),
+        state=_clipped(fields["state"], STATE_LIMIT) or "?",
         queues=fields["queues"],
-        current_job=as_strict_text(fields["current_job"]),
-        current_job_description=as_text(job[0]) if job else None,
+        current_job=as_name(fields["current_job"]),
+        current_job_description=_clipped(job[0], DESCRIPTION_LIMIT) if job else None,
         current_job_seconds=max(0.0, now - started_at) if started_at is not None else None,
         birth=parse_rq_time(fields["birth"]),
         heartbeat_age_seconds=max(0.0, now - heartbeat) if heartbeat is not None else None,
         heartbeat_overdue=0 <= fields["pttl"] < HEARTBEAT_OVERDUE_MS,
-        successful_jobs=as_int(fields["successful_job_count"]),
-        failed_jobs=as_int(fields["failed_job_count"]),
-        working_seconds=as_float(fields["total_working_time"]) or 0.0,
+        successful_jobs=_job_count(fields["successful_job_count"]),
+        failed_jobs=_job_count(fields["failed_job_count"]),
+        working_seconds=as_seconds(fields["total_working_time"]),
         ip_address=_short(fields["ip_address"]),
         python_version=_short(fields["python_version"]),
         rq_version=_short(fields["version"]),
     )
 
 
+def _job_count(reply: Any) -> int | None:
+    """A worker's job counter: RQ writes none before the first job; None when absurd."""
+    return 0 if reply is None else as_count(reply)
+
+
+def _clipped(reply: Any, limit: int) -> str | None:
+    text = as_text(reply[: 4 * limit] if isinstance(reply, bytes) else reply)
+    return clip(text, limit) if text else None
+
+
 def _short(value: Any) -> str | None:
     """A version or address: its first word, bounded (RQ stores all of `sys.version`)."""
-    words = (as_text(value) or "").split(maxsplit=1)
+    words = (as_text(value[: 4 * MAX_SHORT] if isinstance(value, bytes) else value) or "").split(
+        maxsplit=1
+    )
     return words[0][:MAX_SHORT] if words else None
 
 
@@ -298,4 +363,9 @@ def _redis_info(reply: Any) -> RedisInfo:
         version=info.get("redis_version"),
         used_memory_bytes=as_int(info["used_memory"].encode()) if "used_memory" in info else None,
         max_memory_bytes=as_int(info["maxmemory"].encode()) if "maxmemory" in info else None,
+        keys_per_db=tuple(
+            (int(name[2:]), int(found[1]))
+            for name, value in info.items()
+            if name[:2] == "db" and name[2:].isdigit() and (found := _KEYS_IN_DB.match(value))
+        ),
     )

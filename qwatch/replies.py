@@ -2,7 +2,8 @@
 
 A reply may be an error (WRONGTYPE on a key of the wrong type, NOPERM under a
 strict ACL), None for a missing key, or bytes that are not UTF-8. Each helper
-gives a usable value or None, never an exception.
+gives a usable value or None, never an exception. Numbers are also checked for
+range where a range is known: a count of 1.7e308 is no count a worker kept.
 """
 
 from __future__ import annotations
@@ -12,6 +13,14 @@ from typing import Any
 
 import hiredis
 import redis
+
+MAX_COUNT = 2**53
+"""Larger is no count of jobs: floats stop being exact there, and a sum of a few overflows."""
+MAX_SECONDS = 100 * 365.25 * 86400
+"""A century: longer is no duration or ttl anyone set."""
+MAX_PID = 2**31 - 1
+NAME_LIMIT = 512
+"""Characters in a queue, worker or job name; longer is no name a person gave."""
 
 
 def as_int(reply: Any, default: int = 0) -> int:
@@ -33,6 +42,24 @@ def as_float(reply: Any) -> float | None:
     return None
 
 
+def as_count(reply: Any) -> int | None:
+    """A count from 0 to `MAX_COUNT`; None for anything else."""
+    value = as_float(reply) if not isinstance(reply, int) else reply
+    return int(value) if value is not None and 0 <= value <= MAX_COUNT else None
+
+
+def as_seconds(reply: Any) -> float | None:
+    """A duration from 0 to `MAX_SECONDS`; None for anything else."""
+    value = as_float(reply)
+    return value if value is not None and 0 <= value <= MAX_SECONDS else None
+
+
+def as_pid(reply: Any) -> int | None:
+    """A process id; None for anything else."""
+    value = as_count(reply)
+    return value if value is not None and 0 < value <= MAX_PID else None
+
+
 def as_text(reply: Any) -> str | None:
     """A bulk string as text (undecodable bytes shown as U+FFFD); None for anything else."""
     if isinstance(reply, bytes):
@@ -48,6 +75,19 @@ def as_strict_text(reply: Any) -> str | None:
         except UnicodeDecodeError:
             return None
     return None
+
+
+def as_name(reply: Any) -> str | None:
+    """Strict text of at most `NAME_LIMIT` characters: a name that may build a key."""
+    text = (
+        as_strict_text(reply) if isinstance(reply, bytes) and len(reply) <= 4 * NAME_LIMIT else None
+    )
+    return text if text is not None and len(text) <= NAME_LIMIT else None
+
+
+def is_denied(reply: Any) -> bool:
+    """Whether a reply is NOPERM: the ACL forbids that key or command."""
+    return isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOPERM")
 
 
 def as_list(reply: Any) -> list[Any]:
@@ -75,5 +115,5 @@ def parse_info(reply: Any) -> dict[str, str]:
 def check_allowed(*replies: Any) -> None:
     """Fail on a NOPERM reply: an ACL that hides RQ's keys must not look like an idle system."""
     for reply in replies:
-        if isinstance(reply, hiredis.ReplyError) and str(reply).startswith("NOPERM"):
+        if is_denied(reply):
             raise redis.exceptions.NoPermissionError(str(reply))

@@ -18,7 +18,7 @@ from qwatch import keys
 from qwatch.batch import Command
 from qwatch.decode import ARGUMENTS_LIMIT, inflate, render_pickle
 from qwatch.formatting import clip
-from qwatch.replies import as_float, as_int, as_list, as_pairs, as_strict_text, as_text
+from qwatch.replies import as_float, as_int, as_list, as_name, as_pairs, as_strict_text, as_text
 
 MAX_TRACEBACK_BYTES = 1 << 20
 MAX_RESULT_BYTES = 1 << 20
@@ -74,8 +74,8 @@ def attempts(reply: Any) -> tuple[Attempt, ...]:
             Attempt(
                 recorded_at=_stream_time(entry_id),
                 outcome=OUTCOMES.get(kind, f"type {kind}"),
-                worker=as_text(fields.get("worker_name")),
-                execution_id=as_text(fields.get("execution_id")),
+                worker=as_name(fields.get("worker_name")),
+                execution_id=as_name(fields.get("execution_id")),
                 started_at=as_float(fields.get("execution_started_at")),
                 ended_at=as_float(fields.get("execution_ended_at")),
                 result=return_value(fields, 300),

@@ -1,7 +1,7 @@
 """A sample of RQ's state: plain frozen values that every face reads.
 
 Times are seconds since the epoch as floats; ages are seconds. A value RQ
-did not record is None, never a guess.
+did not record, or recorded out of any sensible range, is None, never a guess.
 """
 
 from __future__ import annotations
@@ -43,9 +43,9 @@ class WorkerStats:
     birth: float | None
     heartbeat_age_seconds: float | None
     heartbeat_overdue: bool
-    successful_jobs: int
-    failed_jobs: int
-    working_seconds: float
+    successful_jobs: int | None
+    failed_jobs: int | None
+    working_seconds: float | None
     ip_address: str | None = None
     python_version: str | None = None
     rq_version: str | None = None
@@ -68,6 +68,8 @@ class RedisInfo:
     version: str | None
     used_memory_bytes: int | None
     max_memory_bytes: int | None
+    keys_per_db: tuple[tuple[int, int], ...] = ()
+    """(db, number of keys) of every non-empty database: where RQ may be when not here."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,10 @@ class Snapshot:
     expired_workers: tuple[str, ...]
     suspended: bool
     redis: RedisInfo
+    records_skipped: int = 0
+    """Queues, workers and abandoned jobs left out because a value in them was absurd."""
+    notes: tuple[str, ...] = ()
+    """What this reading could not see, and why: for a person to read."""
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as JSON-ready data; its keys are documented in the README."""

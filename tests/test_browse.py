@@ -166,7 +166,7 @@ def test_the_inspector_reads_meta_retries_dependencies_and_attempts(
     client: redis.Redis, url: str
 ) -> None:
     queue = Queue("default", connection=client)
-    asked = queue.enqueue(tasks.ask_again)
+    asked = queue.enqueue(tasks.ask_retry, 2)
     progress = queue.enqueue(tasks.with_progress, 3)
     raised = queue.enqueue(tasks.divide, 1, 0, retry=Retry(max=2, interval=[0, 0]), job_timeout=90)
     waiting = Queue("parked", connection=client).enqueue(tasks.add, 1, 1, depends_on=progress)

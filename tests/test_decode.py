@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import decimal
 import pickle
 import zlib
@@ -34,12 +33,10 @@ def test_plain_values_are_python_literals(protocol: int) -> None:
 
 
 def test_objects_become_placeholders_naming_their_class() -> None:
-    when = datetime.datetime(2024, 5, 1, 12, 0)
-    data = job_data("app.report", None, (when, decimal.Decimal("1.5"), Point(3)), {})
+    data = job_data("app.report", None, (Point(3), decimal.Context()), {"p": Point(1)})
     arguments = decode_job_data(data).arguments
-    assert arguments.startswith("<datetime.datetime(b'")
-    assert "<decimal.Decimal('1.5')>" in arguments
-    assert arguments.endswith("<tests.test_decode.Point()>")
+    assert arguments.startswith("<tests.test_decode.Point()>, <decimal.Context(")
+    assert arguments.endswith("p=<tests.test_decode.Point()>")
 
 
 def test_bound_methods_show_their_instance() -> None:
@@ -81,4 +78,4 @@ def test_long_and_deep_values_are_bounded() -> None:
     cyclic.append(cyclic)
     assert render_pickle(pickle.dumps(cyclic)).count("[") <= 20
     long_text = decode_job_data(job_data("f", None, ("x" * 10_000,), {}), limit=100).arguments
-    assert long_text.endswith("more characters cut]") and len(long_text) < 200
+    assert long_text == "'" + "x" * 99 + "… [more characters cut]"

@@ -60,7 +60,7 @@ def test_garbage_worker_fields_give_placeholders(client: redis.Redis) -> None:
     assert worker.pid is None and worker.heartbeat_age_seconds is None and worker.birth is None
     assert worker.state == "\ufffd\ufffd"
     assert worker.queues == ("a",)
-    assert (worker.working_seconds, worker.successful_jobs) == (0.0, 0)
+    assert (worker.working_seconds, worker.successful_jobs) == (None, None)
     assert worker.current_job == "missing-job" and worker.current_job_description is None
     assert snapshot.expired_workers == ("gone", "str")
     json.dumps(snapshot.to_dict(), allow_nan=False)

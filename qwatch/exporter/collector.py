@@ -20,12 +20,13 @@ import redis
 from prometheus_client.core import Metric
 
 from qwatch.completions import CompletionTracker
-from qwatch.errors import first_line
+from qwatch.connection import redis_reason
 from qwatch.exporter import metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
 from qwatch.reader import read_snapshot
+from qwatch.stream import CompletionStream
 
 log = logging.getLogger("qwatch.exporter")
 
@@ -44,6 +45,7 @@ class RedisSource:
         self.name = name
         self.client = client
         self.tracker = CompletionTracker(ttls)
+        self.stream = CompletionStream()
         self.totals = JobTotals(buckets, label_limit)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
         self._lock = threading.Lock()
@@ -60,9 +62,14 @@ class RedisSource:
     def _read(self) -> Reading:
         """Runs in this source's thread only, so the tracker and totals need no lock."""
         snapshot = read_snapshot(self.client)
-        self.totals.add(snapshot, self.tracker.poll(self.client, snapshot))
-        return metrics.from_snapshot(self.name, snapshot) + metrics.from_totals(
-            self.name, self.totals
+        streamed = self.stream.poll(self.client, snapshot)
+        completions = streamed.counted(self.tracker.poll(self.client, snapshot))
+        self.totals.add(snapshot, completions, self.tracker.skipped)
+        self.totals.add_stream(streamed)
+        return (
+            metrics.from_snapshot(self.name, snapshot)
+            + metrics.from_totals(self.name, self.totals)
+            + metrics.from_stream(self.name, snapshot, self.totals, streamed.exact_queues)
         )
 
     def close(self) -> None:
@@ -106,7 +113,7 @@ class QwatchCollector:
             self._report(source, f"no answer within {self.timeout:g}s")
             return None
         except Exception as exc:  # whatever went wrong, /metrics must still answer
-            self._report(source, f"{type(exc).__name__}: {first_line(exc)}")
+            self._report(source, redis_reason(exc))
             return None
         if not source.up:
             log.warning("redis %s: reachable again", source.name)

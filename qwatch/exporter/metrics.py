@@ -96,6 +96,30 @@ WORKER_WORKING = Series(
     "Time the workers report spent running jobs, summed over live workers' increases",
     ("redis",),
 )
+RETRIED = Series(
+    "qwatch_jobs_retried",
+    "counter",
+    "Failed runs that RQ retried (exact mode only); the job is counted again when it ends",
+    ("exception", "function", "queue", "redis"),
+)
+COUNTING_MODE = Series(
+    "qwatch_queue_counting_mode",
+    "gauge",
+    "1, labelled with the mode the queue's jobs are counted in: registries or exact",
+    ("mode", "queue", "redis"),
+)
+STREAM_LOST = Series(
+    "qwatch_stream_entries_lost",
+    "counter",
+    "Completions stream entries trimmed before qwatch read them: jobs not counted",
+    ("redis",),
+)
+STREAM_SKIPPED = Series(
+    "qwatch_stream_entries_skipped",
+    "counter",
+    "Completions stream entries that were malformed or named an unknown queue",
+    ("redis",),
+)
 RUN_TIME = Series(
     "qwatch_job_duration_seconds",
     "histogram",
@@ -105,12 +129,19 @@ RUN_TIME = Series(
 WAIT_TIME = Series(
     "qwatch_job_wait_seconds", "histogram", "Time from enqueued to started", ("queue", "redis")
 )
+RECORDS_SKIPPED = Series(
+    "qwatch_records_skipped",
+    "counter",
+    "Queues, workers and jobs left out of readings for absurd or unreadable values",
+    ("redis",),
+)
 BUILD_INFO = Series("qwatch_build_info", "gauge", "qwatch's version", ("version",))
 
 ALL = (
     UP, SCRAPE_DURATION, QUEUE_JOBS, OLDEST_AGE, QUEUE_WORKERS, WORKERS, HEARTBEAT_STALE,
     WORKERS_EXPIRED, ABANDONED, MEMORY_USED, MEMORY_MAX, FINISHED, FAILED, WORKER_JOBS,
-    WORKER_WORKING, RUN_TIME, WAIT_TIME, BUILD_INFO,
+    WORKER_WORKING, RUN_TIME, WAIT_TIME, RECORDS_SKIPPED, BUILD_INFO, RETRIED, COUNTING_MODE,
+    STREAM_LOST, STREAM_SKIPPED,
 )  # fmt: skip
 
 
@@ -179,6 +210,27 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
         (WORKER_WORKING, [((redis,), totals.worker_working_seconds)]),
         (RUN_TIME, _histograms(redis, totals.run_time)),
         (WAIT_TIME, _histograms(redis, totals.wait_time)),
+        (RECORDS_SKIPPED, [((redis,), float(totals.records_skipped))]),
+    ]
+
+
+def from_stream(
+    redis: str, snapshot: Snapshot, totals: JobTotals, exact: frozenset[str]
+) -> Reading:
+    """Exact mode's series: each queue's counting mode, retries, stream entries lost or skipped."""
+    modes: list[Row] = [
+        (("exact" if queue.name in exact else "registries", queue.name, redis), 1.0)
+        for queue in snapshot.queues
+    ]
+    retried: list[Row] = [
+        ((exception, function, queue, redis), float(count))
+        for (queue, function, exception), count in sorted(totals.retried.items())
+    ]
+    return [
+        (COUNTING_MODE, modes),
+        (RETRIED, retried),
+        (STREAM_LOST, [((redis,), float(totals.stream_lost))]),
+        (STREAM_SKIPPED, [((redis,), float(totals.stream_skipped))]),
     ]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from qwatch.completions import Completion
 from qwatch.snapshot import Snapshot
+from qwatch.stream import StreamReading
 
 DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 """From ten milliseconds to an hour: the range of background jobs."""
@@ -76,20 +77,35 @@ class JobTotals:
         self.exceptions = BoundedLabels(label_limit)
         self.finished: Counter[tuple[str, str]] = Counter()
         self.failed: Counter[tuple[str, str, str]] = Counter()
+        self.retried: Counter[tuple[str, str, str]] = Counter()
+        self.stream_lost = 0
+        self.stream_skipped = 0
         self.run_time: dict[str, Histogram] = {}
         self.wait_time: dict[str, Histogram] = {}
         self.worker_jobs: Counter[str] = Counter()
         self.worker_working_seconds = 0.0
+        self.records_skipped = 0
         self._worker_counts: dict[str, tuple[int, int, float]] = {}
         self._last_poll: float | None = None
         self._gone_since: dict[str, float] = {}
 
-    def add(self, snapshot: Snapshot, completions: Iterable[Completion]) -> None:
-        """Fold in one reading: its new completions and the workers' counter increases."""
+    def add(self, snapshot: Snapshot, completions: Iterable[Completion], skipped: int = 0) -> None:
+        """Fold in one reading: its new completions, the workers' counter increases, and the
+        records left out of it (the snapshot's, plus `skipped` completions)."""
         self._forget_queues({queue.name for queue in snapshot.queues}, snapshot.taken_at)
+        self.records_skipped += snapshot.records_skipped + skipped
         for completion in completions:
             self._count(completion)
         self._add_worker_counts(snapshot)
+
+    def add_stream(self, reading: StreamReading) -> None:
+        """Fold in what the completions stream adds to the completions: retries, losses, garbage."""
+        for retry in reading.retried:
+            function = self.functions.value(retry.queue, retry.function)
+            exception = self.exceptions.value(retry.queue, retry.exception)
+            self.retried[(retry.queue, function, exception)] += 1
+        self.stream_lost += reading.lost
+        self.stream_skipped += reading.skipped
 
     def _count(self, completion: Completion) -> None:
         queue = completion.queue
@@ -112,12 +128,21 @@ class JobTotals:
         A worker born since the last reading contributes all its jobs and
         time; one already running when qwatch started contributes only what
         follows. Only increases count, so the totals never go down when a
-        worker exits (its last seconds before exiting are missed).
+        worker exits (its last seconds before exiting are missed). A worker
+        whose counts are unreadable (absurd, not numbers) contributes nothing
+        until they are readable again.
         """
         counts = {}
         for worker in snapshot.workers:
-            now = (worker.successful_jobs, worker.failed_jobs, worker.working_seconds)
             before = self._worker_counts.get(worker.name)
+            if worker.successful_jobs is None or worker.failed_jobs is None:
+                if before is not None:
+                    counts[worker.name] = before
+                continue
+            working = worker.working_seconds
+            if working is None:
+                working = before[2] if before is not None else 0.0
+            now = (worker.successful_jobs, worker.failed_jobs, working)
             if before is None:
                 born_since = (
                     self._last_poll is not None
@@ -140,6 +165,7 @@ class JobTotals:
         Prometheus like fewer jobs than really ended.
         """
         known = {queue for queue, _function in self.finished} | {key[0] for key in self.failed}
+        known |= {key[0] for key in self.retried}
         known |= set(self.run_time) | set(self.wait_time)
         for queue in present:
             self._gone_since.pop(queue, None)
@@ -153,5 +179,6 @@ class JobTotals:
             self.wait_time.pop(queue, None)
             for key in [key for key in self.finished if key[0] == queue]:
                 del self.finished[key]
-            for failed_key in [key for key in self.failed if key[0] == queue]:
-                del self.failed[failed_key]
+            for counter in (self.failed, self.retried):
+                for failed_key in [key for key in counter if key[0] == queue]:
+                    del counter[failed_key]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from functools import partial
 
 import redis
@@ -17,14 +18,17 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
+from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from qwatch import actions
-from qwatch.errors import QwatchError
-from qwatch.formatting import clock
+from qwatch.errors import QwatchError, first_line
+from qwatch.formatting import clip, clock
 from qwatch.jobs import JobDetail
+from qwatch.printable import printable
 from qwatch.report import headline
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
@@ -85,6 +89,7 @@ class QwatchApp(App[None]):
         self.needle = ""
         self.by_host = False
         self.offline_since: float | None = None
+        self.poll_error: str | None = None
         self._wake = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -118,6 +123,24 @@ class QwatchApp(App[None]):
         self.workers.cancel_group(self, "poll")
         self._wake.set()
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice as plain text without control characters: most name a job or a queue."""
+        super().notify(
+            printable(message),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     # Polling ---------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="poll")
@@ -129,29 +152,40 @@ class QwatchApp(App[None]):
                 self.post_message(Polled(self.feed.poll(with_functions=self.view == "functions")))
             except QwatchError as exc:
                 self.post_message(PollFailed(str(exc)))
+            except Exception as exc:  # a bug or odd data must not end the monitor: show it
+                self.post_message(PollFailed(f"{type(exc).__name__}: {first_line(exc)}", False))
             self._wake.wait(self.interval)
             self._wake.clear()
 
     def on_polled(self, message: Polled) -> None:
-        if not self.is_running:
-            return  # a poll that ended while the app shuts down: its widgets are going
+        if self._widgets_gone():
+            return
         self.update = message.update
-        self.offline_since = None
+        self.offline_since = self.poll_error = None
         self.remove_class("-offline")
-        self._render_status()
-        self._render_view()
+        with suppress(NoMatches):  # a poll that lands while the app closes: no screen left
+            self._render_status()
+            self._render_view()
 
     def on_poll_failed(self, message: PollFailed) -> None:
-        if not self.is_running:
+        if self._widgets_gone():
             return
+        self.poll_error = None if message.offline else message.error
         self.offline_since = self.offline_since or time.time()
         self.add_class("-offline")
         shown = (
             f"data from {clock(self.update.snapshot.taken_at)}" if self.update else "no data yet"
         )
-        banner = self.query_one("#banner", Static)
-        banner.update(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
-        self._render_status()
+        with suppress(NoMatches):  # as in on_polled
+            banner = self.query_one("#banner", Static)
+            banner.update(
+                printable(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
+            )
+            self._render_status()
+
+    def _widgets_gone(self) -> bool:
+        """Whether the widgets are gone: a poll can end after the app has begun to exit."""
+        return not self.query("#status")
 
     # Rendering ---------------------------------------------------------------
 
@@ -163,8 +197,10 @@ class QwatchApp(App[None]):
             if snapshot.suspended:
                 text += "  SUSPENDED"
         state = "offline" if self.offline_since else "live"
+        if self.poll_error:
+            state = f"read failed: {clip(self.poll_error, 80)}"
         mode = "  read-only" if self.read_only else ""
-        self.query_one("#status", Static).update(f"{text}  [{state}]{mode}")
+        self.query_one("#status", Static).update(printable(f"{text}  [{state}]{mode}"))
 
     def _render_view(self) -> None:
         if self.update is None:
@@ -286,8 +322,8 @@ class QwatchApp(App[None]):
     def load_job(self, job_id: str) -> None:
         try:
             job = self.feed.job(job_id)
-        except QwatchError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error")
+        except Exception as exc:  # one unreadable job must not end the monitor
+            self.call_from_thread(self.notify, first_line(exc), severity="error")
             return
         if job is None:
             self.call_from_thread(self.notify, f"job {job_id} no longer exists", severity="warning")

@@ -13,6 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from qwatch.printable import printable
+
 
 class Confirm(ModalScreen[bool]):
     """Asks before any write; `y` or the button confirms, `n` or `esc` cancels."""
@@ -28,7 +30,7 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Grid(id="confirm"):
-            yield Label(self.question, id="question", markup=False)
+            yield Label(printable(self.question), id="question", markup=False)
             yield Button("Yes (y)", variant="error", id="yes")
             yield Button("No (n)", variant="primary", id="no")
 
@@ -54,7 +56,7 @@ class Choose(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="choose"):
-            yield Label(self.title_text, markup=False)
+            yield Label(printable(self.title_text), markup=False)
             yield OptionList(*(Option(choice, id=choice) for choice in self.choices))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Label, Static
 
 from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail
+from qwatch.printable import printable, printable_lines
 
 
 class Inspector(ModalScreen[str | None]):
@@ -33,12 +34,12 @@ class Inspector(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="inspector"):
-            yield Label(f"job {self.job.id}", id="inspector-title", markup=False)
+            yield Label(f"job {printable(self.job.id)}", id="inspector-title", markup=False)
             yield Static(self._fields(), id="fields")
             if self.job.attempts:
                 yield Static(attempts_table(self.job), id="attempts")
             if self.job.traceback:
-                yield Static(Syntax(self.job.traceback, "pytb", word_wrap=True), id="traceback")
+                yield Static(self._traceback(self.job.traceback), id="traceback")
         yield Footer()
 
     def _fields(self) -> Group:
@@ -70,8 +71,13 @@ class Inspector(ModalScreen[str | None]):
         if job.exception:
             rows.append(("exception", job.exception))
         for label, value in rows:
-            table.add_row(label, Text(value))
+            table.add_row(label, Text(printable(value)))
         return Group(table)
+
+    @staticmethod
+    def _traceback(traceback: str) -> Syntax:
+        """Highlighted, its lines kept and its control characters written out."""
+        return Syntax(printable_lines(traceback), "pytb", word_wrap=True)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "choose":

@@ -16,11 +16,12 @@ class Polled(Message):
 
 
 class PollFailed(Message):
-    """A poll failed: Redis is down, slow or refusing; the error says which."""
+    """A poll failed: Redis is down, slow or refusing (`offline`), or reading failed otherwise."""
 
-    def __init__(self, error: str) -> None:
+    def __init__(self, error: str, offline: bool = True) -> None:
         super().__init__()
         self.error = error
+        self.offline = offline
 
 
 class ActionDone(Message):

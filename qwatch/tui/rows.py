@@ -1,9 +1,11 @@
 """Table rows for each screen, from an update: pure functions, so every screen renders alike.
 
 A row is its key (stable across refreshes, so the cursor stays on it) and
-its cells. Text from Redis is always wrapped in Rich `Text`, never passed as
-a string: DataTable reads strings as markup, and a queue or job could be
-named `[red]`. Colours come from the app's theme through a palette.
+its cells. Text from Redis always goes through `_text`: it becomes Rich
+`Text`, never a string (DataTable reads strings as markup, and a queue or
+job could be named `[red]`), with its control characters written out (a
+hostname could hold an escape sequence). Colours come from the app's theme
+through a palette.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from rich.text import Text
 
 from qwatch.formatting import duration
 from qwatch.jobs import FailedJob
+from qwatch.printable import printable
 from qwatch.snapshot import QueueStats, WorkerStats
 from qwatch.tui.feed import Update
 from qwatch.tui.recent import FunctionRecent
@@ -94,7 +97,7 @@ def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Ro
 def _queue_row(queue: QueueStats, trend: QueueTrend | None, palette: Palette) -> tuple[Cell, ...]:
     no_workers = queue.queued > 0 and queue.workers == 0
     return (
-        Text(queue.name),
+        _text(queue.name),
         _count(queue.queued),
         _count(queue.started),
         _count(queue.failed, palette["error"] if queue.failed else ""),
@@ -121,12 +124,12 @@ def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
     heartbeat = duration(worker.heartbeat_age_seconds)
     overdue = worker.heartbeat_overdue
     return (
-        Text(worker.name),
-        Text(worker.hostname or "-"),
+        _text(worker.name),
+        _text(worker.hostname or "-"),
         _count(worker.pid or 0),
-        Text(worker.state, style=palette.get(STATE_COLOURS.get(worker.state, ""), "")),
-        Text(",".join(worker.queues)),
-        Text(worker.current_job_description or worker.current_job or ""),
+        _text(worker.state, style=palette.get(STATE_COLOURS.get(worker.state, ""), "")),
+        _text(",".join(worker.queues)),
+        _text(worker.current_job_description or worker.current_job or ""),
         _seconds(worker.current_job_seconds),
         Text(
             f"{heartbeat} overdue" if overdue else heartbeat,
@@ -135,9 +138,9 @@ def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
         _count(worker.successful_jobs),
         _count(worker.failed_jobs),
         _seconds(worker.working_seconds),
-        Text(worker.ip_address or "-"),
-        Text(worker.python_version or "-"),
-        Text(worker.rq_version or "-"),
+        _text(worker.ip_address or "-"),
+        _text(worker.python_version or "-"),
+        _text(worker.rq_version or "-"),
     )
 
 
@@ -152,7 +155,7 @@ def host_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Row
             total = sum(states.values())
             other = total - states["busy"] - states["idle"]
             counts = (total, states["busy"], states["idle"], other)
-            rows[host] = (Text(host), *map(_count, counts))
+            rows[host] = (_text(host), *map(_count, counts))
     return rows
 
 
@@ -170,11 +173,11 @@ def _failed_row(job: FailedJob, now: float, palette: Palette) -> tuple[Cell, ...
     ago = f"{duration(now - job.failed_at)} ago" if job.failed_at else "-"
     return (
         Sortable(-(job.failed_at or 0.0), ago),
-        Text(job.queue),
-        Text(job.function),
-        Text(job.exception or "-", style=palette["error"]),
-        Text(job.worker or "-"),
-        Text(job.id),
+        _text(job.queue),
+        _text(job.function),
+        _text(job.exception or "-", style=palette["error"]),
+        _text(job.worker or "-"),
+        _text(job.id),
     )
 
 
@@ -188,8 +191,8 @@ def function_rows(update: Update, needle: str = "", palette: Palette = PLAIN) ->
         now, recent = counts.get(name), update.recent.get(name)
         sampled = (now.queued, now.started, now.failed) if now else None
         rows[name] = (
-            Text(name),
-            *(map(_count, sampled) if sampled else [Text("-", justify="right")] * 3),
+            _text(name),
+            *(map(_count, sampled) if sampled else [_count(None)] * 3),
             *_recent_cells(recent, palette),
         )
     return rows
@@ -220,8 +223,12 @@ def sort_key(cell: object) -> tuple[int, float | str]:
         return (1, plain.lower())
 
 
-def _count(value: int, style: str = "") -> Text:
-    return Text(str(value), style=style, justify="right")
+def _text(value: str, style: str = "") -> Text:
+    return Text(printable(value), style=style)
+
+
+def _count(value: int | None, style: str = "") -> Text:
+    return Text("-" if value is None else str(value), style=style, justify="right")
 
 
 def _seconds(value: float | None) -> Sortable:

@@ -145,8 +145,11 @@ def test_jobs_without_a_record_still_count_in_the_worker_totals(
         for i in range(3):
             queue.enqueue(tasks.add, i, 1, result_ttl=0)
         wait_until(
-            lambda: client.hget("rq:worker:long-lived", "successful_job_count") == b"3",
-            "the worker to run three jobs",
+            lambda: (
+                client.hmget("rq:worker:long-lived", "successful_job_count", "state")
+                == [b"3", b"idle"]
+            ),
+            "the worker to run three jobs and be idle again",
         )
         scrape = exporter.scrape()
     finally:

@@ -19,10 +19,12 @@ import redis
 from rq import Queue
 
 from harness import tasks
+from harness.certificates import CertificateAuthority
 from harness.polling import wait_until
 from harness.redis_server import RedisServer, free_port
 from harness.workers import run_burst
-from qwatch.errors import TargetError
+from qwatch.connection import Target, connect, translated_errors
+from qwatch.errors import RedisUnavailable, TargetError
 from qwatch.exporter.web_config import load_web_config
 from tests.exporter.conftest import StartExporter, parse
 
@@ -147,63 +149,6 @@ def test_concurrent_scrapes_count_each_job_once(
     )
 
 
-def make_certificates(directory: Path) -> None:
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, with openssl."""
-
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
-
-    run(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=qwatch test CA",
-    )
-    for name, extension in (
-        ("server", "subjectAltName=IP:127.0.0.1"),
-        ("client", "extendedKeyUsage=clientAuth"),
-    ):
-        run(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            f"{name}.key",
-            "-out",
-            f"{name}.csr",
-            "-subj",
-            f"/CN={name}",
-        )
-        (directory / f"{name}.ext").write_text(extension + "\n")
-        run(
-            "x509",
-            "-req",
-            "-in",
-            f"{name}.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            f"{name}.crt",
-            "-days",
-            "2",
-            "-extfile",
-            f"{name}.ext",
-        )
-
-
 def fetch(
     url: str, context: ssl.SSLContext | None = None, user: str | None = None, password: str = ""
 ) -> int:
@@ -224,7 +169,9 @@ def fetch(
 def test_tls_with_client_certificates_and_basic_auth(
     tmp_path: Path, start_exporter: StartExporter
 ) -> None:
-    make_certificates(tmp_path)
+    ca = CertificateAuthority(tmp_path)
+    ca.issue("server", "IP:127.0.0.1")
+    ca.issue("client", client=True)
     hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode().replace("$2b$", "$2y$")
     config = tmp_path / "web.yml"
     config.write_text(
@@ -383,3 +330,43 @@ def test_sentinel_finds_the_master(
         for process in (serve, sentinel):
             process.terminate()
             process.wait(timeout=30)
+
+
+def test_a_sentinel_that_never_answers_is_logged_in_one_short_line() -> None:
+    exporter_port = free_port()
+    qwatch = str(Path(sys.executable).parent / "qwatch")
+    serve = subprocess.Popen(
+        [
+            *(qwatch, "serve", "--sentinel", f"127.0.0.1:{free_port()}"),
+            *("--sentinel-master", "queues", "--listen", f"127.0.0.1:{exporter_port}"),
+            *("--timeout", "2"),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+
+        def scraped() -> str | None:
+            try:
+                url = f"http://127.0.0.1:{exporter_port}/metrics"
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    return str(response.read().decode())
+            except OSError:
+                return None
+
+        scrape = parse(wait_until(scraped, "qwatch serve to answer") or "")
+        assert scrape.value("qwatch_up", redis="queues") == 0
+    finally:
+        serve.terminate()
+        _out, err = serve.communicate(timeout=30)
+    assert "redis queues: down: " in err
+    assert all(len(line) < 200 for line in err.splitlines()), err
+
+
+def test_a_missing_sentinel_master_is_one_line() -> None:
+    target = Target(url="", timeout=2, sentinels=(("127.0.0.1", free_port()),), sentinel_master="m")
+    with pytest.raises(RedisUnavailable) as raised, translated_errors(target):
+        connect(target).ping()
+    assert str(raised.value) == (
+        f"{target.display}: no Sentinel knows the master (is its name right, are the Sentinels up?)"
+    )

@@ -140,7 +140,7 @@ async def test_pages_over_ten_thousand_jobs_cost_a_bounded_number_of_commands(
 
 async def test_the_inspector_opens_every_kind_of_job(client: redis.Redis, url: str) -> None:
     queue = Queue("default", connection=client)
-    asked = queue.enqueue(tasks.ask_again)
+    asked = queue.enqueue(tasks.ask_retry, 2)
     progress = queue.enqueue(tasks.with_progress, 3)
     failed = queue.enqueue(tasks.divide, 1, 0)
     run_burst(url, ["default"])
