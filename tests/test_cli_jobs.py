@@ -12,7 +12,7 @@ from rq import Queue
 
 from harness import tasks
 from harness.polling import wait_until
-from harness.workers import start_worker, stop_worker
+from harness.workers import run_burst, start_worker, stop_worker
 from harness.workload import mixed_workload
 from qwatch.browse import STATES
 from qwatch.cli import main
@@ -101,3 +101,23 @@ def test_bad_state_or_limit_is_one_line_and_status_2(argv: list[str], message: s
     result = run_cli("jobs", "default", *argv)
     assert result.returncode == 2
     assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_at_80_columns_and_in_a_pipe_ids_stay_whole(
+    client: redis.Redis, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = Queue("reports", connection=client)
+    jobs = [queue.enqueue(tasks.fail, "x" * 300) for _ in range(3)]
+    run_burst(url, ["reports"])
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = run_cli("jobs", "reports", "--state", "failed", "--url", url)
+    assert narrow.returncode == 0
+    lines = narrow.stdout.splitlines()
+    table = [line for line in lines if "ValueError" in line]
+    assert len(table) == 3 and all(len(line) <= 80 for line in table), narrow.stdout
+    for job in jobs:
+        assert job.id in narrow.stdout
+    monkeypatch.delenv("COLUMNS")
+    piped = run_cli("jobs", "reports", "--state", "failed", "--url", url)
+    assert all(line == line.rstrip() for line in piped.stdout.splitlines())
+    assert all(job.id in piped.stdout for job in jobs)
