@@ -10,12 +10,12 @@ COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "queued": (*COMMON, ("waiting", "waiting")),
     "started": (*COMMON, ("running", "running"), ("worker", "worker")),
     "scheduled": (*COMMON, ("at", "at"), ("in", "in")),
-    "deferred": (*COMMON, ("waits_for", "waits for"), ("since", "since")),
+    "deferred": (*COMMON, ("since", "since"), ("waits_for", "waits for")),
     "finished": (*COMMON, ("ended", "ended"), ("ran", "ran"), ("result", "result")),
-    "failed": (*COMMON, ("ended", "ended"), ("exception", "exception"), ("worker", "worker")),
+    "failed": (*COMMON, ("ended", "ended"), ("worker", "worker"), ("exception", "exception")),
     "canceled": (*COMMON, ("canceled", "canceled")),
 }
-"""Per state: column key and header."""
+"""Per state: column key and header; the longest text (result, exception) last."""
 
 ORDER = {
     "queued": "in queue order, next to run first",
@@ -38,12 +38,12 @@ def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
     if state == "scheduled":
         return (*common, clock(job.score), _until(job.score, now))
     if state == "deferred":
-        return (*common, ", ".join(job.waits_for) or "-", _ago(job.score, now))
+        return (*common, _ago(job.score, now), ", ".join(job.waits_for) or "-")
     if state == "finished":
         ran = _span(job.started_at, job.ended_at)
         return (*common, _ago(job.ended_at, now), ran, job.result or "-")
     if state == "failed":
-        return (*common, _ago(job.ended_at, now), job.exception or "-", job.worker or "-")
+        return (*common, _ago(job.ended_at, now), job.worker or "-", job.exception or "-")
     return (*common, _ago(job.ended_at or job.score, now))
 
 

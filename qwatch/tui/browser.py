@@ -26,8 +26,9 @@ from qwatch.tui.widgets.live_table import LiveTable
 
 PAGE_SIZE = 100
 """Jobs a page reads: a screenful or two, far under `browse.MAX_LIMIT`."""
-WIDTHS = {"position": 7, "waiting": 9, "running": 9, "in": 14, "since": 12, "ran": 8}
-WIDTHS |= {"ended": 12, "canceled": 12, "at": 24}
+WIDTHS = {"position": 6, "function": 20, "waiting": 9, "running": 9, "in": 14, "since": 12}
+WIDTHS |= {"ran": 8, "ended": 12, "canceled": 12, "at": 24, "worker": 20}
+"""Fixed widths (cut beyond); the id and the last, longest column as wide as their content."""
 
 ReadPage = Callable[[PageRequest], JobPage]
 Inspect = Callable[[str], object]
@@ -54,10 +55,10 @@ class JobBrowser(Screen[None]):
             Binding(str(number), f"state('{state}')", state, show=False)
             for number, state in enumerate(STATES, start=1)
         ),
-        Binding("n", "page(1)", "next page"),
-        Binding("p", "page(-1)", "previous page"),
-        Binding("slash", "filter('text')", "filter text", key_display="/"),
-        Binding("f", "filter('function')", "filter function"),
+        Binding("n", "page(1)", "next"),
+        Binding("p", "page(-1)", "previous"),
+        Binding("slash", "filter('text')", "filter", key_display="/"),
+        Binding("f", "filter('function')", "function"),
         Binding("enter", "inspect", "inspect", show=False),
         Binding("escape", "back", "back", key_display="esc"),
         Binding("question_mark", "help", "help", key_display="?"),
@@ -191,11 +192,14 @@ class JobBrowser(Screen[None]):
     def action_help(self) -> None:
         lines = [("1-7", " ".join(f"{n} {state}" for n, state in enumerate(STATES, start=1)))]
         lines += [
-            (binding.key_display or binding.key, binding.description)
-            for binding in self.BINDINGS
-            if isinstance(binding, Binding) and binding.show
+            ("n, p", "next page, previous page"),
+            ("/", "filter by text: id, call, worker, result, exception"),
+            ("f", "filter by function"),
+            ("", "a filter searches 1,000 entries a page and says which"),
+            ("enter", "inspect the job"),
+            ("esc", "clear the filter, then back to the queues"),
+            ("q", "quit qwatch"),
         ]
-        lines += [("enter", "inspect the job"), ("q", "quit qwatch")]
         self.app.push_screen(Help(lines, read_only=False))
 
     @on(LiveTable.RowSelected)

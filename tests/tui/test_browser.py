@@ -89,13 +89,13 @@ async def test_every_state_of_a_queue(client: redis.Redis, url: str, busy: None)
             "browser-worker",
         ]
         failed = rq_ids(client, "default", "failed")
-        assert {row(app, "failed", job_id)[4] for job_id in failed} == {
+        assert {row(app, "failed", job_id)[5] for job_id in failed} == {
             "ZeroDivisionError: division by zero"
         }
         finished = rq_ids(client, "default", "finished")
         assert {row(app, "finished", job_id)[5] for job_id in finished} == {"1", "2", "3", "4", "5"}
         (deferred,) = rq_ids(client, "default", "deferred")
-        assert row(app, "deferred", deferred)[3] == rq_ids(client, "parked", "queued")[0]
+        assert row(app, "deferred", deferred)[4] == rq_ids(client, "parked", "queued")[0]
         (scheduled,) = rq_ids(client, "default", "scheduled")
         assert row(app, "scheduled", scheduled)[4].startswith("in 59m")
 

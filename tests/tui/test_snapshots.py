@@ -75,3 +75,7 @@ def test_job_browser_finished(snap_compare: SnapCompare) -> None:
 
 def test_job_browser_help(snap_compare: SnapCompare) -> None:
     assert snap_compare(app(), terminal_size=SIZE, run_before=after("j", "question_mark"))
+
+
+def test_job_browser_at_80x24(snap_compare: SnapCompare) -> None:
+    assert snap_compare(app(), terminal_size=(80, 24), run_before=after("j", "6"))
