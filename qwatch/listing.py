@@ -1,9 +1,11 @@
-"""What a job list shows for each state, as text: the same columns in `qwatch jobs` and `top`."""
+"""What a job list shows for each state, and a job's retries and attempts, as text: the same
+in `qwatch jobs`, `qwatch job` and `qwatch top`."""
 
 from __future__ import annotations
 
 from qwatch.browse import SCAN_WINDOW, JobPage, ListedJob
 from qwatch.formatting import clock, duration
+from qwatch.jobs import JobDetail
 
 COMMON = (("position", "#"), ("id", "job"), ("function", "function"))
 COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
@@ -45,6 +47,39 @@ def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
     if state == "failed":
         return (*common, _ago(job.ended_at, now), job.worker or "-", job.exception or "-")
     return (*common, _ago(job.ended_at or job.score, now))
+
+
+def retries(job: JobDetail) -> str:
+    """`1 left, 2 done, after 10s 30s`: what RQ will still try, and when."""
+    parts = []
+    if job.retries_left is not None:
+        parts.append(f"{job.retries_left} left")
+    if job.retries_used:
+        parts.append(f"{job.retries_used} done")
+    if job.retry_intervals:
+        parts.append("after " + " ".join(duration(float(s)) for s in job.retry_intervals))
+    return ", ".join(parts) or "-"
+
+
+ATTEMPT_COLUMNS = ("#", "outcome", "worker", "started", "ran", "result or exception")
+
+
+def attempt_rows(job: JobDetail) -> list[tuple[str, ...]]:
+    """The job's recorded executions, oldest first, one row each for `ATTEMPT_COLUMNS`."""
+    rows: list[tuple[str, ...]] = []
+    for number, attempt in enumerate(job.attempts, start=1):
+        started = attempt.started_at if attempt.started_at is not None else attempt.recorded_at
+        rows.append(
+            (
+                str(number),
+                attempt.outcome,
+                attempt.worker or "-",
+                clock(started),
+                _span(attempt.started_at, attempt.ended_at),
+                attempt.exception or attempt.result or "-",
+            )
+        )
+    return rows
 
 
 def summary(page: JobPage) -> str:

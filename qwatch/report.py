@@ -15,7 +15,7 @@ from rich.text import Text
 from qwatch.browse import JobPage
 from qwatch.formatting import byte_size, clock, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
-from qwatch.listing import COLUMNS, cells, summary
+from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, retries, summary
 from qwatch.printable import printable, printable_lines
 from qwatch.snapshot import Snapshot
 
@@ -320,13 +320,25 @@ def job_report(job: JobDetail) -> RenderableType:
         _add_row(fields, label, clock(value))
     _add_row(fields, "waited", duration(job.wait_seconds))
     _add_row(fields, "ran", duration(job.run_seconds))
+    _add_row(fields, "timeout", f"{job.timeout}s" if job.timeout is not None else "-")
+    _add_row(fields, "retries", retries(job))
+    _add_row(fields, "depends on", ", ".join(job.dependencies) or "-")
+    _add_row(fields, "meta", job.meta or "-")
     if job.result is not None:
         _add_row(fields, "result", job.result)
     if job.exception:
         _add_row(fields, "exception", _text(job.exception, style="red"))
-    if not job.traceback:
-        return fields
-    return Group(fields, Text(""), Text(printable_lines(job.traceback)))
+    parts: list[RenderableType] = [fields]
+    if job.attempts:
+        attempts = Table(title="attempts", title_justify="left", box=None, pad_edge=False)
+        for header in ATTEMPT_COLUMNS:
+            attempts.add_column(header)
+        for row in attempt_rows(job):
+            _add_row(attempts, *row)
+        parts += [Text(""), attempts]
+    if job.traceback:
+        parts += [Text(""), Text(printable_lines(job.traceback))]
+    return Group(*parts)
 
 
 def _number(value: int | None) -> str:

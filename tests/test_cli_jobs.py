@@ -121,3 +121,20 @@ def test_at_80_columns_and_in_a_pipe_ids_stay_whole(
     piped = run_cli("jobs", "reports", "--state", "failed", "--url", url)
     assert all(line == line.rstrip() for line in piped.stdout.splitlines())
     assert all(job.id in piped.stdout for job in jobs)
+
+
+def test_qwatch_job_shows_retries_meta_dependencies_and_attempts(
+    client: redis.Redis, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue = Queue("default", connection=client)
+    asked = queue.enqueue(tasks.ask_retry, 2)
+    progress = queue.enqueue(tasks.with_progress, 2)
+    waiting = Queue("later", connection=client).enqueue(tasks.add, 1, 1, depends_on=progress)
+    run_burst(url, ["default"])
+    assert main(["job", asked.id, "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert out.count("retried") == 2 and "max retries exceeded" in out
+    assert main(["job", progress.id, "--url", url]) == 0
+    assert "{'progress': {'done': 2, 'of': 2}}" in capsys.readouterr().out
+    assert main(["job", waiting.id, "--url", url]) == 0
+    assert f"depends on  {progress.id}" in capsys.readouterr().out

@@ -14,6 +14,7 @@ from textual.widgets import Footer, Label, Static
 
 from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail
+from qwatch.listing import ATTEMPT_COLUMNS, attempt_rows, retries
 from qwatch.printable import printable, printable_lines
 
 
@@ -97,18 +98,6 @@ class Inspector(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-def retries(job: JobDetail) -> str:
-    """`1 left, 2 done, after 10s, 30s`: what RQ will still try, and when."""
-    parts = []
-    if job.retries_left is not None:
-        parts.append(f"{job.retries_left} left")
-    if job.retries_used:
-        parts.append(f"{job.retries_used} done")
-    if job.retry_intervals:
-        parts.append("after " + " ".join(duration(float(s)) for s in job.retry_intervals))
-    return ", ".join(parts) or "-"
-
-
 def attempts_table(job: JobDetail) -> Table:
     """The job's recorded executions, oldest first, from its results stream."""
     table = Table(
@@ -117,20 +106,8 @@ def attempts_table(job: JobDetail) -> Table:
         box=None,
         pad_edge=False,
     )
-    for header in ("#", "outcome", "worker", "started", "ran", "result or exception"):
+    for header in ATTEMPT_COLUMNS:
         table.add_column(header)
-    for number, attempt in enumerate(job.attempts, start=1):
-        ran = (
-            duration(max(0.0, attempt.ended_at - attempt.started_at))
-            if attempt.started_at is not None and attempt.ended_at is not None
-            else "-"
-        )
-        table.add_row(
-            str(number),
-            Text(attempt.outcome),
-            Text(attempt.worker or "-"),
-            clock(attempt.started_at if attempt.started_at is not None else attempt.recorded_at),
-            ran,
-            Text(attempt.exception or attempt.result or "-"),
-        )
+    for row in attempt_rows(job):
+        table.add_row(*map(Text, row))
     return table
