@@ -21,11 +21,15 @@ from rq.registry import (
 
 from harness import tasks
 from harness.polling import wait_until
+from harness.redis_server import RedisServer
 from harness.workers import run_burst, start_worker, stop_worker
 from harness.workload import bulk_jobs, mixed_workload
 from qwatch import batch
 from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, read_page
+from qwatch.connection import connect
 from qwatch.jobs import read_job
+from qwatch.tui.feed import Feed
+from tests.test_read_only import acl_user, one_of_each
 
 REGISTRIES = {
     "started": StartedJobRegistry,
@@ -221,3 +225,16 @@ def test_odd_data_costs_a_placeholder_in_one_row(client: redis.Redis) -> None:
     assert failed.exception is None and failed.worker is None
     detail = read_job(client, "bad-data")
     assert detail is not None and detail.attempts == () and detail.dependencies == ()
+
+
+def test_the_readme_read_only_user_pages_every_state(
+    client: redis.Redis, redis_server: RedisServer, url: str
+) -> None:
+    failed = one_of_each(client, url)
+    target = acl_user(client, redis_server, "qwatch")
+    feed = Feed(target, connect(target))
+    pages = {state: feed.page(PageRequest("q0", state)) for state in STATES}
+    assert [job.id for job in pages["failed"].jobs] == [failed.id]
+    assert pages["failed"].jobs[0].exception == "ZeroDivisionError: division by zero"
+    assert len(pages["queued"].jobs) == len(pages["finished"].jobs) == 1
+    assert pages["finished"].jobs[0].result == "2"
