@@ -65,6 +65,8 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
     RQ's work horse calls setsid(), so killing the worker's process group
     would leave the horse running its job and writing to Redis afterwards.
     """
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGSTOP)  # frozen, it forks no new horse while we look
     for pid in [*_descendants(process.pid), process.pid]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

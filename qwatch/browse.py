@@ -24,7 +24,7 @@ import redis
 
 from qwatch import batch, keys
 from qwatch.batch import Command
-from qwatch.decode import decode_job_data, function_name
+from qwatch.decode import call_name
 from qwatch.formatting import clip
 from qwatch.jobs import FUNCTION_LIMIT, dependency_ids, exception_line, traceback_of
 from qwatch.replies import (
@@ -241,9 +241,7 @@ def _listed(
     return ListedJob(
         id=job_id,
         position=position,
-        function=clip(
-            function_name(data) or decode_job_data(data, limit=0).function, FUNCTION_LIMIT
-        )
+        function=clip(call_name(data), FUNCTION_LIMIT)
         if exists
         else "<no job record: expired or deleted>",
         status=as_text(fields.get("status")),
