@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import redis
@@ -146,6 +147,8 @@ async def test_the_inspector_opens_every_kind_of_job(client: redis.Redis, url: s
     run_burst(url, ["default"])
     blocker = Queue("parked", connection=client).enqueue(tasks.add, 0, 0)
     waiting = queue.enqueue(tasks.add, 1, 1, depends_on=blocker)
+    queued = queue.enqueue(tasks.add, 5, 5)
+    later = queue.enqueue_in(timedelta(hours=1), tasks.add, 6, 6)
     app = make_app(url, interval=3600)
     async with app.run_test(size=SIZE) as pilot:
         await open_browser(pilot, app, "default")
@@ -180,4 +183,12 @@ async def test_the_inspector_opens_every_kind_of_job(client: redis.Redis, url: s
 
         inspector = await inspect("deferred", waiting.id)
         assert inspector.job.status == "deferred" and inspector.job.dependencies == (blocker.id,)
+        await pilot.press("escape")
+
+        inspector = await inspect("queued", queued.id)
+        assert (inspector.job.status, inspector.job.arguments) == ("queued", "5, 5")
+        await pilot.press("escape")
+
+        inspector = await inspect("scheduled", later.id)
+        assert inspector.job.status == "scheduled" and inspector.job.attempts == ()
         await pilot.press("escape")
