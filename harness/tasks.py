@@ -73,3 +73,14 @@ def ask_retry(retries: int) -> object:
     from rq import Retry
 
     return Retry(max=retries)
+
+
+def with_progress(steps: int) -> int:
+    """Records its progress in the job's `meta`, as progress bars do."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    if job is not None:
+        job.meta["progress"] = {"done": steps, "of": steps}
+        job.save_meta()
+    return steps

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import redis
 from rq import Queue, Retry
+from rq.registry import FinishedJobRegistry
 
 from harness import tasks
 from harness.workers import run_burst
@@ -33,3 +34,24 @@ def enqueue_mixed(client: redis.Redis) -> None:
     default.enqueue_in(timedelta(hours=1), tasks.add, 2, 2)
     default.enqueue(tasks.add, 3, 3).cancel()
     parked.enqueue(tasks.add, 4, 4)
+
+
+def bulk_jobs(client: redis.Redis, queue_name: str, count: int) -> list[str]:
+    """`count` jobs queued with RQ's API in one pipeline, and the same jobs in the finished
+    registry with distinct ttls (so newest first is a known order): a big registry, quickly."""
+    queue = Queue(queue_name, connection=client)
+    with client.pipeline() as pipe:
+        jobs = queue.enqueue_many(
+            [
+                Queue.prepare_data(tasks.add, (i, i), job_id=f"{queue_name}-{i:05d}")
+                for i in range(count)
+            ],
+            pipeline=pipe,
+        )
+        pipe.execute()
+    registry = FinishedJobRegistry(queue_name, connection=client)
+    with client.pipeline() as pipe:
+        for i, job in enumerate(jobs):
+            registry.add(job, ttl=10_000 + i, pipeline=pipe)
+        pipe.execute()
+    return [job.id for job in jobs]

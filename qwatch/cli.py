@@ -9,11 +9,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from rich.console import Console, RenderableType
 
 from qwatch import __version__
+from qwatch.browse import MAX_LIMIT as MAX_PAGE
+from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, page_dict, read_page
 from qwatch.connection import (
     Target,
     TLSFiles,
@@ -29,7 +31,7 @@ from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.jobs import read_failed, read_job
 from qwatch.printable import printable
 from qwatch.reader import queue_names, read_snapshot
-from qwatch.report import WIDE, failed_report, job_report, snapshot_report
+from qwatch.report import WIDE, failed_report, job_report, jobs_report, snapshot_report
 from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL
 from qwatch.tracking import MIN_INTERVAL as MIN_TRACK_INTERVAL
 
@@ -41,6 +43,7 @@ ONE_HOUR = 3600.0
 ONE_DAY = 86400.0
 MAX_TTL = 100 * 365 * ONE_DAY
 MAX_LIMIT = 10_000
+MAX_OFFSET = 1_000_000_000
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -117,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"at most N jobs (default 20, at most {MAX_LIMIT})",
     )
     failed.set_defaults(command=run_failed)
+    _jobs_command(commands, connection)
 
     top = commands.add_parser(
         "top",
@@ -145,6 +149,47 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_options(serve)
     serve.set_defaults(command=run_serve)
     return parser
+
+
+def _jobs_command(commands: Any, connection: argparse.ArgumentParser) -> None:
+    """`qwatch jobs`: the job browser's list on the command line."""
+    jobs = commands.add_parser(
+        "jobs",
+        parents=[connection],
+        help="list one queue's jobs in one state, a page at a time",
+        description="List a queue's queued, started, scheduled, deferred, finished, failed or"
+        " canceled jobs, a page at a time: each page reads only its own jobs.",
+    )
+    jobs.add_argument("queue", metavar="QUEUE", help="the queue's name")
+    jobs.add_argument(
+        "--state", choices=STATES, default="queued", help="which jobs (default queued)"
+    )
+    jobs.add_argument(
+        "--limit",
+        type=_count(MAX_PAGE),
+        default=20,
+        metavar="N",
+        help=f"at most N jobs (default 20, at most {MAX_PAGE})",
+    )
+    jobs.add_argument(
+        "--offset",
+        type=_offset,
+        default=0,
+        metavar="N",
+        help="start at the N-th entry, counted from 0 (each page prints the next offset)",
+    )
+    jobs.add_argument(
+        "--function", default="", metavar="NAME", help="only jobs whose function contains NAME"
+    )
+    jobs.add_argument(
+        "--match",
+        default="",
+        metavar="TEXT",
+        help=f"only jobs whose id, call, worker, result or exception contains TEXT;"
+        f" a filter searches {SCAN_WINDOW} entries per page",
+    )
+    jobs.add_argument("--json", action="store_true", help="print one JSON object instead")
+    jobs.set_defaults(command=run_jobs)
 
 
 def _serve_options(serve: argparse.ArgumentParser) -> None:
@@ -300,6 +345,26 @@ def run_failed(args: argparse.Namespace) -> int:
         return 0
     console = _console()
     _print(console, failed_report(rows, console.width))
+    return 0
+
+
+def run_jobs(args: argparse.Namespace) -> int:
+    target = target_from_args(args)
+    client = connect(target)
+    request = PageRequest(
+        args.queue, args.state, args.offset, args.limit, args.function, args.match
+    )
+    with translated_errors(target):
+        page = read_page(client, request)
+    if not page.queue_known and not page.total:
+        raise TargetError(f"no queue {args.queue!r} in {target.display}")
+    if args.json:
+        print(json.dumps(page_dict(page)))
+    elif not page.jobs and not request.filtered and not request.offset:
+        print(f"no {args.state} jobs in queue {args.queue}")
+    else:
+        console = _console()
+        _print(console, jobs_report(page, console.width))
     return 0
 
 
@@ -470,6 +535,16 @@ def _count(high: int) -> Callable[[str], int]:
         return value
 
     return count
+
+
+def _offset(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= value <= MAX_OFFSET:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_OFFSET}: {text!r}")
+    return value
 
 
 def _job_id(text: str) -> str:

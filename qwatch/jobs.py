@@ -7,9 +7,8 @@ layouts; both are read. Everything shown is bounded.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import heapq
+import json
 import re
 from dataclasses import dataclass
 from functools import partial
@@ -19,7 +18,7 @@ import redis
 
 from qwatch import batch, keys
 from qwatch.batch import Command
-from qwatch.decode import call_name, decode_job_data, inflate, render_pickle
+from qwatch.decode import MAX_PICKLE_BYTES, call_name, decode_job_data, inflate, render_pickle
 from qwatch.errors import UnreadableRecord, first_line
 from qwatch.formatting import clip, clip_lines
 from qwatch.reader import queue_names
@@ -35,13 +34,24 @@ from qwatch.replies import (
     as_text,
     check_allowed,
 )
+from qwatch.results import (
+    Attempt,
+    attempts,
+    decoded_traceback,
+    history_command,
+    latest_command,
+    result_fields,
+    return_value,
+)
+from qwatch.results import exception_line as exception_line  # a public name of this module
 from qwatch.skips import Skips
 from qwatch.timestamps import parse_rq_time
 
 TRACEBACK_LIMIT = 20_000
 FUNCTION_LIMIT = 500
 DESCRIPTION_LIMIT = 2000
-EXCEPTION_LIMIT = 300
+MAX_LISTED = 20
+"""Dependencies and retry intervals shown per job."""
 MAX_NAME = 200
 """Longer is not an exception's name but a message without one."""
 MAX_TRACEBACK_BYTES = 1 << 20
@@ -69,6 +79,11 @@ class JobDetail:
     result: str | None
     exception: str | None
     traceback: str | None
+    meta: str | None = None
+    retries_used: int | None = None
+    retry_intervals: tuple[int, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
 
     @property
     def wait_seconds(self) -> float | None:
@@ -98,21 +113,23 @@ def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
 
     Raises `UnreadableRecord`, one line, if the job cannot be turned into data.
     """
-    fields, latest = batch.run(client, [("HGETALL", keys.job_key(job_id)), _latest_result(job_id)])
+    fields, history = batch.run(
+        client, [("HGETALL", keys.job_key(job_id)), history_command(job_id)]
+    )
     check_allowed(fields)
     pairs = as_pairs(fields)
     if not pairs:
         return None
     try:
-        return _job_detail(job_id, pairs, latest)
+        return _job_detail(job_id, pairs, history)
     except Exception as exc:  # one line for a person, whatever the job holds
         reason = clip(f"{type(exc).__name__}: {first_line(exc)}", 200)
         raise UnreadableRecord(f"job {clip(job_id, 100)} cannot be read: {reason}") from exc
 
 
-def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], latest: Any) -> JobDetail:
+def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobDetail:
     job = {as_text(name) or "": value for name, value in pairs}
-    result = _result_fields(latest)
+    result = result_fields(history)
     traceback = _traceback(job.get("exc_info"), result)
     call = decode_job_data(_bytes(job.get("data")))
     return JobDetail(
@@ -129,9 +146,16 @@ def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], latest: Any) -> JobDe
         ended_at=parse_rq_time(job.get("ended_at")),
         timeout=_timeout(job.get("timeout")),
         retries_left=as_count(job.get("retries_left")),
-        result=_return_value(result),
+        result=return_value(result),
         exception=exception_line(traceback),
         traceback=clip_lines(traceback, TRACEBACK_LIMIT) if traceback else None,
+        meta=_meta(job.get("meta")),
+        retries_used=as_count(job.get("number_of_retries")),
+        retry_intervals=tuple(
+            value for value in _json_list(job.get("retry_intervals")) if isinstance(value, int)
+        ),
+        dependencies=dependency_ids(job.get("dependency_ids")),
+        attempts=attempts(history),
     )
 
 
@@ -165,7 +189,7 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
     for _score, _q, job_id in candidates:
         lookups += [
             ("HMGET", keys.job_key(job_id), "data", "worker_name", "ended_at", "exc_info"),
-            _latest_result(job_id),
+            latest_command(job_id),
         ]
     replies = batch.run(client, lookups)
     skips = Skips()
@@ -181,22 +205,29 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
     return sorted(rows, key=lambda row: row.failed_at or 0.0, reverse=True)[:limit]
 
 
-def exception_line(traceback: str | None) -> str | None:
-    """The line naming the exception: `ZeroDivisionError: division by zero`.
+def dependency_ids(raw: Any) -> tuple[str, ...]:
+    """The ids in a job's `dependency_ids` field (a JSON list); empty when absent or odd."""
+    return tuple(clip(item, NAME_LIMIT) for item in _json_list(raw) if isinstance(item, str))
 
-    It is the first unindented line after the last frame (`  File ...`), so a
-    message of many lines or a huge one still yields its first line, cut to
-    `EXCEPTION_LIMIT`. Without frames (RQ's own notes, such as an abandoned
-    job's), the last non-empty line.
-    """
-    if not traceback:
+
+def _json_list(raw: Any) -> list[Any]:
+    """The first `MAX_LISTED` items of a JSON list field; empty when absent or not a list."""
+    if not isinstance(raw, bytes) or len(raw) > 100_000:
+        return []
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return []
+    return value[:MAX_LISTED] if isinstance(value, list) else []
+
+
+def _meta(raw: Any) -> str | None:
+    """A job's `meta` (a pickled dict, often progress), decoded without unpickling."""
+    if not isinstance(raw, bytes):
         return None
-    lines = [line for line in traceback.rstrip().splitlines() if line.strip()]
-    frames = [i for i, line in enumerate(lines) if line.startswith('  File "')]
-    after = lines[frames[-1] + 1 :] if frames else []
-    found = next((line for line in after if not line[:1].isspace()), None)
-    line = found if found is not None else (lines[-1].strip() if lines else None)
-    return clip(line, EXCEPTION_LIMIT) if line else None
+    if len(raw) > MAX_PICKLE_BYTES:
+        return f"<meta of {len(raw)} bytes, not read>"
+    return render_pickle(raw)
 
 
 def exception_name(line: str | None) -> str | None:
@@ -210,7 +241,7 @@ def exception_name(line: str | None) -> str | None:
 
 def _failed_row(job_id: str, queue: str, fields_reply: Any, result_reply: Any) -> FailedJob:
     data, worker, ended_at, exc_info = (as_list(fields_reply) + [None] * 4)[:4]
-    result = _result_fields(result_reply)
+    result = result_fields(result_reply)
     return FailedJob(
         id=job_id,
         queue=queue,
@@ -243,54 +274,21 @@ def _timeout(reply: Any) -> int | None:
     return int(seconds) if seconds is not None else None
 
 
-def _latest_result(job_id: str) -> Command:
-    return ("XREVRANGE", keys.results_key(job_id), "+", "-", "COUNT", 1)
-
-
-def _result_fields(reply: Any) -> dict[str, Any]:
-    """The newest entry of a results stream as a field dict; empty if none."""
-    entries = as_list(reply)
-    if not entries:
-        return {}
-    entry = as_list(entries[0])
-    pairs = as_pairs(entry[1]) if len(entry) == 2 else []
-    return {as_text(name) or "": value for name, value in pairs}
-
-
 def traceback_of(job: dict[str, Any], latest_result: Any) -> str | None:
     """A failure's traceback from the job's `exc_info` field and its newest result (XREVRANGE)."""
-    return _traceback(job.get("exc_info"), _result_fields(latest_result))
+    return _traceback(job.get("exc_info"), result_fields(latest_result))
 
 
 def _traceback(legacy: Any, result: dict[str, Any]) -> str | None:
-    encoded = result.get("exc_string")
-    if isinstance(encoded, bytes):
-        try:
-            return _inflate(base64.b64decode(encoded, validate=True))
-        except (binascii.Error, ValueError):
-            return "<unreadable traceback in the results stream>"
-    if isinstance(legacy, bytes) and legacy:
-        try:
-            return _inflate(legacy)
-        except ValueError:
-            return legacy[:MAX_TRACEBACK_BYTES].decode("utf-8", "replace")
-    return None
-
-
-def _inflate(data: bytes) -> str:
-    """The whole traceback, up to a megabyte: cut for display only, after the exception is read."""
-    text, _cut = inflate(data, MAX_TRACEBACK_BYTES)
-    return text.decode("utf-8", "replace")
-
-
-def _return_value(result: dict[str, Any]) -> str | None:
-    encoded = result.get("return_value")
-    if not isinstance(encoded, bytes):
-        return None
+    """The results stream's traceback (RQ 2), else the job hash's `exc_info` (older RQ)."""
+    found = decoded_traceback(result)
+    if found is not None or not isinstance(legacy, bytes) or not legacy:
+        return found
     try:
-        return render_pickle(base64.b64decode(encoded, validate=True))
-    except (binascii.Error, ValueError):
-        return "<unreadable return value>"
+        text, _cut = inflate(legacy, MAX_TRACEBACK_BYTES)
+    except ValueError:
+        return legacy[:MAX_TRACEBACK_BYTES].decode("utf-8", "replace")
+    return text.decode("utf-8", "replace")
 
 
 def _span(start: float | None, end: float | None) -> float | None:

@@ -58,6 +58,9 @@ WORKER_FIELDS = (
     "failed_job_count",
     "total_working_time",
     "death",
+    "ip_address",
+    "python_version",
+    "version",
 )
 
 HEARTBEAT_OVERDUE_MS = 30_000
@@ -68,6 +71,8 @@ EXPIRED_LIMIT = 100
 """How many expired executions are examined per queue, so a registry that
 nobody has cleaned for months costs no more than a fresh one."""
 
+MAX_SHORT = 64
+"""Longer is not a version or an address."""
 QUEUES_TEXT_LIMIT = 16_384
 """Characters of a worker's `queues` field read: some hundreds of queue names."""
 STATE_LIMIT = 64
@@ -322,6 +327,9 @@ def _worker_stats(name: str, fields: WorkerHash, job: list[Any] | None, now: flo
         successful_jobs=_job_count(fields["successful_job_count"]),
         failed_jobs=_job_count(fields["failed_job_count"]),
         working_seconds=as_seconds(fields["total_working_time"]),
+        ip_address=_short(fields["ip_address"]),
+        python_version=_short(fields["python_version"]),
+        rq_version=_short(fields["version"]),
     )
 
 
@@ -333,6 +341,14 @@ def _job_count(reply: Any) -> int | None:
 def _clipped(reply: Any, limit: int) -> str | None:
     text = as_text(reply[: 4 * limit] if isinstance(reply, bytes) else reply)
     return clip(text, limit) if text else None
+
+
+def _short(value: Any) -> str | None:
+    """A version or address: its first word, bounded (RQ stores all of `sys.version`)."""
+    words = (as_text(value[: 4 * MAX_SHORT] if isinstance(value, bytes) else value) or "").split(
+        maxsplit=1
+    )
+    return words[0][:MAX_SHORT] if words else None
 
 
 def _redis_info(reply: Any) -> RedisInfo:

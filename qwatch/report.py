@@ -12,8 +12,10 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
+from qwatch.browse import JobPage
 from qwatch.formatting import byte_size, clock, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
+from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, retries, summary
 from qwatch.printable import printable, printable_lines
 from qwatch.snapshot import Snapshot
 
@@ -199,6 +201,9 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
         Column("ok", number=True, keep=3),
         Column("failed", number=True, keep=3),
         Column("working", number=True, keep=1),
+        Column("ip", keep=1),
+        Column("python", keep=1),
+        Column("rq", keep=1),
     ]
     rows = []
     for worker in snapshot.workers:
@@ -220,6 +225,9 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
                 _number(worker.successful_jobs),
                 _number(worker.failed_jobs),
                 duration(worker.working_seconds),
+                worker.ip_address or "-",
+                worker.python_version or "-",
+                worker.rq_version or "-",
             )
         )
     return fitted_table("Workers", columns, rows, width)
@@ -266,6 +274,32 @@ def failed_report(
     return fitted_table("Failed jobs", columns, cells, width)
 
 
+JOB_COLUMNS = {
+    "position": Column("#", number=True),
+    "id": Column("job"),
+    "function": Column("function", narrowest=10, keep=3),
+    "worker": Column("worker", narrowest=8, keep=2),
+    "waits_for": Column("waits for", narrowest=10, keep=2),
+    "result": Column("result", narrowest=10),
+    "exception": Column("exception", narrowest=18),
+}
+"""How each column of `qwatch jobs` fits a narrow terminal; times are numbers."""
+
+
+def jobs_report(page: JobPage, width: int = WIDE) -> RenderableType:
+    """One page of a queue's jobs in one state, then where it sits and how to go on."""
+    state = page.request.state
+    columns = [
+        JOB_COLUMNS.get(key, Column(header, number=True, keep=4)) for key, header in COLUMNS[state]
+    ]
+    rows = [cells(job, state, page.taken_at) for job in page.jobs]
+    note = summary(page)
+    if page.next_offset is not None:
+        note += f"; next page: --offset {page.next_offset}"
+    title = f"{state.capitalize()} jobs of {page.request.queue}"
+    return Group(fitted_table(title, columns, rows, width), _text(note))
+
+
 def job_report(job: JobDetail) -> RenderableType:
     """Everything about one job, its traceback last and whole."""
     fields = Table.grid(padding=(0, 2))
@@ -286,13 +320,25 @@ def job_report(job: JobDetail) -> RenderableType:
         _add_row(fields, label, clock(value))
     _add_row(fields, "waited", duration(job.wait_seconds))
     _add_row(fields, "ran", duration(job.run_seconds))
+    _add_row(fields, "timeout", f"{job.timeout}s" if job.timeout is not None else "-")
+    _add_row(fields, "retries", retries(job))
+    _add_row(fields, "depends on", ", ".join(job.dependencies) or "-")
+    _add_row(fields, "meta", job.meta or "-")
     if job.result is not None:
         _add_row(fields, "result", job.result)
     if job.exception:
         _add_row(fields, "exception", _text(job.exception, style="red"))
-    if not job.traceback:
-        return fields
-    return Group(fields, Text(""), Text(printable_lines(job.traceback)))
+    parts: list[RenderableType] = [fields]
+    if job.attempts:
+        attempts = Table(title="attempts", title_justify="left", box=None, pad_edge=False)
+        for header in ATTEMPT_COLUMNS:
+            attempts.add_column(header)
+        for row in attempt_rows(job):
+            _add_row(attempts, *row)
+        parts += [Text(""), attempts]
+    if job.traceback:
+        parts += [Text(""), Text(printable_lines(job.traceback))]
+    return Group(*parts)
 
 
 def _number(value: int | None) -> str:

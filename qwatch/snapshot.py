@@ -46,6 +46,9 @@ class WorkerStats:
     successful_jobs: int | None
     failed_jobs: int | None
     working_seconds: float | None
+    ip_address: str | None = None
+    python_version: str | None = None
+    rq_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

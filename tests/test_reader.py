@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 import redis
+import rq
 from rq import Queue, Worker
 from rq.registry import (
     CanceledJobRegistry,
@@ -104,6 +106,10 @@ def test_workers_match_rq(client: redis.Redis, busy_worker: subprocess.Popen[byt
     assert worker.current_job_description == "harness.tasks.sleep(30)"
     assert worker.current_job_seconds is not None and worker.current_job_seconds < 30
     assert worker.heartbeat_age_seconds is not None and not worker.heartbeat_overdue
+    assert worker.ip_address == rq_worker.ip_address
+    assert worker.ip_address is not None and worker.ip_address.startswith("127.0.0.1:")
+    assert worker.python_version == rq_worker.python_version.split()[0] == platform.python_version()
+    assert worker.rq_version == rq_worker.version == rq.__version__
     slow = next(q for q in snapshot.queues if q.name == "slow")
     assert (slow.started, slow.workers) == (1, 1)
 

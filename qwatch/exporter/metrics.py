@@ -97,6 +97,12 @@ UNTRACKED = Series(
     " so not in qwatch_jobs_finished_total or qwatch_jobs_failed_total",
     ("outcome", "redis"),
 )
+WORKER_WORKING = Series(
+    "qwatch_worker_working_seconds",
+    "counter",
+    "Time the workers report spent running jobs, summed over live workers' increases",
+    ("redis",),
+)
 RETRIED = Series(
     "qwatch_jobs_retried",
     "counter",
@@ -141,7 +147,8 @@ BUILD_INFO = Series("qwatch_build_info", "gauge", "qwatch's version", ("version"
 ALL = (
     UP, SCRAPE_DURATION, QUEUE_JOBS, OLDEST_AGE, QUEUE_WORKERS, WORKERS, HEARTBEAT_STALE,
     WORKERS_EXPIRED, ABANDONED, MEMORY_USED, MEMORY_MAX, FINISHED, FAILED, WORKER_JOBS,
-    UNTRACKED, RUN_TIME, WAIT_TIME, RECORDS_SKIPPED, BUILD_INFO, RETRIED, COUNTING_MODE,
+    UNTRACKED, WORKER_WORKING, RUN_TIME, WAIT_TIME, RECORDS_SKIPPED, BUILD_INFO, RETRIED,
+    COUNTING_MODE,
     STREAM_LOST, STREAM_SKIPPED,
 )  # fmt: skip
 
@@ -209,6 +216,7 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
         (FAILED, failed),
         (WORKER_JOBS, outcomes),
         (UNTRACKED, [((o, redis), float(totals.untracked[o])) for o in OUTCOMES]),
+        (WORKER_WORKING, [((redis,), totals.worker_working_seconds)]),
         (RUN_TIME, _histograms(redis, totals.run_time)),
         (WAIT_TIME, _histograms(redis, totals.wait_time)),
         (RECORDS_SKIPPED, [((redis,), float(totals.records_skipped))]),

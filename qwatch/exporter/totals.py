@@ -92,8 +92,9 @@ class JobTotals:
         self.worker_jobs: Counter[str] = Counter()
         self.untracked: Counter[str] = Counter()
         """Jobs the workers reported that no registry showed, per outcome: the tracker's count."""
+        self.worker_working_seconds = 0.0
         self.records_skipped = 0
-        self._worker_counts: dict[str, tuple[int, int]] = {}
+        self._worker_counts: dict[str, tuple[int, int, float]] = {}
         self._last_poll: float | None = None
         self._gone_since: dict[str, float] = {}
 
@@ -138,12 +139,14 @@ class JobTotals:
             )
 
     def _add_worker_counts(self, snapshot: Snapshot) -> None:
-        """Workers' own success and failure counters, which include jobs RQ kept no record of.
+        """Workers' own counters of jobs and working time, which include jobs RQ kept no record of.
 
-        A worker born since the last reading contributes all its jobs; one
-        already running when qwatch started contributes only what follows. A
-        worker whose counts are unreadable (absurd, not numbers) contributes
-        nothing until they are readable again.
+        A worker born since the last reading contributes all its jobs and
+        time; one already running when qwatch started contributes only what
+        follows. Only increases count, so the totals never go down when a
+        worker exits (its last seconds before exiting are missed). A worker
+        whose counts are unreadable (absurd, not numbers) contributes nothing
+        until they are readable again.
         """
         counts = {}
         for worker in snapshot.workers:
@@ -152,16 +155,20 @@ class JobTotals:
                 if before is not None:
                     counts[worker.name] = before
                 continue
-            now = (worker.successful_jobs, worker.failed_jobs)
+            working = worker.working_seconds
+            if working is None:
+                working = before[2] if before is not None else 0.0
+            now = (worker.successful_jobs, worker.failed_jobs, working)
             if before is None:
                 born_since = (
                     self._last_poll is not None
                     and worker.birth is not None
                     and worker.birth > self._last_poll
                 )
-                before = (0, 0) if born_since else now
+                before = (0, 0, 0.0) if born_since else now
             self.worker_jobs["finished"] += max(0, now[0] - before[0])
             self.worker_jobs["failed"] += max(0, now[1] - before[1])
+            self.worker_working_seconds += max(0.0, now[2] - before[2])
             counts[worker.name] = now
         self._worker_counts = counts
         self._last_poll = snapshot.taken_at

@@ -32,6 +32,7 @@ from qwatch.jobs import JobDetail
 from qwatch.printable import printable
 from qwatch.report import headline
 from qwatch.tui import rows
+from qwatch.tui.browser import JobBrowser
 from qwatch.tui.columns import Column, prepare
 from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
@@ -49,6 +50,7 @@ ON_VIEW = {
     "empty_queue": "queues",
     "empty_registry": "queues",
     "group_hosts": "workers",
+    "browse": "queues",
 }
 
 GC_THRESHOLDS = (100_000, 50, 100)
@@ -87,6 +89,7 @@ class QwatchApp(App[None]):
         Binding("escape", "clear_filter", "clear filter", show=False, key_display="esc"),
         Binding("s", "sort", "sort", show=False),
         Binding("g", "group_hosts", "by host"),
+        Binding("j", "browse", "jobs"),
         Binding("enter", "inspect", "inspect a failed job", show=False),
         Binding("r", "requeue", "requeue"),
         Binding("d", "delete", "delete"),
@@ -356,12 +359,25 @@ class QwatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITES and self.read_only:
             return False
+        browsing = any(isinstance(screen, JobBrowser) for screen in self.screen_stack)
+        if browsing and action != "quit":
+            return False  # the browser has its own keys; the queue screen's are hidden under it
         if action == "show":
             return parameters != (self.view,)
         view = ON_VIEW.get(action)
         return view is None or view == self.view
 
     # Inspecting and acting ---------------------------------------------------
+
+    @on(LiveTable.RowSelected, "#queues")
+    def queue_selected(self) -> None:
+        self.action_browse()
+
+    def action_browse(self) -> None:
+        """Open the selected queue's jobs, in every state."""
+        queue = self.query_one("#queues", LiveTable).selected_key
+        if queue:
+            self.push_screen(JobBrowser(queue, self.feed.page, self.load_job, self.interval))
 
     @on(LiveTable.RowSelected, "#failed")
     def failed_selected(self) -> None:
@@ -476,6 +492,12 @@ class QwatchApp(App[None]):
                 "Group workers by host",
                 "counts per state for each host",
                 self.action_group_hosts,
+            ),
+            (
+                "browse",
+                "Browse jobs",
+                "the selected queue's jobs in any state, a page at a time",
+                self.action_browse,
             ),
             (
                 "inspect",

@@ -6,11 +6,12 @@ The app calls these from thread workers: a poll is blocking I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import redis
 
+from qwatch.browse import JobPage, PageRequest, read_page
 from qwatch.completions import CompletionTracker
 from qwatch.connection import Target, translated_errors
 from qwatch.functions import FunctionCounts, read_function_counts
@@ -18,6 +19,7 @@ from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
 from qwatch.reader import read_snapshot
 from qwatch.snapshot import Snapshot
 from qwatch.stream import CompletionStream
+from qwatch.tui.recent import FunctionRecent, RecentCompletions
 from qwatch.tui.trends import QueueTrend, Trends
 
 FAILED_LIMIT = 200
@@ -25,12 +27,15 @@ FAILED_LIMIT = 200
 
 @dataclass(frozen=True, slots=True)
 class Update:
-    """One poll: the snapshot, the newest failed jobs, trends, and function counts if asked."""
+    """One poll: the snapshot, the newest failed jobs, trends, function counts if asked, and
+    each function's recent completions."""
 
     snapshot: Snapshot
     failed: tuple[FailedJob, ...]
     trends: dict[str, QueueTrend]
     functions: FunctionCounts | None
+    recent: dict[str, FunctionRecent] = field(default_factory=dict)
+    """Per function, completions of the last minutes (`recent.WINDOW_SECONDS`)."""
 
 
 class Source(Protocol):
@@ -41,6 +46,8 @@ class Source(Protocol):
     def poll(self, with_functions: bool) -> Update: ...
 
     def job(self, job_id: str) -> JobDetail | None: ...
+
+    def page(self, request: PageRequest) -> JobPage: ...
 
     def act(self, action: Callable[[redis.Redis], str]) -> str: ...
 
@@ -54,6 +61,7 @@ class Feed:
         self._tracker = CompletionTracker()
         self._stream = CompletionStream()
         self._trends = Trends()
+        self._recent = RecentCompletions()
 
     def poll(self, with_functions: bool) -> Update:
         with translated_errors(self.target):
@@ -63,11 +71,18 @@ class Feed:
             failed = tuple(read_failed(self.client, limit=FAILED_LIMIT))
             queues = [queue.name for queue in snapshot.queues]
             functions = read_function_counts(self.client, queues) if with_functions else None
-        return Update(snapshot, failed, self._trends.update(snapshot, completions), functions)
+        trends = self._trends.update(snapshot, completions)
+        recent = self._recent.update(completions, snapshot.taken_at)
+        return Update(snapshot, failed, trends, functions, recent)
 
     def job(self, job_id: str) -> JobDetail | None:
         with translated_errors(self.target):
             return read_job(self.client, job_id)
+
+    def page(self, request: PageRequest) -> JobPage:
+        """One page of the job browser: two round trips, whatever the registry's size."""
+        with translated_errors(self.target):
+            return read_page(self.client, request)
 
     def act(self, action: Callable[[redis.Redis], str]) -> str:
         """Run one of `qwatch.actions` on this Redis; its message says what it did."""

@@ -1,4 +1,4 @@
-"""The failed-job inspector: everything about one job, its traceback whole and highlighted."""
+"""The job inspector: everything about one job in any state, its traceback whole and highlighted."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from textual.widgets import Footer, Label, Static
 
 from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail
+from qwatch.listing import ATTEMPT_COLUMNS, attempt_rows, retries
 from qwatch.printable import printable, printable_lines
 
 
@@ -36,6 +37,8 @@ class Inspector(ModalScreen[str | None]):
         with VerticalScroll(id="inspector"):
             yield Label(f"job {printable(self.job.id)}", id="inspector-title", markup=False)
             yield Static(self._fields(), id="fields")
+            if self.job.attempts:
+                yield Static(attempts_table(self.job), id="attempts")
             if self.job.traceback:
                 yield Static(self._traceback(self.job.traceback), id="traceback")
         yield Footer()
@@ -57,6 +60,12 @@ class Inspector(ModalScreen[str | None]):
             ("ended", clock(job.ended_at)),
             ("waited", duration(job.wait_seconds)),
             ("ran", duration(job.run_seconds)),
+        ]
+        rows += [
+            ("timeout", f"{job.timeout}s" if job.timeout is not None else "-"),
+            ("retries", retries(job)),
+            ("depends on", ", ".join(job.dependencies) or "-"),
+            ("meta", job.meta or "-"),
         ]
         if job.result is not None:
             rows.append(("result", job.result))
@@ -88,3 +97,18 @@ class Inspector(ModalScreen[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def attempts_table(job: JobDetail) -> Table:
+    """The job's recorded executions, oldest first, from its results stream."""
+    table = Table(
+        title="attempts (RQ records each Retry returned and the last outcome)",
+        title_justify="left",
+        box=None,
+        pad_edge=False,
+    )
+    for header in ATTEMPT_COLUMNS:
+        table.add_column(header)
+    for row in attempt_rows(job):
+        table.add_row(*map(Text, row))
+    return table

@@ -23,6 +23,7 @@ from qwatch.printable import printable
 from qwatch.snapshot import QueueStats, WorkerStats
 from qwatch.tui.columns import Column
 from qwatch.tui.feed import Update
+from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import QueueTrend, sparkline
 
 
@@ -67,6 +68,7 @@ WORKER_COLUMNS = (
     Column("job", "current job", 2, cap=50, least=12), Column("for", "for", 2, numeric=True),
     Column("heartbeat", "heartbeat", 2, numeric=True), Column("ok", "ok", 4, numeric=True),
     Column("failed", "failed", 4, numeric=True), Column("working", "working", 4, numeric=True),
+    Column("ip", "ip", 6, least=7), Column("python", "python", 6), Column("rq", "rq", 6),
 )  # fmt: skip
 HOST_COLUMNS = (
     Column("host", "host", 1, least=10), Column("workers", "workers", 1, numeric=True),
@@ -82,7 +84,12 @@ FAILED_COLUMNS = (
 FUNCTION_COLUMNS = (
     Column("function", "function", 1, least=12), Column("queued", "queued", 1, numeric=True),
     Column("started", "started", 1, numeric=True), Column("failed", "failed", 1, numeric=True),
+    Column("done_recent", "done 5m", 2, numeric=True),
+    Column("failed_recent", "failed 5m", 1, numeric=True),
+    Column("p50", "p50", 3, numeric=True), Column("p95", "p95", 2, numeric=True),
+    Column("max", "max", 3, numeric=True),
 )  # fmt: skip
+"""Queued, started and failed now (sampled), then completions of the last five minutes."""
 
 
 def matches(needle: str, *fields: str | None) -> bool:
@@ -146,6 +153,9 @@ def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
         _count(worker.successful_jobs),
         _count(worker.failed_jobs),
         _seconds(worker.working_seconds),
+        printable(worker.ip_address or "-"),
+        printable(worker.python_version or "-"),
+        printable(worker.rq_version or "-"),
     )
 
 
@@ -188,18 +198,32 @@ def _failed_row(job: FailedJob, now: float, palette: Palette) -> tuple[Cell, ...
 
 
 def function_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
-    if update.functions is None:
-        return {}
-    return {
-        row.function: (
-            printable(row.function),
-            _count(row.queued),
-            _count(row.started),
-            _count(row.failed),
+    """Every function with jobs waiting, running or failed, or ended in the last minutes."""
+    counts = {row.function: row for row in update.functions.rows} if update.functions else {}
+    rows: Rows = {}
+    for name in [*counts, *(name for name in update.recent if name not in counts)]:
+        if not matches(needle, name):
+            continue
+        now, recent = counts.get(name), update.recent.get(name)
+        sampled = (now.queued, now.started, now.failed) if now else None
+        rows[name] = (
+            printable(name),
+            *(map(_count, sampled) if sampled else [_count(None)] * 3),
+            *_recent_cells(recent, palette),
         )
-        for row in update.functions.rows
-        if matches(needle, row.function)
-    }
+    return rows
+
+
+def _recent_cells(recent: FunctionRecent | None, palette: Palette) -> tuple[Cell, ...]:
+    if recent is None:
+        return (_count(0), _count(0), _seconds(None), _seconds(None), _seconds(None))
+    return (
+        _count(recent.finished),
+        _count(recent.failed, palette["error"] if recent.failed else ""),
+        _seconds(recent.p50_seconds),
+        _seconds(recent.p95_seconds),
+        _seconds(recent.max_seconds),
+    )
 
 
 def cell_text(cell: object) -> str:

@@ -12,7 +12,7 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry
 
 from harness import tasks
 from harness.polling import wait_until
-from harness.workers import run_burst, start_worker, stop_worker
+from harness.workers import run_burst, start_worker, stop_worker, stop_worker_gracefully
 from harness.workload import enqueue_mixed, mixed_workload
 from qwatch.jobs import exception_line, exception_name
 from tests.exporter.conftest import StartExporter
@@ -157,6 +157,34 @@ def test_jobs_without_a_record_still_count_in_the_worker_totals(
     assert scrape.series("qwatch_jobs_finished_total") == {}
     assert scrape.value("qwatch_worker_jobs_total", redis="main", outcome="finished") == 3
     assert scrape.value("qwatch_workers", redis="main", state="idle") == 1
+
+
+def test_working_time_is_a_counter_that_outlives_the_worker(
+    client: redis.Redis, url: str, start_exporter: StartExporter
+) -> None:
+    worker = start_worker(url, ["slow"], name="timed")
+    try:
+        wait_until(lambda: client.exists("rq:worker:timed"), "the worker to register")
+        exporter = start_exporter()
+        exporter.scrape()
+        queue = Queue("slow", connection=client)
+        for _ in range(2):
+            queue.enqueue(tasks.sleep, 0.2)
+        wait_until(
+            lambda: client.hget("rq:worker:timed", "successful_job_count") == b"2",
+            "the worker to run two jobs",
+        )
+        reported = float(client.hget("rq:worker:timed", "total_working_time") or 0)
+        scrape = exporter.scrape()
+        stop_worker_gracefully(worker)
+    finally:
+        stop_worker(worker)
+    assert reported >= 0.4
+    total = scrape.value("qwatch_worker_working_seconds_total", redis="main")
+    assert total == pytest.approx(reported)
+    after = exporter.scrape()
+    assert sum(after.matching("qwatch_workers", redis="main").values()) == 0
+    assert after.value("qwatch_worker_working_seconds_total", redis="main") == total
 
 
 def test_function_and_exception_labels_are_bounded(

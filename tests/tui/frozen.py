@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import redis
 
+from qwatch.browse import JobPage, ListedJob, PageRequest
 from qwatch.connection import Target
 from qwatch.errors import QwatchError
 from qwatch.functions import FunctionCount, FunctionCounts
 from qwatch.jobs import FailedJob, JobDetail
+from qwatch.results import Attempt
 from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
 from qwatch.tui.feed import Update
+from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import QueueTrend
 
 NOW = 1_764_000_000.0
@@ -62,6 +66,7 @@ def worker(
     return WorkerStats(
         name, host, 4200 + len(name), state, queues, "job-1" if job else None, job,
         12.5 if job else None, NOW - 86_400, 95.0 if overdue else 1.5, overdue, 1520, 12, 8123.5,
+        f"10.0.0.{len(name)}:{50000 + len(host)}", "3.12.4", "2.12.0",
     )  # fmt: skip
 
 
@@ -140,6 +145,11 @@ UPDATE = Update(
         ),
         sampled=False,
     ),
+    recent={
+        "shop.crawl.product": FunctionRecent("shop.crawl.product", 3310, 41, 1.8, 12.4, 30.0),
+        "mail.send_receipt": FunctionRecent("mail.send_receipt", 9020, 0, 0.12, 0.4, 2.1),
+        "reports.nightly": FunctionRecent("reports.nightly", 1, 0, 612.0, 612.0, 612.0),
+    },
 )
 
 JOB = JobDetail(
@@ -147,9 +157,26 @@ JOB = JobDetail(
     arguments="'https://shop.example/item/42', retries=<decimal.Decimal('3')>",
     description="shop.crawl.product('https://shop.example/item/42')", origin="crawl",
     worker="c070d972.13", created_at=NOW - 60, enqueued_at=NOW - 60, started_at=NOW - 35,
-    ended_at=NOW - 5, timeout=180, retries_left=None, result=None,
+    ended_at=NOW - 5, timeout=180, retries_left=0, result=None,
     exception="requests.exceptions.Timeout: https://shop.example/item/42 did not answer within 30s",
-    traceback=TRACEBACK,
+    traceback=TRACEBACK, meta="{'progress': 0.4}", retries_used=None, retry_intervals=(10, 30),
+    dependencies=("a7c1-parent",), attempts=(
+        Attempt(NOW - 5, "failed", "c070d972.13", "x1", NOW - 35, NOW - 5, None,
+                "requests.exceptions.Timeout: https://shop.example/item/42 did not answer"),
+    ),
+)  # fmt: skip
+
+
+LISTED = tuple(
+    ListedJob(
+        id=f"5d0c7f3e-1b2a-4c1d-9e8f-00000000000{i}", position=i, function="shop.crawl.product",
+        status="queued", worker="c070d972.13" if i else None, created_at=NOW - 600,
+        enqueued_at=NOW - 300 + i, started_at=NOW - 30 + i, ended_at=NOW - 5 + i,
+        score=NOW + 120 * (i + 1), waits_for=("f-1",) if i == 1 else (),
+        result="{'items': 42}" if i != 2 else None,
+        exception="requests.exceptions.Timeout: upstream" if i == 2 else None, exists=True,
+    )
+    for i in range(3)
 )  # fmt: skip
 
 
@@ -163,6 +190,10 @@ class FrozenFeed:
 
     def job(self, job_id: str) -> JobDetail | None:
         return JOB if job_id == JOB.id else None
+
+    def page(self, request: PageRequest) -> JobPage:
+        jobs = tuple(replace(job, position=request.offset + i) for i, job in enumerate(LISTED))
+        return JobPage(request, True, 1234, jobs, 3, request.offset + 3, NOW)
 
     def act(self, action: Callable[[redis.Redis], str]) -> str:
         raise QwatchError("frozen data: nothing to change")

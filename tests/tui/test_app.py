@@ -56,7 +56,7 @@ async def test_each_screen_shows_the_right_rows(
 
         await pilot.press("4")
         await until(pilot, lambda: table(app, "#functions").row_count > 0, "the functions")
-        assert cells(app, "#functions", "harness.tasks.divide")[1:] == ["0", "0", "4"]
+        assert cells(app, "#functions", "harness.tasks.divide")[1:4] == ["0", "0", "4"]
         assert cells(app, "#functions", "harness.tasks.add")[1] == "2"
 
 

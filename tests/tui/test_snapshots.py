@@ -26,6 +26,9 @@ SCREENS = {
     "inspector": ("3", "enter"),
     "functions": ("4",),
     "help": ("question_mark",),
+    "job_browser": ("j",),
+    "job_browser_finished": ("j", "5"),
+    "job_browser_help": ("j", "question_mark"),
 }
 
 

@@ -163,6 +163,10 @@ class LiveTable(ScrollView, can_focus=True):
         if changed:
             self.refresh(Region(0, changed[0], self.size.width, changed[-1] - changed[0] + 1))
 
+    def select(self, key: str) -> None:
+        """Put the cursor on `key`'s row, as the arrow keys would."""
+        self._move(self._keys.index(key))
+
     def sort_by(self, column: str) -> None:
         """Sort by `column`, numbers largest first; again on the same column reverses."""
         if self.sort_column == column:

@@ -1,0 +1,125 @@
+"""What a job list shows for each state, and a job's retries and attempts, as text: the same
+in `qwatch jobs`, `qwatch job` and `qwatch top`."""
+
+from __future__ import annotations
+
+from qwatch.browse import SCAN_WINDOW, JobPage, ListedJob
+from qwatch.formatting import clock, duration
+from qwatch.jobs import JobDetail
+
+COMMON = (("position", "#"), ("id", "job"), ("function", "function"))
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "queued": (*COMMON, ("waiting", "waiting")),
+    "started": (*COMMON, ("running", "running"), ("worker", "worker")),
+    "scheduled": (*COMMON, ("at", "at"), ("in", "in")),
+    "deferred": (*COMMON, ("since", "since"), ("waits_for", "waits for")),
+    "finished": (*COMMON, ("ended", "ended"), ("ran", "ran"), ("result", "result")),
+    "failed": (*COMMON, ("ended", "ended"), ("worker", "worker"), ("exception", "exception")),
+    "canceled": (*COMMON, ("canceled", "canceled")),
+}
+"""Per state: column key and header; the longest text (result, exception) last."""
+
+ORDER = {
+    "queued": "in queue order, next to run first",
+    "started": "by heartbeat deadline",
+    "scheduled": "soonest first",
+    "deferred": "oldest first",
+    "finished": "newest first (by expiry: end order when jobs share a result_ttl)",
+    "failed": "newest first (by expiry: end order when jobs share a failure_ttl)",
+    "canceled": "newest first",
+}
+
+
+def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
+    """A job's cells for `COLUMNS[state]`, times counted to `now`."""
+    common = (str(job.position + 1), job.id, job.function)
+    if state == "queued":
+        return (*common, _since(job.enqueued_at, now))
+    if state == "started":
+        return (*common, _since(job.started_at, now), job.worker or "-")
+    if state == "scheduled":
+        return (*common, clock(job.score), _until(job.score, now))
+    if state == "deferred":
+        return (*common, _ago(job.score, now), ", ".join(job.waits_for) or "-")
+    if state == "finished":
+        ran = _span(job.started_at, job.ended_at)
+        return (*common, _ago(job.ended_at, now), ran, job.result or "-")
+    if state == "failed":
+        return (*common, _ago(job.ended_at, now), job.worker or "-", job.exception or "-")
+    return (*common, _ago(job.ended_at or job.score, now))
+
+
+def retries(job: JobDetail) -> str:
+    """`1 left, 2 done, after 10s 30s`: what RQ will still try, and when."""
+    parts = []
+    if job.retries_left is not None:
+        parts.append(f"{job.retries_left} left")
+    if job.retries_used:
+        parts.append(f"{job.retries_used} done")
+    if job.retry_intervals:
+        parts.append("after " + " ".join(duration(float(s)) for s in job.retry_intervals))
+    return ", ".join(parts) or "-"
+
+
+ATTEMPT_COLUMNS = ("#", "outcome", "worker", "started", "ran", "result or exception")
+
+
+def attempt_rows(job: JobDetail) -> list[tuple[str, ...]]:
+    """The job's recorded executions, oldest first, one row each for `ATTEMPT_COLUMNS`."""
+    rows: list[tuple[str, ...]] = []
+    for number, attempt in enumerate(job.attempts, start=1):
+        started = attempt.started_at if attempt.started_at is not None else attempt.recorded_at
+        rows.append(
+            (
+                str(number),
+                attempt.outcome,
+                attempt.worker or "-",
+                clock(started),
+                _span(attempt.started_at, attempt.ended_at),
+                attempt.exception or attempt.result or "-",
+            )
+        )
+    return rows
+
+
+def summary(page: JobPage) -> str:
+    """Where the page sits, how it is ordered, and how far a filter looked."""
+    request = page.request
+    state = request.state
+    if request.filtered:
+        wanted = " and ".join(
+            part
+            for part in (
+                f"function ~ {request.function!r}" if request.function else "",
+                f"text ~ {request.text!r}" if request.text else "",
+            )
+            if part
+        )
+        end = request.offset + page.scanned
+        return (
+            f"{len(page.jobs)} {state} jobs with {wanted} among entries"
+            f" {min(request.offset + 1, end)}-{end} of {page.total}, {ORDER[state]}"
+            f" (a filter searches at most {SCAN_WINDOW} entries a page)"
+        )
+    if page.jobs:
+        first, last = page.jobs[0].position + 1, page.jobs[-1].position + 1
+        return f"{state} jobs {first}-{last} of {page.total}, {ORDER[state]}"
+    return f"no {state} jobs here; {page.total} in all"
+
+
+def _since(moment: float | None, now: float) -> str:
+    return duration(max(0.0, now - moment)) if moment is not None else "-"
+
+
+def _ago(moment: float | None, now: float) -> str:
+    return f"{duration(max(0.0, now - moment))} ago" if moment is not None else "-"
+
+
+def _until(moment: float | None, now: float) -> str:
+    if moment is None:
+        return "-"
+    return f"in {duration(moment - now)}" if moment >= now else f"due {duration(now - moment)} ago"
+
+
+def _span(start: float | None, end: float | None) -> str:
+    return duration(max(0.0, end - start)) if start is not None and end is not None else "-"

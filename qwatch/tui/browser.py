@@ -1,0 +1,224 @@
+"""The job browser: one queue's jobs in any state, a page at a time, each openable.
+
+The screen only renders pages; a thread worker reads each through the
+app's feed (two round trips a page whatever the registry's size), again
+every refresh interval so the page stays live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Input, Static
+
+from qwatch.browse import STATES, JobPage, PageRequest
+from qwatch.errors import QwatchError
+from qwatch.listing import COLUMNS, cells, summary
+from qwatch.printable import printable
+from qwatch.tui.columns import Column
+from qwatch.tui.dialogs import Help
+from qwatch.tui.rows import Rows
+from qwatch.tui.widgets.live_table import LiveTable
+
+PAGE_SIZE = 100
+"""Jobs a page reads: a screenful or two, far under `browse.MAX_LIMIT`."""
+LAYOUT = {
+    "position": Column("position", "#", 3, numeric=True),
+    "id": Column("id", "job", 1),
+    "function": Column("function", "function", 1, cap=40, least=10),
+    "worker": Column("worker", "worker", 4, cap=20, least=8),
+    "waits_for": Column("waits_for", "waits for", 2, cap=40, least=10),
+    "result": Column("result", "result", 2, cap=60, least=10),
+    "exception": Column("exception", "exception", 2, cap=60, least=10),
+}
+"""Columns whose text can be long are capped (the inspector has it whole); the rest, times
+and ages, are as wide as their content and drop last but for the id and function."""
+
+ReadPage = Callable[[PageRequest], JobPage]
+Inspect = Callable[[str], object]
+
+
+def table_columns(state: str) -> tuple[Column, ...]:
+    return tuple(
+        LAYOUT.get(key) or Column(key, label, 2, numeric=True) for key, label in COLUMNS[state]
+    )
+
+
+def page_rows(page: JobPage) -> Rows:
+    """The page's jobs keyed by id, in registry order."""
+    rows: Rows = {}
+    for job in page.jobs:
+        shown = cells(job, page.request.state, page.taken_at)
+        rows.setdefault(job.id, tuple(map(printable, shown)))
+    return rows
+
+
+class JobBrowser(Screen[None]):
+    """A queue's jobs by state; `read` fetches a page, `inspect` opens a job by id."""
+
+    BINDINGS = [
+        *(
+            Binding(str(number), f"state('{state}')", state, show=False)
+            for number, state in enumerate(STATES, start=1)
+        ),
+        Binding("n", "page(1)", "next"),
+        Binding("p", "page(-1)", "previous"),
+        Binding("slash", "filter('text')", "filter", key_display="/"),
+        Binding("f", "filter('function')", "function"),
+        Binding("enter", "inspect", "inspect", show=False),
+        Binding("escape", "back", "back", key_display="esc"),
+        Binding("question_mark", "help", "help", key_display="?"),
+    ]
+
+    def __init__(self, queue: str, read: ReadPage, inspect: Inspect, interval: float) -> None:
+        super().__init__()
+        self.request = PageRequest(queue, "queued", limit=PAGE_SIZE)
+        self.read = read
+        self.inspect_job = inspect
+        self.interval = interval
+        self.page: JobPage | None = None
+        self.filtering = "text"
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="browser-head"):
+            yield Static("", id="browser-states")
+        yield Static("", id="browser-summary", markup=False)
+        with ContentSwitcher(initial=f"jobs-{self.request.state}", id="browser-tables"):
+            for state in STATES:
+                yield LiveTable(table_columns(state), id=f"jobs-{state}")
+        yield Input(id="browser-filter", disabled=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._render_states()
+        self._table().focus()
+        self.reload()
+        self.set_interval(self.interval, self.reload)
+
+    def _table(self) -> LiveTable:
+        return self.query_one(f"#jobs-{self.request.state}", LiveTable)
+
+    def _render_states(self) -> None:
+        line = Text(f"{self.request.queue}  ", style="bold")
+        for number, state in enumerate(STATES, start=1):
+            style = "reverse bold" if state == self.request.state else ""
+            line.append(f" {number} {state} ", style=style)
+        self.query_one("#browser-states", Static).update(line)
+
+    # Reading -----------------------------------------------------------------
+
+    def reload(self) -> None:
+        self.load(self.request)
+
+    @work(thread=True, exclusive=True, group="browse")
+    def load(self, request: PageRequest) -> None:
+        try:
+            page = self.read(request)
+        except QwatchError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self.show_page, page)
+
+    def show_page(self, page: JobPage) -> None:
+        if page.request != self.request or not self.is_attached:
+            return  # an answer to a request since replaced, or to a screen since closed
+        self.page = page
+        note = summary(page)
+        if page.previous_offset is not None or page.next_offset is not None:
+            note += "  (n next page, p previous)"
+        if not page.queue_known:
+            note = f"no queue {page.request.queue!r} is registered; " + note
+        self.query_one("#browser-summary", Static).update(note)
+        self.query_one(f"#jobs-{page.request.state}", LiveTable).show(page_rows(page))
+
+    def _ask(self, request: PageRequest) -> None:
+        self.request = request
+        self._render_states()
+        self.query_one("#browser-summary", Static).update("reading…")
+        self.load(request)
+
+    # Keys --------------------------------------------------------------------
+
+    def action_state(self, state: str) -> None:
+        request = self.request
+        self._ask(
+            PageRequest(request.queue, state, 0, request.limit, request.function, request.text)
+        )
+        self.query_one(ContentSwitcher).current = f"jobs-{state}"
+        self._table().focus()
+
+    def action_page(self, step: int) -> None:
+        if self.page is None:
+            return
+        offset = self.page.next_offset if step > 0 else self.page.previous_offset
+        if offset is None:
+            self.notify("no more pages that way", timeout=1.5)
+            return
+        request = self.request
+        self._ask(
+            PageRequest(
+                request.queue, request.state, offset, request.limit, request.function, request.text
+            )
+        )
+
+    def action_filter(self, kind: str) -> None:
+        self.filtering = kind
+        field = self.query_one("#browser-filter", Input)
+        field.placeholder = (
+            f"{kind} to look for in a bounded scan of each page; enter applies, esc clears"
+        )
+        field.value = self.request.function if kind == "function" else self.request.text
+        field.disabled = False
+        field.add_class("-shown")
+        field.focus()
+
+    @on(Input.Submitted, "#browser-filter")
+    def filter_done(self, event: Input.Submitted) -> None:
+        request = self.request
+        function = event.value if self.filtering == "function" else request.function
+        text = event.value if self.filtering == "text" else request.text
+        self._hide_filter()
+        self._ask(PageRequest(request.queue, request.state, 0, request.limit, function, text))
+
+    def _hide_filter(self) -> None:
+        field = self.query_one("#browser-filter", Input)
+        field.remove_class("-shown")
+        field.disabled = True
+        self._table().focus()
+
+    def action_back(self) -> None:
+        request = self.request
+        if self.query_one("#browser-filter", Input).has_class("-shown"):
+            self._hide_filter()
+        elif request.filtered:
+            self._ask(PageRequest(request.queue, request.state, 0, request.limit))
+        else:
+            self.dismiss(None)
+
+    def action_help(self) -> None:
+        lines = [("1-7", " ".join(f"{n} {state}" for n, state in enumerate(STATES, start=1)))]
+        lines += [
+            ("n, p", "next page, previous page"),
+            ("/", "filter by text: id, call, worker, result, exception"),
+            ("f", "filter by function"),
+            ("", "a filter searches 1,000 entries a page and says which"),
+            ("enter", "inspect the job"),
+            ("esc", "clear the filter, then back to the queues"),
+            ("q", "quit qwatch"),
+        ]
+        self.app.push_screen(Help(lines, read_only=False))
+
+    @on(LiveTable.RowSelected)
+    def row_selected(self) -> None:
+        self.action_inspect()
+
+    def action_inspect(self) -> None:
+        job_id = self._table().selected_key
+        if job_id:
+            self.inspect_job(job_id)
