@@ -40,6 +40,7 @@ from qwatch.timestamps import parse_rq_time
 
 TRACEBACK_LIMIT = 20_000
 FUNCTION_LIMIT = 500
+STATUS_LIMIT = 64
 DESCRIPTION_LIMIT = 2000
 EXCEPTION_LIMIT = 300
 MAX_NAME = 200
@@ -117,7 +118,7 @@ def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], latest: Any) -> JobDe
     call = decode_job_data(_bytes(job.get("data")))
     return JobDetail(
         id=job_id,
-        status=as_text(job.get("status")),
+        status=_clipped(job.get("status"), STATUS_LIMIT),
         function=clip(call.function, FUNCTION_LIMIT),
         arguments=call.arguments,
         description=_clipped(job.get("description"), DESCRIPTION_LIMIT),
