@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 
 class UpstreamTimeout(Exception):
@@ -34,7 +35,7 @@ def send_email(to: str, subject: str) -> str:
 
 def crawl(url: str, depth: int = 1) -> int:
     """The demo's slow job that sometimes times out upstream."""
-    time.sleep(random.uniform(0.5, 3.0))
+    time.sleep(random.uniform(0.5, 2.0))
     if random.random() < 0.2:
         raise UpstreamTimeout(f"{url} did not answer within 30s")
     return depth * 10
@@ -42,7 +43,7 @@ def crawl(url: str, depth: int = 1) -> int:
 
 def encode_video(video_id: int, preset: str = "720p") -> str:
     """The demo's longest job."""
-    time.sleep(random.uniform(3.0, 8.0))
+    time.sleep(random.uniform(2.0, 6.0))
     return f"video {video_id} at {preset}"
 
 
@@ -56,3 +57,19 @@ def flaky(chance: float) -> str:
 def fail(message: str) -> None:
     """Fails with ValueError(message): for long or odd exception messages."""
     raise ValueError(message)
+
+
+def fail_once(marker: str) -> str:
+    """Fails with ConnectionError the first time (creating the file `marker`), then succeeds."""
+    path = Path(marker)
+    if not path.exists():
+        path.touch()
+        raise ConnectionError("first try fails")
+    return "ok"
+
+
+def ask_retry(retries: int) -> object:
+    """Returns RQ's `Retry`, which asks the worker to run the job again, up to `retries` times."""
+    from rq import Retry
+
+    return Retry(max=retries)

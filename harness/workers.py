@@ -20,26 +20,40 @@ def start_worker(
     name: str | None = None,
     burst: bool = False,
     quiet: bool = True,
+    worker_class: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start `rq worker` on `queues`; the project root is on its import path for the tasks."""
+    """Start `rq worker` on `queues`; the project root is on its import path for the tasks.
+
+    `worker_class` is passed as `--worker-class`, e.g. `qwatch.rq.Worker` for exact mode;
+    `env` adds to the environment.
+    """
     command = [str(Path(sys.executable).parent / "rq"), "worker", "--url", url]
     if name:
         command += ["--name", name]
+    if worker_class:
+        command += ["--worker-class", worker_class]
     if burst:
         command.append("--burst")
     if quiet:
         command.append("--quiet")
     command += ["--with-scheduler", *queues]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    environment = {**os.environ, **(env or {}), "PYTHONPATH": str(ROOT)}
     output = subprocess.DEVNULL if quiet else None
     return subprocess.Popen(
-        command, env=env, stdout=output, stderr=output, cwd=ROOT, start_new_session=True
+        command, env=environment, stdout=output, stderr=output, cwd=ROOT, start_new_session=True
     )
 
 
-def run_burst(url: str, queues: Sequence[str], timeout: float = 60.0) -> None:
+def run_burst(
+    url: str,
+    queues: Sequence[str],
+    timeout: float = 60.0,
+    worker_class: str | None = None,
+    env: dict[str, str] | None = None,
+) -> None:
     """Run one burst worker until it has done every job it can, and check it ended well."""
-    process = start_worker(url, queues, burst=True)
+    process = start_worker(url, queues, burst=True, worker_class=worker_class, env=env)
     code = process.wait(timeout=timeout)
     if code != 0:
         raise RuntimeError(f"rq worker --burst exited with {code}")
@@ -51,6 +65,8 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
     RQ's work horse calls setsid(), so killing the worker's process group
     would leave the horse running its job and writing to Redis afterwards.
     """
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(process.pid, signal.SIGSTOP)  # frozen, it forks no new horse while we look
     for pid in [*_descendants(process.pid), process.pid]:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)

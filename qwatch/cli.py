@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
-from rich.console import Console
+from rich.console import Console, RenderableType
 
 from qwatch import __version__
 from qwatch.connection import (
     Target,
+    TLSFiles,
     connect,
     parse_sentinels,
     read_password_file,
@@ -27,7 +29,7 @@ from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.jobs import read_failed, read_job
 from qwatch.printable import printable
 from qwatch.reader import queue_names, read_snapshot
-from qwatch.report import failed_report, job_report, snapshot_report
+from qwatch.report import WIDE, failed_report, job_report, snapshot_report
 
 EXIT_USAGE = 2
 MIN_INTERVAL = 0.1
@@ -212,13 +214,29 @@ def _connection_options(several: bool = False) -> _Parser:
         metavar="SECONDS",
         help="give up on Redis after SECONDS (default 5)",
     )
+    tls = options.add_argument_group("TLS to Redis (a rediss:// URL)")
+    tls.add_argument(
+        "--tls-ca", metavar="FILE", help="CA certificates that sign the Redis server's certificate"
+    )
+    tls.add_argument("--tls-cert", metavar="FILE", help="a client certificate to present")
+    tls.add_argument("--tls-key", metavar="FILE", help="the client certificate's key")
     return options
+
+
+def tls_from_args(args: argparse.Namespace) -> TLSFiles:
+    """The `--tls-*` files given, if any."""
+    return TLSFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key)
 
 
 def target_from_args(args: argparse.Namespace) -> Target:
     """The Redis target the connection options name."""
     password = read_password_file(args.password_file) if args.password_file else None
-    return Target(url=resolve_url(args.url), password=password, timeout=args.timeout)
+    return Target(
+        url=resolve_url(args.url),
+        password=password,
+        timeout=args.timeout,
+        tls=tls_from_args(args),
+    )
 
 
 def run_snapshot(args: argparse.Namespace) -> int:
@@ -233,7 +251,7 @@ def run_snapshot(args: argparse.Namespace) -> int:
         else:
             if args.watch:
                 console.clear()
-            console.print(snapshot_report(snapshot, target.display))
+            _print(console, snapshot_report(snapshot, target.display, console.width))
         if not args.watch:
             return 0
         time.sleep(args.watch)
@@ -247,7 +265,8 @@ def run_job(args: argparse.Namespace) -> int:
     if job is None:
         print(f"qwatch: no job {printable(args.job_id)} in {target.display}", file=sys.stderr)
         return 1
-    _console().print(job_report(job))
+    console = _console()
+    _print(console, job_report(job))
     return 0
 
 
@@ -262,7 +281,8 @@ def run_failed(args: argparse.Namespace) -> int:
         where = f"queue {args.queue}" if args.queue else target.display
         print(f"no failed jobs in {where}")
         return 0
-    _console().print(failed_report(rows))
+    console = _console()
+    _print(console, failed_report(rows, console.width))
     return 0
 
 
@@ -305,6 +325,8 @@ def serve_targets(args: argparse.Namespace) -> list[Target]:
             raise TargetError("--sentinel and --sentinel-master go together")
         if args.url:
             raise TargetError("give either --url or --sentinel, not both")
+        if tls_from_args(args) != TLSFiles():
+            raise TargetError("--tls-* options work with --url rediss://..., not with --sentinel")
         return [
             Target(
                 url="",
@@ -315,7 +337,10 @@ def serve_targets(args: argparse.Namespace) -> list[Target]:
             )
         ]
     urls = args.url or [resolve_url(None)]
-    return [Target(url=url, password=password, timeout=args.timeout) for url in urls]
+    return [
+        Target(url=url, password=password, timeout=args.timeout, tls=tls_from_args(args))
+        for url in urls
+    ]
 
 
 def serve_names(names: list[str], targets: list[Target]) -> list[str]:
@@ -344,8 +369,20 @@ def _buckets(text: str) -> tuple[float, ...]:
 
 
 def _console() -> Console:
-    """A console as wide as the terminal, or wide enough not to cut tables in a pipe."""
-    return Console() if sys.stdout.isatty() else Console(width=200)
+    """As wide as the terminal or $COLUMNS, else wide enough not to cut tables in a pipe."""
+    fits = sys.stdout.isatty() or "COLUMNS" in os.environ
+    return Console() if fits else Console(width=WIDE)
+
+
+def _print(console: Console, renderable: RenderableType) -> None:
+    """Print; in a pipe, without the spaces that pad each line to the table's width."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    lines = captured.get().splitlines()
+    print("\n".join(line.rstrip() for line in lines), flush=True)
 
 
 def _seconds(low: float, high: float) -> Callable[[str], float]:

@@ -2,7 +2,9 @@
 
 The URL comes from `--url`, else `QWATCH_REDIS_URL`, else `REDIS_URL`, else
 the local default. The password may instead sit in a file, so that it never
-shows in `ps` or a shell history. A target is always shown without it.
+shows in `ps` or a shell history. A target is always shown without it, and
+no error quotes the URL itself: a password with an unencoded `/`, `?` or `#`
+would otherwise end up in the text of a host, a port or a path.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import redis
 from redis.sentinel import MasterNotFoundError, Sentinel
@@ -24,6 +26,21 @@ DEFAULT_URL = "redis://localhost:6379/0"
 SCHEMES = ("redis", "rediss", "unix")
 _HOST = re.compile(r"[A-Za-z0-9_.:%-]{1,253}")
 """A host name, an IPv4 or an IPv6 address (brackets removed)."""
+URL_PARAMETERS = (
+    "db", "username", "password", "client_name", "protocol",
+    "ssl_ca_certs", "ssl_certfile", "ssl_keyfile", "ssl_cert_reqs", "ssl_check_hostname",
+)  # fmt: skip
+"""Query parameters qwatch understands, with redis-py's names; any other is refused."""
+CERT_REQS = ("none", "optional", "required")
+
+
+@dataclass(frozen=True, slots=True)
+class TLSFiles:
+    """`--tls-ca`, `--tls-cert`, `--tls-key`: they win over the URL's `ssl_*` parameters."""
+
+    ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +52,7 @@ class Target:
     timeout: float = 5.0
     sentinels: tuple[tuple[str, int], ...] = ()
     sentinel_master: str | None = None
+    tls: TLSFiles = field(default_factory=TLSFiles)
 
     @property
     def display(self) -> str:
@@ -87,6 +105,10 @@ def read_password_file(path: str) -> str:
 
 def display_url(url: str) -> str:
     """`url` with any password removed, for logs, labels and error messages."""
+    scheme, _sep, rest = url.partition("://")
+    if _misplaced_at(rest):
+        rest = rest.rsplit("@", 1)[1]  # shown without its user: the URL is refused anyway
+        url = f"{scheme}://{rest}"
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -99,8 +121,14 @@ def display_url(url: str) -> str:
     host = parts.hostname or "localhost"
     if ":" in host:
         host = f"[{host}]"
-    db = parts.path.lstrip("/") or "0"
+    db = parse_qs(parts.query).get("db", [parts.path.lstrip("/") or "0"])[-1]
     return f"{parts.scheme}://{user}{host}:{port or 6379}/{db}"
+
+
+def _misplaced_at(rest: str) -> bool:
+    """Whether an `@` comes after the end of the host part: a password not encoded."""
+    ends = [rest.find(mark) for mark in "/?#" if mark in rest]
+    return "@" in rest and bool(ends) and rest.rfind("@") > min(ends)
 
 
 def validate_url(url: str) -> None:
@@ -109,11 +137,19 @@ def validate_url(url: str) -> None:
         raise TargetError(
             "the Redis URL needs a scheme: redis://HOST:PORT/DB, rediss://... or unix:///PATH"
         )
+    if _misplaced_at(url.partition("://")[2]):
+        raise TargetError(
+            "the Redis URL has an '@' after a '/', '?' or '#': write those characters in a"
+            " password as %2F, %3F and %23 (or use --password-file), and an '@' in a"
+            " parameter as %40"
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - parsing the port is the check
-    except ValueError as exc:
-        raise TargetError(f"malformed Redis URL: {exc}") from exc
+    except ValueError:
+        raise TargetError(
+            f"malformed Redis URL {display_url(url)}: the port must be a number below 65536"
+        ) from None
     if parts.scheme not in SCHEMES:
         raise TargetError(
             f"unsupported Redis URL scheme {parts.scheme!r} in {display_url(url)}:"
@@ -124,6 +160,67 @@ def validate_url(url: str) -> None:
     db = parts.path.lstrip("/")
     if parts.scheme != "unix" and db and not db.isdigit():
         raise TargetError(f"database {db!r} in {display_url(url)} is not a number")
+    url_options(url)
+
+
+def url_options(url: str) -> dict[str, object]:
+    """The URL's query parameters as redis-py options, each checked; unknown ones refused."""
+    parts = urlsplit(url)
+    shown = display_url(url)
+    params = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    unknown = sorted(set(params) - set(URL_PARAMETERS))
+    if unknown:
+        raise TargetError(
+            f"unknown parameter {unknown[0]!r} in the Redis URL {shown}:"
+            f" qwatch understands {', '.join(URL_PARAMETERS)}"
+        )
+    if params.pop("protocol", "2") != "2":
+        raise TargetError(f"qwatch speaks RESP2 only: remove protocol= from the Redis URL {shown}")
+    options: dict[str, object] = dict(params)
+    if "db" in params:
+        if not params["db"].isdigit():
+            raise TargetError(f"database {params['db']!r} in {shown} is not a number")
+        options["db"] = int(params["db"])
+    ssl_params = [name for name in params if name.startswith("ssl_")]
+    if ssl_params and parts.scheme != "rediss":
+        raise TargetError(f"{ssl_params[0]} needs a rediss:// URL, not {shown}")
+    if params.get("ssl_cert_reqs", "required") not in CERT_REQS:
+        raise TargetError(f"ssl_cert_reqs must be one of {', '.join(CERT_REQS)}")
+    if "ssl_check_hostname" in params:
+        options["ssl_check_hostname"] = params["ssl_check_hostname"].lower() in ("true", "1", "yes")
+    return options
+
+
+def tls_options(target: Target, url_given: dict[str, object]) -> dict[str, object]:
+    """redis-py's ssl options: a certificate is verified, hostname included, unless told not to."""
+    if urlsplit(target.url).scheme != "rediss":
+        if target.tls != TLSFiles():
+            raise TargetError("--tls-ca, --tls-cert and --tls-key need a rediss:// URL")
+        return {}
+    options = {name: value for name, value in url_given.items() if name.startswith("ssl_")}
+    for name, path in (
+        ("ssl_ca_certs", target.tls.ca),
+        ("ssl_certfile", target.tls.cert),
+        ("ssl_keyfile", target.tls.key),
+    ):
+        if path:
+            options[name] = path
+    for name in ("ssl_ca_certs", "ssl_certfile", "ssl_keyfile"):
+        if name in options:
+            _check_readable(name, str(options[name]))
+    if "ssl_keyfile" in options and "ssl_certfile" not in options:
+        raise TargetError("a TLS key (--tls-key, ssl_keyfile) needs its certificate (--tls-cert)")
+    options.setdefault("ssl_cert_reqs", "required")
+    options.setdefault("ssl_check_hostname", options["ssl_cert_reqs"] == "required")
+    return options
+
+
+def _check_readable(name: str, path: str) -> None:
+    option = {"ssl_ca_certs": "--tls-ca", "ssl_certfile": "--tls-cert"}.get(name, "--tls-key")
+    try:
+        Path(path).open("rb").close()
+    except OSError as exc:
+        raise TargetError(f"cannot read {option} {path}: {exc.strerror or exc}") from None
 
 
 def connect(target: Target) -> redis.Redis:
@@ -131,17 +228,24 @@ def connect(target: Target) -> redis.Redis:
     if target.sentinels:
         return _sentinel_client(target)
     validate_url(target.url)
+    given = url_options(target.url)
     options: dict[str, object] = {
+        **{name: value for name, value in given.items() if not name.startswith("ssl_")},
+        **tls_options(target, given),
         "protocol": 2,
         "socket_timeout": target.timeout,
         "socket_connect_timeout": target.timeout,
     }
     if target.password is not None:
         options["password"] = target.password
+    parts = urlsplit(target.url)
+    path = "" if "db" in given and parts.scheme != "unix" else parts.path
     try:
-        return redis.Redis.from_url(target.url, **options)
-    except ValueError as exc:
-        raise TargetError(f"malformed Redis URL {target.display}: {exc}") from exc
+        return redis.Redis.from_url(
+            urlunsplit((parts.scheme, parts.netloc, path, "", "")), **options
+        )
+    except ValueError:
+        raise TargetError(f"malformed Redis URL {target.display}") from None
 
 
 def _sentinel_client(target: Target) -> redis.Redis:
@@ -178,8 +282,13 @@ def redis_reason(exc: BaseException) -> str:
         return f"authentication failed ({first_line(exc)})"
     if isinstance(exc, redis.TimeoutError):
         return f"timed out ({first_line(exc)})"
+    if isinstance(exc, redis.ConnectionError) and "SSL" in first_line(exc):
+        hint = "check --tls-ca (ssl_ca_certs) and the certificate's names"
+        return f"TLS handshake failed ({first_line(exc)}); {hint}"
     if isinstance(exc, redis.ConnectionError):
         return f"cannot connect ({first_line(exc)})"
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        return f"Redis refused: permission denied ({first_line(exc)})"
     if isinstance(exc, redis.ResponseError):
         return f"Redis refused ({first_line(exc)})"
     if isinstance(exc, redis.RedisError):

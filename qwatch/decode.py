@@ -23,9 +23,10 @@ import pickletools
 import threading
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 from qwatch.formatting import clip
-from qwatch.pickle_machine import Meter, OverBudget, Undecodable, walk
+from qwatch.pickle_machine import Meter, OverBudget, Undecodable, walk, walk_head
 from qwatch.pickle_text import Renderer
 
 MAX_PICKLE_BYTES = 1 << 20
@@ -42,6 +43,8 @@ MAX_OUTPUT = 20_000
 """Longest text of one field, whatever limit the caller asks."""
 ARGUMENTS_LIMIT = 2000
 FUNCTION_LIMIT = 300
+NAME_OPCODES = 2_000
+"""Opcodes `call_name` walks: enough for a function and its instance, not for arguments."""
 _FUNCTION_HEAD_BYTES = 1024
 _FUNCTION_HEAD_INPUT = 8192
 MAX_STEPS = MAX_OPCODES + MAX_NODES + _FUNCTION_HEAD_BYTES
@@ -115,13 +118,43 @@ def _decode_call(data: bytes, limit: int, meter: Meter) -> DecodedCall:
     if not (isinstance(value, tuple) and len(value) == 4):
         return DecodedCall(f"<unexpected job data: {render.text(value, limit)}>", "", False)
     function, instance, args, kwargs = value
-    if isinstance(function, str):
-        name = clip(function, FUNCTION_LIMIT)
-    else:
-        name = render.text(function, FUNCTION_LIMIT)
-    if instance is not None:
-        name = f"{render.text(instance, FUNCTION_LIMIT)}.{name}"
+    name = _name(function, instance, render)
     return DecodedCall(name, render.arguments(args, kwargs, limit))
+
+
+def call_name(data: bytes | None) -> str:
+    """The function a job calls, `<instance>.method` for a method, as a list of jobs shows it.
+
+    Like `decode_job_data(data).function`, but only the pickle's head is walked
+    (`NAME_OPCODES`): RQ writes the function and instance before the arguments,
+    so a job with a megabyte of arguments costs what a small one does.
+    """
+    if not data:
+        return "<no function recorded>"
+    meter = Meter()
+    try:
+        return _call_name(data, meter)
+    finally:
+        _record(meter)
+
+
+def _call_name(data: bytes, meter: Meter) -> str:
+    try:
+        value, whole = walk_head(_decompress(data), meter, NAME_OPCODES)
+    except Undecodable as exc:
+        return f"<undecodable job data: {exc}>"
+    render = _renderer(meter)
+    if whole and not (isinstance(value, tuple) and len(value) == 4):
+        return f"<unexpected job data: {render.text(value, FUNCTION_LIMIT)}>"
+    if not value:
+        return f"<undecodable job data: no function in its first {NAME_OPCODES:,} opcodes>"
+    return _name(value[0], value[1] if len(value) > 1 else None, render)
+
+
+def _name(function: Any, instance: Any, render: Renderer) -> str:
+    name = function if isinstance(function, str) else render.text(function, FUNCTION_LIMIT)
+    name = clip(name, FUNCTION_LIMIT)
+    return f"{render.text(instance, FUNCTION_LIMIT)}.{name}" if instance is not None else name
 
 
 def function_name(data: bytes | None) -> str | None:

@@ -19,7 +19,7 @@ import redis
 
 from qwatch import batch, keys
 from qwatch.batch import Command
-from qwatch.decode import decode_job_data, inflate, render_pickle
+from qwatch.decode import call_name, decode_job_data, inflate, render_pickle
 from qwatch.errors import UnreadableRecord, first_line
 from qwatch.formatting import clip, clip_lines
 from qwatch.reader import queue_names
@@ -215,7 +215,7 @@ def _failed_row(job_id: str, queue: str, fields_reply: Any, result_reply: Any) -
     return FailedJob(
         id=job_id,
         queue=queue,
-        function=clip(str(decode_job_data(_bytes(data), limit=0).function), FUNCTION_LIMIT),
+        function=clip(call_name(_bytes(data)), FUNCTION_LIMIT),
         exception=exception_line(_traceback(exc_info, result)),
         worker=_worker(worker, result),
         failed_at=parse_rq_time(ended_at),

@@ -74,3 +74,9 @@ def job_id_of_execution(member: str) -> str:
     """The job id in a started-registry member, stored as `<job id>:<execution id>`."""
     job_id, sep, _execution = member.rpartition(":")
     return job_id if sep else member
+
+
+COMPLETIONS_STREAM = "rq:qwatch:completions"
+"""Not RQ's: the stream `qwatch.rq.Worker` appends one entry to per job outcome (exact mode).
+
+Under `rq:` so that the read ACL of RQ's keys (`~rq:*`) covers it."""

@@ -114,7 +114,25 @@ class _Machine:
 
 def walk(data: bytes, meter: Meter, max_opcodes: int) -> Any:
     """The value the pickle describes, with placeholders for whatever needs code."""
+    return _run(_Machine(), data, meter, max_opcodes)
+
+
+def walk_head(data: bytes, meter: Meter, max_opcodes: int) -> tuple[Any, bool]:
+    """The value and True; or, when `max_opcodes` run out first, the outermost tuple's items
+    built so far and False.
+
+    A tuple's items come in order, so its first items are whole once the walk is past
+    them: RQ's function and instance can be read without walking the arguments after them.
+    """
     machine = _Machine()
+    try:
+        return _run(machine, data, meter, max_opcodes), True
+    except OverBudget:
+        frames = [*machine.marked, machine.stack]
+        return (tuple(frames[1]) if len(frames) > 1 else ()), False
+
+
+def _run(machine: _Machine, data: bytes, meter: Meter, max_opcodes: int) -> Any:
     try:
         for opcode, arg, _pos in pickletools.genops(data):
             meter.steps += 1

@@ -76,7 +76,9 @@ class Renderer:
             self.cut = True
             return
         self.meter.steps += 1
-        if self.meter.steps > self.max_steps or depth > self.max_depth:
+        if self.meter.steps > self.max_steps:
+            self.room, self.cut = 0, True  # the record's steps are spent: nothing more is shown
+        elif depth > self.max_depth:
             self._emit("…")
         elif isinstance(value, (list, tuple, Dict, Set, Call)):
             self._container(value, depth)

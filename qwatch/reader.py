@@ -13,6 +13,7 @@ read. Work is linear in queues plus workers; nothing joins the two.
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -76,6 +77,7 @@ JOBS_DENIED = (
     " and the workers of abandoned jobs are unknown"
 )
 
+_KEYS_IN_DB = re.compile(r"keys=(\d{1,18}),")
 _PER_QUEUE = 10
 _PER_WORKER = 2
 
@@ -345,4 +347,9 @@ def _redis_info(reply: Any) -> RedisInfo:
         version=info.get("redis_version"),
         used_memory_bytes=as_int(info["used_memory"].encode()) if "used_memory" in info else None,
         max_memory_bytes=as_int(info["maxmemory"].encode()) if "maxmemory" in info else None,
+        keys_per_db=tuple(
+            (int(name[2:]), int(found[1]))
+            for name, value in info.items()
+            if name[:2] == "db" and name[2:].isdigit() and (found := _KEYS_IN_DB.match(value))
+        ),
     )

@@ -65,6 +65,8 @@ class RedisInfo:
     version: str | None
     used_memory_bytes: int | None
     max_memory_bytes: int | None
+    keys_per_db: tuple[tuple[int, int], ...] = ()
+    """(db, number of keys) of every non-empty database: where RQ may be when not here."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import redis
-from rq import Queue
+from rq import Queue, Worker
 
 from harness import tasks
 from harness.polling import wait_until
@@ -234,3 +235,61 @@ def test_failed_says_when_there_is_nothing_or_no_such_queue(client: redis.Redis,
     assert (empty.returncode, empty.stdout.strip()) == (0, f"no failed jobs in {display_url(url)}")
     missing = run_cli("failed", "--queue", "nosuch", "--url", url)
     assert missing.returncode == 2 and "no queue 'nosuch'" in missing.stderr
+
+
+def _at_80_columns(*argv: str) -> list[str]:
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "qwatch"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": "80"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()
+
+
+def test_failed_is_one_line_a_job_with_the_id_whole_at_80_columns(
+    client: redis.Redis, url: str
+) -> None:
+    queue = Queue("billing-reconciliation-nightly", connection=client)
+    jobs = [queue.enqueue(tasks.fail, "x" * 300), queue.enqueue(tasks.divide, 1, 0)]
+    run_burst(url, [queue.name])
+    lines = _at_80_columns("failed", "--url", url)
+    assert all(len(line) <= 80 and line == line.rstrip() for line in lines), lines
+    for job in jobs:
+        assert len([line for line in lines if job.id in line]) == 1, lines
+    assert any("ValueError: xxx" in line and line.count("…") for line in lines)
+
+
+def test_snapshot_keeps_names_on_one_line_at_80_columns(client: redis.Redis, url: str) -> None:
+    queue = Queue("a-queue-with-a-rather-long-name", connection=client)
+    queue.enqueue(tasks.add, 1, 1)
+    worker = Worker([queue], connection=client)
+    worker.register_birth()
+    lines = _at_80_columns("snapshot", "--url", url)
+    assert all(len(line) <= 80 and line == line.rstrip() for line in lines), lines
+    (row,) = [line for line in lines if line.startswith(worker.name[:8])]
+    shown = row.split()[0]
+    assert shown == worker.name or (shown.endswith("…") and worker.name.startswith(shown[:-1]))
+    assert any(line.startswith(queue.name[:8]) for line in lines)
+
+
+def test_piped_output_has_no_trailing_spaces(client: redis.Redis, url: str) -> None:
+    Queue("default", connection=client).enqueue(tasks.divide, 1, 0)
+    run_burst(url, ["default"])
+    for argv in (["snapshot"], ["failed"]):
+        lines = run_cli(*argv, "--url", url).stdout.splitlines()
+        assert lines and all(line == line.rstrip() for line in lines), argv
+
+
+def test_an_empty_db_says_where_rq_data_might_be(
+    client: redis.Redis, redis_server: RedisServer
+) -> None:
+    other = redis.Redis(port=redis_server.port, db=3)
+    Queue("default", connection=other).enqueue(tasks.add, 1, 1)
+    result = run_cli("snapshot", "--url", f"redis://127.0.0.1:{redis_server.port}/0")
+    assert result.returncode == 0
+    hint = " ".join(result.stdout.split())
+    assert f"No RQ queues or workers in redis://127.0.0.1:{redis_server.port}/0" in hint
+    assert "(db 3 holds 3 keys)" in hint and "--url redis://HOST:PORT/DB" in hint

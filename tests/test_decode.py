@@ -8,7 +8,16 @@ import zlib
 
 import pytest
 
-from qwatch.decode import decode_job_data, function_name, render_pickle
+from qwatch.decode import (
+    NAME_OPCODES,
+    call_name,
+    decode_job_data,
+    function_name,
+    render_pickle,
+    work_done,
+)
+from qwatch.pickle_machine import Meter
+from qwatch.pickle_text import CUT, Renderer
 
 
 def job_data(*call: object, protocol: int = pickle.HIGHEST_PROTOCOL) -> bytes:
@@ -79,3 +88,23 @@ def test_long_and_deep_values_are_bounded() -> None:
     assert render_pickle(pickle.dumps(cyclic)).count("[") <= 20
     long_text = decode_job_data(job_data("f", None, ("x" * 10_000,), {}), limit=100).arguments
     assert long_text == "'" + "x" * 99 + "… [more characters cut]"
+
+
+def test_rendering_stops_when_the_record_has_spent_its_steps() -> None:
+    meter = Meter()
+    renderer = Renderer(meter, max_steps=5, max_depth=12, max_items=50, max_int_digits=100)
+    assert renderer.text(list(range(100)), limit=1000) == "[0, 1, 2, 3, " + CUT
+    assert meter.steps == 6
+
+
+@pytest.mark.parametrize("protocol", range(pickle.HIGHEST_PROTOCOL + 1))
+def test_the_call_name_is_read_from_the_head_alone(protocol: int) -> None:
+    small = job_data("app.send", None, (1,), {}, protocol=protocol)
+    method = job_data("send", Point(1), (1,), {}, protocol=protocol)
+    for data in (small, method, None, b"junk", zlib.compress(pickle.dumps([1, 2]))):
+        assert call_name(data) == decode_job_data(data).function
+    huge = job_data("app.send", Point(1), (list(range(100_000)),), {}, protocol=protocol)
+    expected = decode_job_data(job_data("app.send", Point(1), (), {}, protocol=protocol)).function
+    before = work_done()
+    assert call_name(huge) == expected and expected.endswith("Point()>.app.send") == (protocol > 1)
+    assert work_done().steps - before.steps <= NAME_OPCODES + 10

@@ -25,9 +25,11 @@ from harness import tasks
 from qwatch.cli import main
 from qwatch.decode import (
     ARGUMENTS_LIMIT,
+    MAX_NODES,
     MAX_OPCODES,
     MAX_PICKLE_BYTES,
     MAX_STEPS,
+    NAME_OPCODES,
     decode_job_data,
     render_pickle,
     work_done,
@@ -274,5 +276,6 @@ def test_job_and_failed_on_hostile_jobs_do_bounded_work(
     assert len(listed) < len(ids) * 1_000
     assert after_failed.calls - before.calls == len(ids)
     assert after.calls - after_failed.calls == len(ids)
-    assert after.steps - before.steps <= 2 * len(ids) * MAX_STEPS
+    assert after_failed.steps - before.steps <= len(ids) * (NAME_OPCODES + MAX_NODES)
+    assert after.steps - after_failed.steps <= len(ids) * MAX_STEPS
     assert after.most_steps <= MAX_STEPS

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import shlex
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from redis.connection import Connection
 from rq import Queue, Worker
+from rq.job import Job
 
 from harness import tasks
 from harness.redis_server import RedisServer
-from qwatch import batch
+from harness.workers import run_burst
+from qwatch import actions, batch, keys
 from qwatch.connection import Target, connect
+from qwatch.errors import QwatchError
+from qwatch.exporter.collector import QwatchCollector, RedisSource
+from qwatch.exporter.exposition import TextFormat
 from qwatch.jobs import read_failed, read_job
 from qwatch.reader import read_snapshot
+from qwatch.tui.app import QwatchApp
+from qwatch.tui.dialogs import Confirm
+from qwatch.tui.feed import Feed
+from tests.tui.conftest import SIZE, table, until
 
 READ_COMMANDS = {
     "smembers", "info", "exists", "llen", "lindex", "zcount", "zcard", "zrangebyscore",
@@ -125,3 +137,122 @@ def test_works_under_a_read_only_acl_user(
     assert (seen.redis.version is not None) == ("+info" in commands)
     job = read_job(watcher, failing.id)
     assert job is not None and job.function == "harness.tasks.divide"
+
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def readme_acl_lines() -> dict[str, list[str]]:
+    """The README's `ACL SETUSER` lines by user name, as a person would paste them."""
+    lines = [line for line in README.read_text().splitlines() if line.startswith("ACL SETUSER ")]
+    return {line.split()[2]: shlex.split(line) for line in lines}
+
+
+def acl_user(client: redis.Redis, redis_server: RedisServer, name: str) -> Target:
+    """Runs the README's line for `name` with a password, and the target that logs in as it."""
+    command = [word.replace(">PASSWORD", ">pw-" + name) for word in readme_acl_lines()[name]]
+    client.execute_command(*command)
+    return Target(url=f"redis://{name}:pw-{name}@127.0.0.1:{redis_server.port}/0")
+
+
+def one_of_each(client: redis.Redis, url: str) -> Job:
+    """A failed job, a queued one and a finished one on queue q0; returns the failed one."""
+    failed = Queue("q0", connection=client).enqueue(tasks.divide, 1, 0)
+    Queue("q0", connection=client).enqueue(tasks.add, 1, 1)
+    run_burst(url, ["q0"])
+    Queue("q0", connection=client).enqueue(tasks.add, 2, 2)
+    return failed
+
+
+def every_action(job_id: str) -> list[Callable[[redis.Redis], str]]:
+    return [
+        partial(actions.requeue_failed_job, job_id=job_id),
+        partial(actions.delete_failed_job, job_id=job_id),
+        partial(actions.requeue_all_failed, queue="q0"),
+        partial(actions.empty_queue, queue="q0"),
+        *(partial(actions.empty_registry, queue="q0", state=s) for s in actions.CLEARABLE),
+    ]
+
+
+def test_the_readme_has_both_acl_lines() -> None:
+    assert set(readme_acl_lines()) == {"qwatch", "qwatch-admin"}
+
+
+def test_the_readme_read_only_user_reads_everything_and_changes_nothing(
+    client: redis.Redis, redis_server: RedisServer, url: str
+) -> None:
+    failed = one_of_each(client, url)
+    for state in ("deferred", "scheduled", "canceled"):  # so that each action has work
+        client.zadd(keys.registry_key(state, "q0"), {f"{state}-job": 1})
+    target = acl_user(client, redis_server, "qwatch")
+    feed = Feed(target, connect(target))
+    update = feed.poll(with_functions=True)
+    assert [queue.queued for queue in update.snapshot.queues] == [1]
+    assert [job.id for job in update.failed] == [failed.id]
+    assert update.snapshot.redis.version is not None
+    detail = feed.job(failed.id)
+    assert detail is not None and "ZeroDivisionError" in (detail.traceback or "")
+    collector = QwatchCollector([RedisSource("acl", connect(target))], timeout=5)
+    scrape = TextFormat().render(collector.read()).decode()
+    assert 'qwatch_up{redis="acl"} 1.0' in scrape
+    assert 'qwatch_queue_jobs{queue="q0",redis="acl",state="failed"} 1.0' in scrape
+    before = (
+        client.dump(keys.queue_key("q0")),
+        client.zrange(keys.registry_key("failed", "q0"), 0, -1),
+    )
+    for action in every_action(failed.id):
+        with pytest.raises(QwatchError, match="permission denied") as refused:
+            feed.act(action)
+        assert "no permissions to run" in str(refused.value)
+    after = (
+        client.dump(keys.queue_key("q0")),
+        client.zrange(keys.registry_key("failed", "q0"), 0, -1),
+    )
+    assert before == after
+
+
+def test_the_readme_admin_user_may_run_every_action(
+    client: redis.Redis, redis_server: RedisServer, url: str
+) -> None:
+    queue = Queue("q0", connection=client)
+    first, second, _third = (queue.enqueue(tasks.divide, i, 0) for i in range(3))
+    queue.enqueue(tasks.add, 1, 1)
+    run_burst(url, ["q0"])
+    target = acl_user(client, redis_server, "qwatch-admin")
+    feed = Feed(target, connect(target))
+    done = [
+        feed.act(partial(actions.requeue_failed_job, job_id=first.id)),
+        feed.act(partial(actions.delete_failed_job, job_id=second.id)),
+        feed.act(partial(actions.requeue_all_failed, queue="q0")),
+        feed.act(partial(actions.empty_queue, queue="q0")),
+        *(
+            feed.act(partial(actions.empty_registry, queue="q0", state=state))
+            for state in actions.CLEARABLE
+        ),
+    ]
+    assert done[:4] == [
+        f"requeued job {first.id} on q0",
+        f"deleted job {second.id}",
+        "requeued 1 failed jobs on q0",
+        "deleted 2 queued jobs from q0",
+    ]
+    assert client.keys("rq:job:*") == [] and client.llen(keys.queue_key("q0")) == 0
+
+
+async def test_top_under_the_read_only_user_refuses_an_action_on_its_status_line(
+    client: redis.Redis, redis_server: RedisServer, url: str
+) -> None:
+    failed = one_of_each(client, url)
+    target = acl_user(client, redis_server, "qwatch")
+    app = QwatchApp(Feed(target, connect(target)), interval=0.2, read_only=False)
+    notes: list[str] = []
+    app.notify = lambda message, **_kw: notes.append(str(message))  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, Confirm), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: any("permission denied" in n for n in notes), "the refusal")
+        assert app.is_running
+    assert Job.fetch(failed.id, connection=client).get_status() == "failed"

@@ -26,6 +26,7 @@ from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
 from qwatch.reader import read_snapshot
+from qwatch.stream import CompletionStream
 
 log = logging.getLogger("qwatch.exporter")
 
@@ -44,6 +45,7 @@ class RedisSource:
         self.name = name
         self.client = client
         self.tracker = CompletionTracker(ttls)
+        self.stream = CompletionStream()
         self.totals = JobTotals(buckets, label_limit)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
         self._lock = threading.Lock()
@@ -60,10 +62,14 @@ class RedisSource:
     def _read(self) -> Reading:
         """Runs in this source's thread only, so the tracker and totals need no lock."""
         snapshot = read_snapshot(self.client)
-        completions = self.tracker.poll(self.client, snapshot)
+        streamed = self.stream.poll(self.client, snapshot)
+        completions = streamed.counted(self.tracker.poll(self.client, snapshot))
         self.totals.add(snapshot, completions, self.tracker.skipped)
-        return metrics.from_snapshot(self.name, snapshot) + metrics.from_totals(
-            self.name, self.totals
+        self.totals.add_stream(streamed)
+        return (
+            metrics.from_snapshot(self.name, snapshot)
+            + metrics.from_totals(self.name, self.totals)
+            + metrics.from_stream(self.name, snapshot, self.totals, streamed.exact_queues)
         )
 
     def close(self) -> None:

@@ -90,6 +90,30 @@ WORKER_JOBS = Series(
     "Jobs the workers report done, including those RQ keeps no record of (result_ttl=0)",
     ("outcome", "redis"),
 )
+RETRIED = Series(
+    "qwatch_jobs_retried",
+    "counter",
+    "Failed runs that RQ retried (exact mode only); the job is counted again when it ends",
+    ("exception", "function", "queue", "redis"),
+)
+COUNTING_MODE = Series(
+    "qwatch_queue_counting_mode",
+    "gauge",
+    "1, labelled with the mode the queue's jobs are counted in: registries or exact",
+    ("mode", "queue", "redis"),
+)
+STREAM_LOST = Series(
+    "qwatch_stream_entries_lost",
+    "counter",
+    "Completions stream entries trimmed before qwatch read them: jobs not counted",
+    ("redis",),
+)
+STREAM_SKIPPED = Series(
+    "qwatch_stream_entries_skipped",
+    "counter",
+    "Completions stream entries that were malformed or named an unknown queue",
+    ("redis",),
+)
 RUN_TIME = Series(
     "qwatch_job_duration_seconds",
     "histogram",
@@ -110,7 +134,8 @@ BUILD_INFO = Series("qwatch_build_info", "gauge", "qwatch's version", ("version"
 ALL = (
     UP, SCRAPE_DURATION, QUEUE_JOBS, OLDEST_AGE, QUEUE_WORKERS, WORKERS, HEARTBEAT_STALE,
     WORKERS_EXPIRED, ABANDONED, MEMORY_USED, MEMORY_MAX, FINISHED, FAILED, WORKER_JOBS,
-    RUN_TIME, WAIT_TIME, RECORDS_SKIPPED, BUILD_INFO,
+    RUN_TIME, WAIT_TIME, RECORDS_SKIPPED, BUILD_INFO, RETRIED, COUNTING_MODE, STREAM_LOST,
+    STREAM_SKIPPED,
 )  # fmt: skip
 
 
@@ -179,6 +204,26 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
         (RUN_TIME, _histograms(redis, totals.run_time)),
         (WAIT_TIME, _histograms(redis, totals.wait_time)),
         (RECORDS_SKIPPED, [((redis,), float(totals.records_skipped))]),
+    ]
+
+
+def from_stream(
+    redis: str, snapshot: Snapshot, totals: JobTotals, exact: frozenset[str]
+) -> Reading:
+    """Exact mode's series: each queue's counting mode, retries, stream entries lost or skipped."""
+    modes: list[Row] = [
+        (("exact" if queue.name in exact else "registries", queue.name, redis), 1.0)
+        for queue in snapshot.queues
+    ]
+    retried: list[Row] = [
+        ((exception, function, queue, redis), float(count))
+        for (queue, function, exception), count in sorted(totals.retried.items())
+    ]
+    return [
+        (COUNTING_MODE, modes),
+        (RETRIED, retried),
+        (STREAM_LOST, [((redis,), float(totals.stream_lost))]),
+        (STREAM_SKIPPED, [((redis,), float(totals.stream_skipped))]),
     ]
 
 

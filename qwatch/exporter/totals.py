@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from qwatch.completions import Completion
 from qwatch.snapshot import Snapshot
+from qwatch.stream import StreamReading
 
 DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 """From ten milliseconds to an hour: the range of background jobs."""
@@ -76,6 +77,9 @@ class JobTotals:
         self.exceptions = BoundedLabels(label_limit)
         self.finished: Counter[tuple[str, str]] = Counter()
         self.failed: Counter[tuple[str, str, str]] = Counter()
+        self.retried: Counter[tuple[str, str, str]] = Counter()
+        self.stream_lost = 0
+        self.stream_skipped = 0
         self.run_time: dict[str, Histogram] = {}
         self.wait_time: dict[str, Histogram] = {}
         self.worker_jobs: Counter[str] = Counter()
@@ -92,6 +96,15 @@ class JobTotals:
         for completion in completions:
             self._count(completion)
         self._add_worker_counts(snapshot)
+
+    def add_stream(self, reading: StreamReading) -> None:
+        """Fold in what the completions stream adds to the completions: retries, losses, garbage."""
+        for retry in reading.retried:
+            function = self.functions.value(retry.queue, retry.function)
+            exception = self.exceptions.value(retry.queue, retry.exception)
+            self.retried[(retry.queue, function, exception)] += 1
+        self.stream_lost += reading.lost
+        self.stream_skipped += reading.skipped
 
     def _count(self, completion: Completion) -> None:
         queue = completion.queue
@@ -145,6 +158,7 @@ class JobTotals:
         Prometheus like fewer jobs than really ended.
         """
         known = {queue for queue, _function in self.finished} | {key[0] for key in self.failed}
+        known |= {key[0] for key in self.retried}
         known |= set(self.run_time) | set(self.wait_time)
         for queue in present:
             self._gone_since.pop(queue, None)
@@ -158,5 +172,6 @@ class JobTotals:
             self.wait_time.pop(queue, None)
             for key in [key for key in self.finished if key[0] == queue]:
                 del self.finished[key]
-            for failed_key in [key for key in self.failed if key[0] == queue]:
-                del self.failed[failed_key]
+            for counter in (self.failed, self.retried):
+                for failed_key in [key for key in counter if key[0] == queue]:
+                    del counter[failed_key]

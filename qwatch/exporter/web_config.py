@@ -5,10 +5,17 @@
       key_file: server.key
       client_ca_file: clients.crt    # optional: then clients must present a certificate
       client_auth_type: RequireAndVerifyClientCert
+      client_allowed_sans: [prometheus.example.org]
+      min_version: TLS13
+    http_server_config:
+      headers:
+        Strict-Transport-Security: max-age=31536000
     basic_auth_users:
       prometheus: $2y$10$...         # bcrypt, e.g. from `htpasswd -nBC 10 ""`
 
 The same file works for node_exporter and every exporter built on the toolkit.
+Every field is either done as the toolkit does it or refused at start with the
+reason (`tls_server.py` for the TLS ones).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-import ssl
+import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,22 +33,21 @@ from typing import Any
 import bcrypt
 import yaml
 
-from qwatch.errors import TargetError, first_line
+from qwatch.errors import first_line
+from qwatch.exporter.tls_server import ServerTLS, WebConfigError, tls_from_section
 
-CLIENT_AUTH = {
-    "NoClientCert": ssl.CERT_NONE,
-    "RequestClientCert": ssl.CERT_OPTIONAL,
-    "RequireAnyClientCert": ssl.CERT_REQUIRED,
-    "VerifyClientCertIfGiven": ssl.CERT_OPTIONAL,
-    "RequireAndVerifyClientCert": ssl.CERT_REQUIRED,
-}
+BCRYPT_HASH = re.compile(rb"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
+HEADERS = (
+    "Content-Security-Policy",
+    "Strict-Transport-Security",
+    "X-Content-Type-Options",
+    "X-Frame-Options",
+    "X-XSS-Protection",
+)
+"""The response headers the toolkit lets a web config set."""
 
 _UNKNOWN_USER_HASH = bcrypt.hashpw(b"no such user", bcrypt.gensalt(10))
 """Checked for unknown users too, so the time taken does not tell which names exist."""
-
-
-class WebConfigError(TargetError):
-    """The web config file is unreadable or says something qwatch cannot do."""
 
 
 @dataclass
@@ -65,7 +71,10 @@ class BasicAuth:
                 hmac.compare_digest(key, seen) for seen in self._verified
             ):
                 return True
-        ok = bcrypt.checkpw(password, stored or _UNKNOWN_USER_HASH) and stored is not None
+        try:
+            ok = bcrypt.checkpw(password, stored or _UNKNOWN_USER_HASH) and stored is not None
+        except ValueError:  # hashes are checked at start; this is one more guard
+            return False
         if ok:
             with self._lock:
                 self._verified.add(key)
@@ -74,10 +83,11 @@ class BasicAuth:
 
 @dataclass(frozen=True)
 class WebConfig:
-    """What the server needs: a TLS context, basic auth, either or neither."""
+    """What the server needs: TLS, basic auth, either or neither, and extra headers."""
 
-    tls: ssl.SSLContext | None = None
+    tls: ServerTLS | None = None
     auth: BasicAuth | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def load_web_config(path: str) -> WebConfig:
@@ -92,35 +102,35 @@ def load_web_config(path: str) -> WebConfig:
     unknown = set(raw) - {"tls_server_config", "basic_auth_users", "http_server_config"}
     if unknown:
         raise WebConfigError(f"web config {path}: unknown keys {', '.join(sorted(unknown))}")
-    tls = (
-        _tls_context(raw.get("tls_server_config"), file.parent)
-        if raw.get("tls_server_config")
-        else None
+    tls = raw.get("tls_server_config")
+    users = raw.get("basic_auth_users")
+    return WebConfig(
+        tls=tls_from_section(tls, file.parent) if tls else None,
+        auth=_basic_auth(users) if users else None,
+        headers=_headers(raw.get("http_server_config") or {}),
     )
-    auth = _basic_auth(raw.get("basic_auth_users")) if raw.get("basic_auth_users") else None
-    return WebConfig(tls=tls, auth=auth)
 
 
-def _tls_context(section: Any, base: Path) -> ssl.SSLContext:
-    if not isinstance(section, dict) or not section.get("cert_file") or not section.get("key_file"):
-        raise WebConfigError("tls_server_config needs cert_file and key_file")
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    try:
-        context.load_cert_chain(base / section["cert_file"], base / section["key_file"])
-        if section.get("client_ca_file"):
-            context.load_verify_locations(base / section["client_ca_file"])
-    except (OSError, ssl.SSLError) as exc:
-        raise WebConfigError(f"tls_server_config: {first_line(exc)}") from exc
-    auth_type = section.get("client_auth_type") or (
-        "RequireAndVerifyClientCert" if section.get("client_ca_file") else "NoClientCert"
-    )
-    if auth_type not in CLIENT_AUTH:
-        raise WebConfigError(f"tls_server_config: unknown client_auth_type {auth_type!r}")
-    if CLIENT_AUTH[auth_type] != ssl.CERT_NONE and not section.get("client_ca_file"):
-        raise WebConfigError(f"client_auth_type {auth_type} needs client_ca_file")
-    context.verify_mode = CLIENT_AUTH[auth_type]
-    return context
+def _headers(section: Any) -> dict[str, str]:
+    """`http_server_config`: response headers; HTTP/2 is refused, qwatch speaks HTTP/1.1."""
+    if not isinstance(section, dict):
+        raise WebConfigError("http_server_config must be a mapping")
+    for key in section:
+        if key not in ("http2", "headers"):
+            raise WebConfigError(f"http_server_config: unknown key {key!r}")
+    if section.get("http2"):
+        raise WebConfigError("http_server_config: qwatch serves HTTP/1.1 only: set http2: false")
+    headers = section.get("headers") or {}
+    if not isinstance(headers, dict):
+        raise WebConfigError("http_server_config: headers must map names to values")
+    for name, value in headers.items():
+        if name not in HEADERS:
+            raise WebConfigError(
+                f"http_server_config: header {name!r} is not one of {', '.join(HEADERS)}"
+            )
+        if not isinstance(value, str) or "\r" in value or "\n" in value:
+            raise WebConfigError(f"http_server_config: header {name} must be one line of text")
+    return {str(name): str(value) for name, value in headers.items()}
 
 
 def _basic_auth(section: Any) -> BasicAuth:
@@ -129,8 +139,11 @@ def _basic_auth(section: Any) -> BasicAuth:
     users = {}
     for user, hashed in section.items():
         encoded = str(hashed).encode()
-        if not encoded.startswith((b"$2a$", b"$2b$", b"$2y$")):
-            raise WebConfigError(f"basic_auth_users: the password of {user!r} is not a bcrypt hash")
+        if not BCRYPT_HASH.fullmatch(encoded):
+            raise WebConfigError(
+                f"basic_auth_users: the password of {user!r} is not a bcrypt hash"
+                " ($2y$, a cost, $, then 53 characters)"
+            )
         users[str(user)] = encoded
     return BasicAuth(users)
 

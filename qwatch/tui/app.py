@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from functools import partial
 
 import redis
@@ -17,6 +18,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Container
+from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
@@ -158,8 +160,9 @@ class QwatchApp(App[None]):
         self.update = message.update
         self.offline_since = self.poll_error = None
         self.remove_class("-offline")
-        self._render_status()
-        self._render_view()
+        with suppress(NoMatches):  # a poll that lands while the app closes: no screen left
+            self._render_status()
+            self._render_view()
 
     def on_poll_failed(self, message: PollFailed) -> None:
         if self._widgets_gone():
@@ -170,11 +173,12 @@ class QwatchApp(App[None]):
         shown = (
             f"data from {clock(self.update.snapshot.taken_at)}" if self.update else "no data yet"
         )
-        banner = self.query_one("#banner", Static)
-        banner.update(
-            printable(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
-        )
-        self._render_status()
+        with suppress(NoMatches):  # as in on_polled
+            banner = self.query_one("#banner", Static)
+            banner.update(
+                printable(f"{message.error} - retrying every {self.interval:g}s; showing {shown}")
+            )
+            self._render_status()
 
     def _widgets_gone(self) -> bool:
         """Whether the widgets are gone: a poll can end after the app has begun to exit."""

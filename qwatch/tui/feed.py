@@ -17,6 +17,7 @@ from qwatch.functions import FunctionCounts, read_function_counts
 from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
 from qwatch.reader import read_snapshot
 from qwatch.snapshot import Snapshot
+from qwatch.stream import CompletionStream
 from qwatch.tui.trends import QueueTrend, Trends
 
 FAILED_LIMIT = 200
@@ -51,12 +52,14 @@ class Feed:
         self.target = target
         self.client = client
         self._tracker = CompletionTracker()
+        self._stream = CompletionStream()
         self._trends = Trends()
 
     def poll(self, with_functions: bool) -> Update:
         with translated_errors(self.target):
             snapshot = read_snapshot(self.client)
-            completions = self._tracker.poll(self.client, snapshot)
+            streamed = self._stream.poll(self.client, snapshot)
+            completions = streamed.counted(self._tracker.poll(self.client, snapshot))
             failed = tuple(read_failed(self.client, limit=FAILED_LIMIT))
             queues = [queue.name for queue in snapshot.queues]
             functions = read_function_counts(self.client, queues) if with_functions else None

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from harness.redis_server import RedisServer
 from qwatch.connection import Target, connect
 from qwatch.exporter.collector import RedisSource
-from qwatch.exporter.server import ExporterServer, make_server
+from qwatch.exporter.server import REQUEST_DEADLINE, ExporterServer, make_server
 from qwatch.exporter.web_config import WebConfig
 
 Labels = tuple[tuple[str, str], ...]
@@ -52,7 +52,8 @@ class Exporter:
 
     def __init__(self, server: ExporterServer) -> None:
         self.server = server
-        self.url = f"http://127.0.0.1:{server.server_address[1]}"
+        self.address = ("127.0.0.1", int(server.server_address[1]))
+        self.url = f"http://127.0.0.1:{self.address[1]}"
         self.thread = threading.Thread(target=server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -88,11 +89,19 @@ def start_exporter(redis_server: RedisServer) -> Iterator[StartExporter]:
         timeout: float = 5.0,
         web: WebConfig | None = None,
         url: str | None = None,
+        request_deadline: float = REQUEST_DEADLINE,
         **options: object,
     ) -> Exporter:
         client = connect(Target(url=url or redis_server.url, timeout=timeout))
         source = RedisSource(name, client, **options)  # type: ignore[arg-type]
-        exporter = Exporter(make_server(("127.0.0.1", 0), [source], timeout, web or WebConfig()))
+        server = make_server(
+            ("127.0.0.1", 0),
+            [source],
+            timeout,
+            web or WebConfig(),
+            request_deadline=request_deadline,
+        )
+        exporter = Exporter(server)
         started.append(exporter)
         return exporter
 

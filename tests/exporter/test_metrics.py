@@ -149,7 +149,7 @@ def test_jobs_without_a_record_still_count_in_the_worker_totals(
                 client.hmget("rq:worker:long-lived", "successful_job_count", "state")
                 == [b"3", b"idle"]
             ),
-            "the worker to run three jobs and go idle",
+            "the worker to run three jobs and be idle again",
         )
         scrape = exporter.scrape()
     finally:

@@ -19,6 +19,7 @@ import redis
 from rq import Queue
 
 from harness import tasks
+from harness.certificates import CertificateAuthority
 from harness.polling import wait_until
 from harness.redis_server import RedisServer, free_port
 from harness.workers import run_burst
@@ -148,63 +149,6 @@ def test_concurrent_scrapes_count_each_job_once(
     )
 
 
-def make_certificates(directory: Path) -> None:
-    """A CA, a server certificate for 127.0.0.1 and a client certificate, with openssl."""
-
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
-
-    run(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=qwatch test CA",
-    )
-    for name, extension in (
-        ("server", "subjectAltName=IP:127.0.0.1"),
-        ("client", "extendedKeyUsage=clientAuth"),
-    ):
-        run(
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            f"{name}.key",
-            "-out",
-            f"{name}.csr",
-            "-subj",
-            f"/CN={name}",
-        )
-        (directory / f"{name}.ext").write_text(extension + "\n")
-        run(
-            "x509",
-            "-req",
-            "-in",
-            f"{name}.csr",
-            "-CA",
-            "ca.crt",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            f"{name}.crt",
-            "-days",
-            "2",
-            "-extfile",
-            f"{name}.ext",
-        )
-
-
 def fetch(
     url: str, context: ssl.SSLContext | None = None, user: str | None = None, password: str = ""
 ) -> int:
@@ -225,7 +169,9 @@ def fetch(
 def test_tls_with_client_certificates_and_basic_auth(
     tmp_path: Path, start_exporter: StartExporter
 ) -> None:
-    make_certificates(tmp_path)
+    ca = CertificateAuthority(tmp_path)
+    ca.issue("server", "IP:127.0.0.1")
+    ca.issue("client", client=True)
     hashed = bcrypt.hashpw(b"s3cret", bcrypt.gensalt(4)).decode().replace("$2b$", "$2y$")
     config = tmp_path / "web.yml"
     config.write_text(
