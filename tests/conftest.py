@@ -18,6 +18,7 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.register_profile("large", settings.get_profile("qwatch"), max_examples=20_000)
+settings.register_profile("quick", settings.get_profile("qwatch"), max_examples=200)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "qwatch"))
 
 

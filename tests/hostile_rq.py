@@ -12,6 +12,7 @@ or are the hand-made bombs of past bug reports.
 from __future__ import annotations
 
 import base64
+import json
 import pickle
 import time
 import zlib
@@ -400,7 +401,25 @@ WORKER_HASH = _key(
             b"failed_job_count": NUMBERS,
             b"total_working_time": NUMBERS,
             b"death": st.one_of(TIMESTAMPS, st.just(b"")),
+            b"qwatch_stream": st.one_of(st.just(b"1"), TEXT),
         }
+    )
+)
+_ENTRY_VALUES = st.one_of(
+    st.sampled_from(["default", "high", "finished", "failed", "retried", "tasks.work", "missing"]),
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    st.text(max_size=12),
+    st.none(),
+    st.integers(10_000, 60_000).map(lambda size: "x" * size),
+)
+STREAM_ENTRIES = st.one_of(
+    st.lists(_ENTRY_VALUES, min_size=7, max_size=11).map(lambda v: json.dumps(v).encode()),
+    TEXT,
+)
+COMPLETIONS = _key(
+    st.lists(st.tuples(st.sampled_from([b"v1", b"v1", b"v2"]), STREAM_ENTRIES), max_size=4).map(
+        lambda entries: [("XADD", KEY, "*", field, value) for field, value in entries]
     )
 )
 WORKER_EXPIRY = st.one_of(st.none(), st.integers(1, 600_000))
@@ -455,6 +474,7 @@ def rq_states(draw: st.DrawFn) -> State:
     for job_id in ids:
         write(JOB_HASH, b"rq:job:" + job_id)
         write(RESULTS, b"rq:results:" + job_id)
+    write(COMPLETIONS, b"rq:qwatch:completions")
     for key in (b"rq:queues", b"rq:workers", b"rq:suspended"):
         if draw(st.integers(0, 19)) == 0:
             commands = [c for c in commands if c[1] != key]
