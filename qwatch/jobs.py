@@ -49,6 +49,7 @@ from qwatch.timestamps import parse_rq_time
 
 TRACEBACK_LIMIT = 20_000
 FUNCTION_LIMIT = 500
+STATUS_LIMIT = 64
 DESCRIPTION_LIMIT = 2000
 MAX_LISTED = 20
 """Dependencies and retry intervals shown per job."""
@@ -134,7 +135,7 @@ def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobD
     call = decode_job_data(_bytes(job.get("data")))
     return JobDetail(
         id=job_id,
-        status=as_text(job.get("status")),
+        status=_clipped(job.get("status"), STATUS_LIMIT),
         function=clip(call.function, FUNCTION_LIMIT),
         arguments=call.arguments,
         description=_clipped(job.get("description"), DESCRIPTION_LIMIT),

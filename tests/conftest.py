@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 import redis
+from hypothesis import HealthCheck, settings
 
 from harness.redis_server import RedisServer
+
+settings.register_profile(
+    "qwatch",
+    max_examples=2_000,
+    deadline=None,  # the machine is shared: work is counted, never timed
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("large", settings.get_profile("qwatch"), max_examples=20_000)
+settings.register_profile("quick", settings.get_profile("qwatch"), max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "qwatch"))
 
 
 @pytest.fixture(scope="session")
