@@ -30,7 +30,7 @@ from qwatch.errors import QwatchError, first_line
 from qwatch.formatting import clip, clock
 from qwatch.jobs import JobDetail
 from qwatch.printable import printable
-from qwatch.report import headline
+from qwatch.report import empty_hint, headline
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
 from qwatch.tui.columns import Column, prepare
@@ -273,6 +273,9 @@ class QwatchApp(App[None]):
             state = f"read failed: {clip(self.poll_error, 80)}"
         mode = "  read-only" if self.read_only else ""
         text = printable(f"{text}  [{state}]{mode}")
+        hint = self.update and empty_hint(self.update.snapshot, self.feed.target.display)
+        if hint:
+            text += f"\n{hint}"
         # A layout pass repaints every widget: only when the line wraps differently.
         width = max(1, self.status.content_region.width)
         shape = (width, len(Text(text).wrap(self.console, width)))

@@ -57,7 +57,8 @@ QUEUE_COLUMNS = (
     Column("started", "started", 2, numeric=True), Column("failed", "failed", 1, numeric=True),
     Column("finished", "finished", 4, numeric=True),
     Column("deferred", "deferred", 5, numeric=True),
-    Column("scheduled", "sched.", 5, numeric=True), Column("workers", "workers", 1, numeric=True),
+    Column("scheduled", "scheduled", 5, numeric=True),
+    Column("workers", "workers", 1, numeric=True),
     Column("oldest", "oldest", 2, numeric=True), Column("in", "in/s", 3, numeric=True),
     Column("out", "out/s", 3, numeric=True), Column("backlog", "backlog", 3, least=6, tail=True),
 )  # fmt: skip

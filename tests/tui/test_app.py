@@ -161,3 +161,15 @@ async def test_the_cursor_stays_on_its_row_across_refreshes_and_sorting(
         assert queues.sort_column == "queued"
         assert queues.selected_key == "beta"
         assert queues.keys[:1] == ["alpha"]
+
+
+async def test_an_empty_db_says_which_was_read_and_where_else_keys_are(
+    client: redis.Redis, redis_server: RedisServer, url: str
+) -> None:
+    redis.Redis(port=redis_server.port, db=2).set("elsewhere", 1)
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one("#status", Static)
+        await until(pilot, lambda: "No RQ queues" in str(status.render()), "the hint")
+        assert f"No RQ queues or workers in {url}" in str(status.render())
+        assert "(db 2 holds 1 key)" in str(status.render())
