@@ -173,7 +173,7 @@ def _jobs_command(commands: Any, connection: argparse.ArgumentParser) -> None:
     )
     jobs.add_argument(
         "--offset",
-        type=_offset,
+        type=_count(MAX_OFFSET, low=0),
         default=0,
         metavar="N",
         help="start at the N-th entry, counted from 0 (each page prints the next offset)",
@@ -522,29 +522,19 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
     return seconds
 
 
-def _count(high: int) -> Callable[[str], int]:
-    """A parser of whole numbers from 1 to `high`."""
+def _count(high: int, low: int = 1) -> Callable[[str], int]:
+    """A parser of whole numbers from `low` to `high`."""
 
     def count(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-        if not 1 <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from 1 to {high}: {text!r}")
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}: {text!r}")
         return value
 
     return count
-
-
-def _offset(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if not 0 <= value <= MAX_OFFSET:
-        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_OFFSET}: {text!r}")
-    return value
 
 
 def _job_id(text: str) -> str:
