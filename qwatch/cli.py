@@ -66,6 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): nothing more to say, and nowhere to say it.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="list failed jobs, newest first",
         description="List failed jobs newest first, one line each with the exception.",
     )
-    failed.add_argument("--queue", metavar="Q", help="only this queue (default: all)")
+    failed.add_argument("--queue", metavar="Q", type=_name, help="only this queue (default: all)")
     failed.add_argument(
         "--limit",
         type=_count(MAX_LIMIT),
@@ -262,7 +266,8 @@ def _connection_options(several: bool = False) -> _Parser:
     group = options.add_argument_group("connection")
     group.add_argument(
         "--url",
-        action="append" if several else "store",
+        type=_url,
+        action="append" if several else _Once,
         help="redis://, rediss:// or unix:// URL (default: $QWATCH_REDIS_URL, else $REDIS_URL,"
         " else redis://localhost:6379/0)" + ("; repeat for several Redis" if several else ""),
     )
@@ -379,6 +384,8 @@ def run_top(args: argparse.Namespace) -> int:
     # A first read before the full screen opens: a wrong address or password
     # is one line and exit status 2, as for every other command.
     first = feed.poll(with_functions=False)
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise QwatchError("qwatch top needs a terminal; in a pipe, use qwatch snapshot --watch")
     QwatchApp(feed, args.interval, args.read_only, first=first).run()
     return 0
 
@@ -535,6 +542,33 @@ def _count(high: int, low: int = 1) -> Callable[[str], int]:
         return value
 
     return count
+
+
+class _Once(argparse.Action):
+    """An option given at most once: a second value would silently win over the first."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        if getattr(namespace, self.dest) is not None:
+            parser.error(f"argument {option_string}: given twice; this command reads one Redis")
+        setattr(namespace, self.dest, values)
+
+
+def _url(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a Redis URL cannot be empty")
+    return text
+
+
+def _name(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a queue name cannot be empty")
+    return text
 
 
 def _job_id(text: str) -> str:

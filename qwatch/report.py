@@ -83,7 +83,7 @@ def _header(snapshot: Snapshot, target: str, width: int) -> Text:
     """The target and the headline, on two lines when one would break a phrase."""
     line = headline(snapshot) + ("  SUSPENDED" if snapshot.suspended else "")
     joint = "  " if len(target) + 2 + len(line) <= width else "\n"
-    text = _text(f"{target}{joint}") + _text(line)
+    text = _text(target) + Text(joint) + _text(line)
     text.highlight_words(["SUSPENDED"], style="bold magenta")
     return text
 

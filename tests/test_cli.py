@@ -293,3 +293,46 @@ def test_an_empty_db_says_where_rq_data_might_be(
     hint = " ".join(result.stdout.split())
     assert f"No RQ queues or workers in redis://127.0.0.1:{redis_server.port}/0" in hint
     assert "(db 3 holds 3 keys)" in hint and "--url redis://HOST:PORT/DB" in hint
+
+
+def test_a_closed_pipe_ends_quietly(client: redis.Redis, url: str) -> None:
+    for n in range(600):  # more than a pipe holds, so the writer meets the closed end
+        Queue(f"queue-{n:03d}", connection=client).enqueue(tasks.add, n, 1)
+    qwatch = str(Path(sys.executable).parent / "qwatch")
+    for argv in (["snapshot"], ["snapshot", "--json"]):
+        result = subprocess.run(
+            f"{qwatch} {' '.join(argv)} --url {url} | head -c 10",
+            shell=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.stderr == "", argv
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["snapshot", "--url", "redis://a/0", "--url", "redis://a/1"], "--url: given twice"),
+        (["snapshot", "--url", ""], "a Redis URL cannot be empty"),
+        (["failed", "--queue", ""], "a queue name cannot be empty"),
+    ],
+)
+def test_ambiguous_or_empty_targets_are_refused(argv: list[str], message: str) -> None:
+    result = run_cli(*argv)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+def test_top_without_a_terminal_says_so(client: redis.Redis, url: str) -> None:
+    result = run_cli("top", "--url", url)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "qwatch: qwatch top needs a terminal; in a pipe, use qwatch snapshot --watch\n"
+    )
+    assert result.stdout == ""
+
+
+def test_the_header_breaks_into_two_lines_when_narrow(client: redis.Redis, url: str) -> None:
+    Queue("default", connection=client).enqueue(tasks.add, 1, 1)
+    lines = _at_80_columns("snapshot", "--url", url)
+    assert lines[0] == url and lines[1].startswith("Redis ")
