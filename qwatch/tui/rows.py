@@ -24,7 +24,7 @@ from qwatch.snapshot import QueueStats, WorkerStats
 from qwatch.tui.columns import Column
 from qwatch.tui.feed import Update
 from qwatch.tui.recent import FunctionRecent
-from qwatch.tui.trends import QueueTrend, sparkline
+from qwatch.tui.trends import HISTORY, QueueTrend, sparkline
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +55,13 @@ STATE_COLOURS = {
 QUEUE_COLUMNS = (
     Column("queue", "queue", 1, least=10), Column("queued", "queued", 1, numeric=True),
     Column("started", "started", 2, numeric=True), Column("failed", "failed", 1, numeric=True),
-    Column("finished", "finished", 4, numeric=True),
+    Column("finished", "finished", 3, numeric=True),
     Column("deferred", "deferred", 5, numeric=True),
     Column("scheduled", "scheduled", 5, numeric=True),
     Column("workers", "workers", 1, numeric=True),
     Column("oldest", "oldest", 2, numeric=True), Column("in", "in/s", 3, numeric=True),
-    Column("out", "out/s", 3, numeric=True), Column("backlog", "backlog", 3, least=6, tail=True),
+    Column("out", "out/s", 3, numeric=True),
+    Column("backlog", "backlog", 3, cap=HISTORY, least=6, tail=True),
 )  # fmt: skip
 WORKER_COLUMNS = (
     Column("name", "worker", 1, least=10), Column("host", "host", 3, least=8),
@@ -268,7 +269,9 @@ def _rate(value: float | None) -> Sortable:
 
 
 def _backlog(trend: QueueTrend | None, palette: Palette) -> Sortable:
-    """A sparkline of the backlog, sorted by the latest backlog."""
+    """A sparkline of the backlog, sorted by the latest backlog; as wide from the first poll
+    as when its history is full, so that no column is pushed out as the history grows."""
     if trend is None or not trend.backlog:
-        return Sortable(-1, "", palette["accent"])
-    return Sortable(trend.backlog[-1], sparkline(trend.backlog), palette["accent"])
+        return Sortable(-1, " " * HISTORY, palette["accent"])
+    line = sparkline(trend.backlog).rjust(HISTORY)
+    return Sortable(trend.backlog[-1], line, palette["accent"])
