@@ -11,8 +11,7 @@ Windows. Per registry the tracker keeps the ttls in use. A job that ended in
 per known ttl finds it. Each candidate's hash says when it really ended;
 only jobs that ended after the previous poll count, and ids read lately are
 remembered with their score, so none is read twice and a job run again (a
-new score) is counted again; a job read in the very second it ended is read
-once more, since a run ending later in that second keeps its whole-second score.
+new score) is counted again.
 
 Counts. Every entry added since the previous poll scores above that poll's
 time (ttl >= 1), and time moves no entry out of that range: `ZCOUNT (t_prev
@@ -136,13 +135,6 @@ class _Discovery:
 _Read = tuple[float, float | None, float]
 """When a job read from a window ended, its score, and when it was read."""
 _State = tuple[dict[float, float], int, int, "_Discovery | None"]
-
-
-def _may_have_run_again(seen: _Read) -> bool:
-    """Whether a job read in the very second it ended may have run and ended again since with
-    the same score: RQ scores by whole seconds, so only its hash can tell."""
-    ended_at, _score, read_at = seen
-    return math.floor(read_at) <= math.floor(ended_at)
 
 
 @dataclass(slots=True)
@@ -410,7 +402,7 @@ class CompletionTracker:
                 job_id, score = as_name(member), as_float(reply_score)
                 if job_id and score is not None:
                     seen = registry.recent.get(job_id)
-                    if seen is None or seen[1] != score or _may_have_run_again(seen):
+                    if seen is None or seen[1] != score:  # not read, or added again since
                         self._candidates.setdefault(
                             job_id,
                             _Candidate(job_id, queue, outcome, mark, score, seen is not None),
