@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print one job: call, times, traceback",
         description="Print one job, its arguments decoded without unpickling, and its traceback.",
     )
-    job.add_argument("job_id", metavar="ID", type=_job_id, help="the RQ job id")
+    job.add_argument("job_id", metavar="ID", type=_not_empty("a job id"), help="the RQ job id")
     job.set_defaults(command=run_job)
 
     failed = commands.add_parser(
@@ -115,7 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="list failed jobs, newest first",
         description="List failed jobs newest first, one line each with the exception.",
     )
-    failed.add_argument("--queue", metavar="Q", type=_name, help="only this queue (default: all)")
+    failed.add_argument(
+        "--queue",
+        metavar="Q",
+        type=_not_empty("a queue name"),
+        help="only this queue (default: all)",
+    )
     failed.add_argument(
         "--limit",
         type=_count(MAX_LIMIT),
@@ -266,7 +271,7 @@ def _connection_options(several: bool = False) -> _Parser:
     group = options.add_argument_group("connection")
     group.add_argument(
         "--url",
-        type=_url,
+        type=_not_empty("a Redis URL"),
         action="append" if several else _Once,
         help="redis://, rediss:// or unix:// URL (default: $QWATCH_REDIS_URL, else $REDIS_URL,"
         " else redis://localhost:6379/0)" + ("; repeat for several Redis" if several else ""),
@@ -559,19 +564,12 @@ class _Once(argparse.Action):
         setattr(namespace, self.dest, values)
 
 
-def _url(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("a Redis URL cannot be empty")
-    return text
+def _not_empty(what: str) -> Callable[[str], str]:
+    """A parser of text that is more than blanks: an empty URL, queue or id is a slip."""
 
+    def text(value: str) -> str:
+        if not value.strip():
+            raise argparse.ArgumentTypeError(f"{what} cannot be empty")
+        return value
 
-def _name(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("a queue name cannot be empty")
-    return text
-
-
-def _job_id(text: str) -> str:
-    if not text.strip():
-        raise argparse.ArgumentTypeError("a job id cannot be empty")
     return text
