@@ -26,7 +26,7 @@ from qwatch import batch, keys
 from qwatch.batch import Command
 from qwatch.decode import call_name
 from qwatch.formatting import clip
-from qwatch.jobs import FUNCTION_LIMIT, dependency_ids, exception_line, traceback_of
+from qwatch.jobs import FUNCTION_LIMIT, dependency_ids, traceback_of
 from qwatch.replies import (
     as_float,
     as_int,
@@ -36,7 +36,7 @@ from qwatch.replies import (
     as_text,
     check_allowed,
 )
-from qwatch.results import latest_command, result_fields, return_value
+from qwatch.results import exception_line, latest_command, result_fields, return_value
 from qwatch.skips import Skips
 from qwatch.timestamps import parse_rq_time
 

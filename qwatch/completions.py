@@ -65,7 +65,7 @@ import redis
 from qwatch import batch, keys
 from qwatch.batch import Command, Packed
 from qwatch.decode import function_name
-from qwatch.jobs import exception_line, exception_name, traceback_of
+from qwatch.jobs import exception_name, traceback_of
 from qwatch.replies import (
     MAX_SECONDS,
     as_float,
@@ -76,6 +76,7 @@ from qwatch.replies import (
     as_strict_text,
     check_allowed,
 )
+from qwatch.results import exception_line
 from qwatch.skips import Skips
 from qwatch.timestamps import parse_rq_time
 from qwatch.untracked import OUTCOMES as OUTCOMES

@@ -38,12 +38,12 @@ from qwatch.results import (
     Attempt,
     attempts,
     decoded_traceback,
+    exception_line,
     history_command,
     latest_command,
     result_fields,
     return_value,
 )
-from qwatch.results import exception_line as exception_line  # a public name of this module
 from qwatch.skips import Skips
 from qwatch.timestamps import parse_rq_time
 

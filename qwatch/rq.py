@@ -39,7 +39,8 @@ from typing import Any
 import rq
 
 from qwatch import keys, stream
-from qwatch.jobs import exception_line, exception_name
+from qwatch.jobs import exception_name
+from qwatch.results import exception_line
 
 MAXLEN_VARIABLE = "QWATCH_STREAM_MAXLEN"
 DEFAULT_MAXLEN = 10_000_000

@@ -9,7 +9,8 @@ from rq.job import Job
 
 from harness import tasks
 from harness.workers import run_burst
-from qwatch.jobs import exception_line, exception_name, read_failed, read_job
+from qwatch.jobs import exception_name, read_failed, read_job
+from qwatch.results import exception_line
 
 
 def test_a_failed_job_shows_its_real_traceback(client: redis.Redis, url: str) -> None:
