@@ -17,6 +17,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -25,9 +26,11 @@ import redis
 from qwatch import batch, keys
 from qwatch.batch import Command, Packed
 from qwatch.formatting import clip
-from qwatch.packed import NOW, ClientMemory, Template, template
+from qwatch.memory import ClientMemory
+from qwatch.packed import NOW, Template, template
 from qwatch.replies import (
     NAME_LIMIT,
+    any_denied,
     as_count,
     as_float,
     as_int,
@@ -39,10 +42,9 @@ from qwatch.replies import (
     as_strict_text,
     as_text,
     check_allowed,
-    is_denied,
     parse_info,
 )
-from qwatch.skips import Skips
+from qwatch.skips import Skips, unexpected
 from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
 from qwatch.timestamps import parse_rq_time
 
@@ -87,8 +89,6 @@ _KEYS_IN_DB = re.compile(r"keys=(\d{1,18}),")
 _PER_QUEUE = 10
 _PER_WORKER = 2
 
-WorkerHash = dict[str, Any]
-
 
 def read_snapshot(
     client: redis.Redis, now: float | None = None, *, current_jobs: bool = True
@@ -122,19 +122,19 @@ def read_snapshot(
     )
     check_allowed(*replies)
     per_queue = _chunks(replies[: len(queue_names) * _PER_QUEUE], _PER_QUEUE)
-    hashes = {
-        name: _worker_hash(fields, pttl)
-        for name, (fields, pttl) in zip(
-            worker_names, _chunks(replies[len(per_queue) * _PER_QUEUE :], _PER_WORKER)
+    worker_replies = replies[len(per_queue) * _PER_QUEUE :]
+    hashes = dict(
+        zip(
+            worker_names,
+            _HASHES.of(client).use([tuple(as_list(fields)) for fields in worker_replies[::2]]),
         )
-    }
-    live = {name: fields for name, fields in hashes.items() if fields and fields["death"] is None}
+    )
+    ttls = [as_int(pttl, default=-1) for pttl in worker_replies[1::2]]
+    live = {name: h for name, h in hashes.items() if isinstance(h, WorkerHash) and not h.dead}
 
     heads = [as_name(queue_replies[2]) for queue_replies in per_queue]
     currents = {
-        name: job
-        for name, fields in (live.items() if current_jobs else ())
-        if (job := as_name(fields["current_job"]))
+        name: job for name, h in (live.items() if current_jobs else ()) if (job := h.current_job)
     }
     expired = [
         (job_id, queue, overdue)
@@ -153,7 +153,7 @@ def read_snapshot(
     held = {name: as_list(next(found)) for name in currents}
     expired_workers = [as_name(next(found)) for _ in expired]
 
-    listeners = Counter(queue for fields in live.values() for queue in fields["queues"])
+    listeners = Counter(queue for h in live.values() for queue in h.queues)
     queues = [
         skips.build(
             "queue",
@@ -162,10 +162,13 @@ def read_snapshot(
         )
         for name, queue_replies, head, enqueued_at in zip(queue_names, per_queue, heads, enqueued)
     ]
+    for name, h in hashes.items():
+        if isinstance(h, str):
+            skips.skip("worker", name, h)
     workers = [
-        skips.build("worker", name, partial(_worker_stats, name, fields, held.get(name), now))
-        for name, fields in hashes.items()
-        if fields
+        skips.build("worker", name, partial(_worker_stats, name, h, pttl, held.get(name), now))
+        for (name, h), pttl in zip(hashes.items(), ttls)
+        if isinstance(h, WorkerHash)
     ]
     return Snapshot(
         taken_at=now,
@@ -176,11 +179,11 @@ def read_snapshot(
             for (job, queue, overdue), worker in zip(expired, expired_workers)
             if worker not in live
         ),
-        expired_workers=tuple(name for name, fields in hashes.items() if not fields),
+        expired_workers=tuple(name for name, h in hashes.items() if h is None),
         suspended=as_int(suspended) > 0,
         redis=_redis_info(info),
         records_skipped=skips.count,
-        notes=(JOBS_DENIED,) if any(map(is_denied, details)) else (),
+        notes=(JOBS_DENIED,) if any_denied(details) else (),
     )
 
 
@@ -244,19 +247,62 @@ def _worker_pack(name: str) -> Packed:
     return batch.pack(("HMGET", key, *WORKER_FIELDS), ("PTTL", key))
 
 
-_QUEUE_COMMANDS = ClientMemory(_queue_template)
-_WORKER_COMMANDS = ClientMemory(_worker_pack)
+_QUEUE_COMMANDS: ClientMemory[str, Template] = ClientMemory(_queue_template)
+_WORKER_COMMANDS: ClientMemory[str, Packed] = ClientMemory(_worker_pack)
 
 
-def _worker_hash(fields: Any, pttl: Any) -> WorkerHash | None:
-    """The worker's fields by name plus its TTL; None when the hash has expired."""
-    values = as_list(fields)
+@dataclass(frozen=True, slots=True)
+class WorkerHash:
+    """What a worker's hash holds, parsed: the same bytes give the same values at every
+    sample, so a hash is parsed once and again only when a field of it changes."""
+
+    hostname: str | None
+    pid: int | None
+    state: str
+    queues: tuple[str, ...]
+    current_job: str | None
+    birth: float | None
+    heartbeat: float | None
+    successful_jobs: int | None
+    failed_jobs: int | None
+    working_seconds: float | None
+    dead: bool
+    ip_address: str | None
+    python_version: str | None
+    rq_version: str | None
+
+
+def _parse_hash(values: tuple[Any, ...]) -> WorkerHash | str | None:
+    """The hash's fields, in `WORKER_FIELDS` order, parsed; None when the hash has expired,
+    and why, when parsing it failed."""
     if len(values) != len(WORKER_FIELDS) or all(value is None for value in values):
         return None
-    named = dict(zip(WORKER_FIELDS, values))
-    named["pttl"] = as_int(pttl, default=-1)
-    named["queues"] = _listened(named["queues"])
-    return named
+    try:
+        return _worker_hash(dict(zip(WORKER_FIELDS, values)))
+    except Exception as exc:  # whatever one hash holds, the rest of the reading stands
+        return unexpected(exc)
+
+
+def _worker_hash(fields: dict[str, Any]) -> WorkerHash:
+    return WorkerHash(
+        hostname=_clipped(fields["hostname"], NAME_LIMIT),
+        pid=as_pid(fields["pid"]),
+        state=_clipped(fields["state"], STATE_LIMIT) or "?",
+        queues=_listened(fields["queues"]),
+        current_job=as_name(fields["current_job"]),
+        birth=parse_rq_time(fields["birth"]),
+        heartbeat=parse_rq_time(fields["last_heartbeat"]),
+        successful_jobs=_job_count(fields["successful_job_count"]),
+        failed_jobs=_job_count(fields["failed_job_count"]),
+        working_seconds=as_seconds(fields["total_working_time"]),
+        dead=fields["death"] is not None,
+        ip_address=_short(fields["ip_address"]),
+        python_version=_short(fields["python_version"]),
+        rq_version=_short(fields["version"]),
+    )
+
+
+_HASHES: ClientMemory[tuple[Any, ...], WorkerHash | str | None] = ClientMemory(_parse_hash)
 
 
 def _listened(reply: Any) -> tuple[str, ...]:
@@ -309,27 +355,30 @@ def _queue_stats(
     )
 
 
-def _worker_stats(name: str, fields: WorkerHash, job: list[Any] | None, now: float) -> WorkerStats:
-    heartbeat = parse_rq_time(fields["last_heartbeat"])
+def _worker_stats(
+    name: str, fields: WorkerHash, pttl: int, job: list[Any] | None, now: float
+) -> WorkerStats:
+    """The worker at `now`: its parsed hash, its key's TTL and its current job."""
+    heartbeat = fields.heartbeat
     started_at = parse_rq_time(job[1]) if job and len(job) == 2 else None
     return WorkerStats(
         name=name,
-        hostname=_clipped(fields["hostname"], NAME_LIMIT),
-        pid=as_pid(fields["pid"]),
-        state=_clipped(fields["state"], STATE_LIMIT) or "?",
-        queues=fields["queues"],
-        current_job=as_name(fields["current_job"]),
+        hostname=fields.hostname,
+        pid=fields.pid,
+        state=fields.state,
+        queues=fields.queues,
+        current_job=fields.current_job,
         current_job_description=_clipped(job[0], DESCRIPTION_LIMIT) if job else None,
         current_job_seconds=max(0.0, now - started_at) if started_at is not None else None,
-        birth=parse_rq_time(fields["birth"]),
+        birth=fields.birth,
         heartbeat_age_seconds=max(0.0, now - heartbeat) if heartbeat is not None else None,
-        heartbeat_overdue=0 <= fields["pttl"] < HEARTBEAT_OVERDUE_MS,
-        successful_jobs=_job_count(fields["successful_job_count"]),
-        failed_jobs=_job_count(fields["failed_job_count"]),
-        working_seconds=as_seconds(fields["total_working_time"]),
-        ip_address=_short(fields["ip_address"]),
-        python_version=_short(fields["python_version"]),
-        rq_version=_short(fields["version"]),
+        heartbeat_overdue=0 <= pttl < HEARTBEAT_OVERDUE_MS,
+        successful_jobs=fields.successful_jobs,
+        failed_jobs=fields.failed_jobs,
+        working_seconds=fields.working_seconds,
+        ip_address=fields.ip_address,
+        python_version=fields.python_version,
+        rq_version=fields.rq_version,
     )
 
 

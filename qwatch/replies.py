@@ -9,6 +9,7 @@ range where a range is known: a count of 1.7e308 is no count a worker kept.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import hiredis
@@ -112,8 +113,13 @@ def parse_info(reply: Any) -> dict[str, str]:
     return fields
 
 
+def any_denied(replies: Sequence[Any]) -> bool:
+    """Whether any reply is NOPERM; errors are rare, so first a scan at C speed for any error."""
+    return hiredis.ReplyError in set(map(type, replies)) and any(map(is_denied, replies))
+
+
 def check_allowed(*replies: Any) -> None:
     """Fail on a NOPERM reply: an ACL that hides RQ's keys must not look like an idle system."""
-    for reply in replies:
-        if is_denied(reply):
-            raise redis.exceptions.NoPermissionError(str(reply))
+    if any_denied(replies):
+        denied = next(filter(is_denied, replies))
+        raise redis.exceptions.NoPermissionError(str(denied))

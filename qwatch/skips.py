@@ -43,5 +43,10 @@ class Skips:
         try:
             return make()
         except Exception as exc:  # whatever one record holds, the rest of the reading stands
-            self.skip(kind, name, f"unexpected {type(exc).__name__}: {first_line(exc)}")
+            self.skip(kind, name, unexpected(exc))
             return None
+
+
+def unexpected(exc: Exception) -> str:
+    """Why a record was left out when turning it into data raised."""
+    return f"unexpected {type(exc).__name__}: {first_line(exc)}"

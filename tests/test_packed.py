@@ -8,7 +8,8 @@ from rq import Queue, Worker
 from harness import tasks
 from qwatch import reader
 from qwatch.connection import Target, connect
-from qwatch.packed import NOW, Remembered, template
+from qwatch.memory import Remembered
+from qwatch.packed import NOW, template
 
 
 def test_workers_and_queues_that_come_and_go_leave_nothing_behind(
@@ -30,6 +31,7 @@ def test_workers_and_queues_that_come_and_go_leave_nothing_behind(
         assert {queue.queued for queue in snapshot.queues} == {1}
         assert len(reader._WORKER_COMMANDS.of(watcher)) == 300
         assert len(reader._QUEUE_COMMANDS.of(watcher)) == 50
+        assert len(reader._HASHES.of(watcher)) == 300
         for worker in workers:
             worker.register_death()
         for queue in queues:
@@ -37,6 +39,20 @@ def test_workers_and_queues_that_come_and_go_leave_nothing_behind(
     reader.read_snapshot(watcher)
     assert len(reader._WORKER_COMMANDS.of(watcher)) == 0
     assert len(reader._QUEUE_COMMANDS.of(watcher)) == 0
+    assert len(reader._HASHES.of(watcher)) == 0
+
+
+def test_a_worker_hash_is_parsed_again_when_it_changes(client: redis.Redis, url: str) -> None:
+    watcher = connect(Target(url=url))
+    worker = Worker(["q"], connection=client, name="w")
+    worker.register_birth()
+    worker.set_state("idle")
+    (before,) = reader.read_snapshot(watcher).workers
+    worker.set_state("busy")
+    worker.set_current_job_id("job-1")
+    (after,) = reader.read_snapshot(watcher).workers
+    assert (before.state, before.current_job) == ("idle", None)
+    assert (after.state, after.current_job) == ("busy", "job-1")
 
 
 def test_a_template_fills_every_gap() -> None:

@@ -1,0 +1,52 @@
+"""What a reader remembers from one sample to the next, bounded by the last sample.
+
+Most of what a sample reads is what the previous one read: the same queue
+and worker names, the same worker hashes but for a heartbeat. Work done on
+a value (packing commands for a name, parsing a hash) is kept for the
+values of the latest sample only: each sample keeps those it used and
+forgets the others, so workers that come and go by the thousand leave
+nothing behind. The memory belongs to one client and goes with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import Generic, TypeVar
+from weakref import WeakKeyDictionary
+
+import redis
+
+K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
+
+
+class Remembered(Generic[K, T]):
+    """Values made from keys, kept for the keys of the latest use only."""
+
+    def __init__(self, make: Callable[[K], T]) -> None:
+        self._make = make
+        self._values: dict[K, T] = {}
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def use(self, keys: Sequence[K]) -> list[T]:
+        """The value of each key, made for keys not used the last time."""
+        known, make = self._values, self._make
+        values = {key: known[key] if key in known else make(key) for key in keys}
+        self._values = values
+        return [values[key] for key in keys]
+
+
+class ClientMemory(Generic[K, T]):
+    """One `Remembered` per client, forgotten with the client."""
+
+    def __init__(self, make: Callable[[K], T]) -> None:
+        self._make = make
+        self._clients: WeakKeyDictionary[redis.Redis, Remembered[K, T]] = WeakKeyDictionary()
+
+    def of(self, client: redis.Redis) -> Remembered[K, T]:
+        remembered = self._clients.get(client)
+        if remembered is None:
+            remembered = self._clients[client] = Remembered(self._make)
+        return remembered
