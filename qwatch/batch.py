@@ -36,6 +36,11 @@ def pack(*commands: Command) -> Packed:
     return Packed(data, len(commands))
 
 
+def joined(packs: Sequence[Packed]) -> Packed:
+    """Packed commands as one payload: one write, no per-command work at sending."""
+    return Packed(b"".join([p.data for p in packs]), sum([p.count for p in packs]))
+
+
 _READ_SIZE = 1 << 20
 _CHUNK = 1000
 """Commands packed and sent at a time, so Redis works on one chunk while the next is packed."""
@@ -69,7 +74,7 @@ def run(client: redis.Redis, commands: Sequence[Command | Packed]) -> list[Any]:
         raise
     finally:
         pool.release(conn)
-    first = replies[0]
+    first = replies[0] if replies else None
     if isinstance(first, hiredis.ReplyError):
         if str(first).startswith(_AUTH_ERRORS):
             raise redis.AuthenticationError(str(first))

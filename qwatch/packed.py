@@ -8,6 +8,7 @@ a gap where the time goes, and filled in at each sample by joining bytes.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from qwatch.batch import Packed
@@ -25,7 +26,16 @@ class Template:
 
     def fill(self, value: str) -> Packed:
         """The commands with `value` in every gap."""
-        return Packed(_bulk(value).join(self.parts), self.count)
+        return fill_all([self], value)
+
+
+def fill_all(templates: Sequence[Template], value: str) -> Packed:
+    """Every template's commands with `value` in every gap, as one payload to send."""
+    gap = _bulk(value)
+    return Packed(
+        b"".join([gap.join(template.parts) for template in templates]),
+        sum([template.count for template in templates]),
+    )
 
 
 def template(*commands: tuple[object, ...]) -> Template:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import re
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import redis
@@ -26,8 +25,8 @@ import redis
 from qwatch import batch, keys
 from qwatch.batch import Command, Packed
 from qwatch.formatting import clip
-from qwatch.memory import ClientMemory
-from qwatch.packed import NOW, Template, template
+from qwatch.memory import ClientMemory, Remembered
+from qwatch.packed import NOW, Template, fill_all, template
 from qwatch.replies import (
     NAME_LIMIT,
     any_denied,
@@ -113,12 +112,12 @@ def read_snapshot(
         ],
     )
     check_allowed(queue_set, worker_set)
-    queue_names = _names(queue_set, keys.QUEUE_PREFIX, "queue", skips)
-    worker_names = _names(worker_set, keys.WORKER_PREFIX, "worker", skips)
+    queue_names = _names(_QUEUE_NAMES.of(client), queue_set, "queue", skips)
+    worker_names = _names(_WORKER_NAMES.of(client), worker_set, "worker", skips)
 
     replies = batch.run(
         client,
-        [*_queue_commands(client, queue_names, now), *_worker_commands(client, worker_names)],
+        [_queue_commands(client, queue_names, now), _worker_commands(client, worker_names)],
     )
     check_allowed(*replies)
     per_queue = _chunks(replies[: len(queue_names) * _PER_QUEUE], _PER_QUEUE)
@@ -154,26 +153,30 @@ def read_snapshot(
     expired_workers = [as_name(next(found)) for _ in expired]
 
     listeners = Counter(queue for h in live.values() for queue in h.queues)
-    queues = [
-        skips.build(
-            "queue",
-            name,
-            partial(_queue_stats, name, queue_replies, head, enqueued_at, listeners[name], now),
-        )
-        for name, queue_replies, head, enqueued_at in zip(queue_names, per_queue, heads, enqueued)
-    ]
+    queues = skips.build_each(
+        "queue",
+        _queue_stats,
+        (
+            (name, replies, head, enqueued_at, listeners[name], now)
+            for name, replies, head, enqueued_at in zip(queue_names, per_queue, heads, enqueued)
+        ),
+    )
     for name, h in hashes.items():
         if isinstance(h, str):
             skips.skip("worker", name, h)
-    workers = [
-        skips.build("worker", name, partial(_worker_stats, name, h, pttl, held.get(name), now))
-        for (name, h), pttl in zip(hashes.items(), ttls)
-        if isinstance(h, WorkerHash)
-    ]
+    workers = skips.build_each(
+        "worker",
+        _worker_stats,
+        (
+            (name, h, pttl, held.get(name), now)
+            for (name, h), pttl in zip(hashes.items(), ttls)
+            if isinstance(h, WorkerHash)
+        ),
+    )
     return Snapshot(
         taken_at=now,
-        queues=tuple(queue for queue in queues if queue is not None),
-        workers=tuple(worker for worker in workers if worker is not None),
+        queues=tuple(queues),
+        workers=tuple(workers),
         abandoned_jobs=tuple(
             AbandonedJob(id=job, queue=queue, worker=worker, overdue_seconds=overdue)
             for (job, queue, overdue), worker in zip(expired, expired_workers)
@@ -191,35 +194,50 @@ def queue_names(client: redis.Redis) -> list[str]:
     """Every registered queue's name, sorted."""
     (members,) = batch.run(client, [("SMEMBERS", keys.QUEUES)])
     check_allowed(members)
-    return _names(members, keys.QUEUE_PREFIX, "queue", None)
+    return _names(_QUEUE_NAMES.of(client), members, "queue", None)
 
 
-def _names(members: Any, prefix: str, kind: str, skips: Skips | None) -> list[str]:
+def _names(
+    memory: Remembered[Any, str | None], members: Any, kind: str, skips: Skips | None
+) -> list[str]:
     """Names from a set of keys, sorted; members of another shape are skipped."""
+    found = as_list(members)
     names = []
-    for member in as_list(members):
-        key = as_strict_text(member)
-        name = keys.name_in_key(key, prefix) if key else None
-        if name is not None and len(name) <= NAME_LIMIT:
+    for member, name in zip(found, memory.use(found)):
+        if name is not None:
             names.append(name)
         elif skips is not None:
             skips.skip(kind, member, f"not a {kind} key of up to {NAME_LIMIT} characters")
     return sorted(names)
 
 
+def _name_in(prefix: str) -> Callable[[Any], str | None]:
+    """The name in a member of a set of keys that start with `prefix`; None when it has none."""
+
+    def name(member: Any) -> str | None:
+        key = as_strict_text(member)
+        found = keys.name_in_key(key, prefix) if key else None
+        return found if found is not None and len(found) <= NAME_LIMIT else None
+
+    return name
+
+
+_QUEUE_NAMES: ClientMemory[Any, str | None] = ClientMemory(_name_in(keys.QUEUE_PREFIX))
+_WORKER_NAMES: ClientMemory[Any, str | None] = ClientMemory(_name_in(keys.WORKER_PREFIX))
+
+
 def _chunks(replies: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [replies[i : i + size] for i in range(0, len(replies), size)]
 
 
-def _queue_commands(client: redis.Redis, queues: Sequence[str], now: float) -> list[Packed]:
+def _queue_commands(client: redis.Redis, queues: Sequence[str], now: float) -> Packed:
     """Per queue ten commands, packed once; four of them read up to `now`.
 
     Finished and failed entries are scored by expiry and RQ drops the past:
     what scores above `now` is live. Started entries are scored by heartbeat
     deadline: what scores below `now` has expired.
     """
-    live = f"({now}"
-    return [template.fill(live) for template in _QUEUE_COMMANDS.of(client).use(queues)]
+    return fill_all(_QUEUE_COMMANDS.of(client).use(queues), f"({now}")
 
 
 def _queue_template(queue: str) -> Template:
@@ -238,8 +256,8 @@ def _queue_template(queue: str) -> Template:
     )
 
 
-def _worker_commands(client: redis.Redis, workers: Sequence[str]) -> list[Packed]:
-    return _WORKER_COMMANDS.of(client).use(workers)
+def _worker_commands(client: redis.Redis, workers: Sequence[str]) -> Packed:
+    return batch.joined(_WORKER_COMMANDS.of(client).use(workers))
 
 
 def _worker_pack(name: str) -> Packed:

@@ -9,15 +9,17 @@ it could not show.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from qwatch.errors import first_line
 from qwatch.formatting import clip
 
 log = logging.getLogger("qwatch.records")
 T = TypeVar("T")
+Record = tuple[Any, ...]
 
 _SHOWN = 80
 """Characters of a name or an error in a log line: a hostile value is not echoed in full."""
@@ -37,6 +39,20 @@ class Skips:
         self.last = clip(reason, _SHOWN)
         shown = clip(repr(name[: _SHOWN + 1] if isinstance(name, str) else name), _SHOWN)
         log.warning("skipped %s %s: %s", kind, shown, self.last)
+
+    def build_each(self, kind: str, make: Callable[..., T], records: Iterable[Record]) -> list[T]:
+        """`make(*record)` for each record, whose first value is its name, leaving out
+        those that raise.
+
+        All at once first: a record that raises is rare, and only then are the
+        records made one by one, so that only that one is left out.
+        """
+        listed = list(records)
+        try:
+            return [make(*record) for record in listed]
+        except Exception:  # whatever one record holds, the rest of the reading stands
+            made = [self.build(kind, record[0], partial(make, *record)) for record in listed]
+            return [value for value in made if value is not None]
 
     def build(self, kind: str, name: object, make: Callable[[], T]) -> T | None:
         """`make()`, or None, counted and logged, if it raises anything."""
