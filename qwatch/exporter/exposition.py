@@ -16,6 +16,7 @@ qwatch writes no `_created` samples, units or exemplars, in either format.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -25,7 +26,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.utils import floatToGoString
 
-from qwatch.exporter.metrics import Reading, Series
+from qwatch.exporter.metrics import Reading, Row, Series
 from qwatch.exporter.totals import Histogram
 
 _OPENMETRICS = "application/openmetrics-text; version=1.0.0"
@@ -54,47 +55,64 @@ class TextFormat:
     """
 
     def __init__(self) -> None:
-        self._prefixes: dict[tuple[str, tuple[str, ...]], str | tuple[str, ...]] = {}
+        self._prefixes: dict[str, dict[tuple[str, ...], Any]] = {}
+        """Per metric name, each row's line prefix (a tuple of them for a histogram)."""
 
     @property
     def remembered(self) -> int:
         """How many series' line prefixes are remembered."""
-        return len(self._prefixes)
+        return sum(map(len, self._prefixes.values()))
 
     def render(self, reading: Reading, openmetrics: bool = False, ends: bool = True) -> bytes:
         """The reading as text; OpenMetrics closes with `# EOF` unless more text `ends` it."""
-        prefixes = self._prefixes
         numbers: dict[float, str] = {}
         lines: list[str] = []
         used = 0
         for series, rows in reading:
             lines.append(_header(series, openmetrics))
             name = series.name + ("_total" if series.kind == "counter" else "")
+            known = self._prefixes.get(name)
+            if known is None:
+                known = self._prefixes[name] = {}
             used += len(rows)
+            if series.kind == "histogram":
+                _write_histograms(lines, name, series, rows, known, numbers)
+                continue
             for row, value in rows:
-                prefix = prefixes.get((name, row))
-                if isinstance(value, Histogram):
-                    if not isinstance(prefix, tuple) or len(prefix) != len(value.bounds) + 3:
-                        prefix = _histogram_prefixes(name, _pairs(series.labels, row), value)
-                        prefixes[(name, row)] = prefix
-                    counts = value.cumulative()
-                    for start, count in zip(prefix, [*counts, counts[-1], value.total]):
-                        text = numbers.get(count)
-                        if text is None:
-                            text = numbers[count] = _number(count)
-                        lines.append(f"{start}{text}\n")
-                    continue
+                prefix = known.get(row)
                 if prefix is None:
-                    prefix = prefixes[(name, row)] = _prefix(name, _pairs(series.labels, row))
-                text = numbers.get(value)
+                    prefix = known[row] = _prefix(name, _pairs(series.labels, row))
+                text = numbers.get(value)  # type: ignore[arg-type]
                 if text is None:
-                    text = numbers[value] = _number(value)
+                    text = numbers[value] = _number(value)  # type: ignore[index, arg-type]
                 lines.append(f"{prefix}{text}\n")
         if openmetrics and ends:
             lines.append("# EOF\n")
-        if len(prefixes) > used:
+        if self.remembered > used:
             self._prefixes = {}
         return "".join(lines).encode()
+
+
+def _write_histograms(
+    lines: list[str],
+    name: str,
+    series: Series,
+    rows: list[Row],
+    known: dict[tuple[str, ...], Any],
+    numbers: dict[float, str],
+) -> None:
+    """Each histogram's bucket, count and sum lines."""
+    for row, value in rows:
+        assert isinstance(value, Histogram)
+        prefix = known.get(row)
+        if not isinstance(prefix, tuple) or len(prefix) != len(value.bounds) + 3:
+            prefix = known[row] = _histogram_prefixes(name, _pairs(series.labels, row), value)
+        counts = value.cumulative()
+        for start, count in zip(prefix, [*counts, counts[-1], value.total]):
+            text = numbers.get(count)
+            if text is None:
+                text = numbers[count] = _number(count)
+            lines.append(f"{start}{text}\n")
 
 
 def _header(series: Series, openmetrics: bool) -> str:
