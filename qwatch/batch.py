@@ -42,6 +42,9 @@ def joined(packs: Sequence[Packed]) -> Packed:
 
 
 _READ_SIZE = 1 << 20
+_MORE = object()
+"""What the hiredis Reader gives when no whole reply is left: equal to no reply, so that
+`iter(reader.gets, _MORE)` takes every whole reply at C speed."""
 _CHUNK = 1000
 """Commands packed and sent at a time, so Redis works on one chunk while the next is packed."""
 _AUTH_ERRORS = ("NOAUTH", "WRONGPASS")
@@ -94,7 +97,7 @@ def _read_replies(conn: Connection, count: int) -> list[Any]:
     sock = conn._sock  # redis-py exposes no public way to read raw bytes
     if sock is None:
         raise redis.ConnectionError("connection closed before the replies arrived")
-    reader = hiredis.Reader()
+    reader = hiredis.Reader(notEnoughData=_MORE)
     replies: list[Any] = []
     while len(replies) < count:
         try:
@@ -106,8 +109,5 @@ def _read_replies(conn: Connection, count: int) -> list[Any]:
         if not data:
             raise redis.ConnectionError("Redis closed the connection")
         reader.feed(data)
-        reply = reader.gets()
-        while reply is not False:
-            replies.append(reply)
-            reply = reader.gets()
+        replies.extend(iter(reader.gets, _MORE))
     return replies
