@@ -19,7 +19,7 @@ bench: $(STAMP) tools
 	$(BIN)/python -m benchmarks.snapshot
 	$(BIN)/python -m benchmarks.exporter
 	$(BIN)/python -m benchmarks.top
-	$(BIN)/python -m benchmarks.http
+	$(BIN)/python -m benchmarks.http_load
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

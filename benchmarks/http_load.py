@@ -1,6 +1,6 @@
 """`/metrics` under many concurrent scrapers, and while a client holds connections half-open.
 
-    .venv/bin/python -m benchmarks.http [--scrapers 50] [--seconds 30] [--slow 300]
+    .venv/bin/python -m benchmarks.http_load [--scrapers 50] [--seconds 30] [--slow 300]
 
 For each exporter (qwatch serve, then rq-exporter if `make bench` installed it):
 SCRAPERS threads scrape /metrics back to back for SECONDS, each on a new
