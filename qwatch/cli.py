@@ -264,6 +264,14 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         f" shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
         f" {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g})",
     )
+    serve.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="keep here, per Redis, how far the exact-mode stream was read and the job counters"
+        " counted up to there; after a restart both go on from it, so jobs that ended while"
+        " qwatch was down are counted once and no counter goes down (default: none, counters"
+        " start at 0 and the stream is read from its end)",
+    )
 
 
 def _connection_options(several: bool = False) -> _Parser:
@@ -400,6 +408,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from qwatch.exporter.collector import RedisSource
     from qwatch.exporter.server import make_server, parse_listen, serve_until_stopped
+    from qwatch.exporter.state import StateFile
     from qwatch.exporter.web_config import WebConfig, load_web_config
 
     logging.basicConfig(format="qwatch serve: %(message)s", level=logging.WARNING)
@@ -408,6 +417,7 @@ def run_serve(args: argparse.Namespace) -> int:
     names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     interval = track_interval(args.track_interval)
+    state = StateFile.open(args.state_file) if args.state_file else None
     sources = [
         RedisSource(
             name,
@@ -417,6 +427,7 @@ def run_serve(args: argparse.Namespace) -> int:
             args.ttl,
             track_interval=interval,
             histogram_queues=histograms,
+            state=state,
         )
         for name, target in zip(names, targets)
     ]
