@@ -174,8 +174,8 @@ class StateFile:
     def __init__(self, path: Path, entries: dict[str, Any]) -> None:
         self.path = path
         self._checkpoints = {name: Checkpoint.parse(entry) for name, entry in entries.items()}
+        """Each name's checkpoint as last read or written: one that is equal is not written."""
         self._written = {name: _dumps(entry) for name, entry in entries.items()}
-        """Each name's entry as last written: the file is rewritten only when one changes."""
         self._lock = threading.Lock()
         self.failing = False
 
@@ -212,11 +212,10 @@ class StateFile:
     def save(self, name: str, checkpoint: Checkpoint) -> None:
         """Write the file with `name`'s new checkpoint; a failure is logged, never raised."""
         with self._lock:
+            if self._checkpoints.get(name) == checkpoint:
+                return
             try:
-                entry = _dumps(checkpoint.to_json())
-                if self._written.get(name) == entry:
-                    return
-                written = {**self._written, name: entry}
+                written = {**self._written, name: _dumps(checkpoint.to_json())}
                 self._replace(written)
             except (OSError, ValueError) as exc:  # ValueError: a total that is not a number
                 if not self.failing:
@@ -224,6 +223,7 @@ class StateFile:
                     self.failing = True
                 return
             self._written = written
+            self._checkpoints[name] = checkpoint
             if self.failing:
                 log.warning("state file %s: written again", self.path)
                 self.failing = False
