@@ -20,6 +20,9 @@ import redis
 from rq import Queue, Retry
 
 from harness import tasks
+from harness.polling import wait_until
+from harness.prometheus import PrometheusServer
+from harness.redis_server import free_port
 from harness.workers import run_burst
 from qwatch import keys
 from qwatch.cli import main
@@ -93,6 +96,38 @@ def test_jobs_ended_while_no_exporter_ran_are_counted_once(
     second.stop()
     third = start(start_exporter, path)
     assert_counts(third.scrape(), finished, failed, retried)  # a restart with nothing new
+
+
+def test_prometheus_sees_every_failure_and_no_restart(
+    client: redis.Redis, url: str, start_exporter: StartExporter, tmp_path: Path
+) -> None:
+    """Two failures served, three more while the exporter is down: Prometheus ends at five."""
+    path = tmp_path / "qwatch-state.json"
+    queue = Queue("default", connection=client)
+    queue.enqueue(tasks.add, 0, 0, result_ttl=0)
+    run_burst(url, ["default"], worker_class=EXACT)
+    port = free_port()
+    exporter = start_exporter(state=StateFile.open(str(path)), port=port)
+    series = 'qwatch_jobs_failed_total{redis="main"}'
+
+    def failures() -> float | None:
+        found = prometheus.query(f"sum({series})")
+        return float(found[0]["value"][1]) if found else None
+
+    with PrometheusServer([f"127.0.0.1:{port}"]) as prometheus:
+        wait_until(lambda: prometheus.query('qwatch_up{redis="main"} == 1'), "a first scrape")
+        for i in range(2):
+            queue.enqueue(tasks.divide, i, 0)
+        run_burst(url, ["default"], worker_class=EXACT)
+        wait_until(lambda: failures() == 2, "two failures in Prometheus")
+        exporter.stop()
+        for i in range(3):
+            queue.enqueue(tasks.divide, i, 0)
+        run_burst(url, ["default"], worker_class=EXACT)
+        start_exporter(state=StateFile.open(str(path)), port=port)
+        wait_until(lambda: failures() == 5, "five failures in Prometheus")
+        resets = prometheus.query(f"resets({series}[10m])")
+        assert [float(series["value"][1]) for series in resets] == [0.0]
 
 
 def test_a_saved_cursor_trimmed_past_counts_what_is_left_and_the_loss(
