@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument(
         "--read-only", action="store_true", help="turn off every action that changes Redis"
     )
+    _track_interval_option(top, "refreshes")
     top.set_defaults(command=run_top)
 
     serve = commands.add_parser(
@@ -256,14 +257,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         help="a result_ttl or failure_ttl your jobs use besides RQ's defaults (500 s, 1 year),"
         " so no discovery is needed to count them; repeatable",
     )
-    serve.add_argument(
-        "--track-interval",
-        default=str(DEFAULT_INTERVAL),
-        metavar="SECONDS",
-        help="seconds between two reads of finished and failed jobs, independent of scrapes;"
-        f" shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
-        f" {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g})",
-    )
+    _track_interval_option(serve, "scrapes")
     serve.add_argument(
         "--state-file",
         metavar="PATH",
@@ -271,6 +265,18 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         " counted up to there; after a restart both go on from it, so jobs that ended while"
         " qwatch was down are counted once and no counter goes down (default: none, counters"
         " start at 0 and the stream is read from its end)",
+    )
+
+
+def _track_interval_option(command: argparse.ArgumentParser, apart_from: str) -> None:
+    """`--track-interval`, for the two commands that follow completions in the background."""
+    command.add_argument(
+        "--track-interval",
+        default=str(DEFAULT_INTERVAL),
+        metavar="SECONDS",
+        help="seconds between two reads of finished and failed jobs, independent of"
+        f" {apart_from}; shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
+        f" {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g})",
     )
 
 
@@ -393,7 +399,7 @@ def run_top(args: argparse.Namespace) -> int:
     from qwatch.tui.feed import Feed
 
     target = target_from_args(args)
-    feed = Feed(target, connect(target))
+    feed = Feed(target, connect(target), track_interval(args.track_interval))
     # A first read before the full screen opens: a wrong address or password
     # is one line and exit status 2, as for every other command.
     first = feed.poll(with_functions=False)
