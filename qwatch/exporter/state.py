@@ -53,8 +53,9 @@ from qwatch.exporter.totals import Histogram, JobTotals
 from qwatch.stream import StreamPosition
 
 FORMAT = 1
-MAX_BYTES = 256 * 2**20
-"""The largest file read: some three million series, far beyond what a scrape could serve."""
+MAX_BYTES = 64 * 2**20
+"""The largest file read or written: some 800,000 counter series (a scrape of 400,000 is
+already large), and few enough that reading a hostile file cannot exhaust memory."""
 MAX_COUNT = 2**63 - 1
 
 log = logging.getLogger("qwatch.exporter")
@@ -149,7 +150,7 @@ class Checkpoint:
         """A checkpoint from its JSON; `_NotOurs` for anything `to_json` would not give."""
         fields = _object(value, "an entry")
         if set(fields) != FIELDS:
-            raise _NotOurs(f"fields {sorted(fields)[:20]}")
+            raise _NotOurs("an entry with other fields")
         buckets = tuple(_each(fields["buckets"], "buckets", _bound))
         if list(buckets) != sorted(set(buckets)):
             raise _NotOurs("buckets out of order")
@@ -194,9 +195,7 @@ class StateFile:
         except OSError as exc:
             raise StateFileError(f"cannot read state file {path}: {exc.strerror or exc}") from exc
         if len(data) > MAX_BYTES:
-            raise StateFileError(
-                f"state file {path} is over {MAX_BYTES // 2**20} MiB: not qwatch's"
-            )
+            raise StateFileError(f"state file {path} is over {MAX_BYTES >> 20} MiB: not qwatch's")
         try:
             entries = _entries(data) if data.strip() else {}
             return cls(where, entries)
@@ -217,7 +216,7 @@ class StateFile:
             try:
                 written = {**self._written, name: _dumps(checkpoint.to_json())}
                 self._replace(written)
-            except (OSError, ValueError) as exc:  # ValueError: a total that is not a number
+            except (OSError, ValueError) as exc:  # ValueError: a total not a number, or too many
                 if not self.failing:
                     log.warning("state file %s: cannot write: %s", self.path, first_line(exc))
                     self.failing = True
@@ -232,6 +231,8 @@ class StateFile:
         """The whole file, written aside, flushed to disk, then renamed over the old one."""
         body = b",".join(_dumps(name) + b":" + entry for name, entry in sorted(entries.items()))
         data = b'{"format":%d,"redis":{%s}}\n' % (FORMAT, body)
+        if len(data) > MAX_BYTES:
+            raise ValueError(f"over {MAX_BYTES >> 20} MiB, more than a start would read")
         handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         try:
             with os.fdopen(handle, "wb") as file:
@@ -255,8 +256,10 @@ def _entries(data: bytes) -> dict[str, Any]:
     except (ValueError, RecursionError):
         raise _NotOurs("not JSON") from None
     fields = _object(document, "the file")
-    if set(fields) != {"format", "redis"} or fields["format"] != FORMAT:
-        raise _NotOurs("not format 1")
+    if set(fields) != {"format", "redis"} or type(fields["format"]) is not int:
+        raise _NotOurs("no format")
+    if fields["format"] != FORMAT:
+        raise _NotOurs(f"a format other than {FORMAT}")
     return _object(fields["redis"], "redis")
 
 

@@ -283,13 +283,25 @@ def test_entries_of_other_names_are_kept(tmp_path: Path) -> None:
     assert old is not None and old.finished == ((("default", "app.first"), 1),)
 
 
-def test_a_file_larger_than_any_qwatch_writes_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_file_larger_than_qwatch_would_read_is_neither_read_nor_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(state, "MAX_BYTES", 100)
+    monkeypatch.setattr(state, "MAX_BYTES", 320)
     path = tmp_path / "big"
-    path.write_bytes(b" " * 101)
+    path.write_bytes(b" " * 321)
     with pytest.raises(StateFileError, match="is over"):
         StateFile.open(str(path))
+    path.unlink()
+    totals = JobTotals((1.0,), label_limit=50)
+    file = StateFile.open(str(path))
+    with caplog.at_level(logging.WARNING, "qwatch.exporter"):
+        for function in ("app.first", "app.second", "app.third"):
+            totals.add_completions([ended(function)])
+            file.save("main", Checkpoint.taken(totals, None))
+    assert caplog.messages == [
+        f"state file {path}: cannot write: over 0 MiB, more than a start would read"
+    ]
+    saved = StateFile.open(str(path)).checkpoint("main")
+    assert saved is not None and len(saved.finished) == 1, "the last file that fitted"
     path.write_bytes(b" \n")
     assert StateFile.open(str(path)).checkpoint("main") is None, "blank: a first start"
