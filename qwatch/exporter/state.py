@@ -325,12 +325,14 @@ def _position(value: Any) -> StreamPosition | None:
     return StreamPosition((ms, seq), number)
 
 
-def _pair(row: list[Any], what: str) -> tuple[str, str]:
-    return _text(row[0], what), _text(row[1], what)
+def _pair(labels: list[Any], what: str) -> tuple[str, str]:
+    queue, function = (_text(name, what) for name in _row(labels, what, 2))
+    return queue, function
 
 
-def _triple(row: list[Any], what: str) -> tuple[str, str, str]:
-    return _text(row[0], what), _text(row[1], what), _text(row[2], what)
+def _triple(labels: list[Any], what: str) -> tuple[str, str, str]:
+    queue, function, exception = (_text(name, what) for name in _row(labels, what, 3))
+    return queue, function, exception
 
 
 def _counts(value: Any, what: str, labels: Callable[[list[Any], str], T]) -> Rows[T]:
@@ -339,8 +341,8 @@ def _counts(value: Any, what: str, labels: Callable[[list[Any], str], T]) -> Row
     for row in _each(value, what, _list):
         if not row:
             raise _NotOurs(f"{what}: an empty row")
-        rows.append((labels(_row(row[:-1], what, len(row) - 1), what), _count(row[-1], what)))
-    if len({labels for labels, _count in rows}) != len(rows):
+        rows.append((labels(row[:-1], what), _count(row[-1], what)))
+    if len({names for names, _number in rows}) != len(rows):
         raise _NotOurs(f"{what}: the same labels twice")
     return tuple(rows)
 

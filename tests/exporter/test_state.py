@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 import redis
+from hypothesis import given
+from hypothesis import strategies as st
 from rq import Queue, Retry
 
 from harness import tasks
@@ -305,3 +307,45 @@ def test_a_file_larger_than_qwatch_would_read_is_neither_read_nor_written(
     assert saved is not None and len(saved.finished) == 1, "the last file that fitted"
     path.write_bytes(b" \n")
     assert StateFile.open(str(path)).checkpoint("main") is None, "blank: a first start"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=30,
+)
+VALID = json.loads(NOT_OURS["a negative count"].replace(b'"f",-2', b'"f",2'))
+
+
+def mutated(document: object, path: list[object], value: object) -> object:
+    """`document` with the value at the end of `path` (keys and indexes, as far as they go)
+    replaced by `value`."""
+    if not path or not isinstance(document, (dict, list)) or not document:
+        return value
+    key = path[0]
+    if isinstance(document, dict):
+        name = key if key in document else sorted(document)[len(str(key)) % len(document)]
+        return {**document, name: mutated(document[name], path[1:], value)}
+    index = key % len(document) if isinstance(key, int) else 0
+    return [*document[:index], mutated(document[index], path[1:], value), *document[index + 1 :]]
+
+
+@given(
+    path=st.lists(st.sampled_from(["redis", "main", *state.FIELDS, 0, 1, 2]), max_size=6),
+    value=JSON,
+)
+def test_no_file_crashes_the_start(
+    tmp_path_factory: pytest.TempPathFactory, path: list[object], value: object
+) -> None:
+    """A valid file with any one part replaced: read, or refused in one line; never a crash."""
+    where = tmp_path_factory.mktemp("state") / "qwatch-state.json"
+    where.write_text(json.dumps(mutated(VALID, path, value)))
+    try:
+        opened = StateFile.open(str(where))
+    except StateFileError as refused:
+        assert "\n" not in str(refused)
+        return
+    for name in ("main", *json.loads(where.read_text()).get("redis", {})):
+        checkpoint = opened.checkpoint(name)
+        if checkpoint is not None:
+            checkpoint.restore(JobTotals((1.0,), label_limit=50))
