@@ -2,8 +2,10 @@
 
     make bench   (or: .venv/bin/python -m benchmarks.top --help)
 
-qwatch: the read in the reader thread (snapshot, completions, newest failed
-jobs, then the rows of the screen in view, built and measured), and the UI
+qwatch: the read in the reader thread (snapshot, the completions stream,
+newest failed jobs, then the rows of the screen in view, built and measured;
+finished and failed jobs are followed meanwhile by the tracker's own thread,
+every second, as in `qwatch top`), and the UI
 thread's part (the tables take the rows, the screen repaints), for the
 queues and workers screens in turn, headless. rq-dashboard: the two JSON
 requests its page makes every refresh (queues and workers).

@@ -147,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     top.add_argument(
         "--read-only", action="store_true", help="turn off every action that changes Redis"
     )
+    _track_interval_option(top, "refreshes")
     top.set_defaults(command=run_top)
 
     serve = commands.add_parser(
@@ -256,12 +257,25 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         help="a result_ttl or failure_ttl your jobs use besides RQ's defaults (500 s, 1 year),"
         " so no discovery is needed to count them; repeatable",
     )
+    _track_interval_option(serve, "scrapes")
     serve.add_argument(
+        "--state-file",
+        metavar="PATH",
+        help="keep here, per Redis, how far the exact-mode stream was read and the job counters"
+        " counted up to there; after a restart both go on from it, so jobs that ended while"
+        " qwatch was down are counted once and no counter goes down (default: none, counters"
+        " start at 0 and the stream is read from its end)",
+    )
+
+
+def _track_interval_option(command: argparse.ArgumentParser, apart_from: str) -> None:
+    """`--track-interval`, for the two commands that follow completions in the background."""
+    command.add_argument(
         "--track-interval",
         default=str(DEFAULT_INTERVAL),
         metavar="SECONDS",
-        help="seconds between two reads of finished and failed jobs, independent of scrapes;"
-        f" shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
+        help="seconds between two reads of finished and failed jobs, independent of"
+        f" {apart_from}; shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
         f" {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g})",
     )
 
@@ -385,7 +399,7 @@ def run_top(args: argparse.Namespace) -> int:
     from qwatch.tui.feed import Feed
 
     target = target_from_args(args)
-    feed = Feed(target, connect(target))
+    feed = Feed(target, connect(target), track_interval(args.track_interval))
     # A first read before the full screen opens: a wrong address or password
     # is one line and exit status 2, as for every other command.
     first = feed.poll(with_functions=False)
@@ -400,6 +414,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     from qwatch.exporter.collector import RedisSource
     from qwatch.exporter.server import make_server, parse_listen, serve_until_stopped
+    from qwatch.exporter.state import StateFile
     from qwatch.exporter.web_config import WebConfig, load_web_config
 
     logging.basicConfig(format="qwatch serve: %(message)s", level=logging.WARNING)
@@ -408,6 +423,7 @@ def run_serve(args: argparse.Namespace) -> int:
     names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     interval = track_interval(args.track_interval)
+    state = StateFile.open(args.state_file) if args.state_file else None
     sources = [
         RedisSource(
             name,
@@ -417,6 +433,7 @@ def run_serve(args: argparse.Namespace) -> int:
             args.ttl,
             track_interval=interval,
             histogram_queues=histograms,
+            state=state,
         )
         for name, target in zip(names, targets)
     ]

@@ -15,6 +15,10 @@ class RedisUnavailable(QwatchError):
     """Redis could not be reached, refused the credentials, or timed out."""
 
 
+class StateFileError(QwatchError):
+    """`serve --state-file` names a file that cannot be read, or that qwatch did not write."""
+
+
 FIRST_LINE_LIMIT = 200
 """Library messages may embed whole object reprs; a log line or an error stays short."""
 

@@ -17,9 +17,12 @@ on from there with XRANGE, at most `BATCH` entries per round trip and
 At its first poll the reader starts at the stream's end: a counter starts
 at 0 when qwatch starts, and counting the history too would count again
 jobs the previous process had already counted (Prometheus adds a reset
-counter's new value to the old one). A stream that appears later, or is
-recreated (its last id below the cursor), is read from its start: all of
-it was written since the last poll.
+counter's new value to the old one). Given the position a previous
+process stopped at (`resume`, kept by `qwatch serve --state-file` together
+with the totals it had counted up to there), it reads on from there
+instead. A stream that appears later, or is recreated (its last id below
+the cursor), is read from its start: all of it was written since the last
+poll. A poll that fails midway leaves the cursor where it was.
 
 **Lost entries.** Workers trim the stream to its newest entries. The
 reader counts, on Redis 7, how many entries were added after the cursor
@@ -77,6 +80,15 @@ MAX_BATCHES = 20
 StreamId = tuple[int, int]
 
 
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    """Where a reader stopped: the last entry it read, and how many entries had ever been
+    added up to that one (0 when Redis does not say), to count what is trimmed after it."""
+
+    last_id: StreamId
+    number: int
+
+
 def entry(
     job: str,
     queue: str,
@@ -127,9 +139,11 @@ ABSENT = StreamReading(False, (), (), frozenset(), 0, 0)
 class CompletionStream:
     """Reads the completions stream from where its last poll stopped; not thread-safe."""
 
-    def __init__(self) -> None:
-        self._cursor: StreamId | None = None
-        self._number = 0
+    def __init__(self, resume: StreamPosition | None = None) -> None:
+        """`resume`: where a previous reader stopped; without it, the first poll starts at
+        the stream's end."""
+        self._cursor: StreamId | None = None if resume is None else resume.last_id
+        self._number = 0 if resume is None else resume.number
         """How many entries had ever been added up to the cursor's."""
         self._present = False
         self._listeners: dict[str, tuple[str, ...]] = {}
@@ -137,8 +151,25 @@ class CompletionStream:
         self._marks: dict[tuple[str, float | None], bool] = {}
         """Whether each worker, by name and birth, is a `qwatch.rq.Worker`: read once."""
 
+    @property
+    def position(self) -> StreamPosition | None:
+        """Where the last poll stopped; None before the first."""
+        return None if self._cursor is None else StreamPosition(self._cursor, self._number)
+
     def poll(self, client: redis.Redis, snapshot: Snapshot) -> StreamReading:
-        """New entries since the last poll, in one round trip when the stream was already there."""
+        """New entries since the last poll, in one round trip when the stream was already there.
+
+        A poll that fails (Redis gone between two pages) moves the cursor
+        nowhere: the next one reads the same entries again.
+        """
+        cursor, number, present = self._cursor, self._number, self._present
+        try:
+            return self._poll(client, snapshot)
+        except BaseException:
+            self._cursor, self._number, self._present = cursor, number, present
+            raise
+
+    def _poll(self, client: redis.Redis, snapshot: Snapshot) -> StreamReading:
         was_present = self._present
         unknown = [w for w in snapshot.workers if (w.name, w.birth) not in self._marks]
         first: list[Command] = [("XINFO", "STREAM", keys.COMPLETIONS_STREAM)]

@@ -10,10 +10,10 @@ import pytest
 import redis
 from rq import Worker
 
-from qwatch import keys, stream
+from qwatch import batch, keys, stream
 from qwatch.reader import read_snapshot
 from qwatch.rq import Worker as ExactWorker
-from qwatch.stream import CompletionStream, StreamReading
+from qwatch.stream import CompletionStream, StreamPosition, StreamReading
 from tests.test_read_only import RoundTrips
 
 _jobs = itertools.count()
@@ -130,6 +130,71 @@ def test_a_flood_is_read_over_several_polls_without_loss(
         assert reading.lost == 0 and len(reading.completions) <= 21
         read += ids(reading)
     assert read == written
+
+
+def test_a_poll_that_fails_between_pages_loses_nothing(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis going away after the first page: the next poll reads that page again."""
+    monkeypatch.setattr(stream, "BATCH", 7)
+    register_queues(client, "default")
+    add(client)
+    reader = CompletionStream()
+    poll(reader, client)
+    written = add(client, 20)
+    snapshot = read_snapshot(client)
+    real_run = batch.run
+    calls = []
+
+    def fails_at_the_second_page(*args: Any) -> list[Any]:
+        calls.append(args)
+        if len(calls) == 2:
+            raise redis.ConnectionError("Redis went away")
+        return real_run(*args)
+
+    monkeypatch.setattr(batch, "run", fails_at_the_second_page)
+    with pytest.raises(redis.ConnectionError):
+        reader.poll(client, snapshot)
+    monkeypatch.setattr(batch, "run", real_run)
+    assert ids(poll(reader, client)) == written
+
+
+def test_resumes_where_a_previous_reader_stopped(client: redis.Redis) -> None:
+    register_queues(client, "default")
+    add(client, 3)
+    before = CompletionStream()
+    assert before.position is None
+    poll(before, client)
+    read = add(client, 2)
+    assert ids(poll(before, client)) == read
+    position = before.position
+    assert position is not None and position.number == 5
+    unread = add(client, 4)
+    again = CompletionStream(resume=position)
+    assert ids(poll(again, client)) == unread
+    assert poll(again, client).completions == ()
+
+
+def test_resumed_past_what_was_trimmed_counts_the_loss(client: redis.Redis) -> None:
+    register_queues(client, "default")
+    reader = CompletionStream()
+    poll(reader, client)
+    add(client, 5)
+    poll(reader, client)
+    written = add(client, 50)
+    client.xtrim(keys.COMPLETIONS_STREAM, maxlen=10, approximate=False)
+    assert reader.position is not None
+    reading = poll(CompletionStream(resume=reader.position), client)
+    assert (ids(reading), reading.lost) == (written[-10:], 40)
+
+
+def test_resumed_on_a_stream_recreated_since_reads_it_from_its_start(
+    client: redis.Redis,
+) -> None:
+    register_queues(client, "default")
+    resume = StreamPosition((2**40, 0), 1_000)
+    written = add(client, 3)
+    assert ids(poll(CompletionStream(resume=resume), client)) == written
 
 
 def test_a_recreated_stream_is_read_from_its_start(client: redis.Redis) -> None:

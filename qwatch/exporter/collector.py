@@ -11,6 +11,10 @@ each Redis has a background tracker (`qwatch.tracking`) that follows them at
 its own interval, so jobs whose records live less than the scrape interval
 are counted. Its completions wait for the next scrape, which folds them in
 after the completions stream has said which queues it counts exactly.
+
+With a state file (`qwatch.exporter.state`), a source starts from the totals
+and stream position saved there, and saves them again after each reading,
+before a scrape is answered from it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from qwatch.connection import redis_reason
 from qwatch.exporter import metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
+from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
 from qwatch.reader import read_snapshot
 from qwatch.stream import CompletionStream
@@ -56,11 +61,17 @@ class RedisSource:
         ttls: Sequence[float] = (),
         track_interval: float = DEFAULT_INTERVAL,
         histogram_queues: frozenset[str] | None = None,
+        state: StateFile | None = None,
     ) -> None:
+        """`state`: where the totals and stream position are kept across restarts, if anywhere."""
         self.name = name
         self.client = client
-        self.stream = CompletionStream()
         self.totals = JobTotals(buckets, label_limit, histogram_queues)
+        self.state = state
+        saved = state.checkpoint(name) if state is not None else None
+        if saved is not None:
+            saved.restore(self.totals)
+        self.stream = CompletionStream(resume=saved.position if saved is not None else None)
         self.following = BackgroundTracker(
             name, client, CompletionTracker(ttls), self._follow, track_interval
         )
@@ -96,7 +107,11 @@ class RedisSource:
                 self.totals.add_completions(c for c in pending if c.queue not in self._exact)
 
     def _read(self) -> Reading:
-        """Runs in this source's reading thread; the totals are shared with the tracker's."""
+        """Runs in this source's reading thread; the totals are shared with the tracker's.
+
+        The state file, if any, is written before the reading is returned, so
+        no scrape is answered with more than it holds.
+        """
         snapshot = read_snapshot(self.client, current_jobs=False)
         streamed = self.stream.poll(self.client, snapshot)
         with self._totals_lock:
@@ -105,11 +120,17 @@ class RedisSource:
             self._exact = streamed.exact_queues
             self.totals.add(snapshot, streamed.counted(pending), skipped)
             self.totals.add_stream(streamed)
-            return (
+            reading = (
                 metrics.from_snapshot(self.name, snapshot)
                 + metrics.from_totals(self.name, self.totals)
                 + metrics.from_stream(self.name, snapshot, self.totals, streamed.exact_queues)
             )
+            saved = (
+                None if self.state is None else Checkpoint.taken(self.totals, self.stream.position)
+            )
+        if self.state is not None and saved is not None:
+            self.state.save(self.name, saved)
+        return reading
 
     def close(self) -> None:
         self.following.stop()

@@ -28,10 +28,11 @@ class BoundedLabels:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._seen: dict[str, set[str]] = {}
+        self.seen: dict[str, set[str]] = {}
+        """The values given their own label, per queue: kept by the state file."""
 
     def value(self, queue: str, value: str | None) -> str:
-        seen = self._seen.setdefault(queue, set())
+        seen = self.seen.setdefault(queue, set())
         value = value or UNKNOWN
         if value in seen:
             return value
@@ -41,7 +42,7 @@ class BoundedLabels:
         return value
 
     def forget(self, queue: str) -> None:
-        self._seen.pop(queue, None)
+        self.seen.pop(queue, None)
 
 
 @dataclass(slots=True)

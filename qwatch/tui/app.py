@@ -1,7 +1,8 @@
 """`qwatch top`: queues, workers, failed jobs and functions, live, in the terminal.
 
 One thread worker polls Redis through the feed and posts each result; the
-UI thread only renders. Writes run in their own thread workers, after a
+UI thread only renders. The feed's completion tracker runs in its own
+thread from mount to unmount. Writes run in their own thread workers, after a
 confirmation, and never under `--read-only`.
 """
 
@@ -162,10 +163,12 @@ class QwatchApp(App[None]):
             self.notify("read-only: requeue, delete and empty are off", timeout=6)
         self._render_status()
         self._render_view()
+        self.feed.start()
         self.poll_forever()
 
     def on_unmount(self) -> None:
-        """Wake the poller so that it sees it is cancelled and the app can exit."""
+        """Stop following completions; wake the poller so that it sees it is cancelled."""
+        self.feed.stop()
         self.workers.cancel_group(self, "poll")
         self._wake.set()
 

@@ -1,10 +1,15 @@
 """Everything `qwatch top` reads and writes, through the collector's functions only.
 
-The app calls these from thread workers: a poll is blocking I/O.
+The app calls these from thread workers: a poll is blocking I/O. Finished
+and failed jobs are followed apart, by the same background tracker as the
+exporter's (`qwatch.tracking`), every `track_interval` seconds whatever the
+refresh interval, so a job whose result is kept for a few seconds is
+counted; each refresh takes what it found since the last one.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -12,17 +17,21 @@ from typing import Protocol
 import redis
 
 from qwatch.browse import JobPage, PageRequest, read_page
-from qwatch.completions import CompletionTracker
+from qwatch.completions import Completion, CompletionTracker
 from qwatch.connection import Target, translated_errors
 from qwatch.functions import FunctionCounts, read_function_counts
 from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
 from qwatch.reader import read_snapshot
 from qwatch.snapshot import Snapshot
 from qwatch.stream import CompletionStream
+from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.tui.recent import FunctionRecent, RecentCompletions
 from qwatch.tui.trends import QueueTrend, Trends
 
 FAILED_LIMIT = 200
+PENDING_LIMIT = 100_000
+"""Completions kept for the next refresh; past this (a flood during a long `--interval`) the
+oldest are dropped: that refresh's rates are low, and the functions screen keeps fewer anyway."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +52,10 @@ class Source(Protocol):
 
     target: Target
 
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
     def poll(self, with_functions: bool) -> Update: ...
 
     def job(self, job_id: str) -> JobDetail | None: ...
@@ -53,24 +66,52 @@ class Source(Protocol):
 
 
 class Feed:
-    """Reads one Redis for the app; not thread-safe, so the app polls from one worker at a time."""
+    """Reads one Redis for the app; not thread-safe, so the app polls from one worker at a time.
 
-    def __init__(self, target: Target, client: redis.Redis) -> None:
+    `start` and `stop` the completion tracker's thread with the app: until
+    started, polls count only what the completions stream says.
+    """
+
+    def __init__(
+        self, target: Target, client: redis.Redis, track_interval: float = DEFAULT_INTERVAL
+    ) -> None:
         self.target = target
         self.client = client
-        self._tracker = CompletionTracker()
+        self.following = BackgroundTracker(
+            target.display, client, CompletionTracker(), self._follow, track_interval
+        )
+        self._pending: list[Completion] = []
+        self._pending_lock = threading.Lock()
+        """Guards `_pending`: the tracker's thread adds, the app's poll takes."""
         self._stream = CompletionStream()
         self._trends = Trends()
         self._recent = RecentCompletions()
 
+    def start(self) -> None:
+        """Start following completions."""
+        self.following.start()
+
+    def stop(self) -> None:
+        """Stop following completions, without waiting for a poll in progress to end."""
+        self.following.stop(timeout=0)
+
+    def _follow(self, completions: list[Completion], _tracker: CompletionTracker) -> None:
+        """Runs in the tracker's thread after each poll: its completions wait for a refresh."""
+        with self._pending_lock:
+            self._pending += completions
+            del self._pending[:-PENDING_LIMIT]
+
     def poll(self, with_functions: bool) -> Update:
+        """One refresh; the stream is read last, so a failure before it moves no cursor."""
         with translated_errors(self.target):
             snapshot = read_snapshot(self.client)
-            streamed = self._stream.poll(self.client, snapshot)
-            completions = streamed.counted(self._tracker.poll(self.client))
             failed = tuple(read_failed(self.client, limit=FAILED_LIMIT))
             queues = [queue.name for queue in snapshot.queues]
             functions = read_function_counts(self.client, queues) if with_functions else None
+            streamed = self._stream.poll(self.client, snapshot)
+        with self._pending_lock:
+            tracked, self._pending = self._pending, []
+        completions = streamed.counted(tracked)
         trends = self._trends.update(snapshot, completions)
         recent = self._recent.update(completions, snapshot.taken_at)
         return Update(snapshot, failed, trends, functions, recent)

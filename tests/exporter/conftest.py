@@ -102,13 +102,14 @@ def start_exporter(redis_server: RedisServer) -> Iterator[StartExporter]:
         web: WebConfig | None = None,
         url: str | None = None,
         request_deadline: float = REQUEST_DEADLINE,
+        port: int = 0,
         **options: object,
     ) -> Exporter:
         client = connect(Target(url=url or redis_server.url, timeout=timeout))
         options.setdefault("track_interval", 3600.0)  # polls when a test asks: deterministic
         source = RedisSource(name, client, **options)  # type: ignore[arg-type]
         server = make_server(
-            ("127.0.0.1", 0),
+            ("127.0.0.1", port),
             [source],
             timeout,
             web or WebConfig(),

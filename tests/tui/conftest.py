@@ -8,6 +8,7 @@ from collections.abc import Callable
 from textual.pilot import Pilot
 
 from qwatch.connection import Target, connect
+from qwatch.tracking import BackgroundTracker
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed
 from qwatch.tui.widgets.live_table import LiveTable
@@ -15,9 +16,26 @@ from qwatch.tui.widgets.live_table import LiveTable
 SIZE = (160, 40)
 
 
-def make_app(url: str, read_only: bool = False, interval: float = 0.2) -> QwatchApp:
+def make_app(
+    url: str, read_only: bool = False, interval: float = 0.2, track_interval: float = 3600.0
+) -> QwatchApp:
+    """The app on the test Redis; its completion tracker polls once at start, then only as
+    often as a test asks (so that tests counting Redis commands count only their own)."""
     target = Target(url=url, timeout=1.0)
-    return QwatchApp(Feed(target, connect(target)), interval=interval, read_only=read_only)
+    feed = Feed(target, connect(target), track_interval)
+    return QwatchApp(feed, interval=interval, read_only=read_only)
+
+
+def following(app: QwatchApp) -> BackgroundTracker:
+    """The completion tracker of an app made by `make_app`."""
+    assert isinstance(app.feed, Feed)
+    return app.feed.following
+
+
+def track(app: QwatchApp) -> None:
+    """Have the feed's completion tracker poll once more, as its own clock would, and wait."""
+    tracker = following(app)
+    assert tracker.wait_past(tracker.poll_soon()), "the tracker did not poll"
 
 
 async def until(

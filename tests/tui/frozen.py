@@ -185,6 +185,12 @@ class FrozenFeed:
 
     target = Target(url="redis://queues.internal:6379/0")
 
+    def start(self) -> None:
+        """Nothing to follow."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
     def poll(self, with_functions: bool) -> Update:
         return UPDATE
 

@@ -1,0 +1,364 @@
+"""`qwatch serve --state-file`: each Redis's stream position and the totals counted up to it.
+
+A restarted exporter reads the completions stream on from where the last
+one stopped, so the jobs that ended while no exporter ran are counted too,
+and its job counters go on from the values they had instead of from 0.
+
+**Why the totals as well as the cursor.** Prometheus takes a counter that
+went down for a restart and adds its new value. A counter that restarts at
+0 and then counts a backlog larger than its last value goes *up*, and
+Prometheus counts only the difference: two failures before a restart and
+three while qwatch was down read as one. Counters that go on from their
+saved values never go down, so every job counts once whatever the backlog.
+
+**When it is written.** At each reading of a Redis, before any scrape is
+answered from it, with the totals and the position of that same reading
+(taken together under the totals' lock): what Prometheus was served is
+never more than what the file holds, and the file's totals are exactly the
+stream's entries up to its position (plus what the registries counted).
+The file is written to a temporary file in the same directory, flushed to
+disk and renamed over the old one, so it is the old one or the new one,
+never a mix; it is not written when nothing changed. A write that fails is
+logged once, until one works again, and the scrape answers all the same.
+
+**What is kept**, per `redis` label: the stream position, the finished,
+failed and retried counters and the labels each queue has seen, the run
+and wait time histograms (started again if `--buckets` changed), and the
+stream's lost and skipped entries. The workers' own counters, the untracked
+jobs and the records skipped start at 0 as before: the stream does not say
+what they missed. Entries of names no longer served are kept as they are.
+
+**A file that is not one qwatch wrote** stops the start with one line (exit
+status 2) rather than being overwritten: a mistyped path must not destroy
+what it names, and counting on from nothing would drop the backlog without
+a word. A missing or empty file is a first start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from qwatch.errors import StateFileError, first_line
+from qwatch.exporter.totals import Histogram, JobTotals
+from qwatch.stream import StreamPosition
+
+FORMAT = 1
+MAX_BYTES = 64 * 2**20
+"""The largest file read or written: some 800,000 counter series (a scrape of 400,000 is
+already large), and few enough that reading a hostile file cannot exhaust memory."""
+MAX_COUNT = 2**63 - 1
+
+log = logging.getLogger("qwatch.exporter")
+
+T = TypeVar("T")
+Rows = tuple[tuple[T, int], ...]
+HistogramRows = tuple[tuple[str, tuple[int, ...], float], ...]
+LabelRows = tuple[tuple[str, tuple[str, ...]], ...]
+FIELDS = frozenset({
+    "stream", "finished", "failed", "retried", "buckets", "run_time", "wait_time",
+    "functions", "exceptions", "stream_lost", "stream_skipped",
+})  # fmt: skip
+
+
+class _NotOurs(Exception):
+    """A value that qwatch would not have written; says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """One Redis's stream position and the totals counted up to it, as plain data."""
+
+    position: StreamPosition | None
+    finished: Rows[tuple[str, str]]
+    failed: Rows[tuple[str, str, str]]
+    retried: Rows[tuple[str, str, str]]
+    buckets: tuple[float, ...]
+    run_time: HistogramRows
+    wait_time: HistogramRows
+    functions: LabelRows
+    exceptions: LabelRows
+    stream_lost: int
+    stream_skipped: int
+
+    @classmethod
+    def taken(cls, totals: JobTotals, position: StreamPosition | None) -> Checkpoint:
+        """A copy of what the file keeps of `totals`; under the lock that guards them."""
+        return cls(
+            position=position,
+            finished=tuple(totals.finished.items()),
+            failed=tuple(totals.failed.items()),
+            retried=tuple(totals.retried.items()),
+            buckets=totals.buckets,
+            run_time=_histograms(totals.run_time),
+            wait_time=_histograms(totals.wait_time),
+            functions=_labels(totals.functions.seen),
+            exceptions=_labels(totals.exceptions.seen),
+            stream_lost=totals.stream_lost,
+            stream_skipped=totals.stream_skipped,
+        )
+
+    def restore(self, totals: JobTotals) -> None:
+        """Set fresh totals to the saved ones; histograms only if the buckets are the same."""
+        totals.finished.update(dict(self.finished))
+        totals.failed.update(dict(self.failed))
+        totals.retried.update(dict(self.retried))
+        if self.buckets == totals.buckets:
+            for kept, rows in (
+                (totals.run_time, self.run_time),
+                (totals.wait_time, self.wait_time),
+            ):
+                for queue, counts, total in rows:
+                    if totals.histogram_queues is None or queue in totals.histogram_queues:
+                        kept[queue] = Histogram(totals.buckets, list(counts), total)
+        for labels, seen in (
+            (totals.functions, self.functions),
+            (totals.exceptions, self.exceptions),
+        ):
+            for queue, values in seen:
+                labels.seen[queue] = set(values)
+        totals.stream_lost = self.stream_lost
+        totals.stream_skipped = self.stream_skipped
+
+    def to_json(self) -> dict[str, Any]:
+        position = self.position
+        return {
+            "stream": None if position is None else [*position.last_id, position.number],
+            "finished": [[*labels, count] for labels, count in self.finished],
+            "failed": [[*labels, count] for labels, count in self.failed],
+            "retried": [[*labels, count] for labels, count in self.retried],
+            "buckets": list(self.buckets),
+            "run_time": [[queue, list(counts), total] for queue, counts, total in self.run_time],
+            "wait_time": [[queue, list(counts), total] for queue, counts, total in self.wait_time],
+            "functions": [[queue, list(values)] for queue, values in self.functions],
+            "exceptions": [[queue, list(values)] for queue, values in self.exceptions],
+            "stream_lost": self.stream_lost,
+            "stream_skipped": self.stream_skipped,
+        }
+
+    @classmethod
+    def parse(cls, value: Any) -> Checkpoint:
+        """A checkpoint from its JSON; `_NotOurs` for anything `to_json` would not give."""
+        fields = _object(value, "an entry")
+        if set(fields) != FIELDS:
+            raise _NotOurs("an entry with other fields")
+        buckets = tuple(_each(fields["buckets"], "buckets", _bound))
+        if list(buckets) != sorted(set(buckets)):
+            raise _NotOurs("buckets out of order")
+        return cls(
+            position=_position(fields["stream"]),
+            finished=_counts(fields["finished"], "finished", _pair),
+            failed=_counts(fields["failed"], "failed", _triple),
+            retried=_counts(fields["retried"], "retried", _triple),
+            buckets=buckets,
+            run_time=_histogram_rows(fields["run_time"], "run_time", len(buckets) + 1),
+            wait_time=_histogram_rows(fields["wait_time"], "wait_time", len(buckets) + 1),
+            functions=_label_rows(fields["functions"], "functions"),
+            exceptions=_label_rows(fields["exceptions"], "exceptions"),
+            stream_lost=_count(fields["stream_lost"], "stream_lost"),
+            stream_skipped=_count(fields["stream_skipped"], "stream_skipped"),
+        )
+
+
+class StateFile:
+    """The file, read once at start and written after each reading of any Redis."""
+
+    def __init__(self, path: Path, entries: dict[str, Any]) -> None:
+        self.path = path
+        self._checkpoints = {name: Checkpoint.parse(entry) for name, entry in entries.items()}
+        """Each name's checkpoint as last read or written: one that is equal is not written."""
+        self._written = {name: _dumps(entry) for name, entry in entries.items()}
+        self._lock = threading.Lock()
+        self.failing = False
+
+    @classmethod
+    def open(cls, path: str) -> StateFile:
+        """The file at `path`, checked whole; a missing or empty one holds nothing yet."""
+        where = Path(path)
+        directory = where.parent
+        if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+            raise StateFileError(f"--state-file {path}: cannot write in {directory}")
+        try:
+            with where.open("rb") as file:
+                data = file.read(MAX_BYTES + 1)
+        except FileNotFoundError:
+            data = b""
+        except OSError as exc:
+            raise StateFileError(f"cannot read state file {path}: {exc.strerror or exc}") from exc
+        if len(data) > MAX_BYTES:
+            raise StateFileError(f"state file {path} is over {MAX_BYTES >> 20} MiB: not qwatch's")
+        try:
+            entries = _entries(data) if data.strip() else {}
+            return cls(where, entries)
+        except _NotOurs as exc:
+            raise StateFileError(
+                f"state file {path} was not written by qwatch ({exc}): move it away or fix the path"
+            ) from None
+
+    def checkpoint(self, name: str) -> Checkpoint | None:
+        """What was saved for the Redis labelled `name`, if anything."""
+        return self._checkpoints.get(name)
+
+    def save(self, name: str, checkpoint: Checkpoint) -> None:
+        """Write the file with `name`'s new checkpoint; a failure is logged, never raised."""
+        with self._lock:
+            if self._checkpoints.get(name) == checkpoint:
+                return
+            try:
+                written = {**self._written, name: _dumps(checkpoint.to_json())}
+                self._replace(written)
+            except (OSError, ValueError) as exc:  # ValueError: a total not a number, or too many
+                if not self.failing:
+                    log.warning("state file %s: cannot write: %s", self.path, first_line(exc))
+                    self.failing = True
+                return
+            self._written = written
+            self._checkpoints[name] = checkpoint
+            if self.failing:
+                log.warning("state file %s: written again", self.path)
+                self.failing = False
+
+    def _replace(self, entries: dict[str, bytes]) -> None:
+        """The whole file, written aside, flushed to disk, then renamed over the old one."""
+        body = b",".join(_dumps(name) + b":" + entry for name, entry in sorted(entries.items()))
+        data = b'{"format":%d,"redis":{%s}}\n' % (FORMAT, body)
+        if len(data) > MAX_BYTES:
+            raise ValueError(f"over {MAX_BYTES >> 20} MiB, more than a start would read")
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(temporary)
+            raise
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _entries(data: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(data)
+    except (ValueError, RecursionError):
+        raise _NotOurs("not JSON") from None
+    fields = _object(document, "the file")
+    if set(fields) != {"format", "redis"} or type(fields["format"]) is not int:
+        raise _NotOurs("no format")
+    if fields["format"] != FORMAT:
+        raise _NotOurs(f"a format other than {FORMAT}")
+    return _object(fields["redis"], "redis")
+
+
+def _histograms(by_queue: dict[str, Histogram]) -> HistogramRows:
+    return tuple((queue, tuple(h.counts), h.total) for queue, h in by_queue.items() if h.counts)
+
+
+def _labels(seen: dict[str, set[str]]) -> LabelRows:
+    return tuple((queue, tuple(sorted(values))) for queue, values in seen.items())
+
+
+def _object(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise _NotOurs(f"{what} is no object")
+    return value
+
+
+def _each(value: Any, what: str, item: Callable[[Any, str], T]) -> list[T]:
+    return [item(element, what) for element in _list(value, what)]
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise _NotOurs(f"{what}: a name that is not text")
+    return value
+
+
+def _count(value: Any, what: str) -> int:
+    if type(value) is not int or not 0 <= value <= MAX_COUNT:
+        raise _NotOurs(f"{what}: not a count")
+    return value
+
+
+def _seconds(value: Any, what: str) -> float:
+    if type(value) not in (int, float) or not (math.isfinite(value) and value >= 0):
+        raise _NotOurs(f"{what}: not seconds")
+    return float(value)
+
+
+def _bound(value: Any, what: str) -> float:
+    if _seconds(value, what) <= 0:
+        raise _NotOurs(f"{what}: not a bucket bound")
+    return float(value)
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise _NotOurs(f"{what} is no list")
+    return value
+
+
+def _row(value: Any, what: str, size: int) -> list[Any]:
+    row = _list(value, what)
+    if len(row) != size:
+        raise _NotOurs(f"{what}: a row of the wrong shape")
+    return row
+
+
+def _position(value: Any) -> StreamPosition | None:
+    if value is None:
+        return None
+    ms, seq, number = (_count(part, "stream") for part in _row(value, "stream", 3))
+    return StreamPosition((ms, seq), number)
+
+
+def _pair(labels: list[Any], what: str) -> tuple[str, str]:
+    queue, function = (_text(name, what) for name in _row(labels, what, 2))
+    return queue, function
+
+
+def _triple(labels: list[Any], what: str) -> tuple[str, str, str]:
+    queue, function, exception = (_text(name, what) for name in _row(labels, what, 3))
+    return queue, function, exception
+
+
+def _counts(value: Any, what: str, labels: Callable[[list[Any], str], T]) -> Rows[T]:
+    """Rows of label values and a count; each set of labels once."""
+    rows = []
+    for row in _each(value, what, _list):
+        if not row:
+            raise _NotOurs(f"{what}: an empty row")
+        rows.append((labels(row[:-1], what), _count(row[-1], what)))
+    if len({names for names, _number in rows}) != len(rows):
+        raise _NotOurs(f"{what}: the same labels twice")
+    return tuple(rows)
+
+
+def _histogram_rows(value: Any, what: str, size: int) -> HistogramRows:
+    rows = []
+    for queue, counts, total in _each(value, what, lambda item, w: _row(item, w, 3)):
+        observed = tuple(_each(counts, what, _count))
+        if len(observed) != size:
+            raise _NotOurs(f"{what}: a histogram not of the buckets")
+        rows.append((_text(queue, what), observed, _seconds(total, what)))
+    return tuple(rows)
+
+
+def _label_rows(value: Any, what: str) -> LabelRows:
+    rows = []
+    for queue, values in _each(value, what, lambda item, w: _row(item, w, 2)):
+        rows.append((_text(queue, what), tuple(_each(values, what, _text))))
+    return tuple(rows)
