@@ -26,6 +26,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from qwatch import actions
+from qwatch.columns import Column
 from qwatch.errors import QwatchError, first_line
 from qwatch.formatting import clip, clock
 from qwatch.jobs import JobDetail
@@ -33,11 +34,11 @@ from qwatch.printable import printable
 from qwatch.report import empty_hint, headline
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
-from qwatch.tui.columns import Column, prepare
 from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
 from qwatch.tui.inspector import Inspector
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
+from qwatch.tui.prepared import prepare
 from qwatch.tui.widgets.live_table import LiveTable
 
 VIEWS = ("queues", "workers", "failed", "functions")

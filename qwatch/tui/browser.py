@@ -21,33 +21,14 @@ from qwatch.browse import STATES, JobPage, PageRequest
 from qwatch.errors import QwatchError
 from qwatch.listing import COLUMNS, cells, summary
 from qwatch.printable import printable
-from qwatch.tui.columns import Column
 from qwatch.tui.dialogs import Help
 from qwatch.tui.rows import Rows
 from qwatch.tui.widgets.live_table import LiveTable
 
 PAGE_SIZE = 100
 """Jobs a page reads: a screenful or two, far under `browse.MAX_LIMIT`."""
-LAYOUT = {
-    "position": Column("position", "#", 3, numeric=True),
-    "id": Column("id", "job", 1),
-    "function": Column("function", "function", 1, cap=40, least=10),
-    "worker": Column("worker", "worker", 4, cap=20, least=8),
-    "waits_for": Column("waits_for", "waits for", 2, cap=40, least=10),
-    "result": Column("result", "result", 2, cap=60, least=10),
-    "exception": Column("exception", "exception", 2, cap=60, least=10),
-}
-"""Columns whose text can be long are capped (the inspector has it whole); the rest, times
-and ages, are as wide as their content and drop last but for the id and function."""
-
 ReadPage = Callable[[PageRequest], JobPage]
 Inspect = Callable[[str], object]
-
-
-def table_columns(state: str) -> tuple[Column, ...]:
-    return tuple(
-        LAYOUT.get(key) or Column(key, label, 2, numeric=True) for key, label in COLUMNS[state]
-    )
 
 
 def page_rows(page: JobPage) -> Rows:
@@ -91,7 +72,7 @@ class JobBrowser(Screen[None]):
         yield Static("", id="browser-summary", markup=False)
         with ContentSwitcher(initial=f"jobs-{self.request.state}", id="browser-tables"):
             for state in STATES:
-                yield LiveTable(table_columns(state), id=f"jobs-{state}")
+                yield LiveTable(COLUMNS[state], id=f"jobs-{state}")
         yield Input(id="browser-filter", disabled=True)
         yield Footer()
 
