@@ -26,9 +26,10 @@ SORT_MARKS = (" ▲", " ▼")
 
 ELLIPSIS = "…"
 
-Cut = Literal["end", "start"]
-"""Where text too long for its column loses cells: its end (marked `…`), or its start (a
-sparkline's oldest values)."""
+Cut = Literal["end", "start", "module"]
+"""Where text too long for its column loses cells: its end (marked `…`), its start (a
+sparkline's oldest values), or the start of a dotted name's module, so that the name
+people read stays (`…tasks.send_email`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +145,11 @@ def _cut(text: str, size: int, cut: Cut, width: int) -> str:
     """`text`, `width` cells wide, cut to exactly `size` cells."""
     if cut == "start":
         return _pad(_last_cells(text, size), size)
+    if cut == "module" and "." in text and size > 1:
+        kept = _last_cells(text, size - 1)
+        if text[len(text) - len(kept) - 1] != "." and "." in kept:
+            kept = kept[kept.index(".") + 1 :]  # begin at a whole part of the name
+        return _pad(ELLIPSIS + kept, size)
     if width == len(text):
         return text[: size - 1] + ELLIPSIS
     return set_cell_size(text, size - 1) + ELLIPSIS

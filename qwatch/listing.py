@@ -17,7 +17,7 @@ def _time(key: str, label: str) -> Column:
 COMMON = (
     Column("position", "#", 3, numeric=True),
     Column("id", "job", 1),
-    Column("function", "function", 1, cap=40, least=10),
+    Column("function", "function", 1, cap=40, least=10, cut="module"),
 )
 WORKER = Column("worker", "worker", 4, cap=20, least=8)
 COLUMNS: dict[str, tuple[Column, ...]] = {

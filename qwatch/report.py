@@ -47,7 +47,7 @@ ABANDONED_COLUMNS = (
 )  # fmt: skip
 FAILED_COLUMNS = (
     Column("ago", "ago", 1, numeric=True), Column("queue", "queue", 3, least=8),
-    Column("function", "function", 2, cap=40, least=10),
+    Column("function", "function", 2, cap=40, least=10, cut="module"),
     Column("exception", "exception", 2, cap=60, least=12),
     Column("worker", "worker", 4, least=8), Column("id", "job", 1),
 )  # fmt: skip

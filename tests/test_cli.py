@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -249,7 +250,7 @@ def _at_columns(width: int, *argv: str) -> list[str]:
     return result.stdout.splitlines()
 
 
-def test_failed_is_one_line_a_job_with_the_id_whole_at_80_and_60_columns(
+def test_failed_keeps_ids_whole_and_function_names_readable_when_narrow(
     client: redis.Redis, url: str
 ) -> None:
     queue = Queue("billing-reconciliation-nightly", connection=client)
@@ -260,6 +261,8 @@ def test_failed_is_one_line_a_job_with_the_id_whole_at_80_and_60_columns(
     for job in jobs:
         assert len([line for line in lines if job.id in line]) == 1, lines
     assert any("ValueError: xxx" in line and line.count("…") for line in lines)
+    cut = "\n".join(_at_columns(70, "failed", "--url", url))  # leaves the function 12-13 cells
+    assert "…tasks.fail " in cut and re.search(r"…(tasks\.)?divide ", cut), cut  # not harness.ta…
     narrow = _at_columns(60, "failed", "--url", url)
     assert all(len(line) <= 60 for line in narrow), narrow
     for job in jobs:

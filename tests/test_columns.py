@@ -10,7 +10,7 @@ import random
 import pytest
 
 from qwatch import report
-from qwatch.columns import Column, fit
+from qwatch.columns import Column, fit, fitted
 from qwatch.listing import COLUMNS
 from qwatch.tui import rows
 from qwatch.tui.rows import FAILED_COLUMNS, QUEUE_COLUMNS
@@ -91,3 +91,28 @@ def test_ids_are_whole_or_left_out_never_cut() -> None:
         for room in range(10, 120):
             shown = fit(columns, [36 if i == index else 40 for i in range(len(columns))], room)
             assert shown.get(index, 36) == 36, room
+
+
+FUNCTION = Column("function", "function", cut="module")
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (24, "harness.tasks.send_email"),
+        (23, "…tasks.send_email      "),
+        (17, "…tasks.send_email"),
+        (16, "…send_email     "),
+        (11, "…send_email"),
+        (10, "…end_email"),
+    ],
+)
+def test_a_function_name_loses_its_module_first(size: int, shown: str) -> None:
+    """The part people read is the function: its module's head goes, a whole part at a time."""
+    assert fitted("harness.tasks.send_email", size, FUNCTION) == shown
+
+
+def test_other_text_is_cut_at_its_end_and_a_name_without_a_module_too() -> None:
+    assert fitted("requests.exceptions.Timeout", 12, Column("e", "exception")) == "requests.ex…"
+    assert fitted("send_email_to_everyone", 10, FUNCTION) == "send_emai…"
+    assert fitted("模块.发送邮件", 9, FUNCTION) == "…发送邮件"

@@ -79,12 +79,13 @@ HOST_COLUMNS = (
 )  # fmt: skip
 FAILED_COLUMNS = (
     Column("when", "when", 1, numeric=True), Column("queue", "queue", 3, least=8),
-    Column("function", "function", 2, cap=40, least=10),
+    Column("function", "function", 2, cap=40, least=10, cut="module"),
     Column("exception", "exception", 2, cap=60, least=12),
     Column("worker", "worker", 4, least=8), Column("id", "job", 1),
 )  # fmt: skip
 FUNCTION_COLUMNS = (
-    Column("function", "function", 1, least=12), Column("queued", "queued", 1, numeric=True),
+    Column("function", "function", 1, least=12, cut="module"),
+    Column("queued", "queued", 1, numeric=True),
     Column("started", "started", 1, numeric=True), Column("failed", "failed", 1, numeric=True),
     Column("done_recent", "done 5m", 2, numeric=True),
     Column("failed_recent", "failed 5m", 1, numeric=True),
