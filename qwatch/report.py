@@ -244,10 +244,14 @@ def jobs_report(page: JobPage, width: int = WIDE) -> RenderableType:
 
 
 def job_report(job: JobDetail) -> RenderableType:
-    """Everything about one job, its traceback last and whole."""
+    """Everything about one job, its traceback last and whole.
+
+    Values fold onto more lines rather than being cut: a long one was cut once
+    already, where it was read, with a note saying how much.
+    """
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold")
-    fields.add_column()
+    fields.add_column(overflow="fold")
     _add_row(fields, "job", job.id)
     _add_row(fields, "status", job.status or "-")
     _add_row(fields, "function", job.function)
@@ -273,15 +277,31 @@ def job_report(job: JobDetail) -> RenderableType:
         _add_row(fields, "exception", _text(job.exception, style="red"))
     parts: list[RenderableType] = [fields]
     if job.attempts:
-        attempts = Table(title="attempts", title_justify="left", box=None, pad_edge=False)
-        for header in ATTEMPT_COLUMNS:
-            attempts.add_column(header)
-        for row in attempt_rows(job):
-            _add_row(attempts, *row)
-        parts += [Text(""), attempts]
+        parts += [Text(""), attempts_table(job, "attempts")]
     if job.traceback:
         parts += [Text(""), Text(printable_lines(job.traceback))]
     return Group(*parts)
+
+
+def attempts_table(job: JobDetail, title: str) -> RenderableType:
+    """The job's recorded executions, oldest first, from its results stream.
+
+    Each result or exception has its own line under the table, as wide as
+    the terminal, and folds rather than being cut: it was cut once already,
+    with a note saying how much.
+    """
+    *headers, outcome_header = ATTEMPT_COLUMNS
+    rows = attempt_rows(job)
+    runs = Table(box=None, pad_edge=False)
+    outcomes = Table(box=None, pad_edge=False)
+    for header in headers:
+        runs.add_column(header, no_wrap=header != "worker", overflow="fold")
+    outcomes.add_column(headers[0], no_wrap=True)
+    outcomes.add_column(outcome_header, overflow="fold")
+    for *run, outcome in rows:
+        _add_row(runs, *run)
+        _add_row(outcomes, run[0], outcome)
+    return Group(Text(title, style="italic"), runs, Text(""), outcomes)
 
 
 def _number(value: int | None) -> str:

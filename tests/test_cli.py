@@ -270,6 +270,21 @@ def test_failed_keeps_ids_whole_and_function_names_readable_when_narrow(
     assert narrow[-1].endswith("left out at 60 columns"), narrow
 
 
+def test_job_cuts_a_long_exception_once_and_counts_what_it_cut(
+    client: redis.Redis, url: str
+) -> None:
+    job = Queue("default", connection=client).enqueue(tasks.fail, "x" * 30_000)
+    run_burst(url, ["default"])
+    for width in (80, 200):
+        out = "\n".join(_at_columns(width, "job", job.id, "--url", url))
+        exception = out[out.index("\nexception ") : out.index("\nattempts")]
+        attempt = out[out.index("\nattempts") : out.index("\nTraceback")]
+        for shown in (exception, attempt):
+            (cut,) = re.findall(r"\[(\d+) more\s+characters cut\]", shown)
+            assert shown.count("…") == 1, shown  # one cut, not one more where the line ends
+            assert shown.replace("exception", "").count("x") + int(cut) == 30_000, shown
+
+
 def test_snapshot_keeps_names_on_one_line_at_80_columns(client: redis.Redis, url: str) -> None:
     queue = Queue("a-queue-with-a-rather-long-name", connection=client)
     queue.enqueue(tasks.add, 1, 1)

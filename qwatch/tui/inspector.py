@@ -14,8 +14,11 @@ from textual.widgets import Footer, Label, Static
 
 from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail
-from qwatch.listing import ATTEMPT_COLUMNS, attempt_rows, retries
+from qwatch.listing import retries
 from qwatch.printable import printable, printable_lines
+from qwatch.report import attempts_table
+
+ATTEMPTS_TITLE = "attempts (RQ records each Retry returned and the last outcome)"
 
 
 class Inspector(ModalScreen[str | None]):
@@ -38,7 +41,7 @@ class Inspector(ModalScreen[str | None]):
             yield Label(f"job {printable(self.job.id)}", id="inspector-title", markup=False)
             yield Static(self._fields(), id="fields")
             if self.job.attempts:
-                yield Static(attempts_table(self.job), id="attempts")
+                yield Static(attempts_table(self.job, ATTEMPTS_TITLE), id="attempts")
             if self.job.traceback:
                 yield Static(self._traceback(self.job.traceback), id="traceback")
         yield Footer()
@@ -47,7 +50,7 @@ class Inspector(ModalScreen[str | None]):
         job = self.job
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
-        table.add_column()
+        table.add_column(overflow="fold")  # a long value was cut once, with a note: not again
         rows = [
             ("function", job.function),
             ("arguments", job.arguments or "-"),
@@ -97,18 +100,3 @@ class Inspector(ModalScreen[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
-
-
-def attempts_table(job: JobDetail) -> Table:
-    """The job's recorded executions, oldest first, from its results stream."""
-    table = Table(
-        title="attempts (RQ records each Retry returned and the last outcome)",
-        title_justify="left",
-        box=None,
-        pad_edge=False,
-    )
-    for header in ATTEMPT_COLUMNS:
-        table.add_column(header)
-    for row in attempt_rows(job):
-        table.add_row(*map(Text, row))
-    return table
