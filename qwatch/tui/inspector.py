@@ -17,6 +17,7 @@ from qwatch.jobs import JobDetail
 from qwatch.listing import retries
 from qwatch.printable import printable, printable_lines
 from qwatch.report import attempts_table
+from qwatch.tui.dialogs import Help
 
 ATTEMPTS_TITLE = "attempts (RQ records each Retry returned and the last outcome)"
 
@@ -25,11 +26,14 @@ class Inspector(ModalScreen[str | None]):
     """Shows a job; dismisses with the action asked for (`requeue`, `delete`) or None."""
 
     BINDINGS = [
-        Binding("escape,q", "close", "back"),
+        Binding("escape", "close", "back", key_display="esc"),
         Binding("r", "choose('requeue')", "requeue"),
         Binding("d", "choose('delete')", "delete"),
         Binding("c", "copy", "copy traceback"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "app.quit", "quit"),
     ]
+    """As everywhere in qwatch top, `?` lists the keys that work here and `q` quits."""
 
     def __init__(self, job: JobDetail, read_only: bool) -> None:
         super().__init__()
@@ -44,7 +48,7 @@ class Inspector(ModalScreen[str | None]):
                 yield Static(attempts_table(self.job, ATTEMPTS_TITLE), id="attempts")
             if self.job.traceback:
                 yield Static(self._traceback(self.job.traceback), id="traceback")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def _fields(self) -> Group:
         job = self.job
@@ -100,3 +104,14 @@ class Inspector(ModalScreen[str | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_help(self) -> None:
+        """The inspector's own keys: those of the screen under it do not work here."""
+        lines = [
+            (binding.key_display or binding.key, binding.description)
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding)
+            and self.check_action(binding.action.partition("(")[0], ())
+        ]
+        lines.append(("↑ ↓ PgUp PgDn", "scroll"))
+        self.app.push_screen(Help(lines, self.read_only))

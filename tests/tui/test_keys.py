@@ -7,10 +7,13 @@ from collections import Counter
 import pytest
 import redis
 from rq import Queue
+from textual.widgets._footer import FooterKey
 
 from harness import tasks
 from harness.workers import run_burst
 from qwatch.jobs import read_failed
+from qwatch.tui.app import QwatchApp
+from qwatch.tui.dialogs import Help
 from qwatch.tui.inspector import Inspector
 from tests.tui.conftest import SIZE, make_app, table, until
 
@@ -87,3 +90,38 @@ async def test_a_header_click_sorts_by_that_column_and_again_reverses(
         await pilot.click("#queues", offset=(left + 2, 0))
         assert queues.keys == ["alpha", "gamma", "beta"]
         assert "queued ▲" in queues.render_line(0).text
+
+
+def footer(app: QwatchApp) -> dict[str, FooterKey]:
+    """The keys the footer of the screen on top shows, by key."""
+    return {key.key: key for key in app.screen.query(FooterKey)}
+
+
+def within_80_columns(app: QwatchApp, *keys: str) -> bool:
+    shown = footer(app)
+    return all(key in shown and shown[key].region.right <= 80 for key in keys)
+
+
+async def test_the_inspector_shows_help_and_quit_and_its_own_keys(
+    client: redis.Redis, url: str
+) -> None:
+    Queue("default", connection=client).enqueue(tasks.divide, 1, 0)
+    run_burst(url, ["default"])
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
+        await until(pilot, lambda: within_80_columns(app, "question_mark", "q"), "? help, q quit")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, Help), "the inspector's keys")
+        help_screen = app.screen
+        assert isinstance(help_screen, Help)
+        keys = dict(help_screen.lines)
+        assert keys["esc"] == "back" and keys["c"] == "copy traceback" and keys["r"] == "requeue"
+        assert not {"1", "/", "j", "s"} & keys.keys()  # the failed screen's keys do not work here
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, Inspector), "back to the inspector")
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_code is not None, "qwatch to quit")
