@@ -82,10 +82,10 @@ class QwatchApp(App[None]):
     CSS_PATH = "qwatch.tcss"
     TITLE = "qwatch top"
     BINDINGS = [
-        Binding("1", "show('queues')", "queues"),
-        Binding("2", "show('workers')", "workers"),
-        Binding("3", "show('failed')", "failed"),
-        Binding("4", "show('functions')", "functions"),
+        Binding("1", "show('queues')", "Queues"),
+        Binding("2", "show('workers')", "Workers"),
+        Binding("3", "show('failed')", "Failed"),
+        Binding("4", "show('functions')", "Functions"),
         Binding("slash", "filter", "filter", key_display="/"),
         Binding("escape", "clear_filter", "clear filter", show=False, key_display="esc"),
         Binding("s", "sort", "sort", show=False),

@@ -6,6 +6,7 @@ from collections import Counter
 
 import pytest
 import redis
+from rich.text import Text
 from rq import Queue
 from textual.widgets._footer import FooterKey
 
@@ -125,3 +126,16 @@ async def test_the_inspector_shows_help_and_quit_and_its_own_keys(
         await until(pilot, lambda: isinstance(app.screen, Inspector), "back to the inspector")
         await pilot.press("q")
         await until(pilot, lambda: app.return_code is not None, "qwatch to quit")
+
+
+async def test_screen_keys_are_drawn_as_keys_not_counts(url: str) -> None:
+    """`2 Workers` is the key 2 on a key's own background, then the screen's name."""
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: within_80_columns(app, "2", "question_mark", "q"), "the footer")
+        for key, name in (("2", "Workers"), ("3", "Failed"), ("4", "Functions")):
+            drawn = footer(app)[key].render()
+            assert isinstance(drawn, Text) and drawn.plain == f"{key} {name}"
+            key_style = drawn.get_style_at_offset(app.console, 0)
+            name_style = drawn.get_style_at_offset(app.console, 2)
+            assert key_style.bgcolor != name_style.bgcolor and key_style.bold
