@@ -8,12 +8,15 @@ import pytest
 import redis
 from rich.text import Text
 from rq import Queue
+from textual.widgets import Label, Static
 from textual.widgets._footer import FooterKey
 
 from harness import tasks
 from harness.workers import run_burst
+from qwatch.browse import STATES
 from qwatch.jobs import read_failed
 from qwatch.tui.app import QwatchApp
+from qwatch.tui.browser import JobBrowser
 from qwatch.tui.dialogs import Help
 from qwatch.tui.inspector import Inspector
 from tests.tui.conftest import SIZE, make_app, table, until
@@ -139,3 +142,23 @@ async def test_screen_keys_are_drawn_as_keys_not_counts(url: str) -> None:
             key_style = drawn.get_style_at_offset(app.console, 0)
             name_style = drawn.get_style_at_offset(app.console, 2)
             assert key_style.bgcolor != name_style.bgcolor and key_style.bold
+
+
+async def test_the_job_browser_shows_its_states_on_one_line_at_80_columns(
+    client: redis.Redis, url: str
+) -> None:
+    Queue("a-queue-with-a-rather-long-name", connection=client).enqueue(tasks.add, 1, 1)
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(app, "#queues").row_count == 1, "the queue")
+        await pilot.press("j")
+        await until(pilot, lambda: isinstance(app.screen, JobBrowser), "the job browser")
+        await until(pilot, lambda: within_80_columns(app, "question_mark", "q"), "? help, q quit")
+        tabs = app.screen.query_one("#browser-states")
+        assert tabs.region.height == 1
+        names = [str(label.content) for label in tabs.query(".state-name").results(Label)]
+        assert names == list(STATES)
+        assert all(tab.region.right <= 80 for tab in tabs.query(".state-tab"))
+        summary = app.screen.query_one("#browser-summary", Static)
+        await until(pilot, lambda: "queued jobs 1-1 of 1" in str(summary.render()), "the page")
+        assert str(summary.render()).startswith("a-queue-with-a-rather-long-name  ")
