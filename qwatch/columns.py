@@ -5,7 +5,7 @@ live tables of `qwatch top`. Every table declares its columns once, each
 with a priority: as the terminal narrows, the least useful drop first, and
 the rest are exactly as wide as their widest cell, never wider than their
 cap. Ids have no `least`, so they are whole or left out, never cut.
-Everything here is pure: `qwatch top` fits its tables off the UI thread.
+Everything here is pure, so every width can be checked without a terminal.
 """
 
 from __future__ import annotations
