@@ -4,20 +4,47 @@ in `qwatch jobs`, `qwatch job` and `qwatch top`."""
 from __future__ import annotations
 
 from qwatch.browse import SCAN_WINDOW, JobPage, ListedJob
+from qwatch.columns import Column
 from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail
 
-COMMON = (("position", "#"), ("id", "job"), ("function", "function"))
-COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "queued": (*COMMON, ("waiting", "waiting")),
-    "started": (*COMMON, ("running", "running"), ("worker", "worker")),
-    "scheduled": (*COMMON, ("at", "at"), ("in", "in")),
-    "deferred": (*COMMON, ("since", "since"), ("waits_for", "waits for")),
-    "finished": (*COMMON, ("ended", "ended"), ("ran", "ran"), ("result", "result")),
-    "failed": (*COMMON, ("ended", "ended"), ("worker", "worker"), ("exception", "exception")),
-    "canceled": (*COMMON, ("canceled", "canceled")),
+
+def _time(key: str, label: str) -> Column:
+    """A time or an age: as wide as its content, dropped after the id and the function."""
+    return Column(key, label, 2, numeric=True)
+
+
+COMMON = (
+    Column("position", "#", 3, numeric=True),
+    Column("id", "job", 1),
+    Column("function", "function", 1, cap=40, least=10, cut="module"),
+)
+WORKER = Column("worker", "worker", 4, cap=20, least=8)
+COLUMNS: dict[str, tuple[Column, ...]] = {
+    "queued": (*COMMON, _time("waiting", "waiting")),
+    "started": (*COMMON, _time("running", "running"), WORKER),
+    "scheduled": (*COMMON, _time("at", "at"), _time("in", "in")),
+    "deferred": (
+        *COMMON,
+        _time("since", "since"),
+        Column("waits_for", "waits for", 2, cap=40, least=10),
+    ),
+    "finished": (
+        *COMMON,
+        _time("ended", "ended"),
+        _time("ran", "ran"),
+        Column("result", "result", 2, cap=60, least=10),
+    ),
+    "failed": (
+        *COMMON,
+        _time("ended", "ended"),
+        WORKER,
+        Column("exception", "exception", 2, cap=60, least=10),
+    ),
+    "canceled": (*COMMON, _time("canceled", "canceled")),
 }
-"""Per state: column key and header; the longest text (result, exception) last."""
+"""Per state, the columns of `qwatch jobs` and of the job browser; the longest text (result,
+exception) last and capped: `qwatch job ID` and the inspector have it whole."""
 
 ORDER = {
     "queued": "in queue order, next to run first",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from rich import box
 from rich.console import Group, JustifyMethod, RenderableType
@@ -13,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from qwatch.browse import JobPage
+from qwatch.columns import GAP, Column, fit, fitted, measure
 from qwatch.formatting import byte_size, clock, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
 from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, retries, summary
@@ -22,6 +22,37 @@ from qwatch.snapshot import Snapshot
 WIDE = 200
 """Where there is no terminal to fit, e.g. a pipe."""
 STATE_STYLES = {"busy": "yellow", "idle": "green", "suspended": "magenta", "started": "cyan"}
+
+QUEUE_COLUMNS = (
+    Column("queue", "queue", 1, least=8), Column("queued", "queued", 1, numeric=True),
+    Column("started", "started", 2, numeric=True), Column("failed", "failed", 1, numeric=True),
+    Column("finished", "finished", 3, numeric=True),
+    Column("deferred", "deferred", 4, numeric=True),
+    Column("scheduled", "scheduled", 4, numeric=True),
+    Column("canceled", "canceled", 5, numeric=True),
+    Column("workers", "workers", 1, numeric=True), Column("oldest", "oldest", 2, numeric=True),
+)  # fmt: skip
+WORKER_COLUMNS = (
+    Column("name", "worker", 1, least=12), Column("host", "host", 3, least=8),
+    Column("pid", "pid", 5, numeric=True), Column("state", "state", 1),
+    Column("queues", "queues", 3, cap=30, least=8),
+    Column("job", "current job", 2, cap=60, least=12),
+    Column("heartbeat", "heartbeat", 2, numeric=True), Column("ok", "ok", 4, numeric=True),
+    Column("failed", "failed", 4, numeric=True), Column("working", "working", 4, numeric=True),
+    Column("ip", "ip", 6, least=7), Column("python", "python", 6), Column("rq", "rq", 6),
+)  # fmt: skip
+ABANDONED_COLUMNS = (
+    Column("id", "job", 1), Column("queue", "queue", 2, least=8),
+    Column("worker", "worker", 3, least=8), Column("overdue", "overdue", 1, numeric=True),
+)  # fmt: skip
+FAILED_COLUMNS = (
+    Column("ago", "ago", 1, numeric=True), Column("queue", "queue", 3, least=8),
+    Column("function", "function", 2, cap=40, least=10, cut="module"),
+    Column("exception", "exception", 2, cap=60, least=12),
+    Column("worker", "worker", 4, least=8), Column("id", "job", 1),
+)  # fmt: skip
+"""As in `qwatch top`: the columns of each table, the least useful with the highest
+priority; free text capped (`qwatch job ID` and `--json` have it whole)."""
 
 
 def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> RenderableType:
@@ -88,87 +119,43 @@ def _header(snapshot: Snapshot, target: str, width: int) -> Text:
     return text
 
 
-@dataclass(frozen=True, slots=True)
-class Column:
-    """One column of a one-shot table: how narrow it may get, and how long it stays."""
-
-    header: str
-    number: bool = False
-    narrowest: int = 0
-    """Text columns are cut with `…` down to this width; 0 keeps the column whole."""
-    keep: int = 0
-    """When the terminal is too narrow, the lowest `keep` goes first; 0 never goes."""
-
-
 Cell = str | Text
 
 
 def fitted_table(
     title: str, columns: Sequence[Column], rows: Sequence[Sequence[Cell]], width: int
 ) -> RenderableType:
-    """A table of one line per row in `width` columns: text is cut with `…`, ids and numbers
-    never, and the least useful columns are left out (and named) when even that is too wide."""
-    natural = [
-        max([len(column.header), *(_one_line(row[index]).cell_len for row in rows)])
-        for index, column in enumerate(columns)
-    ]
-    widths = _fit(columns, natural, width)
+    """A table of one line per row in `width` columns, fitted as `qwatch top` fits its tables:
+    text is cut with `…`, ids and numbers never, and the least useful columns are left out
+    (and named) when even that is too wide."""
+    lines = [tuple(map(_cell_text, row)) for row in rows]
+    chosen = fit(columns, measure(lines, len(columns)), width + GAP)  # no gap before the first
     table = Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, padding=0
     )
-    shown = [index for index, column_width in enumerate(widths) if column_width]
-    for index in shown:
-        justify: JustifyMethod = "right" if columns[index].number else "left"
-        table.add_column(columns[index].header, justify=justify, width=widths[index], no_wrap=True)
-    for row in rows:
-        table.add_row(*(_one_line(row[index]) for index in shown))
-    hidden = [column.header for column, column_width in zip(columns, widths) if not column_width]
+    for index, size in chosen.items():
+        justify: JustifyMethod = "right" if columns[index].numeric else "left"
+        table.add_column(columns[index].label, justify=justify, width=size, no_wrap=True)
+    for line in lines:
+        table.add_row(
+            *(
+                Text(fitted(line[index].plain, size, columns[index]), style=line[index].style)
+                for index, size in chosen.items()
+            )
+        )
+    hidden = [column.label for index, column in enumerate(columns) if index not in chosen]
     parts: list[RenderableType] = [Text(""), table]
     if hidden:
         parts.append(Text(f"{', '.join(hidden)} left out at {width} columns", style="dim"))
     return Group(*parts)
 
 
-def _fit(columns: Sequence[Column], natural: list[int], width: int) -> list[int]:
-    """Each column's width, 0 for those left out: the narrowest that serve, then the room left
-    shared out evenly, no column wider than its widest cell."""
-    widths = [min(column.narrowest or size, size) for column, size in zip(columns, natural)]
-    while sum(size + 1 for size in widths if size) - 1 > width:
-        droppable = [index for index, size in enumerate(widths) if size and columns[index].keep]
-        if not droppable:
-            break
-        widths[min(droppable, key=lambda index: (columns[index].keep, -index))] = 0
-    room = width - (sum(size + 1 for size in widths if size) - 1)
-    while room > 0:
-        growing = [index for index, size in enumerate(widths) if 0 < size < natural[index]]
-        for index in growing[:room]:
-            widths[index] += 1
-        room -= len(growing[:room])
-        if not growing:
-            break
-    return widths
-
-
-def _one_line(cell: Cell) -> Text:
-    """A cell on one line, never read as markup nor sent as controls (names come from Redis)."""
-    text = _text(cell) if isinstance(cell, str) else _text(cell.plain, cell.style)
-    text.no_wrap, text.overflow = True, "ellipsis"
-    return text
+def _cell_text(cell: Cell) -> Text:
+    """A cell never read as markup nor sent as controls (names come from Redis)."""
+    return _text(cell) if isinstance(cell, str) else _text(cell.plain, cell.style)
 
 
 def _queues(snapshot: Snapshot, width: int) -> RenderableType:
-    columns = [
-        Column("queue", narrowest=8),
-        Column("queued", number=True),
-        Column("started", number=True, keep=6),
-        Column("failed", number=True),
-        Column("finished", number=True, keep=5),
-        Column("deferred", number=True, keep=2),
-        Column("scheduled", number=True, keep=3),
-        Column("canceled", number=True, keep=1),
-        Column("workers", number=True),
-        Column("oldest", number=True, keep=4),
-    ]
     rows = [
         (
             queue.name,
@@ -186,25 +173,10 @@ def _queues(snapshot: Snapshot, width: int) -> RenderableType:
         )
         for queue in snapshot.queues
     ]
-    return fitted_table("Queues", columns, rows, width)
+    return fitted_table("Queues", QUEUE_COLUMNS, rows, width)
 
 
 def _workers(snapshot: Snapshot, width: int) -> RenderableType:
-    columns = [
-        Column("worker", narrowest=12),
-        Column("host", narrowest=8, keep=5),
-        Column("pid", number=True, keep=2),
-        Column("state"),
-        Column("queues", narrowest=8, keep=6),
-        Column("current job", narrowest=10, keep=7),
-        Column("heartbeat", number=True, keep=4),
-        Column("ok", number=True, keep=3),
-        Column("failed", number=True, keep=3),
-        Column("working", number=True, keep=1),
-        Column("ip", keep=1),
-        Column("python", keep=1),
-        Column("rq", keep=1),
-    ]
     rows = []
     for worker in snapshot.workers:
         job = worker.current_job_description or worker.current_job or ""
@@ -230,21 +202,15 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
                 worker.rq_version or "-",
             )
         )
-    return fitted_table("Workers", columns, rows, width)
+    return fitted_table("Workers", WORKER_COLUMNS, rows, width)
 
 
 def _abandoned(snapshot: Snapshot, width: int) -> RenderableType:
-    columns = [
-        Column("job"),
-        Column("queue", narrowest=8),
-        Column("worker", narrowest=8),
-        Column("overdue", number=True),
-    ]
     rows = [
         (job.id, job.queue, job.worker or "-", duration(job.overdue_seconds))
         for job in snapshot.abandoned_jobs
     ]
-    return fitted_table("Abandoned jobs", columns, rows, width)
+    return fitted_table("Abandoned jobs", ABANDONED_COLUMNS, rows, width)
 
 
 def failed_report(
@@ -252,14 +218,6 @@ def failed_report(
 ) -> RenderableType:
     """The failed list, one job a line, newest first; the id always whole."""
     now = time.time() if now is None else now
-    columns = [
-        Column("ago", number=True),
-        Column("queue", narrowest=6, keep=2),
-        Column("function", narrowest=10, keep=3),
-        Column("exception", narrowest=18),
-        Column("worker", narrowest=8, keep=1),
-        Column("job"),
-    ]
     cells = [
         (
             duration(now - row.failed_at) if row.failed_at else "-",
@@ -271,40 +229,29 @@ def failed_report(
         )
         for row in rows
     ]
-    return fitted_table("Failed jobs", columns, cells, width)
-
-
-JOB_COLUMNS = {
-    "position": Column("#", number=True),
-    "id": Column("job"),
-    "function": Column("function", narrowest=10, keep=3),
-    "worker": Column("worker", narrowest=8, keep=2),
-    "waits_for": Column("waits for", narrowest=10, keep=2),
-    "result": Column("result", narrowest=10),
-    "exception": Column("exception", narrowest=18),
-}
-"""How each column of `qwatch jobs` fits a narrow terminal; times are numbers."""
+    return fitted_table("Failed jobs", FAILED_COLUMNS, cells, width)
 
 
 def jobs_report(page: JobPage, width: int = WIDE) -> RenderableType:
     """One page of a queue's jobs in one state, then where it sits and how to go on."""
     state = page.request.state
-    columns = [
-        JOB_COLUMNS.get(key, Column(header, number=True, keep=4)) for key, header in COLUMNS[state]
-    ]
     rows = [cells(job, state, page.taken_at) for job in page.jobs]
     note = summary(page)
     if page.next_offset is not None:
         note += f"; next page: --offset {page.next_offset}"
     title = f"{state.capitalize()} jobs of {page.request.queue}"
-    return Group(fitted_table(title, columns, rows, width), _text(note))
+    return Group(fitted_table(title, COLUMNS[state], rows, width), _text(note))
 
 
 def job_report(job: JobDetail) -> RenderableType:
-    """Everything about one job, its traceback last and whole."""
+    """Everything about one job, its traceback last and whole.
+
+    Values fold onto more lines rather than being cut: a long one was cut once
+    already, where it was read, with a note saying how much.
+    """
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold")
-    fields.add_column()
+    fields.add_column(overflow="fold")
     _add_row(fields, "job", job.id)
     _add_row(fields, "status", job.status or "-")
     _add_row(fields, "function", job.function)
@@ -330,15 +277,31 @@ def job_report(job: JobDetail) -> RenderableType:
         _add_row(fields, "exception", _text(job.exception, style="red"))
     parts: list[RenderableType] = [fields]
     if job.attempts:
-        attempts = Table(title="attempts", title_justify="left", box=None, pad_edge=False)
-        for header in ATTEMPT_COLUMNS:
-            attempts.add_column(header)
-        for row in attempt_rows(job):
-            _add_row(attempts, *row)
-        parts += [Text(""), attempts]
+        parts += [Text(""), attempts_table(job, "attempts")]
     if job.traceback:
         parts += [Text(""), Text(printable_lines(job.traceback))]
     return Group(*parts)
+
+
+def attempts_table(job: JobDetail, title: str) -> RenderableType:
+    """The job's recorded executions, oldest first, from its results stream.
+
+    Each result or exception has its own line under the table, as wide as
+    the terminal, and folds rather than being cut: it was cut once already,
+    with a note saying how much.
+    """
+    *headers, outcome_header = ATTEMPT_COLUMNS
+    rows = attempt_rows(job)
+    runs = Table(box=None, pad_edge=False)
+    outcomes = Table(box=None, pad_edge=False)
+    for header in headers:
+        runs.add_column(header, no_wrap=header != "worker", overflow="fold")
+    outcomes.add_column(headers[0], no_wrap=True)
+    outcomes.add_column(outcome_header, overflow="fold")
+    for *run, outcome in rows:
+        _add_row(runs, *run)
+        _add_row(outcomes, run[0], outcome)
+    return Group(Text(title, style="italic"), runs, Text(""), outcomes)
 
 
 def _number(value: int | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -237,29 +238,51 @@ def test_failed_says_when_there_is_nothing_or_no_such_queue(client: redis.Redis,
     assert missing.returncode == 2 and "no queue 'nosuch'" in missing.stderr
 
 
-def _at_80_columns(*argv: str) -> list[str]:
+def _at_columns(width: int, *argv: str) -> list[str]:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "qwatch"), *argv],
         capture_output=True,
         text=True,
         timeout=60,
-        env={**os.environ, "COLUMNS": "80"},
+        env={**os.environ, "COLUMNS": str(width)},
     )
     assert result.returncode == 0, result.stderr
     return result.stdout.splitlines()
 
 
-def test_failed_is_one_line_a_job_with_the_id_whole_at_80_columns(
+def test_failed_keeps_ids_whole_and_function_names_readable_when_narrow(
     client: redis.Redis, url: str
 ) -> None:
     queue = Queue("billing-reconciliation-nightly", connection=client)
     jobs = [queue.enqueue(tasks.fail, "x" * 300), queue.enqueue(tasks.divide, 1, 0)]
     run_burst(url, [queue.name])
-    lines = _at_80_columns("failed", "--url", url)
+    lines = _at_columns(80, "failed", "--url", url)
     assert all(len(line) <= 80 and line == line.rstrip() for line in lines), lines
     for job in jobs:
         assert len([line for line in lines if job.id in line]) == 1, lines
     assert any("ValueError: xxx" in line and line.count("…") for line in lines)
+    cut = "\n".join(_at_columns(70, "failed", "--url", url))  # leaves the function 12-13 cells
+    assert "…tasks.fail " in cut and re.search(r"…(tasks\.)?divide ", cut), cut  # not harness.ta…
+    narrow = _at_columns(60, "failed", "--url", url)
+    assert all(len(line) <= 60 for line in narrow), narrow
+    for job in jobs:
+        assert len([line for line in narrow if job.id in line]) == 1, narrow
+    assert narrow[-1].endswith("left out at 60 columns"), narrow
+
+
+def test_job_cuts_a_long_exception_once_and_counts_what_it_cut(
+    client: redis.Redis, url: str
+) -> None:
+    job = Queue("default", connection=client).enqueue(tasks.fail, "x" * 30_000)
+    run_burst(url, ["default"])
+    for width in (80, 200):
+        out = "\n".join(_at_columns(width, "job", job.id, "--url", url))
+        exception = out[out.index("\nexception ") : out.index("\nattempts")]
+        attempt = out[out.index("\nattempts") : out.index("\nTraceback")]
+        for shown in (exception, attempt):
+            (cut,) = re.findall(r"\[(\d+) more\s+characters cut\]", shown)
+            assert shown.count("…") == 1, shown  # one cut, not one more where the line ends
+            assert shown.replace("exception", "").count("x") + int(cut) == 30_000, shown
 
 
 def test_snapshot_keeps_names_on_one_line_at_80_columns(client: redis.Redis, url: str) -> None:
@@ -267,7 +290,7 @@ def test_snapshot_keeps_names_on_one_line_at_80_columns(client: redis.Redis, url
     queue.enqueue(tasks.add, 1, 1)
     worker = Worker([queue], connection=client)
     worker.register_birth()
-    lines = _at_80_columns("snapshot", "--url", url)
+    lines = _at_columns(80, "snapshot", "--url", url)
     assert all(len(line) <= 80 and line == line.rstrip() for line in lines), lines
     (row,) = [line for line in lines if line.startswith(worker.name[:8])]
     shown = row.split()[0]
@@ -334,5 +357,5 @@ def test_top_without_a_terminal_says_so(client: redis.Redis, url: str) -> None:
 
 def test_the_header_breaks_into_two_lines_when_narrow(client: redis.Redis, url: str) -> None:
     Queue("default", connection=client).enqueue(tasks.add, 1, 1)
-    lines = _at_80_columns("snapshot", "--url", url)
+    lines = _at_columns(80, "snapshot", "--url", url)
     assert lines[0] == url and lines[1].startswith("Redis ")

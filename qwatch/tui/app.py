@@ -27,6 +27,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from qwatch import actions
+from qwatch.columns import Column
 from qwatch.errors import QwatchError, first_line
 from qwatch.formatting import clip, clock
 from qwatch.jobs import JobDetail
@@ -34,11 +35,11 @@ from qwatch.printable import printable
 from qwatch.report import empty_hint, headline
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
-from qwatch.tui.columns import Column, prepare
 from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
 from qwatch.tui.inspector import Inspector
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
+from qwatch.tui.prepared import prepare
 from qwatch.tui.widgets.live_table import LiveTable
 
 VIEWS = ("queues", "workers", "failed", "functions")
@@ -82,10 +83,10 @@ class QwatchApp(App[None]):
     CSS_PATH = "qwatch.tcss"
     TITLE = "qwatch top"
     BINDINGS = [
-        Binding("1", "show('queues')", "queues"),
-        Binding("2", "show('workers')", "workers"),
-        Binding("3", "show('failed')", "failed"),
-        Binding("4", "show('functions')", "functions"),
+        Binding("1", "show('queues')", "Queues"),
+        Binding("2", "show('workers')", "Workers"),
+        Binding("3", "show('failed')", "Failed"),
+        Binding("4", "show('functions')", "Functions"),
         Binding("slash", "filter", "filter", key_display="/"),
         Binding("escape", "clear_filter", "clear filter", show=False, key_display="esc"),
         Binding("s", "sort", "sort", show=False),

@@ -13,41 +13,22 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import HorizontalGroup
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Input, Static
+from textual.widgets import ContentSwitcher, Footer, Input, Label, Static
 
 from qwatch.browse import STATES, JobPage, PageRequest
 from qwatch.errors import QwatchError
 from qwatch.listing import COLUMNS, cells, summary
 from qwatch.printable import printable
-from qwatch.tui.columns import Column
 from qwatch.tui.dialogs import Help
 from qwatch.tui.rows import Rows
 from qwatch.tui.widgets.live_table import LiveTable
 
 PAGE_SIZE = 100
 """Jobs a page reads: a screenful or two, far under `browse.MAX_LIMIT`."""
-LAYOUT = {
-    "position": Column("position", "#", 3, numeric=True),
-    "id": Column("id", "job", 1),
-    "function": Column("function", "function", 1, cap=40, least=10),
-    "worker": Column("worker", "worker", 4, cap=20, least=8),
-    "waits_for": Column("waits_for", "waits for", 2, cap=40, least=10),
-    "result": Column("result", "result", 2, cap=60, least=10),
-    "exception": Column("exception", "exception", 2, cap=60, least=10),
-}
-"""Columns whose text can be long are capped (the inspector has it whole); the rest, times
-and ages, are as wide as their content and drop last but for the id and function."""
-
 ReadPage = Callable[[PageRequest], JobPage]
 Inspect = Callable[[str], object]
-
-
-def table_columns(state: str) -> tuple[Column, ...]:
-    return tuple(
-        LAYOUT.get(key) or Column(key, label, 2, numeric=True) for key, label in COLUMNS[state]
-    )
 
 
 def page_rows(page: JobPage) -> Rows:
@@ -86,14 +67,17 @@ class JobBrowser(Screen[None]):
         self.filtering = "text"
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="browser-head"):
-            yield Static("", id="browser-states")
+        with HorizontalGroup(id="browser-states"):
+            for number, state in enumerate(STATES, start=1):
+                with HorizontalGroup(id=f"tab-{state}", classes="state-tab"):
+                    yield Label(str(number), classes="state-key")
+                    yield Label(state, classes="state-name")
         yield Static("", id="browser-summary", markup=False)
         with ContentSwitcher(initial=f"jobs-{self.request.state}", id="browser-tables"):
             for state in STATES:
-                yield LiveTable(table_columns(state), id=f"jobs-{state}")
+                yield LiveTable(COLUMNS[state], id=f"jobs-{state}")
         yield Input(id="browser-filter", disabled=True)
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._render_states()
@@ -105,11 +89,9 @@ class JobBrowser(Screen[None]):
         return self.query_one(f"#jobs-{self.request.state}", LiveTable)
 
     def _render_states(self) -> None:
-        line = Text(f"{self.request.queue}  ", style="bold")
-        for number, state in enumerate(STATES, start=1):
-            style = "reverse bold" if state == self.request.state else ""
-            line.append(f" {number} {state} ", style=style)
-        self.query_one("#browser-states", Static).update(line)
+        """The state shown is marked; the stylesheet decides how."""
+        for state in STATES:
+            self.query_one(f"#tab-{state}").set_class(state == self.request.state, "-current")
 
     # Reading -----------------------------------------------------------------
 
@@ -134,14 +116,19 @@ class JobBrowser(Screen[None]):
             note += "  (n next page, p previous)"
         if not page.queue_known:
             note = f"no queue {page.request.queue!r} is registered; " + note
-        self.query_one("#browser-summary", Static).update(note)
+        self._summarise(note)
         self.query_one(f"#jobs-{page.request.state}", LiveTable).show(page_rows(page))
 
     def _ask(self, request: PageRequest) -> None:
         self.request = request
         self._render_states()
-        self.query_one("#browser-summary", Static).update("reading…")
+        self._summarise("reading…")
         self.load(request)
+
+    def _summarise(self, note: str) -> None:
+        """The queue's name, then what the page shows or that it is being read."""
+        line = Text.assemble((printable(self.request.queue), "bold"), "  ", note)
+        self.query_one("#browser-summary", Static).update(line)
 
     # Keys --------------------------------------------------------------------
 
@@ -202,7 +189,7 @@ class JobBrowser(Screen[None]):
             self.dismiss(None)
 
     def action_help(self) -> None:
-        lines = [("1-7", " ".join(f"{n} {state}" for n, state in enumerate(STATES, start=1)))]
+        lines = [("1-7", "the jobs " + ", ".join(STATES) + ", in that order")]
         lines += [
             ("n, p", "next page, previous page"),
             ("/", "filter by text: id, call, worker, result, exception"),

@@ -14,19 +14,26 @@ from textual.widgets import Footer, Label, Static
 
 from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail
-from qwatch.listing import ATTEMPT_COLUMNS, attempt_rows, retries
+from qwatch.listing import retries
 from qwatch.printable import printable, printable_lines
+from qwatch.report import attempts_table
+from qwatch.tui.dialogs import Help
+
+ATTEMPTS_TITLE = "attempts (RQ records each Retry returned and the last outcome)"
 
 
 class Inspector(ModalScreen[str | None]):
     """Shows a job; dismisses with the action asked for (`requeue`, `delete`) or None."""
 
     BINDINGS = [
-        Binding("escape,q", "close", "back"),
+        Binding("escape", "close", "back", key_display="esc"),
         Binding("r", "choose('requeue')", "requeue"),
         Binding("d", "choose('delete')", "delete"),
         Binding("c", "copy", "copy traceback"),
+        Binding("question_mark", "help", "help", key_display="?"),
+        Binding("q", "app.quit", "quit"),
     ]
+    """As everywhere in qwatch top, `?` lists the keys that work here and `q` quits."""
 
     def __init__(self, job: JobDetail, read_only: bool) -> None:
         super().__init__()
@@ -38,16 +45,16 @@ class Inspector(ModalScreen[str | None]):
             yield Label(f"job {printable(self.job.id)}", id="inspector-title", markup=False)
             yield Static(self._fields(), id="fields")
             if self.job.attempts:
-                yield Static(attempts_table(self.job), id="attempts")
+                yield Static(attempts_table(self.job, ATTEMPTS_TITLE), id="attempts")
             if self.job.traceback:
                 yield Static(self._traceback(self.job.traceback), id="traceback")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def _fields(self) -> Group:
         job = self.job
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
-        table.add_column()
+        table.add_column(overflow="fold")  # a long value was cut once, with a note: not again
         rows = [
             ("function", job.function),
             ("arguments", job.arguments or "-"),
@@ -98,17 +105,13 @@ class Inspector(ModalScreen[str | None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
-
-def attempts_table(job: JobDetail) -> Table:
-    """The job's recorded executions, oldest first, from its results stream."""
-    table = Table(
-        title="attempts (RQ records each Retry returned and the last outcome)",
-        title_justify="left",
-        box=None,
-        pad_edge=False,
-    )
-    for header in ATTEMPT_COLUMNS:
-        table.add_column(header)
-    for row in attempt_rows(job):
-        table.add_row(*map(Text, row))
-    return table
+    def action_help(self) -> None:
+        """The inspector's own keys: those of the screen under it do not work here."""
+        lines = [
+            (binding.key_display or binding.key, binding.description)
+            for binding in self.BINDINGS
+            if isinstance(binding, Binding)
+            and self.check_action(binding.action.partition("(")[0], ())
+        ]
+        lines.append(("↑ ↓ PgUp PgDn", "scroll"))
+        self.app.push_screen(Help(lines, self.read_only))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from textual.message import Message
 
-from qwatch.tui.columns import Prepared
 from qwatch.tui.feed import Update
+from qwatch.tui.prepared import Prepared
 from qwatch.tui.rows import Rows
 
 Tables = dict[str, tuple[Rows, Prepared]]

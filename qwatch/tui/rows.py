@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from rich.text import Text
 
+from qwatch.columns import Column
 from qwatch.formatting import duration
 from qwatch.jobs import FailedJob
 from qwatch.printable import printable
 from qwatch.snapshot import QueueStats, WorkerStats
-from qwatch.tui.columns import Column
 from qwatch.tui.feed import Update
 from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import HISTORY, QueueTrend, sparkline
@@ -61,7 +61,7 @@ QUEUE_COLUMNS = (
     Column("workers", "workers", 1, numeric=True),
     Column("oldest", "oldest", 2, numeric=True), Column("in", "in/s", 3, numeric=True),
     Column("out", "out/s", 3, numeric=True),
-    Column("backlog", "backlog", 3, cap=HISTORY, least=6, tail=True),
+    Column("backlog", "backlog", 3, cap=HISTORY, least=6, cut="start"),
 )  # fmt: skip
 WORKER_COLUMNS = (
     Column("name", "worker", 1, least=10), Column("host", "host", 3, least=8),
@@ -79,12 +79,13 @@ HOST_COLUMNS = (
 )  # fmt: skip
 FAILED_COLUMNS = (
     Column("when", "when", 1, numeric=True), Column("queue", "queue", 3, least=8),
-    Column("function", "function", 2, cap=40, least=10),
+    Column("function", "function", 2, cap=40, least=10, cut="module"),
     Column("exception", "exception", 2, cap=60, least=12),
     Column("worker", "worker", 4, least=8), Column("id", "job", 1),
 )  # fmt: skip
 FUNCTION_COLUMNS = (
-    Column("function", "function", 1, least=12), Column("queued", "queued", 1, numeric=True),
+    Column("function", "function", 1, least=12, cut="module"),
+    Column("queued", "queued", 1, numeric=True),
     Column("started", "started", 1, numeric=True), Column("failed", "failed", 1, numeric=True),
     Column("done_recent", "done 5m", 2, numeric=True),
     Column("failed_recent", "failed 5m", 1, numeric=True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 
@@ -10,6 +11,7 @@ import redis
 from rich.syntax import Syntax
 from rq import Queue
 from rq.job import Job
+from textual.geometry import Region
 from textual.widgets import Static
 
 from harness import tasks
@@ -77,6 +79,27 @@ async def test_the_inspector_shows_the_real_traceback(client: redis.Redis, url: 
         shown = inspector.query_one("#traceback", Static).content
         assert isinstance(shown, Syntax) and shown.code == latest.exc_string
         assert "in divide\n    return a / b" in shown.code
+
+
+async def test_the_inspector_cuts_a_long_exception_once_and_counts_what_it_cut(
+    client: redis.Redis, url: str
+) -> None:
+    Queue("default", connection=client).enqueue(tasks.fail, "x" * 30_000)
+    run_burst(url, ["default"])
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
+        await pilot.pause()
+        fields = app.screen.query_one("#fields", Static)
+        lines = [strip.text for strip in fields.render_lines(Region(0, 0, *fields.size))]
+        shown = "\n".join(lines)
+        exception = shown[shown.index("exception ") :]
+        (cut,) = re.findall(r"\[(\d+) more\s+characters cut\]", exception)
+        assert exception.count("…") == 1, exception  # not cut again where the line ends
+        assert exception.replace("exception", "").count("x") + int(cut) == 30_000, exception
 
 
 async def test_requeue_from_the_tui_then_a_worker_runs_it(client: redis.Redis, url: str) -> None:

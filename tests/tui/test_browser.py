@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+from rich.console import Group
 from rich.table import Table
 from rq import Queue
 from textual.pilot import Pilot
@@ -170,7 +171,9 @@ async def test_the_inspector_opens_every_kind_of_job(client: redis.Redis, url: s
 
         inspector = await inspect("failed", asked.id)
         attempts = inspector.query_one("#attempts", Static).content
-        assert isinstance(attempts, Table) and attempts.row_count == 3
+        assert isinstance(attempts, Group)
+        runs = attempts.renderables[1]
+        assert isinstance(runs, Table) and runs.row_count == 3
         outcomes = [attempt.outcome for attempt in inspector.job.attempts]
         assert outcomes == ["retried", "retried", "max retries exceeded"]
         await pilot.press("escape")

@@ -6,11 +6,18 @@ from collections import Counter
 
 import pytest
 import redis
+from rich.text import Text
 from rq import Queue
+from textual.widgets import Label, Static
+from textual.widgets._footer import FooterKey
 
 from harness import tasks
 from harness.workers import run_burst
+from qwatch.browse import STATES
 from qwatch.jobs import read_failed
+from qwatch.tui.app import QwatchApp
+from qwatch.tui.browser import JobBrowser
+from qwatch.tui.dialogs import Help
 from qwatch.tui.inspector import Inspector
 from tests.tui.conftest import SIZE, make_app, table, until
 
@@ -87,3 +94,71 @@ async def test_a_header_click_sorts_by_that_column_and_again_reverses(
         await pilot.click("#queues", offset=(left + 2, 0))
         assert queues.keys == ["alpha", "gamma", "beta"]
         assert "queued ▲" in queues.render_line(0).text
+
+
+def footer(app: QwatchApp) -> dict[str, FooterKey]:
+    """The keys the footer of the screen on top shows, by key."""
+    return {key.key: key for key in app.screen.query(FooterKey)}
+
+
+def within_80_columns(app: QwatchApp, *keys: str) -> bool:
+    shown = footer(app)
+    return all(key in shown and shown[key].region.right <= 80 for key in keys)
+
+
+async def test_the_inspector_shows_help_and_quit_and_its_own_keys(
+    client: redis.Redis, url: str
+) -> None:
+    Queue("default", connection=client).enqueue(tasks.divide, 1, 0)
+    run_burst(url, ["default"])
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
+        await until(pilot, lambda: within_80_columns(app, "question_mark", "q"), "? help, q quit")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, Help), "the inspector's keys")
+        help_screen = app.screen
+        assert isinstance(help_screen, Help)
+        keys = dict(help_screen.lines)
+        assert keys["esc"] == "back" and keys["c"] == "copy traceback" and keys["r"] == "requeue"
+        assert not {"1", "/", "j", "s"} & keys.keys()  # the failed screen's keys do not work here
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, Inspector), "back to the inspector")
+        await pilot.press("q")
+        await until(pilot, lambda: app.return_code is not None, "qwatch to quit")
+
+
+async def test_screen_keys_are_drawn_as_keys_not_counts(url: str) -> None:
+    """`2 Workers` is the key 2 on a key's own background, then the screen's name."""
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: within_80_columns(app, "2", "question_mark", "q"), "the footer")
+        for key, name in (("2", "Workers"), ("3", "Failed"), ("4", "Functions")):
+            drawn = footer(app)[key].render()
+            assert isinstance(drawn, Text) and drawn.plain == f"{key} {name}"
+            key_style = drawn.get_style_at_offset(app.console, 0)
+            name_style = drawn.get_style_at_offset(app.console, 2)
+            assert key_style.bgcolor != name_style.bgcolor and key_style.bold
+
+
+async def test_the_job_browser_shows_its_states_on_one_line_at_80_columns(
+    client: redis.Redis, url: str
+) -> None:
+    Queue("a-queue-with-a-rather-long-name", connection=client).enqueue(tasks.add, 1, 1)
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: table(app, "#queues").row_count == 1, "the queue")
+        await pilot.press("j")
+        await until(pilot, lambda: isinstance(app.screen, JobBrowser), "the job browser")
+        await until(pilot, lambda: within_80_columns(app, "question_mark", "q"), "? help, q quit")
+        tabs = app.screen.query_one("#browser-states")
+        assert tabs.region.height == 1
+        names = [str(label.content) for label in tabs.query(".state-name").results(Label)]
+        assert names == list(STATES)
+        assert all(tab.region.right <= 80 for tab in tabs.query(".state-tab"))
+        summary = app.screen.query_one("#browser-summary", Static)
+        await until(pilot, lambda: "queued jobs 1-1 of 1" in str(summary.render()), "the page")
+        assert str(summary.render()).startswith("a-queue-with-a-rather-long-name  ")

@@ -24,6 +24,7 @@ SCREENS = {
     "workers_by_host": ("2", "g"),
     "failed": ("3",),
     "inspector": ("3", "enter"),
+    "inspector_help": ("3", "enter", "question_mark"),
     "functions": ("4",),
     "help": ("question_mark",),
     "job_browser": ("j",),

@@ -41,6 +41,7 @@ async def test_the_important_columns_fit_80_columns_and_ids_stay_whole() -> None
         rows = "\n".join(line(app, "failed", y) for y in range(1, 4))
         assert "…" in rows  # the exception is cut, not the ids
         assert all(job.id in rows for job in UPDATE.failed)
+        assert "…crawl.product" in rows and "shop.crawl.p" not in rows  # the name, not the module
 
 
 async def test_a_huge_exception_is_capped_and_its_width_goes_with_it() -> None:

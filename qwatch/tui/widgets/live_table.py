@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
@@ -21,11 +20,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from qwatch.printable import printable
-from qwatch.tui.columns import GAP, Column, Prepared, fit, prepare
+from qwatch.columns import GAP, Column, fit, fitted
+from qwatch.tui.prepared import Prepared, prepare
 from qwatch.tui.rows import Rows, Sortable, cell_style, cell_text, sort_key
-
-ELLIPSIS = "…"
 
 
 class LiveTable(ScrollView, can_focus=True):
@@ -266,7 +263,7 @@ class LiveTable(ScrollView, can_focus=True):
                 text, extra = cell, ""
             else:
                 text, extra = cell_text(cell), cell_style(cell)
-            text = _fitted_text(text, size, column)
+            text = fitted(text, size, column)
             used += GAP + size
             if extra and styled:
                 segments.append(Segment(run + " " * GAP, base))
@@ -359,19 +356,3 @@ class LiveTable(ScrollView, can_focus=True):
                 return self.column_keys[index]
             left += size
         return None
-
-
-def _fitted_text(text: str, size: int, column: Column) -> str:
-    """`text` in exactly `size` cells: cut with `…` (a tail column keeps its end), or padded."""
-    if text.isascii():
-        if not text.isprintable():
-            text = printable(text)
-        if len(text) > size:
-            return text[-size:] if column.tail else text[: size - 1] + ELLIPSIS
-        return text.rjust(size) if column.numeric else text.ljust(size)
-    text = printable(text)
-    width = cell_len(text)
-    if width > size:
-        return text[-size:] if column.tail else set_cell_size(text, size - 1) + ELLIPSIS
-    padding = " " * (size - width)
-    return padding + text if column.numeric else text + padding
