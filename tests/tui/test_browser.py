@@ -23,7 +23,7 @@ from qwatch.tui.browser import PAGE_SIZE, JobBrowser
 from qwatch.tui.inspector import Inspector
 from qwatch.tui.widgets.live_table import LiveTable
 from tests.test_browse import CommandCount, rq_ids
-from tests.tui.conftest import SIZE, make_app, table, until
+from tests.tui.conftest import SIZE, make_app, table, track, until
 
 
 def browser(app: QwatchApp) -> JobBrowser:
@@ -113,6 +113,7 @@ async def test_pages_over_ten_thousand_jobs_cost_a_bounded_number_of_commands(
     async with app.run_test(size=SIZE) as pilot:
         await open_browser(pilot, app, "bulk")
         await until(pilot, lambda: shown(app, "queued") == ids[:PAGE_SIZE], "the first page")
+        track(app)  # its first poll is done: from here it polls only when asked
         for state, order, per_job in (("queued", ids, 1), ("finished", ids[::-1], 2)):
             await show_state(pilot, app, state)
             for page in range(1, 4):
