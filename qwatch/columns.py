@@ -26,10 +26,11 @@ SORT_MARKS = (" ▲", " ▼")
 
 ELLIPSIS = "…"
 
-Cut = Literal["end", "start", "module"]
+Cut = Literal["end", "start", "module", "exception"]
 """Where text too long for its column loses cells: its end (marked `…`), its start (a
-sparkline's oldest values), or the start of a dotted name's module, so that the name
-people read stays (`…tasks.send_email`)."""
+sparkline's oldest values), the start of a dotted name's module, so that the name
+people read stays (`…tasks.send_email`), or for an exception line the module of its
+class first and then its end (`UpstreamTimeout: took 3…`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,11 @@ def _cut(text: str, size: int, cut: Cut, width: int) -> str:
     """`text`, `width` cells wide, cut to exactly `size` cells."""
     if cut == "start":
         return _pad(_last_cells(text, size), size)
+    if cut == "exception":
+        text = _without_module(text)
+        width = cell_len(text)
+        if width <= size:
+            return _pad(text, size)
     if cut == "module" and "." in text and size > 1:
         kept = _last_cells(text, size - 1)
         if text[len(text) - len(kept) - 1] != "." and "." in kept:
@@ -153,6 +159,14 @@ def _cut(text: str, size: int, cut: Cut, width: int) -> str:
     if width == len(text):
         return text[: size - 1] + ELLIPSIS
     return set_cell_size(text, size - 1) + ELLIPSIS
+
+
+def _without_module(line: str) -> str:
+    """An exception line (`module.Class: message`) with its class named without its module."""
+    name, colon, message = line.partition(":")
+    if " " in name or "." not in name:
+        return line
+    return name.rsplit(".", 1)[1] + colon + message
 
 
 def _last_cells(text: str, size: int) -> str:

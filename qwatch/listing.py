@@ -39,7 +39,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         *COMMON,
         _time("ended", "ended"),
         WORKER,
-        Column("exception", "exception", 2, cap=60, least=10),
+        Column("exception", "exception", 2, cap=60, least=10, cut="exception"),
     ),
     "canceled": (*COMMON, _time("canceled", "canceled")),
 }

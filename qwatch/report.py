@@ -48,7 +48,7 @@ ABANDONED_COLUMNS = (
 FAILED_COLUMNS = (
     Column("ago", "ago", 1, numeric=True), Column("queue", "queue", 3, least=8),
     Column("function", "function", 2, cap=40, least=10, cut="module"),
-    Column("exception", "exception", 2, cap=60, least=12),
+    Column("exception", "exception", 2, cap=60, least=12, cut="exception"),
     Column("worker", "worker", 4, least=8), Column("id", "job", 1),
 )  # fmt: skip
 """As in `qwatch top`: the columns of each table, the least useful with the highest

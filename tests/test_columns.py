@@ -116,3 +116,24 @@ def test_other_text_is_cut_at_its_end_and_a_name_without_a_module_too() -> None:
     assert fitted("requests.exceptions.Timeout", 12, Column("e", "exception")) == "requests.ex…"
     assert fitted("send_email_to_everyone", 10, FUNCTION) == "send_emai…"
     assert fitted("模块.发送邮件", 9, FUNCTION) == "…发送邮件"
+
+
+EXCEPTION = Column("exception", "exception", cut="exception")
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (45, "harness.tasks.UpstreamTimeout: took 30 s"),
+        (31, "UpstreamTimeout: took 30 s     "),
+        (20, "UpstreamTimeout: to…"),
+    ],
+)
+def test_an_exception_loses_its_class_module_before_its_message(size: int, shown: str) -> None:
+    """The class people read stays: its module goes first, then the message's end."""
+    assert fitted("harness.tasks.UpstreamTimeout: took 30 s", size, EXCEPTION) == shown.ljust(size)
+
+
+def test_an_exception_line_that_is_not_a_dotted_class_is_cut_at_its_end() -> None:
+    assert fitted("worker died: no heartbeat", 12, EXCEPTION) == "worker died…"
+    assert fitted("ValueError: bad value here", 12, EXCEPTION) == "ValueError:…"

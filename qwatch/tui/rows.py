@@ -80,7 +80,7 @@ HOST_COLUMNS = (
 FAILED_COLUMNS = (
     Column("when", "when", 1, numeric=True), Column("queue", "queue", 3, least=8),
     Column("function", "function", 2, cap=40, least=10, cut="module"),
-    Column("exception", "exception", 2, cap=60, least=12),
+    Column("exception", "exception", 2, cap=60, least=12, cut="exception"),
     Column("worker", "worker", 4, least=8), Column("id", "job", 1),
 )  # fmt: skip
 FUNCTION_COLUMNS = (
