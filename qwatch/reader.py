@@ -167,16 +167,16 @@ def read_snapshot(
                 for job_id, overdue in _expired_executions(queue_replies[9], now, skips)
             ]
 
-    lookups: list[Command | Packed] = [
-        *_ENQUEUED_AT_LOOKUPS.of(client).use([job for job in heads if job])
-    ]
+    head_jobs = [job for job in heads if job]
+    lookups: list[Command | Packed] = [*_ENQUEUED_AT_LOOKUPS.of(client).use(head_jobs)]
     lookups += [
         ("HMGET", keys.job_key(job), "description", "started_at") for job in currents.values()
     ]
     lookups += [("HGET", keys.job_key(job), "worker_name") for job, _queue, _overdue in expired]
     details = batch.run(client, lookups)
-    found = iter(details)
-    enqueued = [parse_rq_time(next(found)) if job else None for job in heads]
+    times = iter(_ENQUEUED_AT_TIMES.of(client).use(details[: len(head_jobs)]))
+    enqueued = [next(times) if job else None for job in heads]
+    found = iter(details[len(head_jobs) :])
     held = {name: as_list(next(found)) for name in currents}
     if held:
         workers += skips.build_each(
@@ -286,7 +286,9 @@ def _enqueued_at_lookup(job: str) -> Packed:
 
 
 _ENQUEUED_AT_LOOKUPS: ClientMemory[str, Packed] = ClientMemory(_enqueued_at_lookup)
-"""The head jobs' lookups: a head stays the head for many samples of a queue that waits."""
+_ENQUEUED_AT_TIMES: ClientMemory[Any, float | None] = ClientMemory(parse_rq_time)
+"""The head jobs' lookups, and their replies parsed: a head stays the head for many
+samples of a queue that waits."""
 
 
 @dataclass(frozen=True, slots=True)
