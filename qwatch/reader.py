@@ -164,6 +164,7 @@ def read_snapshot(
             expired += [
                 (job_id, queue, overdue)
                 for queue, queue_replies in zip(names, chunk)
+                if queue_replies[9]  # most queues have none: no call for those
                 for job_id, overdue in _expired_executions(queue_replies[9], now, skips)
             ]
 
