@@ -1,12 +1,14 @@
-"""Read RQ's state from Redis into a `Snapshot`, in three round trips.
+"""Read RQ's state from Redis into a `Snapshot`, in three round trips at most.
 
 1. the sets of queues and workers, INFO, the suspension flag;
-2. per worker its hash fields and remaining TTL, then per queue its length,
-   every registry's size, its head job and expired executions; the replies
-   are worked on as they arrive (the workers while Redis still reads the
+2. per worker its hash fields and remaining TTL; the enqueue time of each
+   queue's head job at the last sample; then per queue its length, every
+   registry's size, its head job and expired executions. The replies are
+   worked on as they arrive (the workers while Redis still reads the
    queues), so that Python and Redis work at once;
-3. the head jobs' enqueue times, the current jobs' descriptions and start
-   times, and the workers named by expired executions.
+3. the enqueue times of head jobs that moved since the last sample (all of
+   them at the first), the current jobs' descriptions and start times, and
+   the workers named by expired executions; none when nothing is needed.
 
 Every command is a read of a known key: no KEYS, no SCAN, no write, and
 RQ's own helpers are never called because they clean registries as they
@@ -23,7 +25,9 @@ from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter
 from typing import Any
+from weakref import WeakKeyDictionary
 
+import hiredis
 import redis
 
 from qwatch import batch, keys
@@ -126,9 +130,16 @@ def read_snapshot(
     worker_names = _names(_WORKER_NAMES.of(client), worker_set, "worker", skips)
 
     worker_read = _DETAILED if worker_details else _BARE
+    last_heads = _LAST_HEADS.get(client, {})
+    guessed = [(queue, head) for queue in queue_names if (head := last_heads.get(queue))]
+    guesses = _ENQUEUED_AT_LOOKUPS.of(client).use([head for _queue, head in guessed])
     with batch.sent(
         client,
-        [worker_read.commands(client, worker_names), _queue_commands(client, queue_names, now)],
+        [
+            worker_read.commands(client, worker_names),
+            batch.joined(guesses),
+            _queue_commands(client, queue_names, now),
+        ],
     ) as arriving:
         # Workers come first: they are made into data while Redis reads the queues,
         # but for the busy ones, whose current jobs are read in round trip 3.
@@ -151,16 +162,36 @@ def read_snapshot(
             _worker_stats,
             ((name, h, pttl, None, now) for name, h, pttl in parsed if name not in currents),
         )
-        per_queue: list[Sequence[Any]] = []
-        heads: list[str | None] = []
+        guess_replies = arriving.take(len(guesses))
+        known = {
+            queue: (head, enqueued_at)
+            for (queue, head), reply, enqueued_at in zip(
+                guessed, guess_replies, _ENQUEUED_AT_TIMES.of(client).use(guess_replies)
+            )
+            if not isinstance(reply, hiredis.ReplyError)
+        }
+        heads: dict[str, str] = {}
+        queues: list[QueueStats] = []
+        moved: list[tuple[str, Sequence[Any], str]] = []
         expired: list[tuple[str, str, float]] = []
         for first in range(0, len(queue_names), _QUEUES_AT_ONCE):
             names = queue_names[first : first + _QUEUES_AT_ONCE]
             replies = arriving.take(len(names) * _PER_QUEUE)
             check_allowed(*replies)
             chunk = _chunks(replies, _PER_QUEUE)
-            per_queue += chunk
-            heads += [as_name(queue_replies[2]) for queue_replies in chunk]
+            ready: list[tuple[str, Sequence[Any], str | None, float | None, int, float]] = []
+            for queue, queue_replies in zip(names, chunk):
+                head = as_name(queue_replies[2])
+                if head is None:
+                    ready.append((queue, queue_replies, None, None, listeners[queue], now))
+                    continue
+                heads[queue] = head
+                last = known.get(queue)
+                if last is not None and last[0] == head:
+                    ready.append((queue, queue_replies, head, last[1], listeners[queue], now))
+                else:
+                    moved.append((queue, queue_replies, head))
+            queues += skips.build_each("queue", _queue_stats, ready)
             expired += [
                 (job_id, queue, overdue)
                 for queue, queue_replies in zip(names, chunk)
@@ -168,16 +199,24 @@ def read_snapshot(
                 for job_id, overdue in _expired_executions(queue_replies[9], now, skips)
             ]
 
-    head_jobs = [job for job in heads if job]
-    lookups: list[Command | Packed] = [*_ENQUEUED_AT_LOOKUPS.of(client).use(head_jobs)]
+    _LAST_HEADS[client] = heads
+    lookups: list[Command] = [("HGET", keys.job_key(head), "enqueued_at") for *_, head in moved]
     lookups += [
         ("HMGET", keys.job_key(job), "description", "started_at") for job in currents.values()
     ]
     lookups += [("HGET", keys.job_key(job), "worker_name") for job, _queue, _overdue in expired]
     details = batch.run(client, lookups)
-    times = iter(_ENQUEUED_AT_TIMES.of(client).use(details[: len(head_jobs)]))
-    enqueued = [next(times) if job else None for job in heads]
-    found = iter(details[len(head_jobs) :])
+    found = iter(details)
+    if moved:
+        queues += skips.build_each(
+            "queue",
+            _queue_stats,
+            (
+                (queue, replies, head, parse_rq_time(next(found)), listeners[queue], now)
+                for queue, replies, head in moved
+            ),
+        )
+        queues.sort(key=attrgetter("name"))
     held = {name: as_list(next(found)) for name in currents}
     if held:
         workers += skips.build_each(
@@ -188,14 +227,6 @@ def read_snapshot(
         workers.sort(key=attrgetter("name"))
     expired_workers = [as_name(next(found)) for _ in expired]
 
-    queues = skips.build_each(
-        "queue",
-        _queue_stats,
-        (
-            (name, replies, head, enqueued_at, listeners[name], now)
-            for name, replies, head, enqueued_at in zip(queue_names, per_queue, heads, enqueued)
-        ),
-    )
     return Snapshot(
         taken_at=now,
         queues=tuple(queues),
@@ -288,8 +319,11 @@ def _enqueued_at_lookup(job: str) -> Packed:
 
 _ENQUEUED_AT_LOOKUPS: ClientMemory[str, Packed] = ClientMemory(_enqueued_at_lookup)
 _ENQUEUED_AT_TIMES: ClientMemory[Any, float | None] = ClientMemory(parse_rq_time)
-"""The head jobs' lookups, and their replies parsed: a head stays the head for many
-samples of a queue that waits."""
+"""The last sample's head jobs' lookups, and their replies parsed: a head stays the head
+for many samples of a queue that waits."""
+_LAST_HEADS: WeakKeyDictionary[redis.Redis, dict[str, str]] = WeakKeyDictionary()
+"""Each queue's head job at the last sample, per client: its enqueue time is read in round
+trip 2, and stands if that job is still the head, so round trip 3 reads only heads that moved."""
 
 
 @dataclass(frozen=True, slots=True)
