@@ -5,13 +5,17 @@ parsing; at a thousand queues that is most of a snapshot's time. Here hiredis
 packs each command in C, the batch goes out in one write, and a hiredis
 Reader parses the replies. Error replies (WRONGTYPE, NOPERM) come back as
 `hiredis.ReplyError` values in their slot, so one odd key never spoils the
-batch. redis-py still owns the connection: URL, TLS, AUTH, Sentinel, timeouts.
-Replies are read as RESP2, so the client must use `protocol=2` (as `connect` does).
+batch. A caller may take the replies as they arrive (`sent`), working on the
+first while Redis still executes the rest. redis-py still owns the
+connection: URL, TLS, AUTH, Sentinel, timeouts. Replies are read as RESP2,
+so the client must use `protocol=2` (as `connect` does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,19 +60,28 @@ def run(client: redis.Redis, commands: Sequence[Command | Packed]) -> list[Any]:
     """Send `commands` in one round trip and return one reply per command, in order."""
     if not commands:
         return []
+    with sent(client, commands) as replies:
+        return replies.take(replies.left)
+
+
+@contextmanager
+def sent(client: redis.Redis, commands: Sequence[Command | Packed]) -> Iterator[Arriving]:
+    """Send `commands` in one round trip; their replies are taken in order as they arrive.
+
+    The connection goes back to the pool with every reply taken; one left
+    with replies unread (the caller raised or stopped early) is closed, so
+    that no later caller reads them as its own.
+    """
     pool = client.connection_pool
     conn = pool.get_connection()
     if conn.protocol not in (2, "2", None):
         pool.release(conn)
         raise ValueError("qwatch reads RESP2 replies: create the client with protocol=2")
     try:
-        expected = 0
-        for start in range(0, len(commands), _CHUNK):
-            chunk = commands[start : start + _CHUNK]
-            payload = b"".join([_packed(command) for command in chunk])
-            conn.send_packed_command([payload], check_health=False)
-            expected += sum(c.count if isinstance(c, Packed) else 1 for c in chunk)
-        replies = _read_replies(conn, expected)
+        replies = Arriving(conn, _send(conn, commands))
+        yield replies
+        if replies.left:
+            conn.disconnect()
     except hiredis.ProtocolError as exc:
         conn.disconnect()
         raise redis.ConnectionError(f"unreadable reply from Redis: {exc}") from exc
@@ -77,13 +90,17 @@ def run(client: redis.Redis, commands: Sequence[Command | Packed]) -> list[Any]:
         raise
     finally:
         pool.release(conn)
-    first = replies[0] if replies else None
-    if isinstance(first, hiredis.ReplyError):
-        if str(first).startswith(_AUTH_ERRORS):
-            raise redis.AuthenticationError(str(first))
-        if str(first).startswith(_UNAVAILABLE_ERRORS):
-            raise redis.ConnectionError(str(first))
-    return replies
+
+
+def _send(conn: Connection, commands: Sequence[Command | Packed]) -> int:
+    """Write the commands, a chunk at a time; how many replies they will get."""
+    expected = 0
+    for start in range(0, len(commands), _CHUNK):
+        chunk = commands[start : start + _CHUNK]
+        payload = b"".join([_packed(command) for command in chunk])
+        conn.send_packed_command([payload], check_health=False)
+        expected += sum(c.count if isinstance(c, Packed) else 1 for c in chunk)
+    return expected
 
 
 def _packed(command: Command | Packed) -> bytes:
@@ -93,21 +110,55 @@ def _packed(command: Command | Packed) -> bytes:
     return data
 
 
-def _read_replies(conn: Connection, count: int) -> list[Any]:
-    sock = conn._sock  # redis-py exposes no public way to read raw bytes
-    if sock is None:
-        raise redis.ConnectionError("connection closed before the replies arrived")
-    reader = hiredis.Reader(notEnoughData=_MORE)
-    replies: list[Any] = []
-    while len(replies) < count:
+class Arriving:
+    """The replies of one round trip, taken in order while Redis still sends the rest:
+    a caller works on the first ones while Redis executes the commands behind them."""
+
+    def __init__(self, conn: Connection, count: int) -> None:
+        sock = conn._sock  # redis-py exposes no public way to read raw bytes
+        if sock is None:
+            raise redis.ConnectionError("connection closed before the replies arrived")
+        self._sock: socket.socket = sock
+        self._reader: hiredis.Reader = hiredis.Reader(notEnoughData=_MORE)
+        self._replies: list[Any] = []
+        self._taken: int = 0
+        self._count: int = count
+
+    @property
+    def left(self) -> int:
+        """Replies not taken yet."""
+        return self._count - self._taken
+
+    def take(self, count: int) -> list[Any]:
+        """The next `count` replies, once they have arrived."""
+        if count > self.left:
+            raise ValueError(f"{count} replies wanted, {self.left} to come")
+        end = self._taken + count
+        while len(self._replies) < end:
+            self._receive()
+        taken = self._replies[self._taken : end]
+        if not self._taken and taken:
+            _check_connection(taken[0])
+        self._taken = end
+        return taken
+
+    def _receive(self) -> None:
         try:
-            data = sock.recv(_READ_SIZE)
+            data = self._sock.recv(_READ_SIZE)
         except TimeoutError as exc:
             raise redis.TimeoutError("timed out reading from Redis") from exc
         except OSError as exc:
             raise redis.ConnectionError(f"error reading from Redis: {exc}") from exc
         if not data:
             raise redis.ConnectionError("Redis closed the connection")
-        reader.feed(data)
-        replies.extend(iter(reader.gets, _MORE))
-    return replies
+        self._reader.feed(data)
+        self._replies.extend(iter(self._reader.gets, _MORE))
+
+
+def _check_connection(first: Any) -> None:
+    """Fail the round trip on an error reply that concerns the connection, not one key."""
+    if isinstance(first, hiredis.ReplyError):
+        if str(first).startswith(_AUTH_ERRORS):
+            raise redis.AuthenticationError(str(first))
+        if str(first).startswith(_UNAVAILABLE_ERRORS):
+            raise redis.ConnectionError(str(first))

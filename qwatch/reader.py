@@ -1,10 +1,14 @@
-"""Read RQ's state from Redis into a `Snapshot`, in three round trips.
+"""Read RQ's state from Redis into a `Snapshot`, in three round trips at most.
 
 1. the sets of queues and workers, INFO, the suspension flag;
-2. per queue its length, every registry's size, its head job and expired
-   executions; per worker its hash fields and remaining TTL;
-3. the head jobs' enqueue times, the current jobs' descriptions and start
-   times, and the workers named by expired executions.
+2. per worker its hash fields and remaining TTL; the enqueue time of each
+   queue's head job at the last sample; then per queue its length, every
+   registry's size, its head job and expired executions. The replies are
+   worked on as they arrive (the workers while Redis still reads the
+   queues), so that Python and Redis work at once;
+3. the enqueue times of head jobs that moved since the last sample (all of
+   them at the first), the current jobs' descriptions and start times, and
+   the workers named by expired executions; none when nothing is needed.
 
 Every command is a read of a known key: no KEYS, no SCAN, no write, and
 RQ's own helpers are never called because they clean registries as they
@@ -18,8 +22,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from operator import attrgetter
 from typing import Any
+from weakref import WeakKeyDictionary
 
+import hiredis
 import redis
 
 from qwatch import batch, keys
@@ -47,18 +55,22 @@ from qwatch.skips import Skips, unexpected
 from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
 from qwatch.timestamps import parse_rq_time
 
-WORKER_FIELDS = (
-    "hostname",
-    "pid",
+WORKER_STATE_FIELDS = (
     "state",
     "queues",
-    "current_job",
     "birth",
     "last_heartbeat",
     "successful_job_count",
     "failed_job_count",
     "total_working_time",
     "death",
+)
+"""What every reading needs of a worker's hash: the exporter reads only these."""
+WORKER_FIELDS = (
+    *WORKER_STATE_FIELDS,
+    "hostname",
+    "pid",
+    "current_job",
     "ip_address",
     "python_version",
     "version",
@@ -87,18 +99,20 @@ JOBS_DENIED = (
 _KEYS_IN_DB = re.compile(r"keys=(\d{1,18}),")
 _PER_QUEUE = 10
 _PER_WORKER = 2
+_QUEUES_AT_ONCE = 100
+"""Queues whose replies are taken at a time, and worked on while Redis sends the next."""
 
 
 def read_snapshot(
-    client: redis.Redis, now: float | None = None, *, current_jobs: bool = True
+    client: redis.Redis, now: float | None = None, *, worker_details: bool = True
 ) -> Snapshot:
     """Sample one Redis; `now` (seconds since the epoch) is for tests.
 
     A queue, worker or abandoned job whose values are absurd, or that fails
     to turn into data for any reason, is left out and counted in
-    `records_skipped`; the rest of the sample stands. Without `current_jobs`,
-    the busy workers' jobs are not read: their description and run time stay
-    None (the exporter shows neither).
+    `records_skipped`; the rest of the sample stands. Without
+    `worker_details`, the workers' hostnames, pids, addresses, versions and
+    current jobs are not read and stay None (the exporter shows none of them).
     """
     now = time.time() if now is None else now
     skips = Skips()
@@ -115,64 +129,104 @@ def read_snapshot(
     queue_names = _names(_QUEUE_NAMES.of(client), queue_set, "queue", skips)
     worker_names = _names(_WORKER_NAMES.of(client), worker_set, "worker", skips)
 
-    replies = batch.run(
+    worker_read = _DETAILED if worker_details else _BARE
+    last_heads = _LAST_HEADS.get(client, {})
+    guessed = [(queue, head) for queue in queue_names if (head := last_heads.get(queue))]
+    guesses = _ENQUEUED_AT_LOOKUPS.of(client).use([head for _queue, head in guessed])
+    with batch.sent(
         client,
-        [_queue_commands(client, queue_names, now), _worker_commands(client, worker_names)],
-    )
-    check_allowed(*replies)
-    per_queue = _chunks(replies[: len(queue_names) * _PER_QUEUE], _PER_QUEUE)
-    worker_replies = replies[len(per_queue) * _PER_QUEUE :]
-    hashes = dict(
-        zip(
-            worker_names,
-            _HASHES.of(client).use([tuple(as_list(fields)) for fields in worker_replies[::2]]),
+        [
+            worker_read.commands(client, worker_names),
+            batch.joined(guesses),
+            _queue_commands(client, queue_names, now),
+        ],
+    ) as arriving:
+        # Workers come first: they are made into data while Redis reads the queues,
+        # but for the busy ones, whose current jobs are read in round trip 3.
+        worker_replies = arriving.take(len(worker_names) * _PER_WORKER)
+        check_allowed(*worker_replies)
+        hashes = dict(zip(worker_names, worker_read.parsed(client, worker_replies[::2])))
+        for name, h in hashes.items():
+            if isinstance(h, str):
+                skips.skip("worker", name, h)
+        parsed = [
+            (name, h, as_int(pttl, default=-1))
+            for (name, h), pttl in zip(hashes.items(), worker_replies[1::2])
+            if isinstance(h, WorkerHash)
+        ]
+        live = {name: h for name, h in hashes.items() if isinstance(h, WorkerHash) and not h.dead}
+        listeners = Counter(queue for h in live.values() for queue in h.queues)
+        currents = {name: job for name, h in live.items() if (job := h.current_job)}
+        workers = skips.build_each(
+            "worker",
+            _worker_stats,
+            ((name, h, pttl, None, now) for name, h, pttl in parsed if name not in currents),
         )
-    )
-    ttls = [as_int(pttl, default=-1) for pttl in worker_replies[1::2]]
-    live = {name: h for name, h in hashes.items() if isinstance(h, WorkerHash) and not h.dead}
+        guess_replies = arriving.take(len(guesses))
+        known = {
+            queue: (head, enqueued_at)
+            for (queue, head), reply, enqueued_at in zip(
+                guessed, guess_replies, _ENQUEUED_AT_TIMES.of(client).use(guess_replies)
+            )
+            if not isinstance(reply, hiredis.ReplyError)
+        }
+        heads: dict[str, str] = {}
+        queues: list[QueueStats] = []
+        moved: list[tuple[str, Sequence[Any], str]] = []
+        expired: list[tuple[str, str, float]] = []
+        for first in range(0, len(queue_names), _QUEUES_AT_ONCE):
+            names = queue_names[first : first + _QUEUES_AT_ONCE]
+            replies = arriving.take(len(names) * _PER_QUEUE)
+            check_allowed(*replies)
+            chunk = _chunks(replies, _PER_QUEUE)
+            ready: list[tuple[str, Sequence[Any], str | None, float | None, int, float]] = []
+            for queue, queue_replies in zip(names, chunk):
+                head = as_name(queue_replies[2])
+                if head is None:
+                    ready.append((queue, queue_replies, None, None, listeners[queue], now))
+                    continue
+                heads[queue] = head
+                last = known.get(queue)
+                if last is not None and last[0] == head:
+                    ready.append((queue, queue_replies, head, last[1], listeners[queue], now))
+                else:
+                    moved.append((queue, queue_replies, head))
+            queues += skips.build_each("queue", _queue_stats, ready)
+            expired += [
+                (job_id, queue, overdue)
+                for queue, queue_replies in zip(names, chunk)
+                if queue_replies[9]  # most queues have none: no call for those
+                for job_id, overdue in _expired_executions(queue_replies[9], now, skips)
+            ]
 
-    heads = [as_name(queue_replies[2]) for queue_replies in per_queue]
-    currents = {
-        name: job for name, h in (live.items() if current_jobs else ()) if (job := h.current_job)
-    }
-    expired = [
-        (job_id, queue, overdue)
-        for queue, queue_replies in zip(queue_names, per_queue)
-        for job_id, overdue in _expired_executions(queue_replies[9], now, skips)
-    ]
-
-    lookups: list[Command] = [("HGET", keys.job_key(job), "enqueued_at") for job in heads if job]
+    _LAST_HEADS[client] = heads
+    lookups: list[Command] = [("HGET", keys.job_key(head), "enqueued_at") for *_, head in moved]
     lookups += [
         ("HMGET", keys.job_key(job), "description", "started_at") for job in currents.values()
     ]
     lookups += [("HGET", keys.job_key(job), "worker_name") for job, _queue, _overdue in expired]
     details = batch.run(client, lookups)
     found = iter(details)
-    enqueued = [parse_rq_time(next(found)) if job else None for job in heads]
+    if moved:
+        queues += skips.build_each(
+            "queue",
+            _queue_stats,
+            (
+                (queue, replies, head, parse_rq_time(next(found)), listeners[queue], now)
+                for queue, replies, head in moved
+            ),
+        )
+        queues.sort(key=attrgetter("name"))
     held = {name: as_list(next(found)) for name in currents}
+    if held:
+        workers += skips.build_each(
+            "worker",
+            _worker_stats,
+            ((name, h, pttl, held[name], now) for name, h, pttl in parsed if name in held),
+        )
+        workers.sort(key=attrgetter("name"))
     expired_workers = [as_name(next(found)) for _ in expired]
 
-    listeners = Counter(queue for h in live.values() for queue in h.queues)
-    queues = skips.build_each(
-        "queue",
-        _queue_stats,
-        (
-            (name, replies, head, enqueued_at, listeners[name], now)
-            for name, replies, head, enqueued_at in zip(queue_names, per_queue, heads, enqueued)
-        ),
-    )
-    for name, h in hashes.items():
-        if isinstance(h, str):
-            skips.skip("worker", name, h)
-    workers = skips.build_each(
-        "worker",
-        _worker_stats,
-        (
-            (name, h, pttl, held.get(name), now)
-            for (name, h), pttl in zip(hashes.items(), ttls)
-            if isinstance(h, WorkerHash)
-        ),
-    )
     return Snapshot(
         taken_at=now,
         queues=tuple(queues),
@@ -256,17 +310,20 @@ def _queue_template(queue: str) -> Template:
     )
 
 
-def _worker_commands(client: redis.Redis, workers: Sequence[str]) -> Packed:
-    return batch.joined(_WORKER_COMMANDS.of(client).use(workers))
-
-
-def _worker_pack(name: str) -> Packed:
-    key = keys.worker_key(name)
-    return batch.pack(("HMGET", key, *WORKER_FIELDS), ("PTTL", key))
-
-
 _QUEUE_COMMANDS: ClientMemory[str, Template] = ClientMemory(_queue_template)
-_WORKER_COMMANDS: ClientMemory[str, Packed] = ClientMemory(_worker_pack)
+
+
+def _enqueued_at_lookup(job: str) -> Packed:
+    return batch.pack(("HGET", keys.job_key(job), "enqueued_at"))
+
+
+_ENQUEUED_AT_LOOKUPS: ClientMemory[str, Packed] = ClientMemory(_enqueued_at_lookup)
+_ENQUEUED_AT_TIMES: ClientMemory[Any, float | None] = ClientMemory(parse_rq_time)
+"""The last sample's head jobs' lookups, and their replies parsed: a head stays the head
+for many samples of a queue that waits."""
+_LAST_HEADS: WeakKeyDictionary[redis.Redis, dict[str, str]] = WeakKeyDictionary()
+"""Each queue's head job at the last sample, per client: its enqueue time is read in round
+trip 2, and stands if that job is still the head, so round trip 3 reads only heads that moved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,37 +347,63 @@ class WorkerHash:
     rq_version: str | None
 
 
-def _parse_hash(values: tuple[Any, ...]) -> WorkerHash | str | None:
-    """The hash's fields, in `WORKER_FIELDS` order, parsed; None when the hash has expired,
+def _parse_hash(names: tuple[str, ...], values: tuple[Any, ...]) -> WorkerHash | str | None:
+    """The hash's fields, in `names` order, parsed; None when the hash has expired,
     and why, when parsing it failed."""
-    if len(values) != len(WORKER_FIELDS) or all(value is None for value in values):
+    if len(values) != len(names) or all(value is None for value in values):
         return None
     try:
-        return _worker_hash(dict(zip(WORKER_FIELDS, values)))
+        return _worker_hash(dict(zip(names, values)))
     except Exception as exc:  # whatever one hash holds, the rest of the reading stands
         return unexpected(exc)
 
 
 def _worker_hash(fields: dict[str, Any]) -> WorkerHash:
+    """The hash parsed; the fields left out of `WORKER_STATE_FIELDS` may not have been read."""
     return WorkerHash(
-        hostname=_clipped(fields["hostname"], NAME_LIMIT),
-        pid=as_pid(fields["pid"]),
+        hostname=_clipped(fields.get("hostname"), NAME_LIMIT),
+        pid=as_pid(fields.get("pid")),
         state=_clipped(fields["state"], STATE_LIMIT) or "?",
         queues=_listened(fields["queues"]),
-        current_job=as_name(fields["current_job"]),
+        current_job=as_name(fields.get("current_job")),
         birth=parse_rq_time(fields["birth"]),
         heartbeat=parse_rq_time(fields["last_heartbeat"]),
         successful_jobs=_job_count(fields["successful_job_count"]),
         failed_jobs=_job_count(fields["failed_job_count"]),
         working_seconds=as_seconds(fields["total_working_time"]),
         dead=fields["death"] is not None,
-        ip_address=_short(fields["ip_address"]),
-        python_version=_short(fields["python_version"]),
-        rq_version=_short(fields["version"]),
+        ip_address=_short(fields.get("ip_address")),
+        python_version=_short(fields.get("python_version")),
+        rq_version=_short(fields.get("version")),
     )
 
 
-_HASHES: ClientMemory[tuple[Any, ...], WorkerHash | str | None] = ClientMemory(_parse_hash)
+class _WorkerRead:
+    """Reading one set of worker fields, with what it remembers per client: each worker's
+    commands packed, and each hash's values parsed."""
+
+    def __init__(self, fields: tuple[str, ...]) -> None:
+        self.fields = fields
+        self.packed: ClientMemory[str, Packed] = ClientMemory(self._pack)
+        self.hashes: ClientMemory[tuple[Any, ...], WorkerHash | str | None] = ClientMemory(
+            partial(_parse_hash, fields)
+        )
+
+    def commands(self, client: redis.Redis, workers: Sequence[str]) -> Packed:
+        """Per worker: HMGET of the fields, PTTL."""
+        return batch.joined(self.packed.of(client).use(workers))
+
+    def parsed(self, client: redis.Redis, replies: Sequence[Any]) -> list[WorkerHash | str | None]:
+        """The workers' HMGET replies parsed, each hash once until it changes."""
+        return self.hashes.of(client).use([tuple(as_list(fields)) for fields in replies])
+
+    def _pack(self, name: str) -> Packed:
+        key = keys.worker_key(name)
+        return batch.pack(("HMGET", key, *self.fields), ("PTTL", key))
+
+
+_DETAILED = _WorkerRead(WORKER_FIELDS)
+_BARE = _WorkerRead(WORKER_STATE_FIELDS)
 
 
 def _listened(reply: Any) -> tuple[str, ...]:

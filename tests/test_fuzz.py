@@ -94,16 +94,16 @@ def reads(redis_server: RedisServer) -> Iterator[Reads]:
     if redis_server.process is None:
         redis_server.start()
     found = Reads(redis_server)
-    read_replies = batch._read_replies
+    send = batch._send
 
-    def counting(conn: Any, count: int) -> list[Any]:
+    def counting(conn: Any, commands: Any) -> int:
         found.round_trips += 1
-        return read_replies(conn, count)
+        return send(conn, commands)
 
     handler = Lines(found.lines)
     logging.getLogger("qwatch").addHandler(handler)
     patch = pytest.MonkeyPatch()
-    patch.setattr(batch, "_read_replies", counting)
+    patch.setattr(batch, "_send", counting)
     CANARY.unlink(missing_ok=True)
     yield found
     patch.undo()

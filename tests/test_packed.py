@@ -29,17 +29,17 @@ def test_workers_and_queues_that_come_and_go_leave_nothing_behind(
         snapshot = reader.read_snapshot(watcher)
         assert len(snapshot.workers) == 300 and len(snapshot.queues) == 50
         assert {queue.queued for queue in snapshot.queues} == {1}
-        assert len(reader._WORKER_COMMANDS.of(watcher)) == 300
+        assert len(reader._DETAILED.packed.of(watcher)) == 300
         assert len(reader._QUEUE_COMMANDS.of(watcher)) == 50
-        assert len(reader._HASHES.of(watcher)) == 300
+        assert len(reader._DETAILED.hashes.of(watcher)) == 300
         for worker in workers:
             worker.register_death()
         for queue in queues:
             queue.delete()
     reader.read_snapshot(watcher)
-    assert len(reader._WORKER_COMMANDS.of(watcher)) == 0
+    assert len(reader._DETAILED.packed.of(watcher)) == 0
     assert len(reader._QUEUE_COMMANDS.of(watcher)) == 0
-    assert len(reader._HASHES.of(watcher)) == 0
+    assert len(reader._DETAILED.hashes.of(watcher)) == 0
 
 
 def test_a_worker_hash_is_parsed_again_when_it_changes(client: redis.Redis, url: str) -> None:

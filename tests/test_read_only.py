@@ -48,22 +48,22 @@ def populate(client: redis.Redis, queues: int, workers: int) -> None:
 
 
 class RoundTrips:
-    """Counts every wait for Redis' replies: a qwatch batch, or any plain redis-py reply."""
+    """Counts every wait for Redis' replies: a qwatch batch sent, or any plain redis-py reply."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.count = 0
-        read_replies = batch._read_replies
+        send = batch._send
         read_response = Connection.read_response
 
-        def counting_batch(conn: Connection, count: int) -> list[Any]:
+        def counting_batch(conn: Connection, commands: Any) -> int:
             self.count += 1
-            return read_replies(conn, count)
+            return send(conn, commands)
 
         def counting_reply(conn: Connection, *args: Any, **kwargs: Any) -> Any:
             self.count += 1
             return read_response(conn, *args, **kwargs)
 
-        monkeypatch.setattr(batch, "_read_replies", counting_batch)
+        monkeypatch.setattr(batch, "_send", counting_batch)
         monkeypatch.setattr(Connection, "read_response", counting_reply)
 
 

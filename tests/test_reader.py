@@ -80,6 +80,24 @@ def test_oldest_queued_age_comes_from_the_head_job(client: redis.Redis) -> None:
     assert empty.queued == 0 and empty.oldest_queued_age_seconds is None
 
 
+def test_the_oldest_age_follows_the_head_job_from_one_sample_to_the_next(
+    client: redis.Redis,
+) -> None:
+    queue = Queue("backlog", connection=client)
+    first = queue.enqueue(tasks.add, 1, 1)
+    second = queue.enqueue(tasks.add, 2, 2)
+    client.hset(first.key, "enqueued_at", "2024-05-01T12:00:00.000000Z")
+    client.hset(second.key, "enqueued_at", "2024-05-01T12:01:00.000000Z")
+    later = 1714564800.0 + 600  # 12:10
+    ages = [read_snapshot(client, now=later).queues[0].oldest_queued_age_seconds]
+    ages.append(read_snapshot(client, now=later).queues[0].oldest_queued_age_seconds)
+    client.hset(first.key, "enqueued_at", "2024-05-01T12:02:00.000000Z")  # enqueued again
+    ages.append(read_snapshot(client, now=later).queues[0].oldest_queued_age_seconds)
+    queue.remove(first)
+    ages.append(read_snapshot(client, now=later).queues[0].oldest_queued_age_seconds)
+    assert ages == [600.0, 600.0, 480.0, 540.0]
+
+
 @pytest.fixture
 def busy_worker(client: redis.Redis, url: str) -> Iterator[subprocess.Popen[bytes]]:
     """A real worker, in its own process group, busy with a 30 s job."""

@@ -112,7 +112,7 @@ class RedisSource:
         The state file, if any, is written before the reading is returned, so
         no scrape is answered with more than it holds.
         """
-        snapshot = read_snapshot(self.client, current_jobs=False)
+        snapshot = read_snapshot(self.client, worker_details=False)
         streamed = self.stream.poll(self.client, snapshot)
         with self._totals_lock:
             pending, self._pending = self._pending, []

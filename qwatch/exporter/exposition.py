@@ -171,5 +171,9 @@ def families(reading: Reading) -> Iterator[Metric]:
 
 
 def _number(value: float) -> str:
+    """As prometheus_client's `floatToGoString` writes a value; below a million (most
+    values) that is Python's repr, taken the short way."""
+    if -1e6 < value < 1e6:
+        return repr(float(value))
     text: str = floatToGoString(value)  # type: ignore[no-untyped-call]
     return text

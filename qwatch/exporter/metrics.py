@@ -3,7 +3,8 @@
 A reading is a list of `(Series, rows)`; a row is the label values (in the
 series' label order, which is sorted, as the text format writes them) and a
 value. Histogram rows hold a `Histogram`. `exposition` turns readings into
-the text format or into prometheus_client families. Pure: no Redis here.
+the text format or into prometheus_client families. No Redis here, and
+nothing kept between readings but each queue's label values.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from qwatch import __version__
 from qwatch.completions import OUTCOMES
 from qwatch.exporter.totals import Histogram, JobTotals
+from qwatch.memory import Remembered
 from qwatch.snapshot import Snapshot
 
 
@@ -162,6 +165,39 @@ def build_info() -> Reading:
     return [(BUILD_INFO, [((__version__,), 1.0)])]
 
 
+@dataclass(frozen=True, slots=True)
+class QueueLabels:
+    """One queue's label values in each per-queue series."""
+
+    by_state: tuple[tuple[str, str, str], ...]
+    """In `QUEUE_STATES` order."""
+    queue: tuple[str, str]
+    exact: tuple[str, str, str]
+    registries: tuple[str, str, str]
+
+    @classmethod
+    def of(cls, redis: str, queue: str) -> QueueLabels:
+        return cls(
+            tuple((queue, redis, state) for state in QUEUE_STATES),
+            (queue, redis),
+            ("exact", queue, redis),
+            ("registries", queue, redis),
+        )
+
+
+_QUEUE_LABELS: dict[str, Remembered[str, QueueLabels]] = {}
+"""Per Redis, its queues' labels, kept from one reading to the next (the last one's queues
+only): a thousand queues' label tuples are not built again at every scrape."""
+
+
+def queue_labels(redis: str, snapshot: Snapshot) -> list[QueueLabels]:
+    """The labels of each queue of the snapshot, in its order."""
+    remembered = _QUEUE_LABELS.get(redis)
+    if remembered is None:
+        remembered = _QUEUE_LABELS[redis] = Remembered(partial(QueueLabels.of, redis))
+    return remembered.use([queue.name for queue in snapshot.queues])
+
+
 def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
     """Gauges of the present state."""
     jobs: list[Row] = []
@@ -169,16 +205,18 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
     listening: list[Row] = []
     abandoned: list[Row] = []
     by_queue = Counter(job.queue for job in snapshot.abandoned_jobs)
-    for queue in snapshot.queues:
-        name = queue.name
-        counts = (
-            queue.queued, queue.started, queue.finished, queue.failed,
-            queue.deferred, queue.scheduled, queue.canceled,
+    for queue, labels in zip(snapshot.queues, queue_labels(redis, snapshot)):
+        jobs += zip(
+            labels.by_state,
+            (
+                float(queue.queued), float(queue.started), float(queue.finished),
+                float(queue.failed), float(queue.deferred), float(queue.scheduled),
+                float(queue.canceled),
+            ),
         )  # fmt: skip
-        jobs += [((name, redis, state), float(count)) for state, count in zip(QUEUE_STATES, counts)]
-        oldest.append(((name, redis), queue.oldest_queued_age_seconds or 0.0))
-        listening.append(((name, redis), float(queue.workers)))
-        abandoned.append(((name, redis), float(by_queue[name])))
+        oldest.append((labels.queue, queue.oldest_queued_age_seconds or 0.0))
+        listening.append((labels.queue, float(queue.workers)))
+        abandoned.append((labels.queue, float(by_queue[queue.name])))
     states = Counter(worker.state for worker in snapshot.workers)
     info = snapshot.redis
     reading: Reading = [
@@ -228,8 +266,8 @@ def from_stream(
 ) -> Reading:
     """Exact mode's series: each queue's counting mode, retries, stream entries lost or skipped."""
     modes: list[Row] = [
-        (("exact" if queue.name in exact else "registries", queue.name, redis), 1.0)
-        for queue in snapshot.queues
+        (labels.exact if queue.name in exact else labels.registries, 1.0)
+        for queue, labels in zip(snapshot.queues, queue_labels(redis, snapshot))
     ]
     retried: list[Row] = [
         ((exception, function, queue, redis), float(count))

@@ -167,9 +167,10 @@ class JobTotals:
                     and worker.birth > self._last_poll
                 )
                 before = (0, 0, 0.0) if born_since else now
-            self.worker_jobs["finished"] += max(0, now[0] - before[0])
-            self.worker_jobs["failed"] += max(0, now[1] - before[1])
-            self.worker_working_seconds += max(0.0, now[2] - before[2])
+            if now != before:  # most workers ran nothing since the last reading
+                self.worker_jobs["finished"] += max(0, now[0] - before[0])
+                self.worker_jobs["failed"] += max(0, now[1] - before[1])
+                self.worker_working_seconds += max(0.0, now[2] - before[2])
             counts[worker.name] = now
         self._worker_counts = counts
         self._last_poll = snapshot.taken_at

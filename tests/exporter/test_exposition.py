@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import redis
 from prometheus_client import CollectorRegistry
@@ -96,6 +98,22 @@ def test_odd_names_are_written_as_the_library_writes_them(accept: str) -> None:
     assert text_format.render(odd_reading(), openmetrics) == expected
     assert text_format.render(odd_reading(), openmetrics) == expected  # from remembered lines
     assert b'queue="odd \\"queue\\"\\\\with\\nnewline \xc3\xa9"' in expected
+
+
+EDGE_VALUES = (
+    0.0, 5e-324, 1e-05, 0.1, 12.5, 999999.9999999, 1e6, -1e6, -999999.5, 2.0**53,
+    1234567.5, math.inf, -math.inf, math.nan,
+)  # fmt: skip
+"""Values on either side of where Go's notation and Python's part."""
+
+
+@pytest.mark.parametrize("accept", ["text/plain", PROMETHEUS_3])
+def test_every_value_is_written_as_the_library_writes_it(accept: str) -> None:
+    reading: Reading = [(metrics.UP, [((str(n),), value) for n, value in enumerate(EDGE_VALUES)])]
+    expected, openmetrics = library_output(reading, accept)
+    assert openmetrics is not None
+    assert TextFormat().render(reading, openmetrics) == expected
+    assert b" 1e+06\n" in expected and b" 999999.9999999\n" in expected
 
 
 def test_prometheus_gets_openmetrics_written_by_qwatch() -> None:
