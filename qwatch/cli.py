@@ -218,13 +218,22 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--web-config",
         metavar="FILE",
+        type=_not_empty("a web config path"),
         help="TLS and basic auth, in the Prometheus exporter-toolkit format",
     )
     sentinel = serve.add_argument_group("Redis Sentinel")
     sentinel.add_argument(
-        "--sentinel", metavar="HOST:PORT,...", help="Sentinels to ask for the master"
+        "--sentinel",
+        metavar="HOST:PORT,...",
+        type=_not_empty("a Sentinel address"),
+        help="Sentinels to ask for the master",
     )
-    sentinel.add_argument("--sentinel-master", metavar="NAME", help="the master's name")
+    sentinel.add_argument(
+        "--sentinel-master",
+        metavar="NAME",
+        type=_not_empty("a master name"),
+        help="the master's name",
+    )
     serve.add_argument(
         "--label-limit",
         type=_count(MAX_LIMIT),
@@ -261,6 +270,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     serve.add_argument(
         "--state-file",
         metavar="PATH",
+        type=_not_empty("a state file path"),
         help="keep here, per Redis, how far the exact-mode stream was read and the job counters"
         " counted up to there; after a restart both go on from it, so jobs that ended while"
         " qwatch was down are counted once and no counter goes down (default: none, counters"
@@ -291,7 +301,10 @@ def _connection_options(several: bool = False) -> _Parser:
         " else redis://localhost:6379/0)" + ("; repeat for several Redis" if several else ""),
     )
     group.add_argument(
-        "--password-file", metavar="FILE", help="read the Redis password from FILE's first line"
+        "--password-file",
+        metavar="FILE",
+        type=_not_empty("a password file path"),
+        help="read the Redis password from FILE's first line",
     )
     group.add_argument(
         "--timeout",
@@ -302,10 +315,23 @@ def _connection_options(several: bool = False) -> _Parser:
     )
     tls = options.add_argument_group("TLS to Redis (a rediss:// URL)")
     tls.add_argument(
-        "--tls-ca", metavar="FILE", help="CA certificates that sign the Redis server's certificate"
+        "--tls-ca",
+        metavar="FILE",
+        type=_not_empty("a CA file path"),
+        help="CA certificates that sign the Redis server's certificate",
     )
-    tls.add_argument("--tls-cert", metavar="FILE", help="a client certificate to present")
-    tls.add_argument("--tls-key", metavar="FILE", help="the client certificate's key")
+    tls.add_argument(
+        "--tls-cert",
+        metavar="FILE",
+        type=_not_empty("a certificate path"),
+        help="a client certificate to present",
+    )
+    tls.add_argument(
+        "--tls-key",
+        metavar="FILE",
+        type=_not_empty("a key path"),
+        help="the client certificate's key",
+    )
     return options
 
 
@@ -582,7 +608,11 @@ class _Once(argparse.Action):
 
 
 def _not_empty(what: str) -> Callable[[str], str]:
-    """A parser of text that is more than blanks: an empty URL, queue or id is a slip."""
+    """A parser of text that is more than blanks: an empty URL, queue, id or path is a slip.
+
+    Often an unset shell variable (`--web-config "$WEB_CONFIG"`), which must not
+    quietly mean "not given": no basic auth, no state kept, no password.
+    """
 
     def text(value: str) -> str:
         if not value.strip():

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
 from redis.sentinel import MasterNotFoundError, Sentinel
@@ -241,9 +241,8 @@ def connect(target: Target) -> redis.Redis:
     parts = urlsplit(target.url)
     path = "" if "db" in given and parts.scheme != "unix" else parts.path
     try:
-        return redis.Redis.from_url(
-            urlunsplit((parts.scheme, parts.netloc, path, "", "")), **options
-        )
+        # Not urlunsplit: with no host it writes `unix:/path`, which redis-py refuses.
+        return redis.Redis.from_url(f"{parts.scheme}://{parts.netloc}{path}", **options)
     except ValueError:
         raise TargetError(f"malformed Redis URL {target.display}") from None
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import time
 
+from rich.cells import cell_len
+
+PHRASE_GAP = "  "
+"""What stands between two phrases of a status line (`5 queues  3 queued  1 failed`)."""
+
 
 def clip(text: str, limit: int) -> str:
     """`text` cut to about `limit` characters with a note of what was cut; 0 means no limit."""
@@ -19,6 +24,21 @@ def clip_lines(text: str, limit: int) -> str:
     head = text[: limit // 3]
     tail = text[-(limit - len(head)) :]
     return f"{head}\n… [{len(text) - len(head) - len(tail)} characters cut] …\n{tail}"
+
+
+def break_between_phrases(text: str, width: int) -> str:
+    """`text` with a line break for a `PHRASE_GAP` where the next phrase would pass `width`.
+
+    A terminal wraps at any space, so a status line could end in `586` and the next begin
+    with `failed`; this way a count stays with what it counts.
+    """
+    lines: list[str] = []
+    for phrase in text.split(PHRASE_GAP):
+        if lines and cell_len(lines[-1]) + len(PHRASE_GAP) + cell_len(phrase) <= width:
+            lines[-1] += PHRASE_GAP + phrase
+        else:
+            lines.append(phrase)
+    return "\n".join(lines)
 
 
 def duration(seconds: float | None) -> str:

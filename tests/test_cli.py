@@ -333,17 +333,32 @@ def test_a_closed_pipe_ends_quietly(client: redis.Redis, url: str) -> None:
         assert result.stderr == "", argv
 
 
+NOWHERE = ("--url", "redis://127.0.0.1:1/0", "--timeout", "1")
+"""A Redis that is not there, so that a flag let through never reads the default one."""
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["snapshot", "--url", "redis://a/0", "--url", "redis://a/1"], "--url: given twice"),
         (["snapshot", "--url", ""], "a Redis URL cannot be empty"),
         (["failed", "--queue", ""], "a queue name cannot be empty"),
+        (["snapshot", *NOWHERE, "--password-file", ""], "a password file path cannot be empty"),
+        (["snapshot", *NOWHERE, "--tls-ca", " "], "a CA file path cannot be empty"),
+        (["job", "x", *NOWHERE, "--tls-cert", ""], "a certificate path cannot be empty"),
+        (["failed", *NOWHERE, "--tls-key", ""], "a key path cannot be empty"),
+        (["serve", *NOWHERE, "--web-config", ""], "a web config path cannot be empty"),
+        (["serve", *NOWHERE, "--state-file", ""], "a state file path cannot be empty"),
+        (["serve", "--sentinel", "", "--sentinel-master", "m"], "a Sentinel address cannot"),
+        (["serve", "--sentinel", "s:26379", "--sentinel-master", ""], "a master name cannot"),
     ],
 )
 def test_ambiguous_or_empty_targets_are_refused(argv: list[str], message: str) -> None:
+    """An empty path is most often an unset variable: serving without the web config's
+    basic auth, or without the state file, because of it would go unnoticed."""
     result = run_cli(*argv)
     assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "listening" not in result.stderr
 
 
 def test_top_without_a_terminal_says_so(client: redis.Redis, url: str) -> None:

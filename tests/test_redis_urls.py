@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
@@ -75,3 +76,14 @@ def test_known_url_parameters_are_used(client: redis.Redis, redis_server: RedisS
     url = f"redis://127.0.0.1:{redis_server.port}/0?db=3&protocol=2&client_name=qwatch-test"
     result = run_cli("snapshot", "--url", url)
     assert result.returncode == 0 and "in-db-3" in result.stdout
+
+
+def test_a_unix_socket_url_reads_that_redis(tmp_path: Path) -> None:
+    socket_path = tmp_path / "redis.sock"
+    with RedisServer("--unixsocket", str(socket_path), "--unixsocketperm", "700") as server:
+        Queue("over-the-socket", connection=server.client(db=2)).enqueue(tasks.add, 1, 1)
+        result = run_cli("snapshot", "--url", f"unix://{socket_path}?db=2")
+        failed = run_cli("failed", "--url", f"unix://{socket_path}?db=2")
+    assert result.returncode == 0, result.stderr
+    assert "over-the-socket" in result.stdout
+    assert failed.returncode == 0, failed.stderr

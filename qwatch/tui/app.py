@@ -29,7 +29,7 @@ from textual.worker import get_current_worker
 from qwatch import actions
 from qwatch.columns import Column
 from qwatch.errors import QwatchError, first_line
-from qwatch.formatting import clip, clock
+from qwatch.formatting import break_between_phrases, clip, clock
 from qwatch.jobs import JobDetail
 from qwatch.printable import printable
 from qwatch.report import empty_hint, headline
@@ -276,13 +276,17 @@ class QwatchApp(App[None]):
         if self.poll_error:
             state = f"read failed: {clip(self.poll_error, 80)}"
         mode = "  read-only" if self.read_only else ""
+        # Broken between phrases at the width of this refresh (0 until the first layout);
+        # after a resize, the next refresh breaks it anew.
+        width = self.status.content_region.width
         text = printable(f"{text}  [{state}]{mode}")
+        if width:
+            text = break_between_phrases(text, width)
         hint = self.update and empty_hint(self.update.snapshot, self.feed.target.display)
         if hint:
             text += f"\n{hint}"
         # A layout pass repaints every widget: only when the line wraps differently.
-        width = max(1, self.status.content_region.width)
-        shape = (width, len(Text(text).wrap(self.console, width)))
+        shape = (width, len(Text(text).wrap(self.console, max(1, width))))
         self.status.update(text, layout=shape != self._status_shape)
         self._status_shape = shape
 

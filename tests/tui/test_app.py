@@ -196,3 +196,24 @@ async def test_an_empty_db_says_which_was_read_and_where_else_keys_are(
         await until(pilot, lambda: "No RQ queues" in str(status.render()), "the hint")
         assert f"No RQ queues or workers in {url}" in str(status.render())
         assert "(db 2 holds 1 key)" in str(status.render())
+
+
+async def test_a_wrapped_status_line_keeps_each_count_with_its_label(
+    client: redis.Redis, url: str
+) -> None:
+    for number in range(12):
+        Queue("default", connection=client).enqueue(tasks.add, number, 1)
+    app = make_app(url)
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.query_one("#status", Static)
+        await until(pilot, lambda: "12 queued" in str(status.render()), "the totals")
+        line = str(status.render())
+        # Room for the text up to the count and no more: a wrap at any space puts `queued` first
+        # on the second line, apart from its 12.
+        await pilot.resize_terminal(line.index(" queued") + 4, 24)
+
+        def shown() -> list[str]:
+            return [strip.text.strip() for strip in status.render_lines(Region(0, 0, *status.size))]
+
+        await until(pilot, lambda: shown()[1:2] == [line[line.index("12 queued") :]], "12 queued")
+        assert not any(text.startswith(("queued", "failed", "worker")) for text in shown())
