@@ -26,7 +26,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "scheduled": (*COMMON, _time("at", "at"), _time("in", "in")),
     "deferred": (
         *COMMON,
-        _time("since", "since"),
+        Column("since", "since", 3, numeric=True),
         Column("waits_for", "waits for", 2, cap=40, least=10),
     ),
     "finished": (
@@ -44,7 +44,8 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "canceled": (*COMMON, _time("canceled", "canceled")),
 }
 """Per state, the columns of `qwatch jobs` and of the job browser; the longest text (result,
-exception) last and capped: `qwatch job ID` and the inspector have it whole."""
+exception) last and capped: `qwatch job ID` and the inspector have it whole. What a deferred
+job waits for says more than how long it has waited, so it stays when the terminal narrows."""
 
 ORDER = {
     "queued": "in queue order, next to run first",

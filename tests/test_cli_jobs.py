@@ -138,3 +138,16 @@ def test_qwatch_job_shows_retries_meta_dependencies_and_attempts(
     assert "{'progress': {'done': 2, 'of': 2}}" in capsys.readouterr().out
     assert main(["job", waiting.id, "--url", url]) == 0
     assert f"depends on  {progress.id}" in capsys.readouterr().out
+
+
+def test_at_80_columns_a_deferred_job_says_what_it_waits_for(
+    client: redis.Redis, url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queue = Queue("reports", connection=client)
+    parent = queue.enqueue(tasks.encode_video, 1)
+    child = queue.enqueue(tasks.encode_video, 2, depends_on=parent)
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = run_cli("jobs", "reports", "--state", "deferred", "--url", url)
+    assert narrow.returncode == 0
+    (row,) = [line for line in narrow.stdout.splitlines() if child.id in line]
+    assert "waits for" in narrow.stdout and parent.id[:8] in row.split(child.id, 1)[1], row
