@@ -185,7 +185,7 @@ class StateFile:
         """The file at `path`, checked whole; a missing or empty one holds nothing yet."""
         where = Path(path)
         directory = where.parent
-        if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+        if not directory.is_dir() or not _can_write_in(directory):
             raise StateFileError(f"--state-file {path}: cannot write in {directory}")
         try:
             with where.open("rb") as file:
@@ -244,6 +244,18 @@ class StateFile:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)
             raise
+
+
+def _can_write_in(directory: Path) -> bool:
+    """Whether a file can be made there, tried for real: permission bits do not say it
+    for root, nor for a read-only or special file system such as /proc."""
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".qwatch-probe.", dir=directory)
+    except OSError:
+        return False
+    os.close(handle)
+    os.unlink(probe)
+    return True
 
 
 def _dumps(value: Any) -> bytes:

@@ -213,6 +213,11 @@ def test_a_path_that_cannot_be_read_or_written_stops_the_start(
         f"qwatch: --state-file {tmp_path}/no-such-dir/state.json:"
         f" cannot write in {tmp_path}/no-such-dir\n"
     )
+    assert main([*argv, "/proc/qwatch-state.json"]) == 2  # root may write anywhere, but not there
+    assert capsys.readouterr().err == (
+        "qwatch: --state-file /proc/qwatch-state.json: cannot write in /proc\n"
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_failed_write_is_logged_once_and_the_scrape_answers(
