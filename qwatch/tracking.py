@@ -38,7 +38,11 @@ class BackgroundTracker:
         tracker: CompletionTracker,
         deliver: Deliver,
         interval: float = DEFAULT_INTERVAL,
+        turn: threading.Lock | None = None,
     ) -> None:
+        """`turn`: held during each poll, by a caller whose own reads of this Redis should
+        not run at the same time (Python runs one thread at a time: two readings at once
+        both take twice as long)."""
         self.name = name
         self.client = client
         self.tracker = tracker
@@ -47,6 +51,7 @@ class BackgroundTracker:
         """Polls completed, successful or not: tests wait on it instead of sleeping."""
         self.failing = False
         self._deliver = deliver
+        self._turn = turn or threading.Lock()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._done = threading.Condition()
@@ -84,8 +89,9 @@ class BackgroundTracker:
 
     def _poll_once(self) -> None:
         try:
-            completions = self.tracker.poll(self.client)
-            self._deliver(completions, self.tracker)
+            with self._turn:
+                completions = self.tracker.poll(self.client)
+                self._deliver(completions, self.tracker)
             if self.failing:
                 log.warning("redis %s: completions followed again", self.name)
                 self.failing = False
