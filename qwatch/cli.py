@@ -170,7 +170,9 @@ def _jobs_command(commands: Any, connection: argparse.ArgumentParser) -> None:
         description="List a queue's queued, started, scheduled, deferred, finished, failed or"
         " canceled jobs, a page at a time: each page reads only its own jobs.",
     )
-    jobs.add_argument("queue", metavar="QUEUE", help="the queue's name")
+    jobs.add_argument(
+        "queue", metavar="QUEUE", type=_not_empty("a queue name"), help="the queue's name"
+    )
     jobs.add_argument(
         "--state", choices=STATES, default="queued", help="which jobs (default queued)"
     )

@@ -145,11 +145,15 @@ def validate_url(url: str) -> None:
         )
     try:
         parts = urlsplit(url)
+    except ValueError:  # an unclosed [ or characters no host name holds
+        raise TargetError(
+            "malformed Redis URL: its host is not a name or an address"
+            " (an IPv6 address goes in brackets: redis://[::1]:6379/0)"
+        ) from None
+    try:
         parts.port  # noqa: B018 - parsing the port is the check
     except ValueError:
-        raise TargetError(
-            f"malformed Redis URL {display_url(url)}: the port must be a number below 65536"
-        ) from None
+        raise TargetError("malformed Redis URL: the port must be a number below 65536") from None
     if parts.scheme not in SCHEMES:
         raise TargetError(
             f"unsupported Redis URL scheme {parts.scheme!r} in {display_url(url)}:"

@@ -105,7 +105,11 @@ def test_a_redis_that_wants_a_password_and_got_none(tmp_path: Path) -> None:
     ("argv", "message"),
     [
         (["snapshot", "--url", "http://localhost"], "unsupported Redis URL scheme 'http'"),
-        (["snapshot", "--url", "redis://localhost:notaport"], "malformed Redis URL"),
+        (
+            ["snapshot", "--url", "redis://localhost:notaport"],
+            "malformed Redis URL: the port must be a number below 65536",
+        ),
+        (["snapshot", "--url", "redis://[::1"], "malformed Redis URL: its host is not a name"),
         (["snapshot", "--url", "redis://localhost/zero"], "database 'zero'"),
         (["snapshot", "--url", "qw:s3cretPW@127.0.0.1:6420"], "the Redis URL needs a scheme"),
         (["snapshot", "--url", "redis://localhost:99999"], "malformed Redis URL"),

@@ -151,3 +151,11 @@ def test_at_80_columns_a_deferred_job_says_what_it_waits_for(
     assert narrow.returncode == 0
     (row,) = [line for line in narrow.stdout.splitlines() if child.id in line]
     assert "waits for" in narrow.stdout and parent.id[:8] in row.split(child.id, 1)[1], row
+
+
+def test_an_empty_queue_name_is_bad_input_not_a_missing_queue() -> None:
+    result = run_cli("jobs", "")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "qwatch jobs: argument QUEUE: a queue name cannot be empty (see qwatch jobs --help)\n"
+    )
