@@ -355,14 +355,14 @@ class QwatchApp(App[None]):
         self._table().focus()
 
     def action_help(self) -> None:
+        """The keys that work on this screen: those of the other screens are left out."""
         lines = [
             (binding.key_display or binding.key, binding.description)
             for binding in self.BINDINGS
-            if isinstance(binding, Binding)
+            if isinstance(binding, Binding) and ON_VIEW.get(binding.action) in (None, self.view)
         ]
         lines += [
             ("header click", "sort by that column, again to reverse"),
-            ("c", "in the inspector: send the traceback to the terminal's clipboard"),
             ("ctrl+p", "the command palette"),
         ]
         self.push_screen(Help(lines, self.read_only))

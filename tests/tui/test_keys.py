@@ -131,6 +131,25 @@ async def test_the_inspector_shows_help_and_quit_and_its_own_keys(
         await until(pilot, lambda: app.return_code is not None, "qwatch to quit")
 
 
+async def test_help_lists_the_keys_of_the_screen_it_is_opened_on(url: str) -> None:
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        for screen, works, elsewhere in (
+            ("1", {"j", "R", "E", "X"}, {"g", "r", "d", "enter"}),
+            ("2", {"g"}, {"j", "r", "d", "enter", "E"}),
+            ("3", {"r", "d", "enter"}, {"j", "g", "E", "X"}),
+        ):
+            await pilot.press(screen)
+            await pilot.press("question_mark")
+            await until(pilot, lambda: isinstance(app.screen, Help), "the help")
+            assert isinstance(app.screen, Help)
+            keys = dict(app.screen.lines)
+            assert works <= keys.keys() and not elsewhere & keys.keys(), (screen, keys)
+            assert {"1", "2", "3", "4", "?", "q"} <= keys.keys()
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, Help), "the help to close")
+
+
 async def test_screen_keys_are_drawn_as_keys_not_counts(url: str) -> None:
     """`2 Workers` is the key 2 on a key's own background, then the screen's name."""
     app = make_app(url)
