@@ -213,6 +213,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--listen",
+        type=_listen,
         default=f":{DEFAULT_PORT}",
         metavar="HOST:PORT",
         help=f"address to serve on (default :{DEFAULT_PORT}, every interface)",
@@ -254,6 +255,7 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
     )
     serve.add_argument(
         "--histograms",
+        type=histogram_queues,
         default="all",
         metavar="all|none|QUEUE,...",
         help="queues whose run and wait times get histograms, some 30 series per queue"
@@ -284,7 +286,8 @@ def _track_interval_option(command: argparse.ArgumentParser, apart_from: str) ->
     """`--track-interval`, for the two commands that follow completions in the background."""
     command.add_argument(
         "--track-interval",
-        default=str(DEFAULT_INTERVAL),
+        type=_seconds(MIN_TRACK_INTERVAL, MAX_INTERVAL),
+        default=DEFAULT_INTERVAL,
         metavar="SECONDS",
         help="seconds between two reads of finished and failed jobs, independent of"
         f" {apart_from}; shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
@@ -427,7 +430,7 @@ def run_top(args: argparse.Namespace) -> int:
     from qwatch.tui.feed import Feed
 
     target = target_from_args(args)
-    feed = Feed(target, connect(target), track_interval(args.track_interval))
+    feed = Feed(target, connect(target), args.track_interval)
     # A first read before the full screen opens: a wrong address or password
     # is one line and exit status 2, as for every other command.
     first = feed.poll(with_functions=False)
@@ -441,16 +444,14 @@ def run_serve(args: argparse.Namespace) -> int:
     import logging
 
     from qwatch.exporter.collector import RedisSource
-    from qwatch.exporter.server import make_server, parse_listen, serve_until_stopped
+    from qwatch.exporter.server import make_server, serve_until_stopped
     from qwatch.exporter.state import StateFile
     from qwatch.exporter.web_config import WebConfig, load_web_config
 
     logging.basicConfig(format="qwatch serve: %(message)s", level=logging.WARNING)
-    histograms = histogram_queues(args.histograms)
     targets = serve_targets(args)
     names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
-    interval = track_interval(args.track_interval)
     state = StateFile.open(args.state_file) if args.state_file else None
     sources = [
         RedisSource(
@@ -459,13 +460,13 @@ def run_serve(args: argparse.Namespace) -> int:
             args.buckets,
             args.label_limit,
             args.ttl,
-            track_interval=interval,
-            histogram_queues=histograms,
+            track_interval=args.track_interval,
+            histogram_queues=args.histograms,
             state=state,
         )
         for name, target in zip(names, targets)
     ]
-    server = make_server(parse_listen(args.listen), sources, args.timeout, web)
+    server = make_server(args.listen, sources, args.timeout, web)
     serve_until_stopped(server)
     return 0
 
@@ -509,20 +510,6 @@ def serve_names(names: list[str], targets: list[Target]) -> list[str]:
     return names
 
 
-def track_interval(text: str) -> float:
-    """--track-interval's seconds; anything else is a one-line error."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not MIN_TRACK_INTERVAL <= value <= MAX_INTERVAL:
-        raise TargetError(
-            f"--track-interval wants seconds from {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g},"
-            f" not {text!r}"
-        )
-    return value
-
-
 def histogram_queues(text: str) -> frozenset[str] | None:
     """`--histograms`: None for `all`, no queue for `none`, else the queues named."""
     if text == "all":
@@ -531,7 +518,7 @@ def histogram_queues(text: str) -> frozenset[str] | None:
         return frozenset()
     names = text.split(",")
     if not all(name.strip() for name in names) or {"all", "none"} & set(names):
-        raise QwatchError(f"--histograms wants all, none or QUEUE,QUEUE,..., not {text!r}")
+        raise argparse.ArgumentTypeError(f"not all, none or QUEUE,QUEUE,...: {text!r}")
     return frozenset(names)
 
 
@@ -577,6 +564,14 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
         return value
 
     return seconds
+
+
+def _listen(text: str) -> tuple[str, int]:
+    """`HOST:PORT`, `:PORT` (every interface) or `[::1]:PORT`."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"not HOST:PORT (e.g. :{DEFAULT_PORT}): {text!r}")
+    return host.strip("[]"), int(port)
 
 
 def _count(high: int, low: int = 1) -> Callable[[str], int]:

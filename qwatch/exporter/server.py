@@ -32,7 +32,7 @@ from prometheus_client.exposition import choose_encoder
 
 from qwatch import __version__
 from qwatch.errors import TargetError
-from qwatch.exporter import DEFAULT_PORT, metrics
+from qwatch.exporter import metrics
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.connections import Connection, ConnectionSlots
 from qwatch.exporter.exposition import TextFormat, written_by_qwatch
@@ -53,14 +53,6 @@ MAX_HEADER_BYTES = 16384
 MAX_HEADERS = 64
 METHODS = ("GET", "HEAD")
 log = logging.getLogger("qwatch.exporter")
-
-
-def parse_listen(text: str) -> tuple[str, int]:
-    """`HOST:PORT`, `:PORT` (every interface) or `[::1]:PORT`."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise TargetError(f"--listen wants HOST:PORT, e.g. :{DEFAULT_PORT}, not {text!r}")
-    return host.strip("[]"), int(port)
 
 
 class ExporterServer(HTTPServer):

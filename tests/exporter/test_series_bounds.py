@@ -52,7 +52,7 @@ def test_histograms_only_for_the_queues_chosen(
 
 @pytest.mark.parametrize("value", ["", " ", "emails,,video", "all,emails", "none,video", ","])
 def test_bad_histogram_choices_are_one_line_and_status_2(url: str, value: str) -> None:
-    result = run_cli("serve", "--url", url, "--listen", "127.0.0.1:0", "--histograms", value)
+    result = run_cli("serve", "--url", url, "--listen", "127.0.0.1:1", "--histograms", value)
     assert result.returncode == 2
-    assert result.stderr.startswith("qwatch: --histograms wants all, none or QUEUE,")
+    assert result.stderr.startswith("qwatch serve: argument --histograms: not all, none or QUEUE,")
     assert result.stderr.count("\n") == 1

@@ -249,7 +249,7 @@ def test_serve_command_runs_and_stops_on_sigterm(url: str, client: redis.Redis) 
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--listen", "nonsense"], "--listen wants HOST:PORT"),
+        (["--listen", "nonsense"], "argument --listen: not HOST:PORT (e.g. :19726): 'nonsense'"),
         (["--name", "a", "--name", "b"], "2 --name for 1 Redis"),
         (["--sentinel", "h:1"], "--sentinel and --sentinel-master go together"),
         (["--sentinel", "garbage", "--sentinel-master", "m"], "--sentinel wants host:port"),
@@ -258,10 +258,10 @@ def test_serve_command_runs_and_stops_on_sigterm(url: str, client: redis.Redis) 
         (["--url", "redis://a:1/0", "--url", "redis://a:1/0"], "two Redis named 'a:1/0'"),
         (["--url", "redis://a/0", "--url", "redis://b/0", "--name", "x", "--name", "x"], "'x'"),
         (["--web-config", "/nonexistent.yml"], "cannot read web config"),
-        (["--track-interval", "0"], "--track-interval wants seconds from 0.1 to 60, not '0'"),
-        (["--track-interval", "soon"], "--track-interval wants seconds from 0.1 to 60, not 'soon'"),
-        (["--track-interval", "nan"], "--track-interval wants seconds"),
-        (["--track-interval", "600"], "--track-interval wants seconds"),
+        (["--track-interval", "0"], "argument --track-interval: must be from 0.1 to 60 seconds"),
+        (["--track-interval", "soon"], "argument --track-interval: not a number of seconds"),
+        (["--track-interval", "nan"], "argument --track-interval: must be from 0.1 to 60"),
+        (["--track-interval", "600"], "argument --track-interval: must be from 0.1 to 60"),
     ],
 )
 def test_serve_rejects_bad_options_in_one_line(argv: list[str], message: str) -> None:
