@@ -567,9 +567,9 @@ def _seconds(low: float, high: float) -> Callable[[str], float]:
 
 
 def _listen(text: str) -> tuple[str, int]:
-    """`HOST:PORT`, `:PORT` (every interface) or `[::1]:PORT`."""
+    """`HOST:PORT`, `:PORT` (every interface) or `[::1]:PORT`; port 0 takes a free one."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise argparse.ArgumentTypeError(f"not HOST:PORT (e.g. :{DEFAULT_PORT}): {text!r}")
     return host.strip("[]"), int(port)
 

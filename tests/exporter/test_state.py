@@ -194,7 +194,7 @@ def test_a_file_qwatch_did_not_write_stops_the_start_and_is_left_alone(
 ) -> None:
     path = tmp_path / "qwatch-state.json"
     path.write_bytes(content)
-    argv = ["serve", "--url", url, "--listen", "nowhere", "--state-file", str(path)]
+    argv = ["serve", "--url", url, "--listen", "127.0.0.1:0", "--state-file", str(path)]
     assert main(argv) == 2
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith(f"qwatch: state file {path} was not written by qwatch (")
@@ -205,7 +205,7 @@ def test_a_file_qwatch_did_not_write_stops_the_start_and_is_left_alone(
 def test_a_path_that_cannot_be_read_or_written_stops_the_start(
     url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["serve", "--url", url, "--listen", "nowhere", "--state-file"]
+    argv = ["serve", "--url", url, "--listen", "127.0.0.1:0", "--state-file"]
     assert main([*argv, str(tmp_path)]) == 2
     assert capsys.readouterr().err == f"qwatch: cannot read state file {tmp_path}: Is a directory\n"
     assert main([*argv, str(tmp_path / "no-such-dir" / "state.json")]) == 2
