@@ -17,11 +17,17 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
-from qwatch import keys
+from qwatch import job_states, keys
 from qwatch.errors import QwatchError
 from qwatch.replies import as_strict_text
 
-CLEARABLE = ("finished", "failed", "canceled", "deferred", "scheduled")
+CLEARABLE = (
+    job_states.FINISHED,
+    job_states.FAILED,
+    job_states.CANCELED,
+    job_states.DEFERRED,
+    job_states.SCHEDULED,
+)
 """Registries a person may empty; the started one holds running jobs, so it is not."""
 
 CHUNK = 1000
@@ -41,7 +47,7 @@ def requeue_failed_job(client: redis.Redis, job_id: str) -> str:
         origin = as_strict_text(pipe.hget(keys.job_key(job_id), "origin"))
         if origin is None:
             raise ActionError(f"job {job_id} no longer exists")
-        if pipe.zscore(keys.registry_key("failed", origin), job_id) is None:
+        if pipe.zscore(keys.registry_key(job_states.FAILED, origin), job_id) is None:
             raise ActionError(f"job {job_id} is no longer failed")
         pipe.multi()
         _requeue(pipe, job_id, origin)
@@ -59,7 +65,7 @@ def delete_failed_job(client: redis.Redis, job_id: str) -> str:
         if origin is None:
             raise ActionError(f"job {job_id} no longer exists")
         pipe.multi()
-        pipe.zrem(keys.registry_key("failed", origin), job_id)
+        pipe.zrem(keys.registry_key(job_states.FAILED, origin), job_id)
         _delete_job(pipe, job_id)
 
     _transaction(client, delete, keys.job_key(job_id), *_failed_keys(client, job_id))
@@ -68,7 +74,7 @@ def delete_failed_job(client: redis.Redis, job_id: str) -> str:
 
 def requeue_all_failed(client: redis.Redis, queue: str) -> str:
     """Requeue every job in a queue's failed registry, oldest failure first."""
-    count = _each_chunk(client, keys.registry_key("failed", queue), _requeue, queue)
+    count = _each_chunk(client, keys.registry_key(job_states.FAILED, queue), _requeue, queue)
     return f"requeued {count} failed jobs on {queue}"
 
 
@@ -146,11 +152,11 @@ def _each_chunk(
 
 def _requeue(pipe: Pipeline, job_id: str, queue: str) -> None:
     """What RQ's `FailedJobRegistry.requeue` writes: out of the registry, into the queue."""
-    pipe.zrem(keys.registry_key("failed", queue), job_id)
+    pipe.zrem(keys.registry_key(job_states.FAILED, queue), job_id)
     pipe.hset(
         keys.job_key(job_id),
         mapping={
-            "status": "queued",
+            "status": job_states.QUEUED,
             "origin": queue,
             "enqueued_at": _rq_now(),
             "started_at": "",
@@ -171,7 +177,7 @@ def _failed_keys(client: redis.Redis, job_id: str) -> list[str]:
     origin = as_strict_text(client.hget(keys.job_key(job_id), "origin"))
     if origin is None:
         raise ActionError(f"job {job_id} no longer exists")
-    return [keys.registry_key("failed", origin)]
+    return [keys.registry_key(job_states.FAILED, origin)]
 
 
 def _members(reply: Any) -> list[str]:

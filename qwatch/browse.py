@@ -22,7 +22,7 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch, job_states, keys
 from qwatch.batch import Command
 from qwatch.decode import call_name
 from qwatch.formatting import clip
@@ -40,10 +40,19 @@ from qwatch.results import exception_line, latest_command, result_fields, return
 from qwatch.skips import Skips
 from qwatch.timestamps import parse_rq_time
 
-STATES = ("queued", "started", "scheduled", "deferred", "finished", "failed", "canceled")
-NEWEST_FIRST = frozenset({"finished", "failed", "canceled"})
+STATES = (
+    job_states.QUEUED,
+    job_states.STARTED,
+    job_states.SCHEDULED,
+    job_states.DEFERRED,
+    job_states.FINISHED,
+    job_states.FAILED,
+    job_states.CANCELED,
+)
+"""Every state, in the order of the browser's tabs and of `qwatch jobs --state`."""
+NEWEST_FIRST = frozenset({job_states.FINISHED, job_states.FAILED, job_states.CANCELED})
 """Registries read from the highest score down: the most recent first."""
-WITH_RESULTS = frozenset({"finished", "failed"})
+WITH_RESULTS = frozenset({job_states.FINISHED, job_states.FAILED})
 """States whose jobs' results stream is read for the return value or the exception."""
 
 MAX_LIMIT = 500
@@ -190,13 +199,13 @@ def read_page(client: redis.Redis, request: PageRequest, now: float | None = Non
 
 
 def _length(queue: str, state: str) -> Command:
-    if state == "queued":
+    if state == job_states.QUEUED:
         return ("LLEN", keys.queue_key(queue))
     return ("ZCARD", keys.registry_key(state, queue))
 
 
 def _range(queue: str, state: str, start: int, stop: int) -> Command:
-    if state == "queued":
+    if state == job_states.QUEUED:
         return ("LRANGE", keys.queue_key(queue), start, stop)
     verb = "ZREVRANGE" if state in NEWEST_FIRST else "ZRANGE"
     return (verb, keys.registry_key(state, queue), start, stop, "WITHSCORES")
@@ -210,7 +219,7 @@ def _entries(
     A started entry is `<job id>:<execution id>`; an entry that is not UTF-8,
     or too long to be a name, cannot name a key and is skipped, its position kept.
     """
-    if state == "queued":
+    if state == job_states.QUEUED:
         pairs: list[tuple[Any, Any]] = [(member, None) for member in as_list(reply)]
     else:
         pairs = as_pairs(reply)
@@ -218,7 +227,7 @@ def _entries(
     for position, (member, score) in enumerate(pairs, start=offset):
         name = as_name(member)
         if name:
-            job_id = keys.job_id_of_execution(name) if state == "started" else name
+            job_id = keys.job_id_of_execution(name) if state == job_states.STARTED else name
             entries.append((position, job_id, as_float(score)))
     return len(pairs), entries
 
@@ -233,7 +242,7 @@ def _listed(
 ) -> ListedJob:
     result = result_fields(latest)
     exception = None
-    if state == "failed":
+    if state == job_states.FAILED:
         exception = exception_line(traceback_of(fields, latest))
     exists = any(value is not None for value in fields.values())
     data = fields.get("data")
@@ -252,7 +261,7 @@ def _listed(
         ended_at=parse_rq_time(fields.get("ended_at")),
         score=score,
         waits_for=dependency_ids(fields.get("dependency_ids")),
-        result=return_value(result, RESULT_LIMIT) if state == "finished" else None,
+        result=return_value(result, RESULT_LIMIT) if state == job_states.FINISHED else None,
         exception=exception,
         exists=exists,
     )

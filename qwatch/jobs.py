@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch, job_states, keys
 from qwatch.batch import Command
 from qwatch.decode import MAX_PICKLE_BYTES, call_name, decode_job_data, inflate, render_pickle
 from qwatch.errors import UnreadableRecord, first_line
@@ -174,7 +174,7 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
     ranges = batch.run(
         client,
         [
-            ("ZREVRANGE", keys.registry_key("failed", q), 0, wanted - 1, "WITHSCORES")
+            ("ZREVRANGE", keys.registry_key(job_states.FAILED, q), 0, wanted - 1, "WITHSCORES")
             for q in queues
         ],
     )

@@ -30,7 +30,7 @@ from weakref import WeakKeyDictionary
 import hiredis
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch, job_states, keys
 from qwatch.batch import Command, Packed
 from qwatch.formatting import clip
 from qwatch.memory import ClientMemory, Remembered
@@ -295,17 +295,17 @@ def _queue_commands(client: redis.Redis, queues: Sequence[str], now: float) -> P
 
 
 def _queue_template(queue: str) -> Template:
-    started = keys.registry_key("started", queue)
+    started = keys.registry_key(job_states.STARTED, queue)
     return template(
         ("LLEN", keys.queue_key(queue)),
         ("LLEN", keys.intermediate_queue_key(queue)),
         ("LINDEX", keys.queue_key(queue), 0),
-        ("ZCARD", keys.registry_key("deferred", queue)),
-        ("ZCARD", keys.registry_key("scheduled", queue)),
-        ("ZCARD", keys.registry_key("canceled", queue)),
+        ("ZCARD", keys.registry_key(job_states.DEFERRED, queue)),
+        ("ZCARD", keys.registry_key(job_states.SCHEDULED, queue)),
+        ("ZCARD", keys.registry_key(job_states.CANCELED, queue)),
         ("ZCOUNT", started, NOW, "+inf"),
-        ("ZCOUNT", keys.registry_key("finished", queue), NOW, "+inf"),
-        ("ZCOUNT", keys.registry_key("failed", queue), NOW, "+inf"),
+        ("ZCOUNT", keys.registry_key(job_states.FINISHED, queue), NOW, "+inf"),
+        ("ZCOUNT", keys.registry_key(job_states.FAILED, queue), NOW, "+inf"),
         ("ZRANGEBYSCORE", started, "-inf", NOW, "WITHSCORES", "LIMIT", 0, EXPIRED_LIMIT),
     )
 
