@@ -17,7 +17,7 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
-from qwatch import job_states, keys
+from qwatch import job_fields, job_states, keys
 from qwatch.errors import QwatchError
 from qwatch.replies import as_strict_text
 
@@ -44,7 +44,7 @@ def requeue_failed_job(client: redis.Redis, job_id: str) -> str:
     """Put a failed job back at the end of its origin queue, as RQ's `requeue` does."""
 
     def requeue(pipe: Pipeline) -> str:
-        origin = as_strict_text(pipe.hget(keys.job_key(job_id), "origin"))
+        origin = as_strict_text(pipe.hget(keys.job_key(job_id), job_fields.ORIGIN))
         if origin is None:
             raise ActionError(f"job {job_id} no longer exists")
         if pipe.zscore(keys.registry_key(job_states.FAILED, origin), job_id) is None:
@@ -61,7 +61,7 @@ def delete_failed_job(client: redis.Redis, job_id: str) -> str:
     """Delete a failed job, its results and its registry entry, as RQ's `Job.delete` does."""
 
     def delete(pipe: Pipeline) -> None:
-        origin = as_strict_text(pipe.hget(keys.job_key(job_id), "origin"))
+        origin = as_strict_text(pipe.hget(keys.job_key(job_id), job_fields.ORIGIN))
         if origin is None:
             raise ActionError(f"job {job_id} no longer exists")
         pipe.multi()
@@ -156,12 +156,12 @@ def _requeue(pipe: Pipeline, job_id: str, queue: str) -> None:
     pipe.hset(
         keys.job_key(job_id),
         mapping={
-            "status": job_states.QUEUED,
-            "origin": queue,
-            "enqueued_at": _rq_now(),
-            "started_at": "",
-            "ended_at": "",
-            "exc_info": "",
+            job_fields.STATUS: job_states.QUEUED,
+            job_fields.ORIGIN: queue,
+            job_fields.ENQUEUED_AT: _rq_now(),
+            job_fields.STARTED_AT: "",
+            job_fields.ENDED_AT: "",
+            job_fields.EXC_INFO: "",
         },
     )
     pipe.rpush(keys.queue_key(queue), job_id)
@@ -174,7 +174,7 @@ def _delete_job(pipe: Pipeline, job_id: str) -> None:
 
 def _failed_keys(client: redis.Redis, job_id: str) -> list[str]:
     """The failed registry to WATCH along with the job: its origin's."""
-    origin = as_strict_text(client.hget(keys.job_key(job_id), "origin"))
+    origin = as_strict_text(client.hget(keys.job_key(job_id), job_fields.ORIGIN))
     if origin is None:
         raise ActionError(f"job {job_id} no longer exists")
     return [keys.registry_key(job_states.FAILED, origin)]

@@ -22,7 +22,7 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, job_states, keys
+from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command
 from qwatch.decode import call_name
 from qwatch.formatting import clip
@@ -62,16 +62,16 @@ RESULT_LIMIT = 200
 """A return value is cut to this in a list; the inspector shows more."""
 
 _FIELDS = (
-    "data",
-    "status",
-    "worker_name",
-    "created_at",
-    "enqueued_at",
-    "started_at",
-    "ended_at",
-    "dependency_ids",
-    "description",
-    "exc_info",
+    job_fields.DATA,
+    job_fields.STATUS,
+    job_fields.WORKER_NAME,
+    job_fields.CREATED_AT,
+    job_fields.ENQUEUED_AT,
+    job_fields.STARTED_AT,
+    job_fields.ENDED_AT,
+    job_fields.DEPENDENCY_IDS,
+    job_fields.DESCRIPTION,
+    job_fields.EXC_INFO,
 )
 
 
@@ -245,7 +245,7 @@ def _listed(
     if state == job_states.FAILED:
         exception = exception_line(traceback_of(fields, latest))
     exists = any(value is not None for value in fields.values())
-    data = fields.get("data")
+    data = fields.get(job_fields.DATA)
     data = data if isinstance(data, bytes) else None
     return ListedJob(
         id=job_id,
@@ -253,14 +253,15 @@ def _listed(
         function=clip(call_name(data), FUNCTION_LIMIT)
         if exists
         else "<no job record: expired or deleted>",
-        status=as_text(fields.get("status")),
-        worker=as_name(fields.get("worker_name")) or as_name(result.get("worker_name")),
-        created_at=parse_rq_time(fields.get("created_at")),
-        enqueued_at=parse_rq_time(fields.get("enqueued_at")),
-        started_at=parse_rq_time(fields.get("started_at")),
-        ended_at=parse_rq_time(fields.get("ended_at")),
+        status=as_text(fields.get(job_fields.STATUS)),
+        worker=as_name(fields.get(job_fields.WORKER_NAME))
+        or as_name(result.get(job_fields.RESULT_WORKER_NAME)),
+        created_at=parse_rq_time(fields.get(job_fields.CREATED_AT)),
+        enqueued_at=parse_rq_time(fields.get(job_fields.ENQUEUED_AT)),
+        started_at=parse_rq_time(fields.get(job_fields.STARTED_AT)),
+        ended_at=parse_rq_time(fields.get(job_fields.ENDED_AT)),
         score=score,
-        waits_for=dependency_ids(fields.get("dependency_ids")),
+        waits_for=dependency_ids(fields.get(job_fields.DEPENDENCY_IDS)),
         result=return_value(result, RESULT_LIMIT) if state == job_states.FINISHED else None,
         exception=exception,
         exists=exists,
@@ -281,6 +282,6 @@ def _matches(job: ListedJob, fields: dict[str, Any], request: PageRequest) -> bo
     if not request.text:
         return True
     needle = request.text.lower()
-    description = (as_text(fields.get("description")) or "")[:2000]
+    description = (as_text(fields.get(job_fields.DESCRIPTION)) or "")[:2000]
     haystack = (job.id, job.function, description, job.worker, job.exception, job.result)
     return any(needle in (value or "").lower() for value in haystack)

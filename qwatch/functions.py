@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import redis
 
-from qwatch import batch, job_states, keys
+from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command
 from qwatch.decode import function_name
 from qwatch.replies import as_list, as_strict_text
@@ -62,7 +62,7 @@ def read_function_counts(
                 job_id = keys.job_id_of_execution(member) if state == job_states.STARTED else member
                 members.append((state, job_id))
     datas = batch.run(
-        client, [("HGET", keys.job_key(job_id), "data") for _state, job_id in members]
+        client, [("HGET", keys.job_key(job_id), job_fields.DATA) for _state, job_id in members]
     )
     counts: dict[str, Counter[str]] = {}
     for (state, _job_id), data in zip(members, datas):

@@ -30,7 +30,7 @@ from weakref import WeakKeyDictionary
 import hiredis
 import redis
 
-from qwatch import batch, job_states, keys
+from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command, Packed
 from qwatch.formatting import clip
 from qwatch.memory import ClientMemory, Remembered
@@ -200,11 +200,16 @@ def read_snapshot(
             ]
 
     _LAST_HEADS[client] = heads
-    lookups: list[Command] = [("HGET", keys.job_key(head), "enqueued_at") for *_, head in moved]
-    lookups += [
-        ("HMGET", keys.job_key(job), "description", "started_at") for job in currents.values()
+    lookups: list[Command] = [
+        ("HGET", keys.job_key(head), job_fields.ENQUEUED_AT) for *_, head in moved
     ]
-    lookups += [("HGET", keys.job_key(job), "worker_name") for job, _queue, _overdue in expired]
+    lookups += [
+        ("HMGET", keys.job_key(job), job_fields.DESCRIPTION, job_fields.STARTED_AT)
+        for job in currents.values()
+    ]
+    lookups += [
+        ("HGET", keys.job_key(job), job_fields.WORKER_NAME) for job, _queue, _overdue in expired
+    ]
     details = batch.run(client, lookups)
     found = iter(details)
     if moved:
@@ -314,7 +319,7 @@ _QUEUE_COMMANDS: ClientMemory[str, Template] = ClientMemory(_queue_template)
 
 
 def _enqueued_at_lookup(job: str) -> Packed:
-    return batch.pack(("HGET", keys.job_key(job), "enqueued_at"))
+    return batch.pack(("HGET", keys.job_key(job), job_fields.ENQUEUED_AT))
 
 
 _ENQUEUED_AT_LOOKUPS: ClientMemory[str, Packed] = ClientMemory(_enqueued_at_lookup)
