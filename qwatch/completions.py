@@ -62,7 +62,7 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, job_fields, keys
+from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command, Packed
 from qwatch.decode import function_name
 from qwatch.jobs import exception_name, traceback_of
@@ -82,7 +82,7 @@ from qwatch.timestamps import parse_rq_time
 from qwatch.untracked import OUTCOMES as OUTCOMES
 from qwatch.untracked import UntrackedLedger, WorkerCounts
 
-DEFAULT_TTLS = {"finished": 500, "failed": 31_536_000}
+DEFAULT_TTLS = {job_states.FINISHED: 500, job_states.FAILED: 31_536_000}
 """RQ's DEFAULT_RESULT_TTL and DEFAULT_FAILURE_TTL."""
 
 OVERLAP = 5.0
@@ -490,11 +490,16 @@ class CompletionTracker:
         lookups: list[Command] = []
         for candidate in candidates:
             lookups.append(("HMGET", keys.job_key(candidate.id), *_JOB_FIELDS))
-            if candidate.outcome == "failed":  # the traceback, and when an abandoned job failed
+            # for a failure, its traceback, and when an abandoned job failed
+            if candidate.outcome == job_states.FAILED:
                 lookups.append(("XREVRANGE", keys.results_key(candidate.id), "+", "-", "COUNT", 1))
         replies = iter(self._run(client, lookups))
         paired = [
-            (candidate, next(replies), next(replies) if candidate.outcome == "failed" else None)
+            (
+                candidate,
+                next(replies),
+                next(replies) if candidate.outcome == job_states.FAILED else None,
+            )
             for candidate in candidates
         ]
         skips = Skips()
@@ -585,7 +590,7 @@ def _completion(
     candidate: _Candidate, fields: dict[str, Any], latest_result: Any, ended_at: float
 ) -> Completion:
     exception = None
-    if candidate.outcome == "failed":
+    if candidate.outcome == job_states.FAILED:
         exception = exception_name(exception_line(traceback_of(fields, latest_result)))
     return Completion(
         id=candidate.id,
