@@ -17,11 +17,17 @@ from typing import Any
 import redis
 from redis.client import Pipeline
 
-from qwatch import keys
+from qwatch import job_fields, job_states, keys
 from qwatch.errors import QwatchError
 from qwatch.replies import as_strict_text
 
-CLEARABLE = ("finished", "failed", "canceled", "deferred", "scheduled")
+CLEARABLE = (
+    job_states.FINISHED,
+    job_states.FAILED,
+    job_states.CANCELED,
+    job_states.DEFERRED,
+    job_states.SCHEDULED,
+)
 """Registries a person may empty; the started one holds running jobs, so it is not."""
 
 CHUNK = 1000
@@ -38,10 +44,10 @@ def requeue_failed_job(client: redis.Redis, job_id: str) -> str:
     """Put a failed job back at the end of its origin queue, as RQ's `requeue` does."""
 
     def requeue(pipe: Pipeline) -> str:
-        origin = as_strict_text(pipe.hget(keys.job_key(job_id), "origin"))
+        origin = as_strict_text(pipe.hget(keys.job_key(job_id), job_fields.ORIGIN))
         if origin is None:
             raise ActionError(f"job {job_id} no longer exists")
-        if pipe.zscore(keys.registry_key("failed", origin), job_id) is None:
+        if pipe.zscore(keys.registry_key(job_states.FAILED, origin), job_id) is None:
             raise ActionError(f"job {job_id} is no longer failed")
         pipe.multi()
         _requeue(pipe, job_id, origin)
@@ -55,11 +61,11 @@ def delete_failed_job(client: redis.Redis, job_id: str) -> str:
     """Delete a failed job, its results and its registry entry, as RQ's `Job.delete` does."""
 
     def delete(pipe: Pipeline) -> None:
-        origin = as_strict_text(pipe.hget(keys.job_key(job_id), "origin"))
+        origin = as_strict_text(pipe.hget(keys.job_key(job_id), job_fields.ORIGIN))
         if origin is None:
             raise ActionError(f"job {job_id} no longer exists")
         pipe.multi()
-        pipe.zrem(keys.registry_key("failed", origin), job_id)
+        pipe.zrem(keys.registry_key(job_states.FAILED, origin), job_id)
         _delete_job(pipe, job_id)
 
     _transaction(client, delete, keys.job_key(job_id), *_failed_keys(client, job_id))
@@ -68,7 +74,7 @@ def delete_failed_job(client: redis.Redis, job_id: str) -> str:
 
 def requeue_all_failed(client: redis.Redis, queue: str) -> str:
     """Requeue every job in a queue's failed registry, oldest failure first."""
-    count = _each_chunk(client, keys.registry_key("failed", queue), _requeue, queue)
+    count = _each_chunk(client, keys.registry_key(job_states.FAILED, queue), _requeue, queue)
     return f"requeued {count} failed jobs on {queue}"
 
 
@@ -146,16 +152,16 @@ def _each_chunk(
 
 def _requeue(pipe: Pipeline, job_id: str, queue: str) -> None:
     """What RQ's `FailedJobRegistry.requeue` writes: out of the registry, into the queue."""
-    pipe.zrem(keys.registry_key("failed", queue), job_id)
+    pipe.zrem(keys.registry_key(job_states.FAILED, queue), job_id)
     pipe.hset(
         keys.job_key(job_id),
         mapping={
-            "status": "queued",
-            "origin": queue,
-            "enqueued_at": _rq_now(),
-            "started_at": "",
-            "ended_at": "",
-            "exc_info": "",
+            job_fields.STATUS: job_states.QUEUED,
+            job_fields.ORIGIN: queue,
+            job_fields.ENQUEUED_AT: _rq_now(),
+            job_fields.STARTED_AT: "",
+            job_fields.ENDED_AT: "",
+            job_fields.EXC_INFO: "",
         },
     )
     pipe.rpush(keys.queue_key(queue), job_id)
@@ -168,10 +174,10 @@ def _delete_job(pipe: Pipeline, job_id: str) -> None:
 
 def _failed_keys(client: redis.Redis, job_id: str) -> list[str]:
     """The failed registry to WATCH along with the job: its origin's."""
-    origin = as_strict_text(client.hget(keys.job_key(job_id), "origin"))
+    origin = as_strict_text(client.hget(keys.job_key(job_id), job_fields.ORIGIN))
     if origin is None:
         raise ActionError(f"job {job_id} no longer exists")
-    return [keys.registry_key("failed", origin)]
+    return [keys.registry_key(job_states.FAILED, origin)]
 
 
 def _members(reply: Any) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command
 from qwatch.decode import call_name
 from qwatch.formatting import clip
@@ -40,10 +40,19 @@ from qwatch.results import exception_line, latest_command, result_fields, return
 from qwatch.skips import Skips
 from qwatch.timestamps import parse_rq_time
 
-STATES = ("queued", "started", "scheduled", "deferred", "finished", "failed", "canceled")
-NEWEST_FIRST = frozenset({"finished", "failed", "canceled"})
+STATES = (
+    job_states.QUEUED,
+    job_states.STARTED,
+    job_states.SCHEDULED,
+    job_states.DEFERRED,
+    job_states.FINISHED,
+    job_states.FAILED,
+    job_states.CANCELED,
+)
+"""Every state, in the order of the browser's tabs and of `qwatch jobs --state`."""
+NEWEST_FIRST = frozenset({job_states.FINISHED, job_states.FAILED, job_states.CANCELED})
 """Registries read from the highest score down: the most recent first."""
-WITH_RESULTS = frozenset({"finished", "failed"})
+WITH_RESULTS = frozenset({job_states.FINISHED, job_states.FAILED})
 """States whose jobs' results stream is read for the return value or the exception."""
 
 MAX_LIMIT = 500
@@ -53,16 +62,16 @@ RESULT_LIMIT = 200
 """A return value is cut to this in a list; the inspector shows more."""
 
 _FIELDS = (
-    "data",
-    "status",
-    "worker_name",
-    "created_at",
-    "enqueued_at",
-    "started_at",
-    "ended_at",
-    "dependency_ids",
-    "description",
-    "exc_info",
+    job_fields.DATA,
+    job_fields.STATUS,
+    job_fields.WORKER_NAME,
+    job_fields.CREATED_AT,
+    job_fields.ENQUEUED_AT,
+    job_fields.STARTED_AT,
+    job_fields.ENDED_AT,
+    job_fields.DEPENDENCY_IDS,
+    job_fields.DESCRIPTION,
+    job_fields.EXC_INFO,
 )
 
 
@@ -190,13 +199,13 @@ def read_page(client: redis.Redis, request: PageRequest, now: float | None = Non
 
 
 def _length(queue: str, state: str) -> Command:
-    if state == "queued":
+    if state == job_states.QUEUED:
         return ("LLEN", keys.queue_key(queue))
     return ("ZCARD", keys.registry_key(state, queue))
 
 
 def _range(queue: str, state: str, start: int, stop: int) -> Command:
-    if state == "queued":
+    if state == job_states.QUEUED:
         return ("LRANGE", keys.queue_key(queue), start, stop)
     verb = "ZREVRANGE" if state in NEWEST_FIRST else "ZRANGE"
     return (verb, keys.registry_key(state, queue), start, stop, "WITHSCORES")
@@ -210,7 +219,7 @@ def _entries(
     A started entry is `<job id>:<execution id>`; an entry that is not UTF-8,
     or too long to be a name, cannot name a key and is skipped, its position kept.
     """
-    if state == "queued":
+    if state == job_states.QUEUED:
         pairs: list[tuple[Any, Any]] = [(member, None) for member in as_list(reply)]
     else:
         pairs = as_pairs(reply)
@@ -218,7 +227,7 @@ def _entries(
     for position, (member, score) in enumerate(pairs, start=offset):
         name = as_name(member)
         if name:
-            job_id = keys.job_id_of_execution(name) if state == "started" else name
+            job_id = keys.job_id_of_execution(name) if state == job_states.STARTED else name
             entries.append((position, job_id, as_float(score)))
     return len(pairs), entries
 
@@ -233,10 +242,10 @@ def _listed(
 ) -> ListedJob:
     result = result_fields(latest)
     exception = None
-    if state == "failed":
+    if state == job_states.FAILED:
         exception = exception_line(traceback_of(fields, latest))
     exists = any(value is not None for value in fields.values())
-    data = fields.get("data")
+    data = fields.get(job_fields.DATA)
     data = data if isinstance(data, bytes) else None
     return ListedJob(
         id=job_id,
@@ -244,15 +253,16 @@ def _listed(
         function=clip(call_name(data), FUNCTION_LIMIT)
         if exists
         else "<no job record: expired or deleted>",
-        status=as_text(fields.get("status")),
-        worker=as_name(fields.get("worker_name")) or as_name(result.get("worker_name")),
-        created_at=parse_rq_time(fields.get("created_at")),
-        enqueued_at=parse_rq_time(fields.get("enqueued_at")),
-        started_at=parse_rq_time(fields.get("started_at")),
-        ended_at=parse_rq_time(fields.get("ended_at")),
+        status=as_text(fields.get(job_fields.STATUS)),
+        worker=as_name(fields.get(job_fields.WORKER_NAME))
+        or as_name(result.get(job_fields.RESULT_WORKER_NAME)),
+        created_at=parse_rq_time(fields.get(job_fields.CREATED_AT)),
+        enqueued_at=parse_rq_time(fields.get(job_fields.ENQUEUED_AT)),
+        started_at=parse_rq_time(fields.get(job_fields.STARTED_AT)),
+        ended_at=parse_rq_time(fields.get(job_fields.ENDED_AT)),
         score=score,
-        waits_for=dependency_ids(fields.get("dependency_ids")),
-        result=return_value(result, RESULT_LIMIT) if state == "finished" else None,
+        waits_for=dependency_ids(fields.get(job_fields.DEPENDENCY_IDS)),
+        result=return_value(result, RESULT_LIMIT) if state == job_states.FINISHED else None,
         exception=exception,
         exists=exists,
     )
@@ -272,6 +282,6 @@ def _matches(job: ListedJob, fields: dict[str, Any], request: PageRequest) -> bo
     if not request.text:
         return True
     needle = request.text.lower()
-    description = (as_text(fields.get("description")) or "")[:2000]
+    description = (as_text(fields.get(job_fields.DESCRIPTION)) or "")[:2000]
     haystack = (job.id, job.function, description, job.worker, job.exception, job.result)
     return any(needle in (value or "").lower() for value in haystack)

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from rich.console import Console, RenderableType
 
-from qwatch import __version__
+from qwatch import __version__, job_states
 from qwatch.browse import MAX_LIMIT as MAX_PAGE
 from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, page_dict, read_page
 from qwatch.connection import (
@@ -174,7 +174,7 @@ def _jobs_command(commands: Any, connection: argparse.ArgumentParser) -> None:
         "queue", metavar="QUEUE", type=_not_empty("a queue name"), help="the queue's name"
     )
     jobs.add_argument(
-        "--state", choices=STATES, default="queued", help="which jobs (default queued)"
+        "--state", choices=STATES, default=job_states.QUEUED, help="which jobs (default queued)"
     )
     jobs.add_argument(
         "--limit",

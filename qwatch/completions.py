@@ -62,7 +62,7 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command, Packed
 from qwatch.decode import function_name
 from qwatch.jobs import exception_name, traceback_of
@@ -82,7 +82,7 @@ from qwatch.timestamps import parse_rq_time
 from qwatch.untracked import OUTCOMES as OUTCOMES
 from qwatch.untracked import UntrackedLedger, WorkerCounts
 
-DEFAULT_TTLS = {"finished": 500, "failed": 31_536_000}
+DEFAULT_TTLS = {job_states.FINISHED: 500, job_states.FAILED: 31_536_000}
 """RQ's DEFAULT_RESULT_TTL and DEFAULT_FAILURE_TTL."""
 
 OVERLAP = 5.0
@@ -94,8 +94,15 @@ RECENT_SECONDS = 60.0
 DISCOVERY_LIMIT = 2_000
 """Registry entries examined per poll, in all, to find jobs of ttls not known yet."""
 
-_JOB_FIELDS = ("data", "enqueued_at", "started_at", "ended_at", "exc_info", "worker_name")
-_CHECK_FIELDS = ("ended_at", "status")
+_JOB_FIELDS = (
+    job_fields.DATA,
+    job_fields.ENQUEUED_AT,
+    job_fields.STARTED_AT,
+    job_fields.ENDED_AT,
+    job_fields.EXC_INFO,
+    job_fields.WORKER_NAME,
+)
+_CHECK_FIELDS = (job_fields.ENDED_AT, job_fields.STATUS)
 _WORKER_FIELDS = ("successful_job_count", "failed_job_count", "birth")
 
 
@@ -483,11 +490,16 @@ class CompletionTracker:
         lookups: list[Command] = []
         for candidate in candidates:
             lookups.append(("HMGET", keys.job_key(candidate.id), *_JOB_FIELDS))
-            if candidate.outcome == "failed":  # the traceback, and when an abandoned job failed
+            # for a failure, its traceback, and when an abandoned job failed
+            if candidate.outcome == job_states.FAILED:
                 lookups.append(("XREVRANGE", keys.results_key(candidate.id), "+", "-", "COUNT", 1))
         replies = iter(self._run(client, lookups))
         paired = [
-            (candidate, next(replies), next(replies) if candidate.outcome == "failed" else None)
+            (
+                candidate,
+                next(replies),
+                next(replies) if candidate.outcome == job_states.FAILED else None,
+            )
             for candidate in candidates
         ]
         skips = Skips()
@@ -508,7 +520,7 @@ class CompletionTracker:
     ) -> tuple[Completion, str | None] | None:
         """The candidate as a completion, with its worker, if it ended in its window, once."""
         fields = dict(zip(_JOB_FIELDS, as_list(job)))
-        own_end = parse_rq_time(fields.get("ended_at"))
+        own_end = parse_rq_time(fields.get(job_fields.ENDED_AT))
         ended_at = own_end if own_end is not None else _result_time(result)
         registry = self._registries.get((candidate.queue, candidate.outcome))
         if registry is None or ended_at is None:
@@ -523,9 +535,9 @@ class CompletionTracker:
         ):
             return None
         if own_end is None:
-            fields["started_at"] = None  # abandoned: no run time to tell
+            fields[job_fields.STARTED_AT] = None  # abandoned: no run time to tell
         completion = _completion(candidate, fields, result, ended_at)
-        return completion, as_name(fields.get("worker_name"))
+        return completion, as_name(fields.get(job_fields.WORKER_NAME))
 
     def _forget(self, now: float) -> None:
         for registry in self._registries.values():
@@ -578,15 +590,15 @@ def _completion(
     candidate: _Candidate, fields: dict[str, Any], latest_result: Any, ended_at: float
 ) -> Completion:
     exception = None
-    if candidate.outcome == "failed":
+    if candidate.outcome == job_states.FAILED:
         exception = exception_name(exception_line(traceback_of(fields, latest_result)))
     return Completion(
         id=candidate.id,
         queue=candidate.queue,
         outcome=candidate.outcome,
-        function=function_name(fields.get("data")),
+        function=function_name(fields.get(job_fields.DATA)),
         exception=exception,
-        enqueued_at=parse_rq_time(fields.get("enqueued_at")),
-        started_at=parse_rq_time(fields.get("started_at")),
+        enqueued_at=parse_rq_time(fields.get(job_fields.ENQUEUED_AT)),
+        started_at=parse_rq_time(fields.get(job_fields.STARTED_AT)),
         ended_at=ended_at,
     )

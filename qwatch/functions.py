@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command
 from qwatch.decode import function_name
 from qwatch.replies import as_list, as_strict_text
@@ -49,27 +49,27 @@ def read_function_counts(
     for queue in queues:
         listing += [
             ("LRANGE", keys.queue_key(queue), 0, per_list - 1),
-            ("ZRANGE", keys.registry_key("started", queue), 0, per_list - 1),
-            ("ZREVRANGE", keys.registry_key("failed", queue), 0, per_list - 1),
+            ("ZRANGE", keys.registry_key(job_states.STARTED, queue), 0, per_list - 1),
+            ("ZREVRANGE", keys.registry_key(job_states.FAILED, queue), 0, per_list - 1),
         ]
     replies = batch.run(client, listing)
     sampled = any(len(as_list(reply)) >= per_list for reply in replies)
     members: list[tuple[str, str]] = []
     for index, reply in enumerate(replies):
-        state = ("queued", "started", "failed")[index % 3]
+        state = (job_states.QUEUED, job_states.STARTED, job_states.FAILED)[index % 3]
         for member in map(as_strict_text, as_list(reply)):
             if member:
-                job_id = keys.job_id_of_execution(member) if state == "started" else member
+                job_id = keys.job_id_of_execution(member) if state == job_states.STARTED else member
                 members.append((state, job_id))
     datas = batch.run(
-        client, [("HGET", keys.job_key(job_id), "data") for _state, job_id in members]
+        client, [("HGET", keys.job_key(job_id), job_fields.DATA) for _state, job_id in members]
     )
     counts: dict[str, Counter[str]] = {}
     for (state, _job_id), data in zip(members, datas):
         name = function_name(data if isinstance(data, bytes) else None) or "<unknown>"
         counts.setdefault(name, Counter())[state] += 1
     rows = tuple(
-        FunctionCount(name, c["queued"], c["started"], c["failed"])
+        FunctionCount(name, c[job_states.QUEUED], c[job_states.STARTED], c[job_states.FAILED])
         for name, c in sorted(counts.items(), key=lambda item: -sum(item[1].values()))
     )
     return FunctionCounts(rows, sampled)

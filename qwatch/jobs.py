@@ -16,7 +16,7 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command
 from qwatch.decode import MAX_PICKLE_BYTES, call_name, decode_job_data, inflate, render_pickle
 from qwatch.errors import UnreadableRecord, first_line
@@ -58,6 +58,13 @@ MAX_NAME = 200
 MAX_TRACEBACK_BYTES = 1 << 20
 _EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 _ABANDONED = re.compile(r"due to (\w+)")
+_FAILED_ROW_FIELDS = (
+    job_fields.DATA,
+    job_fields.WORKER_NAME,
+    job_fields.ENDED_AT,
+    job_fields.EXC_INFO,
+)
+"""What a failed job's row reads of its hash, in `_failed_row`'s order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,31 +138,33 @@ def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
 def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobDetail:
     job = {as_text(name) or "": value for name, value in pairs}
     result = result_fields(history)
-    traceback = _traceback(job.get("exc_info"), result)
-    call = decode_job_data(_bytes(job.get("data")))
+    traceback = _traceback(job.get(job_fields.EXC_INFO), result)
+    call = decode_job_data(_bytes(job.get(job_fields.DATA)))
     return JobDetail(
         id=job_id,
-        status=_clipped(job.get("status"), STATUS_LIMIT),
+        status=_clipped(job.get(job_fields.STATUS), STATUS_LIMIT),
         function=clip(call.function, FUNCTION_LIMIT),
         arguments=call.arguments,
-        description=_clipped(job.get("description"), DESCRIPTION_LIMIT),
-        origin=_clipped(job.get("origin"), NAME_LIMIT),
-        worker=_worker(job.get("worker_name"), result),
-        created_at=parse_rq_time(job.get("created_at")),
-        enqueued_at=parse_rq_time(job.get("enqueued_at")),
-        started_at=parse_rq_time(job.get("started_at")),
-        ended_at=parse_rq_time(job.get("ended_at")),
-        timeout=_timeout(job.get("timeout")),
-        retries_left=as_count(job.get("retries_left")),
+        description=_clipped(job.get(job_fields.DESCRIPTION), DESCRIPTION_LIMIT),
+        origin=_clipped(job.get(job_fields.ORIGIN), NAME_LIMIT),
+        worker=_worker(job.get(job_fields.WORKER_NAME), result),
+        created_at=parse_rq_time(job.get(job_fields.CREATED_AT)),
+        enqueued_at=parse_rq_time(job.get(job_fields.ENQUEUED_AT)),
+        started_at=parse_rq_time(job.get(job_fields.STARTED_AT)),
+        ended_at=parse_rq_time(job.get(job_fields.ENDED_AT)),
+        timeout=_timeout(job.get(job_fields.TIMEOUT)),
+        retries_left=as_count(job.get(job_fields.RETRIES_LEFT)),
         result=return_value(result),
         exception=exception_line(traceback),
         traceback=clip_lines(traceback, TRACEBACK_LIMIT) if traceback else None,
-        meta=_meta(job.get("meta")),
-        retries_used=as_count(job.get("number_of_retries")),
+        meta=_meta(job.get(job_fields.META)),
+        retries_used=as_count(job.get(job_fields.NUMBER_OF_RETRIES)),
         retry_intervals=tuple(
-            value for value in _json_list(job.get("retry_intervals")) if isinstance(value, int)
+            value
+            for value in _json_list(job.get(job_fields.RETRY_INTERVALS))
+            if isinstance(value, int)
         ),
-        dependencies=dependency_ids(job.get("dependency_ids")),
+        dependencies=dependency_ids(job.get(job_fields.DEPENDENCY_IDS)),
         attempts=attempts(history),
     )
 
@@ -174,7 +183,7 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
     ranges = batch.run(
         client,
         [
-            ("ZREVRANGE", keys.registry_key("failed", q), 0, wanted - 1, "WITHSCORES")
+            ("ZREVRANGE", keys.registry_key(job_states.FAILED, q), 0, wanted - 1, "WITHSCORES")
             for q in queues
         ],
     )
@@ -189,7 +198,7 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
     lookups: list[Command] = []
     for _score, _q, job_id in candidates:
         lookups += [
-            ("HMGET", keys.job_key(job_id), "data", "worker_name", "ended_at", "exc_info"),
+            ("HMGET", keys.job_key(job_id), *_FAILED_ROW_FIELDS),
             latest_command(job_id),
         ]
     replies = batch.run(client, lookups)
@@ -255,7 +264,9 @@ def _failed_row(job_id: str, queue: str, fields_reply: Any, result_reply: Any) -
 
 def _worker(name: Any, result: dict[str, Any]) -> str | None:
     """The worker a job names, or its result names."""
-    return _clipped(name, NAME_LIMIT) or _clipped(result.get("worker_name"), NAME_LIMIT)
+    return _clipped(name, NAME_LIMIT) or _clipped(
+        result.get(job_fields.RESULT_WORKER_NAME), NAME_LIMIT
+    )
 
 
 def _clipped(reply: Any, limit: int) -> str | None:
@@ -277,7 +288,7 @@ def _timeout(reply: Any) -> int | None:
 
 def traceback_of(job: dict[str, Any], latest_result: Any) -> str | None:
     """A failure's traceback from the job's `exc_info` field and its newest result (XREVRANGE)."""
-    return _traceback(job.get("exc_info"), result_fields(latest_result))
+    return _traceback(job.get(job_fields.EXC_INFO), result_fields(latest_result))
 
 
 def _traceback(legacy: Any, result: dict[str, Any]) -> str | None:

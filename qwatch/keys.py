@@ -6,6 +6,8 @@ a test pins each one against RQ's own attributes.
 
 from __future__ import annotations
 
+from qwatch import job_states
+
 QUEUES = "rq:queues"
 """The set of every queue's key (`rq:queue:<name>`), not of names."""
 WORKERS = "rq:workers"
@@ -15,16 +17,16 @@ SUSPENDED = "rq:suspended"
 QUEUE_PREFIX = "rq:queue:"
 WORKER_PREFIX = "rq:worker:"
 
-REGISTRIES = ("started", "finished", "failed", "deferred", "scheduled", "canceled")
+REGISTRIES = job_states.REGISTRIES
 """The job registries every queue has, by the state they hold."""
 
 _REGISTRY_PREFIX = {
-    "started": "rq:wip:",
-    "finished": "rq:finished:",
-    "failed": "rq:failed:",
-    "deferred": "rq:deferred:",
-    "scheduled": "rq:scheduled:",
-    "canceled": "rq:canceled:",
+    job_states.STARTED: "rq:wip:",
+    job_states.FINISHED: "rq:finished:",
+    job_states.FAILED: "rq:failed:",
+    job_states.DEFERRED: "rq:deferred:",
+    job_states.SCHEDULED: "rq:scheduled:",
+    job_states.CANCELED: "rq:canceled:",
 }
 
 

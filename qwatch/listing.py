@@ -3,6 +3,7 @@ in `qwatch jobs`, `qwatch job` and `qwatch top`."""
 
 from __future__ import annotations
 
+from qwatch import job_states
 from qwatch.browse import SCAN_WINDOW, JobPage, ListedJob
 from qwatch.columns import Column
 from qwatch.formatting import clock, duration
@@ -21,58 +22,58 @@ COMMON = (
 )
 WORKER = Column("worker", "worker", 4, cap=20, least=8)
 COLUMNS: dict[str, tuple[Column, ...]] = {
-    "queued": (*COMMON, _time("waiting", "waiting")),
-    "started": (*COMMON, _time("running", "running"), WORKER),
-    "scheduled": (*COMMON, _time("at", "at"), _time("in", "in")),
-    "deferred": (
+    job_states.QUEUED: (*COMMON, _time("waiting", "waiting")),
+    job_states.STARTED: (*COMMON, _time("running", "running"), WORKER),
+    job_states.SCHEDULED: (*COMMON, _time("at", "at"), _time("in", "in")),
+    job_states.DEFERRED: (
         *COMMON,
         Column("since", "since", 3, numeric=True),
         Column("waits_for", "waits for", 2, cap=40, least=10),
     ),
-    "finished": (
+    job_states.FINISHED: (
         *COMMON,
         _time("ended", "ended"),
         _time("ran", "ran"),
         Column("result", "result", 2, cap=60, least=10),
     ),
-    "failed": (
+    job_states.FAILED: (
         *COMMON,
         _time("ended", "ended"),
         WORKER,
         Column("exception", "exception", 2, cap=60, least=10, cut="exception"),
     ),
-    "canceled": (*COMMON, _time("canceled", "canceled")),
+    job_states.CANCELED: (*COMMON, _time("canceled", "canceled")),
 }
 """Per state, the columns of `qwatch jobs` and of the job browser; the longest text (result,
 exception) last and capped: `qwatch job ID` and the inspector have it whole. What a deferred
 job waits for says more than how long it has waited, so it stays when the terminal narrows."""
 
 ORDER = {
-    "queued": "in queue order, next to run first",
-    "started": "by heartbeat deadline",
-    "scheduled": "soonest first",
-    "deferred": "oldest first",
-    "finished": "newest first (by expiry: end order when jobs share a result_ttl)",
-    "failed": "newest first (by expiry: end order when jobs share a failure_ttl)",
-    "canceled": "newest first",
+    job_states.QUEUED: "in queue order, next to run first",
+    job_states.STARTED: "by heartbeat deadline",
+    job_states.SCHEDULED: "soonest first",
+    job_states.DEFERRED: "oldest first",
+    job_states.FINISHED: "newest first (by expiry: end order when jobs share a result_ttl)",
+    job_states.FAILED: "newest first (by expiry: end order when jobs share a failure_ttl)",
+    job_states.CANCELED: "newest first",
 }
 
 
 def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
     """A job's cells for `COLUMNS[state]`, times counted to `now`."""
     common = (str(job.position + 1), job.id, job.function)
-    if state == "queued":
+    if state == job_states.QUEUED:
         return (*common, _since(job.enqueued_at, now))
-    if state == "started":
+    if state == job_states.STARTED:
         return (*common, _since(job.started_at, now), job.worker or "-")
-    if state == "scheduled":
+    if state == job_states.SCHEDULED:
         return (*common, clock(job.score), _until(job.score, now))
-    if state == "deferred":
+    if state == job_states.DEFERRED:
         return (*common, _ago(job.score, now), ", ".join(job.waits_for) or "-")
-    if state == "finished":
+    if state == job_states.FINISHED:
         ran = _span(job.started_at, job.ended_at)
         return (*common, _ago(job.ended_at, now), ran, job.result or "-")
-    if state == "failed":
+    if state == job_states.FAILED:
         return (*common, _ago(job.ended_at, now), job.worker or "-", job.exception or "-")
     return (*common, _ago(job.ended_at or job.score, now))
 

@@ -24,13 +24,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 import hiredis
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command, Packed
 from qwatch.formatting import clip
 from qwatch.memory import ClientMemory, Remembered
@@ -97,7 +97,6 @@ JOBS_DENIED = (
 )
 
 _KEYS_IN_DB = re.compile(r"keys=(\d{1,18}),")
-_PER_QUEUE = 10
 _PER_WORKER = 2
 _QUEUES_AT_ONCE = 100
 """Queues whose replies are taken at a time, and worked on while Redis sends the next."""
@@ -181,7 +180,7 @@ def read_snapshot(
             chunk = _chunks(replies, _PER_QUEUE)
             ready: list[tuple[str, Sequence[Any], str | None, float | None, int, float]] = []
             for queue, queue_replies in zip(names, chunk):
-                head = as_name(queue_replies[2])
+                head = as_name(queue_replies[_REPLY.head])
                 if head is None:
                     ready.append((queue, queue_replies, None, None, listeners[queue], now))
                     continue
@@ -195,16 +194,23 @@ def read_snapshot(
             expired += [
                 (job_id, queue, overdue)
                 for queue, queue_replies in zip(names, chunk)
-                if queue_replies[9]  # most queues have none: no call for those
-                for job_id, overdue in _expired_executions(queue_replies[9], now, skips)
+                if queue_replies[_REPLY.expired]  # most queues have none: no call for those
+                for job_id, overdue in _expired_executions(
+                    queue_replies[_REPLY.expired], now, skips
+                )
             ]
 
     _LAST_HEADS[client] = heads
-    lookups: list[Command] = [("HGET", keys.job_key(head), "enqueued_at") for *_, head in moved]
-    lookups += [
-        ("HMGET", keys.job_key(job), "description", "started_at") for job in currents.values()
+    lookups: list[Command] = [
+        ("HGET", keys.job_key(head), job_fields.ENQUEUED_AT) for *_, head in moved
     ]
-    lookups += [("HGET", keys.job_key(job), "worker_name") for job, _queue, _overdue in expired]
+    lookups += [
+        ("HMGET", keys.job_key(job), job_fields.DESCRIPTION, job_fields.STARTED_AT)
+        for job in currents.values()
+    ]
+    lookups += [
+        ("HGET", keys.job_key(job), job_fields.WORKER_NAME) for job, _queue, _overdue in expired
+    ]
     details = batch.run(client, lookups)
     found = iter(details)
     if moved:
@@ -285,7 +291,7 @@ def _chunks(replies: Sequence[Any], size: int) -> list[Sequence[Any]]:
 
 
 def _queue_commands(client: redis.Redis, queues: Sequence[str], now: float) -> Packed:
-    """Per queue ten commands, packed once; four of them read up to `now`.
+    """Per queue the `_QueueReads` commands, packed once; four of them read up to `now`.
 
     Finished and failed entries are scored by expiry and RQ drops the past:
     what scores above `now` is live. Started entries are scored by heartbeat
@@ -294,27 +300,48 @@ def _queue_commands(client: redis.Redis, queues: Sequence[str], now: float) -> P
     return fill_all(_QUEUE_COMMANDS.of(client).use(queues), f"({now}")
 
 
+class _QueueReads(NamedTuple):
+    """What round trip 2 reads of each queue, by name: its commands, and where their replies are."""
+
+    queued: Any
+    intermediate: Any
+    head: Any
+    deferred: Any
+    scheduled: Any
+    canceled: Any
+    started: Any
+    finished: Any
+    failed: Any
+    expired: Any
+
+
+_REPLY = _QueueReads(*range(len(_QueueReads._fields)))
+"""Where each read's reply is among a queue's replies."""
+_PER_QUEUE = len(_REPLY)
+
+
 def _queue_template(queue: str) -> Template:
-    started = keys.registry_key("started", queue)
-    return template(
-        ("LLEN", keys.queue_key(queue)),
-        ("LLEN", keys.intermediate_queue_key(queue)),
-        ("LINDEX", keys.queue_key(queue), 0),
-        ("ZCARD", keys.registry_key("deferred", queue)),
-        ("ZCARD", keys.registry_key("scheduled", queue)),
-        ("ZCARD", keys.registry_key("canceled", queue)),
-        ("ZCOUNT", started, NOW, "+inf"),
-        ("ZCOUNT", keys.registry_key("finished", queue), NOW, "+inf"),
-        ("ZCOUNT", keys.registry_key("failed", queue), NOW, "+inf"),
-        ("ZRANGEBYSCORE", started, "-inf", NOW, "WITHSCORES", "LIMIT", 0, EXPIRED_LIMIT),
+    started = keys.registry_key(job_states.STARTED, queue)
+    reads = _QueueReads(
+        queued=("LLEN", keys.queue_key(queue)),
+        intermediate=("LLEN", keys.intermediate_queue_key(queue)),
+        head=("LINDEX", keys.queue_key(queue), 0),
+        deferred=("ZCARD", keys.registry_key(job_states.DEFERRED, queue)),
+        scheduled=("ZCARD", keys.registry_key(job_states.SCHEDULED, queue)),
+        canceled=("ZCARD", keys.registry_key(job_states.CANCELED, queue)),
+        started=("ZCOUNT", started, NOW, "+inf"),
+        finished=("ZCOUNT", keys.registry_key(job_states.FINISHED, queue), NOW, "+inf"),
+        failed=("ZCOUNT", keys.registry_key(job_states.FAILED, queue), NOW, "+inf"),
+        expired=("ZRANGEBYSCORE", started, "-inf", NOW, "WITHSCORES", "LIMIT", 0, EXPIRED_LIMIT),
     )
+    return template(*reads)
 
 
 _QUEUE_COMMANDS: ClientMemory[str, Template] = ClientMemory(_queue_template)
 
 
 def _enqueued_at_lookup(job: str) -> Packed:
-    return batch.pack(("HGET", keys.job_key(job), "enqueued_at"))
+    return batch.pack(("HGET", keys.job_key(job), job_fields.ENQUEUED_AT))
 
 
 _ENQUEUED_AT_LOOKUPS: ClientMemory[str, Packed] = ClientMemory(_enqueued_at_lookup)
@@ -437,19 +464,19 @@ def _queue_stats(
     workers: int,
     now: float,
 ) -> QueueStats:
-    """From one queue's replies, in `_queue_commands` order."""
-    queued = as_int(replies[0])
+    """From one queue's replies, in `_QueueReads` order."""
+    queued = as_int(replies[_REPLY.queued])
     oldest = max(0.0, now - enqueued_at) if queued and enqueued_at is not None else None
     return QueueStats(
         name=name,
         queued=queued,
-        intermediate=as_int(replies[1]),
-        deferred=as_int(replies[3]),
-        scheduled=as_int(replies[4]),
-        canceled=as_int(replies[5]),
-        started=as_int(replies[6]),
-        finished=as_int(replies[7]),
-        failed=as_int(replies[8]),
+        intermediate=as_int(replies[_REPLY.intermediate]),
+        deferred=as_int(replies[_REPLY.deferred]),
+        scheduled=as_int(replies[_REPLY.scheduled]),
+        canceled=as_int(replies[_REPLY.canceled]),
+        started=as_int(replies[_REPLY.started]),
+        finished=as_int(replies[_REPLY.finished]),
+        failed=as_int(replies[_REPLY.failed]),
         oldest_queued_age_seconds=oldest,
         workers=workers,
         head_job=head if queued else None,

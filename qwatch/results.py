@@ -14,7 +14,7 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from qwatch import keys
+from qwatch import job_fields, keys
 from qwatch.batch import Command
 from qwatch.decode import ARGUMENTS_LIMIT, inflate, render_pickle
 from qwatch.formatting import clip
@@ -68,16 +68,16 @@ def attempts(reply: Any) -> tuple[Attempt, ...]:
         entry_id, fields = _entry(raw)
         if not fields:
             continue
-        kind = as_int(fields.get("type"), default=-1)
+        kind = as_int(fields.get(job_fields.RESULT_TYPE), default=-1)
         traceback = decoded_traceback(fields)
         found.append(
             Attempt(
                 recorded_at=_stream_time(entry_id),
                 outcome=OUTCOMES.get(kind, f"type {kind}"),
-                worker=as_name(fields.get("worker_name")),
-                execution_id=as_name(fields.get("execution_id")),
-                started_at=as_float(fields.get("execution_started_at")),
-                ended_at=as_float(fields.get("execution_ended_at")),
+                worker=as_name(fields.get(job_fields.RESULT_WORKER_NAME)),
+                execution_id=as_name(fields.get(job_fields.RESULT_EXECUTION_ID)),
+                started_at=as_float(fields.get(job_fields.RESULT_EXECUTION_STARTED_AT)),
+                ended_at=as_float(fields.get(job_fields.RESULT_EXECUTION_ENDED_AT)),
                 result=return_value(fields, 300),
                 exception=exception_line(traceback),
             )
@@ -87,7 +87,7 @@ def attempts(reply: Any) -> tuple[Attempt, ...]:
 
 def decoded_traceback(result: dict[str, Any]) -> str | None:
     """The traceback an entry holds (`exc_string`), up to a megabyte; None if it holds none."""
-    encoded = result.get("exc_string")
+    encoded = result.get(job_fields.RESULT_EXC_STRING)
     if not isinstance(encoded, bytes):
         return None
     try:
@@ -99,7 +99,7 @@ def decoded_traceback(result: dict[str, Any]) -> str | None:
 
 def return_value(result: dict[str, Any], limit: int = ARGUMENTS_LIMIT) -> str | None:
     """An entry's return value as display text, never unpickled; None if it holds none."""
-    encoded = result.get("return_value")
+    encoded = result.get(job_fields.RESULT_RETURN_VALUE)
     if not isinstance(encoded, bytes):
         return None
     if len(encoded) > MAX_RESULT_BYTES * 4 // 3:

@@ -38,7 +38,7 @@ from typing import Any
 
 import rq
 
-from qwatch import keys, stream
+from qwatch import job_states, keys, stream
 from qwatch.jobs import exception_name
 from qwatch.results import exception_line
 
@@ -72,14 +72,14 @@ class Worker(rq.Worker):
         return {**fields, stream.WORKER_MARK: stream.FORMAT}
 
     def handle_job_success(self, job: Any, queue: Any, started_job_registry: Any) -> None:
-        with self._recording(job, "finished", None):
+        with self._recording(job, job_states.FINISHED, None):
             super().handle_job_success(job, queue, started_job_registry)
 
     def handle_job_failure(
         self, job: Any, queue: Any, started_job_registry: Any = None, exc_string: str = ""
     ) -> None:
         stopped = getattr(self, "_stopped_job_id", None) == job.id
-        outcome = "retried" if job.should_retry and not stopped else "failed"
+        outcome = stream.RETRIED if job.should_retry and not stopped else job_states.FAILED
         with self._recording(job, outcome, exception_name(exception_line(exc_string))):
             super().handle_job_failure(
                 job, queue, started_job_registry=started_job_registry, exc_string=exc_string
@@ -89,7 +89,7 @@ class Worker(rq.Worker):
         self, job: Any, queue: Any, retry: Any, started_job_registry: Any, execution: Any
     ) -> None:
         exhausted = bool(job.number_of_retries and job.number_of_retries >= retry.max)
-        with self._recording(job, "failed" if exhausted else "retried", None):
+        with self._recording(job, job_states.FAILED if exhausted else stream.RETRIED, None):
             super().handle_job_retry(job, queue, retry, started_job_registry, execution)
 
     def cleanup_execution(self, job: Any, pipeline: Any) -> None:

@@ -55,14 +55,16 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch, job_states, keys
 from qwatch.batch import Command
 from qwatch.completions import Completion
 from qwatch.jobs import MAX_NAME
 from qwatch.replies import as_int, as_list, as_pairs, as_strict_text
 from qwatch.snapshot import Snapshot, WorkerStats
 
-OUTCOMES = ("finished", "failed", "retried")
+RETRIED = "retried"
+"""The outcome of a failure RQ will try again; finished and failed are `qwatch.job_states`."""
+OUTCOMES = (job_states.FINISHED, job_states.FAILED, RETRIED)
 ENTRY_FIELD = "v1"
 FIELDS = (
     "job", "queue", "function", "outcome", "exception",
@@ -211,8 +213,8 @@ class CompletionStream:
                 break
         return StreamReading(
             present=True,
-            completions=tuple(c for c in found if c.outcome != "retried"),
-            retried=tuple(c for c in found if c.outcome == "retried"),
+            completions=tuple(c for c in found if c.outcome != RETRIED),
+            retried=tuple(c for c in found if c.outcome == RETRIED),
             exact_queues=exact,
             lost=lost,
             skipped=skipped,
@@ -331,7 +333,7 @@ def _completion(values: list[Any], stream_id: StreamId) -> Completion | None:
         queue=queue_name,
         outcome=outcome,
         function=_name(function),
-        exception=_name(exception) if outcome != "finished" else None,
+        exception=_name(exception) if outcome != job_states.FINISHED else None,
         enqueued_at=_seconds(enqueued),
         started_at=_seconds(started),
         ended_at=ended_at if ended_at is not None else stream_id[0] / 1000,

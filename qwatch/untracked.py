@@ -17,7 +17,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-OUTCOMES = ("finished", "failed")
+from qwatch import job_states
+
+OUTCOMES = (job_states.FINISHED, job_states.FAILED)
 
 
 @dataclass(frozen=True, slots=True)

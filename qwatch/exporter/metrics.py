@@ -17,6 +17,7 @@ from functools import partial
 from qwatch import __version__
 from qwatch.completions import OUTCOMES
 from qwatch.exporter.totals import Histogram, JobTotals
+from qwatch.job_states import JOB_STATES
 from qwatch.memory import Remembered
 from qwatch.snapshot import Snapshot
 
@@ -34,7 +35,7 @@ class Series:
 Row = tuple[tuple[str, ...], float | Histogram]
 Reading = list[tuple[Series, list[Row]]]
 
-QUEUE_STATES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled")
+QUEUE_STATES = JOB_STATES
 WORKER_STATES = ("busy", "idle", "started", "suspended")
 
 UP = Series("qwatch_up", "gauge", "1 if the last read of this Redis worked", ("redis",))

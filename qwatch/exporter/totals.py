@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from qwatch import job_states
 from qwatch.completions import Completion
 from qwatch.snapshot import Snapshot
 from qwatch.stream import StreamReading
@@ -125,7 +126,7 @@ class JobTotals:
     def _count(self, completion: Completion) -> None:
         queue = completion.queue
         function = self.functions.value(queue, completion.function)
-        if completion.outcome == "finished":
+        if completion.outcome == job_states.FINISHED:
             self.finished[(queue, function)] += 1
         else:
             exception = self.exceptions.value(queue, completion.exception)
@@ -168,8 +169,8 @@ class JobTotals:
                 )
                 before = (0, 0, 0.0) if born_since else now
             if now != before:  # most workers ran nothing since the last reading
-                self.worker_jobs["finished"] += max(0, now[0] - before[0])
-                self.worker_jobs["failed"] += max(0, now[1] - before[1])
+                self.worker_jobs[job_states.FINISHED] += max(0, now[0] - before[0])
+                self.worker_jobs[job_states.FAILED] += max(0, now[1] - before[1])
                 self.worker_working_seconds += max(0.0, now[2] - before[2])
             counts[worker.name] = now
         self._worker_counts = counts

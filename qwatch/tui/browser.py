@@ -17,6 +17,7 @@ from textual.containers import HorizontalGroup
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Label, Static
 
+from qwatch import job_states
 from qwatch.browse import STATES, JobPage, PageRequest
 from qwatch.errors import QwatchError
 from qwatch.listing import COLUMNS, cells, summary
@@ -59,7 +60,7 @@ class JobBrowser(Screen[None]):
 
     def __init__(self, queue: str, read: ReadPage, inspect: Inspect, interval: float) -> None:
         super().__init__()
-        self.request = PageRequest(queue, "queued", limit=PAGE_SIZE)
+        self.request = PageRequest(queue, job_states.QUEUED, limit=PAGE_SIZE)
         self.read = read
         self.inspect_job = inspect
         self.interval = interval

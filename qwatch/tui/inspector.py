@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
+from qwatch import job_states
 from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail
 from qwatch.listing import retries
@@ -89,7 +90,7 @@ class Inspector(ModalScreen[str | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "choose":
-            return not self.read_only and self.job.status == "failed"
+            return not self.read_only and self.job.status == job_states.FAILED
         if action == "copy":
             return bool(self.job.traceback)
         return True

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from qwatch import job_states
 from qwatch.completions import Completion
 
 WINDOW_SECONDS = 300.0
@@ -68,7 +69,7 @@ def _summarize(ended: Iterable[_Ended]) -> dict[str, FunctionRecent]:
     runs: dict[str, list[float]] = {}
     for item in ended:
         tally = counts.setdefault(item.function, [0, 0])
-        tally[0 if item.outcome == "finished" else 1] += 1
+        tally[0 if item.outcome == job_states.FINISHED else 1] += 1
         if item.run_seconds is not None:
             runs.setdefault(item.function, []).append(item.run_seconds)
     summary = {}
