@@ -10,7 +10,9 @@ Finished and failed jobs are not read from the registries at scrape time:
 each Redis has a background tracker (`qwatch.tracking`) that follows them at
 its own interval, so jobs whose records live less than the scrape interval
 are counted. Its completions wait for the next scrape, which folds them in
-after the completions stream has said which queues it counts exactly.
+after the completions stream has said which queues it counts exactly. A
+reading and a tracker poll of one Redis take turns: Python runs one thread
+at a time, so running both at once would slow each by the other's length.
 
 With a state file (`qwatch.exporter.state`), a source starts from the totals
 and stream position saved there, and saves them again after each reading,
