@@ -24,10 +24,6 @@ class Template:
     parts: tuple[bytes, ...]
     count: int
 
-    def fill(self, value: str) -> Packed:
-        """The commands with `value` in every gap."""
-        return fill_all([self], value)
-
 
 def fill_all(templates: Sequence[Template], value: str) -> Packed:
     """Every template's commands with `value` in every gap, as one payload to send."""

@@ -9,7 +9,7 @@ from harness import tasks
 from qwatch import reader
 from qwatch.connection import Target, connect
 from qwatch.memory import Remembered
-from qwatch.packed import NOW, template
+from qwatch.packed import NOW, fill_all, template
 
 
 def test_workers_and_queues_that_come_and_go_leave_nothing_behind(
@@ -56,7 +56,7 @@ def test_a_worker_hash_is_parsed_again_when_it_changes(client: redis.Redis, url:
 
 
 def test_a_template_fills_every_gap() -> None:
-    filled = template(("ZCOUNT", "k", NOW, "+inf"), ("GET", "é")).fill("(1.5")
+    filled = fill_all([template(("ZCOUNT", "k", NOW, "+inf"), ("GET", "é"))], "(1.5")
     assert filled.count == 2
     assert filled.data == b"*4\r\n$6\r\nZCOUNT\r\n$1\r\nk\r\n$4\r\n(1.5\r\n$4\r\n+inf\r\n" + (
         b"*2\r\n$3\r\nGET\r\n$2\r\n\xc3\xa9\r\n"
