@@ -173,17 +173,10 @@ class QueueLabels:
     by_state: tuple[tuple[str, str, str], ...]
     """In `QUEUE_STATES` order."""
     queue: tuple[str, str]
-    exact: tuple[str, str, str]
-    registries: tuple[str, str, str]
 
     @classmethod
     def of(cls, redis: str, queue: str) -> QueueLabels:
-        return cls(
-            tuple((queue, redis, state) for state in QUEUE_STATES),
-            (queue, redis),
-            ("exact", queue, redis),
-            ("registries", queue, redis),
-        )
+        return cls(tuple((queue, redis, state) for state in QUEUE_STATES), (queue, redis))
 
 
 _QUEUE_LABELS: dict[str, Remembered[str, QueueLabels]] = {}
@@ -267,8 +260,8 @@ def from_stream(
 ) -> Reading:
     """Exact mode's series: each queue's counting mode, retries, stream entries lost or skipped."""
     modes: list[Row] = [
-        (labels.exact if queue.name in exact else labels.registries, 1.0)
-        for queue, labels in zip(snapshot.queues, queue_labels(redis, snapshot))
+        (("exact" if queue.name in exact else "registries", queue.name, redis), 1.0)
+        for queue in snapshot.queues
     ]
     retried: list[Row] = [
         ((exception, function, queue, redis), float(count))
