@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import redis
@@ -9,13 +12,33 @@ from rq import Queue, Retry
 from rq.registry import FinishedJobRegistry
 
 from harness import tasks
-from harness.workers import run_burst
+from harness.polling import wait_until
+from harness.workers import run_burst, start_worker, stop_worker
+
+LONG_JOB = "long-job"
 
 
 def mixed_workload(client: redis.Redis, url: str) -> None:
     """Successes, failures, retries, scheduled, deferred and canceled jobs, run by a real worker."""
     enqueue_mixed(client)
     run_burst(url, ["default", "high"])
+
+
+@contextmanager
+def busy_workload(client: redis.Redis, url: str, worker: str) -> Iterator[subprocess.Popen[bytes]]:
+    """The mixed workload run, then `worker` busy with `LONG_JOB` on `default`: every state
+    a job can be in, at once."""
+    mixed_workload(client, url)
+    Queue("default", connection=client).enqueue(tasks.sleep, 60, job_id=LONG_JOB)
+    process = start_worker(url, ["default"], name=worker)
+    try:
+        wait_until(
+            lambda: client.hget(f"rq:worker:{worker}", "current_job") == LONG_JOB.encode(),
+            "the worker to start the long job",
+        )
+        yield process
+    finally:
+        stop_worker(process)
 
 
 def enqueue_mixed(client: redis.Redis) -> None:

@@ -20,10 +20,9 @@ from rq.registry import (
 )
 
 from harness import tasks
-from harness.polling import wait_until
 from harness.redis_server import RedisServer
-from harness.workers import run_burst, start_worker, stop_worker
-from harness.workload import bulk_jobs, mixed_workload
+from harness.workers import run_burst
+from harness.workload import bulk_jobs, busy_workload
 from qwatch import batch
 from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, read_page
 from qwatch.connection import connect
@@ -53,15 +52,8 @@ def rq_ids(client: redis.Redis, queue: str, state: str) -> list[str]:
 @pytest.fixture
 def busy(client: redis.Redis, url: str) -> Iterator[subprocess.Popen[bytes]]:
     """The mixed workload run, then a worker busy with a long job on `default`."""
-    mixed_workload(client, url)
-    Queue("default", connection=client).enqueue(tasks.sleep, 60, job_id="long-job")
-    process = start_worker(url, ["default"], name="browse-worker")
-    wait_until(
-        lambda: client.hget("rq:worker:browse-worker", "current_job") == b"long-job",
-        "the worker to start the long job",
-    )
-    yield process
-    stop_worker(process)
+    with busy_workload(client, url, "browse-worker") as process:
+        yield process
 
 
 class CommandCount:

@@ -11,9 +11,8 @@ import rq
 from rq import Queue
 
 from harness import tasks
-from harness.polling import wait_until
-from harness.workers import run_burst, start_worker, stop_worker
-from harness.workload import mixed_workload
+from harness.workers import run_burst
+from harness.workload import busy_workload
 from qwatch.browse import STATES
 from qwatch.cli import main
 from tests.test_browse import rq_ids
@@ -23,15 +22,8 @@ from tests.test_cli import run_cli
 @pytest.fixture
 def workload(client: redis.Redis, url: str) -> Iterator[None]:
     """Jobs in every state of `default`, one of them running on a real worker."""
-    mixed_workload(client, url)
-    Queue("default", connection=client).enqueue(tasks.sleep, 60, job_id="long-job")
-    process = start_worker(url, ["default"], name="cli-worker")
-    wait_until(
-        lambda: client.hget("rq:worker:cli-worker", "current_job") == b"long-job",
-        "the worker to start the long job",
-    )
-    yield
-    stop_worker(process)
+    with busy_workload(client, url, "cli-worker"):
+        yield
 
 
 def test_each_state_as_json_and_as_a_table(

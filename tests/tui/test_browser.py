@@ -14,9 +14,8 @@ from textual.pilot import Pilot
 from textual.widgets import Static
 
 from harness import tasks
-from harness.polling import wait_until
-from harness.workers import run_burst, start_worker, stop_worker
-from harness.workload import bulk_jobs, mixed_workload
+from harness.workers import run_burst
+from harness.workload import bulk_jobs, busy_workload
 from qwatch.browse import STATES
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.browser import PAGE_SIZE, JobBrowser
@@ -66,15 +65,8 @@ async def until_shown(pilot: Pilot[None], app: QwatchApp, state: str, ids: list[
 @pytest.fixture
 def busy(client: redis.Redis, url: str) -> Iterator[None]:
     """Every state in `default`: the mixed workload run, then a worker busy with a long job."""
-    mixed_workload(client, url)
-    Queue("default", connection=client).enqueue(tasks.sleep, 60, job_id="long-job")
-    process = start_worker(url, ["default"], name="browser-worker")
-    wait_until(
-        lambda: client.hget("rq:worker:browser-worker", "current_job") == b"long-job",
-        "the worker to start the long job",
-    )
-    yield
-    stop_worker(process)
+    with busy_workload(client, url, "browser-worker"):
+        yield
 
 
 async def test_every_state_of_a_queue(client: redis.Redis, url: str, busy: None) -> None:
