@@ -11,6 +11,7 @@ from qwatch.connection import Target, connect
 from qwatch.tracking import BackgroundTracker
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed
+from qwatch.tui.inspector import Inspector
 from qwatch.tui.widgets.live_table import LiveTable
 
 SIZE = (160, 40)
@@ -56,3 +57,13 @@ def table(app: QwatchApp, selector: str) -> LiveTable:
 def cells(app: QwatchApp, selector: str, key: str) -> list[str]:
     """A row's cells as the person sees them."""
     return [str(getattr(cell, "plain", cell)) for cell in table(app, selector).get_row(key)]
+
+
+async def inspect_the_failed_job(pilot: Pilot[None], app: QwatchApp) -> Inspector:
+    """The failed screen, once its one job is listed, and that job opened in the inspector."""
+    await pilot.press("3")
+    await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
+    assert isinstance(app.screen, Inspector)
+    return app.screen

@@ -21,7 +21,7 @@ from harness.workers import run_burst, start_worker, stop_worker
 from harness.workload import mixed_workload
 from qwatch.tui.dialogs import Confirm
 from qwatch.tui.inspector import Inspector
-from tests.tui.conftest import SIZE, cells, make_app, table, until
+from tests.tui.conftest import SIZE, cells, inspect_the_failed_job, make_app, table, until
 
 
 @pytest.fixture
@@ -67,12 +67,7 @@ async def test_the_inspector_shows_the_real_traceback(client: redis.Redis, url: 
     run_burst(url, ["default"])
     app = make_app(url)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
-        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
-        inspector = app.screen
-        assert isinstance(inspector, Inspector)
+        inspector = await inspect_the_failed_job(pilot, app)
         latest = Job.fetch(job.id, connection=client).latest_result()
         assert latest is not None and inspector.job.traceback == latest.exc_string
         assert inspector.job.arguments == "7, 0"
@@ -88,10 +83,7 @@ async def test_the_inspector_cuts_a_long_exception_once_and_counts_what_it_cut(
     run_burst(url, ["default"])
     app = make_app(url)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
+        await inspect_the_failed_job(pilot, app)
         await pilot.pause()
         fields = app.screen.query_one("#fields", Static)
         lines = [strip.text for strip in fields.render_lines(Region(0, 0, *fields.size))]

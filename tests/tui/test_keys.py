@@ -19,7 +19,7 @@ from qwatch.tui.app import QwatchApp
 from qwatch.tui.browser import JobBrowser
 from qwatch.tui.dialogs import Help
 from qwatch.tui.inspector import Inspector
-from tests.tui.conftest import SIZE, make_app, table, until
+from tests.tui.conftest import SIZE, inspect_the_failed_job, make_app, table, until
 
 
 @pytest.mark.parametrize("where", ["table", "filter", "inspector"])
@@ -113,10 +113,7 @@ async def test_the_inspector_shows_help_and_quit_and_its_own_keys(
     run_burst(url, ["default"])
     app = make_app(url)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("3")
-        await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, Inspector), "the inspector")
+        await inspect_the_failed_job(pilot, app)
         await until(pilot, lambda: within_80_columns(app, "question_mark", "q"), "? help, q quit")
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, Help), "the inspector's keys")
