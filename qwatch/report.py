@@ -84,7 +84,7 @@ def headline(snapshot: Snapshot) -> str:
     if info.max_memory_bytes:
         memory += f" of {byte_size(info.max_memory_bytes)}"
     queued = sum(queue.queued for queue in snapshot.queues)
-    failed = sum(queue.failed for queue in snapshot.queues)
+    failed = sum(queue.failed or 0 for queue in snapshot.queues)
     line = (
         f"Redis {info.version or '?'}  {memory}  {plural(len(snapshot.queues), 'queue')}"
         f"  {queued} queued  {failed} failed  {plural(len(snapshot.workers), 'worker')}"
@@ -160,14 +160,15 @@ def _queues(snapshot: Snapshot, width: int) -> RenderableType:
         (
             queue.name,
             str(queue.queued),
-            str(queue.started),
-            Text(str(queue.failed), style="red" if queue.failed else ""),
-            str(queue.finished),
-            str(queue.deferred),
-            str(queue.scheduled),
-            str(queue.canceled),
+            _number(queue.started),
+            Text(_number(queue.failed), style="red" if queue.failed else ""),
+            _number(queue.finished),
+            _number(queue.deferred),
+            _number(queue.scheduled),
+            _number(queue.canceled),
             Text(
-                str(queue.workers), style="bold red" if queue.queued and not queue.workers else ""
+                _number(queue.workers),
+                style="bold red" if queue.queued and queue.workers == 0 else "",
             ),
             duration(queue.oldest_queued_age_seconds),
         )

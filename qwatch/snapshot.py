@@ -1,7 +1,9 @@
-"""A sample of RQ's state: plain frozen values that every face reads.
+"""A sample of the task queues on one Redis: plain frozen values that every face reads.
 
-Times are seconds since the epoch as floats; ages are seconds. A value RQ
-did not record, or recorded out of any sensible range, is None, never a guess.
+RQ and Celery fill the same records; `system` says whose a record is. Times
+are seconds since the epoch as floats; ages are seconds. A value the system
+did not record, recorded out of any sensible range, or does not have at all
+(Celery keeps no registry of finished jobs), is None, never a guess.
 """
 
 from __future__ import annotations
@@ -9,23 +11,49 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+RQ, CELERY = "rq", "celery"
+SYSTEMS = (RQ, CELERY)
+
+
+@dataclass(frozen=True, slots=True)
+class CeleryQueue:
+    """What only a Celery queue has: kombu's priority lists and its unacked messages."""
+
+    by_priority: tuple[tuple[int, int], ...]
+    """(priority step, messages waiting in its list), for every step, 0 (the highest) first."""
+    reserved: int | None
+    """Messages a worker took and has not acked: prefetched, ETA-held, and (acks_late) running."""
+    overdue: int | None
+    """Reserved messages older than the visibility timeout: kombu will deliver them again."""
+    oldest_reserved_age_seconds: float | None
+    head_tasks: tuple[tuple[str, int], ...]
+    """(task name, messages) among the next `head_read` messages to be consumed."""
+    head_read: int
+
 
 @dataclass(frozen=True, slots=True)
 class QueueStats:
-    """One queue: jobs waiting, jobs in every registry, who listens."""
+    """One queue: jobs waiting, jobs in every registry, who listens.
+
+    A Celery queue has no registries: its `finished`, `failed`, `deferred`,
+    `canceled` and `intermediate` are None, `scheduled` counts its ETA-held
+    messages, and `workers` is None (nothing in Redis says who consumes it).
+    """
 
     name: str
     queued: int
-    started: int
-    finished: int
-    failed: int
-    deferred: int
-    scheduled: int
-    canceled: int
-    intermediate: int
+    started: int | None
+    finished: int | None
+    failed: int | None
+    deferred: int | None
+    scheduled: int | None
+    canceled: int | None
+    intermediate: int | None
     oldest_queued_age_seconds: float | None
-    workers: int
+    workers: int | None
     head_job: str | None
+    system: str = RQ
+    celery: CeleryQueue | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +77,13 @@ class WorkerStats:
     ip_address: str | None = None
     python_version: str | None = None
     rq_version: str | None = None
+    system: str = RQ
+    processed: int | None = None
+    """Celery: tasks the worker says it processed, whatever their outcome."""
+    load_average: tuple[float, ...] | None = None
+    task_events: bool | None = None
+    """Celery: whether the worker sends task events; None until it has processed a task
+    while qwatch listened."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +108,17 @@ class RedisInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class CeleryWatch:
+    """Celery's workers and tasks are seen only through events, while qwatch listens."""
+
+    listening_seconds: float
+    """How long qwatch has been subscribed: workers send a heartbeat every 2 s."""
+    events_seen: int
+    results_seen: int
+    """Results the result backend published (its channel works without task events)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything qwatch knows about one Redis at one moment."""
 
@@ -87,6 +133,9 @@ class Snapshot:
     """Queues, workers and abandoned jobs left out because a value in them was absurd."""
     notes: tuple[str, ...] = ()
     """What this reading could not see, and why: for a person to read."""
+
+    celery: CeleryWatch | None = None
+    """How long qwatch has listened to Celery's events, when it watches Celery."""
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as JSON-ready data; its keys are documented in the README."""

@@ -200,16 +200,18 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
     abandoned: list[Row] = []
     by_queue = Counter(job.queue for job in snapshot.abandoned_jobs)
     for queue, labels in zip(snapshot.queues, queue_labels(redis, snapshot)):
-        jobs += zip(
-            labels.by_state,
-            (
-                float(queue.queued), float(queue.started), float(queue.finished),
-                float(queue.failed), float(queue.deferred), float(queue.scheduled),
-                float(queue.canceled),
-            ),
+        counts = (
+            queue.queued, queue.started, queue.finished, queue.failed,
+            queue.deferred, queue.scheduled, queue.canceled,
         )  # fmt: skip
+        jobs += [
+            (state, float(count))
+            for state, count in zip(labels.by_state, counts)
+            if count is not None
+        ]
         oldest.append((labels.queue, queue.oldest_queued_age_seconds or 0.0))
-        listening.append((labels.queue, float(queue.workers)))
+        if queue.workers is not None:
+            listening.append((labels.queue, float(queue.workers)))
         abandoned.append((labels.queue, float(by_queue[queue.name])))
     states = Counter(worker.state for worker in snapshot.workers)
     info = snapshot.redis

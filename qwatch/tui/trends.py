@@ -44,7 +44,7 @@ class Trends:
             rate_in = rate_out = None
             if old is not None and elapsed > 0:
                 rate_out = ended[queue.name] / elapsed
-                grown = (queue.queued + queue.started) - (old.queued + old.started)
+                grown = (queue.queued + (queue.started or 0)) - (old.queued + (old.started or 0))
                 rate_in = max(0.0, (grown + ended[queue.name]) / elapsed)
             trends[queue.name] = QueueTrend(rate_in, rate_out, tuple(history))
         for gone in set(self._backlog) - set(trends):
