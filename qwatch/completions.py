@@ -78,6 +78,7 @@ from qwatch.replies import (
 )
 from qwatch.results import exception_line
 from qwatch.skips import Skips
+from qwatch.snapshot import RQ
 from qwatch.timestamps import parse_rq_time
 from qwatch.untracked import OUTCOMES as OUTCOMES
 from qwatch.untracked import UntrackedLedger, WorkerCounts
@@ -118,6 +119,7 @@ class Completion:
     enqueued_at: float | None
     started_at: float | None
     ended_at: float
+    system: str = RQ
 
     @property
     def run_seconds(self) -> float | None:
