@@ -57,7 +57,7 @@ def _register(app: Celery) -> None:
         return seconds
 
     @app.task(name="harness.retry_once", bind=True, max_retries=3, default_retry_delay=0)
-    def retry_once(task: Task, marker: str) -> str:  # type: ignore[type-arg]
+    def retry_once(task: Task, marker: str) -> str:
         if task.request.retries == 0:
             raise task.retry(exc=UpstreamTimeout(f"{marker}: first try"), countdown=0)
         return marker

@@ -1,4 +1,4 @@
-"""What `celery -A harness.celery_worker_main worker` loads: the harness app, from the environment."""
+"""What `celery -A harness.celery_worker_main worker` loads: the harness app."""
 
 from harness.celery_app import worker_app
 
