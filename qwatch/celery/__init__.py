@@ -1,0 +1,1 @@
+"""Celery on Redis, read from kombu's keys and Celery's events."""

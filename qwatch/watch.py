@@ -1,0 +1,151 @@
+"""One Redis watched for RQ, Celery or both: the boundary every face reads through.
+
+`--system rq|celery|auto` picks the readers. `auto` looks for each system's
+keys (a few EXISTS, never a SCAN) when the watch starts and again every
+`REDETECT_SECONDS`, so a Celery app deployed next to RQ later is picked up;
+a Redis that holds neither is read as RQ, whose empty reading says how to
+find it. Both readers fill the same `Snapshot`, merged here.
+
+Celery's queues are found by `discover_queues`, the one SCAN qwatch issues,
+run at the start and every `REDETECT_SECONDS`, never per sample. Its workers
+and finished tasks are seen only through events, so watching Celery starts a
+listener thread that stays subscribed for the life of the watch.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+import redis
+
+from qwatch import batch, keys
+from qwatch.celery.broker import CeleryReading, celery_present, discover_queues, read_celery_queues
+from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
+from qwatch.celery.layout import CeleryLayout
+from qwatch.completions import Completion
+from qwatch.reader import read_redis_info, read_snapshot
+from qwatch.replies import as_int, check_allowed
+from qwatch.snapshot import CELERY, RQ, Snapshot
+
+AUTO = "auto"
+CHOICES = (AUTO, RQ, CELERY)
+REDETECT_SECONDS = 60.0
+"""How often `auto` looks again for each system, and Celery's queues are discovered again."""
+
+
+class Watch:
+    """What qwatch keeps about one Redis between samples, whichever systems it holds."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        system: str = AUTO,
+        layout: CeleryLayout | None = None,
+        *,
+        listen: bool = True,
+    ) -> None:
+        """`listen`: start Celery's event listener when Celery is watched (one-shot readers
+        that only want the queues say False)."""
+        if system not in CHOICES:
+            raise ValueError(f"system must be one of {', '.join(CHOICES)}, not {system!r}")
+        self.client = client
+        self.system = system
+        self.layout = layout or CeleryLayout()
+        self.listen = listen
+        self.events: CeleryEvents | None = None
+        self._systems: tuple[str, ...] = ()
+        self._celery_queues: tuple[str, ...] = ()
+        self._checked_at = -REDETECT_SECONDS
+        self._lock = threading.Lock()
+
+    def systems(self) -> tuple[str, ...]:
+        """The systems this watch reads, looked for again every `REDETECT_SECONDS`."""
+        with self._lock:
+            if time.monotonic() - self._checked_at >= REDETECT_SECONDS:
+                self._detect()
+            return self._systems
+
+    def _detect(self) -> None:
+        if self.system == AUTO:
+            found = tuple(s for s in (RQ, CELERY) if _holds(self.client, s, self.layout))
+            self._systems = found or (RQ,)
+        else:
+            self._systems = (self.system,)
+        if CELERY in self._systems:
+            self._celery_queues = discover_queues(self.client, self.layout)
+            if self.listen and self.events is None:
+                self.events = CeleryEvents(self.client, prefix=self.layout.prefix)
+                self.events.start()
+        self._checked_at = time.monotonic()
+
+    def read(self, now: float | None = None, *, worker_details: bool = True) -> Snapshot:
+        """One sample of every system this Redis holds."""
+        now = time.time() if now is None else now
+        systems = self.systems()
+        if RQ in systems:
+            snapshot = read_snapshot(self.client, now, worker_details=worker_details)
+        else:
+            snapshot = _empty(now, self.client)
+        if CELERY not in systems:
+            return snapshot
+        reading = read_celery_queues(self.client, self.layout, self._celery_queues, now)
+        view = None
+        if self.events is not None:
+            self.events.remember_queues(reading.task_queues)
+            view = self.events.view(now)
+        return _merged(snapshot, reading, view)
+
+    def take_completions(self) -> list[Completion]:
+        """Celery tasks that ended since the last call, each once (RQ's are tracked apart)."""
+        return self.events.take_completions() if self.events is not None else []
+
+    def celery_failures(self) -> tuple[CeleryFailure, ...]:
+        """Celery's recent failures, newest first, as the events and results told them."""
+        return self.events.failures() if self.events is not None else ()
+
+    def close(self) -> None:
+        if self.events is not None:
+            self.events.stop()
+
+
+def _holds(client: redis.Redis, system: str, layout: CeleryLayout) -> bool:
+    if system == CELERY:
+        return bool(layout.queues) or celery_present(client, layout)
+    (found,) = batch.run(client, [("EXISTS", keys.QUEUES, keys.WORKERS)])
+    check_allowed(found)
+    return as_int(found) > 0
+
+
+def _empty(now: float, client: redis.Redis) -> Snapshot:
+    """A snapshot without RQ: Redis's own figures only."""
+    return Snapshot(
+        taken_at=now,
+        queues=(),
+        workers=(),
+        abandoned_jobs=(),
+        expired_workers=(),
+        suspended=False,
+        redis=read_redis_info(client),
+    )
+
+
+def _merged(snapshot: Snapshot, reading: CeleryReading, view: CeleryView | None) -> Snapshot:
+    extra: dict[str, Any] = {}
+    if view is not None:
+        extra = {
+            "workers": (*snapshot.workers, *view.workers),
+            "expired_workers": (*snapshot.expired_workers, *view.expired_workers),
+            "celery": view.watch,
+        }
+    notes = (*snapshot.notes, *reading.notes, *(view.notes if view else ()))
+    skipped = reading.records_skipped + (view.records_skipped if view else 0)
+    return replace(
+        snapshot,
+        queues=(*snapshot.queues, *reading.queues),
+        records_skipped=snapshot.records_skipped + skipped,
+        notes=notes,
+        **extra,
+    )
