@@ -11,11 +11,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
+import redis
 from rich.console import Console, RenderableType
 
 from qwatch import __version__, job_states
 from qwatch.browse import MAX_LIMIT as MAX_PAGE
 from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, page_dict, read_page
+from qwatch.celery.layout import CeleryLayout
 from qwatch.connection import (
     Target,
     TLSFiles,
@@ -34,6 +36,7 @@ from qwatch.reader import queue_names, read_snapshot
 from qwatch.report import WIDE, failed_report, job_report, jobs_report, snapshot_report
 from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL
 from qwatch.tracking import MIN_INTERVAL as MIN_TRACK_INTERVAL
+from qwatch.watch import AUTO, CHOICES, Watch
 
 EXIT_USAGE = 2
 MIN_INTERVAL = 0.1
@@ -84,10 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"qwatch {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     connection = _connection_options()
+    systems = _system_options()
 
     snapshot = commands.add_parser(
         "snapshot",
-        parents=[connection],
+        parents=[connection, systems],
         help="print queues, workers and problems once (or every --watch seconds)",
         description="Print every queue's job counts, every worker, and abandoned jobs.",
     )
@@ -102,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     job = commands.add_parser(
         "job",
-        parents=[connection],
+        parents=[connection, systems],
         help="print one job: call, times, traceback",
         description="Print one job, its arguments decoded without unpickling, and its traceback.",
     )
@@ -111,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     failed = commands.add_parser(
         "failed",
-        parents=[connection],
+        parents=[connection, systems],
         help="list failed jobs, newest first",
         description="List failed jobs newest first, one line each with the exception.",
     )
@@ -133,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     top = commands.add_parser(
         "top",
-        parents=[connection],
+        parents=[connection, systems],
         help="the full-screen monitor: queues, workers, failed jobs, functions",
         description="Watch queues, workers and failed jobs live; inspect, requeue and delete.",
     )
@@ -152,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser(
         "serve",
-        parents=[_connection_options(several=True)],
+        parents=[_connection_options(several=True), systems],
         help="run the Prometheus exporter",
         description="Serve Prometheus metrics of one or more Redis at /metrics. Reads only.",
     )
@@ -340,6 +344,70 @@ def _connection_options(several: bool = False) -> _Parser:
     return options
 
 
+def _system_options() -> _Parser:
+    options = _Parser(add_help=False)
+    group = options.add_argument_group("systems: RQ, Celery or both on one Redis")
+    group.add_argument(
+        "--system",
+        choices=CHOICES,
+        default=AUTO,
+        help="what to watch; auto looks for RQ's and Celery's keys and watches what it finds"
+        " (default auto)",
+    )
+    group.add_argument(
+        "--celery-queue",
+        metavar="NAME",
+        action="append",
+        default=[],
+        type=_not_empty("a Celery queue name"),
+        help="a Celery queue to watch besides those kombu's bindings name (repeat for several);"
+        " needed for queues declared with x-expires, whose bindings may vanish",
+    )
+    group.add_argument(
+        "--celery-sep",
+        metavar="TEXT",
+        type=_not_empty("a separator"),
+        help="broker_transport_options' sep, if your Celery sets it (default kombu's \\x06\\x16)",
+    )
+    group.add_argument(
+        "--celery-priority-steps",
+        metavar="N,N,...",
+        type=_steps,
+        help="broker_transport_options' priority_steps, if set (default 0,3,6,9)",
+    )
+    group.add_argument(
+        "--celery-visibility-timeout",
+        type=_seconds(1.0, 100 * ONE_DAY),
+        metavar="SECONDS",
+        help="broker_transport_options' visibility_timeout, if set (default 3600): reserved"
+        " messages older than this are overdue",
+    )
+    group.add_argument(
+        "--celery-prefix",
+        metavar="PREFIX",
+        default="",
+        help="broker_transport_options' global_keyprefix, if set",
+    )
+    return options
+
+
+def watch_from_args(args: argparse.Namespace, client: redis.Redis, listen: bool = True) -> Watch:
+    """The systems the options ask to watch on this client's Redis."""
+    given: dict[str, Any] = {"prefix": args.celery_prefix, "queues": tuple(args.celery_queue)}
+    for option, name in (
+        ("celery_sep", "sep"),
+        ("celery_priority_steps", "priority_steps"),
+        ("celery_visibility_timeout", "visibility_timeout"),
+    ):
+        if getattr(args, option) is not None:
+            given[name] = getattr(args, option)
+    try:
+        layout = CeleryLayout(**given)
+    except ValueError as exc:
+        raise TargetError(f"Celery options: {exc}") from None
+    return Watch(client, args.system, layout, listen=listen)
+
+
 def tls_from_args(args: argparse.Namespace) -> TLSFiles:
     """The `--tls-*` files given, if any."""
     return TLSFiles(ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key)
@@ -453,18 +521,20 @@ def run_serve(args: argparse.Namespace) -> int:
     names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     state = StateFile.open(args.state_file) if args.state_file else None
+    clients = [connect(target) for target in targets]
     sources = [
         RedisSource(
             name,
-            connect(target),
+            client,
             args.buckets,
             args.label_limit,
             args.ttl,
             track_interval=args.track_interval,
             histogram_queues=args.histograms,
             state=state,
+            watch=watch_from_args(args, client),
         )
-        for name, target in zip(names, targets)
+        for name, client in zip(names, clients)
     ]
     server = make_server(args.listen, sources, args.timeout, web)
     serve_until_stopped(server)
@@ -602,6 +672,15 @@ class _Once(argparse.Action):
         if getattr(namespace, self.dest) is not None:
             parser.error(f"argument {option_string}: given twice; this command reads one Redis")
         setattr(namespace, self.dest, values)
+
+
+def _steps(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(step) for step in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of whole numbers like 0,3,6,9"
+        ) from None
 
 
 def _not_empty(what: str) -> Callable[[str], str]:

@@ -8,7 +8,7 @@ did not record, recorded out of any sensible range, or does not have at all
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 RQ, CELERY = "rq", "celery"
@@ -136,6 +136,18 @@ class Snapshot:
 
     celery: CeleryWatch | None = None
     """How long qwatch has listened to Celery's events, when it watches Celery."""
+
+    def only(self, system: str) -> Snapshot:
+        """The records of one system: what that system's own readers work on."""
+        if all(queue.system == system for queue in self.queues) and all(
+            worker.system == system for worker in self.workers
+        ):
+            return self
+        return replace(
+            self,
+            queues=tuple(queue for queue in self.queues if queue.system == system),
+            workers=tuple(worker for worker in self.workers if worker.system == system),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as JSON-ready data; its keys are documented in the README."""

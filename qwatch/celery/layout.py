@@ -1,5 +1,8 @@
 from __future__ import annotations
+
 from dataclasses import dataclass
+
+
 @dataclass(frozen=True, slots=True)
 class CeleryLayout:
     prefix: str = ""

@@ -38,9 +38,10 @@ from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
-from qwatch.reader import read_snapshot
+from qwatch.snapshot import RQ
 from qwatch.stream import CompletionStream
 from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
+from qwatch.watch import Watch
 
 log = logging.getLogger("qwatch.exporter")
 NOTHING: Reading = []
@@ -64,10 +65,13 @@ class RedisSource:
         track_interval: float = DEFAULT_INTERVAL,
         histogram_queues: frozenset[str] | None = None,
         state: StateFile | None = None,
+        watch: Watch | None = None,
     ) -> None:
-        """`state`: where the totals and stream position are kept across restarts, if anywhere."""
+        """`state`: where the totals and stream position are kept across restarts, if anywhere;
+        `watch`: which systems to read (default RQ alone)."""
         self.name = name
         self.client = client
+        self.watch = watch or Watch(client, RQ)
         self.totals = JobTotals(buckets, label_limit, histogram_queues)
         self.state = state
         saved = state.checkpoint(name) if state is not None else None
@@ -120,12 +124,13 @@ class RedisSource:
             return self._read_in_turn()
 
     def _read_in_turn(self) -> Reading:
-        snapshot = read_snapshot(self.client, worker_details=False)
-        streamed = self.stream.poll(self.client, snapshot)
+        snapshot = self.watch.read(worker_details=False)
+        streamed = self.stream.poll(self.client, snapshot.only(RQ))
         pending, self._pending = self._pending, []
         skipped, self._pending_skipped = self._pending_skipped, 0
         self._exact = streamed.exact_queues
-        self.totals.add(snapshot, streamed.counted(pending), skipped)
+        completions = streamed.counted(pending) + self.watch.take_completions()
+        self.totals.add(snapshot, completions, skipped)
         self.totals.add_stream(streamed)
         reading = (
             metrics.from_snapshot(self.name, snapshot)
@@ -138,6 +143,7 @@ class RedisSource:
 
     def close(self) -> None:
         self.following.stop()
+        self.watch.close()
         self._thread.shutdown(wait=False, cancel_futures=True)
         self.client.close()
 
