@@ -498,7 +498,8 @@ def run_top(args: argparse.Namespace) -> int:
     from qwatch.tui.feed import Feed
 
     target = target_from_args(args)
-    feed = Feed(target, connect(target), args.track_interval)
+    client = connect(target)
+    feed = Feed(target, client, args.track_interval, watch_from_args(args, client))
     # A first read before the full screen opens: a wrong address or password
     # is one line and exit status 2, as for every other command.
     first = feed.poll(with_functions=False)

@@ -21,12 +21,12 @@ from qwatch.completions import Completion, CompletionTracker
 from qwatch.connection import Target, translated_errors
 from qwatch.functions import FunctionCounts, read_function_counts
 from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
-from qwatch.reader import read_snapshot
-from qwatch.snapshot import Snapshot
+from qwatch.snapshot import RQ, Snapshot
 from qwatch.stream import CompletionStream
 from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.tui.recent import FunctionRecent, RecentCompletions
 from qwatch.tui.trends import QueueTrend, Trends
+from qwatch.watch import Watch
 
 FAILED_LIMIT = 200
 PENDING_LIMIT = 100_000
@@ -73,10 +73,16 @@ class Feed:
     """
 
     def __init__(
-        self, target: Target, client: redis.Redis, track_interval: float = DEFAULT_INTERVAL
+        self,
+        target: Target,
+        client: redis.Redis,
+        track_interval: float = DEFAULT_INTERVAL,
+        watch: Watch | None = None,
     ) -> None:
+        """`watch`: which systems to read (default RQ alone)."""
         self.target = target
         self.client = client
+        self.watch = watch or Watch(client, RQ)
         self.following = BackgroundTracker(
             target.display, client, CompletionTracker(), self._follow, track_interval
         )
@@ -94,6 +100,7 @@ class Feed:
     def stop(self) -> None:
         """Stop following completions, without waiting for a poll in progress to end."""
         self.following.stop(timeout=0)
+        self.watch.close()
 
     def _follow(self, completions: list[Completion], _tracker: CompletionTracker) -> None:
         """Runs in the tracker's thread after each poll: its completions wait for a refresh."""
@@ -104,14 +111,15 @@ class Feed:
     def poll(self, with_functions: bool) -> Update:
         """One refresh; the stream is read last, so a failure before it moves no cursor."""
         with translated_errors(self.target):
-            snapshot = read_snapshot(self.client)
+            snapshot = self.watch.read()
+            rq = snapshot.only(RQ)
             failed = tuple(read_failed(self.client, limit=FAILED_LIMIT))
-            queues = [queue.name for queue in snapshot.queues]
+            queues = [queue.name for queue in rq.queues]
             functions = read_function_counts(self.client, queues) if with_functions else None
-            streamed = self._stream.poll(self.client, snapshot)
+            streamed = self._stream.poll(self.client, rq)
         with self._pending_lock:
             tracked, self._pending = self._pending, []
-        completions = streamed.counted(tracked)
+        completions = streamed.counted(tracked) + self.watch.take_completions()
         trends = self._trends.update(snapshot, completions)
         recent = self._recent.update(completions, snapshot.taken_at)
         return Update(snapshot, failed, trends, functions, recent)
