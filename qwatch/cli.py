@@ -43,6 +43,8 @@ MIN_INTERVAL = 0.1
 """Shortest refresh or timeout: anything faster is a busy loop on Redis."""
 MAX_TIMEOUT = 300.0
 ONE_HOUR = 3600.0
+CELERY_LISTEN = 3.0
+"""Seconds a one-shot command listens to Celery's events: one heartbeat (2 s) and a margin."""
 ONE_DAY = 86400.0
 MAX_TTL = 100 * 365 * ONE_DAY
 MAX_LIMIT = 10_000
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="refresh every SECONDS until Ctrl-C",
     )
+    _celery_listen_option(snapshot)
     snapshot.set_defaults(command=run_snapshot)
 
     job = commands.add_parser(
@@ -299,6 +302,18 @@ def _track_interval_option(command: argparse.ArgumentParser, apart_from: str) ->
     )
 
 
+def _celery_listen_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--celery-listen",
+        type=_seconds(0.0, 60.0),
+        default=CELERY_LISTEN,
+        metavar="SECONDS",
+        help="Celery's workers and tasks are seen only through events: listen this long"
+        f" first (default {CELERY_LISTEN:g}; workers send a heartbeat every 2 s; 0 reads the"
+        " queues alone)",
+    )
+
+
 def _connection_options(several: bool = False) -> _Parser:
     options = _Parser(add_help=False)
     group = options.add_argument_group("connection")
@@ -428,9 +443,12 @@ def run_snapshot(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     client = connect(target)
     console = _console()
+    watch = watch_from_args(args, client, listen=args.celery_listen > 0)
+    with translated_errors(target):
+        watch.listen_for(args.celery_listen)
     while True:
         with translated_errors(target):
-            snapshot = read_snapshot(client)
+            snapshot = watch.read()
         if args.json:
             print(json.dumps(snapshot.to_dict()), flush=True)
         else:

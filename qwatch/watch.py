@@ -81,6 +81,12 @@ class Watch:
                 self.events.start()
         self._checked_at = time.monotonic()
 
+    def listen_for(self, seconds: float) -> None:
+        """Wait while Celery's events arrive, when Celery is watched: a one-shot reading
+        sees only the workers that sent a heartbeat meanwhile."""
+        if CELERY in self.systems() and self.events is not None:
+            time.sleep(seconds)
+
     def read(self, now: float | None = None, *, worker_details: bool = True) -> Snapshot:
         """One sample of every system this Redis holds."""
         now = time.time() if now is None else now
