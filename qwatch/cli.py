@@ -32,7 +32,7 @@ from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.jobs import read_failed, read_job
 from qwatch.printable import printable
-from qwatch.reader import queue_names, read_snapshot
+from qwatch.reader import queue_names
 from qwatch.report import WIDE, failed_report, job_report, jobs_report, snapshot_report
 from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL
 from qwatch.tracking import MIN_INTERVAL as MIN_TRACK_INTERVAL
