@@ -196,7 +196,7 @@ def test_a_future_now_sees_held_messages_overdue(client: redis.Redis, app: Celer
     """Delivery times are compared with `now`: with no worker, seeded the way kombu writes them."""
     app.send_task("harness.add", args=(1, 1))
     raw = client.rpop("celery")
-    assert raw is not None
+    assert isinstance(raw, bytes)
     client.hset("unacked", "tag-1", b"[" + raw + b', "", "celery"]')
     client.zadd("unacked_index", {"tag-1": time.time()})
     later = read_celery_queues(client, DEFAULT, ["celery"], now=time.time() + 3601)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from kombu import Connection
 
+from harness.celery_app import make_app
 from qwatch.celery.layout import CeleryLayout
 
 OPTIONS = [
@@ -23,7 +23,8 @@ def test_key_names_are_kombus(url: str, options: dict[str, Any]) -> None:
         sep=options.get("sep", "\x06\x16"),
         priority_steps=tuple(options.get("priority_steps", (0, 3, 6, 9))),
     )
-    with Connection(url, transport_options=options) as conn:
+    app = make_app(url, options)
+    with app.connection() as conn:
         channel = conn.default_channel
         prefix = channel.global_keyprefix
         assert layout.priority_keys("jobs") == tuple(
@@ -32,6 +33,7 @@ def test_key_names_are_kombus(url: str, options: dict[str, Any]) -> None:
         assert layout.unacked_key == prefix + channel.unacked_key
         assert layout.unacked_index_key == prefix + channel.unacked_index_key
         assert layout.binding_key("jobs") == prefix + channel.keyprefix_queue % ("jobs",)
+    app.close()
 
 
 def test_a_prefix_with_glob_characters_matches_only_itself(client: Any) -> None:
