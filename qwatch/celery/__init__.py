@@ -1,1 +1,1 @@
-"""Celery on Redis, read from kombu's keys and Celery's events."""
+"""Celery's queues as kombu's Redis transport keeps them, read without Celery or writing."""

@@ -1,32 +1,405 @@
+"""Read Celery's queues from kombu's Redis keys alone, in at most two round trips.
+
+1. per queue the length of every priority list; the size of `unacked` and
+   its index of delivery times (the oldest `RESERVED_LIMIT` + 1 entries);
+2. the next `HEAD_READ` messages of every queue that has any, from the
+   consuming end; the `unacked` values of delivery tags not seen at the
+   last reading (none in a steady state). Skipped when neither is needed.
+
+Every command is a read of a known key: no KEYS, no SCAN, no write (kombu's
+own `restore_visible` and `_size` are never called). Finding the queues
+(`discover_queues`) is the one SCAN, and callers run it rarely.
+"""
+
 from __future__ import annotations
 
+import logging
+import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
 
+import hiredis
 import redis
 
+from qwatch import batch
+from qwatch.batch import Command, Packed
+from qwatch.celery.envelope import Message, Unacked, Unreadable, parse_message, parse_unacked
 from qwatch.celery.layout import CeleryLayout
-from qwatch.snapshot import QueueStats
+from qwatch.memory import ClientMemory
+from qwatch.replies import NAME_LIMIT, as_float, as_list, as_pairs, as_strict_text, check_allowed
+from qwatch.skips import Skips
+from qwatch.snapshot import CELERY, CeleryQueue, QueueStats
+from qwatch.timestamps import LATEST
+
+log = logging.getLogger("qwatch.celery")
+
+HEAD_READ = 100
+"""Messages read from the consuming end of each queue, to say which tasks come next."""
+RESERVED_LIMIT = 10_000
+"""Unacked messages attributed to their queues; beyond, per-queue reserved counts are None."""
+SCAN_COUNT = 1000
+SCAN_ROUNDS = 1000
+"""SCAN calls of one discovery: a million keys examined at most."""
+UNREADABLE_TASK = "<unreadable message>"
+UNNAMED_TASK = "<no task name>"
+"""Head tasks counted under these when a message is unreadable, or names no task (protocol 1)."""
+
+_KOMBU_EXCHANGES = ("celeryev",)
+"""Celery's event exchange: its tables bind monitors' event queues, not task queues."""
+_TAG_LIMIT = 4 * NAME_LIMIT
 
 
 @dataclass(frozen=True, slots=True)
 class CeleryReading:
+    """Celery's queues at one moment, from the broker's keys."""
+
     queues: tuple[QueueStats, ...]
     reserved: int
+    """Messages in `unacked` (HLEN): exact, whatever `RESERVED_LIMIT` is."""
     records_skipped: int
     notes: tuple[str, ...]
     task_queues: tuple[tuple[str, str], ...]
+    """(task id, queue) of every message seen, since task events do not name their queue."""
 
 
 def discover_queues(client: redis.Redis, layout: CeleryLayout) -> tuple[str, ...]:
-    raise NotImplementedError
+    """Every queue a binding table names, with `layout.queues`, sorted.
+
+    This SCANs the whole keyspace (at most `SCAN_ROUNDS` calls): run it
+    rarely, not at every reading. Tables may vanish between the SCAN and
+    their reading (kombu 5.7 sweeps expired ones); kombu's own exchanges
+    (remote control, replies, events) are left out.
+    """
+    tables: list[Any] = []
+    cursor: Any = 0
+    for _ in range(SCAN_ROUNDS):
+        (reply,) = batch.run(
+            client, [("SCAN", cursor, "MATCH", layout.binding_pattern, "COUNT", SCAN_COUNT)]
+        )
+        check_allowed(reply)
+        found = as_list(reply)
+        if len(found) != 2:
+            break
+        cursor, keys = found
+        tables += as_list(keys)
+        if cursor in (b"0", 0):
+            break
+    else:
+        log.warning("queue discovery stopped after %d SCAN calls", SCAN_ROUNDS)
+    exchanges = [
+        (key, exchange)
+        for key in dict.fromkeys(tables)
+        if (exchange := _exchange(layout, key)) is not None
+    ]
+    members = batch.run(client, [("SMEMBERS", key) for key, _exchange in exchanges])
+    check_allowed(*members)
+    found_queues = {
+        queue
+        for reply in members
+        for member in as_list(reply)
+        if (queue := _bound_queue(layout, member)) is not None
+    }
+    return tuple(sorted(found_queues | set(layout.queues)))
 
 
 def celery_present(client: redis.Redis, layout: CeleryLayout) -> bool:
-    raise NotImplementedError
+    """Whether this Redis holds kombu's keys: the default queue's binding or unacked messages.
+
+    Three EXISTS, no SCAN: an idle broker whose workers consume only other queues,
+    and hold nothing, is not recognised; `layout.queues` names those.
+    """
+    reply = batch.run(
+        client,
+        [
+            (
+                "EXISTS",
+                layout.binding_key("celery"),
+                layout.unacked_key,
+                layout.unacked_index_key,
+                *layout.queues,
+            )
+        ],
+    )
+    check_allowed(*reply)
+    return isinstance(reply[0], int) and reply[0] > 0
 
 
 def read_celery_queues(
-    client: redis.Redis, layout: CeleryLayout, queues: Sequence[str], now: float | None = None
+    client: redis.Redis,
+    layout: CeleryLayout,
+    queues: Sequence[str],
+    now: float | None = None,
 ) -> CeleryReading:
-    raise NotImplementedError
+    """Sample `queues`; `now` (seconds since the epoch) is for tests.
+
+    A queue one of whose priority lists is not a list is left out and
+    counted in `records_skipped`, as is a reserved message that cannot be
+    read or whose delivery time is absurd; the rest of the reading stands.
+    """
+    now = time.time() if now is None else now
+    skips = Skips()
+    notes: list[str] = []
+    names = sorted(set(queues))
+    steps = len(layout.priority_steps)
+    with batch.sent(
+        client,
+        [
+            ("HLEN", layout.unacked_key),
+            ("ZRANGE", layout.unacked_index_key, 0, RESERVED_LIMIT, "WITHSCORES"),
+            batch.joined(_LENGTHS.of(client).use([(layout, name) for name in names])),
+        ],
+    ) as arriving:
+        hlen, index = arriving.take(2)
+        lengths = arriving.take(len(names) * steps)
+    check_allowed(hlen, index, *lengths)
+    reserved = hlen if isinstance(hlen, int) else 0
+    if not isinstance(hlen, int):
+        notes.append(f"{layout.unacked_key!r} is not a hash: reserved messages are unknown")
+    by_queue = {name: lengths[i * steps : (i + 1) * steps] for i, name in enumerate(names)}
+    delivered = _delivery_times(layout, index, notes, skips)
+    memory = _HELD.setdefault(client, {})
+    new_tags = [tag for tag in delivered or () if tag not in memory]
+    heads = {name: _head_ranges(layout, name, replies) for name, replies in by_queue.items()}
+    commands: list[Command] = [cmd for ranges in heads.values() for cmd, _take in ranges]
+    if new_tags:
+        commands.append(("HMGET", layout.unacked_key, *new_tags))
+    replies = batch.run(client, commands)
+    check_allowed(*replies)
+    found = iter(replies)
+    messages = {
+        name: _head_messages(client, [next(found) for _ in ranges])
+        for name, ranges in heads.items()
+    }
+    held = _held(memory, new_tags, next(found) if new_tags else None)
+    _HELD[client] = {tag: held[tag] for tag in delivered or () if tag in held}
+    per_queue = _reserved_by_queue(layout, names, delivered, held, now, notes, skips)
+    stats = skips.build_each(
+        "queue",
+        _queue_stats,
+        (
+            (name, layout, by_queue[name], messages[name], per_queue.get(name), now)
+            for name in names
+        ),
+    )
+    task_queues = {
+        (message.id, name)
+        for name, listed in messages.items()
+        for message in listed
+        if isinstance(message, Message) and message.id
+    }
+    task_queues |= {
+        (entry.message.id, queue)
+        for entry in held.values()
+        if isinstance(entry, Unacked)
+        and entry.message.id
+        and (queue := _queue_of(entry, names)) is not None
+    }
+    return CeleryReading(
+        queues=tuple(stats),
+        reserved=reserved,
+        records_skipped=skips.count,
+        notes=tuple(notes),
+        task_queues=tuple(sorted(task_queues)),
+    )
+
+
+@dataclass(slots=True)
+class _Reserved:
+    """One queue's unacked messages, counted."""
+
+    count: int = 0
+    scheduled: int = 0
+    overdue: int = 0
+    oldest_delivery: float | None = None
+
+
+def _lengths(key: tuple[CeleryLayout, str]) -> Packed:
+    layout, queue = key
+    return batch.pack(*[("LLEN", list_key) for list_key in layout.priority_keys(queue)])
+
+
+_LENGTHS: ClientMemory[tuple[CeleryLayout, str], Packed] = ClientMemory(_lengths)
+_MESSAGES: ClientMemory[Any, Message | Unreadable] = ClientMemory(parse_message)
+"""The last reading's head messages parsed: a waiting queue's head is the same bytes."""
+_HELD: WeakKeyDictionary[redis.Redis, dict[bytes, Unacked | Unreadable]] = WeakKeyDictionary()
+"""The `unacked` values of the last reading's delivery tags, parsed: a tag's value does not
+change while it is unacked, so each is read once."""
+
+
+def _exchange(layout: CeleryLayout, key: Any) -> str | None:
+    """The exchange of a binding table worth reading; None for kombu's own."""
+    text = as_strict_text(key)
+    exchange = layout.exchange_of(text) if text else None
+    if exchange is None or exchange in _KOMBU_EXCHANGES:
+        return None
+    return None if exchange.endswith(".pidbox") or exchange.startswith("reply.") else exchange
+
+
+def _bound_queue(layout: CeleryLayout, member: Any) -> str | None:
+    """The queue of a `routing key<sep>pattern<sep>queue` member; None for kombu's own."""
+    text = as_strict_text(member)
+    fields = text.split(layout.sep) if text else []
+    if len(fields) != 3:
+        return None
+    queue = fields[2]
+    if not queue or len(queue) > NAME_LIMIT:
+        return None
+    return None if queue.endswith(".pidbox") or queue.startswith("celeryev.") else queue
+
+
+def _delivery_times(
+    layout: CeleryLayout, index: Any, notes: list[str], skips: Skips
+) -> dict[bytes, float] | None:
+    """Delivery time per tag; None when the index is unreadable or over `RESERVED_LIMIT`."""
+    if isinstance(index, hiredis.ReplyError):
+        notes.append(
+            f"{layout.unacked_index_key!r} is not a sorted set: reserved per queue unknown"
+        )
+        return None
+    pairs = as_pairs(index)
+    if len(pairs) > RESERVED_LIMIT:
+        notes.append(
+            f"over {RESERVED_LIMIT} unacked messages: reserved, ETA-held and overdue"
+            " messages per queue are not counted"
+        )
+        return None
+    times = {}
+    for tag, score in pairs:
+        seconds = as_float(score)
+        if not isinstance(tag, bytes) or len(tag) > _TAG_LIMIT:
+            skips.skip("reserved message", tag, "a delivery tag that is no name")
+        elif seconds is None or not 0 <= seconds < LATEST:
+            skips.skip("reserved message", tag, f"delivered at {score!r}")
+        else:
+            times[tag] = seconds
+    return times
+
+
+def _held(
+    memory: dict[bytes, Unacked | Unreadable], new_tags: Sequence[bytes], reply: Any
+) -> dict[bytes, Unacked | Unreadable]:
+    """Parsed `unacked` values: those remembered, and the new ones (acked meanwhile: left out)."""
+    held = dict(memory)
+    for tag, raw in zip(new_tags, as_list(reply)):
+        if raw is not None:
+            held[tag] = parse_unacked(raw)
+    return held
+
+
+def _queue_of(entry: Unacked, queues: Sequence[str]) -> str | None:
+    """The queue an unacked message came from: its routing key through the anonymous
+    exchange, as Celery routes, or a routing key that names a watched queue."""
+    if entry.exchange == "" or entry.routing_key in queues:
+        return entry.routing_key
+    return None
+
+
+def _reserved_by_queue(
+    layout: CeleryLayout,
+    queues: Sequence[str],
+    delivered: dict[bytes, float] | None,
+    held: dict[bytes, Unacked | Unreadable],
+    now: float,
+    notes: list[str],
+    skips: Skips,
+) -> dict[str, _Reserved]:
+    """Per watched queue its reserved messages counted; empty when they cannot be."""
+    if delivered is None:
+        return {}
+    counted = {queue: _Reserved() for queue in queues}
+    elsewhere: Counter[str] = Counter()
+    deadline = now - layout.visibility_timeout
+    for tag, delivered_at in delivered.items():
+        entry = held.get(tag)
+        if entry is None:
+            continue  # acked between the two round trips
+        if isinstance(entry, Unreadable):
+            skips.skip("reserved message", tag, entry.reason)
+            continue
+        queue = _queue_of(entry, queues)
+        if queue not in counted:
+            elsewhere[queue or f"{entry.exchange}/{entry.routing_key}"] += 1
+            continue
+        record = counted[queue]
+        record.count += 1
+        record.scheduled += entry.message.eta is not None and entry.message.eta > now
+        record.overdue += delivered_at <= deadline
+        if record.oldest_delivery is None or delivered_at < record.oldest_delivery:
+            record.oldest_delivery = delivered_at
+    if elsewhere:
+        named = ", ".join(sorted(elsewhere)[:5])
+        notes.append(
+            f"{sum(elsewhere.values())} unacked messages belong to no watched queue ({named})"
+        )
+    return counted
+
+
+def _head_ranges(
+    layout: CeleryLayout, queue: str, lengths: Sequence[Any]
+) -> list[tuple[Command, int]]:
+    """LRANGEs of the next `HEAD_READ` messages, priority list by priority list."""
+    ranges: list[tuple[Command, int]] = []
+    wanted = HEAD_READ
+    for step, length in zip(layout.priority_steps, lengths):
+        take = min(length, wanted) if isinstance(length, int) else 0
+        if take > 0:
+            ranges.append((("LRANGE", layout.priority_key(queue, step), -take, -1), take))
+            wanted -= take
+    return ranges
+
+
+def _head_messages(client: redis.Redis, replies: Sequence[Any]) -> list[Message | Unreadable]:
+    """The messages of a queue's LRANGEs in consumption order: index -1 of each list first."""
+    raw = [item for reply in replies for item in reversed(as_list(reply))]
+    return _MESSAGES.of(client).use(raw) if raw else []
+
+
+def _queue_stats(
+    name: str,
+    layout: CeleryLayout,
+    lengths: Sequence[Any],
+    head: Sequence[Message | Unreadable],
+    reserved: _Reserved | None,
+    now: float,
+) -> QueueStats:
+    """One queue from its lists' lengths, its head messages and its reserved messages."""
+    for step, length in zip(layout.priority_steps, lengths):
+        if not isinstance(length, int):
+            raise ValueError(f"{layout.priority_key(name, step)!r} is not a list")
+    first = head[0] if head else None
+    tasks = Counter(
+        (message.task or UNNAMED_TASK) if isinstance(message, Message) else UNREADABLE_TASK
+        for message in head
+    )
+    return QueueStats(
+        name=name,
+        queued=sum(lengths),
+        started=None,
+        finished=None,
+        failed=None,
+        deferred=None,
+        scheduled=reserved.scheduled if reserved is not None else None,
+        canceled=None,
+        intermediate=None,
+        oldest_queued_age_seconds=None,
+        workers=None,
+        head_job=first.id if isinstance(first, Message) else None,
+        system=CELERY,
+        celery=CeleryQueue(
+            by_priority=tuple(zip(layout.priority_steps, lengths)),
+            reserved=reserved.count if reserved is not None else None,
+            overdue=reserved.overdue if reserved is not None else None,
+            oldest_reserved_age_seconds=_age(reserved, now),
+            head_tasks=tuple(sorted(tasks.items(), key=lambda item: (-item[1], item[0]))),
+            head_read=len(head),
+        ),
+    )
+
+
+def _age(reserved: _Reserved | None, now: float) -> float | None:
+    if reserved is None or reserved.oldest_delivery is None:
+        return None
+    return max(0.0, now - reserved.oldest_delivery)
