@@ -9,6 +9,7 @@ import socket
 import redis
 from celery import Celery
 
+from harness.celery_app import make_app
 from harness.polling import wait_until
 from harness.redis_server import RedisServer
 from qwatch.celery.events import CeleryEvents, events_channel
@@ -193,3 +194,39 @@ def test_the_listener_subscribes_again_after_redis_restarts() -> None:
             assert listener.view().watch.listening_seconds > 0
         finally:
             listener.stop()
+
+
+def test_prefixed_broker_and_backend_are_heard_under_their_prefix(
+    client: redis.Redis, url: str, start_worker: StartWorker
+) -> None:
+    options = {"global_keyprefix": "app:"}
+    listener = CeleryEvents(client, prefix="app:", result_prefix="app:")
+    listener.start()
+    app = make_app(url, options)
+    try:
+        start_worker(name="prefixed", task_events=True, transport_options=options)
+        live_worker(listener, "prefixed")
+        crawl = app.send_task("harness.crawl", ("http://upstream",))
+        assert completions_of(listener, {crawl.id})[crawl.id].function == "harness.crawl"
+        assert listener.view().watch.results_seen == 1
+    finally:
+        app.close()
+        listener.stop()
+
+
+def test_the_listener_needs_nothing_but_psubscribe(
+    redis_server: RedisServer, client: redis.Redis
+) -> None:
+    client.acl_setuser(
+        "listener", enabled=True, passwords=["+secret"], channels=["*"], commands=["+psubscribe"]
+    )
+    listener = CeleryEvents(redis_server.client(username="listener", password="secret"))
+    listener.start()
+    try:
+        wait_until(lambda: listener.view().watch.listening_seconds > 0, "the subscription")
+        channel = events_channel("", 0) + "worker.online"
+        client.publish(channel, envelope(heartbeat("acl@host", kind="worker-online")))
+        wait_until(lambda: listener.view().workers, "the worker through a PSUBSCRIBE-only user")
+    finally:
+        listener.stop()
+        client.acl_deluser("listener")
