@@ -14,6 +14,9 @@ Redis buffers nothing for a subscriber that is away: what happened before
 `start()` or during an outage is never seen, which `CeleryWatch` says by
 counting how long the listener has been subscribed. After a lost connection
 it subscribes again, waiting 0.1 s, then twice as long each time, up to 10 s.
+A message over `MAX_MESSAGE_BYTES` is skipped unread (redis-py has received
+it already; the server's pub/sub output buffer limit, 32 MB by default,
+bounds what can pile up, and a listener cut off there subscribes again).
 
 How the model counts workers, tasks and failures is in `qwatch.celery.state`.
 """
