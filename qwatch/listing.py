@@ -1,4 +1,4 @@
-"""What a job list shows for each state, and a job's retries and attempts, as text: the same
+"""What a job list shows for each state, and one job's details and attempts, as text: the same
 in `qwatch jobs`, `qwatch job` and `qwatch top`."""
 
 from __future__ import annotations
@@ -78,7 +78,34 @@ def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
     return (*common, _ago(job.ended_at or job.score, now))
 
 
-def retries(job: JobDetail) -> str:
+def detail_rows(job: JobDetail) -> list[tuple[str, str]]:
+    """One job's (label, value) rows, `-` for what it lacks; the values whole, for folding
+    (a long one was cut once already, where it was read, with a note saying how much)."""
+    rows = [
+        ("function", job.function),
+        ("arguments", job.arguments or "-"),
+        ("status", job.status or "-"),
+        ("origin", job.origin or "-"),
+        ("worker", job.worker or "-"),
+        ("created", clock(job.created_at)),
+        ("enqueued", clock(job.enqueued_at)),
+        ("started", clock(job.started_at)),
+        ("ended", clock(job.ended_at)),
+        ("waited", duration(job.wait_seconds)),
+        ("ran", duration(job.run_seconds)),
+        ("timeout", f"{job.timeout}s" if job.timeout is not None else "-"),
+        ("retries", _retries(job)),
+        ("depends on", ", ".join(job.dependencies) or "-"),
+        ("meta", job.meta or "-"),
+    ]
+    if job.result is not None:
+        rows.append(("result", job.result))
+    if job.exception:
+        rows.append(("exception", job.exception))
+    return rows
+
+
+def _retries(job: JobDetail) -> str:
     """`1 left, 2 done, after 10s 30s`: what RQ will still try, and when."""
     parts = []
     if job.retries_left is not None:

@@ -38,15 +38,22 @@ class Remembered(Generic[K, T]):
         return [values[key] for key in keys]
 
 
-class ClientMemory(Generic[K, T]):
+class PerClient(Generic[T]):
+    """One value per client, made at the client's first use and forgotten with the client."""
+
+    def __init__(self, make: Callable[[], T]) -> None:
+        self._make = make
+        self._clients: WeakKeyDictionary[redis.Redis, T] = WeakKeyDictionary()
+
+    def of(self, client: redis.Redis) -> T:
+        value = self._clients.get(client)
+        if value is None:
+            value = self._clients[client] = self._make()
+        return value
+
+
+class ClientMemory(PerClient[Remembered[K, T]]):
     """One `Remembered` per client, forgotten with the client."""
 
     def __init__(self, make: Callable[[K], T]) -> None:
-        self._make = make
-        self._clients: WeakKeyDictionary[redis.Redis, Remembered[K, T]] = WeakKeyDictionary()
-
-    def of(self, client: redis.Redis) -> Remembered[K, T]:
-        remembered = self._clients.get(client)
-        if remembered is None:
-            remembered = self._clients[client] = Remembered(self._make)
-        return remembered
+        super().__init__(lambda: Remembered(make))

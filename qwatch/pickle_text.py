@@ -10,8 +10,8 @@ structure shared through the memo costs its size once, not its expansion.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 from qwatch.pickle_literals import bytes_literal, literal
 from qwatch.pickle_machine import Call, Dict, Global, Latin1Bytes, Meter, Set
@@ -22,6 +22,7 @@ _BYTEARRAY_FACTORIES = {"builtins.bytearray", "__builtin__.bytearray"}
 _RECONSTRUCTORS = {"copyreg._reconstructor", "copy_reg._reconstructor"}
 _LOG10_2 = 0.30102999566398120
 _KEY_LIMIT = 100
+T = TypeVar("T")
 
 
 class Renderer:
@@ -53,8 +54,8 @@ class Renderer:
         self._start(limit)
         positional = args if isinstance(args, (tuple, list)) else [args]
         pairs = kwargs.pairs if isinstance(kwargs, Dict) else []
-        self._items(positional, 0, first=True)
-        self._keywords(pairs, 0, first=not positional)
+        self._each(positional, 0, self._value)
+        self._each(pairs, 0, self._keyword, first=not positional)
         return self._finish()
 
     def _start(self, limit: int) -> None:
@@ -128,7 +129,7 @@ class Renderer:
             self._wrapped("(", value, ",)" if len(value) == 1 else ")", depth)
         elif isinstance(value, Dict):
             self._emit("{")
-            self._pairs(value.pairs, depth)
+            self._each(value.pairs, depth, self._pair)
             self._emit("}")
         elif isinstance(value, Set):
             self._set(value, depth)
@@ -137,51 +138,41 @@ class Renderer:
 
     def _wrapped(self, start: str, items: Sequence[Any], end: str, depth: int) -> None:
         self._emit(start)
-        self._items(items, depth)
+        self._each(items, depth, self._value)
         self._emit(end)
 
-    def _items(self, items: Sequence[Any], depth: int, first: bool = True) -> None:
-        if self._too_deep(depth, len(items)):
+    def _each(
+        self, entries: Sequence[T], depth: int, show: Callable[[T, int], None], first: bool = True
+    ) -> None:
+        """Up to `max_items` entries, each shown by `show`, joined by commas (one before the
+        first too, unless `first`), then how many more there are."""
+        if self._too_deep(depth, len(entries)):
             return
-        for index, item in enumerate(items[: self.max_items]):
+        for index, entry in enumerate(entries[: self.max_items]):
             if self.room <= 0:
                 self.cut = True
                 return
             if index or not first:
                 self._emit(", ")
-            self._value(item, depth + 1)
-        self._more(len(items))
+            show(entry, depth + 1)
+        self._more(len(entries))
 
-    def _pairs(self, pairs: Sequence[tuple[Any, Any]], depth: int) -> None:
-        if self._too_deep(depth, len(pairs)):
-            return
-        for index, (key, item) in enumerate(pairs[: self.max_items]):
-            if self.room <= 0:
-                self.cut = True
-                return
-            if index:
-                self._emit(", ")
-            self._value(key, depth + 1)
-            self._emit(": ")
-            self._value(item, depth + 1)
-        self._more(len(pairs))
+    def _pair(self, pair: tuple[Any, Any], depth: int) -> None:
+        """`key: value`, of a dict."""
+        key, item = pair
+        self._value(key, depth)
+        self._emit(": ")
+        self._value(item, depth)
 
-    def _keywords(self, pairs: Sequence[tuple[Any, Any]], depth: int, first: bool) -> None:
-        if self._too_deep(depth, len(pairs)):
-            return
-        for index, (key, item) in enumerate(pairs[: self.max_items]):
-            if self.room <= 0:
-                self.cut = True
-                return
-            if index or not first:
-                self._emit(", ")
-            if isinstance(key, str) and len(key) <= _KEY_LIMIT and key.isidentifier():
-                self._emit(key)
-            else:
-                self._value(key, depth + 1)
-            self._emit("=")
-            self._value(item, depth + 1)
-        self._more(len(pairs))
+    def _keyword(self, pair: tuple[Any, Any], depth: int) -> None:
+        """`name=value`, of a call; a name that is no identifier is shown as a value."""
+        key, item = pair
+        if isinstance(key, str) and len(key) <= _KEY_LIMIT and key.isidentifier():
+            self._emit(key)
+        else:
+            self._value(key, depth)
+        self._emit("=")
+        self._value(item, depth)
 
     def _too_deep(self, depth: int, count: int) -> bool:
         """Items past the depth limit are shown as one `…` for the lot."""
@@ -200,7 +191,7 @@ class Renderer:
             self._emit("frozenset()" if value.frozen else "set()")
             return
         self._emit("frozenset({" if value.frozen else "{")
-        self._items(value.items, depth)
+        self._each(value.items, depth, self._value)
         self._emit("})" if value.frozen else "}")
 
     def _call(self, call: Call, depth: int) -> None:
@@ -219,9 +210,9 @@ class Renderer:
             self._wrapped("bytearray(", args or (b"",), ")", depth)
         else:
             self._emit(f"<{name}(")
-            self._items(args, depth)
+            self._each(args, depth, self._value)
             if isinstance(call.kwargs, Dict):
-                self._keywords(call.kwargs.pairs, depth, first=not args)
+                self._each(call.kwargs.pairs, depth, self._keyword, first=not args)
             self._emit(")>")
 
     def _holds_containers(self, value: Any) -> bool:

@@ -7,8 +7,8 @@
    worked on as they arrive (the workers while Redis still reads the
    queues), so that Python and Redis work at once;
 3. the enqueue times of head jobs that moved since the last sample (all of
-   them at the first), the current jobs' descriptions and start times, and
-   the workers named by expired executions; none when nothing is needed.
+   them at the first), the workers named by expired executions, and the
+   current jobs' descriptions and start times; none when nothing is needed.
 
 Every command is a read of a known key: no KEYS, no SCAN, no write, and
 RQ's own helpers are never called because they clean registries as they
@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from functools import partial
 from operator import attrgetter
 from typing import Any, NamedTuple
-from weakref import WeakKeyDictionary
 
 import hiredis
 import redis
@@ -33,7 +32,7 @@ import redis
 from qwatch import batch, job_fields, job_states, keys
 from qwatch.batch import Command, Packed
 from qwatch.formatting import clip
-from qwatch.memory import ClientMemory, Remembered
+from qwatch.memory import ClientMemory, PerClient, Remembered
 from qwatch.packed import NOW, Template, fill_all, template
 from qwatch.replies import (
     NAME_LIMIT,
@@ -129,125 +128,204 @@ def read_snapshot(
     worker_names = _names(_WORKER_NAMES.of(client), worker_set, "worker", skips)
 
     worker_read = _DETAILED if worker_details else _BARE
-    last_heads = _LAST_HEADS.get(client, {})
-    guessed = [(queue, head) for queue in queue_names if (head := last_heads.get(queue))]
-    guesses = _ENQUEUED_AT_LOOKUPS.of(client).use([head for _queue, head in guessed])
+    heads = _HEADS.of(client)
+    guessed = [(queue, head) for queue in queue_names if (head := heads.last.get(queue))]
     with batch.sent(
         client,
         [
             worker_read.commands(client, worker_names),
-            batch.joined(guesses),
+            batch.joined(heads.lookups.use([head for _queue, head in guessed])),
             _queue_commands(client, queue_names, now),
         ],
     ) as arriving:
-        # Workers come first: they are made into data while Redis reads the queues,
-        # but for the busy ones, whose current jobs are read in round trip 3.
-        worker_replies = arriving.take(len(worker_names) * _PER_WORKER)
-        check_allowed(*worker_replies)
-        hashes = dict(zip(worker_names, worker_read.parsed(client, worker_replies[::2])))
-        for name, h in hashes.items():
-            if isinstance(h, str):
-                skips.skip("worker", name, h)
-        parsed = [
-            (name, h, as_int(pttl, default=-1))
-            for (name, h), pttl in zip(hashes.items(), worker_replies[1::2])
-            if isinstance(h, WorkerHash)
-        ]
-        live = {name: h for name, h in hashes.items() if isinstance(h, WorkerHash) and not h.dead}
-        listeners = Counter(queue for h in live.values() for queue in h.queues)
-        currents = {name: job for name, h in live.items() if (job := h.current_job)}
-        workers = skips.build_each(
-            "worker",
-            _worker_stats,
-            ((name, h, pttl, None, now) for name, h, pttl in parsed if name not in currents),
-        )
-        guess_replies = arriving.take(len(guesses))
-        known = {
-            queue: (head, enqueued_at)
-            for (queue, head), reply, enqueued_at in zip(
-                guessed, guess_replies, _ENQUEUED_AT_TIMES.of(client).use(guess_replies)
-            )
-            if not isinstance(reply, hiredis.ReplyError)
-        }
-        heads: dict[str, str] = {}
-        queues: list[QueueStats] = []
-        moved: list[tuple[str, Sequence[Any], str]] = []
-        expired: list[tuple[str, str, float]] = []
-        for first in range(0, len(queue_names), _QUEUES_AT_ONCE):
-            names = queue_names[first : first + _QUEUES_AT_ONCE]
-            replies = arriving.take(len(names) * _PER_QUEUE)
-            check_allowed(*replies)
-            chunk = _chunks(replies, _PER_QUEUE)
-            ready: list[tuple[str, Sequence[Any], str | None, float | None, int, float]] = []
-            for queue, queue_replies in zip(names, chunk):
-                head = as_name(queue_replies[_REPLY.head])
-                if head is None:
-                    ready.append((queue, queue_replies, None, None, listeners[queue], now))
-                    continue
-                heads[queue] = head
-                last = known.get(queue)
-                if last is not None and last[0] == head:
-                    ready.append((queue, queue_replies, head, last[1], listeners[queue], now))
-                else:
-                    moved.append((queue, queue_replies, head))
-            queues += skips.build_each("queue", _queue_stats, ready)
-            expired += [
-                (job_id, queue, overdue)
-                for queue, queue_replies in zip(names, chunk)
-                if queue_replies[_REPLY.expired]  # most queues have none: no call for those
-                for job_id, overdue in _expired_executions(
-                    queue_replies[_REPLY.expired], now, skips
-                )
-            ]
+        # Workers come first: they are made into data while Redis reads the queues.
+        workers = _take_workers(arriving, client, worker_read, worker_names, now, skips)
+        queues = _take_queues(arriving, heads, guessed, queue_names, workers.listeners, now, skips)
+    heads.last = queues.heads
 
-    _LAST_HEADS[client] = heads
-    lookups: list[Command] = [
-        ("HGET", keys.job_key(head), job_fields.ENQUEUED_AT) for *_, head in moved
-    ]
-    lookups += [
-        ("HMGET", keys.job_key(job), job_fields.DESCRIPTION, job_fields.STARTED_AT)
-        for job in currents.values()
-    ]
-    lookups += [
-        ("HGET", keys.job_key(job), job_fields.WORKER_NAME) for job, _queue, _overdue in expired
-    ]
-    details = batch.run(client, lookups)
-    found = iter(details)
-    if moved:
-        queues += skips.build_each(
-            "queue",
-            _queue_stats,
-            (
-                (queue, replies, head, parse_rq_time(next(found)), listeners[queue], now)
-                for queue, replies, head in moved
-            ),
-        )
-        queues.sort(key=attrgetter("name"))
-    held = {name: as_list(next(found)) for name in currents}
-    if held:
-        workers += skips.build_each(
-            "worker",
-            _worker_stats,
-            ((name, h, pttl, held[name], now) for name, h, pttl in parsed if name in held),
-        )
-        workers.sort(key=attrgetter("name"))
-    expired_workers = [as_name(next(found)) for _ in expired]
-
+    details = batch.run(client, [*queues.lookups(), *workers.lookups()])
+    head_times, expired_workers, current_jobs = _split(
+        details, len(queues.moved), len(queues.expired)
+    )
     return Snapshot(
         taken_at=now,
-        queues=tuple(queues),
-        workers=tuple(workers),
+        queues=queues.finished(head_times, workers.listeners, now, skips),
+        workers=workers.finished(current_jobs, now, skips),
         abandoned_jobs=tuple(
             AbandonedJob(id=job, queue=queue, worker=worker, overdue_seconds=overdue)
-            for (job, queue, overdue), worker in zip(expired, expired_workers)
-            if worker not in live
+            for (job, queue, overdue), worker in zip(queues.expired, map(as_name, expired_workers))
+            if worker not in workers.live
         ),
-        expired_workers=tuple(name for name, h in hashes.items() if h is None),
+        expired_workers=workers.expired,
         suspended=as_int(suspended) > 0,
         redis=_redis_info(info),
         records_skipped=skips.count,
         notes=(JOBS_DENIED,) if any_denied(details) else (),
     )
+
+
+class _Workers(NamedTuple):
+    """Round trip 2's workers: the idle ones made into data, the busy ones waiting for
+    their current jobs, read in round trip 3."""
+
+    stats: list[WorkerStats]
+    busy: list[tuple[str, WorkerHash, int, str]]
+    """Name, parsed hash, key's TTL and current job of each busy worker."""
+    live: dict[str, WorkerHash]
+    listeners: Counter[str]
+    """Live workers per queue."""
+    expired: tuple[str, ...]
+    """Workers registered but whose hash has expired."""
+
+    def lookups(self) -> list[Command]:
+        """What round trip 3 reads of each busy worker's current job."""
+        return [
+            ("HMGET", keys.job_key(job), job_fields.DESCRIPTION, job_fields.STARTED_AT)
+            for *_, job in self.busy
+        ]
+
+    def finished(self, jobs: Sequence[Any], now: float, skips: Skips) -> tuple[WorkerStats, ...]:
+        """Every worker, by name, given the busy ones' `lookups` replies."""
+        if not self.busy:
+            return tuple(self.stats)
+        busy = skips.build_each(
+            "worker",
+            _worker_stats,
+            (
+                (name, h, pttl, as_list(job), now)
+                for (name, h, pttl, _job), job in zip(self.busy, jobs)
+            ),
+        )
+        return tuple(sorted(self.stats + busy, key=attrgetter("name")))
+
+
+def _take_workers(
+    arriving: batch.Arriving,
+    client: redis.Redis,
+    read: _WorkerRead,
+    names: Sequence[str],
+    now: float,
+    skips: Skips,
+) -> _Workers:
+    """The workers' replies of round trip 2, each hash parsed once until it changes."""
+    replies = arriving.take(len(names) * _PER_WORKER)
+    check_allowed(*replies)
+    hashes = dict(zip(names, read.parsed(client, replies[::2])))
+    for name, h in hashes.items():
+        if isinstance(h, str):
+            skips.skip("worker", name, h)
+    parsed = [
+        (name, h, as_int(pttl, default=-1))
+        for (name, h), pttl in zip(hashes.items(), replies[1::2])
+        if isinstance(h, WorkerHash)
+    ]
+    live = {name: h for name, h in hashes.items() if isinstance(h, WorkerHash) and not h.dead}
+    currents = {name: job for name, h in live.items() if (job := h.current_job)}
+    return _Workers(
+        stats=skips.build_each(
+            "worker",
+            _worker_stats,
+            ((name, h, pttl, None, now) for name, h, pttl in parsed if name not in currents),
+        ),
+        busy=[(name, h, pttl, currents[name]) for name, h, pttl in parsed if name in currents],
+        live=live,
+        listeners=Counter(queue for h in live.values() for queue in h.queues),
+        expired=tuple(name for name, h in hashes.items() if h is None),
+    )
+
+
+class _Queues(NamedTuple):
+    """Round trip 2's queues: those made into data, and what round trip 3 reads for the rest."""
+
+    stats: list[QueueStats]
+    moved: list[tuple[str, Sequence[Any], str]]
+    """Name, replies and head job of each queue whose head is not the last sample's."""
+    expired: list[tuple[str, str, float]]
+    """Job id, queue and seconds overdue of each expired execution."""
+    heads: dict[str, str]
+    """Each queue's head job."""
+
+    def lookups(self) -> list[Command]:
+        """Round trip 3's reads: the moved heads' enqueue times, the expired executions' workers."""
+        lookups: list[Command] = [
+            ("HGET", keys.job_key(head), job_fields.ENQUEUED_AT) for *_, head in self.moved
+        ]
+        lookups += [
+            ("HGET", keys.job_key(job), job_fields.WORKER_NAME) for job, _queue, _ in self.expired
+        ]
+        return lookups
+
+    def finished(
+        self, head_times: Sequence[Any], listeners: Counter[str], now: float, skips: Skips
+    ) -> tuple[QueueStats, ...]:
+        """Every queue, by name, given the moved heads' enqueue times."""
+        if not self.moved:
+            return tuple(self.stats)
+        moved = skips.build_each(
+            "queue",
+            _queue_stats,
+            (
+                (queue, replies, head, parse_rq_time(enqueued_at), listeners[queue], now)
+                for (queue, replies, head), enqueued_at in zip(self.moved, head_times)
+            ),
+        )
+        return tuple(sorted(self.stats + moved, key=attrgetter("name")))
+
+
+def _take_queues(
+    arriving: batch.Arriving,
+    heads: _HeadMemory,
+    guessed: Sequence[tuple[str, str]],
+    names: Sequence[str],
+    listeners: Counter[str],
+    now: float,
+    skips: Skips,
+) -> _Queues:
+    """The last sample's heads' enqueue times, then the queues' replies of round trip 2,
+    `_QUEUES_AT_ONCE` queues at a time, each worked on while Redis sends the next."""
+    guess_replies = arriving.take(len(guessed))
+    known = {
+        queue: (head, enqueued_at)
+        for (queue, head), reply, enqueued_at in zip(
+            guessed, guess_replies, heads.times.use(guess_replies)
+        )
+        if not isinstance(reply, hiredis.ReplyError)
+    }
+    found = _Queues(stats=[], moved=[], expired=[], heads={})
+    for first in range(0, len(names), _QUEUES_AT_ONCE):
+        chunk_names = names[first : first + _QUEUES_AT_ONCE]
+        replies = arriving.take(len(chunk_names) * _PER_QUEUE)
+        check_allowed(*replies)
+        chunk = _chunks(replies, _PER_QUEUE)
+        ready: list[tuple[str, Sequence[Any], str | None, float | None, int, float]] = []
+        for queue, queue_replies in zip(chunk_names, chunk):
+            head = as_name(queue_replies[_REPLY.head])
+            if head is None:
+                ready.append((queue, queue_replies, None, None, listeners[queue], now))
+                continue
+            found.heads[queue] = head
+            last = known.get(queue)
+            if last is not None and last[0] == head:
+                ready.append((queue, queue_replies, head, last[1], listeners[queue], now))
+            else:
+                found.moved.append((queue, queue_replies, head))
+        found.stats.extend(skips.build_each("queue", _queue_stats, ready))
+        found.expired.extend(
+            (job_id, queue, overdue)
+            for queue, queue_replies in zip(chunk_names, chunk)
+            if queue_replies[_REPLY.expired]  # most queues have none: no call for those
+            for job_id, overdue in _expired_executions(queue_replies[_REPLY.expired], now, skips)
+        )
+    return found
+
+
+def _split(replies: Sequence[Any], *sizes: int) -> list[Sequence[Any]]:
+    """`replies` cut into parts of `sizes`, and the rest."""
+    parts, start = [], 0
+    for size in sizes:
+        parts.append(replies[start : start + size])
+        start += size
+    return [*parts, replies[start:]]
 
 
 def queue_names(client: redis.Redis) -> list[str]:
@@ -344,13 +422,18 @@ def _enqueued_at_lookup(job: str) -> Packed:
     return batch.pack(("HGET", keys.job_key(job), job_fields.ENQUEUED_AT))
 
 
-_ENQUEUED_AT_LOOKUPS: ClientMemory[str, Packed] = ClientMemory(_enqueued_at_lookup)
-_ENQUEUED_AT_TIMES: ClientMemory[Any, float | None] = ClientMemory(parse_rq_time)
-"""The last sample's head jobs' lookups, and their replies parsed: a head stays the head
-for many samples of a queue that waits."""
-_LAST_HEADS: WeakKeyDictionary[redis.Redis, dict[str, str]] = WeakKeyDictionary()
-"""Each queue's head job at the last sample, per client: its enqueue time is read in round
-trip 2, and stands if that job is still the head, so round trip 3 reads only heads that moved."""
+class _HeadMemory:
+    """Each queue's head job at the last sample, with its lookup packed and its enqueue time
+    parsed: that time is read in round trip 2 and stands while the job is still the head,
+    so round trip 3 reads only heads that moved (a waiting queue keeps its head for long)."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, str] = {}
+        self.lookups: Remembered[str, Packed] = Remembered(_enqueued_at_lookup)
+        self.times: Remembered[Any, float | None] = Remembered(parse_rq_time)
+
+
+_HEADS: PerClient[_HeadMemory] = PerClient(_HeadMemory)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,15 +13,17 @@ from rich.text import Text
 
 from qwatch.browse import JobPage
 from qwatch.columns import GAP, Column, fit, fitted, measure
-from qwatch.formatting import byte_size, clock, duration, plural
+from qwatch.formatting import byte_size, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
-from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, retries, summary
+from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, detail_rows, summary
 from qwatch.printable import printable, printable_lines
 from qwatch.snapshot import Snapshot
 
 WIDE = 200
 """Where there is no terminal to fit, e.g. a pipe."""
 STATE_STYLES = {"busy": "yellow", "idle": "green", "suspended": "magenta", "started": "cyan"}
+ROW_STYLES = {"exception": "red"}
+"""How `qwatch job` marks a row of `detail_rows`, by its label."""
 
 QUEUE_COLUMNS = (
     Column("queue", "queue", 1, least=8), Column("queued", "queued", 1, numeric=True),
@@ -253,29 +255,8 @@ def job_report(job: JobDetail) -> RenderableType:
     fields = Table.grid(padding=(0, 2))
     fields.add_column(style="bold")
     fields.add_column(overflow="fold")
-    _add_row(fields, "job", job.id)
-    _add_row(fields, "status", job.status or "-")
-    _add_row(fields, "function", job.function)
-    _add_row(fields, "arguments", job.arguments or "-")
-    _add_row(fields, "origin", job.origin or "-")
-    _add_row(fields, "worker", job.worker or "-")
-    for label, value in (
-        ("created", job.created_at),
-        ("enqueued", job.enqueued_at),
-        ("started", job.started_at),
-        ("ended", job.ended_at),
-    ):
-        _add_row(fields, label, clock(value))
-    _add_row(fields, "waited", duration(job.wait_seconds))
-    _add_row(fields, "ran", duration(job.run_seconds))
-    _add_row(fields, "timeout", f"{job.timeout}s" if job.timeout is not None else "-")
-    _add_row(fields, "retries", retries(job))
-    _add_row(fields, "depends on", ", ".join(job.dependencies) or "-")
-    _add_row(fields, "meta", job.meta or "-")
-    if job.result is not None:
-        _add_row(fields, "result", job.result)
-    if job.exception:
-        _add_row(fields, "exception", _text(job.exception, style="red"))
+    for label, value in [("job", job.id), *detail_rows(job)]:
+        _add_row(fields, label, _text(value, style=ROW_STYLES.get(label, "")))
     parts: list[RenderableType] = [fields]
     if job.attempts:
         parts += [Text(""), attempts_table(job, "attempts")]

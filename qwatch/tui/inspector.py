@@ -13,9 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from qwatch import job_states
-from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail
-from qwatch.listing import retries
+from qwatch.listing import detail_rows
 from qwatch.printable import printable, printable_lines
 from qwatch.report import attempts_table
 from qwatch.tui.dialogs import Help
@@ -52,34 +51,10 @@ class Inspector(ModalScreen[str | None]):
         yield Footer(compact=True, show_command_palette=False)
 
     def _fields(self) -> Group:
-        job = self.job
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold")
         table.add_column(overflow="fold")  # a long value was cut once, with a note: not again
-        rows = [
-            ("function", job.function),
-            ("arguments", job.arguments or "-"),
-            ("status", job.status or "-"),
-            ("origin", job.origin or "-"),
-            ("worker", job.worker or "-"),
-            ("created", clock(job.created_at)),
-            ("enqueued", clock(job.enqueued_at)),
-            ("started", clock(job.started_at)),
-            ("ended", clock(job.ended_at)),
-            ("waited", duration(job.wait_seconds)),
-            ("ran", duration(job.run_seconds)),
-        ]
-        rows += [
-            ("timeout", f"{job.timeout}s" if job.timeout is not None else "-"),
-            ("retries", retries(job)),
-            ("depends on", ", ".join(job.dependencies) or "-"),
-            ("meta", job.meta or "-"),
-        ]
-        if job.result is not None:
-            rows.append(("result", job.result))
-        if job.exception:
-            rows.append(("exception", job.exception))
-        for label, value in rows:
+        for label, value in detail_rows(self.job):
             table.add_row(label, Text(printable(value)))
         return Group(table)
 
