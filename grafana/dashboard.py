@@ -21,8 +21,13 @@ SCHEMA_VERSION = 39
 
 REDIS = 'job=~"$job", instance=~"$instance", redis=~"$redis"'
 """Label matchers of the series of the chosen Redis instances."""
-QUEUE = REDIS + ', queue=~"$queue"'
+SYSTEM = REDIS + ', system=~"$system"'
+"""Label matchers of the per-system series (queues, workers, job counters) of the chosen
+systems: rq, celery or both."""
+QUEUE = SYSTEM + ', queue=~"$queue"'
 """Label matchers of the series of the chosen queues."""
+CELERY_QUEUE = REDIS + ', queue=~"$queue"'
+"""Label matchers of the chosen queues' Celery-only series, whose name says their system."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,8 @@ def query_variable(name: str, label: str, query: str, *, multi: bool) -> JSON:
 
 
 def redis_variables(*, multi_redis: bool, multi_queue: bool) -> list[JSON]:
-    """datasource, job, instance, redis and queue, each narrowing the next."""
+    """datasource, job, instance, redis, system and queue, each narrowing the next; a queue
+    is one only with its system, since RQ and Celery may both have one of that name."""
     return [
         datasource_variable(),
         query_variable("job", "Job", "label_values(qwatch_up, job)", multi=True),
@@ -91,9 +97,15 @@ def redis_variables(*, multi_redis: bool, multi_queue: bool) -> list[JSON]:
             multi=multi_redis,
         ),
         query_variable(
+            "system",
+            "System",
+            f"label_values(qwatch_queue_jobs{{{REDIS}}}, system)",
+            multi=multi_queue,
+        ),
+        query_variable(
             "queue",
             "Queue",
-            f"label_values(qwatch_queue_jobs{{{REDIS}}}, queue)",
+            f"label_values(qwatch_queue_jobs{{{SYSTEM}}}, queue)",
             multi=multi_queue,
         ),
     ]
@@ -277,7 +289,7 @@ def dashboard(
         "panels": _layout(sections),
         "refresh": "30s",
         "schemaVersion": SCHEMA_VERSION,
-        "tags": ["qwatch", "rq", "redis"],
+        "tags": ["qwatch", "rq", "celery", "redis"],
         "templating": {"list": variables},
         "time": {"from": "now-3h", "to": "now"},
         "timepicker": {},

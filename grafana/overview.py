@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from grafana.dashboard import (
+    CELERY_QUEUE,
     JSON,
     QUEUE,
     REDIS,
+    SYSTEM,
     UP_DOWN,
     Query,
     dashboard,
     quantiles,
     redis_variables,
     stat,
+    table,
     timeseries,
 )
 from grafana.rules import RECORDED
@@ -21,10 +24,13 @@ UID = "qwatch-overview"
 QUEUE_LINK = {
     "title": "Queue ${__field.labels.queue} in depth",
     "url": "/d/qwatch-queue/qwatch-queue?${__url_time_range}&${datasource:queryparam}"
-    "&var-redis=${__field.labels.redis}&var-queue=${__field.labels.queue}",
+    "&var-redis=${__field.labels.redis}&var-system=${__field.labels.system}"
+    "&var-queue=${__field.labels.queue}",
 }
-PER_QUEUE = "{{redis}} {{queue}}"
-"""Legend of a per-queue series."""
+PER_QUEUE = "{{redis}} {{system}} {{queue}}"
+"""Legend of a per-queue series: an RQ and a Celery queue may have the same name."""
+CELERY_PER_QUEUE = "{{redis}} {{queue}}"
+"""Legend of a Celery-only per-queue series."""
 
 
 def _queues() -> list[JSON]:
@@ -110,28 +116,34 @@ def _workers() -> list[JSON]:
     return [
         timeseries(
             "Workers by state",
-            "Registered workers, busy or idle (suspended when `rq suspend` is in force).",
+            "Workers per system and state: RQ's registered workers, busy or idle (suspended"
+            " when `rq suspend` is in force); Celery's workers seen through their events.",
             "short",
-            [Query(f"qwatch_workers{{{REDIS}}}", "{{redis}} {{state}}")],
+            [Query(f"qwatch_workers{{{SYSTEM}}}", "{{redis}} {{system}} {{state}}")],
             width=8,
             stack=True,
         ),
         timeseries(
             "Workers per queue",
-            "Live workers listening to each queue. A queue with jobs and none here is"
-            " stuck: that is the no-worker alert.",
+            "Live workers listening to each RQ queue. A queue with jobs and none here is"
+            " stuck: that is the no-worker alert. Celery's Redis does not say who consumes"
+            " a queue, so its queues are not here.",
             "short",
             [Query(f"qwatch_queue_workers{{{QUEUE}}}", PER_QUEUE)],
             width=8,
         ),
         timeseries(
             "Dead and dying workers",
-            "Workers whose heartbeat is overdue (killed, crashed or frozen), and workers"
-            " still registered after their key expired: they died without unregistering.",
+            "Workers whose heartbeat is overdue (killed, crashed or frozen; for Celery, none"
+            " for twice its interval, Celery's own rule), and RQ workers still registered"
+            " after their key expired: they died without unregistering.",
             "short",
             [
-                Query(f"qwatch_workers_heartbeat_stale{{{REDIS}}}", "{{redis}} heartbeat overdue"),
-                Query(f"qwatch_workers_expired{{{REDIS}}}", "{{redis}} expired"),
+                Query(
+                    f"qwatch_workers_heartbeat_stale{{{SYSTEM}}}",
+                    "{{redis}} {{system}} heartbeat overdue",
+                ),
+                Query(f"qwatch_workers_expired{{{SYSTEM}}}", "{{redis}} {{system}} expired"),
             ],
             width=8,
         ),
@@ -152,14 +164,104 @@ def _workers() -> list[JSON]:
             "ops",
             [
                 Query(
-                    f"rate(qwatch_worker_jobs_total{{{REDIS}}}[$__rate_interval])",
-                    "{{redis}} {{outcome}}",
+                    f"rate(qwatch_worker_jobs_total{{{SYSTEM}}}[$__rate_interval])",
+                    "{{redis}} {{system}} {{outcome}}",
                 ),
                 Query(
-                    f"rate(qwatch_jobs_untracked_total{{{REDIS}}}[$__rate_interval])",
-                    "{{redis}} {{outcome}} untracked",
+                    f"rate(qwatch_jobs_untracked_total{{{SYSTEM}}}[$__rate_interval])",
+                    "{{redis}} {{system}} {{outcome}} untracked",
                 ),
             ],
+        ),
+    ]
+
+
+def _celery() -> list[JSON]:
+    return [
+        timeseries(
+            "Reserved and overdue messages",
+            "Messages Celery workers took and have not acked (prefetched, held for their"
+            " ETA, running with acks_late), and those of them older than the visibility"
+            " timeout: kombu will deliver those again, so their tasks may run twice.",
+            "short",
+            [
+                Query(
+                    f"qwatch_celery_queue_reserved{{{CELERY_QUEUE}}}",
+                    f"{CELERY_PER_QUEUE} reserved",
+                ),
+                Query(
+                    f"qwatch_celery_queue_overdue{{{CELERY_QUEUE}}}",
+                    f"{CELERY_PER_QUEUE} overdue",
+                ),
+            ],
+            width=8,
+        ),
+        timeseries(
+            "Waiting by priority",
+            "Messages waiting in each of kombu's priority lists of a Celery queue (step 0"
+            " is consumed first). A backlog stuck in high steps means low-priority tasks"
+            " starve.",
+            "short",
+            [
+                Query(
+                    f"qwatch_celery_queue_priority_jobs{{{CELERY_QUEUE}}}",
+                    f"{CELERY_PER_QUEUE} priority {{{{priority}}}}",
+                )
+            ],
+            width=8,
+            stack=True,
+        ),
+        timeseries(
+            "Workers and task events",
+            "Celery workers by whether they send task events (`-E`). Workers with off run"
+            " tasks that no job counter, duration or failure ratio shows; unknown ones have"
+            " run no task since qwatch started listening.",
+            "short",
+            [
+                Query(
+                    f"qwatch_celery_workers_task_events{{{REDIS}}}",
+                    "{{redis}} task events {{state}}",
+                )
+            ],
+            width=8,
+            stack=True,
+        ),
+        timeseries(
+            "Oldest reserved message",
+            "Age of the oldest message a Celery worker holds unacked. Past the visibility"
+            " timeout kombu delivers it again.",
+            "s",
+            [
+                Query(
+                    f"qwatch_celery_queue_oldest_reserved_age_seconds{{{CELERY_QUEUE}}}",
+                    CELERY_PER_QUEUE,
+                )
+            ],
+            width=8,
+        ),
+        timeseries(
+            "Tasks processed, as workers count them",
+            "Tasks per second Celery's workers report processed, whatever their outcome,"
+            " from their heartbeats: these include the tasks of workers that send no task"
+            " events.",
+            "ops",
+            [
+                Query(
+                    "rate(qwatch_celery_worker_tasks_processed_total"
+                    f"{{{REDIS}}}[$__rate_interval])",
+                    "{{redis}}",
+                )
+            ],
+            width=8,
+        ),
+        table(
+            "Next tasks",
+            "Task names among the messages next in line in each Celery queue (the head"
+            " qwatch reads), most first: what the workers will run next.",
+            "short",
+            Query(f"qwatch_celery_queue_head_tasks{{{CELERY_QUEUE}}}", ""),
+            "Messages",
+            width=8,
         ),
     ]
 
@@ -209,14 +311,16 @@ def overview() -> JSON:
     return dashboard(
         UID,
         "qwatch / Overview",
-        "RQ queues, workers and Redis as qwatch serves them: backlog, latency, throughput,"
-        " failures, durations, worker health and the exporter's own health.",
+        "RQ and Celery queues, workers and Redis as qwatch serves them: backlog, latency,"
+        " throughput, failures, durations, worker health, Celery's reserved messages and"
+        " the exporter's own health.",
         redis_variables(multi_redis=True, multi_queue=True),
         [
             ("Queues", _queues()),
             ("Throughput", _throughput()),
             ("Durations", _durations()),
             ("Workers", _workers()),
+            ("Celery", _celery()),
             ("Redis and exporter", _redis_and_exporter()),
         ],
     )

@@ -134,7 +134,7 @@ def recording_rules(t: Thresholds = THRESHOLDS) -> list[Recording]:
 
 
 def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
-    """The alerts a team running RQ wants paged or told about."""
+    """The alerts a team running RQ or Celery wants paged or told about."""
     names = Recorded(t.rate_window)
     queued = 'qwatch_queue_jobs{state="queued"}'
     where = "queue {{ $labels.queue }} on Redis {{ $labels.redis }}"
@@ -210,7 +210,7 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
         ),
         Alert(
             "QwatchWorkerHeartbeatOverdue",
-            "qwatch_workers_heartbeat_stale + qwatch_workers_expired > 0",
+            'qwatch_workers_heartbeat_stale{system!="celery"} + qwatch_workers_expired > 0',
             t.heartbeat_for,
             "warning",
             "Workers on Redis {{ $labels.redis }} stopped sending heartbeats",
@@ -218,6 +218,7 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
             " unregistering: {{ $value }}. They were killed, crashed or are frozen, and a job"
             " they held may be abandoned.",
         ),
+        *celery_alerts(t),
         Alert(
             "QwatchRedisMemoryNearLimit",
             "qwatch_redis_memory_used_bytes\n/ (qwatch_redis_memory_max_bytes > 0)\n"
@@ -228,6 +229,58 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
             "Redis {{ $labels.redis }} uses {{ $value | humanizePercentage }} of its"
             " maxmemory: at the limit it evicts keys, RQ's jobs among them, or refuses new"
             " jobs, depending on its maxmemory-policy.",
+        ),
+    ]
+
+
+def celery_alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
+    """What goes wrong only with Celery: messages kombu will deliver twice, queues that no
+    worker consumes, workers lost by Celery's own heartbeat rule."""
+    queued = 'qwatch_queue_jobs{state="queued", system="celery"}'
+    redis = "on (job, instance, redis)"
+    where = "Celery queue {{ $labels.queue }} on Redis {{ $labels.redis }}"
+    return [
+        Alert(
+            "QwatchCeleryReservedOverdue",
+            "qwatch_celery_queue_overdue > 0",
+            t.celery_overdue_for,
+            "warning",
+            "Unacked messages of Celery queue {{ $labels.queue }} are past their visibility"
+            " timeout",
+            f"{{{{ $value }}}} messages of {where} were taken by a worker that has not acked"
+            " them within the visibility timeout, and kombu's sweep has not restored them"
+            " since: their worker died or hangs, or the tasks run longer than the timeout"
+            " (with acks_late or ETAs). Once restored they are delivered again and may run"
+            " twice.",
+        ),
+        Alert(
+            "QwatchCeleryQueueWithoutWorkers",
+            # Every Celery worker seen is in one task-events state, so that sum counts them
+            # all, 0 included; those overdue by Celery's heartbeat rule are not live.
+            f"{queued} > 0\nand\nderiv({queued}[{t.celery_growth_window}]) > 0\n"
+            f"and {redis}\n(\n"
+            "  sum by (job, instance, redis) (qwatch_celery_workers_task_events)\n"
+            f"  - {redis}\n"
+            '  qwatch_workers_heartbeat_stale{system="celery"}\n'
+            "  == 0\n)\n"
+            f"and {redis}\n"
+            f"qwatch_celery_events_listening_seconds > {t.celery_listening_seconds:g}",
+            t.celery_no_workers_for,
+            "critical",
+            "Celery queue {{ $labels.queue }} grows and no Celery worker is alive",
+            f"{{{{ $value }}}} messages wait in {where}, more keep coming, and no live Celery"
+            " worker sends heartbeats on that Redis: nothing will run them until one starts.",
+        ),
+        Alert(
+            "QwatchCeleryWorkersLost",
+            'qwatch_workers_heartbeat_stale{system="celery"} > 0',
+            t.celery_workers_lost_for,
+            "warning",
+            "Celery workers on Redis {{ $labels.redis }} stopped sending heartbeats",
+            "{{ $value }} Celery workers on Redis {{ $labels.redis }} sent no heartbeat for"
+            " twice their interval, which Celery itself takes for offline: killed, crashed,"
+            " frozen or cut off from Redis. Messages they reserved come back only after the"
+            " visibility timeout.",
         ),
     ]
 

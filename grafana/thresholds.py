@@ -41,6 +41,17 @@ class Thresholds:
     abandoned_for: str = "1m"
     heartbeat_for: str = "2m"
 
+    celery_overdue_for: str = "3m"
+    """Reserved messages past the visibility timeout that long were not restored by kombu's
+    sweep (every ~100 s by default, 10 messages at a time): no worker sweeps them."""
+    celery_no_workers_for: str = "5m"
+    celery_growth_window: str = "10m"
+    """A Celery queue counts as growing when its queued messages rose over this window."""
+    celery_listening_seconds: float = 60
+    """Listening to Celery's events for this long has seen every live worker (heartbeats
+    every 2 s): before that, no worker seen proves nothing."""
+    celery_workers_lost_for: str = "2m"
+
     memory_ratio: float = 0.9
     """Redis used memory / maxmemory; only where maxmemory is set."""
     memory_for: str = "10m"

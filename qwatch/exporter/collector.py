@@ -33,7 +33,7 @@ from prometheus_client.core import Metric
 
 from qwatch.completions import Completion, CompletionTracker
 from qwatch.connection import redis_reason
-from qwatch.exporter import metrics
+from qwatch.exporter import celery_metrics, metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
@@ -112,7 +112,9 @@ class RedisSource:
         self.totals.untracked = tracker.untracked.total.copy()
         if len(self._pending) > PENDING_LIMIT:
             pending, self._pending = self._pending, []
-            self.totals.add_completions(c for c in pending if c.queue not in self._exact)
+            self.totals.add_completions(
+                c for c in pending if c.system != RQ or c.queue not in self._exact
+            )
 
     def _read(self) -> Reading:
         """Runs in this source's reading thread; the totals are shared with the tracker's.
@@ -136,6 +138,7 @@ class RedisSource:
             metrics.from_snapshot(self.name, snapshot)
             + metrics.from_totals(self.name, self.totals)
             + metrics.from_stream(self.name, snapshot, self.totals, streamed.exact_queues)
+            + celery_metrics.reading(self.name, snapshot, self.totals)
         )
         if self.state is not None:
             self.state.save(self.name, Checkpoint.taken(self.totals, self.stream.position))
@@ -157,7 +160,8 @@ class QwatchCollector:
 
     def describe(self) -> list[Metric]:
         """Declared families, so registering the collector reads no Redis."""
-        return list(families([(series, []) for series in metrics.ALL]))
+        declared = (*metrics.ALL, *celery_metrics.ALL)
+        return list(families([(series, []) for series in declared]))
 
     def collect(self) -> Iterator[Metric]:
         """The families prometheus_client asks for: OpenMetrics is written from these."""

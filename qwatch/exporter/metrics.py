@@ -16,10 +16,10 @@ from functools import partial
 
 from qwatch import __version__
 from qwatch.completions import OUTCOMES
-from qwatch.exporter.totals import Histogram, JobTotals
+from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
 from qwatch.job_states import JOB_STATES
 from qwatch.memory import Remembered
-from qwatch.snapshot import Snapshot
+from qwatch.snapshot import CELERY, RQ, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,29 +46,41 @@ SCRAPE_DURATION = Series(
     ("redis",),
 )
 QUEUE_JOBS = Series(
-    "qwatch_queue_jobs", "gauge", "Jobs per queue and state", ("queue", "redis", "state")
+    "qwatch_queue_jobs",
+    "gauge",
+    "Jobs per queue and state; a Celery queue has only queued, started and scheduled",
+    ("queue", "redis", "state", "system"),
 )
 OLDEST_AGE = Series(
     "qwatch_queue_oldest_job_age_seconds",
     "gauge",
-    "Age of the oldest queued job, 0 when the queue is empty",
-    ("queue", "redis"),
+    "Age of the oldest queued job, 0 when the queue is empty; absent when unknown",
+    ("queue", "redis", "system"),
 )
 QUEUE_WORKERS = Series(
-    "qwatch_queue_workers", "gauge", "Live workers listening to the queue", ("queue", "redis")
+    "qwatch_queue_workers",
+    "gauge",
+    "Live workers listening to the queue; absent for Celery, whose Redis does not say",
+    ("queue", "redis", "system"),
 )
-WORKERS = Series("qwatch_workers", "gauge", "Workers per state", ("redis", "state"))
+WORKERS = Series("qwatch_workers", "gauge", "Workers per state", ("redis", "state", "system"))
 HEARTBEAT_STALE = Series(
-    "qwatch_workers_heartbeat_stale", "gauge", "Workers whose heartbeat is overdue", ("redis",)
+    "qwatch_workers_heartbeat_stale",
+    "gauge",
+    "Workers whose heartbeat is overdue (Celery: none for twice its heartbeat interval)",
+    ("redis", "system"),
 )
 WORKERS_EXPIRED = Series(
     "qwatch_workers_expired",
     "gauge",
     "Workers still registered whose hash has expired: they died without unregistering",
-    ("redis",),
+    ("redis", "system"),
 )
 ABANDONED = Series(
-    "qwatch_jobs_abandoned", "gauge", "Started jobs whose worker is gone", ("queue", "redis")
+    "qwatch_jobs_abandoned",
+    "gauge",
+    "Started jobs whose worker is gone",
+    ("queue", "redis", "system"),
 )
 MEMORY_USED = Series(
     "qwatch_redis_memory_used_bytes", "gauge", "Memory Redis uses (INFO used_memory)", ("redis",)
@@ -80,44 +92,44 @@ FINISHED = Series(
     "qwatch_jobs_finished",
     "counter",
     "Jobs that finished, each counted once",
-    ("function", "queue", "redis"),
+    ("function", "queue", "redis", "system"),
 )
 FAILED = Series(
     "qwatch_jobs_failed",
     "counter",
     "Jobs that failed for good, each counted once",
-    ("exception", "function", "queue", "redis"),
+    ("exception", "function", "queue", "redis", "system"),
 )
 WORKER_JOBS = Series(
     "qwatch_worker_jobs",
     "counter",
     "Jobs the workers report done, including those RQ keeps no record of (result_ttl=0)",
-    ("outcome", "redis"),
+    ("outcome", "redis", "system"),
 )
 UNTRACKED = Series(
     "qwatch_jobs_untracked",
     "counter",
     "Jobs the workers report done that no registry showed (result_ttl=0, failed attempts retried),"
     " so not in qwatch_jobs_finished_total or qwatch_jobs_failed_total",
-    ("outcome", "redis"),
+    ("outcome", "redis", "system"),
 )
 WORKER_WORKING = Series(
     "qwatch_worker_working_seconds",
     "counter",
     "Time the workers report spent running jobs, summed over live workers' increases",
-    ("redis",),
+    ("redis", "system"),
 )
 RETRIED = Series(
     "qwatch_jobs_retried",
     "counter",
     "Failed runs that RQ retried (exact mode only); the job is counted again when it ends",
-    ("exception", "function", "queue", "redis"),
+    ("exception", "function", "queue", "redis", "system"),
 )
 COUNTING_MODE = Series(
     "qwatch_queue_counting_mode",
     "gauge",
     "1, labelled with the mode the queue's jobs are counted in: registries or exact",
-    ("mode", "queue", "redis"),
+    ("mode", "queue", "redis", "system"),
 )
 STREAM_LOST = Series(
     "qwatch_stream_entries_lost",
@@ -135,10 +147,13 @@ RUN_TIME = Series(
     "qwatch_job_duration_seconds",
     "histogram",
     "Run time (ended - started) of finished and failed jobs",
-    ("queue", "redis"),
+    ("queue", "redis", "system"),
 )
 WAIT_TIME = Series(
-    "qwatch_job_wait_seconds", "histogram", "Time from enqueued to started", ("queue", "redis")
+    "qwatch_job_wait_seconds",
+    "histogram",
+    "Time from enqueued to started",
+    ("queue", "redis", "system"),
 )
 RECORDS_SKIPPED = Series(
     "qwatch_records_skipped",
@@ -170,16 +185,19 @@ def build_info() -> Reading:
 class QueueLabels:
     """One queue's label values in each per-queue series."""
 
-    by_state: tuple[tuple[str, str, str], ...]
+    by_state: tuple[tuple[str, str, str, str], ...]
     """In `QUEUE_STATES` order."""
-    queue: tuple[str, str]
+    queue: tuple[str, str, str]
 
     @classmethod
-    def of(cls, redis: str, queue: str) -> QueueLabels:
-        return cls(tuple((queue, redis, state) for state in QUEUE_STATES), (queue, redis))
+    def of(cls, redis: str, queue: QueueKey) -> QueueLabels:
+        system, name = queue
+        return cls(
+            tuple((name, redis, state, system) for state in QUEUE_STATES), (name, redis, system)
+        )
 
 
-_QUEUE_LABELS: dict[str, Remembered[str, QueueLabels]] = {}
+_QUEUE_LABELS: dict[str, Remembered[QueueKey, QueueLabels]] = {}
 """Per Redis, its queues' labels, kept from one reading to the next (the last one's queues
 only): a thousand queues' label tuples are not built again at every scrape."""
 
@@ -189,11 +207,16 @@ def queue_labels(redis: str, snapshot: Snapshot) -> list[QueueLabels]:
     remembered = _QUEUE_LABELS.get(redis)
     if remembered is None:
         remembered = _QUEUE_LABELS[redis] = Remembered(partial(QueueLabels.of, redis))
-    return remembered.use([queue.name for queue in snapshot.queues])
+    return remembered.use([(queue.system, queue.name) for queue in snapshot.queues])
 
 
 def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
-    """Gauges of the present state."""
+    """Gauges of the present state.
+
+    RQ's worker series are always there (no RQ worker is a fact worth a 0);
+    Celery's only while qwatch listens to its events. Started jobs whose
+    worker is gone and expired worker hashes are RQ's records only.
+    """
     jobs: list[Row] = []
     oldest: list[Row] = []
     listening: list[Row] = []
@@ -209,22 +232,31 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
             for state, count in zip(labels.by_state, counts)
             if count is not None
         ]
-        oldest.append((labels.queue, queue.oldest_queued_age_seconds or 0.0))
+        age = queue.oldest_queued_age_seconds
+        if age is not None or queue.queued == 0:
+            oldest.append((labels.queue, age or 0.0))
         if queue.workers is not None:
             listening.append((labels.queue, float(queue.workers)))
-        abandoned.append((labels.queue, float(by_queue[queue.name])))
-    states = Counter(worker.state for worker in snapshot.workers)
+        if queue.system == RQ:
+            abandoned.append((labels.queue, float(by_queue[queue.name])))
+    systems = (RQ, CELERY) if snapshot.celery is not None else (RQ,)
     info = snapshot.redis
     reading: Reading = [
         (QUEUE_JOBS, jobs),
         (OLDEST_AGE, oldest),
         (QUEUE_WORKERS, listening),
+        (WORKERS, _worker_states(redis, snapshot, systems)),
         (
-            WORKERS,
-            [((redis, s), float(states[s])) for s in sorted(set(WORKER_STATES) | set(states))],
+            HEARTBEAT_STALE,
+            [
+                (
+                    (redis, system),
+                    float(sum(w.heartbeat_overdue for w in snapshot.workers if w.system == system)),
+                )
+                for system in systems
+            ],
         ),
-        (HEARTBEAT_STALE, [((redis,), float(sum(w.heartbeat_overdue for w in snapshot.workers)))]),
-        (WORKERS_EXPIRED, [((redis,), float(len(snapshot.expired_workers)))]),
+        (WORKERS_EXPIRED, [((redis, RQ), float(len(snapshot.expired_workers)))]),
         (ABANDONED, abandoned),
         (MEMORY_USED, _optional(redis, info.used_memory_bytes)),
         (MEMORY_MAX, _optional(redis, info.max_memory_bytes)),
@@ -232,25 +264,40 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
     return reading
 
 
+def _worker_states(redis: str, snapshot: Snapshot, systems: tuple[str, ...]) -> list[Row]:
+    """Workers per system and state; RQ's four states always, 0 when none is in them."""
+    states = Counter((worker.system, worker.state) for worker in snapshot.workers)
+    keys = {(RQ, state) for state in WORKER_STATES} | set(states)
+    return [
+        ((redis, state, system), float(states[(system, state)]))
+        for system, state in sorted(keys)
+        if system in systems or states[(system, state)]
+    ]
+
+
 def from_totals(redis: str, totals: JobTotals) -> Reading:
     """Counters and histograms accumulated since qwatch started."""
     finished: list[Row] = [
-        ((function, queue, redis), float(count))
-        for (queue, function), count in sorted(totals.finished.items())
+        ((function, queue, redis, system), float(count))
+        for (system, queue, function), count in sorted(totals.finished.items())
     ]
     failed: list[Row] = [
-        ((exception, function, queue, redis), float(count))
-        for (queue, function, exception), count in sorted(totals.failed.items())
+        ((exception, function, queue, redis, system), float(count))
+        for (system, queue, function, exception), count in sorted(totals.failed.items())
     ]
+    systems = sorted({RQ, *(system for system, _outcome in totals.worker_jobs)})
     outcomes: list[Row] = [
-        ((outcome, redis), float(totals.worker_jobs[outcome])) for outcome in OUTCOMES
+        ((outcome, redis, system), float(totals.worker_jobs[(system, outcome)]))
+        for system in systems
+        for outcome in OUTCOMES
     ]
+    working = sorted({RQ: 0.0, **totals.worker_working_seconds}.items())
     return [
         (FINISHED, finished),
         (FAILED, failed),
         (WORKER_JOBS, outcomes),
-        (UNTRACKED, [((o, redis), float(totals.untracked[o])) for o in OUTCOMES]),
-        (WORKER_WORKING, [((redis,), totals.worker_working_seconds)]),
+        (UNTRACKED, [((o, redis, RQ), float(totals.untracked[o])) for o in OUTCOMES]),
+        (WORKER_WORKING, [((redis, system), seconds) for system, seconds in working]),
         (RUN_TIME, _histograms(redis, totals.run_time)),
         (WAIT_TIME, _histograms(redis, totals.wait_time)),
         (RECORDS_SKIPPED, [((redis,), float(totals.records_skipped))]),
@@ -260,14 +307,16 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
 def from_stream(
     redis: str, snapshot: Snapshot, totals: JobTotals, exact: frozenset[str]
 ) -> Reading:
-    """Exact mode's series: each queue's counting mode, retries, stream entries lost or skipped."""
+    """Exact mode's series: each RQ queue's counting mode, retries, stream entries lost or
+    skipped. The completions stream is RQ's: Celery's queues have no counting mode."""
     modes: list[Row] = [
-        (("exact" if queue.name in exact else "registries", queue.name, redis), 1.0)
+        (("exact" if queue.name in exact else "registries", queue.name, redis, RQ), 1.0)
         for queue in snapshot.queues
+        if queue.system == RQ
     ]
     retried: list[Row] = [
-        ((exception, function, queue, redis), float(count))
-        for (queue, function, exception), count in sorted(totals.retried.items())
+        ((exception, function, queue, redis, system), float(count))
+        for (system, queue, function, exception), count in sorted(totals.retried.items())
     ]
     return [
         (COUNTING_MODE, modes),
@@ -277,8 +326,11 @@ def from_stream(
     ]
 
 
-def _histograms(redis: str, by_queue: dict[str, Histogram]) -> list[Row]:
-    return [((queue, redis), histogram) for queue, histogram in sorted(by_queue.items())]
+def _histograms(redis: str, by_queue: dict[QueueKey, Histogram]) -> list[Row]:
+    return [
+        ((queue, redis, system), histogram)
+        for (system, queue), histogram in sorted(by_queue.items())
+    ]
 
 
 def _optional(redis: str, value: int | None) -> list[Row]:

@@ -28,6 +28,11 @@ stream's lost and skipped entries. The workers' own counters, the untracked
 jobs and the records skipped start at 0 as before: the stream does not say
 what they missed. Entries of names no longer served are kept as they are.
 
+**Formats.** Format 2 keys every queue by its system and name (`["rq",
+"default", ...]`), so an RQ and a Celery queue of the same name stay apart.
+A format 1 file, written before qwatch watched Celery, holds RQ's queues
+only: it is read as such and written back as format 2 at the next save.
+
 **A file that is not one qwatch wrote** stops the start with one line (exit
 status 2) rather than being overwritten: a mistyped path must not destroy
 what it names, and counting on from nothing would drop the backlog without
@@ -49,10 +54,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from qwatch.errors import StateFileError, first_line
-from qwatch.exporter.totals import Histogram, JobTotals
+from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
+from qwatch.snapshot import RQ
 from qwatch.stream import StreamPosition
 
-FORMAT = 1
+FORMAT = 2
+OLD_FORMATS = frozenset({1})
+"""Formats still read: their rows lack the leading system, which is RQ's."""
 MAX_BYTES = 64 * 2**20
 """The largest file read or written: some 800,000 counter series (a scrape of 400,000 is
 already large), and few enough that reading a hostile file cannot exhaust memory."""
@@ -62,8 +70,8 @@ log = logging.getLogger("qwatch.exporter")
 
 T = TypeVar("T")
 Rows = tuple[tuple[T, int], ...]
-HistogramRows = tuple[tuple[str, tuple[int, ...], float], ...]
-LabelRows = tuple[tuple[str, tuple[str, ...]], ...]
+HistogramRows = tuple[tuple[QueueKey, tuple[int, ...], float], ...]
+LabelRows = tuple[tuple[QueueKey, tuple[str, ...]], ...]
 FIELDS = frozenset({
     "stream", "finished", "failed", "retried", "buckets", "run_time", "wait_time",
     "functions", "exceptions", "stream_lost", "stream_skipped",
@@ -79,9 +87,9 @@ class Checkpoint:
     """One Redis's stream position and the totals counted up to it, as plain data."""
 
     position: StreamPosition | None
-    finished: Rows[tuple[str, str]]
-    failed: Rows[tuple[str, str, str]]
-    retried: Rows[tuple[str, str, str]]
+    finished: Rows[tuple[str, str, str]]
+    failed: Rows[tuple[str, str, str, str]]
+    retried: Rows[tuple[str, str, str, str]]
     buckets: tuple[float, ...]
     run_time: HistogramRows
     wait_time: HistogramRows
@@ -118,7 +126,7 @@ class Checkpoint:
                 (totals.wait_time, self.wait_time),
             ):
                 for queue, counts, total in rows:
-                    if totals.histogram_queues is None or queue in totals.histogram_queues:
+                    if totals.histogram_queues is None or queue[1] in totals.histogram_queues:
                         kept[queue] = Histogram(totals.buckets, list(counts), total)
         for labels, seen in (
             (totals.functions, self.functions),
@@ -137,28 +145,30 @@ class Checkpoint:
             "failed": [[*labels, count] for labels, count in self.failed],
             "retried": [[*labels, count] for labels, count in self.retried],
             "buckets": list(self.buckets),
-            "run_time": [[queue, list(counts), total] for queue, counts, total in self.run_time],
-            "wait_time": [[queue, list(counts), total] for queue, counts, total in self.wait_time],
-            "functions": [[queue, list(values)] for queue, values in self.functions],
-            "exceptions": [[queue, list(values)] for queue, values in self.exceptions],
+            "run_time": [[*queue, list(counts), total] for queue, counts, total in self.run_time],
+            "wait_time": [[*queue, list(counts), total] for queue, counts, total in self.wait_time],
+            "functions": [[*queue, list(values)] for queue, values in self.functions],
+            "exceptions": [[*queue, list(values)] for queue, values in self.exceptions],
             "stream_lost": self.stream_lost,
             "stream_skipped": self.stream_skipped,
         }
 
     @classmethod
-    def parse(cls, value: Any) -> Checkpoint:
+    def parse(cls, value: Any, version: int = FORMAT) -> Checkpoint:
         """A checkpoint from its JSON; `_NotOurs` for anything `to_json` would not give."""
         fields = _object(value, "an entry")
         if set(fields) != FIELDS:
             raise _NotOurs("an entry with other fields")
+        if version != FORMAT:
+            fields = _as_rq(fields)
         buckets = tuple(_each(fields["buckets"], "buckets", _bound))
         if list(buckets) != sorted(set(buckets)):
             raise _NotOurs("buckets out of order")
         return cls(
             position=_position(fields["stream"]),
-            finished=_counts(fields["finished"], "finished", _pair),
-            failed=_counts(fields["failed"], "failed", _triple),
-            retried=_counts(fields["retried"], "retried", _triple),
+            finished=_counts(fields["finished"], "finished", _triple),
+            failed=_counts(fields["failed"], "failed", _quadruple),
+            retried=_counts(fields["retried"], "retried", _quadruple),
             buckets=buckets,
             run_time=_histogram_rows(fields["run_time"], "run_time", len(buckets) + 1),
             wait_time=_histogram_rows(fields["wait_time"], "wait_time", len(buckets) + 1),
@@ -172,11 +182,14 @@ class Checkpoint:
 class StateFile:
     """The file, read once at start and written after each reading of any Redis."""
 
-    def __init__(self, path: Path, entries: dict[str, Any]) -> None:
+    def __init__(self, path: Path, entries: dict[str, Any], version: int = FORMAT) -> None:
         self.path = path
-        self._checkpoints = {name: Checkpoint.parse(entry) for name, entry in entries.items()}
+        self._checkpoints = {
+            name: Checkpoint.parse(entry, version) for name, entry in entries.items()
+        }
         """Each name's checkpoint as last read or written: one that is equal is not written."""
-        self._written = {name: _dumps(entry) for name, entry in entries.items()}
+        self._written = {name: _dumps(kept.to_json()) for name, kept in self._checkpoints.items()}
+        """Each name's entry as the next write puts it, in this format."""
         self._lock = threading.Lock()
         self.failing = False
 
@@ -197,8 +210,8 @@ class StateFile:
         if len(data) > MAX_BYTES:
             raise StateFileError(f"state file {path} is over {MAX_BYTES >> 20} MiB: not qwatch's")
         try:
-            entries = _entries(data) if data.strip() else {}
-            return cls(where, entries)
+            version, entries = _entries(data) if data.strip() else (FORMAT, {})
+            return cls(where, entries, version)
         except _NotOurs as exc:
             raise StateFileError(
                 f"state file {path} was not written by qwatch ({exc}): move it away or fix the path"
@@ -262,7 +275,8 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
 
 
-def _entries(data: bytes) -> dict[str, Any]:
+def _entries(data: bytes) -> tuple[int, dict[str, Any]]:
+    """The file's format and its entry per name."""
     try:
         document = json.loads(data)
     except (ValueError, RecursionError):
@@ -270,16 +284,28 @@ def _entries(data: bytes) -> dict[str, Any]:
     fields = _object(document, "the file")
     if set(fields) != {"format", "redis"} or type(fields["format"]) is not int:
         raise _NotOurs("no format")
-    if fields["format"] != FORMAT:
-        raise _NotOurs(f"a format other than {FORMAT}")
-    return _object(fields["redis"], "redis")
+    version = fields["format"]
+    if version != FORMAT and version not in OLD_FORMATS:
+        raise _NotOurs(f"format {version}, which this qwatch does not read")
+    return version, _object(fields["redis"], "redis")
 
 
-def _histograms(by_queue: dict[str, Histogram]) -> HistogramRows:
+def _as_rq(fields: dict[str, Any]) -> dict[str, Any]:
+    """An older format's entry with "rq" before each row's queue: its queues were all RQ's."""
+    keyed = ("finished", "failed", "retried", "run_time", "wait_time", "functions", "exceptions")
+    return {
+        name: [[RQ, *row] if isinstance(row, list) else row for row in value]
+        if name in keyed and isinstance(value, list)
+        else value
+        for name, value in fields.items()
+    }
+
+
+def _histograms(by_queue: dict[QueueKey, Histogram]) -> HistogramRows:
     return tuple((queue, tuple(h.counts), h.total) for queue, h in by_queue.items() if h.counts)
 
 
-def _labels(seen: dict[str, set[str]]) -> LabelRows:
+def _labels(seen: dict[QueueKey, set[str]]) -> LabelRows:
     return tuple((queue, tuple(sorted(values))) for queue, values in seen.items())
 
 
@@ -337,14 +363,18 @@ def _position(value: Any) -> StreamPosition | None:
     return StreamPosition((ms, seq), number)
 
 
-def _pair(labels: list[Any], what: str) -> tuple[str, str]:
-    queue, function = (_text(name, what) for name in _row(labels, what, 2))
-    return queue, function
-
-
 def _triple(labels: list[Any], what: str) -> tuple[str, str, str]:
-    queue, function, exception = (_text(name, what) for name in _row(labels, what, 3))
-    return queue, function, exception
+    system, queue, function = (_text(name, what) for name in _row(labels, what, 3))
+    return system, queue, function
+
+
+def _quadruple(labels: list[Any], what: str) -> tuple[str, str, str, str]:
+    system, queue, function, exception = (_text(name, what) for name in _row(labels, what, 4))
+    return system, queue, function, exception
+
+
+def _queue(system: Any, queue: Any, what: str) -> QueueKey:
+    return _text(system, what), _text(queue, what)
 
 
 def _counts(value: Any, what: str, labels: Callable[[list[Any], str], T]) -> Rows[T]:
@@ -361,16 +391,16 @@ def _counts(value: Any, what: str, labels: Callable[[list[Any], str], T]) -> Row
 
 def _histogram_rows(value: Any, what: str, size: int) -> HistogramRows:
     rows = []
-    for queue, counts, total in _each(value, what, lambda item, w: _row(item, w, 3)):
+    for system, queue, counts, total in _each(value, what, lambda item, w: _row(item, w, 4)):
         observed = tuple(_each(counts, what, _count))
         if len(observed) != size:
             raise _NotOurs(f"{what}: a histogram not of the buckets")
-        rows.append((_text(queue, what), observed, _seconds(total, what)))
+        rows.append((_queue(system, queue, what), observed, _seconds(total, what)))
     return tuple(rows)
 
 
 def _label_rows(value: Any, what: str) -> LabelRows:
     rows = []
-    for queue, values in _each(value, what, lambda item, w: _row(item, w, 2)):
-        rows.append((_text(queue, what), tuple(_each(values, what, _text))))
+    for system, queue, values in _each(value, what, lambda item, w: _row(item, w, 3)):
+        rows.append((_queue(system, queue, what), tuple(_each(values, what, _text))))
     return tuple(rows)

@@ -1,7 +1,9 @@
 """What only grows, for one Redis: jobs finished and failed, run and wait times, worker totals.
 
 Everything here is fed by completions and snapshots and kept bounded: by the
-queues that exist and by the label limit per queue. No Redis here.
+queues that exist and by the label limit per queue. A queue is known by its
+system and its name (`QueueKey`): an RQ and a Celery queue of the same name
+are counted apart. No Redis here.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 
 from qwatch import job_states
 from qwatch.completions import Completion
-from qwatch.snapshot import Snapshot
+from qwatch.snapshot import RQ, Snapshot
 from qwatch.stream import StreamReading
 
 DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
@@ -23,16 +25,19 @@ FORGET_AFTER = 3600.0
 OTHER = "other"
 UNKNOWN = "unknown"
 
+QueueKey = tuple[str, str]
+"""(system, queue name): "rq" or "celery", then the name."""
+
 
 class BoundedLabels:
     """At most `limit` distinct values per queue; later newcomers become `other`."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.seen: dict[str, set[str]] = {}
+        self.seen: dict[QueueKey, set[str]] = {}
         """The values given their own label, per queue: kept by the state file."""
 
-    def value(self, queue: str, value: str | None) -> str:
+    def value(self, queue: QueueKey, value: str | None) -> str:
         seen = self.seen.setdefault(queue, set())
         value = value or UNKNOWN
         if value in seen:
@@ -42,7 +47,7 @@ class BoundedLabels:
         seen.add(value)
         return value
 
-    def forget(self, queue: str) -> None:
+    def forget(self, queue: QueueKey) -> None:
         self.seen.pop(queue, None)
 
 
@@ -84,26 +89,34 @@ class JobTotals:
         self.histogram_queues = histogram_queues
         self.functions = BoundedLabels(label_limit)
         self.exceptions = BoundedLabels(label_limit)
-        self.finished: Counter[tuple[str, str]] = Counter()
-        self.failed: Counter[tuple[str, str, str]] = Counter()
-        self.retried: Counter[tuple[str, str, str]] = Counter()
+        self.finished: Counter[tuple[str, str, str]] = Counter()
+        """Per (system, queue, function)."""
+        self.failed: Counter[tuple[str, str, str, str]] = Counter()
+        """Per (system, queue, function, exception)."""
+        self.retried: Counter[tuple[str, str, str, str]] = Counter()
+        """RQ's retried runs, keyed as `failed`."""
         self.stream_lost = 0
         self.stream_skipped = 0
-        self.run_time: dict[str, Histogram] = {}
-        self.wait_time: dict[str, Histogram] = {}
-        self.worker_jobs: Counter[str] = Counter()
+        self.run_time: dict[QueueKey, Histogram] = {}
+        self.wait_time: dict[QueueKey, Histogram] = {}
+        self.worker_jobs: Counter[tuple[str, str]] = Counter()
+        """Per (system, outcome): the workers' own counters' increases."""
         self.untracked: Counter[str] = Counter()
-        """Jobs the workers reported that no registry showed, per outcome: the tracker's count."""
-        self.worker_working_seconds = 0.0
+        """Jobs RQ's workers reported that no registry showed, per outcome: the tracker's count."""
+        self.worker_working_seconds: dict[str, float] = {}
+        """Per system."""
+        self.celery_processed = 0
+        """Tasks Celery's workers say they processed, whatever the outcome: their increases."""
         self.records_skipped = 0
-        self._worker_counts: dict[str, tuple[int, int, float]] = {}
+        self._worker_counts: dict[tuple[str, str], tuple[int, int, float]] = {}
+        self._processed: dict[str, int] = {}
         self._last_poll: float | None = None
-        self._gone_since: dict[str, float] = {}
+        self._gone_since: dict[QueueKey, float] = {}
 
     def add(self, snapshot: Snapshot, completions: Iterable[Completion], skipped: int = 0) -> None:
         """Fold in one reading: its new completions, the workers' counter increases, and the
         records left out of it (the snapshot's, plus `skipped` completions)."""
-        self._forget_queues({queue.name for queue in snapshot.queues}, snapshot.taken_at)
+        self._forget_queues({(q.system, q.name) for q in snapshot.queues}, snapshot.taken_at)
         self.records_skipped += snapshot.records_skipped + skipped
         for completion in completions:
             self._count(completion)
@@ -117,21 +130,22 @@ class JobTotals:
     def add_stream(self, reading: StreamReading) -> None:
         """Fold in what the completions stream adds to the completions: retries, losses, garbage."""
         for retry in reading.retried:
-            function = self.functions.value(retry.queue, retry.function)
-            exception = self.exceptions.value(retry.queue, retry.exception)
-            self.retried[(retry.queue, function, exception)] += 1
+            queue = (RQ, retry.queue)
+            function = self.functions.value(queue, retry.function)
+            exception = self.exceptions.value(queue, retry.exception)
+            self.retried[(RQ, retry.queue, function, exception)] += 1
         self.stream_lost += reading.lost
         self.stream_skipped += reading.skipped
 
     def _count(self, completion: Completion) -> None:
-        queue = completion.queue
+        system, name = queue = (completion.system, completion.queue)
         function = self.functions.value(queue, completion.function)
         if completion.outcome == job_states.FINISHED:
-            self.finished[(queue, function)] += 1
+            self.finished[(system, name, function)] += 1
         else:
             exception = self.exceptions.value(queue, completion.exception)
-            self.failed[(queue, function, exception)] += 1
-        if self.histogram_queues is not None and queue not in self.histogram_queues:
+            self.failed[(system, name, function, exception)] += 1
+        if self.histogram_queues is not None and completion.queue not in self.histogram_queues:
             return
         if completion.run_seconds is not None:
             self.run_time.setdefault(queue, Histogram(self.buckets)).observe(completion.run_seconds)
@@ -148,43 +162,61 @@ class JobTotals:
         follows. Only increases count, so the totals never go down when a
         worker exits (its last seconds before exiting are missed). A worker
         whose counts are unreadable (absurd, not numbers) contributes nothing
-        until they are readable again.
+        until they are readable again. Celery's workers count only tasks
+        processed, whatever their outcome: those go to `celery_processed`.
         """
         counts = {}
+        processed = {}
         for worker in snapshot.workers:
-            before = self._worker_counts.get(worker.name)
+            key = (worker.system, worker.name)
+            if worker.processed is not None:
+                processed[worker.name] = self._processed_increase(
+                    worker.name, worker.processed, worker.birth
+                )
+            before = self._worker_counts.get(key)
             if worker.successful_jobs is None or worker.failed_jobs is None:
                 if before is not None:
-                    counts[worker.name] = before
+                    counts[key] = before
                 continue
             working = worker.working_seconds
             if working is None:
                 working = before[2] if before is not None else 0.0
             now = (worker.successful_jobs, worker.failed_jobs, working)
             if before is None:
-                born_since = (
-                    self._last_poll is not None
-                    and worker.birth is not None
-                    and worker.birth > self._last_poll
-                )
-                before = (0, 0, 0.0) if born_since else now
+                before = (0, 0, 0.0) if self._born_since(worker.birth) else now
             if now != before:  # most workers ran nothing since the last reading
-                self.worker_jobs[job_states.FINISHED] += max(0, now[0] - before[0])
-                self.worker_jobs[job_states.FAILED] += max(0, now[1] - before[1])
-                self.worker_working_seconds += max(0.0, now[2] - before[2])
-            counts[worker.name] = now
+                self.worker_jobs[(worker.system, job_states.FINISHED)] += max(0, now[0] - before[0])
+                self.worker_jobs[(worker.system, job_states.FAILED)] += max(0, now[1] - before[1])
+                working_before = self.worker_working_seconds.get(worker.system, 0.0)
+                self.worker_working_seconds[worker.system] = working_before + max(
+                    0.0, now[2] - before[2]
+                )
+            counts[key] = now
         self._worker_counts = counts
+        self._processed = processed
         self._last_poll = snapshot.taken_at
 
-    def _forget_queues(self, present: set[str], now: float) -> None:
+    def _processed_increase(self, name: str, now: int, birth: float | None) -> int:
+        """Add what a Celery worker processed since the last reading; its count now."""
+        before = self._processed.get(name)
+        if before is None:
+            before = 0 if self._born_since(birth) else now
+        self.celery_processed += max(0, now - before)
+        return now
+
+    def _born_since(self, birth: float | None) -> bool:
+        """Whether a worker first seen now started after the last reading."""
+        return self._last_poll is not None and birth is not None and birth > self._last_poll
+
+    def _forget_queues(self, present: set[QueueKey], now: float) -> None:
         """Drop a queue's counters once it has been gone for `FORGET_AFTER` seconds.
 
         Not at once: a Redis restarted or flushed lists no queue for a while,
         and counters that vanished and came back lower would look to
         Prometheus like fewer jobs than really ended.
         """
-        known = {queue for queue, _function in self.finished} | {key[0] for key in self.failed}
-        known |= {key[0] for key in self.retried}
+        known = {key[:2] for key in self.finished} | {key[:2] for key in self.failed}
+        known |= {key[:2] for key in self.retried}
         known |= set(self.run_time) | set(self.wait_time)
         for queue in present:
             self._gone_since.pop(queue, None)
@@ -196,8 +228,6 @@ class JobTotals:
             self.exceptions.forget(queue)
             self.run_time.pop(queue, None)
             self.wait_time.pop(queue, None)
-            for key in [key for key in self.finished if key[0] == queue]:
-                del self.finished[key]
-            for counter in (self.failed, self.retried):
-                for failed_key in [key for key in counter if key[0] == queue]:
-                    del counter[failed_key]
+            for counter in (self.finished, self.failed, self.retried):
+                for key in [key for key in counter if key[:2] == queue]:
+                    del counter[key]

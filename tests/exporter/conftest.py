@@ -26,7 +26,12 @@ class Scrape:
     samples: dict[str, dict[Labels, float]]
 
     def value(self, name: str, **labels: str) -> float:
-        return self.samples[name][tuple(sorted(labels.items()))]
+        """The one series with these labels, as a PromQL selector finds it: labels not
+        named (`system` on an RQ-only Redis) may be anything, but only one series may match."""
+        found = list(self.matching(name, **labels).values())
+        if len(found) != 1:
+            raise KeyError(f"{name} {labels}: {len(found)} series")
+        return found[0]
 
     def series(self, name: str) -> dict[Labels, float]:
         return self.samples.get(name, {})

@@ -45,14 +45,15 @@ def assert_counts(
     failed: Counter[tuple[str, str, str]] | None = None,
     retried: Counter[tuple[str, str, str]] | None = None,
 ) -> None:
-    """`finished` by (queue, function); `failed` and `retried` by (queue, function, exception)."""
+    """`finished` by (queue, function); `failed` and `retried` by (queue, function, exception):
+    all RQ's."""
     assert counted(scrape, "qwatch_jobs_finished") == Counter(
-        {(function, queue): n for (queue, function), n in finished.items()}
+        {(function, queue, "rq"): n for (queue, function), n in finished.items()}
     )
     for name, truth in (("qwatch_jobs_failed", failed), ("qwatch_jobs_retried", retried)):
         assert counted(scrape, name) == Counter(
             {
-                (exception, function, queue): n
+                (exception, function, queue, "rq"): n
                 for (queue, function, exception), n in (truth or {}).items()
             }
         ), name

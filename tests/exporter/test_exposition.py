@@ -15,12 +15,19 @@ from harness import tasks
 from harness.workers import run_burst
 from qwatch.completions import Completion
 from qwatch.connection import Target, connect
-from qwatch.exporter import metrics
+from qwatch.exporter import celery_metrics, metrics
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import TextFormat, families, written_by_qwatch
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.totals import DEFAULT_BUCKETS, JobTotals
-from qwatch.snapshot import QueueStats, RedisInfo, Snapshot, WorkerStats
+from qwatch.snapshot import (
+    CeleryQueue,
+    CeleryWatch,
+    QueueStats,
+    RedisInfo,
+    Snapshot,
+    WorkerStats,
+)
 
 ODD = 'odd "queue"\\with\nnewline é'
 
@@ -73,18 +80,36 @@ def odd_reading() -> Reading:
     worker = WorkerStats(
         "w", "host", 1, "busy", (ODD,), "job-2", "f()", 1.5, 0.0, 2.0, False, 3, 1, 10.25
     )
+    head = ((ODD, 2), ("app.send", 1))
+    celery_queue = QueueStats(
+        ODD, 3, 1, None, None, None, 0, None, None, None, None, None, "celery",
+        CeleryQueue(((0, 2), (3, 1)), 4, 1, 1900.5, head, 3),
+    )  # fmt: skip
+    celery_worker = WorkerStats(
+        "celery@h", "h", 2, "online", (), None, None, None, 0.0, 1.0, False, None, None, None,
+        system="celery", processed=12, task_events=False,
+    )  # fmt: skip
     snapshot = Snapshot(
-        100.0, (queue, plain), (worker,), (), (), False, RedisInfo("7.0", 1 << 40, 0)
+        100.0,
+        (queue, plain, celery_queue),
+        (worker, celery_worker),
+        (),
+        (),
+        False,
+        RedisInfo("7.0", 1 << 40, 0),
+        celery=CeleryWatch(61.5, 1000, 7),
     )
     totals = JobTotals(DEFAULT_BUCKETS, 50)
     done = Completion("j", ODD, "finished", "app.send", None, 1.0, 2.0, 2.004)
     failed = Completion("k", ODD, "failed", None, "requests.Timeout", 1.0, 2.0, 9000.0)
-    totals.add(snapshot, [done, failed])
+    task = Completion("t", ODD, "finished", ODD, None, 1.0, 2.0, 3.0, "celery")
+    totals.add(snapshot, [done, failed, task])
     return metrics.merge(
         [
             metrics.health("r", 0.0123, up=True),
             metrics.from_snapshot("r", snapshot),
             metrics.from_totals("r", totals),
+            celery_metrics.reading("r", snapshot, totals),
             metrics.build_info(),
         ]
     )
@@ -180,6 +205,6 @@ def test_remembered_lines_are_those_of_the_last_scrape(client: redis.Redis, url:
 
 def test_histogram_labels_sort_after_le() -> None:
     """The writers put `le` first, where prometheus_client's sorting puts it."""
-    for series in metrics.ALL:
+    for series in (*metrics.ALL, *celery_metrics.ALL):
         if series.kind == "histogram":
             assert all(label > "le" for label in series.labels), series.name

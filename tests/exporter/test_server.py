@@ -38,7 +38,7 @@ def test_openmetrics_when_asked(client: redis.Redis, start_exporter: StartExport
     assert status == 200 and content_type.startswith("application/openmetrics-text")
     assert body.endswith("\n# EOF\n") and body.count("# EOF") == 1
     assert body.index("qwatch_up{") < body.index("qwatch_queue_jobs{")
-    assert 'qwatch_queue_jobs{queue="default",redis="main",state="queued"} 1.0' in body
+    assert 'qwatch_queue_jobs{queue="default",redis="main",state="queued",system="rq"} 1.0' in body
     _status, plain_type, _body = exporter.get()
     assert plain_type.startswith("text/plain")
 

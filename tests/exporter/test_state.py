@@ -167,7 +167,7 @@ def test_a_missing_file_is_a_first_start_at_the_stream_end(
     assert not path.exists()
     assert_counts(exporter.scrape(), finished=Counter())
     saved = json.loads(path.read_text())
-    assert saved["format"] == 1 and list(saved["redis"]) == ["main"]
+    assert saved["format"] == 2 and list(saved["redis"]) == ["main"]
 
 
 NOT_OURS = {
@@ -184,7 +184,12 @@ NOT_OURS = {
         b'"buckets":[1,2],"run_time":[["q",[1,2],0.5]],"wait_time":[],"functions":[],'
         b'"exceptions":[],"stream_lost":0,"stream_skipped":0}}}'
     ),
-    "a future format": b'{"format":2,"redis":{}}',
+    "a future format": b'{"format":3,"redis":{}}',
+    "a format 2 row without its system": (
+        b'{"format":2,"redis":{"main":{"stream":null,"finished":[["q","f",2]],"failed":[],'
+        b'"retried":[],"buckets":[1],"run_time":[],"wait_time":[],"functions":[],'
+        b'"exceptions":[],"stream_lost":0,"stream_skipped":0}}}'
+    ),
 }
 
 
@@ -248,7 +253,7 @@ def test_a_failed_write_is_logged_once_and_the_scrape_answers(
     failed, recovered = caplog.messages
     assert failed.startswith(f"state file {path}: cannot write: [Errno 2] No such file")
     assert recovered == f"state file {path}: written again"
-    assert json.loads(path.read_text())["redis"]["main"]["finished"] == [["default", ADD, 2]]
+    assert json.loads(path.read_text())["redis"]["main"]["finished"] == [["rq", "default", ADD, 2]]
 
 
 def ended(function: str, outcome: str = "finished") -> Completion:
@@ -269,9 +274,9 @@ def test_labels_and_histograms_go_on_as_they_were(tmp_path: Path) -> None:
     again = JobTotals((1.0, 10.0), label_limit=1)
     checkpoint.restore(again)
     again.add_completions([ended("app.second"), ended("app.first")])
-    assert again.finished == {("default", "app.first"): 2, ("default", "other"): 2}
-    assert again.failed == {("default", "app.first", "ValueError"): 1}
-    assert again.run_time["default"].cumulative() == [5, 5, 5]
+    assert again.finished == {("rq", "default", "app.first"): 2, ("rq", "default", "other"): 2}
+    assert again.failed == {("rq", "default", "app.first", "ValueError"): 1}
+    assert again.run_time[("rq", "default")].cumulative() == [5, 5, 5]
     other_buckets = JobTotals((1.0, 30.0), label_limit=1)
     checkpoint.restore(other_buckets)
     assert other_buckets.run_time == {} and other_buckets.finished == totals.finished
@@ -287,7 +292,7 @@ def test_entries_of_other_names_are_kept(tmp_path: Path) -> None:
     reopened.save("new", Checkpoint.taken(JobTotals((1.0,), label_limit=5), None))
     assert sorted(json.loads(path.read_text())["redis"]) == ["new", "old"]
     old = StateFile.open(str(path)).checkpoint("old")
-    assert old is not None and old.finished == ((("default", "app.first"), 1),)
+    assert old is not None and old.finished == ((("rq", "default", "app.first"), 1),)
 
 
 def test_a_file_larger_than_qwatch_would_read_is_neither_read_nor_written(
@@ -354,3 +359,72 @@ def test_no_file_crashes_the_start(
         checkpoint = opened.checkpoint(name)
         if checkpoint is not None:
             checkpoint.restore(JobTotals((1.0,), label_limit=50))
+
+
+FORMAT_1 = {
+    "format": 1,
+    "redis": {
+        "main": {
+            "stream": [1700000000000, 3, 42],
+            "finished": [["default", "app.send", 7]],
+            "failed": [["default", "app.send", "ValueError", 2]],
+            "retried": [["default", "app.send", "ConnectionError", 1]],
+            "buckets": [1.0, 10.0],
+            "run_time": [["default", [5, 3, 1], 20.5]],
+            "wait_time": [["default", [9, 0, 0], 0.25]],
+            "functions": [["default", ["app.send"]]],
+            "exceptions": [["default", ["ConnectionError", "ValueError"]]],
+            "stream_lost": 4,
+            "stream_skipped": 1,
+        }
+    },
+}
+"""A file as qwatch wrote it before it watched Celery: its queues are RQ's."""
+
+
+def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
+    path = tmp_path / "qwatch-state.json"
+    path.write_text(json.dumps(FORMAT_1))
+    file = StateFile.open(str(path))
+    checkpoint = file.checkpoint("main")
+    assert checkpoint is not None and checkpoint.position == StreamPosition((1700000000000, 3), 42)
+    totals = JobTotals((1.0, 10.0), label_limit=1)
+    checkpoint.restore(totals)
+    totals.add_completions([ended("app.send"), ended("app.other")])
+    celery = Completion("t", "default", "finished", "app.send", None, 1.0, 2.0, 2.5, "celery")
+    totals.add_completions([celery])
+    assert totals.finished == {
+        ("rq", "default", "app.send"): 8,
+        ("rq", "default", "other"): 1,
+        ("celery", "default", "app.send"): 1,
+    }
+    assert totals.failed == {("rq", "default", "app.send", "ValueError"): 2}
+    assert totals.retried == {("rq", "default", "app.send", "ConnectionError"): 1}
+    assert totals.run_time[("rq", "default")].cumulative() == [7, 10, 11]
+    assert totals.wait_time[("rq", "default")].total == 0.25 + 2 * 1.0
+    assert (totals.stream_lost, totals.stream_skipped) == (4, 1)
+
+    file.save("main", Checkpoint.taken(totals, checkpoint.position))
+    written = json.loads(path.read_text())
+    assert written["format"] == 2
+    assert written["redis"]["main"]["finished"] == [
+        ["rq", "default", "app.send", 8],
+        ["rq", "default", "other", 1],
+        ["celery", "default", "app.send", 1],
+    ]
+    assert written["redis"]["main"]["exceptions"] == [
+        ["rq", "default", ["ConnectionError", "ValueError"]]
+    ]
+    reread = StateFile.open(str(path)).checkpoint("main")
+    assert reread == Checkpoint.taken(totals, checkpoint.position)
+
+
+def test_a_format_1_entry_of_another_name_is_written_back_as_format_2(tmp_path: Path) -> None:
+    path = tmp_path / "qwatch-state.json"
+    path.write_text(json.dumps(FORMAT_1))
+    StateFile.open(str(path)).save("new", Checkpoint.taken(JobTotals((1.0,), 5), None))
+    written = json.loads(path.read_text())
+    assert written["format"] == 2
+    assert written["redis"]["main"]["run_time"] == [["rq", "default", [5, 3, 1], 20.5]]
+    old = StateFile.open(str(path)).checkpoint("main")
+    assert old is not None and old.finished == ((("rq", "default", "app.send"), 7),)

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from qwatch.exporter import metrics
+from qwatch.exporter import celery_metrics, metrics
 from tests.grafana.shipped import (
     DASHBOARDS,
     JSON,
@@ -17,11 +17,12 @@ from tests.grafana.shipped import (
 )
 
 BOARDS = {path.name: load_dashboard(path) for path in DASHBOARDS}
-EXPORTED = {series.name for series in metrics.ALL}
+SERIES = (*metrics.ALL, *celery_metrics.ALL)
+EXPORTED = {series.name for series in SERIES}
 # What Prometheus stores of counters and histograms: meaningful only as rates or increases.
-COUNTERS = [f"{s.name}_total" for s in metrics.ALL if s.kind == "counter"] + [
+COUNTERS = [f"{s.name}_total" for s in SERIES if s.kind == "counter"] + [
     f"{s.name}_{part}"
-    for s in metrics.ALL
+    for s in SERIES
     if s.kind == "histogram"
     for part in ("bucket", "sum", "count")
 ]
@@ -47,7 +48,7 @@ def test_importable_and_provisionable(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(BOARDS))
 def test_variables(name: str) -> None:
     variables = {v["name"]: v for v in BOARDS[name]["templating"]["list"]}
-    assert list(variables) == ["datasource", "job", "instance", "redis", "queue"]
+    assert list(variables) == ["datasource", "job", "instance", "redis", "system", "queue"]
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
     for variable in list(variables.values())[1:]:
@@ -56,8 +57,21 @@ def test_variables(name: str) -> None:
 
 def test_the_queue_dashboard_shows_one_queue() -> None:
     variables = {v["name"]: v for v in BOARDS["qwatch-queue.json"]["templating"]["list"]}
-    assert not variables["queue"]["multi"]
-    assert not variables["queue"]["includeAll"]
+    for name in ("system", "queue"):  # an RQ and a Celery queue may share a name
+        assert not variables[name]["multi"]
+        assert not variables[name]["includeAll"]
+
+
+@pytest.mark.parametrize(("dashboard", "panel", "expr"), dashboard_queries())
+def test_per_system_series_are_narrowed_to_the_chosen_systems(
+    dashboard: str, panel: str, expr: str
+) -> None:
+    """A panel of both systems never sums an RQ and a Celery queue of the same name."""
+    per_system = ("qwatch_queue_", "qwatch_jobs_", "qwatch_workers", "qwatch_worker_", "queue:")
+    for selector in re.findall(r"([\w:]+)\{([^}]*)\}", expr):
+        name, matchers = selector
+        if name.startswith(per_system):
+            assert 'system=~"$system"' in matchers, (dashboard, panel, name)
 
 
 @pytest.mark.parametrize("name", sorted(BOARDS))
