@@ -32,7 +32,8 @@ def both(client: redis.Redis, app: Celery) -> None:
 def test_auto_watches_both_systems_and_keeps_same_named_queues_apart(
     client: redis.Redis, both: None
 ) -> None:
-    snapshot = Watch(client, layout=CeleryLayout(queues=("default",)), listen=False).read()
+    layout = CeleryLayout(queues=("default", "celery"))
+    snapshot = Watch(client, layout=layout, listen=False).read()
     queued = {(queue.system, queue.name): queue.queued for queue in snapshot.queues}
     assert queued == {(RQ, "default"): 1, (CELERY, "default"): 3, (CELERY, "celery"): 1}
 
