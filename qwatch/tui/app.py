@@ -33,13 +33,16 @@ from qwatch.formatting import break_between_phrases, clip, clock
 from qwatch.jobs import JobDetail
 from qwatch.printable import printable
 from qwatch.report import empty_hint, headline
+from qwatch.snapshot import CELERY, RQ, QueueStats
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
+from qwatch.tui.celery_queue import CeleryQueuePanel
 from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
 from qwatch.tui.inspector import Inspector
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
 from qwatch.tui.prepared import prepare
+from qwatch.tui.queue_keys import key_of, split_key
 from qwatch.tui.widgets.live_table import LiveTable
 
 VIEWS = ("queues", "workers", "failed", "functions")
@@ -239,6 +242,8 @@ class QwatchApp(App[None]):
         if self.has_class("-offline"):
             self.remove_class("-offline")  # restyles every widget: only when back online
         self._render_status()
+        if isinstance(self.screen, CeleryQueuePanel):
+            self.screen.show(self._queue(self.screen.key))
         if (message.view, message.needle) == (self.view, self.needle):
             for table, (built, prepared) in message.tables.items():
                 self.tables[table].show(built, prepared)
@@ -382,13 +387,40 @@ class QwatchApp(App[None]):
 
     @on(LiveTable.RowSelected, "#queues")
     def queue_selected(self) -> None:
-        self.action_browse()
+        """An RQ queue's jobs in the browser; a Celery queue's details, which no browser reads."""
+        key = self.tables["queues"].selected_key
+        if key and split_key(key)[0] == CELERY:
+            self.push_screen(CeleryQueuePanel(key, self._queue(key), self.palette["warning"]))
+        else:
+            self.action_browse()
 
     def action_browse(self) -> None:
         """Open the selected queue's jobs, in every state."""
-        queue = self.query_one("#queues", LiveTable).selected_key
+        queue = self._rq_queue("the job browser")
         if queue:
             self.push_screen(JobBrowser(queue, self.feed.page, self.load_job, self.interval))
+
+    def _queue(self, key: str) -> QueueStats | None:
+        """The latest reading of the queue with this key, if it is still there."""
+        if self.update is None:
+            return None
+        return next((q for q in self.update.snapshot.queues if key_of(q) == key), None)
+
+    def _rq_queue(self, what: str) -> str | None:
+        """The selected queue's name when it is RQ's; on a Celery queue, one notice that
+        `what` works on RQ only and nothing changed."""
+        key = self.tables["queues"].selected_key
+        if not key:
+            return None
+        system, name = split_key(key)
+        if system != RQ:
+            self.notify(
+                f"{what} works on RQ queues only: {system} queue {name} is unchanged"
+                " (enter shows its details)",
+                severity="warning",
+            )
+            return None
+        return name
 
     @on(LiveTable.RowSelected, "#failed")
     def failed_selected(self) -> None:
@@ -435,7 +467,7 @@ class QwatchApp(App[None]):
             self._ask(f"Delete job {job_id}?", partial(actions.delete_failed_job, job_id=job_id))
 
     def action_requeue_all(self) -> None:
-        queue = self.tables["queues"].selected_key
+        queue = self._rq_queue("requeue all failed")
         if queue:
             self._ask(
                 f"Requeue every failed job of {queue}?",
@@ -443,14 +475,14 @@ class QwatchApp(App[None]):
             )
 
     def action_empty_queue(self) -> None:
-        queue = self.tables["queues"].selected_key
+        queue = self._rq_queue("empty queue")
         if queue:
             self._ask(
                 f"Delete every job waiting in {queue}?", partial(actions.empty_queue, queue=queue)
             )
 
     def action_empty_registry(self) -> None:
-        queue = self.tables["queues"].selected_key
+        queue = self._rq_queue("empty registry")
         if not queue:
             return
 

@@ -21,8 +21,9 @@ from qwatch.columns import Column
 from qwatch.formatting import duration
 from qwatch.jobs import FailedJob
 from qwatch.printable import printable
-from qwatch.snapshot import QueueStats, WorkerStats
+from qwatch.snapshot import CELERY, CeleryQueue, QueueStats, WorkerStats
 from qwatch.tui.feed import Update
+from qwatch.tui.queue_keys import key_of
 from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import HISTORY, QueueTrend, sparkline
 
@@ -43,6 +44,8 @@ Cell = str | Sortable | Text
 """Plain text, or a value with a style: cheap to build for ten thousand rows."""
 Rows = dict[str, tuple[Cell, ...]]
 Palette = Mapping[str, str]
+BLANK = Sortable(-1, "")
+"""The cell of an optional column on a row it says nothing about."""
 
 PLAIN: Palette = {"error": "bold", "warning": "bold", "success": "", "accent": "", "secondary": ""}
 STATE_COLOURS = {
@@ -53,8 +56,11 @@ STATE_COLOURS = {
 }
 
 QUEUE_COLUMNS = (
-    Column("queue", "queue", 1, least=10), Column("queued", "queued", 1, numeric=True),
+    Column("queue", "queue", 1, least=10), Column("system", "system", 1, optional=True),
+    Column("queued", "queued", 1, numeric=True),
     Column("started", "started", 2, numeric=True), Column("failed", "failed", 1, numeric=True),
+    Column("reserved", "reserved", 2, numeric=True, optional=True),
+    Column("overdue", "overdue", 1, numeric=True, optional=True),
     Column("finished", "finished", 3, numeric=True),
     Column("deferred", "deferred", 5, numeric=True),
     Column("scheduled", "scheduled", 5, numeric=True),
@@ -63,6 +69,8 @@ QUEUE_COLUMNS = (
     Column("out", "out/s", 3, numeric=True),
     Column("backlog", "backlog", 3, cap=HISTORY, least=6, cut="start"),
 )  # fmt: skip
+"""`system` shows when both systems have queues; `reserved` and `overdue` (Celery's messages
+taken and not acked, and those kombu will deliver again) when Celery has one."""
 WORKER_COLUMNS = (
     Column("name", "worker", 1, least=10), Column("host", "host", 3, least=8),
     Column("pid", "pid", 5, numeric=True), Column("state", "state", 1),
@@ -102,20 +110,27 @@ def matches(needle: str, *fields: str | None) -> bool:
 
 
 def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
-    return {
-        queue.name: _queue_row(queue, update.trends.get(queue.name), palette)
-        for queue in update.snapshot.queues
-        if matches(needle, queue.name)
-    }
+    """Keyed by system and name (`queue_keys`); the filter matches either."""
+    systems = {queue.system for queue in update.snapshot.queues}
+    rows: Rows = {}
+    for queue in update.snapshot.queues:
+        if matches(needle, queue.name, queue.system):
+            key = key_of(queue)
+            rows[key] = _queue_row(queue, update.trends.get(key), systems, palette)
+    return rows
 
 
-def _queue_row(queue: QueueStats, trend: QueueTrend | None, palette: Palette) -> tuple[Cell, ...]:
+def _queue_row(
+    queue: QueueStats, trend: QueueTrend | None, systems: set[str], palette: Palette
+) -> tuple[Cell, ...]:
     no_workers = queue.queued > 0 and queue.workers == 0
     return (
         printable(queue.name),
+        queue.system if len(systems) > 1 else "",
         _count(queue.queued),
         _count(queue.started),
         _count(queue.failed, palette["error"] if queue.failed else ""),
+        *_celery_cells(queue.celery, CELERY in systems, palette),
         _count(queue.finished),
         _count(queue.deferred),
         _count(queue.scheduled),
@@ -124,6 +139,17 @@ def _queue_row(queue: QueueStats, trend: QueueTrend | None, palette: Palette) ->
         _rate(trend.in_per_second if trend else None),
         _rate(trend.out_per_second if trend else None),
         _backlog(trend, palette),
+    )
+
+
+def _celery_cells(celery: CeleryQueue | None, shown: bool, palette: Palette) -> tuple[Cell, ...]:
+    """Reserved and overdue: `-` on an RQ queue beside Celery's, blank (the columns drop)
+    with no Celery queue at all."""
+    if celery is None:
+        return (_count(None), _count(None)) if shown else (BLANK, BLANK)
+    return (
+        _count(celery.reserved),
+        _count(celery.overdue, palette["warning"] if celery.overdue else ""),
     )
 
 

@@ -131,11 +131,11 @@ UPDATE = Update(
         ),
     ),
     trends={
-        "crawl": QueueTrend(12.5, 11.0, (900, 950, 1010, 1080, 1145)),
-        "default": QueueTrend(0.5, 0.5, (1, 0, 2, 1, 1)),
-        "emails": QueueTrend(30.0, 30.2, (4, 2, 0, 1, 0)),
-        "highpriority": QueueTrend(2.0, 0.0, (52, 54, 56, 58, 60)),
-        "reports": QueueTrend(0.1, 0.1, (3, 3, 3, 3, 3)),
+        "rq:crawl": QueueTrend(12.5, 11.0, (900, 950, 1010, 1080, 1145)),
+        "rq:default": QueueTrend(0.5, 0.5, (1, 0, 2, 1, 1)),
+        "rq:emails": QueueTrend(30.0, 30.2, (4, 2, 0, 1, 0)),
+        "rq:highpriority": QueueTrend(2.0, 0.0, (52, 54, 56, 58, 60)),
+        "rq:reports": QueueTrend(0.1, 0.1, (3, 3, 3, 3, 3)),
     },
     functions=FunctionCounts(
         (

@@ -89,10 +89,10 @@ async def test_a_header_click_sorts_by_that_column_and_again_reverses(
         await until(pilot, lambda: queues.row_count == 3, "the queues")
         left = 1 + queues.column_widths["queue"]  # the queued column starts after it
         await pilot.click("#queues", offset=(left + 2, 0))
-        assert queues.sort_column == "queued" and queues.keys == ["beta", "gamma", "alpha"]
+        assert queues.sort_column == "queued" and queues.keys == ["rq:beta", "rq:gamma", "rq:alpha"]
         assert "queued ▼" in queues.render_line(0).text
         await pilot.click("#queues", offset=(left + 2, 0))
-        assert queues.keys == ["alpha", "gamma", "beta"]
+        assert queues.keys == ["rq:alpha", "rq:gamma", "rq:beta"]
         assert "queued ▲" in queues.render_line(0).text
 
 
