@@ -41,8 +41,9 @@ from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
 from qwatch.tui.inspector import Inspector
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
+from qwatch.tui.notes import celery_notes
 from qwatch.tui.prepared import prepare
-from qwatch.tui.queue_keys import key_of, split_key
+from qwatch.tui.row_keys import key_of, split_key
 from qwatch.tui.widgets.live_table import LiveTable
 
 VIEWS = ("queues", "workers", "failed", "functions")
@@ -57,6 +58,22 @@ ON_VIEW = {
     "group_hosts": "workers",
     "browse": "queues",
 }
+
+HELP_NOTES = {
+    "queues": [
+        ("enter", "an RQ queue: its jobs, as j"),
+        ("", "a Celery queue: priority lists, reserved and"),
+        ("", "overdue messages, the next tasks"),
+        ("", "reserved: taken by a Celery worker, not acked"),
+        ("", "overdue: reserved too long, delivered again"),
+    ],
+    "workers": [
+        ("", "Celery workers appear with their heartbeats;"),
+        ("", "processed counts failed tasks too"),
+    ],
+    "failed": [("", "RQ's failed jobs: Celery keeps no registry")],
+}
+"""What the keys alone do not say about a screen that shows Celery too."""
 
 GC_THRESHOLDS = (100_000, 50, 100)
 """A poll allocates tens of thousands of short-lived, acyclic objects that
@@ -98,9 +115,9 @@ class QwatchApp(App[None]):
         Binding("enter", "inspect", "inspect a failed job", show=False),
         Binding("r", "requeue", "requeue"),
         Binding("d", "delete", "delete"),
-        Binding("R", "requeue_all", "requeue all failed", show=False, key_display="R"),
-        Binding("E", "empty_queue", "empty queue", show=False, key_display="E"),
-        Binding("X", "empty_registry", "empty registry", show=False, key_display="X"),
+        Binding("R", "requeue_all", "requeue all failed (RQ)", show=False, key_display="R"),
+        Binding("E", "empty_queue", "empty queue (RQ)", show=False, key_display="E"),
+        Binding("X", "empty_registry", "empty registry (RQ)", show=False, key_display="X"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
@@ -123,8 +140,10 @@ class QwatchApp(App[None]):
         self.update = first
         self.palette: rows.Palette = rows.PLAIN
         self._status_shape = (0, 0)
+        self._notes_text = ""
         self.status = Static(feed.target.display, id="status", markup=False)
         self.banner = Static("", id="banner", markup=False)
+        self.notes = Static("", id="notes", markup=False)
         self.tables = {
             table: LiveTable(columns, id=table)
             for views in TABLES.values()
@@ -140,6 +159,7 @@ class QwatchApp(App[None]):
     def compose(self) -> ComposeResult:
         yield self.status
         yield self.banner
+        yield self.notes
         with ContentSwitcher(initial="queues"):
             for view, tables in TABLES.items():
                 if len(tables) == 1:
@@ -287,6 +307,7 @@ class QwatchApp(App[None]):
         text = printable(f"{text}  [{state}]{mode}")
         if width:
             text = break_between_phrases(text, width)
+        self._render_notes()
         hint = self.update and empty_hint(self.update.snapshot, self.feed.target.display)
         if hint:
             text += f"\n{hint}"
@@ -294,6 +315,15 @@ class QwatchApp(App[None]):
         shape = (width, len(Text(text).wrap(self.console, max(1, width))))
         self.status.update(text, layout=shape != self._status_shape)
         self._status_shape = shape
+
+    def _render_notes(self) -> None:
+        """Celery's caveats, one a line; repainted only when they change."""
+        notes = celery_notes(self.update.snapshot) if self.update else ()
+        text = "\n".join(printable(note) for note in notes)
+        if text != self._notes_text:
+            self._notes_text = text
+            self.notes.update(text)
+            self.notes.set_class(bool(text), "-shown")
 
     def _render_view(self) -> None:
         if self.update is None:
@@ -349,8 +379,11 @@ class QwatchApp(App[None]):
         self._table().focus()
 
     def action_sort(self) -> None:
+        """Sort by the next column on screen: one left out (too narrow a terminal, or another
+        system's) would order the rows by something the person cannot see."""
         table = self._table()
-        columns = table.column_keys
+        shown = table.column_widths
+        columns = [key for key in table.column_keys if key in shown] or table.column_keys
         current = columns.index(table.sort_column) if table.sort_column in columns else -1
         table.sort_by(columns[(current + 1) % len(columns)])
 
@@ -366,6 +399,7 @@ class QwatchApp(App[None]):
             for binding in self.BINDINGS
             if isinstance(binding, Binding) and ON_VIEW.get(binding.action) in (None, self.view)
         ]
+        lines += HELP_NOTES.get(self.view, [])
         lines += [
             ("header click", "sort by that column, again to reverse"),
             ("ctrl+p", "the command palette"),

@@ -21,7 +21,7 @@ from qwatch.formatting import duration
 from qwatch.printable import printable
 from qwatch.snapshot import QueueStats
 from qwatch.tui.dialogs import Help
-from qwatch.tui.queue_keys import split_key
+from qwatch.tui.row_keys import split_key
 
 NO_REGISTRIES = (
     "Celery keeps no registries of started, finished or failed tasks per queue,"
@@ -50,7 +50,7 @@ class CeleryQueuePanel(ModalScreen[None]):
         with VerticalScroll(id="celery-queue"):
             yield Label(f"Celery queue {name}", id="celery-queue-title", markup=False)
             yield Static(self._facts(), id="celery-facts")
-            yield Label(NO_REGISTRIES, id="celery-queue-note")
+            yield Static(NO_REGISTRIES, id="celery-queue-note", markup=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def show(self, queue: QueueStats | None) -> None:
@@ -70,10 +70,10 @@ class CeleryQueuePanel(ModalScreen[None]):
         overdue = _number(celery.overdue)
         if celery.overdue:
             overdue.stylize(self.warning)
-        table.add_row("waiting", _number(queue.queued), "in the priority lists")
-        table.add_row("ETA-held", _number(queue.scheduled), "countdown or eta not reached yet")
+        table.add_row("waiting", _number(queue.queued), "in its priority lists")
+        table.add_row("ETA-held", _number(queue.scheduled), "eta or countdown still ahead")
         table.add_row("reserved", _number(celery.reserved), "taken by a worker, not acked")
-        table.add_row("overdue", overdue, "reserved past the visibility timeout: sent again")
+        table.add_row("overdue", overdue, "reserved too long: kombu delivers them again")
         table.add_row("oldest reserved", duration(celery.oldest_reserved_age_seconds), "")
         return Group(
             table, _by_priority(celery.by_priority), _head(celery.head_tasks, celery.head_read)
@@ -94,18 +94,18 @@ def _number(value: int | None) -> Text:
 def _by_priority(steps: tuple[tuple[int, int], ...]) -> Text:
     """Waiting messages per priority step, 0 (the highest) first."""
     if not steps:
-        return Text("\nby priority: -")
+        return Text("by priority: -")
     shown = "  ".join(f"{step}: {count}" for step, count in steps)
-    return Text(f"\nby priority (0 highest): {shown}")
+    return Text(f"by priority (0 highest): {shown}")
 
 
 def _head(tasks: tuple[tuple[str, int], ...], read: int) -> Group | Text:
     """Which tasks the next messages run: what a worker takes next."""
     if not read:
-        return Text("\nnext messages: none waiting")
+        return Text("next messages: none waiting")
     table = Table.grid(padding=(0, 2))
     table.add_column(justify="right")
     table.add_column()
     for name, count in tasks:
         table.add_row(str(count), Text(printable(name)))
-    return Group(Text(f"\nthe next {read} messages, by task:"), table)
+    return Group(Text(f"the next {read} messages, by task:"), table)

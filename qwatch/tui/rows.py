@@ -23,8 +23,8 @@ from qwatch.jobs import FailedJob
 from qwatch.printable import printable
 from qwatch.snapshot import CELERY, CeleryQueue, QueueStats, WorkerStats
 from qwatch.tui.feed import Update
-from qwatch.tui.queue_keys import key_of
 from qwatch.tui.recent import FunctionRecent
+from qwatch.tui.row_keys import key_of
 from qwatch.tui.trends import HISTORY, QueueTrend, sparkline
 
 
@@ -72,14 +72,21 @@ QUEUE_COLUMNS = (
 """`system` shows when both systems have queues; `reserved` and `overdue` (Celery's messages
 taken and not acked, and those kombu will deliver again) when Celery has one."""
 WORKER_COLUMNS = (
-    Column("name", "worker", 1, least=10), Column("host", "host", 3, least=8),
+    Column("name", "worker", 1, least=10), Column("system", "system", 2, optional=True),
+    Column("host", "host", 3, least=8),
     Column("pid", "pid", 5, numeric=True), Column("state", "state", 1),
     Column("queues", "queues", 3, cap=30, least=8),
     Column("job", "current job", 2, cap=50, least=12), Column("for", "for", 2, numeric=True),
     Column("heartbeat", "heartbeat", 2, numeric=True), Column("ok", "ok", 4, numeric=True),
-    Column("failed", "failed", 4, numeric=True), Column("working", "working", 4, numeric=True),
-    Column("ip", "ip", 6, least=7), Column("python", "python", 6), Column("rq", "rq", 6),
+    Column("failed", "failed", 4, numeric=True),
+    Column("processed", "processed", 4, numeric=True, optional=True),
+    Column("working", "working", 4, numeric=True),
+    Column("load", "load", 5, cap=17, optional=True), Column("ip", "ip", 6, least=7),
+    Column("python", "python", 6), Column("rq", "rq", 6),
 )  # fmt: skip
+"""`ok` and `failed` count outcomes; a Celery worker's `processed` counts every task it
+took, failed ones too, so it has its own column, shown (with `load`, its load average)
+when a Celery worker is there; `system` when both systems have workers."""
 HOST_COLUMNS = (
     Column("host", "host", 1, least=10), Column("workers", "workers", 1, numeric=True),
     Column("busy", "busy", 1, numeric=True), Column("idle", "idle", 1, numeric=True),
@@ -110,7 +117,7 @@ def matches(needle: str, *fields: str | None) -> bool:
 
 
 def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
-    """Keyed by system and name (`queue_keys`); the filter matches either."""
+    """Keyed by system and name (`row_keys`); the filter matches either."""
     systems = {queue.system for queue in update.snapshot.queues}
     rows: Rows = {}
     for queue in update.snapshot.queues:
@@ -154,20 +161,31 @@ def _celery_cells(celery: CeleryQueue | None, shown: bool, palette: Palette) -> 
 
 
 def worker_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
+    """Keyed by system and name (`row_keys`)."""
+    systems = {worker.system for worker in update.snapshot.workers}
     return {
-        worker.name: _worker_row(worker, palette)
+        key_of(worker): _worker_row(worker, systems, palette)
         for worker in update.snapshot.workers
-        if matches(needle, worker.name, worker.hostname, worker.state, ",".join(worker.queues))
+        if matches(
+            needle,
+            worker.name,
+            worker.system,
+            worker.hostname,
+            worker.state,
+            ",".join(worker.queues),
+        )
     }
 
 
-def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
+def _worker_row(worker: WorkerStats, systems: set[str], palette: Palette) -> tuple[Cell, ...]:
     heartbeat = duration(worker.heartbeat_age_seconds)
     overdue = worker.heartbeat_overdue
     age = worker.heartbeat_age_seconds
     colour = STATE_COLOURS.get(worker.state, "")
+    celery = CELERY in systems
     return (
         printable(worker.name),
+        worker.system if len(systems) > 1 else "",
         printable(worker.hostname or "-"),
         _count(worker.pid),
         Sortable(worker.state, printable(worker.state), palette.get(colour, "")),
@@ -181,7 +199,9 @@ def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
         ),
         _count(worker.successful_jobs),
         _count(worker.failed_jobs),
+        _count(worker.processed) if celery else BLANK,
         _seconds(worker.working_seconds),
+        _load(worker.load_average) if celery else BLANK,
         printable(worker.ip_address or "-"),
         printable(worker.python_version or "-"),
         printable(worker.rq_version or "-"),
@@ -289,6 +309,13 @@ def _count(value: int | None, style: str = "") -> Sortable:
 
 def _seconds(value: float | None) -> Sortable:
     return Sortable(value if value is not None else -1.0, duration(value))
+
+
+def _load(value: tuple[float, ...] | None) -> Sortable:
+    """The load average over 1, 5 and 15 minutes, sorted by the first."""
+    if not value:
+        return Sortable(-1.0, "-")
+    return Sortable(value[0], " ".join(f"{load:.2f}" for load in value[:3]))
 
 
 def _rate(value: float | None) -> Sortable:

@@ -1,6 +1,6 @@
 """Rates and backlog history per queue, from successive snapshots and completions.
 
-Queues are keyed by system and name (`queue_keys`): an RQ and a Celery queue of
+Queues are keyed by system and name (`row_keys`): an RQ and a Celery queue of
 the same name keep their own history, and each counts its own system's completions.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from qwatch.completions import Completion
 from qwatch.snapshot import Snapshot
-from qwatch.tui.queue_keys import key_of, queue_key
+from qwatch.tui.row_keys import key_of, row_key
 
 HISTORY = 30
 
@@ -37,8 +37,8 @@ class Trends:
         self, snapshot: Snapshot, completions: Iterable[Completion]
     ) -> dict[str, QueueTrend]:
         """Out: jobs that ended. In: what the queue grew by, plus what left it. Keyed by
-        `queue_keys.key_of`."""
-        ended = Counter(queue_key(done.system, done.queue) for done in completions)
+        `row_keys.key_of`."""
+        ended = Counter(row_key(done.system, done.queue) for done in completions)
         before = {key_of(queue): queue for queue in self._previous.queues} if self._previous else {}
         elapsed = snapshot.taken_at - self._previous.taken_at if self._previous else 0.0
         self._previous = snapshot

@@ -54,7 +54,7 @@ async def test_each_screen_shows_the_right_rows(
 
         await pilot.press("2")
         await until(pilot, lambda: table(app, "#workers-table").row_count == 1, "the worker")
-        row = cells(app, "#workers-table", "tui-worker")
+        row = shown_cells(app, "#workers-table", "rq:tui-worker")
         assert row[3] == "idle" and row[4] == "emails"
         await pilot.press("g")
         assert cells(app, "#hosts-table", row[1])[1:4] == ["1", "0", "1"]
