@@ -43,6 +43,8 @@ class Column:
     text is one `enter` (or `qwatch job ID`) away. `least` lets such a column
     give up width, down to that many cells, before a more important column
     drops. `cut` says which part of a text too long for the column goes.
+    An `optional` column is left out while every cell of it is empty: a column
+    of one system's facts takes no room on a screen of the other's alone.
     """
 
     key: str
@@ -52,6 +54,7 @@ class Column:
     cap: int | None = None
     least: int | None = None
     cut: Cut = "end"
+    optional: bool = False
 
     def header(self, sorted_by: bool, reverse: bool) -> str:
         """The label, marked with the direction when the table is sorted by this column."""
@@ -81,7 +84,8 @@ def fit(
     width, so a less useful column never squeezes a more useful one, nor shows
     while a more useful one is left out. The room
     left widens the columns, most important first, evenly within a priority.
-    `sorted_by` is the column whose header carries the sort mark.
+    `sorted_by` is the column whose header carries the sort mark. An optional
+    column whose cells are all empty is left out.
     """
     headers = [
         cell_len(column.header(index == sorted_by, False)) for index, column in enumerate(columns)
@@ -92,6 +96,8 @@ def fit(
     ]
     tiers: dict[int, list[int]] = {}
     for index in sorted(range(len(columns)), key=lambda i: narrowest[i] < natural[i]):
+        if columns[index].optional and not widths[index]:
+            continue
         tiers.setdefault(columns[index].priority, []).append(index)
     chosen: dict[int, int] = {}
     full = 0

@@ -81,8 +81,24 @@ def test_no_column_shows_while_a_more_useful_one_is_left_out(table: str) -> None
         assert sum(width + 1 for width in shown.values()) <= room
         if shown:
             least_useful = max(columns[index].priority for index in shown)
-            left_out = [column for index, column in enumerate(columns) if index not in shown]
+            left_out = [
+                column
+                for index, column in enumerate(columns)
+                if index not in shown and not (column.optional and not widths[index])
+            ]
             assert all(column.priority >= least_useful for column in left_out), (room, widths)
+
+
+def test_an_optional_column_takes_room_only_when_a_cell_of_it_has_text() -> None:
+    """A table of both systems shows the system; one of RQ alone keeps that room for RQ."""
+    keys = [column.key for column in QUEUE_COLUMNS]
+    both = {"queue": 12, "system": 6, "reserved": 3, "overdue": 1}
+    rq_alone = {"queue": 12}
+    assert {"system", "overdue"} <= set(shown(QUEUE_COLUMNS, both, 79))
+    assert shown(QUEUE_COLUMNS, rq_alone, 79).keys().isdisjoint({"system", "reserved", "overdue"})
+    assert shown(QUEUE_COLUMNS, rq_alone, 199).keys() == {
+        key for key, column in zip(keys, QUEUE_COLUMNS) if not column.optional
+    }
 
 
 def test_ids_are_whole_or_left_out_never_cut() -> None:

@@ -33,13 +33,17 @@ from qwatch.formatting import break_between_phrases, clip, clock
 from qwatch.jobs import JobDetail
 from qwatch.printable import printable
 from qwatch.report import empty_hint, headline
+from qwatch.snapshot import CELERY, RQ, QueueStats
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
+from qwatch.tui.celery_queue import CeleryQueuePanel
 from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
 from qwatch.tui.inspector import Inspector
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
+from qwatch.tui.notes import celery_notes
 from qwatch.tui.prepared import prepare
+from qwatch.tui.row_keys import key_of, split_key
 from qwatch.tui.widgets.live_table import LiveTable
 
 VIEWS = ("queues", "workers", "failed", "functions")
@@ -54,6 +58,22 @@ ON_VIEW = {
     "group_hosts": "workers",
     "browse": "queues",
 }
+
+HELP_NOTES = {
+    "queues": [
+        ("enter", "an RQ queue: its jobs, as j"),
+        ("", "a Celery queue: priority lists, reserved and"),
+        ("", "overdue messages, the next tasks"),
+        ("", "reserved: taken by a Celery worker, not acked"),
+        ("", "overdue: reserved too long, delivered again"),
+    ],
+    "workers": [
+        ("", "Celery workers appear with their heartbeats;"),
+        ("", "processed counts failed tasks too"),
+    ],
+    "failed": [("", "RQ's failed jobs: Celery keeps no registry")],
+}
+"""What the keys alone do not say about a screen that shows Celery too."""
 
 GC_THRESHOLDS = (100_000, 50, 100)
 """A poll allocates tens of thousands of short-lived, acyclic objects that
@@ -95,9 +115,9 @@ class QwatchApp(App[None]):
         Binding("enter", "inspect", "inspect a failed job", show=False),
         Binding("r", "requeue", "requeue"),
         Binding("d", "delete", "delete"),
-        Binding("R", "requeue_all", "requeue all failed", show=False, key_display="R"),
-        Binding("E", "empty_queue", "empty queue", show=False, key_display="E"),
-        Binding("X", "empty_registry", "empty registry", show=False, key_display="X"),
+        Binding("R", "requeue_all", "requeue all failed (RQ)", show=False, key_display="R"),
+        Binding("E", "empty_queue", "empty queue (RQ)", show=False, key_display="E"),
+        Binding("X", "empty_registry", "empty registry (RQ)", show=False, key_display="X"),
         Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
@@ -120,8 +140,10 @@ class QwatchApp(App[None]):
         self.update = first
         self.palette: rows.Palette = rows.PLAIN
         self._status_shape = (0, 0)
+        self._notes_text = ""
         self.status = Static(feed.target.display, id="status", markup=False)
         self.banner = Static("", id="banner", markup=False)
+        self.notes = Static("", id="notes", markup=False)
         self.tables = {
             table: LiveTable(columns, id=table)
             for views in TABLES.values()
@@ -137,6 +159,7 @@ class QwatchApp(App[None]):
     def compose(self) -> ComposeResult:
         yield self.status
         yield self.banner
+        yield self.notes
         with ContentSwitcher(initial="queues"):
             for view, tables in TABLES.items():
                 if len(tables) == 1:
@@ -239,6 +262,8 @@ class QwatchApp(App[None]):
         if self.has_class("-offline"):
             self.remove_class("-offline")  # restyles every widget: only when back online
         self._render_status()
+        if isinstance(self.screen, CeleryQueuePanel):
+            self.screen.show(self._queue(self.screen.key))
         if (message.view, message.needle) == (self.view, self.needle):
             for table, (built, prepared) in message.tables.items():
                 self.tables[table].show(built, prepared)
@@ -282,6 +307,7 @@ class QwatchApp(App[None]):
         text = printable(f"{text}  [{state}]{mode}")
         if width:
             text = break_between_phrases(text, width)
+        self._render_notes()
         hint = self.update and empty_hint(self.update.snapshot, self.feed.target.display)
         if hint:
             text += f"\n{hint}"
@@ -289,6 +315,15 @@ class QwatchApp(App[None]):
         shape = (width, len(Text(text).wrap(self.console, max(1, width))))
         self.status.update(text, layout=shape != self._status_shape)
         self._status_shape = shape
+
+    def _render_notes(self) -> None:
+        """Celery's caveats, one a line; repainted only when they change."""
+        notes = celery_notes(self.update.snapshot) if self.update else ()
+        text = "\n".join(printable(note) for note in notes)
+        if text != self._notes_text:
+            self._notes_text = text
+            self.notes.update(text)
+            self.notes.set_class(bool(text), "-shown")
 
     def _render_view(self) -> None:
         if self.update is None:
@@ -344,8 +379,11 @@ class QwatchApp(App[None]):
         self._table().focus()
 
     def action_sort(self) -> None:
+        """Sort by the next column on screen: one left out (too narrow a terminal, or another
+        system's) would order the rows by something the person cannot see."""
         table = self._table()
-        columns = table.column_keys
+        shown = table.column_widths
+        columns = [key for key in table.column_keys if key in shown] or table.column_keys
         current = columns.index(table.sort_column) if table.sort_column in columns else -1
         table.sort_by(columns[(current + 1) % len(columns)])
 
@@ -361,6 +399,7 @@ class QwatchApp(App[None]):
             for binding in self.BINDINGS
             if isinstance(binding, Binding) and ON_VIEW.get(binding.action) in (None, self.view)
         ]
+        lines += HELP_NOTES.get(self.view, [])
         lines += [
             ("header click", "sort by that column, again to reverse"),
             ("ctrl+p", "the command palette"),
@@ -382,13 +421,40 @@ class QwatchApp(App[None]):
 
     @on(LiveTable.RowSelected, "#queues")
     def queue_selected(self) -> None:
-        self.action_browse()
+        """An RQ queue's jobs in the browser; a Celery queue's details, which no browser reads."""
+        key = self.tables["queues"].selected_key
+        if key and split_key(key)[0] == CELERY:
+            self.push_screen(CeleryQueuePanel(key, self._queue(key), self.palette["warning"]))
+        else:
+            self.action_browse()
 
     def action_browse(self) -> None:
         """Open the selected queue's jobs, in every state."""
-        queue = self.query_one("#queues", LiveTable).selected_key
+        queue = self._rq_queue("the job browser")
         if queue:
             self.push_screen(JobBrowser(queue, self.feed.page, self.load_job, self.interval))
+
+    def _queue(self, key: str) -> QueueStats | None:
+        """The latest reading of the queue with this key, if it is still there."""
+        if self.update is None:
+            return None
+        return next((q for q in self.update.snapshot.queues if key_of(q) == key), None)
+
+    def _rq_queue(self, what: str) -> str | None:
+        """The selected queue's name when it is RQ's; on a Celery queue, one notice that
+        `what` works on RQ only and nothing changed."""
+        key = self.tables["queues"].selected_key
+        if not key:
+            return None
+        system, name = split_key(key)
+        if system != RQ:
+            self.notify(
+                f"{what} works on RQ queues only: {system} queue {name} is unchanged"
+                " (enter shows its details)",
+                severity="warning",
+            )
+            return None
+        return name
 
     @on(LiveTable.RowSelected, "#failed")
     def failed_selected(self) -> None:
@@ -435,7 +501,7 @@ class QwatchApp(App[None]):
             self._ask(f"Delete job {job_id}?", partial(actions.delete_failed_job, job_id=job_id))
 
     def action_requeue_all(self) -> None:
-        queue = self.tables["queues"].selected_key
+        queue = self._rq_queue("requeue all failed")
         if queue:
             self._ask(
                 f"Requeue every failed job of {queue}?",
@@ -443,14 +509,14 @@ class QwatchApp(App[None]):
             )
 
     def action_empty_queue(self) -> None:
-        queue = self.tables["queues"].selected_key
+        queue = self._rq_queue("empty queue")
         if queue:
             self._ask(
                 f"Delete every job waiting in {queue}?", partial(actions.empty_queue, queue=queue)
             )
 
     def action_empty_registry(self) -> None:
-        queue = self.tables["queues"].selected_key
+        queue = self._rq_queue("empty registry")
         if not queue:
             return
 

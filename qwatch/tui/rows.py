@@ -21,9 +21,10 @@ from qwatch.columns import Column
 from qwatch.formatting import duration
 from qwatch.jobs import FailedJob
 from qwatch.printable import printable
-from qwatch.snapshot import QueueStats, WorkerStats
+from qwatch.snapshot import CELERY, CeleryQueue, QueueStats, WorkerStats
 from qwatch.tui.feed import Update
 from qwatch.tui.recent import FunctionRecent
+from qwatch.tui.row_keys import key_of
 from qwatch.tui.trends import HISTORY, QueueTrend, sparkline
 
 
@@ -43,6 +44,8 @@ Cell = str | Sortable | Text
 """Plain text, or a value with a style: cheap to build for ten thousand rows."""
 Rows = dict[str, tuple[Cell, ...]]
 Palette = Mapping[str, str]
+BLANK = Sortable(-1, "")
+"""The cell of an optional column on a row it says nothing about."""
 
 PLAIN: Palette = {"error": "bold", "warning": "bold", "success": "", "accent": "", "secondary": ""}
 STATE_COLOURS = {
@@ -53,8 +56,11 @@ STATE_COLOURS = {
 }
 
 QUEUE_COLUMNS = (
-    Column("queue", "queue", 1, least=10), Column("queued", "queued", 1, numeric=True),
+    Column("queue", "queue", 1, least=10), Column("system", "system", 1, optional=True),
+    Column("queued", "queued", 1, numeric=True),
     Column("started", "started", 2, numeric=True), Column("failed", "failed", 1, numeric=True),
+    Column("reserved", "reserved", 2, numeric=True, optional=True),
+    Column("overdue", "overdue", 1, numeric=True, optional=True),
     Column("finished", "finished", 3, numeric=True),
     Column("deferred", "deferred", 5, numeric=True),
     Column("scheduled", "scheduled", 5, numeric=True),
@@ -63,15 +69,24 @@ QUEUE_COLUMNS = (
     Column("out", "out/s", 3, numeric=True),
     Column("backlog", "backlog", 3, cap=HISTORY, least=6, cut="start"),
 )  # fmt: skip
+"""`system` shows when both systems have queues; `reserved` and `overdue` (Celery's messages
+taken and not acked, and those kombu will deliver again) when Celery has one."""
 WORKER_COLUMNS = (
-    Column("name", "worker", 1, least=10), Column("host", "host", 3, least=8),
+    Column("name", "worker", 1, least=10), Column("system", "system", 2, optional=True),
+    Column("host", "host", 3, least=8),
     Column("pid", "pid", 5, numeric=True), Column("state", "state", 1),
     Column("queues", "queues", 3, cap=30, least=8),
     Column("job", "current job", 2, cap=50, least=12), Column("for", "for", 2, numeric=True),
     Column("heartbeat", "heartbeat", 2, numeric=True), Column("ok", "ok", 4, numeric=True),
-    Column("failed", "failed", 4, numeric=True), Column("working", "working", 4, numeric=True),
-    Column("ip", "ip", 6, least=7), Column("python", "python", 6), Column("rq", "rq", 6),
+    Column("failed", "failed", 4, numeric=True),
+    Column("processed", "processed", 4, numeric=True, optional=True),
+    Column("working", "working", 4, numeric=True),
+    Column("load", "load", 5, cap=17, optional=True), Column("ip", "ip", 6, least=7),
+    Column("python", "python", 6), Column("rq", "rq", 6),
 )  # fmt: skip
+"""`ok` and `failed` count outcomes; a Celery worker's `processed` counts every task it
+took, failed ones too, so it has its own column, shown (with `load`, its load average)
+when a Celery worker is there; `system` when both systems have workers."""
 HOST_COLUMNS = (
     Column("host", "host", 1, least=10), Column("workers", "workers", 1, numeric=True),
     Column("busy", "busy", 1, numeric=True), Column("idle", "idle", 1, numeric=True),
@@ -102,20 +117,27 @@ def matches(needle: str, *fields: str | None) -> bool:
 
 
 def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
-    return {
-        queue.name: _queue_row(queue, update.trends.get(queue.name), palette)
-        for queue in update.snapshot.queues
-        if matches(needle, queue.name)
-    }
+    """Keyed by system and name (`row_keys`); the filter matches either."""
+    systems = {queue.system for queue in update.snapshot.queues}
+    rows: Rows = {}
+    for queue in update.snapshot.queues:
+        if matches(needle, queue.name, queue.system):
+            key = key_of(queue)
+            rows[key] = _queue_row(queue, update.trends.get(key), systems, palette)
+    return rows
 
 
-def _queue_row(queue: QueueStats, trend: QueueTrend | None, palette: Palette) -> tuple[Cell, ...]:
+def _queue_row(
+    queue: QueueStats, trend: QueueTrend | None, systems: set[str], palette: Palette
+) -> tuple[Cell, ...]:
     no_workers = queue.queued > 0 and queue.workers == 0
     return (
         printable(queue.name),
+        queue.system if len(systems) > 1 else "",
         _count(queue.queued),
         _count(queue.started),
         _count(queue.failed, palette["error"] if queue.failed else ""),
+        *_celery_cells(queue.celery, CELERY in systems, palette),
         _count(queue.finished),
         _count(queue.deferred),
         _count(queue.scheduled),
@@ -127,21 +149,43 @@ def _queue_row(queue: QueueStats, trend: QueueTrend | None, palette: Palette) ->
     )
 
 
+def _celery_cells(celery: CeleryQueue | None, shown: bool, palette: Palette) -> tuple[Cell, ...]:
+    """Reserved and overdue: `-` on an RQ queue beside Celery's, blank (the columns drop)
+    with no Celery queue at all."""
+    if celery is None:
+        return (_count(None), _count(None)) if shown else (BLANK, BLANK)
+    return (
+        _count(celery.reserved),
+        _count(celery.overdue, palette["warning"] if celery.overdue else ""),
+    )
+
+
 def worker_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
+    """Keyed by system and name (`row_keys`)."""
+    systems = {worker.system for worker in update.snapshot.workers}
     return {
-        worker.name: _worker_row(worker, palette)
+        key_of(worker): _worker_row(worker, systems, palette)
         for worker in update.snapshot.workers
-        if matches(needle, worker.name, worker.hostname, worker.state, ",".join(worker.queues))
+        if matches(
+            needle,
+            worker.name,
+            worker.system,
+            worker.hostname,
+            worker.state,
+            ",".join(worker.queues),
+        )
     }
 
 
-def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
+def _worker_row(worker: WorkerStats, systems: set[str], palette: Palette) -> tuple[Cell, ...]:
     heartbeat = duration(worker.heartbeat_age_seconds)
     overdue = worker.heartbeat_overdue
     age = worker.heartbeat_age_seconds
     colour = STATE_COLOURS.get(worker.state, "")
+    celery = CELERY in systems
     return (
         printable(worker.name),
+        worker.system if len(systems) > 1 else "",
         printable(worker.hostname or "-"),
         _count(worker.pid),
         Sortable(worker.state, printable(worker.state), palette.get(colour, "")),
@@ -155,7 +199,9 @@ def _worker_row(worker: WorkerStats, palette: Palette) -> tuple[Cell, ...]:
         ),
         _count(worker.successful_jobs),
         _count(worker.failed_jobs),
+        _count(worker.processed) if celery else BLANK,
         _seconds(worker.working_seconds),
+        _load(worker.load_average) if celery else BLANK,
         printable(worker.ip_address or "-"),
         printable(worker.python_version or "-"),
         printable(worker.rq_version or "-"),
@@ -263,6 +309,13 @@ def _count(value: int | None, style: str = "") -> Sortable:
 
 def _seconds(value: float | None) -> Sortable:
     return Sortable(value if value is not None else -1.0, duration(value))
+
+
+def _load(value: tuple[float, ...] | None) -> Sortable:
+    """The load average over 1, 5 and 15 minutes, sorted by the first."""
+    if not value:
+        return Sortable(-1.0, "-")
+    return Sortable(value[0], " ".join(f"{load:.2f}" for load in value[:3]))
 
 
 def _rate(value: float | None) -> Sortable:

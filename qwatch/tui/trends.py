@@ -1,4 +1,8 @@
-"""Rates and backlog history per queue, from successive snapshots and completions."""
+"""Rates and backlog history per queue, from successive snapshots and completions.
+
+Queues are keyed by system and name (`row_keys`): an RQ and a Celery queue of
+the same name keep their own history, and each counts its own system's completions.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from dataclasses import dataclass
 
 from qwatch.completions import Completion
 from qwatch.snapshot import Snapshot
+from qwatch.tui.row_keys import key_of, row_key
 
 HISTORY = 30
 
@@ -31,22 +36,24 @@ class Trends:
     def update(
         self, snapshot: Snapshot, completions: Iterable[Completion]
     ) -> dict[str, QueueTrend]:
-        """Out: jobs that ended. In: what the queue grew by, plus what left it."""
-        ended = Counter(completion.queue for completion in completions)
-        before = {queue.name: queue for queue in self._previous.queues} if self._previous else {}
+        """Out: jobs that ended. In: what the queue grew by, plus what left it. Keyed by
+        `row_keys.key_of`."""
+        ended = Counter(row_key(done.system, done.queue) for done in completions)
+        before = {key_of(queue): queue for queue in self._previous.queues} if self._previous else {}
         elapsed = snapshot.taken_at - self._previous.taken_at if self._previous else 0.0
         self._previous = snapshot
         trends = {}
         for queue in snapshot.queues:
-            history = self._backlog.setdefault(queue.name, deque(maxlen=HISTORY))
+            key = key_of(queue)
+            history = self._backlog.setdefault(key, deque(maxlen=HISTORY))
             history.append(queue.queued)
-            old = before.get(queue.name)
+            old = before.get(key)
             rate_in = rate_out = None
             if old is not None and elapsed > 0:
-                rate_out = ended[queue.name] / elapsed
+                rate_out = ended[key] / elapsed
                 grown = (queue.queued + (queue.started or 0)) - (old.queued + (old.started or 0))
-                rate_in = max(0.0, (grown + ended[queue.name]) / elapsed)
-            trends[queue.name] = QueueTrend(rate_in, rate_out, tuple(history))
+                rate_in = max(0.0, (grown + ended[key]) / elapsed)
+            trends[key] = QueueTrend(rate_in, rate_out, tuple(history))
         for gone in set(self._backlog) - set(trends):
             del self._backlog[gone]
         return trends

@@ -59,6 +59,14 @@ def cells(app: QwatchApp, selector: str, key: str) -> list[str]:
     return [str(getattr(cell, "plain", cell)) for cell in table(app, selector).get_row(key)]
 
 
+def shown_cells(app: QwatchApp, selector: str, key: str) -> list[str]:
+    """A row's cells in the columns on screen: optional columns of a system not there drop."""
+    shown = table(app, selector).column_widths
+    keys = table(app, selector).column_keys
+    row = cells(app, selector, key)
+    return [cell for column, cell in zip(keys, row) if column in shown]
+
+
 async def inspect_the_failed_job(pilot: Pilot[None], app: QwatchApp) -> Inspector:
     """The failed screen, once its one job is listed, and that job opened in the inspector."""
     await pilot.press("3")

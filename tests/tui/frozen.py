@@ -13,7 +13,16 @@ from qwatch.errors import QwatchError
 from qwatch.functions import FunctionCount, FunctionCounts
 from qwatch.jobs import FailedJob, JobDetail
 from qwatch.results import Attempt
-from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
+from qwatch.snapshot import (
+    CELERY,
+    AbandonedJob,
+    CeleryQueue,
+    CeleryWatch,
+    QueueStats,
+    RedisInfo,
+    Snapshot,
+    WorkerStats,
+)
 from qwatch.tui.feed import Update
 from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import QueueTrend
@@ -131,11 +140,11 @@ UPDATE = Update(
         ),
     ),
     trends={
-        "crawl": QueueTrend(12.5, 11.0, (900, 950, 1010, 1080, 1145)),
-        "default": QueueTrend(0.5, 0.5, (1, 0, 2, 1, 1)),
-        "emails": QueueTrend(30.0, 30.2, (4, 2, 0, 1, 0)),
-        "highpriority": QueueTrend(2.0, 0.0, (52, 54, 56, 58, 60)),
-        "reports": QueueTrend(0.1, 0.1, (3, 3, 3, 3, 3)),
+        "rq:crawl": QueueTrend(12.5, 11.0, (900, 950, 1010, 1080, 1145)),
+        "rq:default": QueueTrend(0.5, 0.5, (1, 0, 2, 1, 1)),
+        "rq:emails": QueueTrend(30.0, 30.2, (4, 2, 0, 1, 0)),
+        "rq:highpriority": QueueTrend(2.0, 0.0, (52, 54, 56, 58, 60)),
+        "rq:reports": QueueTrend(0.1, 0.1, (3, 3, 3, 3, 3)),
     },
     functions=FunctionCounts(
         (
@@ -203,3 +212,68 @@ class FrozenFeed:
 
     def act(self, action: Callable[[redis.Redis], str]) -> str:
         raise QwatchError("frozen data: nothing to change")
+
+
+def celery_queue(
+    name: str,
+    queued: int,
+    eta: int,
+    reserved: int,
+    overdue: int,
+    heads: tuple[tuple[str, int], ...],
+) -> QueueStats:
+    """A Celery queue: no registries, no listeners known, kombu's own facts in `celery`."""
+    steps = ((0, queued - queued // 3), (3, queued // 3), (6, 0), (9, 0))
+    read = sum(count for _name, count in heads)
+    facts = CeleryQueue(steps, reserved, overdue, 340.0 if overdue else 4.0, heads, read)
+    return QueueStats(
+        name, queued, None, None, None, None, eta, None, None, None, None, None, CELERY, facts
+    )
+
+
+def celery_worker(name: str, state: str, processed: int, task_events: bool | None) -> WorkerStats:
+    return WorkerStats(
+        name, name.partition("@")[2], 7100 + len(name), state, (), None, None, None,
+        NOW - 7200, 0.8, False, None, None, None, system=CELERY, processed=processed,
+        load_average=(0.52, 0.4, 0.31), task_events=task_events,
+    )  # fmt: skip
+
+
+MIXED = replace(
+    UPDATE,
+    snapshot=replace(
+        UPDATE.snapshot,
+        queues=(
+            *UPDATE.snapshot.queues,
+            celery_queue("default", 42, 3, 8, 0, (("shop.tasks.send_email", 16),)),
+            celery_queue(
+                "video",
+                310,
+                0,
+                12,
+                2,
+                (("video.tasks.transcode", 90), ("video.tasks.thumbnail", 10)),
+            ),
+        ),
+        workers=(
+            *UPDATE.snapshot.workers,
+            celery_worker("celery@mailer-1", "idle", 20_331, True),
+            celery_worker("celery@video-2", "busy", 812, False),
+        ),
+        celery=CeleryWatch(listening_seconds=95.0, events_seen=410, results_seen=12),
+    ),
+    trends={
+        **UPDATE.trends,
+        "celery:default": QueueTrend(4.0, 4.2, (40, 44, 41, 42)),
+        "celery:video": QueueTrend(1.5, 0.5, (290, 300, 305, 310)),
+    },
+)
+"""RQ's queues and workers beside Celery's: a `default` queue in each system, a Celery queue
+with overdue messages, and a Celery worker that sends no task events."""
+
+
+class MixedFeed(FrozenFeed):
+    """RQ and Celery on one Redis."""
+
+    def poll(self, with_functions: bool) -> Update:
+        return MIXED

@@ -21,7 +21,15 @@ from harness.workers import run_burst, start_worker, stop_worker
 from harness.workload import mixed_workload
 from qwatch.tui.dialogs import Confirm
 from qwatch.tui.inspector import Inspector
-from tests.tui.conftest import SIZE, cells, inspect_the_failed_job, make_app, table, until
+from tests.tui.conftest import (
+    SIZE,
+    cells,
+    inspect_the_failed_job,
+    make_app,
+    shown_cells,
+    table,
+    until,
+)
 
 
 @pytest.fixture
@@ -39,14 +47,14 @@ async def test_each_screen_shows_the_right_rows(
     app = make_app(url)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: table(app, "#queues").row_count == 3, "the queues")
-        default = cells(app, "#queues", "default")
+        default = shown_cells(app, "#queues", "rq:default")
         assert default[:7] == ["default", "0", "0", "3", "5", "1", "1"]
-        assert cells(app, "#queues", "parked")[1] == "2"
-        assert cells(app, "#queues", "parked")[7] == "0"
+        assert shown_cells(app, "#queues", "rq:parked")[1] == "2"
+        assert shown_cells(app, "#queues", "rq:parked")[7] == "0"
 
         await pilot.press("2")
         await until(pilot, lambda: table(app, "#workers-table").row_count == 1, "the worker")
-        row = cells(app, "#workers-table", "tui-worker")
+        row = shown_cells(app, "#workers-table", "rq:tui-worker")
         assert row[3] == "idle" and row[4] == "emails"
         await pilot.press("g")
         assert cells(app, "#hosts-table", row[1])[1:4] == ["1", "0", "1"]
@@ -166,16 +174,17 @@ async def test_the_cursor_stays_on_its_row_across_refreshes_and_sorting(
         queues = table(app, "#queues")
         await until(pilot, lambda: queues.row_count == 3, "the queues")
         await pilot.press("down")
-        assert queues.selected_key == "beta"
+        assert queues.selected_key == "rq:beta"
         Queue("delta", connection=client).enqueue(tasks.add, 0, 0)
         Queue("beta", connection=client).enqueue(tasks.add, 0, 0)
         await until(pilot, lambda: queues.row_count == 4, "the new queue")
-        await until(pilot, lambda: cells(app, "#queues", "beta")[1] == "2", "the new count")
-        assert queues.selected_key == "beta"
+        beta = "rq:beta"
+        await until(pilot, lambda: shown_cells(app, "#queues", beta)[1] == "2", "the new count")
+        assert queues.selected_key == "rq:beta"
         await pilot.press("s")
         assert queues.sort_column == "queued"
-        assert queues.selected_key == "beta"
-        assert queues.keys[:1] == ["alpha"]
+        assert queues.selected_key == "rq:beta"
+        assert queues.keys[:1] == ["rq:alpha"]
 
 
 async def test_an_empty_db_says_which_was_read_and_where_else_keys_are(

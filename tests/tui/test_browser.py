@@ -44,7 +44,7 @@ def row(app: QwatchApp, state: str, job_id: str) -> list[str]:
 async def open_browser(pilot: Pilot[None], app: QwatchApp, queue: str) -> None:
     await until(pilot, lambda: table(app, "#queues").row_count > 0, "the queues")
     queues = table(app, "#queues")
-    queues.select(queue)
+    queues.select(f"rq:{queue}")
     await pilot.press("j")
     await until(pilot, lambda: isinstance(app.screen, JobBrowser), "the job browser")
 

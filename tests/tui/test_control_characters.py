@@ -19,9 +19,9 @@ async def test_rows_and_the_inspector_show_controls_as_escapes(
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
         await until(pilot, lambda: table(app, "#workers-table").row_count == 1, "the worker")
-        worker = cells(app, "#workers-table", "evil")
-        assert worker[1] == "host\\x1b]2;pwned\\x07"
-        assert worker[3] == "idle\\x1b[2J"
+        worker = cells(app, "#workers-table", "rq:evil")
+        assert worker[2] == "host\\x1b]2;pwned\\x07"  # after the name and the system
+        assert worker[4] == "idle\\x1b[2J"
 
         await pilot.press("3")
         await until(pilot, lambda: table(app, "#failed").row_count == 1, "the failed job")

@@ -23,7 +23,7 @@ def test_jobs_kept_by_nobody_count_as_out_in_exact_mode(client: redis.Redis, url
         queue.enqueue(tasks.add, i, 1, result_ttl=0)
     run_burst(url, ["default"], worker_class="qwatch.rq.Worker")
     after = feed.poll(with_functions=False)
-    rate = after.trends["default"].out_per_second
+    rate = after.trends["rq:default"].out_per_second
     assert rate is not None
     elapsed = after.snapshot.taken_at - before.snapshot.taken_at
     assert rate * elapsed == pytest.approx(5)

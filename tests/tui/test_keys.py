@@ -89,10 +89,10 @@ async def test_a_header_click_sorts_by_that_column_and_again_reverses(
         await until(pilot, lambda: queues.row_count == 3, "the queues")
         left = 1 + queues.column_widths["queue"]  # the queued column starts after it
         await pilot.click("#queues", offset=(left + 2, 0))
-        assert queues.sort_column == "queued" and queues.keys == ["beta", "gamma", "alpha"]
+        assert queues.sort_column == "queued" and queues.keys == ["rq:beta", "rq:gamma", "rq:alpha"]
         assert "queued ▼" in queues.render_line(0).text
         await pilot.click("#queues", offset=(left + 2, 0))
-        assert queues.keys == ["alpha", "gamma", "beta"]
+        assert queues.keys == ["rq:alpha", "rq:gamma", "rq:beta"]
         assert "queued ▲" in queues.render_line(0).text
 
 
@@ -132,7 +132,7 @@ async def test_help_lists_the_keys_of_the_screen_it_is_opened_on(url: str) -> No
     app = make_app(url)
     async with app.run_test(size=(80, 24)) as pilot:
         for screen, works, elsewhere in (
-            ("1", {"j", "R", "E", "X"}, {"g", "r", "d", "enter"}),
+            ("1", {"j", "R", "E", "X", "enter"}, {"g", "r", "d"}),
             ("2", {"g"}, {"j", "r", "d", "enter", "E"}),
             ("3", {"r", "d", "enter"}, {"j", "g", "E", "X"}),
         ):
@@ -143,6 +143,8 @@ async def test_help_lists_the_keys_of_the_screen_it_is_opened_on(url: str) -> No
             keys = dict(app.screen.lines)
             assert works <= keys.keys() and not elsewhere & keys.keys(), (screen, keys)
             assert {"1", "2", "3", "4", "?", "q"} <= keys.keys()
+            if screen == "1":
+                assert keys["enter"] == "an RQ queue: its jobs, as j"
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, Help), "the help to close")
 

@@ -14,7 +14,7 @@ from textual.pilot import Pilot
 
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.widgets.live_table import LiveTable
-from tests.tui.frozen import FrozenFeed
+from tests.tui.frozen import FrozenFeed, MixedFeed
 
 SnapCompare = Callable[..., bool]
 SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x50": (200, 50)}
@@ -31,6 +31,13 @@ SCREENS = {
     "job_browser_finished": ("j", "5"),
     "job_browser_help": ("j", "question_mark"),
 }
+MIXED_SIZES = ("80x24", "120x40")
+MIXED_SCREENS = {
+    "mixed_queues": (),
+    "mixed_workers": ("2",),
+    "mixed_celery_queue": ("end", "enter"),
+}
+"""RQ and Celery on one Redis; `end` selects the last queue, Celery's `video`."""
 
 
 def app() -> QwatchApp:
@@ -55,3 +62,10 @@ def after(*keys: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
 @pytest.mark.parametrize("screen", SCREENS)
 def test_screen(snap_compare: SnapCompare, screen: str, size: str) -> None:
     assert snap_compare(app(), terminal_size=SIZES[size], run_before=after(*SCREENS[screen]))
+
+
+@pytest.mark.parametrize("size", MIXED_SIZES)
+@pytest.mark.parametrize("screen", MIXED_SCREENS)
+def test_mixed_screen(snap_compare: SnapCompare, screen: str, size: str) -> None:
+    mixed = QwatchApp(MixedFeed(), interval=3600)
+    assert snap_compare(mixed, terminal_size=SIZES[size], run_before=after(*MIXED_SCREENS[screen]))

@@ -65,7 +65,7 @@ async def test_a_huge_exception_is_capped_and_its_width_goes_with_it() -> None:
 
 async def test_a_refresh_repaints_only_visible_rows_that_changed() -> None:
     queues = tuple(queue(f"queue-{i:04d}", i, 0, 0, 0, 1, 5.0) for i in range(1000))
-    trends = {q.name: QueueTrend(1.0, 1.0, (q.queued,)) for q in queues}
+    trends = {f"rq:{q.name}": QueueTrend(1.0, 1.0, (q.queued,)) for q in queues}
     big = replace(UPDATE, snapshot=replace(UPDATE.snapshot, queues=queues), trends=trends)
     app = frozen_app()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -77,12 +77,12 @@ async def test_a_refresh_repaints_only_visible_rows_that_changed() -> None:
         one_changed = replace(big.snapshot, queues=(replace(queues[0], queued=7), *queues[1:]))
         before = table.lines_rendered
         app.post_message(Polled(replace(big, snapshot=one_changed)))
-        await until(pilot, lambda: table.get_row("queue-0000")[1].__str__() == "7", "the change")
+        await until(pilot, lambda: table.get_row("rq:queue-0000")[2].__str__() == "7", "the change")
         await pilot.pause()
         assert 1 <= table.lines_rendered - before <= 2
         aged = replace(big.snapshot, queues=tuple(replace(q, queued=q.queued + 1) for q in queues))
         before = table.lines_rendered
         app.post_message(Polled(replace(big, snapshot=aged)))
-        await until(pilot, lambda: table.get_row("queue-0999")[1].__str__() == "1000", "all")
+        await until(pilot, lambda: table.get_row("rq:queue-0999")[2].__str__() == "1000", "all")
         await pilot.pause()
         assert table.lines_rendered - before <= shown
