@@ -118,10 +118,15 @@ class Watch:
 
 
 def _holds(client: redis.Redis, system: str, layout: CeleryLayout) -> bool:
-    if system == CELERY:
-        return bool(layout.queues) or celery_present(client, layout)
-    (found,) = batch.run(client, [("EXISTS", keys.QUEUES, keys.WORKERS)])
-    check_allowed(found)
+    """Whether this Redis holds the system's keys; keys an ACL hides are not there for
+    `auto` (a user given RQ's keys alone watches RQ alone)."""
+    try:
+        if system == CELERY:
+            return bool(layout.queues) or celery_present(client, layout)
+        (found,) = batch.run(client, [("EXISTS", keys.QUEUES, keys.WORKERS)])
+        check_allowed(found)
+    except redis.exceptions.NoPermissionError:
+        return False
     return as_int(found) > 0
 
 

@@ -195,7 +195,7 @@ def test_the_readme_read_only_user_reads_everything_and_changes_nothing(
     collector = QwatchCollector([RedisSource("acl", connect(target))], timeout=5)
     scrape = TextFormat().render(collector.read()).decode()
     assert 'qwatch_up{redis="acl"} 1.0' in scrape
-    assert 'qwatch_queue_jobs{queue="q0",redis="acl",state="failed"} 1.0' in scrape
+    assert 'qwatch_queue_jobs{queue="q0",redis="acl",state="failed",system="rq"} 1.0' in scrape
     before = (
         client.dump(keys.queue_key("q0")),
         client.zrange(keys.registry_key("failed", "q0"), 0, -1),

@@ -106,10 +106,11 @@ def discover_queues(client: redis.Redis, layout: CeleryLayout) -> tuple[str, ...
 
 
 def celery_present(client: redis.Redis, layout: CeleryLayout) -> bool:
-    """Whether this Redis holds kombu's keys: the default queue's binding or unacked messages.
+    """Whether this Redis holds kombu's keys: the default queue's binding, the bindings
+    every Celery worker writes (remote control, events) or unacked messages.
 
-    Three EXISTS, no SCAN: an idle broker whose workers consume only other queues,
-    and hold nothing, is not recognised; `layout.queues` names those.
+    One EXISTS, no SCAN: a broker no worker has used yet is not recognised until
+    one does; `layout.queues` names its queues meanwhile.
     """
     reply = batch.run(
         client,
@@ -117,6 +118,8 @@ def celery_present(client: redis.Redis, layout: CeleryLayout) -> bool:
             (
                 "EXISTS",
                 layout.binding_key("celery"),
+                layout.binding_key("celery.pidbox"),
+                layout.binding_key("celeryev"),
                 layout.unacked_key,
                 layout.unacked_index_key,
                 *layout.queues,
