@@ -17,7 +17,7 @@ from qwatch.formatting import byte_size, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
 from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, detail_rows, summary
 from qwatch.printable import printable, printable_lines
-from qwatch.snapshot import Snapshot
+from qwatch.snapshot import QueueStats, Snapshot
 
 WIDE = 200
 """Where there is no terminal to fit, e.g. a pipe."""
@@ -26,16 +26,21 @@ ROW_STYLES = {"exception": "red"}
 """How `qwatch job` marks a row of `detail_rows`, by its label."""
 
 QUEUE_COLUMNS = (
-    Column("queue", "queue", 1, least=8), Column("queued", "queued", 1, numeric=True),
+    Column("queue", "queue", 1, least=8), Column("system", "system", 1, optional=True),
+    Column("queued", "queued", 1, numeric=True),
     Column("started", "started", 2, numeric=True), Column("failed", "failed", 1, numeric=True),
     Column("finished", "finished", 3, numeric=True),
     Column("deferred", "deferred", 4, numeric=True),
     Column("scheduled", "scheduled", 4, numeric=True),
     Column("canceled", "canceled", 5, numeric=True),
     Column("workers", "workers", 1, numeric=True), Column("oldest", "oldest", 2, numeric=True),
+    Column("reserved", "reserved", 2, numeric=True, optional=True),
+    Column("overdue", "overdue", 1, numeric=True, optional=True),
 )  # fmt: skip
+"""`system`, `reserved` and `overdue` show only when Celery is watched (see `_queues`)."""
 WORKER_COLUMNS = (
-    Column("name", "worker", 1, least=12), Column("host", "host", 3, least=8),
+    Column("name", "worker", 1, least=12), Column("system", "system", 2, optional=True),
+    Column("host", "host", 3, least=8),
     Column("pid", "pid", 5, numeric=True), Column("state", "state", 1),
     Column("queues", "queues", 3, cap=30, least=8),
     Column("job", "current job", 2, cap=60, least=12),
@@ -72,6 +77,9 @@ def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> Rende
     if snapshot.expired_workers:
         names = ", ".join(snapshot.expired_workers)
         parts.append(_text(f"registered but expired workers: {names}", style="red"))
+    listened = listening_line(snapshot)
+    if listened:
+        parts.append(Text(listened, style="dim"))
     parts += [Text(f"note: {note}", style="yellow") for note in snapshot.notes]
     if snapshot.records_skipped:
         skipped = plural(snapshot.records_skipped, "record")
@@ -131,7 +139,8 @@ def fitted_table(
     text is cut with `…`, ids and numbers never, and the least useful columns are left out
     (and named) when even that is too wide."""
     lines = [tuple(map(_cell_text, row)) for row in rows]
-    chosen = fit(columns, measure(lines, len(columns)), width + GAP)  # no gap before the first
+    widths = measure(lines, len(columns))
+    chosen = fit(columns, widths, width + GAP)  # no gap before the first
     table = Table(
         title=title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False, padding=0
     )
@@ -145,7 +154,11 @@ def fitted_table(
                 for index, size in chosen.items()
             )
         )
-    hidden = [column.label for index, column in enumerate(columns) if index not in chosen]
+    hidden = [
+        column.label
+        for index, column in enumerate(columns)
+        if index not in chosen and (widths[index] or not column.optional)
+    ]
     parts: list[RenderableType] = [Text(""), table]
     if hidden:
         parts.append(Text(f"{', '.join(hidden)} left out at {width} columns", style="dim"))
@@ -158,9 +171,11 @@ def _cell_text(cell: Cell) -> Text:
 
 
 def _queues(snapshot: Snapshot, width: int) -> RenderableType:
+    mixed = len({queue.system for queue in snapshot.queues}) > 1
     rows = [
         (
             queue.name,
+            queue.system if mixed else "",
             str(queue.queued),
             _number(queue.started),
             Text(_number(queue.failed), style="red" if queue.failed else ""),
@@ -173,14 +188,36 @@ def _queues(snapshot: Snapshot, width: int) -> RenderableType:
                 style="bold red" if queue.queued and queue.workers == 0 else "",
             ),
             duration(queue.oldest_queued_age_seconds),
+            *_celery_cells(queue, watched=snapshot.celery is not None or mixed),
         )
         for queue in snapshot.queues
     ]
     return fitted_table("Queues", QUEUE_COLUMNS, rows, width)
 
 
+def _celery_cells(queue: QueueStats, watched: bool) -> tuple[str | Text, str | Text]:
+    """Reserved and overdue: blank while no Celery queue is shown, `-` on an RQ row."""
+    if queue.celery is None:
+        return ("-", "-") if watched else ("", "")
+    overdue = queue.celery.overdue
+    return _number(queue.celery.reserved), Text(_number(overdue), style="yellow" if overdue else "")
+
+
+def listening_line(snapshot: Snapshot) -> str | None:
+    """How long Celery's events were heard: its workers and tasks are known only since."""
+    watch = snapshot.celery
+    if watch is None:
+        return None
+    return (
+        f"Celery: listened {watch.listening_seconds:.1f}s to its events"
+        f" ({plural(watch.events_seen, 'event')}, {plural(watch.results_seen, 'result')}):"
+        " only workers that sent a heartbeat meanwhile are shown"
+    )
+
+
 def _workers(snapshot: Snapshot, width: int) -> RenderableType:
     rows = []
+    mixed = len({worker.system for worker in snapshot.workers}) > 1
     for worker in snapshot.workers:
         job = worker.current_job_description or worker.current_job or ""
         if job and worker.current_job_seconds is not None:
@@ -188,6 +225,7 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
         rows.append(
             (
                 worker.name,
+                worker.system if mixed else "",
                 worker.hostname or "-",
                 str(worker.pid or "-"),
                 Text(worker.state, style=STATE_STYLES.get(worker.state, "")),

@@ -83,3 +83,19 @@ def test_bad_celery_flags_are_one_line_and_status_2(argv: list[str], message: st
     result = run_cli("snapshot", "--url", "redis://127.0.0.1:1/0", *argv)
     assert result.returncode == 2
     assert message in result.stderr and result.stderr.count("\n") == 1, result.stderr
+
+
+def test_snapshot_table_names_each_queues_system_and_how_long_it_listened(
+    url: str, both: None
+) -> None:
+    result = run_cli(
+        "snapshot", "--url", url, "--celery-listen", "0.5", "--celery-queue", "default"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("queue "))
+    assert header.split()[:3] == ["queue", "system", "queued"]
+    assert "reserved" in header and "overdue" in header
+    rows = {tuple(line.split()[:3]) for line in lines}
+    assert {("default", "rq", "1"), ("default", "celery", "3")} <= rows
+    assert any(line.startswith("Celery: listened 0.") for line in lines), result.stdout
