@@ -15,7 +15,11 @@ from harness import tasks
 from harness.polling import wait_until
 from harness.workers import start_worker, stop_worker
 from qwatch.celery.layout import CeleryLayout
+from qwatch.exporter.collector import QwatchCollector
+from qwatch.exporter.exposition import TextFormat
+from qwatch.snapshot import CELERY, RQ
 from qwatch.watch import Watch
+from tests.exporter.conftest import Scrape, parse
 
 QUEUE = "emails"
 LAYOUT = CeleryLayout(queues=(QUEUE,))
@@ -55,3 +59,29 @@ def send_jobs(client: redis.Redis, app: Celery) -> None:
     app.conf.task_send_sent_event = True
     app.send_task("harness.add", (1, 2), queue=QUEUE)
     app.send_task("harness.crawl", ("https://upstream.example",), queue=QUEUE)
+
+
+def counted(scrape: Scrape, state: str, system: str) -> float:
+    """`qwatch_jobs_<state>_total` for one system's `emails` queue, summed over functions."""
+    return sum(scrape.matching(f"qwatch_jobs_{state}_total", queue=QUEUE, system=system).values())
+
+
+def did_one_of_each(scrape: Scrape) -> bool:
+    """Whether the scrape counts what `send_jobs` had each system do."""
+    return all(
+        counted(scrape, state, system) == 1
+        for state in ("finished", "failed")
+        for system in (RQ, CELERY)
+    )
+
+
+def scrape_until(collector: QwatchCollector, done: Callable[[Scrape], bool], what: str) -> Scrape:
+    """Scrape, as Prometheus would, until a scrape is `done`."""
+
+    def scrape() -> Scrape | None:
+        got = parse(TextFormat().render(collector.read()).decode())
+        return got if done(got) else None
+
+    found = wait_until(scrape, what)
+    assert found is not None
+    return found

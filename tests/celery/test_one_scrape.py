@@ -6,27 +6,20 @@ from __future__ import annotations
 import redis
 from celery import Celery
 
-from harness.polling import wait_until
 from qwatch.exporter.collector import QwatchCollector, RedisSource
-from qwatch.exporter.exposition import TextFormat
 from qwatch.snapshot import CELERY, RQ
 from qwatch.watch import Watch
 from tests.celery.conftest import StartWorker
-from tests.celery.side_by_side import LAYOUT, QUEUE, both_workers, send_jobs, subscribed
-from tests.exporter.conftest import Scrape, parse
-
-
-def counted(scrape: Scrape, name: str, system: str) -> float:
-    """A counter summed over its functions, for the `emails` queue of one system."""
-    return sum(scrape.matching(name, queue=QUEUE, system=system).values())
-
-
-def did_what_each_worker_did(scrape: Scrape) -> bool:
-    return all(
-        counted(scrape, f"qwatch_jobs_{state}_total", system) == 1
-        for state in ("finished", "failed")
-        for system in (RQ, CELERY)
-    )
+from tests.celery.side_by_side import (
+    LAYOUT,
+    QUEUE,
+    both_workers,
+    did_one_of_each,
+    scrape_until,
+    send_jobs,
+    subscribed,
+)
+from tests.exporter.conftest import Scrape
 
 
 def workers_by_system(scrape: Scrape) -> dict[str, float]:
@@ -49,15 +42,11 @@ def test_one_scrape_counts_each_systems_jobs_apart(
             source.start()
             send_jobs(client, app)
 
-            def scrape() -> Scrape | None:
-                got = parse(TextFormat().render(collector.read()).decode())
-                done = did_what_each_worker_did(got) and workers_by_system(got) == {
-                    RQ: 1,
-                    CELERY: 1,
-                }
-                return got if done else None
-
-            got = wait_until(scrape, "both systems' finished and failed jobs, and both workers")
+            got = scrape_until(
+                collector,
+                lambda got: did_one_of_each(got) and workers_by_system(got) == {RQ: 1, CELERY: 1},
+                "both systems' finished and failed jobs, and both workers",
+            )
         finally:
             source.close()
     assert got.value("qwatch_up", redis="main") == 1
