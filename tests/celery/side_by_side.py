@@ -28,11 +28,13 @@ RQ_WORKER = "rq-emails"
 CELERY_WORKER = "celery-emails"
 
 
-def subscribed(client: redis.Redis, watch: Watch) -> None:
-    """Start the watch's event listener and wait until Redis counts its two patterns, so
-    that no task event is sent before it listens."""
+def subscribed(watch: Watch) -> None:
+    """Start the watch's event listener and wait until it is subscribed, so that no task
+    event is sent before it listens (PUBSUB NUMPAT would count the workers' own patterns)."""
     watch.systems()
-    wait_until(lambda: client.pubsub_numpat() == 2, "the events listener's PSUBSCRIBE")
+    events = watch.events
+    assert events is not None, "Celery is watched"
+    wait_until(lambda: events.view().watch.listening_seconds > 0, "the events listener")
 
 
 @contextmanager

@@ -38,7 +38,7 @@ def test_one_scrape_counts_each_systems_jobs_apart(
         source = RedisSource("main", client, track_interval=0.1, watch=watch)
         collector = QwatchCollector([source], timeout=10)
         try:
-            subscribed(client, watch)
+            subscribed(watch)
             source.start()
             send_jobs(client, app)
 

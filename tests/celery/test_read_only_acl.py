@@ -19,7 +19,6 @@ from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.watch import Watch
 from tests.celery.conftest import StartWorker
 from tests.celery.side_by_side import (
-    LAYOUT,
     QUEUE,
     both_workers,
     did_one_of_each,
@@ -99,12 +98,13 @@ def test_the_readme_celery_user_watches_both_systems_and_only_reads(
     client.acl_log_reset()
     admin = redis_server.client()
     with both_workers(client, url, start_worker), monitored(admin) as monitor:
+        wait_until(lambda: client.exists(f"_kombu.binding.{QUEUE}"), "the worker's binding")
         watched = connect(target)
-        watch = Watch(watched, layout=LAYOUT)
+        watch = Watch(watched)  # finds the Celery queue as a deployment would: by its binding
         source = RedisSource("acl", watched, track_interval=0.1, watch=watch)
         collector = QwatchCollector([source], timeout=10)
         try:
-            subscribed(client, watch)
+            subscribed(watch)
             source.start()
             send_jobs(client, app)
 

@@ -32,7 +32,7 @@ async def test_top_shows_both_queues_and_both_workers(
         target = Target(url=url, timeout=1.0)
         watched = connect(target)
         watch = Watch(watched, layout=LAYOUT)
-        subscribed(client, watch)
+        subscribed(watch)
         top = QwatchApp(Feed(target, watched, 3600.0, watch), interval=0.2)
         send_jobs(client, app)
         async with top.run_test(size=SMALL) as pilot:
