@@ -98,7 +98,8 @@ def test_the_readme_celery_user_watches_both_systems_and_only_reads(
     client.acl_log_reset()
     admin = redis_server.client()
     with both_workers(client, url, start_worker), monitored(admin) as monitor:
-        wait_until(lambda: client.exists(f"_kombu.binding.{QUEUE}"), "the worker's binding")
+        bindings = (f"_kombu.binding.{QUEUE}", "_kombu.binding.celery.pidbox")
+        wait_until(lambda: client.exists(*bindings) == 2, "the worker's bindings")
         watched = connect(target)
         watch = Watch(watched)  # finds the Celery queue as a deployment would: by its binding
         source = RedisSource("acl", watched, track_interval=0.1, watch=watch)
