@@ -174,8 +174,8 @@ def every_action(job_id: str) -> list[Callable[[redis.Redis], str]]:
     ]
 
 
-def test_the_readme_has_both_acl_lines() -> None:
-    assert set(readme_acl_lines()) == {"qwatch", "qwatch-admin"}
+def test_the_readme_has_every_acl_line() -> None:
+    assert set(readme_acl_lines()) == {"qwatch", "qwatch-celery", "qwatch-admin"}
 
 
 def test_the_readme_read_only_user_reads_everything_and_changes_nothing(
