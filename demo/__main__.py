@@ -32,6 +32,8 @@ WORKERS = (
     ("crawl", "reports"),
     ("video", "reports"),
 )
+CELERY_START_SECONDS = 10.0
+"""How long qwatch waits for the first Celery tasks before it opens anyway."""
 
 
 def main() -> int:
@@ -50,17 +52,23 @@ def main() -> int:
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _exit)
     stop = threading.Event()
+    celery_started = threading.Event()
     with RedisServer() as server:
         workers: list[subprocess.Popen[bytes]] = []
         producers = [
             threading.Thread(target=produce, args=(server.client(), stop), daemon=True),
-            threading.Thread(target=produce_celery, args=(server.url, stop), daemon=True),
+            threading.Thread(
+                target=produce_celery,
+                args=(server.url, stop, celery_started),
+                daemon=True,
+            ),
         ]
         try:
             workers += [start_worker(server.url, queues) for queues in WORKERS]
             workers += start_celery_workers(server.url)
             for producer in producers:
                 producer.start()
+            celery_started.wait(timeout=CELERY_START_SECONDS)
             print(
                 f"demo Redis at {server.url}; {len(WORKERS)} RQ workers, "
                 f"{len(CELERY_WORKERS)} Celery workers; Ctrl-C stops everything",

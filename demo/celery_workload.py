@@ -45,14 +45,20 @@ def start_celery_workers(url: str) -> list[subprocess.Popen[bytes]]:
     ]
 
 
-def produce_celery(url: str, stop: threading.Event) -> None:
-    """Send Celery tasks until `stop` is set, about one a second and a burst now and then."""
+def produce_celery(url: str, stop: threading.Event, started: threading.Event) -> None:
+    """Send Celery tasks until `stop` is set, about one a second and a burst now and then.
+
+    `started` is set once the first tasks are sent: their queues' bindings are
+    then in Redis, so a qwatch opened after it finds Celery at once rather
+    than at its next look a minute later.
+    """
     app = make_app(url)
     # The workers store results; a producer that sends and never waits does not subscribe to each.
     app.conf.result_backend = "disabled"
     try:
         for roll in FIRST_ROLLS:
             _send_one(app, roll)
+        started.set()
         round_number = 0
         while not stop.wait(ROUND_SECONDS):
             round_number += 1
