@@ -1,11 +1,14 @@
-"""`make demo`: qwatch watching a real RQ workload on a private Redis.
+"""`make demo`: qwatch watching a real RQ and Celery workload on one private Redis.
 
-Starts a redis-server on a free port, four `rq worker` processes on several
-queues, and a producer that keeps enqueueing a realistic mix: fast emails,
-slow crawls that sometimes time out, long encodings, jobs that fail with real
-tracebacks, retried jobs, scheduled jobs and jobs waiting on a dependency.
-Then it opens qwatch on that Redis. Ctrl-C (or quitting qwatch) stops
-everything it started.
+The story qwatch grew from: a team moving from Celery to RQ runs both for
+months. Starts a redis-server on a free port, four `rq worker` processes on
+several queues, and a producer that keeps enqueueing a realistic mix: fast
+emails, slow crawls that sometimes time out, long encodings, jobs that fail
+with real tracebacks, retried jobs, scheduled jobs and jobs waiting on a
+dependency. Next to them, two `celery worker`s (one without task events) and
+a trickle of Celery tasks: priorities, countdowns, failures, retries. Then it
+opens qwatch on that Redis. Ctrl-C (or quitting qwatch) stops everything it
+started, Celery's pool processes included.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from demo.celery_workload import CELERY_WORKERS, produce_celery, start_celery_workers
 from demo.producer import produce
 from harness.redis_server import RedisServer
 from harness.workers import start_worker, stop_worker
@@ -28,6 +32,8 @@ WORKERS = (
     ("crawl", "reports"),
     ("video", "reports"),
 )
+CELERY_START_SECONDS = 10.0
+"""How long qwatch waits for the first Celery tasks before it opens anyway."""
 
 
 def main() -> int:
@@ -46,18 +52,36 @@ def main() -> int:
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _exit)
     stop = threading.Event()
+    celery_started = threading.Event()
     with RedisServer() as server:
-        workers = [start_worker(server.url, queues) for queues in WORKERS]
-        producer = threading.Thread(target=produce, args=(server.client(), stop), daemon=True)
-        producer.start()
-        print(f"demo Redis at {server.url}; {len(workers)} RQ workers; Ctrl-C stops everything")
+        workers: list[subprocess.Popen[bytes]] = []
+        producers = [
+            threading.Thread(target=produce, args=(server.client(), stop), daemon=True),
+            threading.Thread(
+                target=produce_celery,
+                args=(server.url, stop, celery_started),
+                daemon=True,
+            ),
+        ]
         try:
+            workers += [start_worker(server.url, queues) for queues in WORKERS]
+            workers += start_celery_workers(server.url)
+            for producer in producers:
+                producer.start()
+            celery_started.wait(timeout=CELERY_START_SECONDS)
+            print(
+                f"demo Redis at {server.url}; {len(WORKERS)} RQ workers, "
+                f"{len(CELERY_WORKERS)} Celery workers; Ctrl-C stops everything",
+                flush=True,
+            )
             return _watch(server.url, args.view, args.duration)
         except KeyboardInterrupt:
             return 0
         finally:
             stop.set()
-            producer.join(timeout=5)
+            for producer in producers:
+                if producer.is_alive():
+                    producer.join(timeout=5)
             for worker in workers:
                 stop_worker(worker)
 

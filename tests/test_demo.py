@@ -1,14 +1,23 @@
-"""`make demo` really runs a workload, shows it, and leaves nothing running."""
+"""`make demo` really runs an RQ and a Celery workload, shows them, and leaves nothing running."""
 
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import redis
+
+from harness.celery_app import BROKER
+from harness.polling import wait_until
+from qwatch.snapshot import CELERY
+from qwatch.watch import Watch
+
 ROOT = Path(__file__).resolve().parent.parent
+CELERY_QUEUES = {"celery", "emails", "thumbnails"}
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -23,21 +32,71 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_demo_shows_a_live_workload_and_cleans_up() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "demo", "--view", "snapshot", "--duration", "6"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    match = re.search(r"demo Redis at (redis://127\.0\.0\.1:(\d+)/0)", result.stdout)
-    assert match, result.stdout[:500]
-    url, port = match.group(1), int(match.group(2))
+def processes_brokered_by(url: str) -> list[int]:
+    """Celery workers and their pool processes: the harness hands them the broker URL in
+    their environment, which their children inherit."""
+    wanted = f"{BROKER}={url}".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            variables = environ.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if wanted in variables:
+            found.append(int(environ.parent.name))
+    return found
+
+
+def demo_url(output: Path) -> str:
+    match = re.search(r"demo Redis at (redis://127\.0\.0\.1:\d+/0)", output.read_text())
+    return match.group(1) if match else ""
+
+
+def celery_in_full_swing(watch: Watch) -> bool:
+    """Whether a reading shows Celery's queues (`emails` apart from RQ's), an ETA-held
+    task, both workers, and the note naming the one without task events."""
+    snapshot = watch.read()
+    queues = {queue.name: queue for queue in snapshot.queues if queue.system == CELERY}
+    workers = {worker.name.split("@")[0] for worker in snapshot.workers if worker.system == CELERY}
+    held = queues["celery"].scheduled if "celery" in queues else None
+    quiet = any("no task events from legacy-quiet@" in note for note in snapshot.notes)
+    ready = set(queues) >= CELERY_QUEUES and bool(held) and quiet
+    return ready and workers == {"legacy-events", "legacy-quiet"}
+
+
+def test_demo_shows_rq_and_celery_live_and_stops_every_process(tmp_path: Path) -> None:
+    output = tmp_path / "demo.out"
+    with output.open("w") as sink:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "demo", "--view", "snapshot", "--duration", "120"],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    try:
+        url = wait_until(lambda: demo_url(output), "the demo's Redis URL", timeout=30)
+        client = redis.Redis.from_url(url, protocol=2)
+        watch = Watch(client)
+        try:
+            wait_until(lambda: celery_in_full_swing(watch), "the demo's Celery side", timeout=60)
+        finally:
+            watch.close()
+            client.close()
+        celery_processes = processes_brokered_by(url)
+        wait_until(lambda: "legacy-quiet@" in output.read_text(), "the demo's view", timeout=30)
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=60)
+    shown = output.read_text()
+    assert demo.returncode == 0, shown[-2000:]
     for queue in ("emails", "crawl", "video"):
-        assert queue in result.stdout
-    assert "busy" in result.stdout or "idle" in result.stdout
+        assert queue in shown
+    assert "busy" in shown or "idle" in shown
+    assert "thumbnails" in shown and "celery" in shown
+    assert len(celery_processes) >= 3, "two workers and the prefork worker's pool process"
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the demo's redis-server still runs"
     assert processes_mentioning(url) == []
+    assert processes_brokered_by(url) == []
