@@ -265,7 +265,6 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
     return reading
 
 
-
 def _expired(redis: str, snapshot: Snapshot) -> list[Row]:
     """Expired workers per system: Celery's are counted apart, so that a lost Celery worker
     is not an RQ one (and its alert not RQ's)."""
@@ -274,6 +273,7 @@ def _expired(redis: str, snapshot: Snapshot) -> list[Row]:
     if snapshot.celery is not None:
         rows.append(((redis, CELERY), float(celery)))
     return rows
+
 
 def _worker_states(redis: str, snapshot: Snapshot, systems: tuple[str, ...]) -> list[Row]:
     """Workers per system and state; RQ's four states always, 0 when none is in them."""
