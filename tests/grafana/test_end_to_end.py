@@ -306,10 +306,15 @@ def check_queue_without_workers(
     the queue. It also wants a minute of listening to Celery's events (before that, a worker
     may be alive but not yet heard): that one clause is lowered to keep the test short."""
     stop_celery_worker(workers[CELERY_QUEUE])
+    lost = (
+        'qwatch_workers_heartbeat_stale{system="celery"} + qwatch_workers_expired{system="celery"}'
+    )
     wait_until(
-        lambda: prometheus.query('qwatch_workers_heartbeat_stale{system="celery"} == 2'),
+        lambda: prometheus.query(f"{lost} == 2"),
         "both Celery workers lost",
     )
+    assert prometheus.query('qwatch_workers_expired{system="rq"} > 0') == []
+    assert alerts(prometheus, "QwatchWorkerHeartbeatOverdue") == [], "an RQ alert, for RQ's workers"
     for queued in (1, 2):
         app.send_task("harness.add", (queued, 1), queue=CELERY_QUEUE)
         wait_until(
