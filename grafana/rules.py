@@ -273,14 +273,15 @@ def celery_alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
         ),
         Alert(
             "QwatchCeleryWorkersLost",
-            'qwatch_workers_heartbeat_stale{system="celery"} > 0',
+            'qwatch_workers_heartbeat_stale{system="celery"}'
+            ' + qwatch_workers_expired{system="celery"} > 0',
             t.celery_workers_lost_for,
             "warning",
             "Celery workers on Redis {{ $labels.redis }} stopped sending heartbeats",
             "{{ $value }} Celery workers on Redis {{ $labels.redis }} sent no heartbeat for"
             " twice their interval, which Celery itself takes for offline: killed, crashed,"
             " frozen or cut off from Redis. Messages they reserved come back only after the"
-            " visibility timeout.",
+            " visibility timeout. qwatch counts a lost worker 15 minutes, or until it is back.",
         ),
     ]
 

@@ -116,6 +116,8 @@ class CeleryWatch:
     events_seen: int
     results_seen: int
     """Results the result backend published (its channel works without task events)."""
+    expired_workers: int = 0
+    """How many of the snapshot's `expired_workers` are Celery's: the last ones listed."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,6 +146,7 @@ class CeleryEvents:
                 listening_seconds=max(0.0, now - since) if since is not None else 0.0,
                 events_seen=self._events_seen,
                 results_seen=self._results_seen,
+                expired_workers=len(state.expired),
             )
             return CeleryView(
                 workers=workers,

@@ -73,7 +73,8 @@ HEARTBEAT_STALE = Series(
 WORKERS_EXPIRED = Series(
     "qwatch_workers_expired",
     "gauge",
-    "Workers still registered whose hash has expired: they died without unregistering",
+    "Workers that died without unregistering: RQ's still registered whose hash has expired,"
+    " Celery's whose heartbeats stopped without a goodbye (counted 15 minutes)",
     ("redis", "system"),
 )
 ABANDONED = Series(
@@ -215,7 +216,7 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
 
     RQ's worker series are always there (no RQ worker is a fact worth a 0);
     Celery's only while qwatch listens to its events. Started jobs whose
-    worker is gone and expired worker hashes are RQ's records only.
+    worker is gone are RQ's records only.
     """
     jobs: list[Row] = []
     oldest: list[Row] = []
@@ -256,12 +257,22 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
                 for system in systems
             ],
         ),
-        (WORKERS_EXPIRED, [((redis, RQ), float(len(snapshot.expired_workers)))]),
+        (WORKERS_EXPIRED, _expired(redis, snapshot)),
         (ABANDONED, abandoned),
         (MEMORY_USED, _optional(redis, info.used_memory_bytes)),
         (MEMORY_MAX, _optional(redis, info.max_memory_bytes)),
     ]
     return reading
+
+
+def _expired(redis: str, snapshot: Snapshot) -> list[Row]:
+    """Expired workers per system: Celery's are counted apart, so that a lost Celery worker
+    is not an RQ one (and its alert not RQ's)."""
+    celery = snapshot.celery.expired_workers if snapshot.celery is not None else 0
+    rows: list[Row] = [((redis, RQ), float(len(snapshot.expired_workers) - celery))]
+    if snapshot.celery is not None:
+        rows.append(((redis, CELERY), float(celery)))
+    return rows
 
 
 def _worker_states(redis: str, snapshot: Snapshot, systems: tuple[str, ...]) -> list[Row]:

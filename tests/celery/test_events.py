@@ -139,7 +139,8 @@ def test_a_killed_worker_expires_by_celerys_rule(
     process.send_signal(signal.SIGKILL)
     process.wait()
     wait_until(lambda: worker_named(listener, "doomed") is None, "the worker expired")
-    assert listener.view().expired_workers == (f"doomed@{HOST}",)
+    view = listener.view()
+    assert (view.expired_workers, view.watch.expired_workers) == ((f"doomed@{HOST}",), 1)
 
 
 def test_a_worker_stopped_warmly_goes_offline_and_is_gone(

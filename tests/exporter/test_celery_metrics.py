@@ -72,18 +72,24 @@ def test_an_rq_and_a_celery_queue_of_one_name_are_two_series() -> None:
     assert got.matching("qwatch_queue_counting_mode", system="celery") == {}
 
 
-def test_abandoned_jobs_and_expired_workers_are_rq_only() -> None:
+def test_abandoned_jobs_are_rq_only_and_expired_workers_counted_per_system() -> None:
+    """The watch lists Celery's lost workers after RQ's expired ones: counted as RQ's,
+    they would fire RQ's heartbeat alert and leave Celery's silent."""
     lost = AbandonedJob("job-9", "emails", "w-1", 12.0)
     got = scrape(
         snapshot(
-            RQ_EMAILS, CELERY_EMAILS, abandoned_jobs=(lost,), expired_workers=("w-2",),
-            celery=CeleryWatch(5.0, 0, 0),
+            RQ_EMAILS, CELERY_EMAILS, abandoned_jobs=(lost,),
+            expired_workers=("w-2", "celery@a", "celery@b"),
+            celery=CeleryWatch(5.0, 0, 0, expired_workers=2),
         )
     )  # fmt: skip
     assert got.series("qwatch_jobs_abandoned") == {
         (("queue", "emails"), ("redis", "main"), ("system", "rq")): 1
     }
-    assert got.series("qwatch_workers_expired") == {(("redis", "main"), ("system", "rq")): 1}
+    assert got.series("qwatch_workers_expired") == {
+        (("redis", "main"), ("system", "rq")): 1,
+        (("redis", "main"), ("system", "celery")): 2,
+    }
 
 
 def test_celery_queue_series() -> None:
