@@ -101,8 +101,10 @@ class RedisSource:
             return self._reading
 
     def start(self) -> None:
-        """Start following completions."""
+        """Start following completions, and look for the systems at once, in the reading
+        thread: Celery's events are heard only from then on, so not from the first scrape."""
         self.following.start()
+        self._thread.submit(self.watch.systems)
 
     def _follow(self, completions: list[Completion], tracker: CompletionTracker) -> None:
         """Runs in the tracker's thread after each poll, in its turn: its completions wait
