@@ -27,7 +27,14 @@ import redis
 from qwatch import batch
 from qwatch.batch import Command, Packed
 from qwatch.celery.envelope import Message, Unacked, Unreadable, parse_message, parse_unacked
-from qwatch.celery.layout import CeleryLayout
+from qwatch.celery.layout import (
+    DEFAULT_EXCHANGE,
+    EVENT_EXCHANGE,
+    PIDBOX,
+    CeleryLayout,
+    is_kombu_exchange,
+    is_kombu_queue,
+)
 from qwatch.memory import ClientMemory
 from qwatch.replies import NAME_LIMIT, as_float, as_list, as_pairs, as_strict_text, check_allowed
 from qwatch.skips import Skips
@@ -47,8 +54,6 @@ UNREADABLE_TASK = "<unreadable message>"
 UNNAMED_TASK = "<no task name>"
 """Head tasks counted under these when a message is unreadable, or names no task (protocol 1)."""
 
-_KOMBU_EXCHANGES = ("celeryev",)
-"""Celery's event exchange: its tables bind monitors' event queues, not task queues."""
 _TAG_LIMIT = 4 * NAME_LIMIT
 
 
@@ -117,9 +122,9 @@ def celery_present(client: redis.Redis, layout: CeleryLayout) -> bool:
         [
             (
                 "EXISTS",
-                layout.binding_key("celery"),
-                layout.binding_key("celery.pidbox"),
-                layout.binding_key("celeryev"),
+                layout.binding_key(DEFAULT_EXCHANGE),
+                layout.binding_key(f"{DEFAULT_EXCHANGE}{PIDBOX}"),
+                layout.binding_key(EVENT_EXCHANGE),
                 layout.unacked_key,
                 layout.unacked_index_key,
                 *layout.queues,
@@ -236,9 +241,7 @@ def _exchange(layout: CeleryLayout, key: Any) -> str | None:
     """The exchange of a binding table worth reading; None for kombu's own."""
     text = as_strict_text(key)
     exchange = layout.exchange_of(text) if text else None
-    if exchange is None or exchange in _KOMBU_EXCHANGES:
-        return None
-    return None if exchange.endswith(".pidbox") or exchange.startswith("reply.") else exchange
+    return None if exchange is None or is_kombu_exchange(exchange) else exchange
 
 
 def _bound_queue(layout: CeleryLayout, member: Any) -> str | None:
@@ -250,7 +253,7 @@ def _bound_queue(layout: CeleryLayout, member: Any) -> str | None:
     queue = fields[2]
     if not queue or len(queue) > NAME_LIMIT:
         return None
-    return None if queue.endswith(".pidbox") or queue.startswith("celeryev.") else queue
+    return None if is_kombu_queue(queue) else queue
 
 
 def _delivery_times(
