@@ -103,6 +103,15 @@ class _Worker:
 
 
 @dataclass(slots=True)
+class _Outcomes:
+    """What one worker's task events reported while listened to: its processed count
+    does not split successes from failures."""
+
+    succeeded: int = 0
+    failed: int = 0
+
+
+@dataclass(slots=True)
 class _Task:
     name: str | None = None
     args: str | None = None
@@ -135,8 +144,8 @@ class CeleryState:
         self.waiting_results: OrderedDict[str, tuple[StoredResult, float]] = OrderedDict()
         self.ended: deque[Completion] = deque(maxlen=MAX_COMPLETIONS)
         self.failures: OrderedDict[str, CeleryFailure] = OrderedDict()
-        self.task_event_workers: OrderedDict[str, list[int]] = OrderedDict()
-        """Workers that sent task events, with their [succeeded, failed] counts."""
+        self.task_event_workers: OrderedDict[str, _Outcomes] = OrderedDict()
+        """Workers that sent task events, with what those events reported."""
         self.skipped = 0
 
     def remember_queue(self, task_id: str, queue: str) -> None:
@@ -193,7 +202,7 @@ class CeleryState:
             return
         worker: str = event["hostname"]
         if worker not in self.task_event_workers:
-            _put(self.task_event_workers, worker, [0, 0], MAX_WORKERS)
+            _put(self.task_event_workers, worker, _Outcomes(), MAX_WORKERS)
         task = self._task(task_id)
         task.worker = worker
         self.waiting_results.pop(task_id, None)
@@ -207,10 +216,10 @@ class CeleryState:
             task.started_at = at
         elif kind == "task-succeeded":
             self._end(task_id, task, FINISHED, None, at)
-            self.task_event_workers[worker][0] += 1
+            self.task_event_workers[worker].succeeded += 1
         elif kind == "task-failed":
             self._task_failed(task_id, task, event, at)
-            self.task_event_workers[worker][1] += 1
+            self.task_event_workers[worker].failed += 1
         elif kind in ("task-revoked", "task-rejected") and not event.get("requeue"):
             self.tasks.pop(task_id, None)
 
@@ -362,7 +371,7 @@ class CeleryState:
         return tuple(self._stats(self.workers[name], now) for name in sorted(self.workers))
 
     def _stats(self, worker: _Worker, now: float) -> WorkerStats:
-        counts = self.task_event_workers.get(worker.name)
+        outcomes = self.task_event_workers.get(worker.name)
         age = max(0.0, now - worker.seen_at)
         return WorkerStats(
             name=worker.name,
@@ -376,8 +385,8 @@ class CeleryState:
             birth=worker.birth,
             heartbeat_age_seconds=age,
             heartbeat_overdue=age > worker.freq * OVERDUE_FACTOR,
-            successful_jobs=counts[0] if counts else None,
-            failed_jobs=counts[1] if counts else None,
+            successful_jobs=outcomes.succeeded if outcomes else None,
+            failed_jobs=outcomes.failed if outcomes else None,
             working_seconds=None,
             system=CELERY,
             processed=worker.processed,
