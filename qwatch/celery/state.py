@@ -118,7 +118,6 @@ class _Task:
     kwargs: str | None = None
     retries: int | None = None
     worker: str | None = None
-    queue: str | None = None
     sent_at: float | None = None
     received_at: float | None = None
     started_at: float | None = None
@@ -229,8 +228,7 @@ class CeleryState:
         task.sent_at = at
         queue = text(event.get("queue"), NAME_LIMIT)
         if queue:
-            task.queue = queue
-            _put(self.queues, task_id, queue, MAX_QUEUED_IDS)
+            self.remember_queue(task_id, queue)
 
     def _task(self, task_id: str) -> _Task:
         task = self.tasks.get(task_id)
@@ -266,20 +264,32 @@ class CeleryState:
         self, task_id: str, task: _Task, outcome: str, exception: str | None, at: float
     ) -> None:
         self.tasks.pop(task_id, None)
+        self._count_end(task_id, task, outcome, task.name, exception, at)
+
+    def _count_end(
+        self,
+        task_id: str,
+        task: _Task,
+        outcome: str,
+        name: str | None,
+        exception: str | None,
+        at: float,
+    ) -> None:
+        """Count a task's end once, whichever source (events or a stored result) told it first."""
         if task_id in self.counted:
             return
         _put(self.counted, task_id, None, MAX_COUNTED)
         self.ended.append(
             Completion(
-                task_id,
-                self._queue_of(task_id),
-                outcome,
-                task.name,
-                exception,
-                task.sent_at,
-                task.started_at,
-                at,
-                CELERY,
+                id=task_id,
+                queue=self._queue_of(task_id),
+                outcome=outcome,
+                function=name,
+                exception=exception,
+                enqueued_at=task.sent_at,
+                started_at=task.started_at,
+                ended_at=at,
+                system=CELERY,
             )
         )
 
@@ -290,7 +300,7 @@ class CeleryState:
         """A published result: a failure at once; a completion once `RESULT_GRACE` has passed
         without task events for the same task."""
         if result.queue:
-            _put(self.queues, result.task_id, result.queue, MAX_QUEUED_IDS)
+            self.remember_queue(result.task_id, result.queue)
         if result.status == "FAILURE":
             self._add_failure(self._result_failure(result, received_at))
         if result.status not in ("SUCCESS", "FAILURE") or result.task_id in self.counted:
@@ -337,23 +347,11 @@ class CeleryState:
             if now - received_at < RESULT_GRACE:
                 return
             del self.waiting_results[task_id]
-            if task_id in self.counted:
-                continue
-            _put(self.counted, task_id, None, MAX_COUNTED)
             task = self.tasks.pop(task_id, None) or _Task()
             outcome = FINISHED if result.status == "SUCCESS" else FAILED
-            self.ended.append(
-                Completion(
-                    task_id,
-                    self._queue_of(task_id),
-                    outcome,
-                    result.name or task.name,
-                    result.exception,
-                    task.sent_at,
-                    task.started_at,
-                    result.date_done or received_at,
-                    CELERY,
-                )
+            ended_at = result.date_done or received_at
+            self._count_end(
+                task_id, task, outcome, result.name or task.name, result.exception, ended_at
             )
 
     def expire_workers(self, now: float) -> None:
