@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from qwatch.celery.layout import HIGHEST_PRIORITY
 from qwatch.decode import ARGUMENTS_LIMIT, MAX_PICKLE_BYTES, inflate, render_pickle
 from qwatch.formatting import clip
 from qwatch.replies import MAX_COUNT, NAME_LIMIT
@@ -33,8 +34,6 @@ BODY_LIMIT = 20_000
 PICKLE = "application/x-python-serialize"
 _SHORT = 128
 """Characters of a content type or an ETA string: longer is none Celery wrote."""
-_MAX_PRIORITY = 9
-"""kombu clamps priorities to 0..9 (`virtual.Channel._get_message_priority`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,7 +208,7 @@ def _count(value: Any) -> int | None:
 def _priority(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
-    return max(0, min(value, _MAX_PRIORITY))
+    return max(0, min(value, HIGHEST_PRIORITY))
 
 
 def _eta(value: Any) -> float | None:
