@@ -27,7 +27,14 @@ import redis
 from qwatch import batch
 from qwatch.batch import Command, Packed
 from qwatch.celery.envelope import Message, Unacked, Unreadable, parse_message, parse_unacked
-from qwatch.celery.layout import CeleryLayout
+from qwatch.celery.layout import (
+    DEFAULT_EXCHANGE,
+    EVENT_EXCHANGE,
+    PIDBOX,
+    CeleryLayout,
+    is_kombu_exchange,
+    is_kombu_queue,
+)
 from qwatch.memory import ClientMemory
 from qwatch.replies import NAME_LIMIT, as_float, as_list, as_pairs, as_strict_text, check_allowed
 from qwatch.skips import Skips
@@ -47,8 +54,6 @@ UNREADABLE_TASK = "<unreadable message>"
 UNNAMED_TASK = "<no task name>"
 """Head tasks counted under these when a message is unreadable, or names no task (protocol 1)."""
 
-_KOMBU_EXCHANGES = ("celeryev",)
-"""Celery's event exchange: its tables bind monitors' event queues, not task queues."""
 _TAG_LIMIT = 4 * NAME_LIMIT
 
 
@@ -117,9 +122,9 @@ def celery_present(client: redis.Redis, layout: CeleryLayout) -> bool:
         [
             (
                 "EXISTS",
-                layout.binding_key("celery"),
-                layout.binding_key("celery.pidbox"),
-                layout.binding_key("celeryev"),
+                layout.binding_key(DEFAULT_EXCHANGE),
+                layout.binding_key(f"{DEFAULT_EXCHANGE}{PIDBOX}"),
+                layout.binding_key(EVENT_EXCHANGE),
                 layout.unacked_key,
                 layout.unacked_index_key,
                 *layout.queues,
@@ -172,10 +177,9 @@ def read_celery_queues(
     replies = batch.run(client, commands)
     check_allowed(*replies)
     found = iter(replies)
-    messages = {
-        name: _head_messages(client, [next(found) for _ in ranges])
-        for name, ranges in heads.items()
-    }
+    messages = _head_messages(
+        client, {name: [next(found) for _ in ranges] for name, ranges in heads.items()}
+    )
     held = _held(memory, new_tags, next(found) if new_tags else None)
     _HELD[client] = {tag: held[tag] for tag in delivered or () if tag in held}
     per_queue = _reserved_by_queue(layout, names, delivered, held, now, notes, skips)
@@ -236,9 +240,7 @@ def _exchange(layout: CeleryLayout, key: Any) -> str | None:
     """The exchange of a binding table worth reading; None for kombu's own."""
     text = as_strict_text(key)
     exchange = layout.exchange_of(text) if text else None
-    if exchange is None or exchange in _KOMBU_EXCHANGES:
-        return None
-    return None if exchange.endswith(".pidbox") or exchange.startswith("reply.") else exchange
+    return None if exchange is None or is_kombu_exchange(exchange) else exchange
 
 
 def _bound_queue(layout: CeleryLayout, member: Any) -> str | None:
@@ -250,7 +252,7 @@ def _bound_queue(layout: CeleryLayout, member: Any) -> str | None:
     queue = fields[2]
     if not queue or len(queue) > NAME_LIMIT:
         return None
-    return None if queue.endswith(".pidbox") or queue.startswith("celeryev.") else queue
+    return None if is_kombu_queue(queue) else queue
 
 
 def _delivery_times(
@@ -354,10 +356,17 @@ def _head_ranges(
     return ranges
 
 
-def _head_messages(client: redis.Redis, replies: Sequence[Any]) -> list[Message | Unreadable]:
-    """The messages of a queue's LRANGEs in consumption order: index -1 of each list first."""
-    raw = [item for reply in replies for item in reversed(as_list(reply))]
-    return _MESSAGES.of(client).use(raw) if raw else []
+def _head_messages(
+    client: redis.Redis, replies: dict[str, list[Any]]
+) -> dict[str, list[Message | Unreadable]]:
+    """Each queue's messages from its LRANGEs, in consumption order (index -1 of each list
+    first), parsed in one use of the memory: one use per queue kept only the last queue's."""
+    raw = {
+        name: [item for reply in listed for item in reversed(as_list(reply))]
+        for name, listed in replies.items()
+    }
+    parsed = iter(_MESSAGES.of(client).use([item for items in raw.values() for item in items]))
+    return {name: [next(parsed) for _ in items] for name, items in raw.items()}
 
 
 def _queue_stats(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from qwatch.celery.layout import HIGHEST_PRIORITY
 from qwatch.decode import ARGUMENTS_LIMIT, MAX_PICKLE_BYTES, inflate, render_pickle
 from qwatch.formatting import clip
 from qwatch.replies import MAX_COUNT, NAME_LIMIT
@@ -33,8 +34,6 @@ BODY_LIMIT = 20_000
 PICKLE = "application/x-python-serialize"
 _SHORT = 128
 """Characters of a content type or an ETA string: longer is none Celery wrote."""
-_MAX_PRIORITY = 9
-"""kombu clamps priorities to 0..9 (`virtual.Channel._get_message_priority`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,26 +102,38 @@ def parse_unacked(raw: Any) -> Unacked | Unreadable:
     return Unacked(message, exchange, routing_key)
 
 
+def envelope_of(raw: Any, limit: int = MESSAGE_LIMIT) -> dict[str, Any] | Unreadable:
+    """kombu's JSON envelope as a dict, or why `raw` is none: the one parse of it, for
+    queued messages and for what kombu PUBLISHes alike."""
+    value = _json(raw, limit)
+    if isinstance(value, (Unreadable, dict)):
+        return value
+    return Unreadable("not a kombu message envelope", len(raw))
+
+
+def body_bytes(envelope: dict[str, Any]) -> bytes | Unreadable:
+    """The bytes the serializer wrote: kombu's virtual transports base64-encode a body
+    (`body_encoding`); one without that property is its text as it stands."""
+    body = envelope.get("body")
+    if not isinstance(body, str):
+        return Unreadable("no body", 0)
+    if _dict(envelope.get("properties")).get("body_encoding") != "base64":
+        return body.encode("utf-8", "surrogatepass")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return Unreadable("a body that is not base64", len(body))
+
+
 def body_text(raw: Any, limit: int = BODY_LIMIT) -> str:
     """A message's body as display text: JSON and other text as it is, a pickle through
     qwatch's pickle machine (never unpickled), anything else described."""
-    envelope = _json(raw)
+    envelope = envelope_of(raw)
     if isinstance(envelope, Unreadable):
         return f"<{envelope.reason}>"
-    if not isinstance(envelope, dict):
-        return "<not a kombu message>"
-    body = envelope.get("body")
-    properties = _dict(envelope.get("properties"))
-    if not isinstance(body, str):
-        return "<no body>"
-    data: bytes
-    if properties.get("body_encoding") == "base64":
-        try:
-            data = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            return "<a body that is not base64>"
-    else:
-        data = body.encode("utf-8", "surrogatepass")
+    data = body_bytes(envelope)
+    if isinstance(data, Unreadable):
+        return f"<{data.reason}>"
     if _dict(envelope.get("headers")).get("compression") is not None:
         try:
             data, cut = inflate(data, MAX_PICKLE_BYTES)
@@ -138,12 +149,12 @@ def body_text(raw: Any, limit: int = BODY_LIMIT) -> str:
     return f"<{len(data)} bytes of {content_type}>"
 
 
-def _json(raw: Any) -> Any:
+def _json(raw: Any, limit: int = MESSAGE_LIMIT) -> Any:
     """Parsed JSON, or why not."""
     if not isinstance(raw, bytes):
         return Unreadable("not a string", 0)
-    if len(raw) > MESSAGE_LIMIT:
-        return Unreadable(f"a message of {len(raw)} bytes, over {MESSAGE_LIMIT}", len(raw))
+    if len(raw) > limit:
+        return Unreadable(f"a message of {len(raw)} bytes, over {limit}", len(raw))
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):
@@ -197,7 +208,7 @@ def _count(value: Any) -> int | None:
 def _priority(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
-    return max(0, min(value, _MAX_PRIORITY))
+    return max(0, min(value, HIGHEST_PRIORITY))
 
 
 def _eta(value: Any) -> float | None:

@@ -24,7 +24,6 @@ How the model counts workers, tasks and failures is in `qwatch.celery.state`.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,6 +32,7 @@ from typing import Any
 
 import redis
 
+from qwatch.celery.layout import events_channel, glob_escaped, results_channel
 from qwatch.celery.published import (
     MAX_MESSAGE_BYTES,
     StoredResult,
@@ -53,7 +53,6 @@ POLL_SECONDS = 0.5
 """How long one wait for a message lasts: the longest `stop()` waits for the thread."""
 FIRST_RETRY_SECONDS = 0.1
 LAST_RETRY_SECONDS = 10.0
-_GLOB = re.compile(r"([*?\[\]\\])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,21 +68,8 @@ class CeleryView:
     notes: tuple[str, ...]
 
 
-def events_channel(prefix: str, db: int) -> str:
-    """Where kombu publishes the `celeryev` fanout exchange's messages, up to the routing key."""
-    return f"{prefix}/{db}.celeryev/"
-
-
-def results_channel(result_prefix: str) -> str:
-    """The result backend's key and channel prefix: Celery appends `_` to a global key
-    prefix unless it ends in one of `:_-.` (`KeyValueStoreBackend._add_global_keyprefix`)."""
-    if result_prefix and result_prefix[-1] not in ":_-.":
-        result_prefix += "_"
-    return f"{result_prefix}celery-task-meta-"
-
-
 def _pattern(prefix: str) -> str:
-    return _GLOB.sub(r"\\\1", prefix) + "*"
+    return glob_escaped(prefix) + "*"
 
 
 class CeleryEvents:

@@ -1,11 +1,12 @@
-"""Where kombu's Redis transport keeps a Celery broker's state: every key name in one place.
+"""Where kombu's Redis transport keeps a Celery broker's state: every key and channel name
+kombu and Celery use, in one place.
 
 The fields mirror kombu's transport options of the same meaning
 (`global_keyprefix`, `sep`, `priority_steps`, `visibility_timeout`), so a
 user copies them from `broker_transport_options`. Key names follow kombu 5.7
 `kombu/transport/redis.py`: `Channel._q_for_pri`, `keyprefix_queue`,
 `unacked_key`, `unacked_index_key`; the prefix is prepended raw, as
-`PrefixedStrictRedis` does.
+`PrefixedStrictRedis` does (to PUBLISH and PSUBSCRIBE channels too).
 """
 
 from __future__ import annotations
@@ -23,6 +24,49 @@ BINDING_PREFIX = "_kombu.binding."
 """kombu's `keyprefix_queue` without its `%s`: one set per exchange, its routing table."""
 UNACKED = "unacked"
 UNACKED_INDEX = "unacked_index"
+DEFAULT_EXCHANGE = "celery"
+"""Celery's `task_default_exchange`: its table binds the default queue."""
+EVENT_EXCHANGE = "celeryev"
+"""celery/events/event.py `EVENT_EXCHANGE_NAME`; monitors bind `celeryev.<uuid>` queues to it."""
+PIDBOX = ".pidbox"
+"""kombu's remote-control exchanges (`pidbox.Mailbox.exchange_fmt`, `reply.%s.pidbox`) and
+each worker's mailbox queue end in this."""
+REPLY_PREFIX = "reply."
+RESULT_KEY_PREFIX = "celery-task-meta-"
+"""celery/backends/base.py `KeyValueStoreBackend.task_keyprefix`: a result's key and channel."""
+_GLOB_SPECIAL = "*?[]\\"
+
+
+def glob_escaped(text: str) -> str:
+    """`text` matched literally by a SCAN MATCH or PSUBSCRIBE pattern: a prefix may hold `*`."""
+    return "".join(f"\\{char}" if char in _GLOB_SPECIAL else char for char in text)
+
+
+def is_kombu_exchange(exchange: str) -> bool:
+    """Whether an exchange is kombu's or Celery's own plumbing (events, remote control,
+    replies) rather than one that routes tasks."""
+    return (
+        exchange == EVENT_EXCHANGE or exchange.endswith(PIDBOX) or exchange.startswith(REPLY_PREFIX)
+    )
+
+
+def is_kombu_queue(queue: str) -> bool:
+    """Whether a bound queue is a worker's mailbox or a monitor's event queue, not tasks'."""
+    return queue.endswith(PIDBOX) or queue.startswith(f"{EVENT_EXCHANGE}.")
+
+
+def events_channel(prefix: str, db: int) -> str:
+    """Where kombu publishes the event exchange's messages, up to the routing key:
+    `keyprefix_fanout` (`/{db}.`) after the broker's `global_keyprefix`."""
+    return f"{prefix}/{db}.{EVENT_EXCHANGE}/"
+
+
+def results_channel(result_prefix: str) -> str:
+    """The result backend's key and channel prefix: Celery appends `_` to a global key
+    prefix unless it ends in one of `:_-.` (`KeyValueStoreBackend._add_global_keyprefix`)."""
+    if result_prefix and result_prefix[-1] not in ":_-.":
+        result_prefix += "_"
+    return f"{result_prefix}{RESULT_KEY_PREFIX}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +131,7 @@ class CeleryLayout:
     @property
     def binding_pattern(self) -> str:
         """A SCAN pattern matching every binding table, the prefix's glob characters escaped."""
-        escaped = "".join(f"\\{char}" if char in "*?[]\\" else char for char in self.prefix)
-        return f"{escaped}{BINDING_PREFIX}*"
+        return f"{glob_escaped(self.prefix)}{BINDING_PREFIX}*"
 
     def exchange_of(self, key: str) -> str | None:
         """The exchange whose binding table `key` is; None for any other key."""

@@ -1,7 +1,7 @@
 """What Celery PUBLISHes on Redis, decoded without Redis: events and stored results.
 
-Events travel in kombu's envelope (JSON whose `body` is base64 of the event
-serializer's bytes, JSON by default); `task.multi` carries a JSON list of
+Events travel in kombu's envelope (read by `qwatch.celery.envelope`), their
+body JSON by default; `task.multi` carries a JSON list of
 task events (celery/events/dispatcher.py `EventDispatcher.flush`). The
 result backend publishes each stored result, JSON by default, on a channel
 named like its key (celery/backends/redis.py `RedisBackend._set`). A pickled
@@ -14,13 +14,12 @@ in a batch costs only itself. Text kept from a message is cut to a bound.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from qwatch.celery.envelope import Unreadable, body_bytes, envelope_of
 from qwatch.decode import MAX_OPCODES
 from qwatch.formatting import clip, clip_lines
 from qwatch.pickle_machine import Call, Dict, Global, Meter, walk
@@ -76,24 +75,18 @@ def decode_events(data: bytes) -> tuple[list[dict[str, Any]], int]:
 
 
 def _envelope_body(data: bytes) -> Any:
-    envelope = _json(data)
-    if not isinstance(envelope, dict):
-        raise Undecodable("the envelope is not a JSON object")
+    """The JSON body of kombu's envelope; Celery's events are JSON unless told otherwise."""
+    envelope = envelope_of(data, MAX_MESSAGE_BYTES)
+    if isinstance(envelope, Unreadable):
+        raise Undecodable(envelope.reason)
     if envelope.get("content-type") not in JSON_TYPES:
         raise Undecodable(f"content type {_shown(envelope.get('content-type'))}, not JSON")
     if _get(envelope, "headers", "compression"):
         raise Undecodable("a compressed body")
-    body = envelope.get("body")
-    if not isinstance(body, str):
-        raise Undecodable("the body is not text")
-    encoding = _get(envelope, "properties", "body_encoding")
-    if encoding == "base64":
-        try:
-            raw = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise Undecodable("the body is not base64") from exc
-        return _json(raw)
-    return _json(body.encode("utf-8", "surrogatepass"))
+    body = body_bytes(envelope)
+    if isinstance(body, Unreadable):
+        raise Undecodable(body.reason)
+    return _json(body)
 
 
 def _is_event(item: Any) -> bool:

@@ -103,13 +103,21 @@ class _Worker:
 
 
 @dataclass(slots=True)
+class _Outcomes:
+    """What one worker's task events reported while listened to: its processed count
+    does not split successes from failures."""
+
+    succeeded: int = 0
+    failed: int = 0
+
+
+@dataclass(slots=True)
 class _Task:
     name: str | None = None
     args: str | None = None
     kwargs: str | None = None
     retries: int | None = None
     worker: str | None = None
-    queue: str | None = None
     sent_at: float | None = None
     received_at: float | None = None
     started_at: float | None = None
@@ -135,8 +143,8 @@ class CeleryState:
         self.waiting_results: OrderedDict[str, tuple[StoredResult, float]] = OrderedDict()
         self.ended: deque[Completion] = deque(maxlen=MAX_COMPLETIONS)
         self.failures: OrderedDict[str, CeleryFailure] = OrderedDict()
-        self.task_event_workers: OrderedDict[str, list[int]] = OrderedDict()
-        """Workers that sent task events, with their [succeeded, failed] counts."""
+        self.task_event_workers: OrderedDict[str, _Outcomes] = OrderedDict()
+        """Workers that sent task events, with what those events reported."""
         self.skipped = 0
 
     def remember_queue(self, task_id: str, queue: str) -> None:
@@ -193,7 +201,7 @@ class CeleryState:
             return
         worker: str = event["hostname"]
         if worker not in self.task_event_workers:
-            _put(self.task_event_workers, worker, [0, 0], MAX_WORKERS)
+            _put(self.task_event_workers, worker, _Outcomes(), MAX_WORKERS)
         task = self._task(task_id)
         task.worker = worker
         self.waiting_results.pop(task_id, None)
@@ -207,10 +215,10 @@ class CeleryState:
             task.started_at = at
         elif kind == "task-succeeded":
             self._end(task_id, task, FINISHED, None, at)
-            self.task_event_workers[worker][0] += 1
+            self.task_event_workers[worker].succeeded += 1
         elif kind == "task-failed":
             self._task_failed(task_id, task, event, at)
-            self.task_event_workers[worker][1] += 1
+            self.task_event_workers[worker].failed += 1
         elif kind in ("task-revoked", "task-rejected") and not event.get("requeue"):
             self.tasks.pop(task_id, None)
 
@@ -220,8 +228,7 @@ class CeleryState:
         task.sent_at = at
         queue = text(event.get("queue"), NAME_LIMIT)
         if queue:
-            task.queue = queue
-            _put(self.queues, task_id, queue, MAX_QUEUED_IDS)
+            self.remember_queue(task_id, queue)
 
     def _task(self, task_id: str) -> _Task:
         task = self.tasks.get(task_id)
@@ -257,20 +264,32 @@ class CeleryState:
         self, task_id: str, task: _Task, outcome: str, exception: str | None, at: float
     ) -> None:
         self.tasks.pop(task_id, None)
+        self._count_end(task_id, task, outcome, task.name, exception, at)
+
+    def _count_end(
+        self,
+        task_id: str,
+        task: _Task,
+        outcome: str,
+        name: str | None,
+        exception: str | None,
+        at: float,
+    ) -> None:
+        """Count a task's end once, whichever source (events or a stored result) told it first."""
         if task_id in self.counted:
             return
         _put(self.counted, task_id, None, MAX_COUNTED)
         self.ended.append(
             Completion(
-                task_id,
-                self._queue_of(task_id),
-                outcome,
-                task.name,
-                exception,
-                task.sent_at,
-                task.started_at,
-                at,
-                CELERY,
+                id=task_id,
+                queue=self._queue_of(task_id),
+                outcome=outcome,
+                function=name,
+                exception=exception,
+                enqueued_at=task.sent_at,
+                started_at=task.started_at,
+                ended_at=at,
+                system=CELERY,
             )
         )
 
@@ -281,7 +300,7 @@ class CeleryState:
         """A published result: a failure at once; a completion once `RESULT_GRACE` has passed
         without task events for the same task."""
         if result.queue:
-            _put(self.queues, result.task_id, result.queue, MAX_QUEUED_IDS)
+            self.remember_queue(result.task_id, result.queue)
         if result.status == "FAILURE":
             self._add_failure(self._result_failure(result, received_at))
         if result.status not in ("SUCCESS", "FAILURE") or result.task_id in self.counted:
@@ -328,23 +347,11 @@ class CeleryState:
             if now - received_at < RESULT_GRACE:
                 return
             del self.waiting_results[task_id]
-            if task_id in self.counted:
-                continue
-            _put(self.counted, task_id, None, MAX_COUNTED)
             task = self.tasks.pop(task_id, None) or _Task()
             outcome = FINISHED if result.status == "SUCCESS" else FAILED
-            self.ended.append(
-                Completion(
-                    task_id,
-                    self._queue_of(task_id),
-                    outcome,
-                    result.name or task.name,
-                    result.exception,
-                    task.sent_at,
-                    task.started_at,
-                    result.date_done or received_at,
-                    CELERY,
-                )
+            ended_at = result.date_done or received_at
+            self._count_end(
+                task_id, task, outcome, result.name or task.name, result.exception, ended_at
             )
 
     def expire_workers(self, now: float) -> None:
@@ -362,7 +369,7 @@ class CeleryState:
         return tuple(self._stats(self.workers[name], now) for name in sorted(self.workers))
 
     def _stats(self, worker: _Worker, now: float) -> WorkerStats:
-        counts = self.task_event_workers.get(worker.name)
+        outcomes = self.task_event_workers.get(worker.name)
         age = max(0.0, now - worker.seen_at)
         return WorkerStats(
             name=worker.name,
@@ -376,8 +383,8 @@ class CeleryState:
             birth=worker.birth,
             heartbeat_age_seconds=age,
             heartbeat_overdue=age > worker.freq * OVERDUE_FACTOR,
-            successful_jobs=counts[0] if counts else None,
-            failed_jobs=counts[1] if counts else None,
+            successful_jobs=outcomes.succeeded if outcomes else None,
+            failed_jobs=outcomes.failed if outcomes else None,
             working_seconds=None,
             system=CELERY,
             processed=worker.processed,

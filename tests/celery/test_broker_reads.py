@@ -9,6 +9,7 @@ import pytest
 import redis
 from celery import Celery
 
+from qwatch.celery import broker
 from qwatch.celery.broker import (
     HEAD_READ,
     RESERVED_LIMIT,
@@ -16,7 +17,9 @@ from qwatch.celery.broker import (
     discover_queues,
     read_celery_queues,
 )
+from qwatch.celery.envelope import Message, Unreadable, parse_message
 from qwatch.celery.layout import CeleryLayout
+from qwatch.memory import ClientMemory
 from tests.test_read_only import RoundTrips, command_calls
 
 DEFAULT = CeleryLayout()
@@ -70,6 +73,23 @@ def test_a_steady_state_reads_no_unacked_value_again(client: redis.Redis, app: C
     again = read_celery_queues(client, DEFAULT, queues)
     assert command_calls(client).get("hmget", 0) == before
     assert [q.celery.reserved if q.celery else None for q in again.queues] == [20, 0]
+
+
+def test_waiting_heads_of_every_queue_are_parsed_once(
+    client: redis.Redis, app: Celery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[object] = []
+
+    def counting(raw: object) -> Message | Unreadable:
+        parsed.append(raw)
+        return parse_message(raw)
+
+    monkeypatch.setattr(broker, "_MESSAGES", ClientMemory(counting))
+    queues = populate(client, app, 3)
+    first = read_celery_queues(client, DEFAULT, queues)
+    again = read_celery_queues(client, DEFAULT, queues)
+    assert len(parsed) == 3
+    assert [q.head_job for q in again.queues] == [q.head_job for q in first.queues]
 
 
 def test_every_command_is_a_read(client: redis.Redis, app: Celery) -> None:

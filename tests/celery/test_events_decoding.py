@@ -115,6 +115,37 @@ def test_events_of_any_shape_never_break_the_model(
     assert all(completion.outcome in ("finished", "failed") for completion in state.take_ended())
 
 
+RESULT_FIELDS = st.sampled_from(
+    ["status", "task_id", "traceback", "date_done", "name", "queue", "worker", "args",
+     "kwargs", "retries"]
+)  # fmt: skip
+STORED_EXCEPTION = st.dictionaries(st.sampled_from(["exc_type", "exc_message"]), JSON)
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from(["SUCCESS", "FAILURE", "REVOKED"]),
+    st.dictionaries(RESULT_FIELDS, JSON, max_size=6),
+    JSON | STORED_EXCEPTION,
+)
+def test_results_of_any_shape_never_break_the_model(
+    status: str, fields: dict[str, Any], result: Any
+) -> None:
+    data = json.dumps({"status": status, "result": result, **fields}).encode()
+    try:
+        stored = decode_result(data, "from-the-channel")
+    except Undecodable:
+        return
+    state = CeleryState()
+    state.apply_result(stored, 100.0)
+    state.settle_results(100.0 + RESULT_GRACE)
+    ended = state.take_ended()
+    assert [completion.id for completion in ended] == (
+        [stored.task_id] if stored.status in ("SUCCESS", "FAILURE") else []
+    )
+    assert len(state.failures) == (stored.status == "FAILURE")
+
+
 def test_a_json_failure_gives_the_exception_and_traceback() -> None:
     meta = {
         "status": "FAILURE",
