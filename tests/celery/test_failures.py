@@ -22,6 +22,8 @@ from tests.celery.conftest import StartWorker
 from tests.celery.test_events import live_worker
 from tests.tui.conftest import SIZE, table, until
 
+LISTEN = 15
+"""Seconds `qwatch failed` listens: room for a worker on a loaded machine to fail the task."""
 MESSAGE = "UpstreamTimeout: http://upstream did not answer in 30 s"
 
 
@@ -38,7 +40,7 @@ def test_failed_lists_a_celery_failure_heard_while_listening(
     before = patterns(client)
     command = [sys.executable, "-m", "qwatch", "failed", "--url", url, "--system", "celery"]
     process = subprocess.Popen(
-        [*command, "--celery-listen", "6"], stdout=subprocess.PIPE, text=True
+        [*command, "--celery-listen", str(LISTEN)], stdout=subprocess.PIPE, text=True
     )
     try:
         wait_until(lambda: patterns(client) >= before + 1, "the command listening")
@@ -47,9 +49,11 @@ def test_failed_lists_a_celery_failure_heard_while_listening(
     finally:
         process.kill()
     assert process.returncode == 0
-    [row] = [line for line in out.splitlines() if crawl.id in line]
+    rows = [line for line in out.splitlines() if crawl.id in line]
+    assert len(rows) == 1, out
+    [row] = rows
     assert "harness.crawl" in row and "UpstreamTimeout" in row
-    assert "Celery keeps no list of failures: only those heard during the 6 s listen" in out
+    assert f"Celery keeps no list of failures: only those heard during the {LISTEN} s listen" in out
 
 
 def test_job_shows_a_failed_celery_tasks_traceback_from_the_result_backend(
