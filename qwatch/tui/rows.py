@@ -94,10 +94,10 @@ HOST_COLUMNS = (
 )  # fmt: skip
 FAILED_COLUMNS = (
     Column("when", "when", 1, numeric=True), Column("queue", "queue", 3, least=8),
-    Column("system", "system", 1, optional=True),
     Column("function", "function", 2, cap=40, least=10, cut="module"),
     Column("exception", "exception", 2, cap=60, least=12, cut="exception"),
     Column("worker", "worker", 4, least=8), Column("id", "job", 1),
+    Column("system", "system", 1, optional=True),
 )  # fmt: skip
 FUNCTION_COLUMNS = (
     Column("function", "function", 1, least=12, cut="module"),
@@ -243,11 +243,11 @@ def _failed_row(
     return (
         Sortable(-(job.failed_at or 0.0), ago),
         printable(job.queue),
-        job.system if len(systems) > 1 else "",
         printable(job.function),
         Sortable(exception.lower(), exception, palette["error"]),
         printable(job.worker or "-"),
         printable(job.id),
+        job.system if len(systems) > 1 else "",
     )
 
 
