@@ -17,6 +17,7 @@ from rich.console import Console, RenderableType
 from qwatch import __version__, job_states
 from qwatch.browse import MAX_LIMIT as MAX_PAGE
 from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, page_dict, read_page
+from qwatch.celery.failures import celery_job, failed_row
 from qwatch.celery.layout import CeleryLayout
 from qwatch.connection import (
     Target,
@@ -34,6 +35,7 @@ from qwatch.jobs import read_failed, read_job
 from qwatch.printable import printable
 from qwatch.reader import queue_names
 from qwatch.report import WIDE, failed_report, job_report, jobs_report, snapshot_report
+from qwatch.snapshot import CELERY, RQ
 from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL
 from qwatch.tracking import MIN_INTERVAL as MIN_TRACK_INTERVAL
 from qwatch.watch import AUTO, CHOICES, Watch
@@ -113,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="print one job: call, times, traceback",
         description="Print one job, its arguments decoded without unpickling, and its traceback.",
     )
-    job.add_argument("job_id", metavar="ID", type=_not_empty("a job id"), help="the RQ job id")
+    job.add_argument(
+        "job_id", metavar="ID", type=_not_empty("a job id"), help="an RQ job id or a Celery task id"
+    )
     job.set_defaults(command=run_job)
 
     failed = commands.add_parser(
@@ -135,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"at most N jobs (default 20, at most {MAX_LIMIT})",
     )
+    _celery_listen_option(failed)
     failed.set_defaults(command=run_failed)
     _jobs_command(commands, connection)
 
@@ -463,10 +468,18 @@ def run_snapshot(args: argparse.Namespace) -> int:
 def run_job(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     client = connect(target)
+    watch = watch_from_args(args, client, listen=False)
     with translated_errors(target):
-        job = read_job(client, args.job_id)
+        systems = watch.systems()
+        job = read_job(client, args.job_id) if RQ in systems else None
+        if job is None and CELERY in systems:
+            job = celery_job(client, args.job_id, watch.celery_failures())
     if job is None:
-        print(f"qwatch: no job {printable(args.job_id)} in {target.display}", file=sys.stderr)
+        where = f"{printable(args.job_id)} in {target.display}"
+        if CELERY in systems:
+            where += " (nor a Celery result: Celery stores one only with a result backend,"
+            where += " until result_expires)"
+        print(f"qwatch: no job {where}", file=sys.stderr)
         return 1
     console = _console()
     _print(console, job_report(job))
@@ -476,16 +489,33 @@ def run_job(args: argparse.Namespace) -> int:
 def run_failed(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     client = connect(target)
-    with translated_errors(target):
-        if args.queue and args.queue not in queue_names(client):
-            raise TargetError(f"no queue {args.queue!r} in {target.display}")
-        rows = read_failed(client, queue=args.queue, limit=args.limit)
+    watch = watch_from_args(args, client, listen=args.celery_listen > 0)
+    try:
+        with translated_errors(target):
+            systems = watch.systems()
+            if args.queue and CELERY not in systems and args.queue not in queue_names(client):
+                raise TargetError(f"no queue {args.queue!r} in {target.display}")
+            watch.listen_for(args.celery_listen)
+            rows = read_failed(client, queue=args.queue, limit=args.limit) if RQ in systems else []
+            heard = [
+                failed_row(failure)
+                for failure in watch.celery_failures()
+                if not args.queue or failure.queue == args.queue
+            ]
+    finally:
+        watch.close()
+    rows = sorted(rows + heard, key=lambda row: row.failed_at or 0.0, reverse=True)[: args.limit]
     if not rows:
         where = f"queue {args.queue}" if args.queue else target.display
         print(f"no failed jobs in {where}")
-        return 0
-    console = _console()
-    _print(console, failed_report(rows, console.width))
+    else:
+        console = _console()
+        _print(console, failed_report(rows, console.width))
+    if CELERY in systems:
+        print(
+            "Celery keeps no list of failures: only those heard during the"
+            f" {args.celery_listen:g} s listen are shown (one you know: qwatch job ID)"
+        )
     return 0
 
 

@@ -45,6 +45,7 @@ from qwatch.results import (
     return_value,
 )
 from qwatch.skips import Skips
+from qwatch.snapshot import RQ
 from qwatch.timestamps import parse_rq_time
 
 TRACEBACK_LIMIT = 20_000
@@ -92,6 +93,8 @@ class JobDetail:
     retry_intervals: tuple[int, ...] = ()
     dependencies: tuple[str, ...] = ()
     attempts: tuple[Attempt, ...] = ()
+    system: str = RQ
+    """Whose job: RQ's can be requeued and deleted, Celery's only read."""
 
     @property
     def wait_seconds(self) -> float | None:
@@ -114,6 +117,8 @@ class FailedJob:
     exception: str | None
     worker: str | None
     failed_at: float | None
+    system: str = RQ
+    """Whose failure: the faces key rows by system and id, and act on RQ's alone."""
 
 
 def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:

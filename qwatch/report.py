@@ -257,12 +257,14 @@ def _abandoned(snapshot: Snapshot, width: int) -> RenderableType:
 def failed_report(
     rows: Sequence[FailedJob], width: int = WIDE, now: float | None = None
 ) -> RenderableType:
-    """The failed list, one job a line, newest first; the id always whole."""
+    """The failed list, one job a line, newest first; the id always whole; each queue says
+    its system when RQ's and Celery's failures are listed together."""
     now = time.time() if now is None else now
+    mixed = len({row.system for row in rows}) > 1
     cells = [
         (
             duration(now - row.failed_at) if row.failed_at else "-",
-            row.queue,
+            f"{row.queue} ({row.system})" if mixed else row.queue,
             row.function,
             Text(row.exception or "-", style="red"),
             row.worker or "-",

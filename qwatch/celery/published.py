@@ -62,6 +62,8 @@ class StoredResult:
     args: str | None = None
     kwargs: str | None = None
     retries: int | None = None
+    result: str | None = None
+    """What a task that did not fail returned, shown as text."""
 
 
 def decode_events(data: bytes) -> tuple[list[dict[str, Any]], int]:
@@ -127,6 +129,7 @@ def decode_result(data: bytes, channel_task_id: str) -> StoredResult:
         args=shown_value(meta.get("args")),
         kwargs=shown_value(meta.get("kwargs")),
         retries=count(meta.get("retries")),
+        result=shown_value(meta.get("result")) if status != "FAILURE" else None,
     )
 
 

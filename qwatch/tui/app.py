@@ -39,7 +39,7 @@ from qwatch.tui.browser import JobBrowser
 from qwatch.tui.celery_queue import CeleryQueuePanel
 from qwatch.tui.dialogs import Choose, Confirm, Help
 from qwatch.tui.feed import Source, Update
-from qwatch.tui.inspector import Inspector
+from qwatch.tui.inspector import Inspector, refusal
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
 from qwatch.tui.notes import celery_notes
 from qwatch.tui.prepared import prepare
@@ -71,7 +71,10 @@ HELP_NOTES = {
         ("", "Celery workers appear with their heartbeats;"),
         ("", "processed counts failed tasks too"),
     ],
-    "failed": [("", "RQ's failed jobs: Celery keeps no registry")],
+    "failed": [
+        ("", "Celery keeps no list of failures: its tasks that"),
+        ("", "failed while qwatch listened; r and d work on RQ's"),
+    ],
 }
 """What the keys alone do not say about a screen that shows Celery too."""
 
@@ -461,9 +464,21 @@ class QwatchApp(App[None]):
         self.action_inspect()
 
     def action_inspect(self) -> None:
-        job_id = self.tables["failed"].selected_key
-        if job_id:
-            self.load_job(job_id)
+        key = self.tables["failed"].selected_key
+        if key:
+            self.load_job(split_key(key)[1])
+
+    def _rq_failed(self, what: str) -> str | None:
+        """The selected failed job's id when it is RQ's; on a Celery failure, one notice that
+        `what` works on RQ only and nothing changed."""
+        key = self.tables["failed"].selected_key
+        if not key:
+            return None
+        system, job_id = split_key(key)
+        if system != RQ:
+            self.notify(refusal(what, system, job_id), severity="warning")
+            return None
+        return job_id
 
     @work(thread=True, group="job")
     def load_job(self, job_id: str) -> None:
@@ -491,12 +506,12 @@ class QwatchApp(App[None]):
         self.push_screen(Inspector(job, self.read_only), chosen)
 
     def action_requeue(self) -> None:
-        job_id = self.tables["failed"].selected_key
+        job_id = self._rq_failed("requeue")
         if job_id:
             self._ask(f"Requeue job {job_id}?", partial(actions.requeue_failed_job, job_id=job_id))
 
     def action_delete(self) -> None:
-        job_id = self.tables["failed"].selected_key
+        job_id = self._rq_failed("delete")
         if job_id:
             self._ask(f"Delete job {job_id}?", partial(actions.delete_failed_job, job_id=job_id))
 

@@ -17,11 +17,12 @@ from typing import Protocol
 import redis
 
 from qwatch.browse import JobPage, PageRequest, read_page
+from qwatch.celery.failures import celery_job, failed_row
 from qwatch.completions import Completion, CompletionTracker
 from qwatch.connection import Target, translated_errors
 from qwatch.functions import FunctionCounts, read_function_counts
 from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
-from qwatch.snapshot import RQ, Snapshot
+from qwatch.snapshot import CELERY, RQ, Snapshot
 from qwatch.stream import CompletionStream
 from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.tui.recent import FunctionRecent, RecentCompletions
@@ -113,7 +114,9 @@ class Feed:
         with translated_errors(self.target):
             snapshot = self.watch.read()
             rq = snapshot.only(RQ)
-            failed = tuple(read_failed(self.client, limit=FAILED_LIMIT))
+            heard = [failed_row(failure) for failure in self.watch.celery_failures()]
+            listed = read_failed(self.client, limit=FAILED_LIMIT) + heard
+            failed = tuple(sorted(listed, key=lambda job: job.failed_at or 0.0, reverse=True))
             queues = [queue.name for queue in rq.queues]
             functions = read_function_counts(self.client, queues) if with_functions else None
             streamed = self._stream.poll(self.client, rq)
@@ -125,8 +128,12 @@ class Feed:
         return Update(snapshot, failed, trends, functions, recent)
 
     def job(self, job_id: str) -> JobDetail | None:
+        """RQ's job with this id, else Celery's task: its stored result or the failure heard."""
         with translated_errors(self.target):
-            return read_job(self.client, job_id)
+            job = read_job(self.client, job_id)
+            if job is None and CELERY in self.watch.systems():
+                job = celery_job(self.client, job_id, self.watch.celery_failures())
+            return job
 
     def page(self, request: PageRequest) -> JobPage:
         """One page of the job browser: two round trips, whatever the registry's size."""

@@ -17,9 +17,15 @@ from qwatch.jobs import JobDetail
 from qwatch.listing import detail_rows
 from qwatch.printable import printable, printable_lines
 from qwatch.report import attempts_table
+from qwatch.snapshot import RQ
 from qwatch.tui.dialogs import Help
 
 ATTEMPTS_TITLE = "attempts (RQ records each Retry returned and the last outcome)"
+
+
+def refusal(what: str, system: str, job_id: str) -> str:
+    """The one notice that an action on failed jobs works on RQ's alone."""
+    return f"{what} works on RQ jobs only: {system} task {job_id} is unchanged"
 
 
 class Inspector(ModalScreen[str | None]):
@@ -65,12 +71,16 @@ class Inspector(ModalScreen[str | None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "choose":
-            return not self.read_only and self.job.status == job_states.FAILED
+            celery = self.job.system != RQ  # the key answers with why it does nothing
+            return not self.read_only and (celery or self.job.status == job_states.FAILED)
         if action == "copy":
             return bool(self.job.traceback)
         return True
 
     def action_choose(self, action: str) -> None:
+        if self.job.system != RQ:
+            self.notify(refusal(action, self.job.system, self.job.id), severity="warning")
+            return
         self.dismiss(action)
 
     def action_copy(self) -> None:

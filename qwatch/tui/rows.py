@@ -24,7 +24,7 @@ from qwatch.printable import printable
 from qwatch.snapshot import CELERY, CeleryQueue, QueueStats, WorkerStats
 from qwatch.tui.feed import Update
 from qwatch.tui.recent import FunctionRecent
-from qwatch.tui.row_keys import key_of
+from qwatch.tui.row_keys import key_of, row_key
 from qwatch.tui.trends import HISTORY, QueueTrend, sparkline
 
 
@@ -97,6 +97,7 @@ FAILED_COLUMNS = (
     Column("function", "function", 2, cap=40, least=10, cut="module"),
     Column("exception", "exception", 2, cap=60, least=12, cut="exception"),
     Column("worker", "worker", 4, least=8), Column("id", "job", 1),
+    Column("system", "system", 1, optional=True),
 )  # fmt: skip
 FUNCTION_COLUMNS = (
     Column("function", "function", 1, least=12, cut="module"),
@@ -226,14 +227,17 @@ def host_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Row
 def failed_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
     """Ages are counted to the moment of the snapshot, like every other age shown."""
     now = update.snapshot.taken_at
+    systems = {job.system for job in update.failed}
     return {
-        job.id: _failed_row(job, now, palette)
+        row_key(job.system, job.id): _failed_row(job, now, systems, palette)
         for job in update.failed
-        if matches(needle, job.queue, job.function, job.exception, job.worker, job.id)
+        if matches(needle, job.queue, job.function, job.exception, job.worker, job.id, job.system)
     }
 
 
-def _failed_row(job: FailedJob, now: float, palette: Palette) -> tuple[Cell, ...]:
+def _failed_row(
+    job: FailedJob, now: float, systems: set[str], palette: Palette
+) -> tuple[Cell, ...]:
     ago = f"{duration(now - job.failed_at)} ago" if job.failed_at else "-"
     exception = printable(job.exception or "-")
     return (
@@ -243,6 +247,7 @@ def _failed_row(job: FailedJob, now: float, palette: Palette) -> tuple[Cell, ...
         Sortable(exception.lower(), exception, palette["error"]),
         printable(job.worker or "-"),
         printable(job.id),
+        job.system if len(systems) > 1 else "",
     )
 
 

@@ -57,14 +57,14 @@ async def test_a_new_failure_lands_in_its_sorted_place(client: redis.Redis, url:
         def expected() -> list[str]:
             """By function, and within a function in the reader's order, newest first."""
             jobs = read_failed(client)
-            return [job.id for job in sorted(jobs, key=lambda job: job.function)]
+            return [f"rq:{job.id}" for job in sorted(jobs, key=lambda job: job.function)]
 
         assert failed.keys == expected()
         queue.enqueue(tasks.divide, 2, 0)
         run_burst(url, ["default"])
         await until(pilot, lambda: failed.row_count == 5, "the new failure")
         assert failed.keys == expected()
-        assert failed.keys[0] == read_failed(client)[0].id
+        assert failed.keys[0] == f"rq:{read_failed(client)[0].id}"
         await pilot.press("s")
         assert "exception ▲" in failed.render_line(0).text
 
