@@ -408,12 +408,22 @@ def _system_options() -> _Parser:
         default="",
         help="broker_transport_options' global_keyprefix, if set",
     )
+    group.add_argument(
+        "--celery-result-prefix",
+        metavar="PREFIX",
+        default="",
+        help="result_backend_transport_options' global_keyprefix, if set",
+    )
     return options
 
 
 def watch_from_args(args: argparse.Namespace, client: redis.Redis, listen: bool = True) -> Watch:
     """The systems the options ask to watch on this client's Redis."""
-    given: dict[str, Any] = {"prefix": args.celery_prefix, "queues": tuple(args.celery_queue)}
+    given: dict[str, Any] = {
+        "prefix": args.celery_prefix,
+        "result_prefix": args.celery_result_prefix,
+        "queues": tuple(args.celery_queue),
+    }
     for option, name in (
         ("celery_sep", "sep"),
         ("celery_priority_steps", "priority_steps"),
@@ -473,7 +483,9 @@ def run_job(args: argparse.Namespace) -> int:
         systems = watch.systems()
         job = read_job(client, args.job_id) if RQ in systems else None
         if job is None and CELERY in systems:
-            job = celery_job(client, args.job_id, watch.celery_failures())
+            job = celery_job(
+                client, args.job_id, watch.celery_failures(), watch.layout.result_prefix
+            )
     if job is None:
         where = f"{printable(args.job_id)} in {target.display}"
         if CELERY in systems:

@@ -1,19 +1,21 @@
 """One Redis watched for RQ, Celery or both: the boundary every face reads through.
 
 `--system rq|celery|auto` picks the readers. `auto` looks for each system's
-keys (a few EXISTS, never a SCAN) when the watch starts and again every
-`REDETECT_SECONDS`, so a Celery app deployed next to RQ later is picked up;
+keys (one EXISTS each, never a SCAN) when the watch starts and, while it has
+not found both, again every `DETECT_SECONDS`, so workers that register after
+qwatch starts, or a Celery app deployed next to RQ later, are soon picked up;
 a Redis that holds neither is read as RQ, whose empty reading says how to
 find it. Both readers fill the same `Snapshot`, merged here.
 
 Celery's queues are found by `discover_queues`, the one SCAN qwatch issues,
-run at the start and every `REDETECT_SECONDS`, never per sample. Its workers
+when Celery is first found and every `DISCOVER_SECONDS`, never per sample. Its workers
 and finished tasks are seen only through events, so watching Celery starts a
 listener thread that stays subscribed for the life of the watch.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from dataclasses import replace
@@ -32,8 +34,10 @@ from qwatch.snapshot import CELERY, RQ, Snapshot
 
 AUTO = "auto"
 CHOICES = (AUTO, RQ, CELERY)
-REDETECT_SECONDS = 60.0
-"""How often `auto` looks again for each system, and Celery's queues are discovered again."""
+DETECT_SECONDS = 10.0
+"""How often `auto` looks again for a system it has not found: one EXISTS."""
+DISCOVER_SECONDS = 60.0
+"""How often Celery's queues are discovered again: a SCAN of the whole keyspace."""
 
 
 class Watch:
@@ -58,28 +62,38 @@ class Watch:
         self.events: CeleryEvents | None = None
         self._systems: tuple[str, ...] = ()
         self._celery_queues: tuple[str, ...] = ()
-        self._checked_at = -REDETECT_SECONDS
+        self._detect_at = self._discover_at = 0.0
+        """When (time.monotonic) to look for the systems, and for Celery's queues, again."""
         self._lock = threading.Lock()
 
     def systems(self) -> tuple[str, ...]:
-        """The systems this watch reads, looked for again every `REDETECT_SECONDS`."""
+        """The systems this watch reads; starts Celery's listener when Celery is found."""
         with self._lock:
-            if time.monotonic() - self._checked_at >= REDETECT_SECONDS:
-                self._detect()
+            now = time.monotonic()
+            if now >= self._detect_at:
+                self._detect(now)
+            if CELERY in self._systems and now >= self._discover_at:
+                self._celery_queues = discover_queues(self.client, self.layout)
+                self._discover_at = now + DISCOVER_SECONDS
+                self._start_listening()
             return self._systems
 
-    def _detect(self) -> None:
-        if self.system == AUTO:
-            found = tuple(s for s in (RQ, CELERY) if _holds(self.client, s, self.layout))
-            self._systems = found or (RQ,)
-        else:
-            self._systems = (self.system,)
-        if CELERY in self._systems:
-            self._celery_queues = discover_queues(self.client, self.layout)
-            if self.listen and self.events is None:
-                self.events = CeleryEvents(self.client, prefix=self.layout.prefix)
-                self.events.start()
-        self._checked_at = time.monotonic()
+    def _detect(self, now: float) -> None:
+        if self.system != AUTO:
+            self._systems, self._detect_at = (self.system,), math.inf
+            return
+        found = tuple(s for s in (RQ, CELERY) if _holds(self.client, s, self.layout))
+        self._systems = found or (RQ,)
+        self._detect_at = math.inf if len(found) == len(CHOICES) - 1 else now + DETECT_SECONDS
+
+    def _start_listening(self) -> None:
+        if self.listen and self.events is None:
+            self.events = CeleryEvents(
+                self.client,
+                prefix=self.layout.prefix,
+                result_prefix=self.layout.result_prefix,
+            )
+            self.events.start()
 
     def listen_for(self, seconds: float) -> None:
         """Wait while Celery's events arrive, when Celery is watched: a one-shot reading

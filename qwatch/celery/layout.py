@@ -83,6 +83,9 @@ class CeleryLayout:
     """Seconds kombu may take past the visibility timeout to redeliver: its sweep period,
     `unacked_restore_interval * unacked_restore_throttle` (10 * 10 by default)."""
     queues: tuple[str, ...] = ()
+    result_prefix: str = ""
+    """The result backend's `global_keyprefix` (`result_backend_transport_options`), as given:
+    Celery adds `_` unless it ends in one of `:_-.` (`results_channel`)."""
     """Queues watched whether or not a binding table names them."""
 
     def __post_init__(self) -> None:

@@ -132,7 +132,12 @@ class Feed:
         with translated_errors(self.target):
             job = read_job(self.client, job_id)
             if job is None and CELERY in self.watch.systems():
-                job = celery_job(self.client, job_id, self.watch.celery_failures())
+                job = celery_job(
+                    self.client,
+                    job_id,
+                    self.watch.celery_failures(),
+                    self.watch.layout.result_prefix,
+                )
             return job
 
     def page(self, request: PageRequest) -> JobPage:

@@ -13,10 +13,13 @@ import redis
 from celery import Celery
 from rq import Queue
 
+import qwatch.watch
 from harness import tasks
+from harness.polling import wait_until
 from qwatch.celery.layout import CeleryLayout
 from qwatch.snapshot import CELERY, RQ
 from qwatch.watch import Watch
+from tests.celery.conftest import StartWorker
 from tests.test_cli import run_cli
 
 
@@ -99,3 +102,16 @@ def test_snapshot_table_names_each_queues_system_and_how_long_it_listened(
     rows = {tuple(line.split()[:3]) for line in lines}
     assert {("default", "rq", "1"), ("default", "celery", "3")} <= rows
     assert any(line.startswith("Celery: listened 0.") for line in lines), result.stdout
+
+
+def test_auto_finds_celery_that_starts_after_qwatch(
+    client: redis.Redis, monkeypatch: pytest.MonkeyPatch, start_worker: StartWorker
+) -> None:
+    Queue("default", connection=client).enqueue(tasks.add, 1, 2)
+    watch = Watch(client, listen=False)
+    assert watch.systems() == (RQ,)
+    monkeypatch.setattr(qwatch.watch, "DETECT_SECONDS", 0.0)
+    watch.systems()  # looks again at once from now on
+    start_worker(["late"], name="late")
+    wait_until(lambda: CELERY in watch.systems(), "auto to find the Celery worker's bindings")
+    assert "late" in {queue.name for queue in watch.read().queues}
