@@ -172,10 +172,9 @@ def read_celery_queues(
     replies = batch.run(client, commands)
     check_allowed(*replies)
     found = iter(replies)
-    messages = {
-        name: _head_messages(client, [next(found) for _ in ranges])
-        for name, ranges in heads.items()
-    }
+    messages = _head_messages(
+        client, {name: [next(found) for _ in ranges] for name, ranges in heads.items()}
+    )
     held = _held(memory, new_tags, next(found) if new_tags else None)
     _HELD[client] = {tag: held[tag] for tag in delivered or () if tag in held}
     per_queue = _reserved_by_queue(layout, names, delivered, held, now, notes, skips)
@@ -354,10 +353,17 @@ def _head_ranges(
     return ranges
 
 
-def _head_messages(client: redis.Redis, replies: Sequence[Any]) -> list[Message | Unreadable]:
-    """The messages of a queue's LRANGEs in consumption order: index -1 of each list first."""
-    raw = [item for reply in replies for item in reversed(as_list(reply))]
-    return _MESSAGES.of(client).use(raw) if raw else []
+def _head_messages(
+    client: redis.Redis, replies: dict[str, list[Any]]
+) -> dict[str, list[Message | Unreadable]]:
+    """Each queue's messages from its LRANGEs, in consumption order (index -1 of each list
+    first), parsed in one use of the memory so that every queue's are remembered."""
+    raw = {
+        name: [item for reply in lists for item in reversed(as_list(reply))]
+        for name, lists in replies.items()
+    }
+    parsed = iter(_MESSAGES.of(client).use([item for items in raw.values() for item in items]))
+    return {name: [next(parsed) for _ in items] for name, items in raw.items()}
 
 
 def _queue_stats(

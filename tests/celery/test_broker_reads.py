@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 import redis
 from celery import Celery
 
+from qwatch.celery import envelope
 from qwatch.celery.broker import (
     HEAD_READ,
     RESERVED_LIMIT,
@@ -70,6 +72,27 @@ def test_a_steady_state_reads_no_unacked_value_again(client: redis.Redis, app: C
     again = read_celery_queues(client, DEFAULT, queues)
     assert command_calls(client).get("hmget", 0) == before
     assert [q.celery.reserved if q.celery else None for q in again.queues] == [20, 0]
+
+
+def test_a_steady_state_parses_only_new_head_messages(
+    client: redis.Redis, app: Celery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queues = populate(client, app, 3)
+    first = read_celery_queues(client, DEFAULT, queues)
+    parsed: list[Any] = []
+    parse = envelope._json
+
+    def counting(raw: Any) -> Any:
+        parsed.append(raw)
+        return parse(raw)
+
+    monkeypatch.setattr(envelope, "_json", counting)
+    app.send_task("harness.sleep", args=(1,), queue="q1")
+    again = read_celery_queues(client, DEFAULT, queues)
+    assert len(parsed) == 1
+    heads = [q.celery.head_tasks if q.celery else () for q in (*first.queues, *again.queues)]
+    assert heads[3] == heads[0] == (("harness.add", 1),)
+    assert dict(heads[4]) == {"harness.add": 1, "harness.sleep": 1}
 
 
 def test_every_command_is_a_read(client: redis.Redis, app: Celery) -> None:
