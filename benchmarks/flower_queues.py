@@ -13,6 +13,7 @@ import asyncio
 import json
 import sys
 import time
+from typing import Any
 
 import redis
 from flower.utils.broker import Broker
@@ -21,16 +22,27 @@ from redis.asyncio.connection import AbstractConnection
 ROUND_TRIPS = 0
 
 
-def count_sends() -> None:
-    """Count every write that awaits replies: one per command or pipeline, the handshake too."""
-    send = AbstractConnection.send_packed_command
+def count_round_trips() -> None:
+    """Count every write after a read (or a connection's first): one per wait for replies.
 
-    async def counting(self: AbstractConnection, *args: object, **kwargs: object) -> None:
+    The connection's handshake counts too: its two CLIENT SETINFO are sent
+    together, then read, as one round trip.
+    """
+    send, read = AbstractConnection.send_packed_command, AbstractConnection.read_response
+
+    async def counting_send(self: AbstractConnection, *args: Any, **kwargs: Any) -> None:
         global ROUND_TRIPS
-        ROUND_TRIPS += 1
-        await send(self, *args, **kwargs)  # type: ignore[arg-type]
+        if not getattr(self, "_bench_sent", False):
+            ROUND_TRIPS += 1
+            self._bench_sent = True  # type: ignore[attr-defined]
+        await send(self, *args, **kwargs)
 
-    AbstractConnection.send_packed_command = counting  # type: ignore[method-assign]
+    async def counting_read(self: AbstractConnection, *args: Any, **kwargs: Any) -> Any:
+        self._bench_sent = False  # type: ignore[attr-defined]
+        return await read(self, *args, **kwargs)
+
+    AbstractConnection.send_packed_command = counting_send  # type: ignore[method-assign]
+    AbstractConnection.read_response = counting_read  # type: ignore[method-assign]
 
 
 def redis_cpu(client: redis.Redis) -> float:
@@ -64,7 +76,7 @@ async def measure(url: str, names: list[str], runs: int) -> dict[str, object]:
 def main() -> None:
     url, runs = sys.argv[1], int(sys.argv[2])
     names = json.load(sys.stdin)
-    count_sends()
+    count_round_trips()
     print(json.dumps(asyncio.run(measure(url, names, runs))))
 
 
