@@ -23,7 +23,7 @@ Then it times, on the same data:
   Rust project, so its loop is timed here with kombu itself. Lengths only.
 
 Queue discovery (qwatch's one SCAN, every 60 s) is timed apart. Redis CPU is
-read from `INFO cpu` before and after each tool's runs. Round trips are
+and the bytes Redis sent are read from `INFO` before and after each tool's runs. Round trips are
 counted by wrapping the clients' writes and reads: each wait for Redis'
 replies is one, whatever the machine's load. Flower's include its new
 connection's handshake (its pipelined CLIENT SETINFO), as every request of
@@ -69,6 +69,8 @@ class Result:
     seconds: list[float]
     redis_cpu: float
     round_trips: float
+    sent: float
+    """Bytes Redis sent per run."""
     reads: str
 
 
@@ -116,9 +118,13 @@ class RoundTrips:
             AbstractConnection.read_response = read  # type: ignore[method-assign]
 
 
-def redis_cpu(client: redis.Redis) -> float:
-    info = client.info("cpu")
-    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+def redis_usage(client: redis.Redis) -> tuple[float, int]:
+    """Redis' CPU seconds so far, and the bytes it has sent to its clients."""
+    cpu, stats = client.info("cpu"), client.info("stats")
+    return (
+        float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]),
+        int(stats["total_net_output_bytes"]),
+    )
 
 
 def measure(
@@ -132,7 +138,7 @@ def measure(
     call to warm up."""
     read(setup())
     trips = RoundTrips()
-    before = redis_cpu(client)
+    before_cpu, before_sent = redis_usage(client)
     seconds = []
     for _ in range(runs):
         prepared = setup()
@@ -140,7 +146,14 @@ def measure(
             start = time.perf_counter()
             read(prepared)
             seconds.append(time.perf_counter() - start)
-    return Result(seconds, (redis_cpu(client) - before) / runs, trips.count / runs, reads)
+    cpu, sent = redis_usage(client)
+    return Result(
+        seconds,
+        (cpu - before_cpu) / runs,
+        trips.count / runs,
+        (sent - before_sent) / runs,
+        reads,
+    )
 
 
 def populate(
@@ -216,9 +229,10 @@ def flower(url: str, names: list[str], runs: int) -> tuple[Result, int] | None:
     ).stdout
     result = json.loads(output)
     reads = "lengths (a new connection each request)"
-    return Result(result["seconds"], result["redis_cpu"], result["round_trips"], reads), int(
-        result["messages"]
+    measured = Result(
+        result["seconds"], result["redis_cpu"], result["round_trips"], result["sent"], reads
     )
+    return measured, int(result["messages"])
 
 
 def main() -> None:
@@ -316,7 +330,7 @@ def report(results: dict[str, Result]) -> None:
     first = statistics.median(results["qwatch, first reading"].seconds)
     steady = statistics.median(results["qwatch, steady state"].seconds)
     print(
-        f"{'tool':<32}{'median':>10}{'min':>10}{'redis cpu':>11}{'round trips':>13}"
+        f"{'tool':<32}{'median':>10}{'min':>10}{'redis cpu':>11}{'round trips':>13}{'sent':>10}"
         f"{'vs first':>10}{'vs steady':>11}"
     )
     for name, result in results.items():
@@ -324,6 +338,7 @@ def report(results: dict[str, Result]) -> None:
         print(
             f"{name:<32}{median * 1000:>8.1f}ms{min(result.seconds) * 1000:>8.1f}ms"
             f"{result.redis_cpu * 1000:>9.1f}ms{result.round_trips:>13.0f}"
+            f"{result.sent / 1e6:>8.2f}MB"
             f"{median / first:>9.2f}x{median / steady:>10.2f}x"
         )
     print("vs: the tool's median over qwatch's (above 1: qwatch is faster); what each reads:")

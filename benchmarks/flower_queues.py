@@ -3,8 +3,8 @@
 Reads the Redis URL and the runs from argv and the queue names (a JSON list) from
 stdin. Each run is what Flower's `/api/queues/length` does per request: a new
 `Broker` (a new connection: `queues()` closes its client) and one `queues(names)`.
-Prints one JSON object: seconds and round trips per run, Redis CPU seconds per run
-(INFO cpu), and the messages counted.
+Prints one JSON object: seconds and round trips per run, Redis CPU seconds and bytes
+sent per run (INFO), and the messages counted.
 """
 
 from __future__ import annotations
@@ -45,9 +45,13 @@ def count_round_trips() -> None:
     AbstractConnection.read_response = counting_read  # type: ignore[method-assign]
 
 
-def redis_cpu(client: redis.Redis) -> float:
-    info = client.info("cpu")
-    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+def redis_usage(client: redis.Redis) -> tuple[float, int]:
+    """Redis' CPU seconds so far, and the bytes it has sent to its clients."""
+    cpu, stats = client.info("cpu"), client.info("stats")
+    return (
+        float(cpu["used_cpu_sys"]) + float(cpu["used_cpu_user"]),
+        int(stats["total_net_output_bytes"]),
+    )
 
 
 async def lengths(url: str, names: list[str]) -> list[dict[str, object]]:
@@ -59,16 +63,18 @@ async def lengths(url: str, names: list[str]) -> list[dict[str, object]]:
 async def measure(url: str, names: list[str], runs: int) -> dict[str, object]:
     await lengths(url, names)
     cpu_client = redis.Redis.from_url(url)
-    before_cpu, before_trips = redis_cpu(cpu_client), ROUND_TRIPS
+    (before_cpu, before_sent), before_trips = redis_usage(cpu_client), ROUND_TRIPS
     seconds = []
     for _ in range(runs):
         start = time.perf_counter()
         queues = await lengths(url, names)
         seconds.append(time.perf_counter() - start)
+    cpu, sent = redis_usage(cpu_client)
     return {
         "seconds": seconds,
         "round_trips": (ROUND_TRIPS - before_trips) / runs,
-        "redis_cpu": (redis_cpu(cpu_client) - before_cpu) / runs,
+        "redis_cpu": (cpu - before_cpu) / runs,
+        "sent": (sent - before_sent) / runs,
         "messages": sum(int(str(queue["messages"])) for queue in queues),
     }
 
