@@ -5,8 +5,9 @@
 Starts a private redis-server and fills it with Celery's own producer: QUEUES
 queues with PER_STEP messages in every priority list of each (kombu's steps
 0, 3, 6, 9), and RESERVED messages held in `unacked`/`unacked_index` as kombu's
-`QoS.append` writes them for a worker's prefetched tasks: a quarter held for
-their ETA, a tenth delivered longer ago than the visibility timeout (overdue).
+`QoS.append` writes them for a worker's prefetched tasks, a tenth delivered
+longer ago than the visibility timeout (overdue). A quarter of all messages
+carry an ETA an hour ahead: the reserved ones among them are ETA-held.
 
 Then it times, on the same data:
 
@@ -22,16 +23,18 @@ Then it times, on the same data:
   installable from PyPI: the `celery-exporter` package there is an unrelated
   Rust project, so its loop is timed here with kombu itself. Lengths only.
 
-Queue discovery (qwatch's one SCAN, every 60 s) is timed apart. Redis CPU is
-and the bytes Redis sent are read from `INFO` before and after each tool's runs. Round trips are
-counted by wrapping the clients' writes and reads: each wait for Redis'
-replies is one, whatever the machine's load. Flower's include its new
-connection's handshake (its pipelined CLIENT SETINFO), as every request of
-Flower's makes one; qwatch's and kombu's clients are connected already.
+Queue discovery (qwatch's one SCAN, every 60 s) is timed apart. Redis CPU
+and the bytes Redis sent are read from `INFO` before and after each tool's
+runs. Round trips are counted by wrapping the clients' writes and reads:
+each wait for Redis' replies is one, whatever the machine's load. Flower's
+include its new connection's handshake (its pipelined CLIENT SETINFO), as
+every request of Flower's makes one; qwatch's and kombu's clients are
+connected already.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import subprocess
@@ -46,7 +49,6 @@ import redis
 from celery import Celery
 from redis.connection import AbstractConnection
 
-from benchmarks.population import scale_arguments
 from harness.redis_server import RedisServer
 from qwatch import batch
 from qwatch.celery.broker import discover_queues, read_celery_queues
@@ -174,7 +176,7 @@ def populate(
 
 
 def publish(app: Celery, messages: Iterator[tuple[str, int, int]]) -> None:
-    """Each message through `send_task`, in kombu's publish batches (one LPUSH pipeline each)."""
+    """Each message through `send_task`, in kombu's publish batches (pipelines of LPUSHes)."""
     with app.producer_or_acquire() as producer, producer.batch():
         for queue, priority, n in messages:
             app.send_task(
@@ -236,10 +238,7 @@ def flower(url: str, names: list[str], runs: int) -> tuple[Result, int] | None:
 
 
 def main() -> None:
-    parser = scale_arguments(__doc__, runs=10)
-    parser.add_argument("--per-step", type=int, default=5, help="messages in each priority list")
-    parser.add_argument("--reserved", type=int, default=2000, help="messages in unacked")
-    args = parser.parse_args()
+    args = arguments().parse_args()
     names = [f"celery-{i:04d}" for i in range(args.queues)]
     queued = args.queues * len(DEFAULT_PRIORITY_STEPS) * args.per_step
 
@@ -271,6 +270,19 @@ def main() -> None:
         f" {statistics.median(discovery.seconds) * 1000:.1f} ms,"
         f" {discovery.round_trips:.0f} round trips"
     )
+
+
+def arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--queues", type=int, default=1000)
+    parser.add_argument("--per-step", type=int, default=5, help="messages in each priority list")
+    parser.add_argument("--reserved", type=int, default=2000, help="messages in unacked")
+    parser.add_argument(
+        "--runs", type=int, default=10, help="runs of each tool (qwatch's steady state: 3x)"
+    )
+    return parser
 
 
 def check(client: redis.Redis, names: list[str], queued: int, reserved: int) -> None:
