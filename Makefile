@@ -20,6 +20,7 @@ bench: $(STAMP) tools
 	$(BIN)/python -m benchmarks.exporter
 	$(BIN)/python -m benchmarks.top
 	$(BIN)/python -m benchmarks.http_load
+	$(BIN)/python -m benchmarks.celery
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
