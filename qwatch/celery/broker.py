@@ -1,8 +1,9 @@
 """Read Celery's queues from kombu's Redis keys alone, in at most two round trips.
 
-1. per queue the length of every priority list; the size of `unacked` and
-   its index of delivery times (the oldest `RESERVED_LIMIT` + 1 entries);
-2. the next `HEAD_READ` messages of every queue that has any, from the
+1. (`_read_sizes`) per queue the length of every priority list; the size of
+   `unacked` and its index of delivery times (the oldest `RESERVED_LIMIT` + 1
+   entries);
+2. (`_read_contents`) the next `HEAD_READ` messages of every queue that has any, from the
    consuming end; the `unacked` values of delivery tags not seen at the
    last reading (none in a steady state). Skipped when neither is needed.
 
@@ -18,7 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
 
 import hiredis
@@ -151,6 +152,40 @@ def read_celery_queues(
     skips = Skips()
     notes: list[str] = []
     names = sorted(set(queues))
+    sizes = _read_sizes(client, layout, names, notes, skips)
+    contents = _read_contents(client, layout, sizes)
+    per_queue = _reserved_by_queue(layout, names, sizes.delivered, contents.held, now, notes, skips)
+    stats = skips.build_each(
+        "queue",
+        _queue_stats,
+        (
+            (name, layout, sizes.lengths[name], contents.messages[name], per_queue.get(name), now)
+            for name in names
+        ),
+    )
+    return CeleryReading(
+        queues=tuple(stats),
+        reserved=sizes.reserved,
+        records_skipped=skips.count,
+        notes=tuple(notes),
+        task_queues=contents.task_queues(names),
+    )
+
+
+class _Sizes(NamedTuple):
+    """Round trip 1: how much is queued and reserved, and when each reserved message left."""
+
+    reserved: int
+    delivered: dict[bytes, float] | None
+    """Delivery time per tag of `unacked`; None when it cannot be counted per queue."""
+    lengths: dict[str, Sequence[Any]]
+    """Each queue's priority lists' LLEN replies, in `layout.priority_steps` order."""
+
+
+def _read_sizes(
+    client: redis.Redis, layout: CeleryLayout, names: Sequence[str], notes: list[str], skips: Skips
+) -> _Sizes:
+    """Round trip 1: `unacked`'s size and delivery times, every priority list's length."""
     steps = len(layout.priority_steps)
     with batch.sent(
         client,
@@ -163,14 +198,46 @@ def read_celery_queues(
         hlen, index = arriving.take(2)
         lengths = arriving.take(len(names) * steps)
     check_allowed(hlen, index, *lengths)
-    reserved = hlen if isinstance(hlen, int) else 0
     if not isinstance(hlen, int):
         notes.append(f"{layout.unacked_key!r} is not a hash: reserved messages are unknown")
-    by_queue = {name: lengths[i * steps : (i + 1) * steps] for i, name in enumerate(names)}
-    delivered = _delivery_times(layout, index, notes, skips)
+    return _Sizes(
+        reserved=hlen if isinstance(hlen, int) else 0,
+        delivered=_delivery_times(layout, index, notes, skips),
+        lengths={name: lengths[i * steps : (i + 1) * steps] for i, name in enumerate(names)},
+    )
+
+
+class _Contents(NamedTuple):
+    """Round trip 2: the messages at each queue's head, and the reserved messages."""
+
+    messages: dict[str, list[Message | Unreadable]]
+    held: dict[bytes, Unacked | Unreadable]
+
+    def task_queues(self, names: Sequence[str]) -> tuple[tuple[str, str], ...]:
+        """(task id, queue) of every message seen, sorted."""
+        found = {
+            (message.id, name)
+            for name, listed in self.messages.items()
+            for message in listed
+            if isinstance(message, Message) and message.id
+        }
+        found |= {
+            (entry.message.id, queue)
+            for entry in self.held.values()
+            if isinstance(entry, Unacked)
+            and entry.message.id
+            and (queue := _queue_of(entry, names)) is not None
+        }
+        return tuple(sorted(found))
+
+
+def _read_contents(client: redis.Redis, layout: CeleryLayout, sizes: _Sizes) -> _Contents:
+    """Round trip 2, skipped when nothing is wanted: the heads of the queues that have
+    messages, and the `unacked` values of tags not seen at the last reading."""
     memory = _HELD.setdefault(client, {})
-    new_tags = [tag for tag in delivered or () if tag not in memory]
-    heads = {name: _head_ranges(layout, name, replies) for name, replies in by_queue.items()}
+    delivered = sizes.delivered or {}
+    new_tags = [tag for tag in delivered if tag not in memory]
+    heads = {name: _head_ranges(layout, name, lengths) for name, lengths in sizes.lengths.items()}
     commands: list[Command] = [cmd for ranges in heads.values() for cmd, _take in ranges]
     if new_tags:
         commands.append(("HMGET", layout.unacked_key, *new_tags))
@@ -181,36 +248,8 @@ def read_celery_queues(
         client, {name: [next(found) for _ in ranges] for name, ranges in heads.items()}
     )
     held = _held(memory, new_tags, next(found) if new_tags else None)
-    _HELD[client] = {tag: held[tag] for tag in delivered or () if tag in held}
-    per_queue = _reserved_by_queue(layout, names, delivered, held, now, notes, skips)
-    stats = skips.build_each(
-        "queue",
-        _queue_stats,
-        (
-            (name, layout, by_queue[name], messages[name], per_queue.get(name), now)
-            for name in names
-        ),
-    )
-    task_queues = {
-        (message.id, name)
-        for name, listed in messages.items()
-        for message in listed
-        if isinstance(message, Message) and message.id
-    }
-    task_queues |= {
-        (entry.message.id, queue)
-        for entry in held.values()
-        if isinstance(entry, Unacked)
-        and entry.message.id
-        and (queue := _queue_of(entry, names)) is not None
-    }
-    return CeleryReading(
-        queues=tuple(stats),
-        reserved=reserved,
-        records_skipped=skips.count,
-        notes=tuple(notes),
-        task_queues=tuple(sorted(task_queues)),
-    )
+    _HELD[client] = {tag: held[tag] for tag in delivered if tag in held}
+    return _Contents(messages, held)
 
 
 @dataclass(slots=True)

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from qwatch.celery.envelope import Unreadable, body_bytes, envelope_of
-from qwatch.decode import MAX_OPCODES
+from qwatch.decode import MAX_DEPTH, MAX_INT_DIGITS, MAX_ITEMS, MAX_NODES, MAX_OPCODES
 from qwatch.formatting import clip, clip_lines
 from qwatch.pickle_machine import Call, Dict, Global, Meter, walk
 from qwatch.pickle_machine import Undecodable as UnwalkablePickle
+from qwatch.pickle_text import Renderer
 from qwatch.replies import NAME_LIMIT
 from qwatch.timestamps import LATEST, parse_rq_time
 
@@ -36,6 +37,9 @@ TRACEBACK_LIMIT = 20_000
 REPR_LIMIT = 2_000
 EXCEPTION_LIMIT = 300
 JSON_TYPES = ("application/json",)
+_RENDERED = ("args", "kwargs", "result")
+"""A pickled result's values shown as text, as a task event's reprs are; a failure's
+`result` stays walked, for its exception's class and message."""
 _EXCEPTION_CLASS = re.compile(r"^([A-Za-z_][\w.]*)(?:\(|:|$)")
 _LAST_LINE_CLASS = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 
@@ -148,14 +152,21 @@ def _exception_of(result: Any) -> tuple[str | None, str | None]:
 
 
 def _pickled_meta(data: bytes) -> Any:
-    """A pickled result's plain fields, by walking the pickle: nothing is imported or called."""
+    """A pickled result's fields, by walking the pickle: nothing is imported or called.
+    Its values are shown as Python-like text within the same budgets as RQ's pickles."""
+    meter = Meter()
     try:
-        value = walk(data, Meter(), MAX_OPCODES)
+        value = walk(data, meter, MAX_OPCODES)
     except UnwalkablePickle as exc:
         raise Undecodable(f"undecodable pickle: {exc}") from exc
     if not isinstance(value, Dict):
         raise Undecodable("the pickled result is not a dict")
-    return {key: item for key, item in value.pairs if isinstance(key, str)}
+    meta = {key: item for key, item in value.pairs if isinstance(key, str)}
+    renderer = Renderer(meter, meter.steps + MAX_NODES, MAX_DEPTH, MAX_ITEMS, MAX_INT_DIGITS)
+    for key in _RENDERED:
+        if meta.get(key) is not None and not (key == "result" and meta.get("status") == "FAILURE"):
+            meta[key] = renderer.text(meta[key], REPR_LIMIT)
+    return meta
 
 
 def exception_from_repr(value: Any) -> str | None:

@@ -5,7 +5,10 @@ alive while `now < last heartbeat + freq * 2`. Celery's `State` stores the
 *local receive time* of each heartbeat (`local_received`), not the sender's
 `timestamp`, and so does this: a worker whose clock is off still lives and
 dies on the observer's clock, and pub/sub delivers in well under a second.
-Task times (`started_at`, `ended_at`) are the events' own timestamps: they
+For the same reason a running task's age (`current_job_seconds`) counts from
+the local receive time of its task-started: it is measured against the
+observer's `now`, and a worker buffers task events only until its next loop
+turn. Task times (`started_at`, `ended_at`) are the events' own timestamps: they
 say when the worker did it, as the worker's clock says.
 
 Completions. A task's end is counted once, from its task events when its
@@ -41,7 +44,9 @@ from qwatch.celery.published import (
     text,
 )
 from qwatch.completions import Completion
+from qwatch.formatting import clip
 from qwatch.job_states import FAILED, FINISHED
+from qwatch.reader import DESCRIPTION_LIMIT
 from qwatch.replies import MAX_PID, NAME_LIMIT
 from qwatch.snapshot import CELERY, WorkerStats
 
@@ -66,6 +71,9 @@ MAX_EXPIRED = 1_000
 EXPIRED_KEPT_SECONDS = 900.0
 """How long a worker that stopped heartbeating is listed as expired."""
 _WORKER_TYPES = {"worker-online", "worker-heartbeat", "worker-offline"}
+_TASK_ENDS = {"task-succeeded", "task-failed", "task-revoked", "task-rejected", "task-retried"}
+"""After these a task no longer runs where it started (a retry is received again)."""
+_EMPTY = {"()", "[]", "{}"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +131,16 @@ class _Task:
     started_at: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _Running:
+    """A task a worker started and has not ended, as its task events told."""
+
+    worker: str
+    since: float
+    """The local receive time of its task-started."""
+    description: str | None
+
+
 def _put(mapping: OrderedDict[K, V], key: K, value: V, limit: int) -> None:
     """Insert or refresh `key` as the newest entry, forgetting the oldest past `limit`."""
     mapping[key] = value
@@ -138,6 +156,7 @@ class CeleryState:
         self.workers: OrderedDict[str, _Worker] = OrderedDict()
         self.expired: OrderedDict[str, float] = OrderedDict()
         self.tasks: OrderedDict[str, _Task] = OrderedDict()
+        self.running: OrderedDict[str, _Running] = OrderedDict()
         self.queues: OrderedDict[str, str] = OrderedDict()
         self.counted: OrderedDict[str, None] = OrderedDict()
         self.waiting_results: OrderedDict[str, tuple[StoredResult, float]] = OrderedDict()
@@ -165,6 +184,7 @@ class CeleryState:
         if kind == "worker-offline":
             self.workers.pop(name, None)
             self.expired.pop(name, None)
+            self._forget_running(name)
             return
         worker = self.workers.get(name)
         if worker is None:
@@ -205,6 +225,8 @@ class CeleryState:
         task = self._task(task_id)
         task.worker = worker
         self.waiting_results.pop(task_id, None)
+        if kind in _TASK_ENDS:
+            self._stop_running(task_id, worker)
         if kind == "task-received":
             task.name = text(event.get("name"), NAME_LIMIT) or task.name
             task.args = shown_value(event.get("args"))
@@ -213,6 +235,8 @@ class CeleryState:
             task.received_at = at
         elif kind == "task-started":
             task.started_at = at
+            running = _Running(worker, received_at, _description(task))
+            _put(self.running, task_id, running, MAX_TASKS)
         elif kind == "task-succeeded":
             self._end(task_id, task, FINISHED, None, at)
             self.task_event_workers[worker].succeeded += 1
@@ -360,26 +384,57 @@ class CeleryState:
             if now >= worker.seen_at + worker.freq * HEARTBEAT_EXPIRE_FACTOR:
                 del self.workers[name]
                 _put(self.expired, name, now, MAX_EXPIRED)
+                self._forget_running(name)
         for name, since in list(self.expired.items()):
             if now - since > EXPIRED_KEPT_SECONDS:
                 del self.expired[name]
 
+    def _stop_running(self, task_id: str, worker: str) -> None:
+        """A task seen running ended: its worker's heartbeat count of active tasks drops too,
+        until the next heartbeat says again, so the worker is idle at once."""
+        if self.running.pop(task_id, None) is None:
+            return
+        known = self.workers.get(worker)
+        if known is not None and known.active:
+            known.active -= 1
+
+    def _forget_running(self, worker: str) -> None:
+        """A worker gone offline or expired runs nothing any more."""
+        for task_id in [key for key, running in self.running.items() if running.worker == worker]:
+            del self.running[task_id]
+
     def worker_stats(self, now: float) -> tuple[WorkerStats, ...]:
         """The live workers as qwatch's records, by name."""
-        return tuple(self._stats(self.workers[name], now) for name in sorted(self.workers))
+        longest = self._longest_running()
+        return tuple(
+            self._stats(self.workers[name], longest.get(name), now) for name in sorted(self.workers)
+        )
 
-    def _stats(self, worker: _Worker, now: float) -> WorkerStats:
+    def _longest_running(self) -> dict[str, tuple[str, _Running]]:
+        """Per worker, the task it has run longest: a worker with concurrency > 1 runs several
+        at once, and one row shows one, the likeliest to be stuck."""
+        longest: dict[str, tuple[str, _Running]] = {}
+        for task_id, running in self.running.items():
+            known = longest.get(running.worker)
+            if known is None or running.since < known[1].since:
+                longest[running.worker] = (task_id, running)
+        return longest
+
+    def _stats(
+        self, worker: _Worker, current: tuple[str, _Running] | None, now: float
+    ) -> WorkerStats:
+        """One worker; `current` is its longest-running task (task events only), if any."""
         outcomes = self.task_event_workers.get(worker.name)
         age = max(0.0, now - worker.seen_at)
         return WorkerStats(
             name=worker.name,
             hostname=worker.name.partition("@")[2] or None,
             pid=worker.pid,
-            state="busy" if worker.active else "idle",
+            state="busy" if current or worker.active else "idle",
             queues=(),
-            current_job=None,
-            current_job_description=None,
-            current_job_seconds=None,
+            current_job=current[0] if current else None,
+            current_job_description=current[1].description if current else None,
+            current_job_seconds=max(0.0, now - current[1].since) if current else None,
             birth=worker.birth,
             heartbeat_age_seconds=age,
             heartbeat_overdue=age > worker.freq * OVERDUE_FACTOR,
@@ -405,6 +460,15 @@ class CeleryState:
         taken = list(self.ended)
         self.ended.clear()
         return taken
+
+
+def _description(task: _Task) -> str | None:
+    """`harness.sleep (3,) {'x': 1}`: the name, then the args and kwargs reprs when known and
+    not empty; clipped like RQ's descriptions."""
+    if task.name is None:
+        return None
+    shown = [task.name] + [part for part in (task.args, task.kwargs) if part and part not in _EMPTY]
+    return clip(" ".join(shown), DESCRIPTION_LIMIT)
 
 
 def _load_average(value: Any) -> tuple[float, ...] | None:

@@ -112,6 +112,39 @@ def test_task_events_give_named_completions_and_failures_with_tracebacks(
     assert listener.take_completions() == []  # ... and they were not counted again
 
 
+def running(listener: CeleryEvents, name: str, task_id: str | None) -> WorkerStats | None:
+    """The live worker `name`, once its current task is `task_id`."""
+    worker = worker_named(listener, name)
+    return worker if worker is not None and worker.current_job == task_id else None
+
+
+def test_a_busy_worker_shows_the_task_it_runs_until_it_ends(
+    listener: CeleryEvents, start_worker: StartWorker, app: Celery
+) -> None:
+    start_worker(name="busy", task_events=True)
+    live_worker(listener, "busy")
+    sleeping = app.send_task("harness.sleep", (3,))
+    worker = wait_until(lambda: running(listener, "busy", sleeping.id), "the worker busy")
+    assert worker is not None
+    assert (worker.state, worker.current_job_description) == ("busy", "harness.sleep (3,)")
+    first = worker.current_job_seconds
+    assert first is not None
+
+    def older() -> bool:
+        again = running(listener, "busy", sleeping.id)
+        return again is not None and (again.current_job_seconds or 0) > first
+
+    wait_until(older, "the task's age growing")
+    assert sleeping.get(timeout=30) == 3
+    idle = wait_until(lambda: running(listener, "busy", None), "the worker idle again")
+    assert idle is not None
+    assert (idle.state, idle.current_job_description, idle.current_job_seconds) == (
+        "idle",
+        None,
+        None,
+    )
+
+
 def test_without_task_events_failures_come_from_stored_results(
     listener: CeleryEvents, start_worker: StartWorker, app: Celery
 ) -> None:

@@ -221,3 +221,36 @@ def test_a_result_counts_after_the_grace_unless_task_events_count_it() -> None:
     assert [(completion.id, completion.function) for completion in ended] == [
         ("both", "harness.add")
     ]
+
+
+def test_a_busy_worker_shows_its_longest_running_task_until_each_ends() -> None:
+    state = CeleryState()
+    state.apply_event({**heartbeat("celery@a"), "active": 2}, 100.0)  # it counts both
+    for task_id, args, at in (("old", "(30,)", 100.5), ("new", "()", 101.0)):
+        received = task_event("task-received", task_id, "celery@a", name="harness.sleep", args=args)
+        state.apply_event({**received, "kwargs": "{}"}, at)
+        started = task_event("task-started", task_id, "celery@a")
+        state.apply_event({**started, "timestamp": 1.0}, at)  # the receive time decides
+    [worker] = state.worker_stats(103.0)
+    assert (worker.state, worker.current_job, worker.current_job_seconds) == ("busy", "old", 2.5)
+    assert worker.current_job_description == "harness.sleep (30,)"
+    state.apply_event(task_event("task-succeeded", "old", "celery@a"), 103.0)
+    [worker] = state.worker_stats(103.0)
+    assert (worker.current_job, worker.current_job_description) == ("new", "harness.sleep")
+    state.apply_event(task_event("task-retried", "new", "celery@a"), 103.5)
+    [worker] = state.worker_stats(103.5)
+    # idle before the next heartbeat says so
+    assert (worker.state, worker.current_job, worker.current_job_seconds) == ("idle", None, None)
+
+
+def test_a_worker_gone_offline_or_expired_runs_nothing() -> None:
+    state = CeleryState()
+    for name in ("celery@gone", "celery@dead"):
+        state.apply_event(heartbeat(name), 100.0)
+        state.apply_event(task_event("task-started", f"{name}-task", name), 100.0)
+    state.apply_event(heartbeat("celery@gone", kind="worker-offline"), 101.0)
+    state.expire_workers(104.0)
+    assert not state.running
+    state.apply_event(heartbeat("celery@dead"), 105.0)  # back under the same name
+    [worker] = state.worker_stats(105.0)
+    assert (worker.state, worker.current_job) == ("idle", None)

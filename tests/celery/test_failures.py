@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import pickle
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from celery import Celery
 
+from harness.celery_app import UpstreamTimeout
 from harness.polling import wait_until
 from qwatch.celery.events import CeleryEvents
+from qwatch.celery.failures import UNKNOWN_TASK, read_stored_result, result_key, stored_detail
 from qwatch.cli import main
 from qwatch.connection import Target, connect
+from qwatch.errors import UnreadableRecord
 from qwatch.snapshot import CELERY
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed
@@ -103,3 +110,104 @@ async def test_top_lists_a_celery_failure_opens_it_and_refuses_to_requeue_it(
         assert isinstance(top.screen, Inspector) and len(notes) == 2
         assert notes[-1].startswith("requeue works on RQ jobs only")
     assert client.llen("celery") == 0  # nothing was sent again
+
+
+class CreatesFile:
+    """Unpickling this would create a file: reading a result must never do it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Path.touch, (self.path,))
+
+
+def store(client: redis.Redis, key: str, kind: str, value: Any) -> None:
+    """Put a hostile value of `kind` at `key`."""
+    if kind == "list":
+        client.rpush(key, value)
+    elif kind == "hash":
+        client.hset(key, "status", value)
+    else:
+        client.set(key, value)
+
+
+HOSTILE = {
+    "a list": ("list", b'{"status": "FAILURE"}', "WRONGTYPE"),
+    "a hash": ("hash", b"FAILURE", "WRONGTYPE"),
+    "oversized": ("string", b'{"status": "FAILURE", "x": "' + b"x" * (5 << 20), "larger than"),
+    "garbage": ("string", bytes(range(256)) * 10, "not JSON"),
+    "a pickle of garbage": ("string", b"\x80\x04\x95garbage", "undecodable pickle"),
+    "nested too deep": ("string", b"[" * 100_000, "not JSON"),
+    "a JSON list": ("string", b'["FAILURE"]', "not an object"),
+    "a status of the wrong type": ("string", b'{"status": {"a": 1}}', "no status"),
+    "a task id of the wrong type": (
+        "string",
+        json.dumps({"status": "FAILURE", "task_id": ["x"] * 1000}).encode(),
+        None,
+    ),
+    "fields of the wrong types": (
+        "string",
+        json.dumps(
+            {
+                "status": "FAILURE",
+                "result": [1, {"exc_type": 3}],
+                "traceback": {"a": 1},
+                "date_done": [2026],
+                "name": 42,
+                "args": {"deep": [[[[]]]]},
+                "retries": -1,
+            }
+        ).encode(),
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE), ids=list(HOSTILE))
+def test_a_hostile_stored_result_costs_one_line_never_a_traceback(
+    client: redis.Redis, case: str
+) -> None:
+    kind, value, reason = HOSTILE[case]
+    task_id = "hostile\x1b[2Jtask"
+    store(client, result_key(task_id), kind, value)
+    if reason is None:
+        stored = read_stored_result(client, task_id)
+        assert stored is not None and stored.status == "FAILURE"
+        detail = stored_detail(stored)
+        assert (detail.id, detail.function) == (task_id, UNKNOWN_TASK)
+        return
+    with pytest.raises(UnreadableRecord) as raised:
+        read_stored_result(client, task_id)
+    message = str(raised.value)
+    assert reason in message and "\n" not in message and len(message) < 400
+
+
+def test_a_pickled_result_is_shown_and_never_unpickled(
+    client: redis.Redis, url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    marker = tmp_path / "unpickled"
+    meta = {
+        "status": "FAILURE",
+        "result": UpstreamTimeout("http://x did not answer"),
+        "task_id": "pickled",
+        "name": "harness.crawl",
+        "args": ("http://x", CreatesFile(marker)),
+        "kwargs": {"depth": 2},
+        "evil": CreatesFile(marker),
+    }
+    client.set(result_key("pickled"), pickle.dumps(meta, protocol=4))
+    assert main(["job", "pickled", "--url", url, "--system", "celery"]) == 0
+    out = capsys.readouterr().out
+    assert "harness.crawl" in out and "UpstreamTimeout: http://x did not answer" in out
+    assert "('http://x', " in out and "{'depth': 2}" in out  # shown as Python, not "<Dict>"
+    assert not marker.exists()
+
+
+def test_job_of_an_unreadable_celery_result_says_so_in_one_line(
+    client: redis.Redis, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client.rpush(result_key("listed"), "x")
+    assert main(["job", "listed", "--url", url, "--system", "celery"]) != 0
+    err = capsys.readouterr().err
+    assert "WRONGTYPE" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
