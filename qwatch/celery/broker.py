@@ -3,9 +3,10 @@
 1. (`_read_sizes`) per queue the length of every priority list; the size of
    `unacked` and its index of delivery times (the oldest `RESERVED_LIMIT` + 1
    entries);
-2. (`_read_contents`) the next `HEAD_READ` messages of every queue that has any, from the
-   consuming end; the `unacked` values of delivery tags not seen at the
-   last reading (none in a steady state). Skipped when neither is needed.
+2. (`_read_contents`) the next messages of every queue that has any, from the
+   consuming end (`HEAD_READ` each, fewer when many queues share `HEAD_BUDGET`);
+   the `unacked` values of delivery tags not seen at the last reading (none in
+   a steady state). Skipped when neither is needed.
 
 Every command is a read of a known key: no KEYS, no SCAN, no write (kombu's
 own `restore_visible` and `_size` are never called). Finding the queues
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from weakref import WeakKeyDictionary
@@ -45,7 +46,11 @@ from qwatch.timestamps import LATEST
 log = logging.getLogger("qwatch.celery")
 
 HEAD_READ = 100
-"""Messages read from the consuming end of each queue, to say which tasks come next."""
+"""Messages read from the consuming end of a queue, to say which tasks come next."""
+HEAD_BUDGET = 1_000
+"""Head messages read per reading over all queues: with more than ten non-empty queues
+each gets its share (at least one), so a reading moves about a megabyte of messages
+whatever the number of queues (each queue's `head_read` says how many)."""
 RESERVED_LIMIT = 10_000
 """Unacked messages attributed to their queues; beyond, per-queue reserved counts are None."""
 SCAN_COUNT = 1000
@@ -237,7 +242,10 @@ def _read_contents(client: redis.Redis, layout: CeleryLayout, sizes: _Sizes) -> 
     memory = _HELD.setdefault(client, {})
     delivered = sizes.delivered or {}
     new_tags = [tag for tag in delivered if tag not in memory]
-    heads = {name: _head_ranges(layout, name, lengths) for name, lengths in sizes.lengths.items()}
+    share = _head_share(sizes.lengths.values())
+    heads = {
+        name: _head_ranges(layout, name, lengths, share) for name, lengths in sizes.lengths.items()
+    }
     commands: list[Command] = [cmd for ranges in heads.values() for cmd, _take in ranges]
     if new_tags:
         commands.append(("HMGET", layout.unacked_key, *new_tags))
@@ -381,12 +389,17 @@ def _reserved_by_queue(
     return counted
 
 
+def _head_share(lengths: Iterable[Sequence[Any]]) -> int:
+    """How many head messages each non-empty queue gets of `HEAD_BUDGET`."""
+    waiting = sum(1 for lists in lengths if any(isinstance(n, int) and n > 0 for n in lists))
+    return min(HEAD_READ, max(1, HEAD_BUDGET // max(1, waiting)))
+
+
 def _head_ranges(
-    layout: CeleryLayout, queue: str, lengths: Sequence[Any]
+    layout: CeleryLayout, queue: str, lengths: Sequence[Any], wanted: int
 ) -> list[tuple[Command, int]]:
-    """LRANGEs of the next `HEAD_READ` messages, priority list by priority list."""
+    """LRANGEs of the next `wanted` messages, priority list by priority list."""
     ranges: list[tuple[Command, int]] = []
-    wanted = HEAD_READ
     for step, length in zip(layout.priority_steps, lengths):
         take = min(length, wanted) if isinstance(length, int) else 0
         if take > 0:

@@ -113,6 +113,18 @@ def test_the_head_read_is_bounded_across_priority_lists(client: redis.Redis, app
     assert deep.celery is not None and deep.celery.head_read == HEAD_READ
 
 
+def test_many_queues_share_the_head_budget(
+    client: redis.Redis, app: Celery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(broker, "HEAD_BUDGET", 10)
+    queues = populate(client, app, 20)
+    for queue in queues:
+        app.send_task("harness.add", args=(2, 2), queue=queue)
+    reading = read_celery_queues(client, DEFAULT, queues)
+    assert {q.celery.head_read if q.celery else None for q in reading.queues} == {1}
+    assert {q.queued for q in reading.queues} == {2}
+
+
 def test_hostile_values_cost_their_own_record_only(client: redis.Redis, app: Celery) -> None:
     app.send_task("harness.add", args=(1, 1), queue="good")
     app.send_task("harness.add", args=(1, 1), queue="garbage")
