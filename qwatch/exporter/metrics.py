@@ -228,11 +228,10 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
             queue.queued, queue.started, queue.finished, queue.failed,
             queue.deferred, queue.scheduled, queue.canceled,
         )  # fmt: skip
-        jobs += [
-            (state, float(count))
-            for state, count in zip(labels.by_state, counts)
-            if count is not None
-        ]
+        if queue.system == RQ:  # every count known: the plain zip is a third of the time
+            jobs += zip(labels.by_state, map(float, counts))  # type: ignore[arg-type]
+        else:
+            jobs += [(s, float(n)) for s, n in zip(labels.by_state, counts) if n is not None]
         age = queue.oldest_queued_age_seconds
         if age is not None or queue.queued == 0:
             oldest.append((labels.queue, age or 0.0))
