@@ -433,7 +433,7 @@ class QwatchApp(App[None]):
 
     def action_browse(self) -> None:
         """Open the selected queue's jobs, in every state."""
-        queue = self._rq_queue("the job browser")
+        queue = self._rq_selected("queues", "the job browser")
         if queue:
             self.push_screen(JobBrowser(queue, self.feed.page, self.load_job, self.interval))
 
@@ -443,19 +443,15 @@ class QwatchApp(App[None]):
             return None
         return next((q for q in self.update.snapshot.queues if key_of(q) == key), None)
 
-    def _rq_queue(self, what: str) -> str | None:
-        """The selected queue's name when it is RQ's; on a Celery queue, one notice that
-        `what` works on RQ only and nothing changed."""
-        key = self.tables["queues"].selected_key
+    def _rq_selected(self, table: str, what: str) -> str | None:
+        """The selected queue's name or failed job's id when it is RQ's; on Celery's, one
+        notice that `what` works on RQ only and nothing changed."""
+        key = self.tables[table].selected_key
         if not key:
             return None
         system, name = split_key(key)
         if system != RQ:
-            self.notify(
-                f"{what} works on RQ queues only: {system} queue {name} is unchanged"
-                " (enter shows its details)",
-                severity="warning",
-            )
+            self.notify(refusal(what, system, name, table == "queues"), severity="warning")
             return None
         return name
 
@@ -467,18 +463,6 @@ class QwatchApp(App[None]):
         key = self.tables["failed"].selected_key
         if key:
             self.load_job(split_key(key)[1])
-
-    def _rq_failed(self, what: str) -> str | None:
-        """The selected failed job's id when it is RQ's; on a Celery failure, one notice that
-        `what` works on RQ only and nothing changed."""
-        key = self.tables["failed"].selected_key
-        if not key:
-            return None
-        system, job_id = split_key(key)
-        if system != RQ:
-            self.notify(refusal(what, system, job_id), severity="warning")
-            return None
-        return job_id
 
     @work(thread=True, group="job")
     def load_job(self, job_id: str) -> None:
@@ -506,17 +490,17 @@ class QwatchApp(App[None]):
         self.push_screen(Inspector(job, self.read_only), chosen)
 
     def action_requeue(self) -> None:
-        job_id = self._rq_failed("requeue")
+        job_id = self._rq_selected("failed", "requeue")
         if job_id:
             self._ask(f"Requeue job {job_id}?", partial(actions.requeue_failed_job, job_id=job_id))
 
     def action_delete(self) -> None:
-        job_id = self._rq_failed("delete")
+        job_id = self._rq_selected("failed", "delete")
         if job_id:
             self._ask(f"Delete job {job_id}?", partial(actions.delete_failed_job, job_id=job_id))
 
     def action_requeue_all(self) -> None:
-        queue = self._rq_queue("requeue all failed")
+        queue = self._rq_selected("queues", "requeue all failed")
         if queue:
             self._ask(
                 f"Requeue every failed job of {queue}?",
@@ -524,14 +508,14 @@ class QwatchApp(App[None]):
             )
 
     def action_empty_queue(self) -> None:
-        queue = self._rq_queue("empty queue")
+        queue = self._rq_selected("queues", "empty queue")
         if queue:
             self._ask(
                 f"Delete every job waiting in {queue}?", partial(actions.empty_queue, queue=queue)
             )
 
     def action_empty_registry(self) -> None:
-        queue = self._rq_queue("empty registry")
+        queue = self._rq_selected("queues", "empty registry")
         if not queue:
             return
 

@@ -23,9 +23,14 @@ from qwatch.tui.dialogs import Help
 ATTEMPTS_TITLE = "attempts (RQ records each Retry returned and the last outcome)"
 
 
-def refusal(what: str, system: str, job_id: str) -> str:
-    """The one notice that an action on failed jobs works on RQ's alone."""
-    return f"{what} works on RQ jobs only: {system} task {job_id} is unchanged"
+def refusal(what: str, system: str, name: str, queue: bool = False) -> str:
+    """The one notice that an action works on RQ's jobs or queues alone."""
+    if queue:
+        return (
+            f"{what} works on RQ queues only: {system} queue {name} is unchanged"
+            " (enter shows its details)"
+        )
+    return f"{what} works on RQ jobs only: {system} task {name} is unchanged"
 
 
 class Inspector(ModalScreen[str | None]):
