@@ -34,9 +34,10 @@ LISTEN = 15
 MESSAGE = "UpstreamTimeout: http://upstream did not answer in 30 s"
 
 
-def patterns(client: redis.Redis) -> int:
-    """Connections holding pattern subscriptions (NUMPAT counts distinct patterns only)."""
-    return sum(1 for connection in client.client_list() if int(connection.get("psub", 0)) > 0)
+def subscribed(client: redis.Redis, name: str) -> bool:
+    """Whether a connection named `name` holds pattern subscriptions: the command's own,
+    whatever the workers subscribe meanwhile."""
+    return any(c.get("name") == name and int(c.get("psub", 0)) > 0 for c in client.client_list())
 
 
 def test_failed_lists_a_celery_failure_heard_while_listening(
@@ -44,13 +45,13 @@ def test_failed_lists_a_celery_failure_heard_while_listening(
 ) -> None:
     start_worker(name="failing", task_events=True)
     live_worker(listener, "failing")
-    before = patterns(client)
-    command = [sys.executable, "-m", "qwatch", "failed", "--url", url, "--system", "celery"]
+    named = f"{url}?client_name=qwatch-failed"
+    command = [sys.executable, "-m", "qwatch", "failed", "--url", named, "--system", "celery"]
     process = subprocess.Popen(
         [*command, "--celery-listen", str(LISTEN)], stdout=subprocess.PIPE, text=True
     )
     try:
-        wait_until(lambda: patterns(client) >= before + 1, "the command listening")
+        wait_until(lambda: subscribed(client, "qwatch-failed"), "the command listening")
         crawl = app.send_task("harness.crawl", ("http://upstream",))
         out, _err = process.communicate(timeout=60)
     finally:
@@ -86,15 +87,14 @@ async def test_top_lists_a_celery_failure_opens_it_and_refuses_to_requeue_it(
 ) -> None:
     start_worker(name="failing", task_events=True)
     live_worker(listener, "failing")
-    target = Target(url=url, timeout=1.0)
+    target = Target(url=f"{url}?client_name=qwatch-top", timeout=1.0)
     feed_client = connect(target)
     feed = Feed(target, feed_client, 3600.0, Watch(feed_client, CELERY))
-    before = patterns(client)
     top = QwatchApp(feed, interval=0.2)
     notes: list[str] = []
     top.notify = lambda message, **_kw: notes.append(str(message))  # type: ignore[method-assign]
     async with top.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: patterns(client) >= before + 1, "the monitor listening")
+        await until(pilot, lambda: subscribed(client, "qwatch-top"), "the monitor listening")
         crawl = app.send_task("harness.crawl", ("http://upstream",))
         await pilot.press("3")
         failed = table(top, "#failed")
