@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The parser of every subcommand and its options."""
     parser = _Parser(
         prog="qwatch",
-        description="Monitor RQ and Celery task queues on Redis. Reads only; changes nothing unless asked.",
+        description="Monitor RQ and Celery task queues on Redis."
+        " Reads only; changes nothing unless asked.",
         epilog="Redis: --url, else $QWATCH_REDIS_URL, else $REDIS_URL, else"
         " redis://localhost:6379/0. Exit status: 0 done, 1 no such job, 2 bad input or"
         " Redis unreachable or refusing, 130 interrupted.",
