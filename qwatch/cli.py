@@ -17,7 +17,6 @@ from rich.console import Console, RenderableType
 from qwatch import __version__, job_states
 from qwatch.browse import MAX_LIMIT as MAX_PAGE
 from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, page_dict, read_page
-from qwatch.celery.failures import celery_job, failed_row
 from qwatch.celery.layout import CeleryLayout
 from qwatch.connection import (
     Target,
@@ -31,11 +30,10 @@ from qwatch.connection import (
 from qwatch.errors import QwatchError, TargetError
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
-from qwatch.jobs import read_failed, read_job
 from qwatch.printable import printable
 from qwatch.reader import queue_names
 from qwatch.report import WIDE, failed_report, job_report, jobs_report, snapshot_report
-from qwatch.snapshot import CELERY, RQ
+from qwatch.snapshot import CELERY
 from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL
 from qwatch.tracking import MIN_INTERVAL as MIN_TRACK_INTERVAL
 from qwatch.watch import AUTO, CHOICES, Watch
@@ -482,11 +480,7 @@ def run_job(args: argparse.Namespace) -> int:
     watch = watch_from_args(args, client, listen=False)
     with translated_errors(target):
         systems = watch.systems()
-        job = read_job(client, args.job_id) if RQ in systems else None
-        if job is None and CELERY in systems:
-            job = celery_job(
-                client, args.job_id, watch.celery_failures(), watch.layout.result_prefix
-            )
+        job = watch.job(args.job_id)
     if job is None:
         where = f"{printable(args.job_id)} in {target.display}"
         if CELERY in systems:
@@ -509,15 +503,9 @@ def run_failed(args: argparse.Namespace) -> int:
             if args.queue and CELERY not in systems and args.queue not in queue_names(client):
                 raise TargetError(f"no queue {args.queue!r} in {target.display}")
             watch.listen_for(args.celery_listen)
-            rows = read_failed(client, queue=args.queue, limit=args.limit) if RQ in systems else []
-            heard = [
-                failed_row(failure)
-                for failure in watch.celery_failures()
-                if not args.queue or failure.queue == args.queue
-            ]
+            rows = watch.failed(args.limit, args.queue)[: args.limit]
     finally:
         watch.close()
-    rows = sorted(rows + heard, key=lambda row: row.failed_at or 0.0, reverse=True)[: args.limit]
     if not rows:
         where = f"queue {args.queue}" if args.queue else target.display
         print(f"no failed jobs in {where}")

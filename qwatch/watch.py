@@ -26,8 +26,10 @@ import redis
 from qwatch import batch, keys
 from qwatch.celery.broker import CeleryReading, celery_present, discover_queues, read_celery_queues
 from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
+from qwatch.celery.failures import celery_job, failed_row
 from qwatch.celery.layout import CeleryLayout
 from qwatch.completions import Completion
+from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
 from qwatch.reader import read_redis_info, read_snapshot
 from qwatch.replies import as_int, check_allowed
 from qwatch.snapshot import CELERY, RQ, Snapshot
@@ -125,6 +127,26 @@ class Watch:
     def celery_failures(self) -> tuple[CeleryFailure, ...]:
         """Celery's recent failures, newest first, as the events and results told them."""
         return self.events.failures() if self.events is not None else ()
+
+    def failed(self, limit: int, queue: str | None = None) -> list[FailedJob]:
+        """RQ's newest `limit` failed jobs and the Celery failures heard (of `queue` only, if
+        given), newest first: Celery keeps no list of failures, so none older are known."""
+        systems = self.systems()
+        rows = read_failed(self.client, queue=queue, limit=limit) if RQ in systems else []
+        heard = [
+            failed_row(failure)
+            for failure in self.celery_failures()
+            if queue is None or failure.queue == queue
+        ]
+        return sorted(rows + heard, key=lambda row: row.failed_at or 0.0, reverse=True)
+
+    def job(self, job_id: str) -> JobDetail | None:
+        """RQ's job with this id, else Celery's task: its stored result or the failure heard."""
+        systems = self.systems()
+        job = read_job(self.client, job_id) if RQ in systems else None
+        if job is None and CELERY in systems:
+            job = celery_job(self.client, job_id, self.celery_failures(), self.layout.result_prefix)
+        return job
 
     def close(self) -> None:
         if self.events is not None:

@@ -17,12 +17,11 @@ from typing import Protocol
 import redis
 
 from qwatch.browse import JobPage, PageRequest, read_page
-from qwatch.celery.failures import celery_job, failed_row
 from qwatch.completions import Completion, CompletionTracker
 from qwatch.connection import Target, translated_errors
 from qwatch.functions import FunctionCounts, read_function_counts
-from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
-from qwatch.snapshot import CELERY, RQ, Snapshot
+from qwatch.jobs import FailedJob, JobDetail
+from qwatch.snapshot import RQ, Snapshot
 from qwatch.stream import CompletionStream
 from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.tui.recent import FunctionRecent, RecentCompletions
@@ -114,9 +113,7 @@ class Feed:
         with translated_errors(self.target):
             snapshot = self.watch.read()
             rq = snapshot.only(RQ)
-            heard = [failed_row(failure) for failure in self.watch.celery_failures()]
-            listed = read_failed(self.client, limit=FAILED_LIMIT) + heard
-            failed = tuple(sorted(listed, key=lambda job: job.failed_at or 0.0, reverse=True))
+            failed = tuple(self.watch.failed(FAILED_LIMIT))
             queues = [queue.name for queue in rq.queues]
             functions = read_function_counts(self.client, queues) if with_functions else None
             streamed = self._stream.poll(self.client, rq)
@@ -130,15 +127,7 @@ class Feed:
     def job(self, job_id: str) -> JobDetail | None:
         """RQ's job with this id, else Celery's task: its stored result or the failure heard."""
         with translated_errors(self.target):
-            job = read_job(self.client, job_id)
-            if job is None and CELERY in self.watch.systems():
-                job = celery_job(
-                    self.client,
-                    job_id,
-                    self.watch.celery_failures(),
-                    self.watch.layout.result_prefix,
-                )
-            return job
+            return self.watch.job(job_id)
 
     def page(self, request: PageRequest) -> JobPage:
         """One page of the job browser: two round trips, whatever the registry's size."""
