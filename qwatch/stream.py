@@ -60,7 +60,7 @@ from qwatch.batch import Command
 from qwatch.completions import Completion
 from qwatch.jobs import MAX_NAME
 from qwatch.replies import as_int, as_list, as_pairs, as_strict_text
-from qwatch.snapshot import RQ, Snapshot, WorkerStats
+from qwatch.snapshot import Snapshot, WorkerStats
 
 RETRIED = "retried"
 """The outcome of a failure RQ will try again; finished and failed are `qwatch.job_states`."""
@@ -131,7 +131,7 @@ class StreamReading:
 
     def counted(self, tracked: Iterable[Completion]) -> list[Completion]:
         """Finished and failed jobs: the stream's, and the registries' of the other queues."""
-        others = [c for c in tracked if c.system != RQ or c.queue not in self.exact_queues]
+        others = [c for c in tracked if c.queue not in self.exact_queues]
         return [*self.completions, *others]
 
 

@@ -114,9 +114,7 @@ class RedisSource:
         self.totals.untracked = tracker.untracked.total.copy()
         if len(self._pending) > PENDING_LIMIT:
             pending, self._pending = self._pending, []
-            self.totals.add_completions(
-                c for c in pending if c.system != RQ or c.queue not in self._exact
-            )
+            self.totals.add_completions(c for c in pending if c.queue not in self._exact)
 
     def _read(self) -> Reading:
         """Runs in this source's reading thread; the totals are shared with the tracker's.
