@@ -17,7 +17,7 @@ from qwatch.formatting import byte_size, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
 from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, detail_rows, summary
 from qwatch.printable import printable, printable_lines
-from qwatch.snapshot import QueueStats, Snapshot
+from qwatch.snapshot import CELERY, QueueStats, Snapshot
 
 WIDE = 200
 """Where there is no terminal to fit, e.g. a pipe."""
@@ -37,7 +37,8 @@ QUEUE_COLUMNS = (
     Column("reserved", "reserved", 2, numeric=True, optional=True),
     Column("overdue", "overdue", 1, numeric=True, optional=True),
 )  # fmt: skip
-"""`system`, `reserved` and `overdue` show only when Celery is watched (see `_queues`)."""
+"""`system` shows when both systems have queues, `reserved` and `overdue` when Celery has one,
+as in `qwatch top`."""
 WORKER_COLUMNS = (
     Column("name", "worker", 1, least=12), Column("system", "system", 2, optional=True),
     Column("host", "host", 3, least=8),
@@ -171,7 +172,8 @@ def _cell_text(cell: Cell) -> Text:
 
 
 def _queues(snapshot: Snapshot, width: int) -> RenderableType:
-    mixed = len({queue.system for queue in snapshot.queues}) > 1
+    systems = {queue.system for queue in snapshot.queues}
+    mixed = len(systems) > 1
     rows = [
         (
             queue.name,
@@ -188,17 +190,17 @@ def _queues(snapshot: Snapshot, width: int) -> RenderableType:
                 style="bold red" if queue.queued and queue.workers == 0 else "",
             ),
             duration(queue.oldest_queued_age_seconds),
-            *_celery_cells(queue, watched=snapshot.celery is not None or mixed),
+            *_celery_cells(queue, shown=CELERY in systems),
         )
         for queue in snapshot.queues
     ]
     return fitted_table("Queues", QUEUE_COLUMNS, rows, width)
 
 
-def _celery_cells(queue: QueueStats, watched: bool) -> tuple[str | Text, str | Text]:
+def _celery_cells(queue: QueueStats, shown: bool) -> tuple[str | Text, str | Text]:
     """Reserved and overdue: blank while no Celery queue is shown, `-` on an RQ row."""
     if queue.celery is None:
-        return ("-", "-") if watched else ("", "")
+        return ("-", "-") if shown else ("", "")
     overdue = queue.celery.overdue
     return _number(queue.celery.reserved), Text(_number(overdue), style="yellow" if overdue else "")
 
