@@ -1,4 +1,4 @@
-"""Read Celery's queues from kombu's Redis keys alone, in at most two round trips.
+"""Read Celery's queues out of kombu's Redis keys alone, in at most two round trips.
 
 1. (`_read_sizes`) per queue the length of every priority list; the size of
    `unacked` and its index of delivery times (the oldest `RESERVED_LIMIT` + 1
