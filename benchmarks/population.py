@@ -8,6 +8,7 @@ import redis
 from rq import Queue, Worker
 
 from harness import tasks
+from harness.workers import mark_busy
 
 BATCH = 1_000
 
@@ -34,8 +35,7 @@ def populate(client: redis.Redis, queues: int, workers: int, jobs: int) -> None:
         worker = Worker(listens, connection=client, name=f"worker-{i:04d}")
         worker.register_birth()
         if i % 3 == 0:
-            worker.set_state("busy")
-            worker.set_current_job_id(f"job-{i % max(jobs, 1)}")
+            mark_busy(worker, f"job-{i % max(jobs, 1)}")
         else:
             worker.set_state("idle")
 

@@ -22,11 +22,12 @@ from pathlib import Path
 from benchmarks.population import scale_arguments
 from benchmarks.stream import append_entries
 from harness.redis_server import RedisServer
-from qwatch import keys, stream
+from qwatch import stream
 from qwatch.completions import Completion
 from qwatch.connection import Target, connect
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
+from qwatch.keys import DEFAULT_KEYS
 from qwatch.reader import read_snapshot
 from qwatch.stream import CompletionStream, StreamPosition
 
@@ -82,7 +83,9 @@ def writes(queues: int, runs: int) -> None:
 def backlog(queues: int, runs: int) -> None:
     with RedisServer() as server:
         client = connect(Target(url=server.url, timeout=60))
-        client.sadd(keys.QUEUES, *(keys.queue_key(f"queue-{q:04d}") for q in range(queues)))
+        client.sadd(
+            DEFAULT_KEYS.queues, *(DEFAULT_KEYS.queue_key(f"queue-{q:04d}") for q in range(queues))
+        )
         append_entries(client, queues, 1)
         snapshot = read_snapshot(client)
         saved = CompletionStream()

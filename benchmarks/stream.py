@@ -24,9 +24,10 @@ import redis
 from benchmarks.exporter import finish_jobs
 from benchmarks.population import populate, scale_arguments
 from harness.redis_server import RedisServer
-from qwatch import keys, stream
+from qwatch import stream
 from qwatch.completions import CompletionTracker
 from qwatch.connection import Target, connect
+from qwatch.keys import DEFAULT_KEYS
 from qwatch.reader import read_snapshot
 from qwatch.snapshot import Snapshot
 
@@ -50,9 +51,9 @@ def append_entries(client: redis.Redis, queues: int, count: int) -> None:
                 function="benchmarks.tasks.send_email", exception=None,
                 enqueued_at=now - 2, started_at=now - 1, ended_at=now, worker=uuid.uuid4().hex,
             )  # fmt: skip
-            pipe.xadd(keys.COMPLETIONS_STREAM, fields, maxlen=10_000_000, approximate=True)  # type: ignore[arg-type]
+            pipe.xadd(DEFAULT_KEYS.completions, fields, maxlen=10_000_000, approximate=True)  # type: ignore[arg-type]
             pipe.xtrim(
-                keys.COMPLETIONS_STREAM, minid=f"{int(now - 10_800) * 1000}-0", approximate=True
+                DEFAULT_KEYS.completions, minid=f"{int(now - 10_800) * 1000}-0", approximate=True
             )
         pipe.execute()
 
@@ -74,7 +75,9 @@ def main() -> None:
         client = server.client()
         populate(client, args.queues, args.workers, args.queues)
         for i in range(args.workers):
-            client.hset(keys.worker_key(f"worker-{i:04d}"), stream.WORKER_MARK, stream.FORMAT)
+            client.hset(
+                DEFAULT_KEYS.worker_key(f"worker-{i:04d}"), stream.WORKER_MARK, stream.FORMAT
+            )
         append_entries(client, args.queues, 1)
         reader = connect(Target(url=server.url))
         tracker, completions = CompletionTracker(), stream.CompletionStream()
@@ -100,8 +103,8 @@ def main() -> None:
                 f"{ended:>8,}{row[0]:>12.1f}ms{row[1]:>8.2f}ms{row[2]:>10.1f}ms{row[3]:>8.2f}ms"
                 f"{row[0] / row[2]:>8.1f}x"
             )
-        entries = client.xlen(keys.COMPLETIONS_STREAM)
-        used = client.memory_usage(keys.COMPLETIONS_STREAM, samples=0) or 0
+        entries = client.xlen(DEFAULT_KEYS.completions)
+        used = client.memory_usage(DEFAULT_KEYS.completions, samples=0) or 0
         calls = client.info("commandstats")
         writes = sum(calls[f"cmdstat_{name}"]["usec"] for name in ("xadd", "xtrim"))
         print(f"stream: {entries:,} entries, {used / entries:.0f} bytes each")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -105,3 +106,25 @@ def _descendants(pid: int) -> list[int]:
             found.append(child)
             pending.append(child)
     return found
+
+
+def mark_busy(worker: Any, job_id: str) -> None:
+    """Make a registered worker busy with a job, as the worker's own RQ version records it:
+    RQ 2 names the job in the worker's hash, RQ 3.0 adds an execution to the worker's set."""
+    worker.set_state("busy")
+    if hasattr(worker, "set_current_job_id"):
+        worker.set_current_job_id(job_id)
+        return
+    from rq.executions import Execution
+
+    execution = Execution(f"exec-{job_id}", job_id, worker.connection, worker_name=worker.name)
+    worker.connection.sadd(execution.worker_executions_key, execution.composite_key)
+
+
+def running_jobs(client: Any, worker: str) -> set[str]:
+    """The jobs a worker runs now, read as its RQ version keeps them: RQ 2 in the worker's
+    hash, RQ 3.0 in its set of executions (`<job id>:<execution id>`)."""
+    current = client.hget(f"rq:worker:{worker}", "current_job")
+    members = client.smembers(f"rq:worker:{worker}:executions")
+    found = {member.decode().rpartition(":")[0] for member in members}
+    return found | ({current.decode()} if current else set())

@@ -13,7 +13,7 @@ from rq.registry import FinishedJobRegistry
 
 from harness import tasks
 from harness.polling import wait_until
-from harness.workers import run_burst, start_worker, stop_worker
+from harness.workers import run_burst, running_jobs, start_worker, stop_worker
 
 LONG_JOB = "long-job"
 
@@ -33,7 +33,7 @@ def busy_workload(client: redis.Redis, url: str, worker: str) -> Iterator[subpro
     process = start_worker(url, ["default"], name=worker)
     try:
         wait_until(
-            lambda: client.hget(f"rq:worker:{worker}", "current_job") == LONG_JOB.encode(),
+            lambda: LONG_JOB in running_jobs(client, worker),
             "the worker to start the long job",
         )
         yield process

@@ -12,13 +12,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 import redis
 from redis.client import Pipeline
 
-from qwatch import job_fields, job_states, keys
+from qwatch import job_fields, job_states
 from qwatch.errors import QwatchError
+from qwatch.keys import DEFAULT_KEYS, RQKeys
 from qwatch.replies import as_strict_text
 
 CLEARABLE = (
@@ -40,7 +42,7 @@ class ActionError(QwatchError):
     """An action could not be done: the job is gone, or Redis kept changing under it."""
 
 
-def requeue_failed_job(client: redis.Redis, job_id: str) -> str:
+def requeue_failed_job(client: redis.Redis, job_id: str, keys: RQKeys = DEFAULT_KEYS) -> str:
     """Put a failed job back at the end of its origin queue, as RQ's `requeue` does."""
 
     def requeue(pipe: Pipeline) -> str:
@@ -50,14 +52,16 @@ def requeue_failed_job(client: redis.Redis, job_id: str) -> str:
         if pipe.zscore(keys.registry_key(job_states.FAILED, origin), job_id) is None:
             raise ActionError(f"job {job_id} is no longer failed")
         pipe.multi()
-        _requeue(pipe, job_id, origin)
+        _requeue(keys, pipe, job_id, origin)
         return origin
 
-    origin = _transaction(client, requeue, keys.job_key(job_id), *_failed_keys(client, job_id))
+    origin = _transaction(
+        client, requeue, keys.job_key(job_id), *_failed_keys(keys, client, job_id)
+    )
     return f"requeued job {job_id} on {origin}"
 
 
-def delete_failed_job(client: redis.Redis, job_id: str) -> str:
+def delete_failed_job(client: redis.Redis, job_id: str, keys: RQKeys = DEFAULT_KEYS) -> str:
     """Delete a failed job, its results and its registry entry, as RQ's `Job.delete` does."""
 
     def delete(pipe: Pipeline) -> None:
@@ -66,19 +70,20 @@ def delete_failed_job(client: redis.Redis, job_id: str) -> str:
             raise ActionError(f"job {job_id} no longer exists")
         pipe.multi()
         pipe.zrem(keys.registry_key(job_states.FAILED, origin), job_id)
-        _delete_job(pipe, job_id)
+        _delete_job(keys, pipe, job_id)
 
-    _transaction(client, delete, keys.job_key(job_id), *_failed_keys(client, job_id))
+    _transaction(client, delete, keys.job_key(job_id), *_failed_keys(keys, client, job_id))
     return f"deleted job {job_id}"
 
 
-def requeue_all_failed(client: redis.Redis, queue: str) -> str:
+def requeue_all_failed(client: redis.Redis, queue: str, keys: RQKeys = DEFAULT_KEYS) -> str:
     """Requeue every job in a queue's failed registry, oldest failure first."""
-    count = _each_chunk(client, keys.registry_key(job_states.FAILED, queue), _requeue, queue)
+    failed = keys.registry_key(job_states.FAILED, queue)
+    count = _each_chunk(keys, client, failed, partial(_requeue, keys), queue)
     return f"requeued {count} failed jobs on {queue}"
 
 
-def empty_queue(client: redis.Redis, queue: str) -> str:
+def empty_queue(client: redis.Redis, queue: str, keys: RQKeys = DEFAULT_KEYS) -> str:
     """Delete the jobs waiting in a queue, as RQ's `Queue.empty` does.
 
     Only the jobs present when asked are removed. Each chunk leaves the list
@@ -99,14 +104,14 @@ def empty_queue(client: redis.Redis, queue: str) -> str:
             break
         with client.pipeline(transaction=True) as pipe:
             for job_id in job_ids:
-                _delete_job(pipe, job_id)
+                _delete_job(keys, pipe, job_id)
             pipe.execute()
         remaining -= len(job_ids)
         count += len(job_ids)
     return f"deleted {count} queued jobs from {queue}"
 
 
-def empty_registry(client: redis.Redis, queue: str, state: str) -> str:
+def empty_registry(client: redis.Redis, queue: str, state: str, keys: RQKeys = DEFAULT_KEYS) -> str:
     """Delete every job in one of a queue's registries (not `started`: those are running)."""
     if state not in CLEARABLE:
         choices = ", ".join(CLEARABLE)
@@ -115,13 +120,14 @@ def empty_registry(client: redis.Redis, queue: str, state: str) -> str:
 
     def delete(pipe: Pipeline, job_id: str, _queue: str) -> None:
         pipe.zrem(registry_key, job_id)
-        _delete_job(pipe, job_id)
+        _delete_job(keys, pipe, job_id)
 
-    count = _each_chunk(client, registry_key, delete, queue)
+    count = _each_chunk(keys, client, registry_key, delete, queue)
     return f"deleted {count} {state} jobs of {queue}"
 
 
 def _each_chunk(
+    keys: RQKeys,
     client: redis.Redis,
     registry_key: str,
     write: Callable[[Pipeline, str, str], None],
@@ -150,7 +156,7 @@ def _each_chunk(
         total += _transaction(client, body, *map(keys.job_key, job_ids))
 
 
-def _requeue(pipe: Pipeline, job_id: str, queue: str) -> None:
+def _requeue(keys: RQKeys, pipe: Pipeline, job_id: str, queue: str) -> None:
     """What RQ's `FailedJobRegistry.requeue` writes: out of the registry, into the queue."""
     pipe.zrem(keys.registry_key(job_states.FAILED, queue), job_id)
     pipe.hset(
@@ -165,14 +171,14 @@ def _requeue(pipe: Pipeline, job_id: str, queue: str) -> None:
         },
     )
     pipe.rpush(keys.queue_key(queue), job_id)
-    pipe.sadd(keys.QUEUES, keys.queue_key(queue))
+    pipe.sadd(keys.queues, keys.queue_key(queue))
 
 
-def _delete_job(pipe: Pipeline, job_id: str) -> None:
+def _delete_job(keys: RQKeys, pipe: Pipeline, job_id: str) -> None:
     pipe.delete(keys.job_key(job_id), keys.results_key(job_id), keys.dependents_key(job_id))
 
 
-def _failed_keys(client: redis.Redis, job_id: str) -> list[str]:
+def _failed_keys(keys: RQKeys, client: redis.Redis, job_id: str) -> list[str]:
     """The failed registry to WATCH along with the job: its origin's."""
     origin = as_strict_text(client.hget(keys.job_key(job_id), job_fields.ORIGIN))
     if origin is None:

@@ -22,11 +22,12 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, job_fields, job_states, keys
+from qwatch import batch, job_fields, job_states
 from qwatch.batch import Command
 from qwatch.decode import call_name
 from qwatch.formatting import clip
 from qwatch.jobs import FUNCTION_LIMIT, dependency_ids, traceback_of
+from qwatch.keys import DEFAULT_KEYS, RQKeys, job_id_of_execution
 from qwatch.replies import (
     as_float,
     as_int,
@@ -45,6 +46,7 @@ STATES = (
     job_states.STARTED,
     job_states.SCHEDULED,
     job_states.DEFERRED,
+    job_states.READY,
     job_states.FINISHED,
     job_states.FAILED,
     job_states.CANCELED,
@@ -146,7 +148,12 @@ def page_dict(page: JobPage) -> dict[str, Any]:
     return data
 
 
-def read_page(client: redis.Redis, request: PageRequest, now: float | None = None) -> JobPage:
+def read_page(
+    client: redis.Redis,
+    request: PageRequest,
+    now: float | None = None,
+    keys: RQKeys = DEFAULT_KEYS,
+) -> JobPage:
     """Two round trips: the state's length and a range of ids, then those jobs' fields."""
     if request.state not in STATES:
         raise ValueError(f"no such state: {request.state!r}")
@@ -157,9 +164,9 @@ def read_page(client: redis.Redis, request: PageRequest, now: float | None = Non
     known, total, listing = batch.run(
         client,
         [
-            ("SISMEMBER", keys.QUEUES, keys.queue_key(request.queue)),
-            _length(request.queue, request.state),
-            _range(request.queue, request.state, offset, offset + window - 1),
+            ("SISMEMBER", keys.queues, keys.queue_key(request.queue)),
+            _length(keys, request.queue, request.state),
+            _range(keys, request.queue, request.state, offset, offset + window - 1),
         ],
     )
     check_allowed(known, total, listing)
@@ -168,7 +175,7 @@ def read_page(client: redis.Redis, request: PageRequest, now: float | None = Non
     for _position, job_id, _score in entries:
         lookups.append(("HMGET", keys.job_key(job_id), *_FIELDS))
         if request.state in WITH_RESULTS:
-            lookups.append(latest_command(job_id))
+            lookups.append(latest_command(job_id, keys))
     replies = iter(batch.run(client, lookups))
     jobs: list[ListedJob] = []
     skips = Skips()
@@ -198,13 +205,13 @@ def read_page(client: redis.Redis, request: PageRequest, now: float | None = Non
     )
 
 
-def _length(queue: str, state: str) -> Command:
+def _length(keys: RQKeys, queue: str, state: str) -> Command:
     if state == job_states.QUEUED:
         return ("LLEN", keys.queue_key(queue))
     return ("ZCARD", keys.registry_key(state, queue))
 
 
-def _range(queue: str, state: str, start: int, stop: int) -> Command:
+def _range(keys: RQKeys, queue: str, state: str, start: int, stop: int) -> Command:
     if state == job_states.QUEUED:
         return ("LRANGE", keys.queue_key(queue), start, stop)
     verb = "ZREVRANGE" if state in NEWEST_FIRST else "ZRANGE"
@@ -227,7 +234,7 @@ def _entries(
     for position, (member, score) in enumerate(pairs, start=offset):
         name = as_name(member)
         if name:
-            job_id = keys.job_id_of_execution(name) if state == job_states.STARTED else name
+            job_id = job_id_of_execution(name) if state == job_states.STARTED else name
             entries.append((position, job_id, as_float(score)))
     return len(pairs), entries
 

@@ -30,6 +30,14 @@ from qwatch.connection import (
 from qwatch.errors import QwatchError, TargetError
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
+from qwatch.keys import (
+    DEFAULT_PREFIX,
+    PREFIX_VARIABLE,
+    PrefixError,
+    RQKeys,
+    checked_prefix,
+    prefix_from,
+)
 from qwatch.printable import printable
 from qwatch.reader import queue_names
 from qwatch.report import WIDE, failed_report, job_report, jobs_report, snapshot_report
@@ -140,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _celery_listen_option(failed)
     failed.set_defaults(command=run_failed)
-    _jobs_command(commands, connection)
+    _jobs_command(commands, connection, systems)
 
     top = commands.add_parser(
         "top",
@@ -172,14 +180,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _jobs_command(commands: Any, connection: argparse.ArgumentParser) -> None:
+def _jobs_command(
+    commands: Any, connection: argparse.ArgumentParser, systems: argparse.ArgumentParser
+) -> None:
     """`qwatch jobs`: the job browser's list on the command line."""
     jobs = commands.add_parser(
         "jobs",
-        parents=[connection],
+        parents=[connection, systems],
         help="list one queue's jobs in one state, a page at a time",
-        description="List a queue's queued, started, scheduled, deferred, finished, failed or"
-        " canceled jobs, a page at a time: each page reads only its own jobs.",
+        description="List a queue's queued, started, scheduled, deferred, ready, finished,"
+        " failed or canceled jobs, a page at a time: each page reads only its own jobs.",
     )
     jobs.add_argument(
         "queue", metavar="QUEUE", type=_not_empty("a queue name"), help="the queue's name"
@@ -374,6 +384,14 @@ def _system_options() -> _Parser:
         " (default auto)",
     )
     group.add_argument(
+        "--rq-prefix",
+        metavar="PREFIX",
+        action="append",
+        default=[],
+        help=f"the key prefix RQ runs under, as RQ 3.0's {PREFIX_VARIABLE} (default: that"
+        f" variable, else {DEFAULT_PREFIX}); serve takes one, or one per --url",
+    )
+    group.add_argument(
         "--celery-queue",
         metavar="NAME",
         action="append",
@@ -416,8 +434,11 @@ def _system_options() -> _Parser:
     return options
 
 
-def watch_from_args(args: argparse.Namespace, client: redis.Redis, listen: bool = True) -> Watch:
-    """The systems the options ask to watch on this client's Redis."""
+def watch_from_args(
+    args: argparse.Namespace, client: redis.Redis, listen: bool = True, rq_prefix: str = ""
+) -> Watch:
+    """The systems the options ask to watch on this client's Redis; `rq_prefix`, when
+    given, is this Redis's own among several (`serve`)."""
     given: dict[str, Any] = {
         "prefix": args.celery_prefix,
         "result_prefix": args.celery_result_prefix,
@@ -434,7 +455,23 @@ def watch_from_args(args: argparse.Namespace, client: redis.Redis, listen: bool 
         layout = CeleryLayout(**given)
     except ValueError as exc:
         raise TargetError(f"Celery options: {exc}") from None
-    return Watch(client, args.system, layout, listen=listen)
+    prefix = rq_prefix or rq_prefixes(args.rq_prefix, 1)[0]
+    return Watch(client, args.system, layout, listen=listen, rq_keys=RQKeys(prefix))
+
+
+def rq_prefixes(given: list[str], count: int) -> list[str]:
+    """RQ's key prefix for each of `count` Redis: one for all, or one each in order;
+    without any, `RQ_KEY_PREFIX` as RQ reads it. Refused in one line as RQ refuses it."""
+    try:
+        prefixes = [checked_prefix(prefix) for prefix in given] or [prefix_from()]
+    except PrefixError as exc:
+        raise TargetError(str(exc)) from None
+    if len(prefixes) == 1:
+        return prefixes * count
+    if len(prefixes) != count:
+        where = "one per --url" if count > 1 else "one"
+        raise TargetError(f"{len(prefixes)} --rq-prefix for {count} Redis: give {where}")
+    return prefixes
 
 
 def tls_from_args(args: argparse.Namespace) -> TLSFiles:
@@ -500,7 +537,8 @@ def run_failed(args: argparse.Namespace) -> int:
     try:
         with translated_errors(target):
             systems = watch.systems()
-            if args.queue and CELERY not in systems and args.queue not in queue_names(client):
+            known = queue_names(client, watch.rq_keys)
+            if args.queue and CELERY not in systems and args.queue not in known:
                 raise TargetError(f"no queue {args.queue!r} in {target.display}")
             watch.listen_for(args.celery_listen)
             rows = watch.failed(args.limit, args.queue)[: args.limit]
@@ -523,11 +561,12 @@ def run_failed(args: argparse.Namespace) -> int:
 def run_jobs(args: argparse.Namespace) -> int:
     target = target_from_args(args)
     client = connect(target)
+    watch = watch_from_args(args, client, listen=False)
     request = PageRequest(
         args.queue, args.state, args.offset, args.limit, args.function, args.match
     )
     with translated_errors(target):
-        page = read_page(client, request)
+        page = read_page(client, request, keys=watch.rq_keys)
     if not page.queue_known and not page.total:
         raise TargetError(f"no queue {args.queue!r} in {target.display}")
     if args.json:
@@ -582,9 +621,9 @@ def run_serve(args: argparse.Namespace) -> int:
             track_interval=args.track_interval,
             histogram_queues=args.histograms,
             state=state,
-            watch=watch_from_args(args, client),
+            watch=watch_from_args(args, client, rq_prefix=prefix),
         )
-        for name, client in zip(names, clients)
+        for name, client, prefix in zip(names, clients, rq_prefixes(args.rq_prefix, len(clients)))
     ]
     server = make_server(args.listen, sources, args.timeout, web)
     serve_until_stopped(server)

@@ -62,10 +62,11 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, job_fields, job_states, keys
+from qwatch import batch, job_fields, job_states
 from qwatch.batch import Command, Packed
 from qwatch.decode import function_name
 from qwatch.jobs import exception_name, traceback_of
+from qwatch.keys import DEFAULT_KEYS, RQKeys, name_in_key
 from qwatch.replies import (
     MAX_SECONDS,
     as_float,
@@ -227,9 +228,10 @@ class _Candidate:
 class CompletionTracker:
     """Finds the jobs finished or failed since its previous `poll`; not thread-safe."""
 
-    def __init__(self, ttls: Iterable[float] = ()) -> None:
+    def __init__(self, ttls: Iterable[float] = (), keys: RQKeys = DEFAULT_KEYS) -> None:
         """`ttls`: result and failure ttls the workers are known to use, beyond RQ's defaults."""
         self._ttls = tuple(ttls)
+        self.keys = keys
         self._registries: dict[tuple[str, str], _Registry] = {}
         self._polled_at: float | None = None
         self._started_at = math.inf
@@ -271,13 +273,13 @@ class CompletionTracker:
 
     def _poll(self, client: redis.Redis, now: float | None) -> list[Completion]:
         queue_set, worker_set = self._run(
-            client, [("SMEMBERS", keys.QUEUES), ("SMEMBERS", keys.WORKERS)]
+            client, [("SMEMBERS", self.keys.queues), ("SMEMBERS", self.keys.workers)]
         )
         check_allowed(queue_set, worker_set)
         now = time.time() if now is None else now
         since = self._polled_at
-        self._track(self._names(queue_set, keys.QUEUE_PREFIX), since or now)
-        workers = self._names(worker_set, keys.WORKER_PREFIX)
+        self._track(self._names(queue_set, self.keys.queue_prefix), since or now)
+        workers = self._names(worker_set, self.keys.worker_prefix)
         if since is None:
             _late, counts = self._read(client, workers, now, now, windows=False)
             self._started_at = self._polled_at = now
@@ -314,7 +316,7 @@ class CompletionTracker:
         for queue in queues:
             for outcome in OUTCOMES:
                 if (queue, outcome) not in self._registries:
-                    key = keys.registry_key(outcome, queue)
+                    key = self.keys.registry_key(outcome, queue)
                     registry = _Registry(key, _bulk(key), {DEFAULT_TTLS[outcome]: since})
                     for ttl in self._ttls:
                         registry.learn(ttl, since)
@@ -372,7 +374,7 @@ class CompletionTracker:
         """A worker's counters, packed once while it lives."""
         found = self._worker_commands.get(name)
         if found is None:
-            found = batch.pack(("HMGET", keys.worker_key(name), *_WORKER_FIELDS))
+            found = batch.pack(("HMGET", self.keys.worker_key(name), *_WORKER_FIELDS))
             self._worker_commands[name] = found
         return found
 
@@ -382,7 +384,7 @@ class CompletionTracker:
         """Registries that were empty at the last poll: counted again next to their windows."""
         commands: list[Command] = []
         for queue, outcome in late:
-            key = keys.registry_key(outcome, queue)
+            key = self.keys.registry_key(outcome, queue)
             commands += _counts(key, since, now) + self._registries[(queue, outcome)].windows(now)
         replies = iter(self._run(client, commands))
         for pair in late:
@@ -446,7 +448,7 @@ class CompletionTracker:
             assert registry.discovery is not None
             limit = min(budget, max(100, DISCOVERY_LIMIT // len(searching)))
             budget -= limit
-            key = keys.registry_key(outcome, queue)
+            key = self.keys.registry_key(outcome, queue)
             commands.append(
                 (
                     "ZRANGEBYSCORE",
@@ -476,7 +478,7 @@ class CompletionTracker:
                         _Candidate(job_id, queue, outcome, search.since, as_float(score))
                     )
         checks = self._run(
-            client, [("HMGET", keys.job_key(entry.id), *_CHECK_FIELDS) for entry in entries]
+            client, [("HMGET", self.keys.job_key(entry.id), *_CHECK_FIELDS) for entry in entries]
         )
         new = []
         for entry, reply in zip(entries, checks):
@@ -491,10 +493,12 @@ class CompletionTracker:
         """Read each candidate; keep those that ended after their window's start, once."""
         lookups: list[Command] = []
         for candidate in candidates:
-            lookups.append(("HMGET", keys.job_key(candidate.id), *_JOB_FIELDS))
+            lookups.append(("HMGET", self.keys.job_key(candidate.id), *_JOB_FIELDS))
             # for a failure, its traceback, and when an abandoned job failed
             if candidate.outcome == job_states.FAILED:
-                lookups.append(("XREVRANGE", keys.results_key(candidate.id), "+", "-", "COUNT", 1))
+                lookups.append(
+                    ("XREVRANGE", self.keys.results_key(candidate.id), "+", "-", "COUNT", 1)
+                )
         replies = iter(self._run(client, lookups))
         paired = [
             (
@@ -572,7 +576,7 @@ def _count_ranges(since: float, now: float) -> list[tuple[str, str]]:
 
 
 def _names(members: Any, prefix: str) -> list[str]:
-    names = (keys.name_in_key(key, prefix) for key in map(as_name, as_list(members)) if key)
+    names = (name_in_key(key, prefix) for key in map(as_name, as_list(members)) if key)
     return sorted(name for name in names if name)
 
 

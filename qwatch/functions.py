@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import redis
 
-from qwatch import batch, job_fields, job_states, keys
+from qwatch import batch, job_fields, job_states
 from qwatch.batch import Command
 from qwatch.decode import function_name
+from qwatch.keys import DEFAULT_KEYS, RQKeys, job_id_of_execution
 from qwatch.replies import as_list, as_strict_text
 
 BUDGET = 5000
@@ -41,7 +42,10 @@ class FunctionCounts:
 
 
 def read_function_counts(
-    client: redis.Redis, queues: list[str], budget: int = BUDGET
+    client: redis.Redis,
+    queues: list[str],
+    budget: int = BUDGET,
+    keys: RQKeys = DEFAULT_KEYS,
 ) -> FunctionCounts:
     """Two round trips: the job ids of each list, then their functions."""
     per_list = max(1, budget // max(1, len(queues)))
@@ -59,7 +63,7 @@ def read_function_counts(
         state = (job_states.QUEUED, job_states.STARTED, job_states.FAILED)[index % 3]
         for member in map(as_strict_text, as_list(reply)):
             if member:
-                job_id = keys.job_id_of_execution(member) if state == job_states.STARTED else member
+                job_id = job_id_of_execution(member) if state == job_states.STARTED else member
                 members.append((state, job_id))
     datas = batch.run(
         client, [("HGET", keys.job_key(job_id), job_fields.DATA) for _state, job_id in members]

@@ -16,11 +16,12 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, job_fields, job_states, keys
+from qwatch import batch, job_fields, job_states
 from qwatch.batch import Command
 from qwatch.decode import MAX_PICKLE_BYTES, call_name, decode_job_data, inflate, render_pickle
 from qwatch.errors import UnreadableRecord, first_line
 from qwatch.formatting import clip, clip_lines
+from qwatch.keys import DEFAULT_KEYS, RQKeys
 from qwatch.reader import queue_names
 from qwatch.replies import (
     NAME_LIMIT,
@@ -121,13 +122,13 @@ class FailedJob:
     """Whose failure: the faces key rows by system and id, and act on RQ's alone."""
 
 
-def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
+def read_job(client: redis.Redis, job_id: str, keys: RQKeys = DEFAULT_KEYS) -> JobDetail | None:
     """The job with this id, or None when Redis holds no such job.
 
     Raises `UnreadableRecord`, one line, if the job cannot be turned into data.
     """
     fields, history = batch.run(
-        client, [("HGETALL", keys.job_key(job_id)), history_command(job_id)]
+        client, [("HGETALL", keys.job_key(job_id)), history_command(job_id, keys)]
     )
     check_allowed(fields)
     pairs = as_pairs(fields)
@@ -174,7 +175,12 @@ def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobD
     )
 
 
-def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) -> list[FailedJob]:
+def read_failed(
+    client: redis.Redis,
+    queue: str | None = None,
+    limit: int = 20,
+    keys: RQKeys = DEFAULT_KEYS,
+) -> list[FailedJob]:
     """The newest failed jobs, across queues or in one, newest first.
 
     The failed registries are scored by expiry: the failure's whole second
@@ -183,7 +189,7 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
     candidates, then sorted by their real `ended_at`. A job given a shorter
     failure_ttl than its neighbours can still be passed over.
     """
-    queues = [queue] if queue else queue_names(client)
+    queues = [queue] if queue else queue_names(client, keys)
     wanted = 2 * limit + 20
     ranges = batch.run(
         client,
@@ -204,7 +210,7 @@ def read_failed(client: redis.Redis, queue: str | None = None, limit: int = 20) 
     for _score, _q, job_id in candidates:
         lookups += [
             ("HMGET", keys.job_key(job_id), *_FAILED_ROW_FIELDS),
-            latest_command(job_id),
+            latest_command(job_id, keys),
         ]
     replies = batch.run(client, lookups)
     skips = Skips()

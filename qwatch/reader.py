@@ -1,14 +1,22 @@
 """Read RQ's state from Redis into a `Snapshot`, in three round trips at most.
 
-1. the sets of queues and workers, INFO, the suspension flag;
-2. per worker its hash fields and remaining TTL; the enqueue time of each
-   queue's head job at the last sample; then per queue its length, every
-   registry's size, its head job and expired executions. The replies are
-   worked on as they arrive (the workers while Redis still reads the
-   queues), so that Python and Redis work at once;
+1. the sets of queues, workers and rate-limit keys, the cron schedulers,
+   INFO, the suspension flag;
+2. per worker its hash fields, remaining TTL and (RQ 3.0) running
+   executions; the enqueue time of each queue's head job at the last
+   sample; then per queue its length, every registry's size, its head job,
+   its scheduler's lock and expired executions; per rate-limit key its
+   limit and counts; per cron scheduler its hash. The replies are worked on
+   as they arrive (the workers while Redis still reads the queues), so that
+   Python and Redis work at once;
 3. the enqueue times of head jobs that moved since the last sample (all of
-   them at the first), the workers named by expired executions, and the
-   current jobs' descriptions and start times; none when nothing is needed.
+   them at the first), the workers named by expired executions, the
+   current jobs' descriptions and start times, and the queues of
+   rate-limited jobs not seen before; none when nothing is needed.
+
+RQ 2 names a worker's one current job in its hash; RQ 3.0 keeps a set of
+executions per worker instead (several at once for some workers), and
+both are read, so either version is watched with the same code.
 
 Every command is a read of a known key: no KEYS, no SCAN, no write, and
 RQ's own helpers are never called because they clean registries as they
@@ -21,7 +29,7 @@ import re
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from operator import attrgetter
 from typing import Any, NamedTuple
@@ -29,10 +37,11 @@ from typing import Any, NamedTuple
 import hiredis
 import redis
 
-from qwatch import batch, job_fields, job_states, keys
+from qwatch import batch, cron, job_fields, job_states, rate_limits
 from qwatch.batch import Command, Packed
 from qwatch.formatting import clip
-from qwatch.memory import ClientMemory, PerClient, Remembered
+from qwatch.keys import DEFAULT_KEYS, RQKeys, job_id_of_execution
+from qwatch.memory import PerClient, Remembered
 from qwatch.packed import NOW, Template, fill_all, template
 from qwatch.replies import (
     NAME_LIMIT,
@@ -51,7 +60,14 @@ from qwatch.replies import (
     parse_info,
 )
 from qwatch.skips import Skips, unexpected
-from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
+from qwatch.snapshot import (
+    AbandonedJob,
+    CurrentJob,
+    QueueStats,
+    RedisInfo,
+    Snapshot,
+    WorkerStats,
+)
 from qwatch.timestamps import parse_rq_time
 
 WORKER_STATE_FIELDS = (
@@ -79,6 +95,8 @@ HEARTBEAT_OVERDUE_MS = 30_000
 """RQ renews a worker's key with 60 s to spare beyond its next heartbeat,
 so less than 30 s left means that heartbeat is late."""
 
+EXECUTIONS_LIMIT = 16
+"""Running executions read per RQ 3.0 worker: a worker runs one job at a time, a pool some."""
 EXPIRED_LIMIT = 100
 """How many expired executions are examined per queue, so a registry that
 nobody has cleaned for months costs no more than a fresh one."""
@@ -96,13 +114,16 @@ JOBS_DENIED = (
 )
 
 _KEYS_IN_DB = re.compile(r"keys=(\d{1,18}),")
-_PER_WORKER = 2
 _QUEUES_AT_ONCE = 100
 """Queues whose replies are taken at a time, and worked on while Redis sends the next."""
 
 
 def read_snapshot(
-    client: redis.Redis, now: float | None = None, *, worker_details: bool = True
+    client: redis.Redis,
+    now: float | None = None,
+    *,
+    worker_details: bool = True,
+    keys: RQKeys = DEFAULT_KEYS,
 ) -> Snapshot:
     """Sample one Redis; `now` (seconds since the epoch) is for tests.
 
@@ -114,42 +135,56 @@ def read_snapshot(
     """
     now = time.time() if now is None else now
     skips = Skips()
-    queue_set, worker_set, info, suspended = batch.run(
+    memory = memory_of(client, keys)
+    queue_set, worker_set, limit_set, cron_set, info, suspended = batch.run(
         client,
         [
-            ("SMEMBERS", keys.QUEUES),
-            ("SMEMBERS", keys.WORKERS),
+            ("SMEMBERS", keys.queues),
+            ("SMEMBERS", keys.workers),
+            ("SMEMBERS", keys.rate_limit_keys),
+            cron.registry_command(keys),
             ("INFO",),
-            ("EXISTS", keys.SUSPENDED),
+            ("EXISTS", keys.suspended),
         ],
     )
     check_allowed(queue_set, worker_set)
-    queue_names = _names(_QUEUE_NAMES.of(client), queue_set, "queue", skips)
-    worker_names = _names(_WORKER_NAMES.of(client), worker_set, "worker", skips)
+    queue_names = _names(memory.queue_names, queue_set, "queue", skips)
+    worker_names = _names(memory.worker_names, worker_set, "worker", skips)
+    limit_names = rate_limits.key_names(limit_set)
+    schedulers = cron.registered(cron_set)
 
-    worker_read = _DETAILED if worker_details else _BARE
-    heads = _HEADS.of(client)
+    worker_read = memory.detailed if worker_details else memory.bare
+    heads = memory.heads
     guessed = [(queue, head) for queue in queue_names if (head := heads.last.get(queue))]
     with batch.sent(
         client,
         [
-            worker_read.commands(client, worker_names),
+            worker_read.commands(worker_names),
             batch.joined(heads.lookups.use([head for _queue, head in guessed])),
-            _queue_commands(client, queue_names, now),
+            _queue_commands(memory, queue_names, now),
+            *rate_limits.commands(keys, limit_names),
+            *cron.commands(keys, schedulers),
         ],
     ) as arriving:
         # Workers come first: they are made into data while Redis reads the queues.
-        workers = _take_workers(arriving, client, worker_read, worker_names, now, skips)
+        workers = _take_workers(arriving, worker_read, worker_names, now, skips)
         queues = _take_queues(arriving, heads, guessed, queue_names, workers.listeners, now, skips)
+        limit_replies = arriving.take(rate_limits.size(limit_names))
+        cron_replies = arriving.take(len(schedulers))
     heads.last = queues.heads
 
-    details = batch.run(client, [*queues.lookups(), *workers.lookups()])
-    head_times, expired_workers, current_jobs = _split(
-        details, len(queues.moved), len(queues.expired)
+    origins = memory.origins.lookups(keys, limit_replies)
+    details = batch.run(client, [*queues.lookups(keys), *workers.lookups(keys), *origins])
+    head_times, expired_workers, current_jobs, origin_replies = _split(
+        details, len(queues.moved), len(queues.expired), len(details) - len(origins)
+    )
+    memory.origins.learn(origin_replies)
+    limits = rate_limits.reading(
+        limit_names, len(as_list(limit_set)), limit_replies, memory.origins, now
     )
     return Snapshot(
         taken_at=now,
-        queues=queues.finished(head_times, workers.listeners, now, skips),
+        queues=_held_back(queues.finished(head_times, workers.listeners, now, skips), limits),
         workers=workers.finished(current_jobs, now, skips),
         abandoned_jobs=tuple(
             AbandonedJob(id=job, queue=queue, worker=worker, overdue_seconds=overdue)
@@ -160,8 +195,20 @@ def read_snapshot(
         suspended=as_int(suspended) > 0,
         redis=_redis_info(info),
         records_skipped=skips.count,
-        notes=(JOBS_DENIED,) if any_denied(details) else (),
+        notes=((JOBS_DENIED,) if any_denied(details) else ()) + limits.notes,
+        rate_limits=limits.limits,
+        cron_schedulers=cron.schedulers(schedulers, cron_replies, now),
     )
+
+
+def _held_back(
+    queues: tuple[QueueStats, ...], limits: rate_limits.RateLimitReading
+) -> tuple[QueueStats, ...]:
+    """Each queue with its rate-limited jobs, once the limits' jobs' queues are known."""
+    if not limits.limits:
+        return queues
+    held = limits.held_by_queue
+    return tuple(replace(queue, rate_limited=held.get(queue.name, 0)) for queue in queues)
 
 
 class _Workers(NamedTuple):
@@ -169,58 +216,60 @@ class _Workers(NamedTuple):
     their current jobs, read in round trip 3."""
 
     stats: list[WorkerStats]
-    busy: list[tuple[str, WorkerHash, int, str]]
-    """Name, parsed hash, key's TTL and current job of each busy worker."""
+    busy: list[tuple[str, WorkerHash, int, tuple[str, ...]]]
+    """Name, parsed hash, key's TTL and current jobs of each busy worker."""
     live: dict[str, WorkerHash]
     listeners: Counter[str]
     """Live workers per queue."""
     expired: tuple[str, ...]
     """Workers registered but whose hash has expired."""
 
-    def lookups(self) -> list[Command]:
-        """What round trip 3 reads of each busy worker's current job."""
+    def lookups(self, keys: RQKeys) -> list[Command]:
+        """What round trip 3 reads of each busy worker's current jobs."""
         return [
             ("HMGET", keys.job_key(job), job_fields.DESCRIPTION, job_fields.STARTED_AT)
-            for *_, job in self.busy
+            for *_, jobs in self.busy
+            for job in jobs
         ]
 
-    def finished(self, jobs: Sequence[Any], now: float, skips: Skips) -> tuple[WorkerStats, ...]:
+    def finished(self, replies: Sequence[Any], now: float, skips: Skips) -> tuple[WorkerStats, ...]:
         """Every worker, by name, given the busy ones' `lookups` replies."""
         if not self.busy:
             return tuple(self.stats)
-        busy = skips.build_each(
-            "worker",
-            _worker_stats,
-            (
-                (name, h, pttl, as_list(job), now)
-                for (name, h, pttl, _job), job in zip(self.busy, jobs)
-            ),
-        )
+        arriving = iter(replies)
+        found = [
+            (name, h, pttl, [(job, as_list(next(arriving, None))) for job in jobs], now)
+            for name, h, pttl, jobs in self.busy
+        ]
+        busy = skips.build_each("worker", _worker_stats, found)
         return tuple(sorted(self.stats + busy, key=attrgetter("name")))
 
 
 def _take_workers(
     arriving: batch.Arriving,
-    client: redis.Redis,
     read: _WorkerRead,
     names: Sequence[str],
     now: float,
     skips: Skips,
 ) -> _Workers:
     """The workers' replies of round trip 2, each hash parsed once until it changes."""
-    replies = arriving.take(len(names) * _PER_WORKER)
+    per = read.per_worker
+    replies = arriving.take(len(names) * per)
     check_allowed(*replies)
-    hashes = dict(zip(names, read.parsed(client, replies[::2])))
+    hashes = dict(zip(names, read.parsed(replies[::per])))
     for name, h in hashes.items():
         if isinstance(h, str):
             skips.skip("worker", name, h)
     parsed = [
         (name, h, as_int(pttl, default=-1))
-        for (name, h), pttl in zip(hashes.items(), replies[1::2])
+        for (name, h), pttl in zip(hashes.items(), replies[1::per])
         if isinstance(h, WorkerHash)
     ]
     live = {name: h for name, h in hashes.items() if isinstance(h, WorkerHash) and not h.dead}
-    currents = {name: job for name, h in live.items() if (job := h.current_job)}
+    running = dict(zip(names, replies[2::per])) if per > 2 else {}
+    currents = {
+        name: jobs for name, h in live.items() if (jobs := _current_jobs(h, running.get(name)))
+    }
     return _Workers(
         stats=skips.build_each(
             "worker",
@@ -245,7 +294,7 @@ class _Queues(NamedTuple):
     heads: dict[str, str]
     """Each queue's head job."""
 
-    def lookups(self) -> list[Command]:
+    def lookups(self, keys: RQKeys) -> list[Command]:
         """Round trip 3's reads: the moved heads' enqueue times, the expired executions' workers."""
         lookups: list[Command] = [
             ("HGET", keys.job_key(head), job_fields.ENQUEUED_AT) for *_, head in self.moved
@@ -328,11 +377,11 @@ def _split(replies: Sequence[Any], *sizes: int) -> list[Sequence[Any]]:
     return [*parts, replies[start:]]
 
 
-def queue_names(client: redis.Redis) -> list[str]:
+def queue_names(client: redis.Redis, keys: RQKeys = DEFAULT_KEYS) -> list[str]:
     """Every registered queue's name, sorted."""
-    (members,) = batch.run(client, [("SMEMBERS", keys.QUEUES)])
+    (members,) = batch.run(client, [("SMEMBERS", keys.queues)])
     check_allowed(members)
-    return _names(_QUEUE_NAMES.of(client), members, "queue", None)
+    return _names(memory_of(client, keys).queue_names, members, "queue", None)
 
 
 def _names(
@@ -349,33 +398,29 @@ def _names(
     return sorted(names)
 
 
-def _name_in(prefix: str) -> Callable[[Any], str | None]:
-    """The name in a member of a set of keys that start with `prefix`; None when it has none."""
+def _name_in(name_of: Callable[[str], str | None]) -> Callable[[Any], str | None]:
+    """The name in a member of a set of keys; None when it has none."""
 
     def name(member: Any) -> str | None:
         key = as_strict_text(member)
-        found = keys.name_in_key(key, prefix) if key else None
+        found = name_of(key) if key else None
         return found if found is not None and len(found) <= NAME_LIMIT else None
 
     return name
-
-
-_QUEUE_NAMES: ClientMemory[Any, str | None] = ClientMemory(_name_in(keys.QUEUE_PREFIX))
-_WORKER_NAMES: ClientMemory[Any, str | None] = ClientMemory(_name_in(keys.WORKER_PREFIX))
 
 
 def _chunks(replies: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [replies[i : i + size] for i in range(0, len(replies), size)]
 
 
-def _queue_commands(client: redis.Redis, queues: Sequence[str], now: float) -> Packed:
+def _queue_commands(memory: _Memory, queues: Sequence[str], now: float) -> Packed:
     """Per queue the `_QueueReads` commands, packed once; four of them read up to `now`.
 
     Finished and failed entries are scored by expiry and RQ drops the past:
     what scores above `now` is live. Started entries are scored by heartbeat
     deadline: what scores below `now` has expired.
     """
-    return fill_all(_QUEUE_COMMANDS.of(client).use(queues), f"({now}")
+    return fill_all(memory.queue_commands.use(queues), f"({now}")
 
 
 class _QueueReads(NamedTuple):
@@ -385,8 +430,10 @@ class _QueueReads(NamedTuple):
     intermediate: Any
     head: Any
     deferred: Any
+    ready: Any
     scheduled: Any
     canceled: Any
+    scheduler: Any
     started: Any
     finished: Any
     failed: Any
@@ -398,15 +445,17 @@ _REPLY = _QueueReads(*range(len(_QueueReads._fields)))
 _PER_QUEUE = len(_REPLY)
 
 
-def _queue_template(queue: str) -> Template:
+def _queue_template(keys: RQKeys, queue: str) -> Template:
     started = keys.registry_key(job_states.STARTED, queue)
     reads = _QueueReads(
         queued=("LLEN", keys.queue_key(queue)),
         intermediate=("LLEN", keys.intermediate_queue_key(queue)),
         head=("LINDEX", keys.queue_key(queue), 0),
         deferred=("ZCARD", keys.registry_key(job_states.DEFERRED, queue)),
+        ready=("ZCARD", keys.registry_key(job_states.READY, queue)),
         scheduled=("ZCARD", keys.registry_key(job_states.SCHEDULED, queue)),
         canceled=("ZCARD", keys.registry_key(job_states.CANCELED, queue)),
+        scheduler=("GET", keys.scheduler_lock_key(queue)),
         started=("ZCOUNT", started, NOW, "+inf"),
         finished=("ZCOUNT", keys.registry_key(job_states.FINISHED, queue), NOW, "+inf"),
         failed=("ZCOUNT", keys.registry_key(job_states.FAILED, queue), NOW, "+inf"),
@@ -415,10 +464,7 @@ def _queue_template(queue: str) -> Template:
     return template(*reads)
 
 
-_QUEUE_COMMANDS: ClientMemory[str, Template] = ClientMemory(_queue_template)
-
-
-def _enqueued_at_lookup(job: str) -> Packed:
+def _enqueued_at_lookup(keys: RQKeys, job: str) -> Packed:
     return batch.pack(("HGET", keys.job_key(job), job_fields.ENQUEUED_AT))
 
 
@@ -427,13 +473,10 @@ class _HeadMemory:
     parsed: that time is read in round trip 2 and stands while the job is still the head,
     so round trip 3 reads only heads that moved (a waiting queue keeps its head for long)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keys: RQKeys) -> None:
         self.last: dict[str, str] = {}
-        self.lookups: Remembered[str, Packed] = Remembered(_enqueued_at_lookup)
+        self.lookups: Remembered[str, Packed] = Remembered(partial(_enqueued_at_lookup, keys))
         self.times: Remembered[Any, float | None] = Remembered(parse_rq_time)
-
-
-_HEADS: PerClient[_HeadMemory] = PerClient(_HeadMemory)
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,31 +532,67 @@ def _worker_hash(fields: dict[str, Any]) -> WorkerHash:
 
 
 class _WorkerRead:
-    """Reading one set of worker fields, with what it remembers per client: each worker's
-    commands packed, and each hash's values parsed."""
+    """Reading one set of worker fields, with what it remembers: each worker's commands
+    packed, and each hash's values parsed."""
 
-    def __init__(self, fields: tuple[str, ...]) -> None:
+    def __init__(self, keys: RQKeys, fields: tuple[str, ...], *, executions: bool) -> None:
+        self.keys = keys
         self.fields = fields
-        self.packed: ClientMemory[str, Packed] = ClientMemory(self._pack)
-        self.hashes: ClientMemory[tuple[Any, ...], WorkerHash | str | None] = ClientMemory(
+        self.executions = executions
+        self.per_worker = 3 if executions else 2
+        self.packed: Remembered[str, Packed] = Remembered(self._pack)
+        self.hashes: Remembered[tuple[Any, ...], WorkerHash | str | None] = Remembered(
             partial(_parse_hash, fields)
         )
 
-    def commands(self, client: redis.Redis, workers: Sequence[str]) -> Packed:
-        """Per worker: HMGET of the fields, PTTL."""
-        return batch.joined(self.packed.of(client).use(workers))
+    def commands(self, workers: Sequence[str]) -> Packed:
+        """Per worker: HMGET of the fields, PTTL, and with `executions` RQ 3.0's running ones."""
+        return batch.joined(self.packed.use(workers))
 
-    def parsed(self, client: redis.Redis, replies: Sequence[Any]) -> list[WorkerHash | str | None]:
+    def parsed(self, replies: Sequence[Any]) -> list[WorkerHash | str | None]:
         """The workers' HMGET replies parsed, each hash once until it changes."""
-        return self.hashes.of(client).use([tuple(as_list(fields)) for fields in replies])
+        return self.hashes.use([tuple(as_list(fields)) for fields in replies])
 
     def _pack(self, name: str) -> Packed:
-        key = keys.worker_key(name)
-        return batch.pack(("HMGET", key, *self.fields), ("PTTL", key))
+        key = self.keys.worker_key(name)
+        commands: list[Command] = [("HMGET", key, *self.fields), ("PTTL", key)]
+        if self.executions:
+            commands.append(("SRANDMEMBER", self.keys.executions_key(name), EXECUTIONS_LIMIT))
+        return batch.pack(*commands)
 
 
-_DETAILED = _WorkerRead(WORKER_FIELDS)
-_BARE = _WorkerRead(WORKER_STATE_FIELDS)
+class _Memory:
+    """What the reader keeps of one client under one key layout from one sample to the next."""
+
+    def __init__(self, keys: RQKeys) -> None:
+        self.queue_names: Remembered[Any, str | None] = Remembered(_name_in(keys.queue_name))
+        self.worker_names: Remembered[Any, str | None] = Remembered(_name_in(keys.worker_name))
+        self.queue_commands: Remembered[str, Template] = Remembered(partial(_queue_template, keys))
+        self.heads = _HeadMemory(keys)
+        self.detailed = _WorkerRead(keys, WORKER_FIELDS, executions=True)
+        self.bare = _WorkerRead(keys, WORKER_STATE_FIELDS, executions=False)
+        self.origins = rate_limits.QueueOrigins()
+
+
+_MEMORY: PerClient[dict[RQKeys, _Memory]] = PerClient(dict)
+
+
+def memory_of(client: redis.Redis, keys: RQKeys) -> _Memory:
+    """The reader's memory of this client under these keys, made at their first reading."""
+    layouts = _MEMORY.of(client)
+    found = layouts.get(keys)
+    if found is None:
+        found = layouts[keys] = _Memory(keys)
+    return found
+
+
+def _current_jobs(fields: WorkerHash, executions: Any) -> tuple[str, ...]:
+    """The jobs a worker runs: RQ 3.0's executions, else RQ 2's `current_job`."""
+    members = [member for member in map(as_name, as_list(executions)) if member]
+    running = sorted({job_id_of_execution(member) for member in members})
+    if running:
+        return tuple(running)
+    return (fields.current_job,) if fields.current_job else ()
 
 
 def _listened(reply: Any) -> tuple[str, ...]:
@@ -531,7 +610,7 @@ def _expired_executions(reply: Any, now: float, skips: Skips) -> list[tuple[str,
     for member, score in as_pairs(reply):
         execution = as_strict_text(member)
         deadline = as_float(score)
-        job_id = keys.job_id_of_execution(execution) if execution else None
+        job_id = job_id_of_execution(execution) if execution else None
         if job_id and len(job_id) <= NAME_LIMIT and deadline is not None and deadline >= 0:
             pairs.append((job_id, max(0.0, now - deadline)))
         else:
@@ -555,8 +634,10 @@ def _queue_stats(
         queued=queued,
         intermediate=as_int(replies[_REPLY.intermediate]),
         deferred=as_int(replies[_REPLY.deferred]),
+        ready=as_int(replies[_REPLY.ready]),
         scheduled=as_int(replies[_REPLY.scheduled]),
         canceled=as_int(replies[_REPLY.canceled]),
+        scheduler=as_name(replies[_REPLY.scheduler]),
         started=as_int(replies[_REPLY.started]),
         finished=as_int(replies[_REPLY.finished]),
         failed=as_int(replies[_REPLY.failed]),
@@ -567,20 +648,28 @@ def _queue_stats(
 
 
 def _worker_stats(
-    name: str, fields: WorkerHash, pttl: int, job: list[Any] | None, now: float
+    name: str,
+    fields: WorkerHash,
+    pttl: int,
+    jobs: list[tuple[str, list[Any]]] | None,
+    now: float,
 ) -> WorkerStats:
-    """The worker at `now`: its parsed hash, its key's TTL and its current job."""
+    """The worker at `now`: its parsed hash, its key's TTL and its current jobs' fields."""
     heartbeat = fields.heartbeat
-    started_at = parse_rq_time(job[1]) if job and len(job) == 2 else None
+    current = sorted(
+        (_current_job(job_id, reply, now) for job_id, reply in jobs or ()),
+        key=lambda job: -(job.seconds or 0.0),
+    )
+    first = current[0] if current else None
     return WorkerStats(
         name=name,
         hostname=fields.hostname,
         pid=fields.pid,
         state=fields.state,
         queues=fields.queues,
-        current_job=fields.current_job,
-        current_job_description=_clipped(job[0], DESCRIPTION_LIMIT) if job else None,
-        current_job_seconds=max(0.0, now - started_at) if started_at is not None else None,
+        current_job=first.id if first else fields.current_job,
+        current_job_description=first.description if first else None,
+        current_job_seconds=first.seconds if first else None,
         birth=fields.birth,
         heartbeat_age_seconds=max(0.0, now - heartbeat) if heartbeat is not None else None,
         heartbeat_overdue=0 <= pttl < HEARTBEAT_OVERDUE_MS,
@@ -590,6 +679,17 @@ def _worker_stats(
         ip_address=fields.ip_address,
         python_version=fields.python_version,
         rq_version=fields.rq_version,
+        current_jobs=tuple(current),
+    )
+
+
+def _current_job(job_id: str, reply: list[Any], now: float) -> CurrentJob:
+    description, started = reply if len(reply) == 2 else (None, None)
+    started_at = parse_rq_time(started)
+    return CurrentJob(
+        id=job_id,
+        description=_clipped(description, DESCRIPTION_LIMIT) if description else None,
+        seconds=max(0.0, now - started_at) if started_at is not None else None,
     )
 
 

@@ -14,10 +14,11 @@ import binascii
 from dataclasses import dataclass
 from typing import Any
 
-from qwatch import job_fields, keys
+from qwatch import job_fields
 from qwatch.batch import Command
 from qwatch.decode import ARGUMENTS_LIMIT, inflate, render_pickle
 from qwatch.formatting import clip
+from qwatch.keys import DEFAULT_KEYS, RQKeys
 from qwatch.replies import as_float, as_int, as_list, as_name, as_pairs, as_strict_text, as_text
 
 MAX_TRACEBACK_BYTES = 1 << 20
@@ -45,12 +46,12 @@ class Attempt:
     exception: str | None
 
 
-def latest_command(job_id: str) -> Command:
+def latest_command(job_id: str, keys: RQKeys = DEFAULT_KEYS) -> Command:
     """The newest entry of a job's results stream."""
     return ("XREVRANGE", keys.results_key(job_id), "+", "-", "COUNT", 1)
 
 
-def history_command(job_id: str) -> Command:
+def history_command(job_id: str, keys: RQKeys = DEFAULT_KEYS) -> Command:
     """Up to `ATTEMPTS_LIMIT` entries, newest first."""
     return ("XREVRANGE", keys.results_key(job_id), "+", "-", "COUNT", ATTEMPTS_LIMIT)
 

@@ -22,6 +22,11 @@ worker names), so the stream holds at most about 2.1 GB at the cap,
 reached only above some 900 jobs a second; at 100 jobs a second it holds
 the 3 h in about 230 MB.
 
+It runs under RQ 2.12 and later 2.x, and 3.0: RQ 3.0 hands each handler
+the job's `Execution` too, which the handlers here pass on untouched, and
+keys everything under `RQ_KEY_PREFIX` (the stream too). Another major
+version stops the worker at start, before it takes any job.
+
 This is the only module of qwatch that imports RQ, and only the workers
 import it.
 """
@@ -37,11 +42,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 import rq
+from rq.version import VERSION
 
-from qwatch import job_states, keys, stream
+from qwatch import job_states, stream
 from qwatch.jobs import exception_name
+from qwatch.keys import DEFAULT_PREFIX, RQKeys
 from qwatch.results import exception_line
 
+SUPPORTED_MAJORS = (2, 3)
+"""The RQ major versions whose handlers this class is written against."""
 MAXLEN_VARIABLE = "QWATCH_STREAM_MAXLEN"
 DEFAULT_MAXLEN = 10_000_000
 MAX_AGE_VARIABLE = "QWATCH_STREAM_MAX_AGE"
@@ -58,12 +67,19 @@ class _Ending:
 
 
 class Worker(rq.Worker):
-    """An `rq.Worker` that also appends each job's outcome to qwatch's completions stream."""
+    """An `rq.Worker` that also appends each job's outcome to qwatch's completions stream.
+
+    Each handler names only what it reads and passes on every argument RQ
+    gives it (3.0 adds the job's `execution`), so RQ does exactly what it
+    would do without qwatch.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        _check_version(VERSION)
         super().__init__(*args, **kwargs)
         self.stream_maxlen = _setting(MAXLEN_VARIABLE, DEFAULT_MAXLEN)
         self.stream_max_age = _setting(MAX_AGE_VARIABLE, DEFAULT_MAX_AGE)
+        self.stream_key = RQKeys(getattr(rq.defaults, "RQ_KEY_PREFIX", DEFAULT_PREFIX)).completions
         self._ending: _Ending | None = None
 
     def serialize(self) -> dict[str, Any]:
@@ -71,30 +87,29 @@ class Worker(rq.Worker):
         fields: dict[str, Any] = super().serialize()
         return {**fields, stream.WORKER_MARK: stream.FORMAT}
 
-    def handle_job_success(self, job: Any, queue: Any, started_job_registry: Any) -> None:
+    def handle_job_success(self, job: Any, queue: Any, *rest: Any, **named: Any) -> None:
         with self._recording(job, job_states.FINISHED, None):
-            super().handle_job_success(job, queue, started_job_registry)
+            super().handle_job_success(job, queue, *rest, **named)
 
-    def handle_job_failure(
-        self, job: Any, queue: Any, started_job_registry: Any = None, exc_string: str = ""
-    ) -> None:
-        stopped = getattr(self, "_stopped_job_id", None) == job.id
+    def handle_job_failure(self, job: Any, queue: Any, *rest: Any, **named: Any) -> None:
+        """`exc_string` comes after `started_job_registry` in RQ 2.12 and 3.0 alike."""
+        exc_string = named.get("exc_string", rest[1] if len(rest) > 1 else "")
+        stopped = self._stopped_job_id == job.id
         outcome = stream.RETRIED if job.should_retry and not stopped else job_states.FAILED
-        with self._recording(job, outcome, exception_name(exception_line(exc_string))):
-            super().handle_job_failure(
-                job, queue, started_job_registry=started_job_registry, exc_string=exc_string
-            )
+        exception = exception_name(
+            exception_line(exc_string if isinstance(exc_string, str) else "")
+        )
+        with self._recording(job, outcome, exception):
+            super().handle_job_failure(job, queue, *rest, **named)
 
-    def handle_job_retry(
-        self, job: Any, queue: Any, retry: Any, started_job_registry: Any, execution: Any
-    ) -> None:
+    def handle_job_retry(self, job: Any, queue: Any, retry: Any, *rest: Any, **named: Any) -> None:
         exhausted = bool(job.number_of_retries and job.number_of_retries >= retry.max)
         with self._recording(job, job_states.FAILED if exhausted else stream.RETRIED, None):
-            super().handle_job_retry(job, queue, retry, started_job_registry, execution)
+            super().handle_job_retry(job, queue, retry, *rest, **named)
 
-    def cleanup_execution(self, job: Any, pipeline: Any) -> None:
+    def cleanup_execution(self, job: Any, pipeline: Any, *rest: Any, **named: Any) -> None:
         """RQ's clean-up, plus the job's entry in the same pipeline: one per recorded outcome."""
-        super().cleanup_execution(job, pipeline)
+        super().cleanup_execution(job, pipeline, *rest, **named)
         ending = self._ending
         if ending is None or ending.job_id != job.id:
             return
@@ -109,9 +124,9 @@ class Worker(rq.Worker):
             ended_at=_seconds(job.ended_at) or time.time(),
             worker=self.name,
         )
-        pipeline.xadd(keys.COMPLETIONS_STREAM, fields, maxlen=self.stream_maxlen, approximate=True)
+        pipeline.xadd(self.stream_key, fields, maxlen=self.stream_maxlen, approximate=True)
         oldest = int((time.time() - self.stream_max_age) * 1000)
-        pipeline.xtrim(keys.COMPLETIONS_STREAM, minid=f"{oldest}-0", approximate=True)
+        pipeline.xtrim(self.stream_key, minid=f"{oldest}-0", approximate=True)
 
     @contextmanager
     def _recording(self, job: Any, outcome: str, exception: str | None) -> Iterator[None]:
@@ -120,6 +135,18 @@ class Worker(rq.Worker):
             yield
         finally:
             self._ending = None
+
+
+def _check_version(version: str) -> None:
+    """Refuse, before any job is taken, an RQ whose handlers this class does not know."""
+    major, _, rest = version.partition(".")
+    minor = rest.partition(".")[0]
+    known = major.isdigit() and minor.isdigit() and int(major) in SUPPORTED_MAJORS
+    if not known or (int(major), int(minor)) < (2, 12):
+        raise RuntimeError(
+            f"qwatch.rq.Worker runs on RQ 2.12 to 3.x, not RQ {version}: "
+            "use RQ's own worker class, or a qwatch release made for this RQ"
+        )
 
 
 def _setting(variable: str, default: int) -> int:

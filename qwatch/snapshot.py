@@ -54,6 +54,22 @@ class QueueStats:
     head_job: str | None
     system: str = RQ
     celery: CeleryQueue | None = None
+    ready: int | None = None
+    """RQ 3.0: dependents whose dependencies are met, about to join the queue."""
+    rate_limited: int | None = None
+    """RQ 3.0: jobs of this queue that a rate limit holds back, outside the queue's list."""
+    scheduler: str | None = None
+    """The RQ scheduler holding this queue's lock (it moves due scheduled jobs); None if none."""
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentJob:
+    """A job a worker is running now; RQ 3.0 workers may run several at once."""
+
+    id: str
+    description: str | None
+    seconds: float | None
+    """How long it has run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +100,8 @@ class WorkerStats:
     task_events: bool | None = None
     """Celery: whether the worker sends task events; None until it has processed a task
     while qwatch listened."""
+    current_jobs: tuple[CurrentJob, ...] = ()
+    """Every job it runs now (`current_job` and its fields are the longest-running one)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +112,52 @@ class AbandonedJob:
     queue: str
     worker: str | None
     overdue_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitStats:
+    """One rate-limit key: its limit, the jobs holding a slot, the jobs held back."""
+
+    key: str
+    concurrency: int | None
+    running: int
+    """Jobs holding a slot: queued after their turn came, or running."""
+    waiting: int
+    """Jobs held back until a slot frees."""
+    oldest_waiting_age_seconds: float | None
+
+
+CRON_STALE_SECONDS = 120.0
+"""RQ's cron scheduler heartbeats every 30 s or so: silent this long, it is gone."""
+
+
+@dataclass(frozen=True, slots=True)
+class CronJob:
+    """One job a cron scheduler enqueues on a schedule."""
+
+    name: str | None
+    function: str | None
+    queue: str | None
+    schedule: str | None
+    """The cron expression, or `every N s`."""
+    next_run_at: float | None
+    last_run_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CronScheduler:
+    """One running `rq cron` process, as it registered itself."""
+
+    name: str
+    hostname: str | None
+    pid: int | None
+    heartbeat_age_seconds: float | None
+    jobs: tuple[CronJob, ...]
+
+    @property
+    def stale(self) -> bool:
+        age = self.heartbeat_age_seconds
+        return age is not None and age > CRON_STALE_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +202,10 @@ class Snapshot:
 
     celery: CeleryWatch | None = None
     """How long qwatch has listened to Celery's events, when it watches Celery."""
+    rate_limits: tuple[RateLimitStats, ...] = ()
+    """RQ 3.0's rate-limit keys, by key."""
+    cron_schedulers: tuple[CronScheduler, ...] = ()
+    """RQ 3.0's running cron schedulers, with the jobs each enqueues."""
 
     def only(self, system: str) -> Snapshot:
         """The records of one system: what that system's own readers work on."""

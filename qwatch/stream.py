@@ -55,10 +55,11 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, job_states, keys
+from qwatch import batch, job_states
 from qwatch.batch import Command
 from qwatch.completions import Completion
 from qwatch.jobs import MAX_NAME
+from qwatch.keys import DEFAULT_KEYS, RQKeys
 from qwatch.replies import as_int, as_list, as_pairs, as_strict_text
 from qwatch.snapshot import Snapshot, WorkerStats
 
@@ -141,9 +142,10 @@ ABSENT = StreamReading(False, (), (), frozenset(), 0, 0)
 class CompletionStream:
     """Reads the completions stream from where its last poll stopped; not thread-safe."""
 
-    def __init__(self, resume: StreamPosition | None = None) -> None:
+    def __init__(self, resume: StreamPosition | None = None, keys: RQKeys = DEFAULT_KEYS) -> None:
         """`resume`: where a previous reader stopped; without it, the first poll starts at
         the stream's end."""
+        self.keys = keys
         self._cursor: StreamId | None = None if resume is None else resume.last_id
         self._number = 0 if resume is None else resume.number
         """How many entries had ever been added up to the cursor's."""
@@ -174,7 +176,7 @@ class CompletionStream:
     def _poll(self, client: redis.Redis, snapshot: Snapshot) -> StreamReading:
         was_present = self._present
         unknown = [w for w in snapshot.workers if (w.name, w.birth) not in self._marks]
-        first: list[Command] = [("XINFO", "STREAM", keys.COMPLETIONS_STREAM)]
+        first: list[Command] = [("XINFO", "STREAM", self.keys.completions)]
         ahead = self._commands(unknown) if was_present else []
         info, *replies = batch.run(client, first + ahead)
         stream = _StreamInfo.parse(info)
@@ -222,12 +224,12 @@ class CompletionStream:
 
     def _commands(self, unknown: Sequence[WorkerStats]) -> list[Command]:
         """The next page, and the marks of workers not seen before."""
-        marks = [("HGET", keys.worker_key(worker.name), WORKER_MARK) for worker in unknown]
+        marks = [("HGET", self.keys.worker_key(worker.name), WORKER_MARK) for worker in unknown]
         return [self._page(), *marks]
 
     def _page(self) -> Command:
         ms, seq = self._cursor or (0, 0)
-        return ("XRANGE", keys.COMPLETIONS_STREAM, f"({ms}-{seq}", "+", "COUNT", BATCH)
+        return ("XRANGE", self.keys.completions, f"({ms}-{seq}", "+", "COUNT", BATCH)
 
     def _advance(self, stream_id: StreamId, stream: _StreamInfo) -> int:
         """Move the cursor to an entry just read; the entries skipped over, when that is known."""

@@ -23,13 +23,14 @@ from typing import Any
 
 import redis
 
-from qwatch import batch, keys
+from qwatch import batch
 from qwatch.celery.broker import CeleryReading, celery_present, discover_queues, read_celery_queues
 from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
 from qwatch.celery.failures import celery_job, failed_row
 from qwatch.celery.layout import CeleryLayout
 from qwatch.completions import Completion
 from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
+from qwatch.keys import DEFAULT_KEYS, RQKeys
 from qwatch.reader import read_redis_info, read_snapshot
 from qwatch.replies import as_int, check_allowed
 from qwatch.snapshot import CELERY, RQ, Snapshot
@@ -52,14 +53,16 @@ class Watch:
         layout: CeleryLayout | None = None,
         *,
         listen: bool = True,
+        rq_keys: RQKeys = DEFAULT_KEYS,
     ) -> None:
         """`listen`: start Celery's event listener when Celery is watched (one-shot readers
-        that only want the queues say False)."""
+        that only want the queues say False). `rq_keys`: RQ's keys under its prefix."""
         if system not in CHOICES:
             raise ValueError(f"system must be one of {', '.join(CHOICES)}, not {system!r}")
         self.client = client
         self.system = system
         self.layout = layout or CeleryLayout()
+        self.rq_keys = rq_keys
         self.listen = listen
         self.events: CeleryEvents | None = None
         self._systems: tuple[str, ...] = ()
@@ -84,7 +87,7 @@ class Watch:
         if self.system != AUTO:
             self._systems, self._detect_at = (self.system,), math.inf
             return
-        found = tuple(s for s in (RQ, CELERY) if _holds(self.client, s, self.layout))
+        found = tuple(s for s in (RQ, CELERY) if _holds(self.client, s, self.layout, self.rq_keys))
         self._systems = found or (RQ,)
         self._detect_at = math.inf if len(found) == len(CHOICES) - 1 else now + DETECT_SECONDS
 
@@ -108,7 +111,9 @@ class Watch:
         now = time.time() if now is None else now
         systems = self.systems()
         if RQ in systems:
-            snapshot = read_snapshot(self.client, now, worker_details=worker_details)
+            snapshot = read_snapshot(
+                self.client, now, worker_details=worker_details, keys=self.rq_keys
+            )
         else:
             snapshot = _empty(now, self.client)
         if CELERY not in systems:
@@ -132,7 +137,11 @@ class Watch:
         """RQ's newest `limit` failed jobs and the Celery failures heard (of `queue` only, if
         given), newest first: Celery keeps no list of failures, so none older are known."""
         systems = self.systems()
-        rows = read_failed(self.client, queue=queue, limit=limit) if RQ in systems else []
+        rows = (
+            read_failed(self.client, queue=queue, limit=limit, keys=self.rq_keys)
+            if RQ in systems
+            else []
+        )
         heard = [
             failed_row(failure)
             for failure in self.celery_failures()
@@ -143,7 +152,7 @@ class Watch:
     def job(self, job_id: str) -> JobDetail | None:
         """RQ's job with this id, else Celery's task: its stored result or the failure heard."""
         systems = self.systems()
-        job = read_job(self.client, job_id) if RQ in systems else None
+        job = read_job(self.client, job_id, self.rq_keys) if RQ in systems else None
         if job is None and CELERY in systems:
             job = celery_job(self.client, job_id, self.celery_failures(), self.layout.result_prefix)
         return job
@@ -153,13 +162,13 @@ class Watch:
             self.events.stop()
 
 
-def _holds(client: redis.Redis, system: str, layout: CeleryLayout) -> bool:
+def _holds(client: redis.Redis, system: str, layout: CeleryLayout, rq_keys: RQKeys) -> bool:
     """Whether this Redis holds the system's keys; keys an ACL hides are not there for
     `auto` (a user given RQ's keys alone watches RQ alone)."""
     try:
         if system == CELERY:
             return bool(layout.queues) or celery_present(client, layout)
-        (found,) = batch.run(client, [("EXISTS", keys.QUEUES, keys.WORKERS)])
+        (found,) = batch.run(client, [("EXISTS", rq_keys.queues, rq_keys.workers)])
         check_allowed(found)
     except redis.exceptions.NoPermissionError:
         return False

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import redis
+import rq.registry
 from rq import Queue, Retry
 from rq.job import Job
 from rq.registry import (
@@ -38,12 +39,16 @@ REGISTRIES = {
     "failed": FailedJobRegistry,
     "canceled": CanceledJobRegistry,
 }
+if hasattr(rq.registry, "ReadyJobRegistry"):  # RQ 3.0
+    REGISTRIES["ready"] = rq.registry.ReadyJobRegistry
 
 
 def rq_ids(client: redis.Redis, queue: str, state: str) -> list[str]:
     """The ids RQ's own API lists, in the order qwatch promises."""
     if state == "queued":
         return list(Queue(queue, connection=client).job_ids)
+    if state not in REGISTRIES:
+        return []  # a registry this RQ does not have
     registry = REGISTRIES[state](queue, connection=client)
     desc = state in ("finished", "failed", "canceled")
     return list(registry.get_job_ids(desc=desc, cleanup=False))

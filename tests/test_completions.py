@@ -16,7 +16,7 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegist
 
 from harness import tasks
 from harness.polling import wait_until
-from harness.workers import run_burst, start_worker, stop_worker
+from harness.workers import run_burst, running_jobs, start_worker, stop_worker
 from qwatch import batch
 from qwatch.completions import Completion, CompletionTracker
 
@@ -74,9 +74,7 @@ def test_a_ttl_is_learned_from_a_running_job(
     poll(tracker, client)
     queue = Queue("default", connection=client)
     slow = queue.enqueue(tasks.sleep, 0.5, result_ttl=7200)
-    wait_until(
-        lambda: client.hget("rq:worker:tracked", "current_job") == slow.id.encode(), "slow job"
-    )
+    wait_until(lambda: slow.id in running_jobs(client, "tracked"), "slow job")
     assert poll(tracker, client) == []
     fast = [queue.enqueue(tasks.add, i, 1, result_ttl=7200) for i in range(3)]
     wait_until(
@@ -219,7 +217,7 @@ def test_rq_clean_up_between_polls(
     short = [queue.enqueue(tasks.add, i, 1, result_ttl=5) for i in range(3)]
     doomed = queue.enqueue(tasks.sleep, 60)  # its worker is killed: RQ's clean-up fails it
     wait_until(
-        lambda: client.hget("rq:worker:tracked", "current_job") == doomed.id.encode(),
+        lambda: doomed.id in running_jobs(client, "tracked"),
         "the slow job to start",
     )
     stop_worker(worker)

@@ -6,8 +6,10 @@ import redis
 from rq import Queue, Worker
 
 from harness import tasks
+from harness.workers import mark_busy
 from qwatch import reader
 from qwatch.connection import Target, connect
+from qwatch.keys import DEFAULT_KEYS
 from qwatch.memory import Remembered
 from qwatch.packed import NOW, fill_all, template
 
@@ -29,17 +31,17 @@ def test_workers_and_queues_that_come_and_go_leave_nothing_behind(
         snapshot = reader.read_snapshot(watcher)
         assert len(snapshot.workers) == 300 and len(snapshot.queues) == 50
         assert {queue.queued for queue in snapshot.queues} == {1}
-        assert len(reader._DETAILED.packed.of(watcher)) == 300
-        assert len(reader._QUEUE_COMMANDS.of(watcher)) == 50
-        assert len(reader._DETAILED.hashes.of(watcher)) == 300
+        assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed.packed) == 300
+        assert len(reader.memory_of(watcher, DEFAULT_KEYS).queue_commands) == 50
+        assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed.hashes) == 300
         for worker in workers:
             worker.register_death()
         for queue in queues:
             queue.delete()
     reader.read_snapshot(watcher)
-    assert len(reader._DETAILED.packed.of(watcher)) == 0
-    assert len(reader._QUEUE_COMMANDS.of(watcher)) == 0
-    assert len(reader._DETAILED.hashes.of(watcher)) == 0
+    assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed.packed) == 0
+    assert len(reader.memory_of(watcher, DEFAULT_KEYS).queue_commands) == 0
+    assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed.hashes) == 0
 
 
 def test_a_worker_hash_is_parsed_again_when_it_changes(client: redis.Redis, url: str) -> None:
@@ -48,8 +50,7 @@ def test_a_worker_hash_is_parsed_again_when_it_changes(client: redis.Redis, url:
     worker.register_birth()
     worker.set_state("idle")
     (before,) = reader.read_snapshot(watcher).workers
-    worker.set_state("busy")
-    worker.set_current_job_id("job-1")
+    mark_busy(worker, "job-1")
     (after,) = reader.read_snapshot(watcher).workers
     assert (before.state, before.current_job) == ("idle", None)
     assert (after.state, after.current_job) == ("busy", "job-1")

@@ -17,12 +17,13 @@ from rq.job import Job
 from harness import tasks
 from harness.redis_server import RedisServer
 from harness.workers import run_burst
-from qwatch import actions, batch, keys
+from qwatch import actions, batch
 from qwatch.connection import Target, connect
 from qwatch.errors import QwatchError
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import TextFormat
 from qwatch.jobs import read_failed, read_job
+from qwatch.keys import DEFAULT_KEYS
 from qwatch.reader import read_snapshot
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.dialogs import Confirm
@@ -183,7 +184,7 @@ def test_the_readme_read_only_user_reads_everything_and_changes_nothing(
 ) -> None:
     failed = one_of_each(client, url)
     for state in ("deferred", "scheduled", "canceled"):  # so that each action has work
-        client.zadd(keys.registry_key(state, "q0"), {f"{state}-job": 1})
+        client.zadd(DEFAULT_KEYS.registry_key(state, "q0"), {f"{state}-job": 1})
     target = acl_user(client, redis_server, "qwatch")
     feed = Feed(target, connect(target))
     update = feed.poll(with_functions=True)
@@ -197,16 +198,16 @@ def test_the_readme_read_only_user_reads_everything_and_changes_nothing(
     assert 'qwatch_up{redis="acl"} 1.0' in scrape
     assert 'qwatch_queue_jobs{queue="q0",redis="acl",state="failed",system="rq"} 1.0' in scrape
     before = (
-        client.dump(keys.queue_key("q0")),
-        client.zrange(keys.registry_key("failed", "q0"), 0, -1),
+        client.dump(DEFAULT_KEYS.queue_key("q0")),
+        client.zrange(DEFAULT_KEYS.registry_key("failed", "q0"), 0, -1),
     )
     for action in every_action(failed.id):
         with pytest.raises(QwatchError, match="permission denied") as refused:
             feed.act(action)
         assert "no permissions to run" in str(refused.value)
     after = (
-        client.dump(keys.queue_key("q0")),
-        client.zrange(keys.registry_key("failed", "q0"), 0, -1),
+        client.dump(DEFAULT_KEYS.queue_key("q0")),
+        client.zrange(DEFAULT_KEYS.registry_key("failed", "q0"), 0, -1),
     )
     assert before == after
 
@@ -236,7 +237,7 @@ def test_the_readme_admin_user_may_run_every_action(
         "requeued 1 failed jobs on q0",
         "deleted 2 queued jobs from q0",
     ]
-    assert client.keys("rq:job:*") == [] and client.llen(keys.queue_key("q0")) == 0
+    assert client.keys("rq:job:*") == [] and client.llen(DEFAULT_KEYS.queue_key("q0")) == 0
 
 
 async def test_top_under_the_read_only_user_refuses_an_action_on_its_status_line(

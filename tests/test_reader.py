@@ -22,7 +22,7 @@ from rq.registry import (
 
 from harness import tasks
 from harness.polling import wait_until
-from harness.workers import start_worker, stop_worker
+from harness.workers import running_jobs, start_worker, stop_worker
 from harness.workload import mixed_workload
 from qwatch.reader import read_snapshot
 from qwatch.snapshot import Snapshot
@@ -104,7 +104,7 @@ def busy_worker(client: redis.Redis, url: str) -> Iterator[subprocess.Popen[byte
     Queue("slow", connection=client).enqueue(tasks.sleep, 30, job_id="slow-job")
     process = start_worker(url, ["slow", "other"], name="busy-worker")
     wait_until(
-        lambda: client.hget("rq:worker:busy-worker", "current_job") == b"slow-job",
+        lambda: "slow-job" in running_jobs(client, "busy-worker"),
         "the worker to start the slow job",
     )
     yield process

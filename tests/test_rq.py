@@ -15,14 +15,15 @@ from rq.job import Job
 from harness import tasks
 from harness.polling import wait_until
 from harness.workers import run_burst, start_worker, stop_worker
-from qwatch import keys, stream
+from qwatch import stream
+from qwatch.keys import DEFAULT_KEYS
 
 WORKER_CLASS = "qwatch.rq.Worker"
 
 
 def entries(client: redis.Redis) -> list[dict[str, Any]]:
     """Every entry of the stream, its values by the names of `stream.FIELDS`."""
-    found: Any = client.xrange(keys.COMPLETIONS_STREAM)
+    found: Any = client.xrange(DEFAULT_KEYS.completions)
     return [
         dict(zip(stream.FIELDS, json.loads(fields[stream.ENTRY_FIELD.encode()])))
         for _id, fields in found
@@ -58,7 +59,9 @@ def test_each_outcome_is_one_entry(client: redis.Redis, url: str, tmp_path: Path
         for moment in (job.enqueued_at, job.started_at, job.ended_at)
     ]
     worker = seen[0]["worker"]
-    counts = client.hmget(keys.worker_key(worker), "successful_job_count", "failed_job_count")
+    counts = client.hmget(
+        DEFAULT_KEYS.worker_key(worker), "successful_job_count", "failed_job_count"
+    )
     assert sum(int(count or 0) for count in counts) == len(seen), "one entry per counted outcome"
 
 
@@ -67,8 +70,13 @@ def test_the_worker_marks_its_hash(client: redis.Redis, url: str) -> None:
         url, ["default"], name="exact", worker_class=WORKER_CLASS
     )
     try:
-        wait_until(lambda: client.exists(keys.worker_key("exact")), "the worker to register")
-        assert client.hget(keys.worker_key("exact"), stream.WORKER_MARK) == stream.FORMAT.encode()
+        wait_until(
+            lambda: client.exists(DEFAULT_KEYS.worker_key("exact")), "the worker to register"
+        )
+        assert (
+            client.hget(DEFAULT_KEYS.worker_key("exact"), stream.WORKER_MARK)
+            == stream.FORMAT.encode()
+        )
     finally:
         stop_worker(process)
 
@@ -78,7 +86,7 @@ def test_the_stream_is_capped(client: redis.Redis, url: str) -> None:
     queue = Queue("default", connection=client)
     jobs = [queue.enqueue(tasks.add, i, 1, result_ttl=0) for i in range(12)]
     run_burst(url, ["default"], worker_class=WORKER_CLASS, env={"QWATCH_STREAM_MAXLEN": "4"})
-    info = client.xinfo_stream(keys.COMPLETIONS_STREAM)
+    info = client.xinfo_stream(DEFAULT_KEYS.completions)
     assert info["entries-added"] == 12
     assert 4 <= info["length"] <= 6
     assert [e["job"] for e in entries(client)] == [job.id for job in jobs][-info["length"] :]

@@ -10,7 +10,8 @@ import pytest
 import redis
 from rq import Worker
 
-from qwatch import batch, keys, stream
+from qwatch import batch, stream
+from qwatch.keys import DEFAULT_KEYS
 from qwatch.reader import read_snapshot
 from qwatch.rq import Worker as ExactWorker
 from qwatch.stream import CompletionStream, StreamPosition, StreamReading
@@ -20,7 +21,7 @@ _jobs = itertools.count()
 
 
 def register_queues(client: redis.Redis, *names: str) -> None:
-    client.sadd(keys.QUEUES, *(keys.queue_key(name) for name in names))
+    client.sadd(DEFAULT_KEYS.queues, *(DEFAULT_KEYS.queue_key(name) for name in names))
 
 
 def add(client: redis.Redis, count: int = 1, queue: str = "default", **fields: str) -> list[str]:
@@ -39,7 +40,7 @@ def add(client: redis.Redis, count: int = 1, queue: str = "default", **fields: s
             ended_at=2.5,
             worker="w",
         )
-        client.xadd(keys.COMPLETIONS_STREAM, values)  # type: ignore[arg-type]
+        client.xadd(DEFAULT_KEYS.completions, values)  # type: ignore[arg-type]
         jobs.append(job)
     return jobs
 
@@ -96,7 +97,7 @@ def test_trimmed_past_the_cursor_counts_what_is_left_and_what_was_lost(
     reader = CompletionStream()
     poll(reader, client)
     written = add(client, 50)
-    client.xtrim(keys.COMPLETIONS_STREAM, maxlen=10, approximate=False)
+    client.xtrim(DEFAULT_KEYS.completions, maxlen=10, approximate=False)
     reading = poll(reader, client)
     assert ids(reading) == written[-10:]
     assert reading.lost == 40
@@ -110,7 +111,7 @@ def test_losses_of_a_stream_read_from_its_start(client: redis.Redis) -> None:
     reader = CompletionStream()
     poll(reader, client)
     written = add(client, 30)
-    client.xtrim(keys.COMPLETIONS_STREAM, maxlen=12, approximate=False)
+    client.xtrim(DEFAULT_KEYS.completions, maxlen=12, approximate=False)
     reading = poll(reader, client)
     assert (ids(reading), reading.lost) == (written[-12:], 18)
 
@@ -182,7 +183,7 @@ def test_resumed_past_what_was_trimmed_counts_the_loss(client: redis.Redis) -> N
     add(client, 5)
     poll(reader, client)
     written = add(client, 50)
-    client.xtrim(keys.COMPLETIONS_STREAM, maxlen=10, approximate=False)
+    client.xtrim(DEFAULT_KEYS.completions, maxlen=10, approximate=False)
     assert reader.position is not None
     reading = poll(CompletionStream(resume=reader.position), client)
     assert (ids(reading), reading.lost) == (written[-10:], 40)
@@ -202,12 +203,12 @@ def test_a_recreated_stream_is_read_from_its_start(client: redis.Redis) -> None:
     add(client, 2)
     reader = CompletionStream()
     poll(reader, client)
-    client.delete(keys.COMPLETIONS_STREAM)
+    client.delete(DEFAULT_KEYS.completions)
     values = stream.entry(
         "again", "default", "finished", function="f", exception=None,
         enqueued_at=None, started_at=None, ended_at=None, worker="w",
     )  # fmt: skip
-    client.xadd(keys.COMPLETIONS_STREAM, values, id="5-0")  # type: ignore[arg-type]
+    client.xadd(DEFAULT_KEYS.completions, values, id="5-0")  # type: ignore[arg-type]
     reading = poll(reader, client)
     assert ids(reading) == ["again"] and reading.completions[0].ended_at == 0.005
 
@@ -242,9 +243,9 @@ def test_odd_entries_are_skipped_and_counted(client: redis.Redis) -> None:
     reader = CompletionStream()
     poll(reader, client)
     for fields in ODD_ENTRIES:
-        client.xadd(keys.COMPLETIONS_STREAM, fields)
+        client.xadd(DEFAULT_KEYS.completions, fields)
     odd_values = ("d", "default", "f" * 500, "failed", "Bad\nName", True, 9 * 10**40, "x", "w")
-    client.xadd(keys.COMPLETIONS_STREAM, raw(*odd_values))  # type: ignore[arg-type]
+    client.xadd(DEFAULT_KEYS.completions, raw(*odd_values))  # type: ignore[arg-type]
     good = add(client)
     reading = poll(reader, client)
     assert reading.skipped == len(ODD_ENTRIES)
@@ -256,7 +257,7 @@ def test_odd_entries_are_skipped_and_counted(client: redis.Redis) -> None:
 
 def test_a_key_of_another_type_is_no_stream(client: redis.Redis) -> None:
     register_queues(client, "default")
-    client.set(keys.COMPLETIONS_STREAM, "not a stream")
+    client.set(DEFAULT_KEYS.completions, "not a stream")
     reader = CompletionStream()
     assert poll(reader, client) == stream.ABSENT
     assert poll(reader, client) == stream.ABSENT

@@ -77,13 +77,20 @@ class RedisSource:
         saved = state.checkpoint(name) if state is not None else None
         if saved is not None:
             saved.restore(self.totals)
-        self.stream = CompletionStream(resume=saved.position if saved is not None else None)
+        self.stream = CompletionStream(
+            resume=saved.position if saved is not None else None, keys=self.watch.rq_keys
+        )
         self._turn = threading.Lock()
         """Held by a reading and by each tracker poll with its delivery: they take turns
         instead of sharing the interpreter (at 10,000 queues a poll slowed a scrape by as
         much as it took), and the totals they share need no other lock."""
         self.following = BackgroundTracker(
-            name, client, CompletionTracker(ttls), self._follow, track_interval, self._turn
+            name,
+            client,
+            CompletionTracker(ttls, self.watch.rq_keys),
+            self._follow,
+            track_interval,
+            self._turn,
         )
         self._pending: list[Completion] = []
         self._pending_skipped = 0

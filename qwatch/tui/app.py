@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from functools import partial
 
-import redis
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -85,7 +84,8 @@ collector would also rescan every row on screen, from whichever thread
 allocates, the UI thread included: pauses of a tenth of a second at a
 thousand workers. Cycles are still collected, just less often."""
 
-Action = Callable[[redis.Redis], str]
+Action = Callable[..., str]
+"""One of `qwatch.actions` with its job or queue given: the feed adds the client and keys."""
 RowsOf = Callable[[Update, str, rows.Palette], rows.Rows]
 
 TABLES: dict[str, tuple[tuple[str, tuple[Column, ...], RowsOf], ...]] = {

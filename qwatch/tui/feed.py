@@ -62,7 +62,7 @@ class Source(Protocol):
 
     def page(self, request: PageRequest) -> JobPage: ...
 
-    def act(self, action: Callable[[redis.Redis], str]) -> str: ...
+    def act(self, action: Callable[..., str]) -> str: ...
 
 
 class Feed:
@@ -83,13 +83,14 @@ class Feed:
         self.target = target
         self.client = client
         self.watch = watch or Watch(client, RQ)
+        keys = self.watch.rq_keys
         self.following = BackgroundTracker(
-            target.display, client, CompletionTracker(), self._follow, track_interval
+            target.display, client, CompletionTracker(keys=keys), self._follow, track_interval
         )
         self._pending: list[Completion] = []
         self._pending_lock = threading.Lock()
         """Guards `_pending`: the tracker's thread adds, the app's poll takes."""
-        self._stream = CompletionStream()
+        self._stream = CompletionStream(keys=keys)
         self._trends = Trends()
         self._recent = RecentCompletions()
 
@@ -115,7 +116,11 @@ class Feed:
             rq = snapshot.only(RQ)
             failed = tuple(self.watch.failed(FAILED_LIMIT))
             queues = [queue.name for queue in rq.queues]
-            functions = read_function_counts(self.client, queues) if with_functions else None
+            functions = (
+                read_function_counts(self.client, queues, keys=self.watch.rq_keys)
+                if with_functions
+                else None
+            )
             streamed = self._stream.poll(self.client, rq)
         with self._pending_lock:
             tracked, self._pending = self._pending, []
@@ -132,9 +137,10 @@ class Feed:
     def page(self, request: PageRequest) -> JobPage:
         """One page of the job browser: two round trips, whatever the registry's size."""
         with translated_errors(self.target):
-            return read_page(self.client, request)
+            return read_page(self.client, request, keys=self.watch.rq_keys)
 
-    def act(self, action: Callable[[redis.Redis], str]) -> str:
-        """Run one of `qwatch.actions` on this Redis; its message says what it did."""
+    def act(self, action: Callable[..., str]) -> str:
+        """Run one of `qwatch.actions` on this Redis, under its RQ prefix; its message says
+        what it did."""
         with translated_errors(self.target):
-            return action(self.client)
+            return action(self.client, keys=self.watch.rq_keys)

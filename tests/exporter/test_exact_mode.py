@@ -21,7 +21,7 @@ from harness import tasks
 from harness.polling import wait_until
 from harness.redis_server import RedisServer
 from harness.workers import run_burst, start_worker, stop_worker
-from qwatch import keys
+from qwatch.keys import DEFAULT_KEYS
 from tests.exporter.conftest import Exporter, Scrape, StartExporter
 
 EXACT = "qwatch.rq.Worker"
@@ -136,7 +136,7 @@ def test_a_stream_trimmed_past_the_cursor(
         else:
             jobs[queue.enqueue(tasks.divide, i, 0).id] = DIVIDE
     run_burst(url, ["default"], worker_class=EXACT, env={"QWATCH_STREAM_MAXLEN": "6"})
-    found: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(keys.COMPLETIONS_STREAM)  # type: ignore[assignment]
+    found: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(DEFAULT_KEYS.completions)  # type: ignore[assignment]
     left = [json.loads(fields[b"v1"])[0] for _id, fields in found]
     assert 6 <= len(left) < 30 and set(left) <= set(jobs)
     scrape = exporter.scrape()
@@ -197,7 +197,7 @@ def test_queues_of_plain_workers_stay_with_the_registries(
     client: redis.Redis, start_exporter: StartExporter, workers: None
 ) -> None:
     for name in ("plain-worker", "exact-worker"):
-        wait_until(lambda name=name: client.exists(keys.worker_key(name)), name)  # type: ignore[misc]
+        wait_until(lambda name=name: client.exists(DEFAULT_KEYS.worker_key(name)), name)  # type: ignore[misc]
     plain, exact = Queue("plain", connection=client), Queue("exact", connection=client)
 
     def run(count: int) -> None:

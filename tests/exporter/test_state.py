@@ -26,13 +26,13 @@ from harness.polling import wait_until
 from harness.prometheus import PrometheusServer
 from harness.redis_server import free_port
 from harness.workers import run_burst
-from qwatch import keys
 from qwatch.cli import main
 from qwatch.completions import Completion
 from qwatch.errors import StateFileError
 from qwatch.exporter import state
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import JobTotals
+from qwatch.keys import DEFAULT_KEYS
 from qwatch.stream import StreamPosition
 from tests.exporter.conftest import Exporter, Scrape, StartExporter
 from tests.exporter.test_exact_mode import ADD, DIVIDE, EXACT, assert_counts
@@ -148,7 +148,7 @@ def test_a_saved_cursor_trimmed_past_counts_what_is_left_and_the_loss(
     first.stop()
     jobs = {queue.enqueue(tasks.add, i, 2, result_ttl=0).id for i in range(30)}
     run_burst(url, ["default"], worker_class=EXACT, env={"QWATCH_STREAM_MAXLEN": "6"})
-    found: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(keys.COMPLETIONS_STREAM)  # type: ignore[assignment]
+    found: list[tuple[bytes, dict[bytes, bytes]]] = client.xrange(DEFAULT_KEYS.completions)  # type: ignore[assignment]
     left = [json.loads(fields[b"v1"])[0] for _id, fields in found]
     assert 6 <= len(left) < 30 and set(left) <= jobs
     after = start(start_exporter, path).scrape()
