@@ -46,12 +46,13 @@ STATES = (
     job_states.STARTED,
     job_states.SCHEDULED,
     job_states.DEFERRED,
-    job_states.READY,
     job_states.FINISHED,
     job_states.FAILED,
     job_states.CANCELED,
+    job_states.READY,
 )
-"""Every state, in the order of the browser's tabs and of `qwatch jobs --state`."""
+"""Every state, in the order of the browser's tabs and of `qwatch jobs --state`: RQ 3.0's
+`ready` last, so that the others keep their keys."""
 NEWEST_FIRST = frozenset({job_states.FINISHED, job_states.FAILED, job_states.CANCELED})
 """Registries read from the highest score down: the most recent first."""
 WITH_RESULTS = frozenset({job_states.FINISHED, job_states.FAILED})

@@ -43,6 +43,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("exception", "exception", 2, cap=60, least=10, cut="exception"),
     ),
     job_states.CANCELED: (*COMMON, _time("canceled", "canceled")),
+    job_states.READY: (*COMMON, Column("since", "ready since", 2, numeric=True)),
 }
 """Per state, the columns of `qwatch jobs` and of the job browser; the longest text (result,
 exception) last and capped: `qwatch job ID` and the inspector have it whole. What a deferred
@@ -56,6 +57,7 @@ ORDER = {
     job_states.FINISHED: "newest first (by expiry: end order when jobs share a result_ttl)",
     job_states.FAILED: "newest first (by expiry: end order when jobs share a failure_ttl)",
     job_states.CANCELED: "newest first",
+    job_states.READY: "oldest first",
 }
 
 
@@ -70,6 +72,8 @@ def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
         return (*common, clock(job.score), _until(job.score, now))
     if state == job_states.DEFERRED:
         return (*common, _ago(job.score, now), ", ".join(job.waits_for) or "-")
+    if state == job_states.READY:
+        return (*common, _ago(job.score, now))
     if state == job_states.FINISHED:
         ran = _span(job.started_at, job.ended_at)
         return (*common, _ago(job.ended_at, now), ran, job.result or "-")

@@ -68,7 +68,7 @@ from qwatch.snapshot import (
     Snapshot,
     WorkerStats,
 )
-from qwatch.timestamps import parse_rq_time
+from qwatch.timestamps import LATEST, parse_rq_time
 
 WORKER_STATE_FIELDS = (
     "state",
@@ -95,6 +95,8 @@ HEARTBEAT_OVERDUE_MS = 30_000
 """RQ renews a worker's key with 60 s to spare beyond its next heartbeat,
 so less than 30 s left means that heartbeat is late."""
 
+EXECUTION_STARTED = "created_at"
+"""RQ 3.0's execution hash: when the execution began, in seconds since the epoch."""
 EXECUTIONS_LIMIT = 16
 """Running executions read per RQ 3.0 worker: a worker runs one job at a time, a pool some."""
 EXPIRED_LIMIT = 100
@@ -108,6 +110,10 @@ QUEUES_TEXT_LIMIT = 16_384
 STATE_LIMIT = 64
 DESCRIPTION_LIMIT = 1000
 """Characters of a current job's description shown: RQ writes the whole call there."""
+RQ3_DENIED = (
+    "RQ 3.0's rate limits and cron schedulers are not readable under this ACL (NOPERM):"
+    " give it ~rq:* as the README's user has"
+)
 JOBS_DENIED = (
     "job hashes are not readable under this ACL (NOPERM): oldest job ages, current jobs"
     " and the workers of abandoned jobs are unknown"
@@ -174,9 +180,10 @@ def read_snapshot(
     heads.last = queues.heads
 
     origins = memory.origins.lookups(keys, limit_replies)
-    details = batch.run(client, [*queues.lookups(keys), *workers.lookups(keys), *origins])
+    running = workers.lookups(keys)
+    details = batch.run(client, [*queues.lookups(keys), *running, *origins])
     head_times, expired_workers, current_jobs, origin_replies = _split(
-        details, len(queues.moved), len(queues.expired), len(details) - len(origins)
+        details, len(queues.moved), len(queues.expired), len(running)
     )
     memory.origins.learn(origin_replies)
     limits = rate_limits.reading(
@@ -195,7 +202,11 @@ def read_snapshot(
         suspended=as_int(suspended) > 0,
         redis=_redis_info(info),
         records_skipped=skips.count,
-        notes=((JOBS_DENIED,) if any_denied(details) else ()) + limits.notes,
+        notes=(
+            *((JOBS_DENIED,) if any_denied(details) else ()),
+            *((RQ3_DENIED,) if any_denied([limit_set, cron_set]) else ()),
+            *limits.notes,
+        ),
         rate_limits=limits.limits,
         cron_schedulers=cron.schedulers(schedulers, cron_replies, now),
     )
@@ -216,7 +227,7 @@ class _Workers(NamedTuple):
     their current jobs, read in round trip 3."""
 
     stats: list[WorkerStats]
-    busy: list[tuple[str, WorkerHash, int, tuple[str, ...]]]
+    busy: list[tuple[str, WorkerHash, int, tuple[_Running, ...]]]
     """Name, parsed hash, key's TTL and current jobs of each busy worker."""
     live: dict[str, WorkerHash]
     listeners: Counter[str]
@@ -226,11 +237,15 @@ class _Workers(NamedTuple):
 
     def lookups(self, keys: RQKeys) -> list[Command]:
         """What round trip 3 reads of each busy worker's current jobs."""
-        return [
-            ("HMGET", keys.job_key(job), job_fields.DESCRIPTION, job_fields.STARTED_AT)
-            for *_, jobs in self.busy
-            for job in jobs
-        ]
+        found: list[Command] = []
+        for *_, jobs in self.busy:
+            for job, execution in jobs:
+                found.append(
+                    ("HMGET", keys.job_key(job), job_fields.DESCRIPTION, job_fields.STARTED_AT)
+                )
+                if execution:
+                    found.append(("HGET", keys.execution_key(execution), EXECUTION_STARTED))
+        return found
 
     def finished(self, replies: Sequence[Any], now: float, skips: Skips) -> tuple[WorkerStats, ...]:
         """Every worker, by name, given the busy ones' `lookups` replies."""
@@ -238,7 +253,20 @@ class _Workers(NamedTuple):
             return tuple(self.stats)
         arriving = iter(replies)
         found = [
-            (name, h, pttl, [(job, as_list(next(arriving, None))) for job in jobs], now)
+            (
+                name,
+                h,
+                pttl,
+                [
+                    (
+                        job,
+                        as_list(next(arriving, None)),
+                        next(arriving, None) if execution else None,
+                    )
+                    for job, execution in jobs
+                ],
+                now,
+            )
             for name, h, pttl, jobs in self.busy
         ]
         busy = skips.build_each("worker", _worker_stats, found)
@@ -586,13 +614,16 @@ def memory_of(client: redis.Redis, keys: RQKeys) -> _Memory:
     return found
 
 
-def _current_jobs(fields: WorkerHash, executions: Any) -> tuple[str, ...]:
+_Running = tuple[str, str | None]
+"""A running job's id and, on RQ 3.0, its execution (`<job id>:<execution id>`)."""
+
+
+def _current_jobs(fields: WorkerHash, executions: Any) -> tuple[_Running, ...]:
     """The jobs a worker runs: RQ 3.0's executions, else RQ 2's `current_job`."""
-    members = [member for member in map(as_name, as_list(executions)) if member]
-    running = sorted({job_id_of_execution(member) for member in members})
-    if running:
-        return tuple(running)
-    return (fields.current_job,) if fields.current_job else ()
+    members = sorted({member for member in map(as_name, as_list(executions)) if member})
+    if members:
+        return tuple((job_id_of_execution(member), member) for member in members)
+    return ((fields.current_job, None),) if fields.current_job else ()
 
 
 def _listened(reply: Any) -> tuple[str, ...]:
@@ -651,13 +682,13 @@ def _worker_stats(
     name: str,
     fields: WorkerHash,
     pttl: int,
-    jobs: list[tuple[str, list[Any]]] | None,
+    jobs: list[tuple[str, list[Any], Any]] | None,
     now: float,
 ) -> WorkerStats:
     """The worker at `now`: its parsed hash, its key's TTL and its current jobs' fields."""
     heartbeat = fields.heartbeat
     current = sorted(
-        (_current_job(job_id, reply, now) for job_id, reply in jobs or ()),
+        (_current_job(job_id, reply, execution, now) for job_id, reply, execution in jobs or ()),
         key=lambda job: -(job.seconds or 0.0),
     )
     first = current[0] if current else None
@@ -683,9 +714,12 @@ def _worker_stats(
     )
 
 
-def _current_job(job_id: str, reply: list[Any], now: float) -> CurrentJob:
+def _current_job(job_id: str, reply: list[Any], execution: Any, now: float) -> CurrentJob:
+    """A running job; its start is its execution's when RQ 3.0 keeps one (the job's own
+    `started_at` is written a moment later, and is the latest attempt's)."""
     description, started = reply if len(reply) == 2 else (None, None)
-    started_at = parse_rq_time(started)
+    began = as_float(execution)
+    started_at = began if began is not None and 0 <= began < LATEST else parse_rq_time(started)
     return CurrentJob(
         id=job_id,
         description=_clipped(description, DESCRIPTION_LIMIT) if description else None,

@@ -17,7 +17,7 @@ from qwatch.formatting import byte_size, duration, plural
 from qwatch.jobs import FailedJob, JobDetail
 from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, detail_rows, summary
 from qwatch.printable import printable, printable_lines
-from qwatch.snapshot import CELERY, QueueStats, Snapshot
+from qwatch.snapshot import CELERY, RQ, QueueStats, Snapshot
 
 WIDE = 200
 """Where there is no terminal to fit, e.g. a pipe."""
@@ -36,9 +36,11 @@ QUEUE_COLUMNS = (
     Column("workers", "workers", 1, numeric=True), Column("oldest", "oldest", 2, numeric=True),
     Column("reserved", "reserved", 2, numeric=True, optional=True),
     Column("overdue", "overdue", 1, numeric=True, optional=True),
+    Column("ready", "ready", 3, numeric=True, optional=True),
+    Column("limited", "rate-limited", 2, numeric=True, optional=True),
 )  # fmt: skip
 """`system` shows when both systems have queues, `reserved` and `overdue` when Celery has one,
-as in `qwatch top`."""
+`ready` and `rate-limited` when an RQ 3.0 queue has such jobs, as in `qwatch top`."""
 WORKER_COLUMNS = (
     Column("name", "worker", 1, least=12), Column("system", "system", 2, optional=True),
     Column("host", "host", 3, least=8),
@@ -48,6 +50,18 @@ WORKER_COLUMNS = (
     Column("heartbeat", "heartbeat", 2, numeric=True), Column("ok", "ok", 4, numeric=True),
     Column("failed", "failed", 4, numeric=True), Column("working", "working", 4, numeric=True),
     Column("ip", "ip", 6, least=7), Column("python", "python", 6), Column("rq", "rq", 6),
+)  # fmt: skip
+RATE_LIMIT_COLUMNS = (
+    Column("key", "rate limit", 1, least=10), Column("limit", "limit", 1, numeric=True),
+    Column("running", "holding a slot", 1, numeric=True),
+    Column("waiting", "waiting", 1, numeric=True),
+    Column("oldest", "oldest waiting", 2, numeric=True),
+)  # fmt: skip
+CRON_COLUMNS = (
+    Column("name", "cron scheduler", 1, least=10), Column("host", "host", 3, least=8),
+    Column("pid", "pid", 4, numeric=True), Column("heartbeat", "heartbeat", 1, numeric=True),
+    Column("jobs", "jobs", 2, numeric=True),
+    Column("next", "next run", 2, cap=60, least=12),
 )  # fmt: skip
 ABANDONED_COLUMNS = (
     Column("id", "job", 1), Column("queue", "queue", 2, least=8),
@@ -70,8 +84,22 @@ def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> Rende
         _queues(snapshot, width),
         _workers(snapshot, width),
     ]
+    if snapshot.rate_limits:
+        parts.append(_rate_limits(snapshot, width))
+    if snapshot.cron_schedulers:
+        parts.append(_cron(snapshot, width))
     if snapshot.abandoned_jobs:
         parts.append(_abandoned(snapshot, width))
+    unscheduled = unscheduled_queues(snapshot)
+    if unscheduled:
+        names = ", ".join(unscheduled)
+        parts.append(
+            _text(
+                f"scheduled jobs wait in {names} but no RQ scheduler holds the queue's lock:"
+                " start a worker with --with-scheduler",
+                style="yellow",
+            )
+        )
     hint = empty_hint(snapshot, target)
     if hint:
         parts.append(Text(f"\n{hint}", style="yellow"))
@@ -171,9 +199,20 @@ def _cell_text(cell: Cell) -> Text:
     return _text(cell) if isinstance(cell, str) else _text(cell.plain, cell.style)
 
 
+def unscheduled_queues(snapshot: Snapshot) -> list[str]:
+    """RQ queues with scheduled jobs that no scheduler will move when they are due."""
+    return [
+        queue.name
+        for queue in snapshot.queues
+        if queue.system == RQ and queue.scheduled and queue.scheduler is None
+    ]
+
+
 def _queues(snapshot: Snapshot, width: int) -> RenderableType:
     systems = {queue.system for queue in snapshot.queues}
     mixed = len(systems) > 1
+    ready = any(queue.ready for queue in snapshot.queues)
+    limited = any(queue.rate_limited for queue in snapshot.queues)
     rows = [
         (
             queue.name,
@@ -191,6 +230,10 @@ def _queues(snapshot: Snapshot, width: int) -> RenderableType:
             ),
             duration(queue.oldest_queued_age_seconds),
             *_celery_cells(queue, shown=CELERY in systems),
+            _number(queue.ready) if ready else "",
+            Text(_number(queue.rate_limited), style="yellow" if queue.rate_limited else "")
+            if limited
+            else "",
         )
         for queue in snapshot.queues
     ]
@@ -224,6 +267,8 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
         job = worker.current_job_description or worker.current_job or ""
         if job and worker.current_job_seconds is not None:
             job = f"({duration(worker.current_job_seconds)}) {job}"
+        if len(worker.current_jobs) > 1:
+            job = f"{job} +{len(worker.current_jobs) - 1} more"
         rows.append(
             (
                 worker.name,
@@ -246,6 +291,48 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
             )
         )
     return fitted_table("Workers", WORKER_COLUMNS, rows, width)
+
+
+def _rate_limits(snapshot: Snapshot, width: int) -> RenderableType:
+    rows = [
+        (
+            limit.key,
+            _number(limit.concurrency),
+            str(limit.running),
+            Text(str(limit.waiting), style="yellow" if limit.waiting else ""),
+            duration(limit.oldest_waiting_age_seconds),
+        )
+        for limit in snapshot.rate_limits
+    ]
+    return fitted_table("Rate limits", RATE_LIMIT_COLUMNS, rows, width)
+
+
+def _cron(snapshot: Snapshot, width: int) -> RenderableType:
+    now = snapshot.taken_at
+    rows = []
+    for scheduler in snapshot.cron_schedulers:
+        upcoming = sorted(
+            (job.next_run_at, job.name or job.function or "?")
+            for job in scheduler.jobs
+            if job.next_run_at is not None
+        )
+        following = (
+            f"{upcoming[0][1]} in {duration(max(0.0, upcoming[0][0] - now))}" if upcoming else "-"
+        )
+        rows.append(
+            (
+                scheduler.name,
+                scheduler.hostname or "-",
+                str(scheduler.pid or "-"),
+                Text(
+                    duration(scheduler.heartbeat_age_seconds),
+                    style="bold red" if scheduler.stale else "",
+                ),
+                str(len(scheduler.jobs)),
+                following,
+            )
+        )
+    return fitted_table("Cron schedulers", CRON_COLUMNS, rows, width)
 
 
 def _abandoned(snapshot: Snapshot, width: int) -> RenderableType:

@@ -136,6 +136,10 @@ JOBLESS_KEYS = [
         "rq:deferred:",
         "rq:scheduled:",
         "rq:canceled:",
+        "rq:ready:",
+        "rq:scheduler-lock:",
+        "rq:rl",
+        "rq:cron_scheduler",
         "rq:suspended",
     )
 ]

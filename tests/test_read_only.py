@@ -32,7 +32,8 @@ from tests.tui.conftest import SIZE, table, until
 
 READ_COMMANDS = {
     "smembers", "info", "exists", "llen", "lindex", "zcount", "zcard", "zrangebyscore",
-    "hmget", "hget", "pttl", "hgetall", "xrevrange", "zrevrange",
+    "hmget", "hget", "pttl", "hgetall", "xrevrange", "zrevrange", "zrange", "srandmember",
+    "get",
 }  # fmt: skip
 CONNECTION_COMMANDS = {"client|setinfo", "hello", "auth", "ping", "select"}
 

@@ -11,6 +11,7 @@ import pytest
 import redis
 import rq
 from rq import Queue, Worker
+from rq.job import Job
 from rq.registry import (
     CanceledJobRegistry,
     DeferredJobRegistry,
@@ -39,10 +40,34 @@ def rq_counts(queue: Queue) -> dict[str, int]:
         "deferred": DeferredJobRegistry(queue.name, connection=connection).count,
         "scheduled": ScheduledJobRegistry(queue.name, connection=connection).count,
         "canceled": CanceledJobRegistry(queue.name, connection=connection).count,
+        **_rq3_counts(queue),
     }
 
 
-STATES = ("queued", "started", "finished", "failed", "deferred", "scheduled", "canceled")
+def _rq3_counts(queue: Queue) -> dict[str, int]:
+    """RQ 3.0's ready registry and the queue's jobs its rate limits hold back; none on RQ 2."""
+    try:
+        from rq.rate_limit import RateLimitRegistry
+        from rq.registry import ReadyJobRegistry
+    except ImportError:
+        return {"ready": 0, "rate_limited": 0}
+    connection = queue.connection
+    held = [
+        job_id
+        for registry in RateLimitRegistry.all(connection)
+        for job_id in registry.get_rate_limited_job_ids()
+    ]
+    origins = [Job.fetch(job_id, connection=connection).origin for job_id in held]
+    return {
+        "ready": ReadyJobRegistry(queue.name, connection=connection).count,
+        "rate_limited": origins.count(queue.name),
+    }
+
+
+STATES = (
+    "queued", "started", "finished", "failed", "deferred", "ready", "scheduled", "canceled",
+    "rate_limited",
+)  # fmt: skip
 
 
 def qwatch_counts(snapshot: Snapshot, name: str) -> dict[str, int]:

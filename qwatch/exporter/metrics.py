@@ -17,7 +17,7 @@ from functools import partial
 from qwatch import __version__
 from qwatch.completions import OUTCOMES
 from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
-from qwatch.job_states import JOB_STATES
+from qwatch.job_states import JOB_STATES, RATE_LIMITED
 from qwatch.memory import Remembered
 from qwatch.snapshot import CELERY, RQ, Snapshot
 
@@ -35,7 +35,9 @@ class Series:
 Row = tuple[tuple[str, ...], float | Histogram]
 Reading = list[tuple[Series, list[Row]]]
 
-QUEUE_STATES = JOB_STATES
+QUEUE_STATES = (*JOB_STATES, RATE_LIMITED)
+"""Every state a queue's jobs are counted in; `rate_limited` jobs wait outside the queue's
+list, held back by an RQ 3.0 rate limit."""
 WORKER_STATES = ("busy", "idle", "started", "suspended")
 
 UP = Series("qwatch_up", "gauge", "1 if the last read of this Redis worked", ("redis",))
@@ -226,9 +228,15 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
     for queue, labels in zip(snapshot.queues, queue_labels(redis, snapshot)):
         counts = (
             queue.queued, queue.started, queue.finished, queue.failed,
-            queue.deferred, queue.scheduled, queue.canceled,
+            queue.deferred, queue.ready, queue.scheduled, queue.canceled, queue.rate_limited,
         )  # fmt: skip
         if queue.system == RQ:  # every count known: the plain zip is a third of the time
+            counts = (  # RQ 2 has no ready registry and no rate limits: none is there
+                *counts[:5],
+                queue.ready or 0,
+                *counts[6:8],
+                queue.rate_limited or 0,
+            )
             jobs += zip(labels.by_state, map(float, counts))  # type: ignore[arg-type]
         else:
             jobs += [(s, float(n)) for s, n in zip(labels.by_state, counts) if n is not None]

@@ -190,7 +190,7 @@ class JobBrowser(Screen[None]):
             self.dismiss(None)
 
     def action_help(self) -> None:
-        lines = [("1-7", "the jobs " + ", ".join(STATES) + ", in that order")]
+        lines = [(f"1-{len(STATES)}", "the jobs " + ", ".join(STATES) + ", in that order")]
         lines += [
             ("n, p", "next page, previous page"),
             ("/", "filter by text: id, call, worker, result, exception"),
