@@ -52,6 +52,24 @@ def _queues() -> list[JSON]:
             threshold=THRESHOLDS.oldest_job_age_seconds,
             links=[QUEUE_LINK],
         ),
+        timeseries(
+            "Rate limits",
+            "Per RQ 3.0 rate-limit key, the jobs holding one of its slots and those held back"
+            " outside every queue until a slot frees. Waiting jobs that only rise while the"
+            " slots stay full mean the jobs holding them do not finish.",
+            "short",
+            [
+                Query(
+                    f'qwatch_rate_limit_jobs{{{REDIS}, state="waiting"}}',
+                    "{{redis}} {{key}} waiting",
+                ),
+                Query(
+                    f'qwatch_rate_limit_jobs{{{REDIS}, state="running"}}',
+                    "{{redis}} {{key}} holding a slot",
+                ),
+            ],
+            width=24,
+        ),
     ]
 
 

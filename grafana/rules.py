@@ -218,6 +218,19 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
             " unregistering: {{ $value }}. They were killed, crashed or are frozen, and a job"
             " they held may be abandoned.",
         ),
+        Alert(
+            "QwatchRateLimitStalled",
+            'qwatch_rate_limit_jobs{state="waiting"} > 0\nand\n'
+            f'deriv(qwatch_rate_limit_jobs{{state="waiting"}}[{t.rate_limit_growth_window}])'
+            " > 0\nand ignoring (state)\n"
+            f"qwatch_rate_limit_oldest_waiting_seconds > {t.rate_limit_oldest_seconds:g}",
+            t.rate_limit_for,
+            "warning",
+            "Jobs held back by rate limit {{ $labels.key }} keep piling up",
+            "{{ $value }} jobs wait for a slot of rate limit {{ $labels.key }} on Redis"
+            " {{ $labels.redis }}, more and more, and the oldest has not moved for long: the"
+            " jobs holding its slots do not finish, or its slots leaked.",
+        ),
         *celery_alerts(t),
         Alert(
             "QwatchRedisMemoryNearLimit",

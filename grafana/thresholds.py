@@ -52,6 +52,12 @@ class Thresholds:
     every 2 s): before that, no worker seen proves nothing."""
     celery_workers_lost_for: str = "2m"
 
+    rate_limit_oldest_seconds: float = 900
+    """An RQ 3.0 rate-limit key whose oldest held-back job has waited this long lets none
+    through."""
+    rate_limit_growth_window: str = "15m"
+    rate_limit_for: str = "10m"
+
     memory_ratio: float = 0.9
     """Redis used memory / maxmemory; only where maxmemory is set."""
     memory_for: str = "10m"

@@ -137,3 +137,20 @@ def test_another_prefix_is_watched_with_rq_prefix(client: redis.Redis, url: str)
     assert refused.returncode == 2
     assert "invalid RQ key prefix 'no spaces'" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
+
+
+async def test_top_shows_the_rate_limited_jobs_at_80_columns(client: redis.Redis, url: str) -> None:
+    from rq.rate_limit import RateLimit
+
+    from qwatch.tui.row_keys import row_key
+    from tests.tui.conftest import cells, make_app, table, until
+
+    for n in range(4):
+        Queue("api", connection=client).enqueue(tasks.add, n, 1, rate_limit=RateLimit("k", 1))
+    app = make_app(url)
+    async with app.run_test(size=(80, 24)) as pilot:
+        queues = table(app, "#queues")
+        await until(pilot, lambda: queues.row_count == 1, "the queue")
+        assert "limited" in queues.column_widths, "shown at 80 columns"
+        row = dict(zip(queues.column_keys, cells(app, "#queues", row_key("rq", "api"))))
+        assert (row["queued"], row["limited"]) == ("1", "3")

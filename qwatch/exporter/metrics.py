@@ -85,6 +85,25 @@ ABANDONED = Series(
     "Started jobs whose worker is gone",
     ("queue", "redis", "system"),
 )
+RATE_LIMIT_JOBS = Series(
+    "qwatch_rate_limit_jobs",
+    "gauge",
+    "Jobs per RQ 3.0 rate-limit key: holding one of its slots (running: queued after their"
+    " turn came, or running) or held back until a slot frees (waiting)",
+    ("key", "redis", "state"),
+)
+RATE_LIMIT_CONCURRENCY = Series(
+    "qwatch_rate_limit_concurrency",
+    "gauge",
+    "How many jobs an RQ 3.0 rate-limit key lets run at once; absent when unreadable",
+    ("key", "redis"),
+)
+RATE_LIMIT_OLDEST = Series(
+    "qwatch_rate_limit_oldest_waiting_seconds",
+    "gauge",
+    "How long the oldest job held back by an RQ 3.0 rate-limit key has waited, 0 when none",
+    ("key", "redis"),
+)
 MEMORY_USED = Series(
     "qwatch_redis_memory_used_bytes", "gauge", "Memory Redis uses (INFO used_memory)", ("redis",)
 )
@@ -168,7 +187,8 @@ BUILD_INFO = Series("qwatch_build_info", "gauge", "qwatch's version", ("version"
 
 ALL = (
     UP, SCRAPE_DURATION, QUEUE_JOBS, OLDEST_AGE, QUEUE_WORKERS, WORKERS, HEARTBEAT_STALE,
-    WORKERS_EXPIRED, ABANDONED, MEMORY_USED, MEMORY_MAX, FINISHED, FAILED, WORKER_JOBS,
+    WORKERS_EXPIRED, ABANDONED, RATE_LIMIT_JOBS, RATE_LIMIT_CONCURRENCY, RATE_LIMIT_OLDEST,
+    MEMORY_USED, MEMORY_MAX, FINISHED, FAILED, WORKER_JOBS,
     UNTRACKED, WORKER_WORKING, RUN_TIME, WAIT_TIME, RECORDS_SKIPPED, BUILD_INFO, RETRIED,
     COUNTING_MODE,
     STREAM_LOST, STREAM_SKIPPED,
@@ -266,10 +286,37 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
         ),
         (WORKERS_EXPIRED, _expired(redis, snapshot)),
         (ABANDONED, abandoned),
+        *_rate_limits(redis, snapshot),
         (MEMORY_USED, _optional(redis, info.used_memory_bytes)),
         (MEMORY_MAX, _optional(redis, info.max_memory_bytes)),
     ]
     return reading
+
+
+def _rate_limits(redis: str, snapshot: Snapshot) -> Reading:
+    """Per rate-limit key (at most `rate_limits.KEYS_LIMIT` of them): its slots and waits."""
+    limits = snapshot.rate_limits
+    return [
+        (
+            RATE_LIMIT_JOBS,
+            [
+                row
+                for limit in limits
+                for row in (
+                    ((limit.key, redis, "running"), float(limit.running)),
+                    ((limit.key, redis, "waiting"), float(limit.waiting)),
+                )
+            ],
+        ),
+        (
+            RATE_LIMIT_CONCURRENCY,
+            [((lim.key, redis), float(lim.concurrency)) for lim in limits if lim.concurrency],
+        ),
+        (
+            RATE_LIMIT_OLDEST,
+            [((lim.key, redis), lim.oldest_waiting_age_seconds or 0.0) for lim in limits],
+        ),
+    ]
 
 
 def _expired(redis: str, snapshot: Snapshot) -> list[Row]:

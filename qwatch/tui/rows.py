@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from rich.text import Text
 
@@ -61,16 +62,19 @@ QUEUE_COLUMNS = (
     Column("started", "started", 2, numeric=True), Column("failed", "failed", 1, numeric=True),
     Column("reserved", "reserved", 2, numeric=True, optional=True),
     Column("overdue", "overdue", 1, numeric=True, optional=True),
+    Column("limited", "limited", 2, numeric=True, optional=True),
     Column("finished", "finished", 3, numeric=True),
     Column("deferred", "deferred", 5, numeric=True),
     Column("scheduled", "scheduled", 5, numeric=True),
+    Column("ready", "ready", 5, numeric=True, optional=True),
     Column("workers", "workers", 1, numeric=True),
     Column("oldest", "oldest", 2, numeric=True), Column("in", "in/s", 3, numeric=True),
     Column("out", "out/s", 3, numeric=True),
     Column("backlog", "backlog", 3, cap=HISTORY, least=6, cut="start"),
 )  # fmt: skip
 """`system` shows when both systems have queues; `reserved` and `overdue` (Celery's messages
-taken and not acked, and those kombu will deliver again) when Celery has one."""
+taken and not acked, and those kombu will deliver again) when Celery has one; `limited` (jobs
+an RQ 3.0 rate limit holds back, outside the queue) and `ready` when a queue has such jobs."""
 WORKER_COLUMNS = (
     Column("name", "worker", 1, least=10), Column("system", "system", 2, optional=True),
     Column("host", "host", 3, least=8),
@@ -119,17 +123,33 @@ def matches(needle: str, *fields: str | None) -> bool:
 
 def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
     """Keyed by system and name (`row_keys`); the filter matches either."""
-    systems = {queue.system for queue in update.snapshot.queues}
+    queues = update.snapshot.queues
+    systems = {queue.system for queue in queues}
+    shown = _Shown(
+        limited=any(queue.rate_limited for queue in queues),
+        ready=any(queue.ready for queue in queues),
+    )
     rows: Rows = {}
-    for queue in update.snapshot.queues:
+    for queue in queues:
         if matches(needle, queue.name, queue.system):
             key = key_of(queue)
-            rows[key] = _queue_row(queue, update.trends.get(key), systems, palette)
+            rows[key] = _queue_row(queue, update.trends.get(key), systems, shown, palette)
     return rows
 
 
+class _Shown(NamedTuple):
+    """The optional RQ 3.0 columns that some queue needs: blank in every row otherwise."""
+
+    limited: bool
+    ready: bool
+
+
 def _queue_row(
-    queue: QueueStats, trend: QueueTrend | None, systems: set[str], palette: Palette
+    queue: QueueStats,
+    trend: QueueTrend | None,
+    systems: set[str],
+    shown: _Shown,
+    palette: Palette,
 ) -> tuple[Cell, ...]:
     no_workers = queue.queued > 0 and queue.workers == 0
     return (
@@ -139,9 +159,13 @@ def _queue_row(
         _count(queue.started),
         _count(queue.failed, palette["error"] if queue.failed else ""),
         *_celery_cells(queue.celery, CELERY in systems, palette),
+        _count(queue.rate_limited, palette["warning"] if queue.rate_limited else "")
+        if shown.limited
+        else BLANK,
         _count(queue.finished),
         _count(queue.deferred),
         _count(queue.scheduled),
+        _count(queue.ready) if shown.ready else BLANK,
         _count(queue.workers, palette["error"] if no_workers else ""),
         _seconds(queue.oldest_queued_age_seconds),
         _rate(trend.in_per_second if trend else None),

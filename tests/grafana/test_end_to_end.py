@@ -142,6 +142,7 @@ def test_every_panel_shows_data_and_the_alerts_go_pending(
             "the RQ and Celery workers seen by Prometheus",
         )
         run_workload_twice(client, prometheus)
+        hold_back_rate_limited_jobs(client)
         run_celery_workload_twice(celery_app, prometheus)
         reserve_late_tasks(celery_app, prometheus)
         variables = check_variables(prometheus)
@@ -163,6 +164,16 @@ def run_workload_twice(client: redis.Redis, prometheus: PrometheusServer) -> Non
         wait_until(
             partial(counted, prometheus, failed=3 * rounds, finished=5 * rounds),
             f"round {rounds} of the workload counted in Prometheus",
+        )
+
+
+def hold_back_rate_limited_jobs(client: redis.Redis) -> None:
+    """RQ 3.0 rate-limited jobs on the unworked queue: one holds the key's slot, two wait."""
+    from rq.rate_limit import RateLimit
+
+    for n in range(3):
+        Queue("parked", connection=client).enqueue(
+            tasks.add, n, n, rate_limit=RateLimit("partner", 1)
         )
 
 
