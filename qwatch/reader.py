@@ -216,10 +216,13 @@ def _held_back(
     queues: tuple[QueueStats, ...], limits: rate_limits.RateLimitReading
 ) -> tuple[QueueStats, ...]:
     """Each queue with its rate-limited jobs, once the limits' jobs' queues are known."""
-    if not limits.limits:
-        return queues
     held = limits.held_by_queue
-    return tuple(replace(queue, rate_limited=held.get(queue.name, 0)) for queue in queues)
+    if not held:
+        return queues
+    return tuple(
+        replace(queue, rate_limited=held[queue.name]) if queue.name in held else queue
+        for queue in queues
+    )
 
 
 class _Workers(NamedTuple):
@@ -669,6 +672,7 @@ def _queue_stats(
         scheduled=as_int(replies[_REPLY.scheduled]),
         canceled=as_int(replies[_REPLY.canceled]),
         scheduler=as_name(replies[_REPLY.scheduler]),
+        rate_limited=0,  # until the rate limits' waiting jobs are counted
         started=as_int(replies[_REPLY.started]),
         finished=as_int(replies[_REPLY.finished]),
         failed=as_int(replies[_REPLY.failed]),

@@ -57,7 +57,8 @@ class QueueStats:
     ready: int | None = None
     """RQ 3.0: dependents whose dependencies are met, about to join the queue."""
     rate_limited: int | None = None
-    """RQ 3.0: jobs of this queue that a rate limit holds back, outside the queue's list."""
+    """RQ 3.0: jobs of this queue that a rate limit holds back, outside the queue's list
+    (0 on RQ 2, which has no rate limits; None for Celery)."""
     scheduler: str | None = None
     """The RQ scheduler holding this queue's lock (it moves due scheduled jobs); None if none."""
 

@@ -84,7 +84,7 @@ def test_every_count_equals_rq_after_a_mixed_workload(client: redis.Redis, url: 
         assert qwatch_counts(snapshot, queue.name) == rq_counts(queue), queue.name
     assert qwatch_counts(snapshot, "default") == {
         "queued": 0, "started": 0, "finished": 5, "failed": 3,
-        "deferred": 1, "scheduled": 1, "canceled": 1,
+        "deferred": 1, "ready": 0, "scheduled": 1, "canceled": 1, "rate_limited": 0,
     }  # fmt: skip
     assert qwatch_counts(snapshot, "high")["finished"] == 1
     assert qwatch_counts(snapshot, "high")["failed"] == 1
