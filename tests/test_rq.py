@@ -65,6 +65,61 @@ def test_each_outcome_is_one_entry(client: redis.Redis, url: str, tmp_path: Path
     assert sum(int(count or 0) for count in counts) == len(seen), "one entry per counted outcome"
 
 
+def _outcomes(client: redis.Redis, url: str, tmp_path: Path, worker_class: str | None) -> Any:
+    """A job of each kind run by a burst worker of `worker_class` (None: RQ's own): each job's
+    status, the registries that hold it, whether a result is kept, and its retries."""
+    queue = Queue(f"q-{worker_class or 'rq'}", connection=client)
+    jobs = {
+        "kept": queue.enqueue(tasks.add, 1, 1, result_ttl=60),
+        "unkept": queue.enqueue(tasks.add, 2, 2, result_ttl=0),
+        "failing": queue.enqueue(tasks.divide, 1, 0),
+        "flaky": queue.enqueue(
+            tasks.fail_once, str(tmp_path / f"{queue.name}-marker"), retry=Retry(max=3)
+        ),
+        "asking": queue.enqueue(tasks.ask_retry, 1),
+        "dependent": None,
+    }
+    jobs["dependent"] = queue.enqueue(tasks.add, 3, 3, depends_on=jobs["kept"])
+    run_burst(url, [queue.name], worker_class=worker_class)
+    registries = {
+        "finished": queue.finished_job_registry,
+        "failed": queue.failed_job_registry,
+        "started": queue.started_job_registry,
+    }
+    found = {}
+    for kind, job in jobs.items():
+        assert job is not None
+        fetched = Job.fetch(job.id, connection=client) if Job.exists(job.id, client) else None
+        found[kind] = (
+            fetched.get_status() if fetched else "gone",
+            sorted(name for name, registry in registries.items() if job.id in registry),
+            fetched.return_value() is not None if fetched else None,
+            fetched.number_of_retries if fetched else None,
+        )
+    return found, len(queue)
+
+
+def test_every_job_ends_as_under_a_plain_worker(
+    client: redis.Redis, url: str, tmp_path: Path
+) -> None:
+    """Same outcomes, registries, results and retries as RQ's own worker, on this RQ."""
+    plain = _outcomes(client, url, tmp_path, None)
+    ours = _outcomes(client, url, tmp_path, WORKER_CLASS)
+    assert ours == plain
+    assert plain[0]["failing"][:2] == ("failed", ["failed"])
+    assert plain[0]["kept"][:3] == ("finished", ["finished"], True)
+
+
+def test_an_unknown_rq_is_refused_before_any_job() -> None:
+    from qwatch.rq import _check_version
+
+    for supported in ("2.12.0", "2.13.1", "3.0.0", "3.4.2"):
+        _check_version(supported)
+    for other in ("2.11.9", "1.16.2", "4.0.0", "garbage"):
+        with pytest.raises(RuntimeError, match=r"runs on RQ 2\.12 to 3\.x"):
+            _check_version(other)
+
+
 def test_the_worker_marks_its_hash(client: redis.Redis, url: str) -> None:
     process: subprocess.Popen[bytes] = start_worker(
         url, ["default"], name="exact", worker_class=WORKER_CLASS
