@@ -11,18 +11,22 @@ up to `SCAN_WINDOW` entries from its offset, keeps the first `limit` that
 match, and the next page goes on after the last entry examined. So a filter
 never reads more than one window per page, and what it has not reached it
 has not searched; `JobPage.scanned` says how far it looked.
+
+RQ 3.0's rate-limited jobs wait in their rate limit's set, not in their
+queue's: `rate_limited` reads the first `SCAN_WINDOW` waiting jobs of all
+keys, oldest first, and keeps the queue's own (three round trips).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
 
 import redis
 
-from qwatch import batch, job_fields, job_states
+from qwatch import batch, job_fields, job_states, rate_limits
 from qwatch.batch import Command
 from qwatch.decode import call_name
 from qwatch.formatting import clip
@@ -53,6 +57,9 @@ STATES = (
 )
 """Every state, in the order of the browser's tabs and of `qwatch jobs --state`: RQ 3.0's
 `ready` last, so that the others keep their keys."""
+LISTED_STATES = (*STATES, job_states.RATE_LIMITED)
+"""What `qwatch jobs --state` lists: the browser's tabs, and the jobs RQ 3.0's rate limits
+hold back (a queue's count of them is in its row)."""
 NEWEST_FIRST = frozenset({job_states.FINISHED, job_states.FAILED, job_states.CANCELED})
 """Registries read from the highest score down: the most recent first."""
 WITH_RESULTS = frozenset({job_states.FINISHED, job_states.FAILED})
@@ -156,9 +163,11 @@ def read_page(
     keys: RQKeys = DEFAULT_KEYS,
 ) -> JobPage:
     """Two round trips: the state's length and a range of ids, then those jobs' fields."""
-    if request.state not in STATES:
+    if request.state not in LISTED_STATES:
         raise ValueError(f"no such state: {request.state!r}")
     now = time.time() if now is None else now
+    if request.state == job_states.RATE_LIMITED:
+        return _held_page(client, request, now, keys)
     offset = max(0, request.offset)
     limit = max(1, min(request.limit, MAX_LIMIT))
     window = SCAN_WINDOW if request.filtered else limit
@@ -204,6 +213,66 @@ def read_page(
         next_offset=end if offset < end < size else None,
         taken_at=now,
     )
+
+
+def _held_page(client: redis.Redis, request: PageRequest, now: float, keys: RQKeys) -> JobPage:
+    """The queue's jobs held back by rate limits, oldest first, a page of them."""
+    known, held = _held_jobs(client, request.queue, keys)
+    offset = max(0, request.offset)
+    limit = max(1, min(request.limit, MAX_LIMIT))
+    skips = Skips()
+    jobs: list[ListedJob] = []
+    for position, (score, job_id, fields) in enumerate(held[offset:], start=offset):
+        listed = partial(_listed, job_id, position, score, fields, None, request.state)
+        job = skips.build("job", job_id, listed) or _unreadable(job_id, position, score, skips.last)
+        if _matches(job, fields, request):
+            jobs.append(job)
+        if len(jobs) >= limit:
+            break
+    end = jobs[-1].position + 1 if len(jobs) >= limit else len(held)
+    return JobPage(
+        request=replace(request, offset=offset, limit=limit),
+        queue_known=known,
+        total=len(held),
+        jobs=tuple(jobs),
+        scanned=end - offset,
+        next_offset=end if end < len(held) else None,
+        taken_at=now,
+    )
+
+
+def _held_jobs(
+    client: redis.Redis, queue: str, keys: RQKeys
+) -> tuple[bool, list[tuple[float, str, dict[str, Any]]]]:
+    """Whether the queue is known, and its held-back jobs (score, id, fields) among the
+    oldest `SCAN_WINDOW` of every key: the keys, their waiting jobs, then the jobs' fields."""
+    known, names = batch.run(
+        client,
+        [("SISMEMBER", keys.queues, keys.queue_key(queue)), ("SMEMBERS", keys.rate_limit_keys)],
+    )
+    check_allowed(known, names)
+    ranges = batch.run(
+        client,
+        [
+            ("ZRANGE", keys.rate_limited_key(name), 0, SCAN_WINDOW - 1, "WITHSCORES")
+            for name in rate_limits.key_names(names)
+        ],
+    )
+    waiting = sorted(
+        (as_float(score) or 0.0, job_id)
+        for reply in ranges
+        for member, score in as_pairs(reply)
+        if (job_id := as_name(member))
+    )[:SCAN_WINDOW]
+    lookups: list[Command] = [
+        ("HMGET", keys.job_key(job_id), job_fields.ORIGIN, *_FIELDS) for _, job_id in waiting
+    ]
+    held = [
+        (score, job_id, dict(zip(_FIELDS, values[1:])))
+        for (score, job_id), reply in zip(waiting, batch.run(client, lookups))
+        if (values := as_list(reply)) and as_name(values[0]) == queue
+    ]
+    return as_int(known) == 1, held
 
 
 def _length(keys: RQKeys, queue: str, state: str) -> Command:

@@ -15,8 +15,8 @@ import redis
 from rich.console import Console, RenderableType
 
 from qwatch import __version__, job_states
+from qwatch.browse import LISTED_STATES, SCAN_WINDOW, PageRequest, page_dict, read_page
 from qwatch.browse import MAX_LIMIT as MAX_PAGE
-from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, page_dict, read_page
 from qwatch.celery.layout import CeleryLayout
 from qwatch.connection import (
     Target,
@@ -195,7 +195,10 @@ def _jobs_command(
         "queue", metavar="QUEUE", type=_not_empty("a queue name"), help="the queue's name"
     )
     jobs.add_argument(
-        "--state", choices=STATES, default=job_states.QUEUED, help="which jobs (default queued)"
+        "--state",
+        choices=LISTED_STATES,
+        default=job_states.QUEUED,
+        help="which jobs (default queued); rate_limited: those RQ 3.0's rate limits hold back",
     )
     jobs.add_argument(
         "--limit",

@@ -44,6 +44,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     ),
     job_states.CANCELED: (*COMMON, _time("canceled", "canceled")),
     job_states.READY: (*COMMON, Column("since", "ready since", 2, numeric=True)),
+    job_states.RATE_LIMITED: (*COMMON, Column("since", "held since", 2, numeric=True)),
 }
 """Per state, the columns of `qwatch jobs` and of the job browser; the longest text (result,
 exception) last and capped: `qwatch job ID` and the inspector have it whole. What a deferred
@@ -58,6 +59,7 @@ ORDER = {
     job_states.FAILED: "newest first (by expiry: end order when jobs share a failure_ttl)",
     job_states.CANCELED: "newest first",
     job_states.READY: "oldest first",
+    job_states.RATE_LIMITED: "oldest first, as their rate limits let them through",
 }
 
 
@@ -72,7 +74,7 @@ def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
         return (*common, clock(job.score), _until(job.score, now))
     if state == job_states.DEFERRED:
         return (*common, _ago(job.score, now), ", ".join(job.waits_for) or "-")
-    if state == job_states.READY:
+    if state in (job_states.READY, job_states.RATE_LIMITED):
         return (*common, _ago(job.score, now))
     if state == job_states.FINISHED:
         ran = _span(job.started_at, job.ended_at)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import redis
@@ -154,3 +155,31 @@ async def test_top_shows_the_rate_limited_jobs_at_80_columns(client: redis.Redis
         assert "limited" in queues.column_widths, "shown at 80 columns"
         row = dict(zip(queues.column_keys, cells(app, "#queues", row_key("rq", "api"))))
         assert (row["queued"], row["limited"]) == ("1", "3")
+
+
+def test_jobs_lists_a_queues_rate_limited_jobs_oldest_first(client: redis.Redis, url: str) -> None:
+    from rq.rate_limit import RateLimit
+
+    api, other = Queue("api", connection=client), Queue("other", connection=client)
+    held = [api.enqueue(tasks.add, n, 1, rate_limit=RateLimit("k", 1)).id for n in range(4)]
+    other.enqueue(tasks.add, 9, 9, rate_limit=RateLimit("k", 1))
+    page = json.loads(
+        run_cli("jobs", "api", "--state", "rate_limited", "--json", "--url", url).stdout
+    )
+    # RQ lets them through in its set's order (score, then id): the first holds the slot
+    members: Any = client.zrange("rq:rl:k:rate_limited", 0, -1)
+    order = [job_id.decode() for job_id in members]
+    held = [job_id for job_id in order if job_id in held[1:]]
+    assert len(held) == 3
+    assert [job["id"] for job in page["jobs"]] == held
+    assert page["total"] == 3 and page["next_offset"] is None
+    assert {job["status"] for job in page["jobs"]} == {"rate_limited"}
+    second = json.loads(
+        run_cli(
+            "jobs", "api", "--state", "rate_limited", "--limit", "2", "--offset", "1",
+            "--json", "--url", url,
+        ).stdout
+    )  # fmt: skip
+    assert [job["id"] for job in second["jobs"]] == held[1:]
+    shown = run_cli("jobs", "api", "--state", "rate_limited", "--url", url)
+    assert shown.returncode == 0 and "held since" in shown.stdout
