@@ -10,9 +10,11 @@ from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail
 
 
-def _time(key: str, label: str) -> Column:
-    """A time or an age: as wide as its content, dropped after the id and the function."""
-    return Column(key, label, 2, numeric=True)
+def _time(key: str, label: str, numeric: bool = True) -> Column:
+    """A time or an age: as wide as its content, dropped after the id and the function.
+    A moment (`2026-05-01 12:00:00 UTC`) is text, left-aligned under its header; an age
+    or a duration lines up on its units, to the right."""
+    return Column(key, label, 2, numeric=numeric)
 
 
 COMMON = (
@@ -24,7 +26,7 @@ WORKER = Column("worker", "worker", 4, cap=20, least=8)
 COLUMNS: dict[str, tuple[Column, ...]] = {
     job_states.QUEUED: (*COMMON, _time("waiting", "waiting")),
     job_states.STARTED: (*COMMON, _time("running", "running"), WORKER),
-    job_states.SCHEDULED: (*COMMON, _time("at", "at"), _time("in", "in")),
+    job_states.SCHEDULED: (*COMMON, _time("at", "at", numeric=False), _time("in", "in")),
     job_states.DEFERRED: (
         *COMMON,
         Column("since", "since", 3, numeric=True),

@@ -65,13 +65,12 @@ priority; free text capped (`qwatch job ID` and `--json` have it whole)."""
 
 def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> RenderableType:
     """Queues, workers and problems, like `rq info` but complete, in `width` columns."""
-    parts: list[RenderableType] = [
-        _header(snapshot, target, width),
-        _queues(snapshot, width),
-        _workers(snapshot, width),
-    ]
+    tables = [_queues(snapshot, width), _workers(snapshot, width)]
     if snapshot.abandoned_jobs:
-        parts.append(_abandoned(snapshot, width))
+        tables.append(_abandoned(snapshot, width))
+    parts: list[RenderableType] = [_header(snapshot, target, width)]
+    for table in tables:
+        parts += [Text(""), table]
     hint = empty_hint(snapshot, target)
     if hint:
         parts.append(Text(f"\n{hint}", style="yellow"))
@@ -160,7 +159,7 @@ def fitted_table(
         for index, column in enumerate(columns)
         if index not in chosen and (widths[index] or not column.optional)
     ]
-    parts: list[RenderableType] = [Text(""), table]
+    parts: list[RenderableType] = [table]
     if hidden:
         parts.append(Text(f"{', '.join(hidden)} left out at {width} columns", style="dim"))
     return Group(*parts)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import redis
@@ -151,3 +153,22 @@ def test_an_empty_queue_name_is_bad_input_not_a_missing_queue() -> None:
     assert result.stderr == (
         "qwatch jobs: argument QUEUE: a queue name cannot be empty (see qwatch jobs --help)\n"
     )
+
+
+def test_a_scheduled_page_puts_each_header_over_its_column(client: redis.Redis, url: str) -> None:
+    """A moment is text, not a number: `at` starts where the moment starts."""
+    queue = Queue("later", connection=client)
+    job = queue.enqueue_in(timedelta(hours=2), tasks.add, 1, 1)
+    result = run_cli("jobs", "later", "--state", "scheduled", "--url", url)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    headers = [
+        found for line in lines if "function" in line and (found := re.search(r"\bat\b", line))
+    ]
+    moments = [
+        found
+        for line in lines
+        if job.id in line and (found := re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", line))
+    ]
+    assert len(headers) == len(moments) == 1, result.stdout
+    assert headers[0].start() == moments[0].start(), result.stdout
