@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -46,7 +46,7 @@ from qwatch.results import (
 )
 from qwatch.skips import Skips
 from qwatch.snapshot import RQ
-from qwatch.timestamps import parse_rq_time
+from qwatch.timestamps import LATEST, parse_rq_time
 
 TRACEBACK_LIMIT = 20_000
 FUNCTION_LIMIT = 500
@@ -95,6 +95,9 @@ class JobDetail:
     attempts: tuple[Attempt, ...] = ()
     system: str = RQ
     """Whose job: RQ's can be requeued and deleted, Celery's only read."""
+    scheduled_for: float | None = None
+    """When a scheduled job is due to be queued: RQ keeps it in the queue's scheduled
+    registry only, as the entry's score."""
 
     @property
     def wait_seconds(self) -> float | None:
@@ -122,7 +125,8 @@ class FailedJob:
 
 
 def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
-    """The job with this id, or None when Redis holds no such job.
+    """The job with this id, or None when Redis holds no such job; one round trip, and
+    a second for a scheduled job's run time.
 
     Raises `UnreadableRecord`, one line, if the job cannot be turned into data.
     """
@@ -134,10 +138,23 @@ def read_job(client: redis.Redis, job_id: str) -> JobDetail | None:
     if not pairs:
         return None
     try:
-        return _job_detail(job_id, pairs, history)
+        detail = _job_detail(job_id, pairs, history)
     except Exception as exc:  # one line for a person, whatever the job holds
         reason = clip(f"{type(exc).__name__}: {first_line(exc)}", 200)
         raise UnreadableRecord(f"job {clip(job_id, 100)} cannot be read: {reason}") from exc
+    if detail.status != job_states.SCHEDULED or detail.origin is None:
+        return detail
+    return replace(detail, scheduled_for=_scheduled_for(client, job_id, detail.origin))
+
+
+def _scheduled_for(client: redis.Redis, job_id: str, queue: str) -> float | None:
+    """The job's score in `queue`'s scheduled registry, a moment; None when it is not there."""
+    (score,) = batch.run(
+        client, [("ZSCORE", keys.registry_key(job_states.SCHEDULED, queue), job_id)]
+    )
+    check_allowed(score)
+    moment = as_float(score)
+    return moment if moment is not None and 0 <= moment < LATEST else None
 
 
 def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobDetail:

@@ -3,6 +3,8 @@ in `qwatch jobs`, `qwatch job` and `qwatch top`."""
 
 from __future__ import annotations
 
+import time
+
 from qwatch import job_states
 from qwatch.browse import SCAN_WINDOW, JobPage, ListedJob
 from qwatch.columns import Column
@@ -80,9 +82,10 @@ def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
     return (*common, _ago(job.ended_at or job.score, now))
 
 
-def detail_rows(job: JobDetail) -> list[tuple[str, str]]:
+def detail_rows(job: JobDetail, now: float | None = None) -> list[tuple[str, str]]:
     """One job's (label, value) rows, `-` for what it lacks; the values whole, for folding
-    (a long one was cut once already, where it was read, with a note saying how much)."""
+    (a long one was cut once already, where it was read, with a note saying how much).
+    A scheduled job says when it runs, as `qwatch jobs --state scheduled` does, to `now`."""
     rows = [
         ("function", job.function),
         ("arguments", job.arguments or "-"),
@@ -91,6 +94,11 @@ def detail_rows(job: JobDetail) -> list[tuple[str, str]]:
         ("worker", job.worker or "-"),
         ("created", clock(job.created_at)),
         ("enqueued", clock(job.enqueued_at)),
+    ]
+    if job.scheduled_for is not None:
+        now = time.time() if now is None else now
+        rows.append(("runs at", f"{clock(job.scheduled_for)}, {_until(job.scheduled_for, now)}"))
+    rows += [
         ("started", clock(job.started_at)),
         ("ended", clock(job.ended_at)),
         ("waited", duration(job.wait_seconds)),

@@ -11,6 +11,7 @@ import pytest
 import redis
 import rq
 from rq import Queue
+from rq.registry import ScheduledJobRegistry
 
 from harness import tasks
 from harness.workers import run_burst
@@ -172,3 +173,14 @@ def test_a_scheduled_page_puts_each_header_over_its_column(client: redis.Redis, 
     ]
     assert len(headers) == len(moments) == 1, result.stdout
     assert headers[0].start() == moments[0].start(), result.stdout
+
+
+def test_a_scheduled_job_says_when_it_runs(
+    client: redis.Redis, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`qwatch job ID` (and the inspector: the same rows) says what the scheduled page says."""
+    job = Queue("later", connection=client).enqueue_in(timedelta(hours=2), tasks.add, 1, 1)
+    due = ScheduledJobRegistry("later", connection=client).get_scheduled_time(job.id)
+    assert main(["job", job.id, "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert f"runs at     {due:%Y-%m-%d %H:%M:%S} UTC, in 1h59m" in out, out
