@@ -6,15 +6,19 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo bench lint tools clean
+TEST_TOOLS := redis-server redis-sentinel prometheus promtool
+# The demo and the benchmarks need a redis-server only.
+RUN_TOOLS := redis-server
 
-test: $(STAMP) tools lint
+.PHONY: test demo bench lint test-tools run-tools clean
+
+test: test-tools $(STAMP) lint
 	$(BIN)/pytest
 
-demo: $(STAMP) tools
+demo: run-tools $(STAMP)
 	$(BIN)/python -m demo
 
-bench: $(STAMP) tools
+bench: run-tools $(STAMP)
 	scripts/bench-venv.sh
 	$(BIN)/python -m benchmarks.snapshot
 	$(BIN)/python -m benchmarks.exporter
@@ -27,8 +31,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-tools:
-	@scripts/ensure-tools.sh redis-server redis-sentinel prometheus promtool
+# Each says which Debian packages it installs, and why, before it installs them.
+test-tools:
+	@scripts/ensure-tools.sh $(TEST_TOOLS)
+
+run-tools:
+	@scripts/ensure-tools.sh $(RUN_TOOLS)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
