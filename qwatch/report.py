@@ -13,7 +13,7 @@ from rich.text import Text
 
 from qwatch.browse import JobPage
 from qwatch.columns import GAP, Column, fit, fitted, measure
-from qwatch.formatting import byte_size, duration, plural
+from qwatch.formatting import byte_size, duration, load_average, plural
 from qwatch.jobs import FailedJob, JobDetail
 from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, detail_rows, summary
 from qwatch.printable import printable, printable_lines
@@ -46,9 +46,14 @@ WORKER_COLUMNS = (
     Column("queues", "queues", 3, cap=30, least=8),
     Column("job", "current job", 2, cap=60, least=12),
     Column("heartbeat", "heartbeat", 2, numeric=True), Column("ok", "ok", 4, numeric=True),
-    Column("failed", "failed", 4, numeric=True), Column("working", "working", 4, numeric=True),
+    Column("failed", "failed", 4, numeric=True),
+    Column("processed", "processed", 4, numeric=True, optional=True),
+    Column("working", "working", 4, numeric=True),
+    Column("load", "load", 5, cap=17, optional=True),
     Column("ip", "ip", 6, least=7), Column("python", "python", 6), Column("rq", "rq", 6),
 )  # fmt: skip
+"""As in `qwatch top`: a Celery worker counts the tasks it processed (failed ones too) and
+says its load average; those columns show when a Celery worker is there, `-` on RQ's rows."""
 ABANDONED_COLUMNS = (
     Column("id", "job", 1), Column("queue", "queue", 2, least=8),
     Column("worker", "worker", 3, least=8), Column("overdue", "overdue", 1, numeric=True),
@@ -218,7 +223,9 @@ def listening_line(snapshot: Snapshot) -> str | None:
 
 def _workers(snapshot: Snapshot, width: int) -> RenderableType:
     rows = []
-    mixed = len({worker.system for worker in snapshot.workers}) > 1
+    systems = {worker.system for worker in snapshot.workers}
+    mixed = len(systems) > 1
+    celery = CELERY in systems
     for worker in snapshot.workers:
         job = worker.current_job_description or worker.current_job or ""
         if job and worker.current_job_seconds is not None:
@@ -238,7 +245,9 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
                 ),
                 _number(worker.successful_jobs),
                 _number(worker.failed_jobs),
+                _number(worker.processed) if celery else "",
                 duration(worker.working_seconds),
+                load_average(worker.load_average) if celery else "",
                 worker.ip_address or "-",
                 worker.python_version or "-",
                 worker.rq_version or "-",
