@@ -15,6 +15,7 @@ from qwatch import batch
 from qwatch.celery.events import results_channel
 from qwatch.celery.published import MAX_MESSAGE_BYTES, StoredResult, Undecodable, decode_result
 from qwatch.celery.state import CeleryFailure
+from qwatch.celery.task_states import FAILURE, status_of
 from qwatch.errors import UnreadableRecord
 from qwatch.formatting import clip
 from qwatch.jobs import FailedJob, JobDetail
@@ -22,8 +23,6 @@ from qwatch.replies import check_allowed
 from qwatch.results import exception_line
 from qwatch.snapshot import CELERY
 
-FAILURE = "FAILURE"
-"""Celery's state of a failed task, as its result backend stores it."""
 UNKNOWN_TASK = "<task name unknown>"
 """A failure heard from a result without `result_extended`: the result names no task."""
 
@@ -50,7 +49,7 @@ def failure_detail(failure: CeleryFailure) -> JobDetail:
     """A failure heard while listening, as the inspector and `qwatch job` show a job."""
     return JobDetail(
         id=failure.id,
-        status=FAILURE,
+        status=status_of(FAILURE),
         function=failure.name or UNKNOWN_TASK,
         arguments=_arguments(failure.args, failure.kwargs),
         description=None,
@@ -76,7 +75,7 @@ def stored_detail(stored: StoredResult, heard: CeleryFailure | None = None) -> J
     name = stored.name or (heard.name if heard else None)
     return JobDetail(
         id=stored.task_id,
-        status=stored.status,
+        status=status_of(stored.status),
         function=name or UNKNOWN_TASK,
         arguments=_arguments(
             stored.args or (heard.args if heard else None),
