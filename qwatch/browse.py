@@ -130,12 +130,15 @@ class JobPage:
 
     @property
     def previous_offset(self) -> int | None:
-        """Where the page before starts; with a filter, one window back."""
-        offset = self.request.offset
-        if offset <= 0:
-            return None
-        step = SCAN_WINDOW if self.request.filtered else self.request.limit
-        return max(0, offset - step)
+        return previous_offset(self.request)
+
+
+def previous_offset(request: PageRequest) -> int | None:
+    """Where the page before starts; with a filter, one window back."""
+    if request.offset <= 0:
+        return None
+    step = SCAN_WINDOW if request.filtered else request.limit
+    return max(0, request.offset - step)
 
 
 def page_dict(page: JobPage) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from rich.console import Console, RenderableType
 from qwatch import __version__, job_states
 from qwatch.browse import MAX_LIMIT as MAX_PAGE
 from qwatch.browse import SCAN_WINDOW, STATES, PageRequest, page_dict, read_page
+from qwatch.celery.jobs import SEARCH_LIMIT
 from qwatch.celery.layout import CeleryLayout
 from qwatch.connection import (
     Target,
@@ -30,6 +31,7 @@ from qwatch.connection import (
 from qwatch.errors import QwatchError, TargetError
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
+from qwatch.formatting import plural
 from qwatch.printable import printable
 from qwatch.reader import queue_names
 from qwatch.report import WIDE, failed_report, job_report, jobs_report, snapshot_report
@@ -480,12 +482,18 @@ def run_job(args: argparse.Namespace) -> int:
     watch = watch_from_args(args, client, listen=False)
     with translated_errors(target):
         systems = watch.systems()
-        job = watch.job(args.job_id)
+        job, unsearched = watch.find(args.job_id)
     if job is None:
         where = f"{printable(args.job_id)} in {target.display}"
         if CELERY in systems:
-            where += " (nor a Celery result: Celery stores one only with a result backend,"
-            where += " until result_expires)"
+            where += (
+                " (nor a Celery task: no message of it waits or is reserved in"
+                f" {plural(len(watch.celery_queues), 'queue')}, and no result is stored: Celery"
+                " stores one only with a result backend, until result_expires"
+            )
+            if unsearched:
+                where += f"; {unsearched} waiting messages past the next {SEARCH_LIMIT} not read"
+            where += ")"
         print(f"qwatch: no job {where}", file=sys.stderr)
         return 1
     console = _console()

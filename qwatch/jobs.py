@@ -69,6 +69,23 @@ _FAILED_ROW_FIELDS = (
 
 
 @dataclass(frozen=True, slots=True)
+class Waiting:
+    """Where a Celery task's message is in the broker: kombu keeps no other record of a task
+    that has not ended."""
+
+    queue: str
+    priority: int | None
+    """The priority step of the list that holds it; None once a worker reserved it."""
+    ahead: int | None
+    """Messages of its queue to be consumed before it; None once reserved."""
+    reserved_at: float | None
+    """When a worker took it, not acked since: prefetched, held for its ETA, or running
+    with `acks_late`."""
+    overdue: bool
+    """Reserved for longer than the visibility timeout: kombu delivers it again."""
+
+
+@dataclass(frozen=True, slots=True)
 class JobDetail:
     """One job as `qwatch job` and the inspector show it."""
 
@@ -97,7 +114,9 @@ class JobDetail:
     """Whose job: RQ's can be requeued and deleted, Celery's only read."""
     scheduled_for: float | None = None
     """When a scheduled job is due to be queued: RQ keeps it in the queue's scheduled
-    registry only, as the entry's score."""
+    registry only, as the entry's score. A Celery task's ETA or countdown."""
+    waiting: Waiting | None = None
+    """A Celery task not ended: where its message is."""
 
     @property
     def wait_seconds(self) -> float | None:

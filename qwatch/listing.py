@@ -9,7 +9,7 @@ from qwatch import job_states
 from qwatch.browse import SCAN_WINDOW, JobPage, ListedJob
 from qwatch.columns import Column
 from qwatch.formatting import clock, duration
-from qwatch.jobs import JobDetail
+from qwatch.jobs import JobDetail, Waiting
 
 
 def _time(key: str, label: str, numeric: bool = True) -> Column:
@@ -95,8 +95,10 @@ def detail_rows(job: JobDetail, now: float | None = None) -> list[tuple[str, str
         ("created", clock(job.created_at)),
         ("enqueued", clock(job.enqueued_at)),
     ]
+    now = time.time() if now is None else now
+    if job.waiting is not None:
+        rows += _waiting_rows(job.waiting, now)
     if job.scheduled_for is not None:
-        now = time.time() if now is None else now
         rows.append(("runs at", f"{clock(job.scheduled_for)}, {_until(job.scheduled_for, now)}"))
     rows += [
         ("started", clock(job.started_at)),
@@ -112,6 +114,23 @@ def detail_rows(job: JobDetail, now: float | None = None) -> list[tuple[str, str
         rows.append(("result", job.result))
     if job.exception:
         rows.append(("exception", job.exception))
+    return rows
+
+
+def _waiting_rows(waiting: Waiting, now: float) -> list[tuple[str, str]]:
+    """Where a Celery task's message is: in which list and behind how many, or reserved
+    since when, and whether kombu will deliver it again."""
+    if waiting.reserved_at is None:
+        return [
+            ("waiting", f"in the priority {waiting.priority} list of {waiting.queue},"
+             f" {waiting.ahead} messages of the queue before it"),
+        ]  # fmt: skip
+    rows = [
+        ("reserved", f"{clock(waiting.reserved_at)}, {_ago(waiting.reserved_at, now)}:"
+         " taken by a worker, not acked"),
+    ]  # fmt: skip
+    if waiting.overdue:
+        rows.append(("overdue", "past the visibility timeout: kombu delivers it again"))
     return rows
 
 

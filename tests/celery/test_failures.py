@@ -94,7 +94,7 @@ def test_job_of_an_unknown_celery_task_is_no_job(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["job", "no-such-task", "--url", url, "--system", "celery"]) == 1
-    assert "nor a Celery result" in capsys.readouterr().err
+    assert "nor a Celery task: no message of it waits or is reserved" in capsys.readouterr().err
 
 
 async def test_top_lists_a_celery_failure_opens_it_and_refuses_to_requeue_it(
