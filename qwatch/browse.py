@@ -38,6 +38,7 @@ from qwatch.replies import (
 )
 from qwatch.results import exception_line, latest_command, result_fields, return_value
 from qwatch.skips import Skips
+from qwatch.snapshot import RQ
 from qwatch.timestamps import parse_rq_time
 
 STATES = (
@@ -127,6 +128,7 @@ class JobPage:
     scanned: int
     next_offset: int | None
     taken_at: float
+    system: str = RQ
 
     @property
     def previous_offset(self) -> int | None:

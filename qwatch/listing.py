@@ -7,6 +7,8 @@ import time
 
 from qwatch import job_states
 from qwatch.browse import SCAN_WINDOW, JobPage, ListedJob
+from qwatch.celery import jobs as celery_jobs
+from qwatch.celery.jobs import CeleryMessage, CeleryPage
 from qwatch.columns import Column
 from qwatch.formatting import clock, duration
 from qwatch.jobs import JobDetail, Waiting
@@ -52,6 +54,23 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 exception) last and capped: `qwatch job ID` and the inspector have it whole. What a deferred
 job waits for says more than how long it has waited, so it stays when the terminal narrows."""
 
+ARGUMENTS = Column("arguments", "arguments", 3, cap=40, least=10)
+_HELD = (
+    *COMMON,
+    _time("reserved", "reserved"),
+    _time("runs", "runs"),
+    Column("overdue", "overdue", 2, optional=True),
+    ARGUMENTS,
+)
+CELERY_COLUMNS: dict[str, tuple[Column, ...]] = {
+    job_states.QUEUED: (*COMMON, Column("priority", "priority", 2, numeric=True), ARGUMENTS),
+    job_states.SCHEDULED: _HELD,
+    celery_jobs.RESERVED: _HELD,
+    celery_jobs.OVERDUE: _HELD,
+}
+"""Per state, the columns of a Celery queue's page: a waiting message's priority step, a
+reserved one's delivery, ETA and whether kombu will deliver it again."""
+
 ORDER = {
     job_states.QUEUED: "in queue order, next to run first",
     job_states.STARTED: "by heartbeat deadline",
@@ -61,6 +80,25 @@ ORDER = {
     job_states.FAILED: "newest first (by expiry: end order when jobs share a failure_ttl)",
     job_states.CANCELED: "newest first",
 }
+
+
+CELERY_ORDER = {
+    job_states.QUEUED: "in consumption order: priority 0 first, each list oldest first",
+    job_states.SCHEDULED: "oldest delivery first",
+    celery_jobs.RESERVED: "oldest delivery first",
+    celery_jobs.OVERDUE: "oldest delivery first",
+}
+
+
+def celery_cells(message: CeleryMessage, state: str, now: float) -> tuple[str, ...]:
+    """A Celery message's cells for `CELERY_COLUMNS[state]`, times counted to `now`."""
+    common = (str(message.position + 1), message.id or "-", message.function)
+    waiting = message.waiting
+    arguments = message.arguments or "-"
+    if state == job_states.QUEUED:
+        return (*common, str(waiting.priority), arguments)
+    overdue = "overdue" if waiting.overdue else ""
+    return (*common, _ago(waiting.reserved_at, now), _until(message.eta, now), overdue, arguments)
 
 
 def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
@@ -167,10 +205,13 @@ def attempt_rows(job: JobDetail) -> list[tuple[str, ...]]:
     return rows
 
 
-def summary(page: JobPage) -> str:
+def summary(page: JobPage | CeleryPage) -> str:
     """Where the page sits, how it is ordered, and how far a filter looked."""
     request = page.request
     state = request.state
+    celery = isinstance(page, CeleryPage)
+    noun = "messages" if celery else "jobs"
+    order = (CELERY_ORDER if celery else ORDER)[state]
     if request.filtered:
         wanted = " and ".join(
             part
@@ -182,14 +223,14 @@ def summary(page: JobPage) -> str:
         )
         end = request.offset + page.scanned
         return (
-            f"{len(page.jobs)} {state} jobs with {wanted} among entries"
-            f" {min(request.offset + 1, end)}-{end} of {page.total}, {ORDER[state]}"
+            f"{len(page.jobs)} {state} {noun} with {wanted} among entries"
+            f" {min(request.offset + 1, end)}-{end} of {page.total}, {order}"
             f" (a filter searches at most {SCAN_WINDOW} entries a page)"
         )
     if page.jobs:
         first, last = page.jobs[0].position + 1, page.jobs[-1].position + 1
-        return f"{state} jobs {first}-{last} of {page.total}, {ORDER[state]}"
-    return f"no {state} jobs here; {page.total} in all"
+        return f"{state} {noun} {first}-{last} of {page.total}, {order}"
+    return f"no {state} {noun} here; {page.total} in all"
 
 
 def _since(moment: float | None, now: float) -> str:

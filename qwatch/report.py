@@ -12,10 +12,20 @@ from rich.table import Table
 from rich.text import Text
 
 from qwatch.browse import JobPage
+from qwatch.celery.jobs import CeleryPage
 from qwatch.columns import GAP, Column, fit, fitted, measure
 from qwatch.formatting import byte_size, duration, load_average, plural
 from qwatch.jobs import FailedJob, JobDetail
-from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, detail_rows, summary
+from qwatch.listing import (
+    ATTEMPT_COLUMNS,
+    CELERY_COLUMNS,
+    COLUMNS,
+    attempt_rows,
+    celery_cells,
+    cells,
+    detail_rows,
+    summary,
+)
 from qwatch.printable import printable, printable_lines
 from qwatch.snapshot import CELERY, QueueStats, Snapshot
 
@@ -289,11 +299,24 @@ def jobs_report(page: JobPage, width: int = WIDE) -> RenderableType:
     """One page of a queue's jobs in one state, then where it sits and how to go on."""
     state = page.request.state
     rows = [cells(job, state, page.taken_at) for job in page.jobs]
+    title = f"{state.capitalize()} jobs of {page.request.queue}"
+    return _page(page, fitted_table(title, COLUMNS[state], rows, width))
+
+
+def celery_jobs_report(page: CeleryPage, width: int = WIDE) -> RenderableType:
+    """One page of a Celery queue's messages in one state, as `jobs_report` shows RQ's."""
+    state = page.request.state
+    rows = [celery_cells(message, state, page.taken_at) for message in page.jobs]
+    title = f"{state.capitalize()} messages of Celery queue {page.request.queue}"
+    return _page(page, fitted_table(title, CELERY_COLUMNS[state], rows, width))
+
+
+def _page(page: JobPage | CeleryPage, table: RenderableType) -> RenderableType:
+    """A page's table, then where it sits and how to go on."""
     note = summary(page)
     if page.next_offset is not None:
         note += f"; next page: --offset {page.next_offset}"
-    title = f"{state.capitalize()} jobs of {page.request.queue}"
-    return Group(fitted_table(title, COLUMNS[state], rows, width), _text(note))
+    return Group(table, _text(note))
 
 
 def job_report(job: JobDetail) -> RenderableType:

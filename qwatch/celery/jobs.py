@@ -1,4 +1,4 @@
-"""One Celery task found where kombu keeps it: a stored result, or a message.
+"""One Celery task found where kombu keeps it, and a queue's messages a page at a time.
 
 Kombu keeps no record of a task that has not ended: a task is a message,
 waiting in one of its queue's priority lists (consumed step 0 first, each
@@ -12,7 +12,12 @@ times and every priority list's length; every reserved message (at most
 `RESERVED_LIMIT`, as a snapshot's first reading does) and the waiting ones
 from each queue's consuming end, at most `SEARCH_LIMIT` in all. A message is
 parsed only when its bytes hold the id. What the search did not reach, it
-says (`Found.unsearched`). Nothing here writes.
+says (`Found.unsearched`).
+
+A page of waiting messages is two round trips, the lists' lengths and one
+LRANGE per list the page spans; a page of reserved ones reads every reserved
+message (two round trips) and keeps the queue's. A filter examines at most
+`SCAN_WINDOW` entries a page, as RQ's pages do. Nothing here writes.
 """
 
 from __future__ import annotations
@@ -20,13 +25,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, NamedTuple, TypeVar
 
 import redis
 
 from qwatch import batch, job_states
 from qwatch.batch import Command
+from qwatch.browse import MAX_LIMIT, SCAN_WINDOW, PageRequest, previous_offset
 from qwatch.celery.broker import RESERVED_LIMIT, delivery_times, queue_of
 from qwatch.celery.envelope import Message, Unacked, Unreadable, parse_message, parse_unacked
 from qwatch.celery.failures import arguments_text, failure_detail, read_stored_result, stored_detail
@@ -41,6 +47,12 @@ from qwatch.snapshot import CELERY
 
 RESERVED = "reserved"
 """Taken by a worker and not acked: prefetched, held for its ETA, or running (`acks_late`)."""
+OVERDUE = "overdue"
+"""Reserved for longer than the visibility timeout: kombu delivers it again."""
+STATES = (job_states.QUEUED, job_states.SCHEDULED, RESERVED, OVERDUE)
+"""What `qwatch jobs` lists of a Celery queue: waiting messages, and the reserved ones,
+all of them or those held for their ETA (`scheduled`, as the snapshot counts them) or
+overdue."""
 SEARCH_LIMIT = 10_000
 """Waiting messages one search reads, from the consuming ends: the next to run first."""
 T = TypeVar("T")
@@ -50,13 +62,14 @@ UNNAMED = "<no task name>"
 
 @dataclass(frozen=True, slots=True)
 class CeleryMessage:
-    """One task's message, waiting or reserved."""
+    """One task's message, waiting or reserved, as a page lists it."""
 
     id: str | None
     position: int
     """From 0: in consumption order for waiting messages, in delivery order for reserved."""
     status: str
-    task: str
+    function: str
+    """The task's name, as RQ's pages call a job's."""
     arguments: str
     waiting: Waiting
     eta: float | None
@@ -65,11 +78,36 @@ class CeleryMessage:
     """kombu delivered it before: a worker died holding it, or it was overdue."""
 
 
+@dataclass(frozen=True, slots=True)
+class CeleryPage:
+    """A page of one Celery queue's messages in one state, and where it sits in the whole."""
+
+    request: PageRequest
+    total: int
+    jobs: tuple[CeleryMessage, ...]
+    scanned: int
+    next_offset: int | None
+    taken_at: float
+    system: str = CELERY
+
+    @property
+    def previous_offset(self) -> int | None:
+        return previous_offset(self.request)
+
+
 class Found(NamedTuple):
     """A task looked up by id, and how many waiting messages the search did not read."""
 
     job: JobDetail | None
     unsearched: int = 0
+
+
+def page_dict(page: CeleryPage) -> dict[str, Any]:
+    """A page as JSON-ready data, for `qwatch jobs --system celery --json`."""
+    data = asdict(page)
+    data.update(data.pop("request"))
+    data["previous_offset"] = page.previous_offset
+    return data
 
 
 def celery_job(
@@ -93,6 +131,41 @@ def celery_job(
     if message is not None:
         return Found(_detail(message, stored.retries if stored else None))
     return Found(stored_detail(stored) if stored is not None else None, unsearched)
+
+
+def read_page(
+    client: redis.Redis, layout: CeleryLayout, request: PageRequest, now: float | None = None
+) -> CeleryPage:
+    """Waiting messages in two round trips; reserved ones from every reserved message."""
+    if request.state not in STATES:
+        raise ValueError(f"no such state of a Celery queue: {request.state!r}")
+    now = time.time() if now is None else now
+    offset = max(0, request.offset)
+    limit = max(1, min(request.limit, MAX_LIMIT))
+    window = SCAN_WINDOW if request.filtered else limit
+    if request.state == job_states.QUEUED:
+        total, listed = _waiting_page(client, layout, request.queue, offset, window)
+    else:
+        chosen = [m for m in _reserved_of(client, layout, request.queue, now) if _in(m, request)]
+        total, listed = len(chosen), _numbered(chosen[offset : offset + window], offset)
+    jobs: list[CeleryMessage] = []
+    end = offset + len(listed)
+    for message in listed:
+        if len(jobs) >= limit:
+            end = message.position
+            break
+        if _matches(message, request):
+            jobs.append(message)
+    return CeleryPage(
+        request=PageRequest(
+            request.queue, request.state, offset, limit, request.function, request.text
+        ),
+        total=total,
+        jobs=tuple(jobs),
+        scanned=end - offset,
+        next_offset=end if offset < end < total else None,
+        taken_at=now,
+    )
 
 
 def _search(
@@ -135,6 +208,49 @@ def _search(
             if isinstance(message, Message) and message.id == task_id:
                 return _queued(message, queue, step, ahead + index_in_list), 0
     return None, unsearched
+
+
+def _waiting_page(
+    client: redis.Redis, layout: CeleryLayout, queue: str, offset: int, window: int
+) -> tuple[int, list[CeleryMessage]]:
+    """The queue's waiting messages from `offset` in consumption order, `window` at most."""
+    lengths = batch.run(client, [("LLEN", key) for key in layout.priority_keys(queue)])
+    check_allowed(*lengths)
+    sizes = [length if isinstance(length, int) else 0 for length in lengths]
+    spans: list[tuple[int, int]] = []
+    commands: list[Command] = []
+    base = 0
+    for step, size in zip(layout.priority_steps, sizes):
+        start, stop = max(offset, base), min(offset + window, base + size)
+        if start < stop:
+            spans.append((step, start))
+            commands.append(_tail(layout, queue, step, start - base, stop - base))
+        base += size
+    replies = batch.run(client, commands)
+    check_allowed(*replies)
+    listed = []
+    for (step, start), reply in zip(spans, replies):
+        for i, raw in enumerate(reversed(as_list(reply))):
+            listed.append(_queued(parse_message(raw), queue, step, start + i))
+    return sum(sizes), listed
+
+
+def _reserved_of(
+    client: redis.Redis, layout: CeleryLayout, queue: str, now: float
+) -> list[CeleryMessage]:
+    """Every reserved message of `queue`, the oldest delivery first."""
+    (index,) = batch.run(client, [_index(layout)])
+    check_allowed(index)
+    delivered = _delivered(layout, index)
+    tags = list(delivered)
+    (values,) = batch.run(client, [_values(layout, tags)]) if tags else [[]]
+    check_allowed(values)
+    found: list[CeleryMessage] = []
+    for tag, raw in zip(tags, as_list(values)):
+        entry = parse_unacked(raw) if raw is not None else None
+        if isinstance(entry, Unacked) and queue_of(entry, (queue,)) == queue:
+            found.append(_reserved(layout, entry.message, queue, delivered[tag], now, len(found)))
+    return found
 
 
 def _index(layout: CeleryLayout) -> Command:
@@ -201,7 +317,7 @@ def _listed(
         id=message.id,
         position=position,
         status=status,
-        task=message.task or UNNAMED,
+        function=message.task or UNNAMED,
         arguments=arguments_text(message.argsrepr, message.kwargsrepr),
         waiting=waiting,
         eta=message.eta,
@@ -210,12 +326,33 @@ def _listed(
     )
 
 
+def _numbered(messages: list[CeleryMessage], offset: int) -> list[CeleryMessage]:
+    """Reserved messages of one state, numbered within it from `offset`."""
+    return [replace(m, position=offset + i) for i, m in enumerate(messages)]
+
+
+def _in(message: CeleryMessage, request: PageRequest) -> bool:
+    if request.state == OVERDUE:
+        return message.waiting.overdue
+    return request.state == RESERVED or message.status == job_states.SCHEDULED
+
+
+def _matches(message: CeleryMessage, request: PageRequest) -> bool:
+    if request.function and request.function.lower() not in message.function.lower():
+        return False
+    needle = request.text.lower()
+    return not needle or any(
+        needle in (value or "").lower()
+        for value in (message.id, message.function, message.arguments)
+    )
+
+
 def _detail(message: CeleryMessage, retries: int | None) -> JobDetail:
     """A message found by its id, as `qwatch job` and the inspector show a job."""
     return JobDetail(
         id=message.id or "",
         status=message.status,
-        function=message.task,
+        function=message.function,
         arguments=message.arguments,
         description=None,
         origin=message.waiting.queue,
