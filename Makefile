@@ -17,17 +17,21 @@ RQ_TESTS := tests/test_rq.py tests/test_rq3.py tests/test_reader.py tests/test_k
 	tests/test_actions.py tests/test_packed.py tests/test_cli.py tests/test_cli_jobs.py \
 	tests/test_read_only.py tests/exporter/test_exact_mode.py tests/exporter/test_metrics.py
 
-.PHONY: test demo bench lint tools clean
+TEST_TOOLS := redis-server redis-sentinel prometheus promtool
+# The demo and the benchmarks need a redis-server only.
+RUN_TOOLS := redis-server
 
-test: $(STAMP) $(STAMP_RQ2) tools lint
+.PHONY: test demo bench lint test-tools run-tools clean
+
+test: test-tools $(STAMP) $(STAMP_RQ2) lint
 	$(BIN)/pytest
 	@echo "The RQ parts of the suite again, on RQ $(OLDEST_RQ):"
 	$(VENV_RQ2)/bin/pytest $(RQ_TESTS)
 
-demo: $(STAMP) tools
+demo: run-tools $(STAMP)
 	$(BIN)/python -m demo
 
-bench: $(STAMP) tools
+bench: run-tools $(STAMP)
 	scripts/bench-venv.sh
 	$(BIN)/python -m benchmarks.snapshot
 	$(BIN)/python -m benchmarks.exporter
@@ -40,8 +44,12 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-tools:
-	@scripts/ensure-tools.sh redis-server redis-sentinel prometheus promtool
+# Each says which Debian packages it installs, and why, before it installs them.
+test-tools:
+	@scripts/ensure-tools.sh $(TEST_TOOLS)
+
+run-tools:
+	@scripts/ensure-tools.sh $(RUN_TOOLS)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' \

@@ -175,8 +175,9 @@ def _workers() -> list[JSON]:
         ),
         timeseries(
             "Jobs done, as workers count them",
-            "Jobs per second by outcome from the workers' own counters. These include jobs"
-            " RQ keeps no record of (result_ttl=0), which the per-queue panels cannot see;"
+            "Jobs per second by outcome from RQ's workers' own counters (Celery's count no"
+            " outcomes: see tasks processed). These include jobs RQ keeps no record of"
+            " (result_ttl=0), which the per-queue panels cannot see;"
             " 'untracked' is how many of them no registry showed (failed ones include"
             " attempts that were retried).",
             "ops",

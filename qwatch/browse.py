@@ -43,6 +43,7 @@ from qwatch.replies import (
 )
 from qwatch.results import exception_line, latest_command, result_fields, return_value
 from qwatch.skips import Skips
+from qwatch.snapshot import RQ
 from qwatch.timestamps import parse_rq_time
 
 STATES = (
@@ -137,15 +138,19 @@ class JobPage:
     scanned: int
     next_offset: int | None
     taken_at: float
+    system: str = RQ
 
     @property
     def previous_offset(self) -> int | None:
-        """Where the page before starts; with a filter, one window back."""
-        offset = self.request.offset
-        if offset <= 0:
-            return None
-        step = SCAN_WINDOW if self.request.filtered else self.request.limit
-        return max(0, offset - step)
+        return previous_offset(self.request)
+
+
+def previous_offset(request: PageRequest) -> int | None:
+    """Where the page before starts; with a filter, one window back."""
+    if request.offset <= 0:
+        return None
+    step = SCAN_WINDOW if request.filtered else request.limit
+    return max(0, request.offset - step)
 
 
 def page_dict(page: JobPage) -> dict[str, Any]:

@@ -17,6 +17,10 @@ from rich.console import Console, RenderableType
 from qwatch import __version__, job_states
 from qwatch.browse import LISTED_STATES, SCAN_WINDOW, PageRequest, page_dict, read_page
 from qwatch.browse import MAX_LIMIT as MAX_PAGE
+from qwatch.celery.jobs import SEARCH_LIMIT
+from qwatch.celery.jobs import STATES as CELERY_STATES
+from qwatch.celery.jobs import page_dict as celery_page_dict
+from qwatch.celery.jobs import read_page as read_celery_page
 from qwatch.celery.layout import CeleryLayout
 from qwatch.connection import (
     Target,
@@ -30,6 +34,7 @@ from qwatch.connection import (
 from qwatch.errors import QwatchError, TargetError
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
+from qwatch.formatting import plural
 from qwatch.keys import (
     DEFAULT_PREFIX,
     PREFIX_VARIABLE,
@@ -40,8 +45,15 @@ from qwatch.keys import (
 )
 from qwatch.printable import printable
 from qwatch.reader import queue_names
-from qwatch.report import WIDE, failed_report, job_report, jobs_report, snapshot_report
-from qwatch.snapshot import CELERY
+from qwatch.report import (
+    WIDE,
+    celery_jobs_report,
+    failed_report,
+    job_report,
+    jobs_report,
+    snapshot_report,
+)
+from qwatch.snapshot import CELERY, RQ
 from qwatch.tracking import DEFAULT_INTERVAL, MAX_INTERVAL
 from qwatch.tracking import MIN_INTERVAL as MIN_TRACK_INTERVAL
 from qwatch.watch import AUTO, CHOICES, Watch
@@ -183,22 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
 def _jobs_command(
     commands: Any, connection: argparse.ArgumentParser, systems: argparse.ArgumentParser
 ) -> None:
-    """`qwatch jobs`: the job browser's list on the command line."""
+    """`qwatch jobs`: the job browser's list on the command line, and a Celery queue's."""
     jobs = commands.add_parser(
         "jobs",
         parents=[connection, systems],
         help="list one queue's jobs in one state, a page at a time",
-        description="List a queue's queued, started, scheduled, deferred, ready, finished,"
-        " failed or canceled jobs, a page at a time: each page reads only its own jobs.",
+        description="List an RQ queue's queued, started, scheduled, deferred, ready, finished,"
+        " failed, canceled or rate-limited jobs, or a Celery queue's queued, scheduled,"
+        " reserved or overdue messages, a page at a time: each page reads only its own jobs.",
     )
     jobs.add_argument(
         "queue", metavar="QUEUE", type=_not_empty("a queue name"), help="the queue's name"
     )
     jobs.add_argument(
         "--state",
-        choices=LISTED_STATES,
+        choices=tuple(dict.fromkeys((*LISTED_STATES, *CELERY_STATES))),
         default=job_states.QUEUED,
-        help="which jobs (default queued); rate_limited: those RQ 3.0's rate limits hold back",
+        help="which jobs (default queued); rate_limited: those RQ 3.0's rate limits hold"
+        " back; reserved and overdue are a Celery queue's",
     )
     jobs.add_argument(
         "--limit",
@@ -520,12 +534,18 @@ def run_job(args: argparse.Namespace) -> int:
     watch = watch_from_args(args, client, listen=False)
     with translated_errors(target):
         systems = watch.systems()
-        job = watch.job(args.job_id)
+        job, unsearched = watch.find(args.job_id)
     if job is None:
         where = f"{printable(args.job_id)} in {target.display}"
         if CELERY in systems:
-            where += " (nor a Celery result: Celery stores one only with a result backend,"
-            where += " until result_expires)"
+            where += (
+                " (nor a Celery task: no message of it waits or is reserved in"
+                f" {plural(len(watch.celery_queues), 'queue')}, and no result is stored: Celery"
+                " stores one only with a result backend, until result_expires"
+            )
+            if unsearched:
+                where += f"; {unsearched} waiting messages past the next {SEARCH_LIMIT} not read"
+            where += ")"
         print(f"qwatch: no job {where}", file=sys.stderr)
         return 1
     console = _console()
@@ -569,6 +589,14 @@ def run_jobs(args: argparse.Namespace) -> int:
         args.queue, args.state, args.offset, args.limit, args.function, args.match
     )
     with translated_errors(target):
+        if _queue_system(watch, args.queue) == CELERY:
+            return _celery_jobs(watch, request, args.json, target.display)
+        celery_too = args.system == AUTO and args.queue in watch.celery_queues
+        if args.state not in LISTED_STATES:
+            raise TargetError(
+                f"{args.state} is a Celery queue's state; RQ's queue {args.queue!r} has"
+                f" {', '.join(LISTED_STATES)}"
+            )
         page = read_page(client, request, keys=watch.rq_keys)
     if not page.queue_known and not page.total:
         raise TargetError(f"no queue {args.queue!r} in {target.display}")
@@ -579,6 +607,43 @@ def run_jobs(args: argparse.Namespace) -> int:
     else:
         console = _console()
         _print(console, jobs_report(page, console.width))
+    if celery_too and not args.json:
+        print(f"Celery has a queue {args.queue!r} too: --system celery lists its messages")
+    return 0
+
+
+def _queue_system(watch: Watch, queue: str) -> str:
+    """Whose queue `jobs` lists: RQ's when RQ has one of that name, else Celery's when
+    Celery has one (or is the only system asked for), else RQ's, which says there is none."""
+    systems = watch.systems()
+    if CELERY not in systems:
+        return RQ
+    if RQ not in systems:
+        return CELERY
+    celery_only = queue in watch.celery_queues and queue not in queue_names(watch.client)
+    return CELERY if celery_only else RQ
+
+
+def _celery_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) -> int:
+    """A Celery queue's messages in one of its states, as `run_jobs` pages RQ's jobs."""
+    if request.queue not in watch.celery_queues:
+        raise TargetError(
+            f"no Celery queue {request.queue!r} in {where} (one whose binding expired:"
+            " name it with --celery-queue)"
+        )
+    if request.state not in CELERY_STATES:
+        raise TargetError(
+            f"Celery keeps no {request.state} tasks per queue: a Celery queue's states are"
+            f" {', '.join(CELERY_STATES)} (failures: qwatch failed)"
+        )
+    page = read_celery_page(watch.client, watch.layout, request)
+    if as_json:
+        print(json.dumps(celery_page_dict(page)))
+    elif not page.jobs and not request.filtered and not request.offset:
+        print(f"no {request.state} messages in Celery queue {request.queue}")
+    else:
+        console = _console()
+        _print(console, celery_jobs_report(page, console.width))
     return 0
 
 

@@ -76,6 +76,11 @@ def clock(epoch: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
 
 
+def load_average(loads: tuple[float, ...] | None) -> str:
+    """A Celery worker's load average over 1, 5 and 15 minutes (`0.52 0.31 0.20`); `-`."""
+    return " ".join(f"{load:.2f}" for load in loads[:3]) if loads else "-"
+
+
 def plural(count: int, noun: str) -> str:
     """`1 worker`, `3 workers`."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

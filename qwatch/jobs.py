@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -47,7 +47,7 @@ from qwatch.results import (
 )
 from qwatch.skips import Skips
 from qwatch.snapshot import RQ
-from qwatch.timestamps import parse_rq_time
+from qwatch.timestamps import LATEST, parse_rq_time
 
 TRACEBACK_LIMIT = 20_000
 FUNCTION_LIMIT = 500
@@ -67,6 +67,23 @@ _FAILED_ROW_FIELDS = (
     job_fields.EXC_INFO,
 )
 """What a failed job's row reads of its hash, in `_failed_row`'s order."""
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Where a Celery task's message is in the broker: kombu keeps no other record of a task
+    that has not ended."""
+
+    queue: str
+    priority: int | None
+    """The priority step of the list that holds it; None once a worker reserved it."""
+    ahead: int | None
+    """Messages of its queue to be consumed before it; None once reserved."""
+    reserved_at: float | None
+    """When a worker took it, not acked since: prefetched, held for its ETA, or running
+    with `acks_late`."""
+    overdue: bool
+    """Reserved for longer than the visibility timeout: kombu delivers it again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +113,11 @@ class JobDetail:
     attempts: tuple[Attempt, ...] = ()
     system: str = RQ
     """Whose job: RQ's can be requeued and deleted, Celery's only read."""
+    scheduled_for: float | None = None
+    """When a scheduled job is due to be queued: RQ keeps it in the queue's scheduled
+    registry only, as the entry's score. A Celery task's ETA or countdown."""
+    waiting: Waiting | None = None
+    """A Celery task not ended: where its message is."""
 
     @property
     def wait_seconds(self) -> float | None:
@@ -123,7 +145,8 @@ class FailedJob:
 
 
 def read_job(client: redis.Redis, job_id: str, keys: RQKeys = DEFAULT_KEYS) -> JobDetail | None:
-    """The job with this id, or None when Redis holds no such job.
+    """The job with this id, or None when Redis holds no such job; one round trip, and
+    a second for a scheduled job's run time.
 
     Raises `UnreadableRecord`, one line, if the job cannot be turned into data.
     """
@@ -135,10 +158,23 @@ def read_job(client: redis.Redis, job_id: str, keys: RQKeys = DEFAULT_KEYS) -> J
     if not pairs:
         return None
     try:
-        return _job_detail(job_id, pairs, history)
+        detail = _job_detail(job_id, pairs, history)
     except Exception as exc:  # one line for a person, whatever the job holds
         reason = clip(f"{type(exc).__name__}: {first_line(exc)}", 200)
         raise UnreadableRecord(f"job {clip(job_id, 100)} cannot be read: {reason}") from exc
+    if detail.status != job_states.SCHEDULED or detail.origin is None:
+        return detail
+    return replace(detail, scheduled_for=_scheduled_for(client, keys, job_id, detail.origin))
+
+
+def _scheduled_for(client: redis.Redis, keys: RQKeys, job_id: str, queue: str) -> float | None:
+    """The job's score in `queue`'s scheduled registry, a moment; None when it is not there."""
+    (score,) = batch.run(
+        client, [("ZSCORE", keys.registry_key(job_states.SCHEDULED, queue), job_id)]
+    )
+    check_allowed(score)
+    moment = as_float(score)
+    return moment if moment is not None and 0 <= moment < LATEST else None
 
 
 def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobDetail:

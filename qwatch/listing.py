@@ -3,16 +3,22 @@ in `qwatch jobs`, `qwatch job` and `qwatch top`."""
 
 from __future__ import annotations
 
+import time
+
 from qwatch import job_states
 from qwatch.browse import SCAN_WINDOW, JobPage, ListedJob
+from qwatch.celery import jobs as celery_jobs
+from qwatch.celery.jobs import CeleryMessage, CeleryPage
 from qwatch.columns import Column
 from qwatch.formatting import clock, duration
-from qwatch.jobs import JobDetail
+from qwatch.jobs import JobDetail, Waiting
 
 
-def _time(key: str, label: str) -> Column:
-    """A time or an age: as wide as its content, dropped after the id and the function."""
-    return Column(key, label, 2, numeric=True)
+def _time(key: str, label: str, numeric: bool = True) -> Column:
+    """A time or an age: as wide as its content, dropped after the id and the function.
+    A moment (`2026-05-01 12:00:00 UTC`) is text, left-aligned under its header; an age
+    or a duration lines up on its units, to the right."""
+    return Column(key, label, 2, numeric=numeric)
 
 
 COMMON = (
@@ -24,7 +30,7 @@ WORKER = Column("worker", "worker", 4, cap=20, least=8)
 COLUMNS: dict[str, tuple[Column, ...]] = {
     job_states.QUEUED: (*COMMON, _time("waiting", "waiting")),
     job_states.STARTED: (*COMMON, _time("running", "running"), WORKER),
-    job_states.SCHEDULED: (*COMMON, _time("at", "at"), _time("in", "in")),
+    job_states.SCHEDULED: (*COMMON, _time("at", "at", numeric=False), _time("in", "in")),
     job_states.DEFERRED: (
         *COMMON,
         Column("since", "since", 3, numeric=True),
@@ -50,6 +56,23 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
 exception) last and capped: `qwatch job ID` and the inspector have it whole. What a deferred
 job waits for says more than how long it has waited, so it stays when the terminal narrows."""
 
+ARGUMENTS = Column("arguments", "arguments", 3, cap=40, least=10)
+_HELD = (
+    *COMMON,
+    _time("reserved", "reserved"),
+    _time("runs", "runs"),
+    Column("overdue", "overdue", 2, optional=True),
+    ARGUMENTS,
+)
+CELERY_COLUMNS: dict[str, tuple[Column, ...]] = {
+    job_states.QUEUED: (*COMMON, Column("priority", "priority", 2, numeric=True), ARGUMENTS),
+    job_states.SCHEDULED: _HELD,
+    celery_jobs.RESERVED: _HELD,
+    celery_jobs.OVERDUE: _HELD,
+}
+"""Per state, the columns of a Celery queue's page: a waiting message's priority step, a
+reserved one's delivery, ETA and whether kombu will deliver it again."""
+
 ORDER = {
     job_states.QUEUED: "in queue order, next to run first",
     job_states.STARTED: "by heartbeat deadline",
@@ -61,6 +84,25 @@ ORDER = {
     job_states.READY: "oldest first",
     job_states.RATE_LIMITED: "oldest first, as their rate limits let them through",
 }
+
+
+CELERY_ORDER = {
+    job_states.QUEUED: "in consumption order: priority 0 first, each list oldest first",
+    job_states.SCHEDULED: "oldest delivery first",
+    celery_jobs.RESERVED: "oldest delivery first",
+    celery_jobs.OVERDUE: "oldest delivery first",
+}
+
+
+def celery_cells(message: CeleryMessage, state: str, now: float) -> tuple[str, ...]:
+    """A Celery message's cells for `CELERY_COLUMNS[state]`, times counted to `now`."""
+    common = (str(message.position + 1), message.id or "-", message.function)
+    waiting = message.waiting
+    arguments = message.arguments or "-"
+    if state == job_states.QUEUED:
+        return (*common, str(waiting.priority), arguments)
+    overdue = "overdue" if waiting.overdue else ""
+    return (*common, _ago(waiting.reserved_at, now), _until(message.eta, now), overdue, arguments)
 
 
 def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
@@ -84,9 +126,10 @@ def cells(job: ListedJob, state: str, now: float) -> tuple[str, ...]:
     return (*common, _ago(job.ended_at or job.score, now))
 
 
-def detail_rows(job: JobDetail) -> list[tuple[str, str]]:
+def detail_rows(job: JobDetail, now: float | None = None) -> list[tuple[str, str]]:
     """One job's (label, value) rows, `-` for what it lacks; the values whole, for folding
-    (a long one was cut once already, where it was read, with a note saying how much)."""
+    (a long one was cut once already, where it was read, with a note saying how much).
+    A scheduled job says when it runs, as `qwatch jobs --state scheduled` does, to `now`."""
     rows = [
         ("function", job.function),
         ("arguments", job.arguments or "-"),
@@ -95,6 +138,13 @@ def detail_rows(job: JobDetail) -> list[tuple[str, str]]:
         ("worker", job.worker or "-"),
         ("created", clock(job.created_at)),
         ("enqueued", clock(job.enqueued_at)),
+    ]
+    now = time.time() if now is None else now
+    if job.waiting is not None:
+        rows += _waiting_rows(job.waiting, now)
+    if job.scheduled_for is not None:
+        rows.append(("runs at", f"{clock(job.scheduled_for)}, {_until(job.scheduled_for, now)}"))
+    rows += [
         ("started", clock(job.started_at)),
         ("ended", clock(job.ended_at)),
         ("waited", duration(job.wait_seconds)),
@@ -108,6 +158,23 @@ def detail_rows(job: JobDetail) -> list[tuple[str, str]]:
         rows.append(("result", job.result))
     if job.exception:
         rows.append(("exception", job.exception))
+    return rows
+
+
+def _waiting_rows(waiting: Waiting, now: float) -> list[tuple[str, str]]:
+    """Where a Celery task's message is: in which list and behind how many, or reserved
+    since when, and whether kombu will deliver it again."""
+    if waiting.reserved_at is None:
+        return [
+            ("waiting", f"in the priority {waiting.priority} list of {waiting.queue},"
+             f" {waiting.ahead} messages of the queue before it"),
+        ]  # fmt: skip
+    rows = [
+        ("reserved", f"{clock(waiting.reserved_at)}, {_ago(waiting.reserved_at, now)}:"
+         " taken by a worker, not acked"),
+    ]  # fmt: skip
+    if waiting.overdue:
+        rows.append(("overdue", "past the visibility timeout: kombu delivers it again"))
     return rows
 
 
@@ -144,10 +211,13 @@ def attempt_rows(job: JobDetail) -> list[tuple[str, ...]]:
     return rows
 
 
-def summary(page: JobPage) -> str:
+def summary(page: JobPage | CeleryPage) -> str:
     """Where the page sits, how it is ordered, and how far a filter looked."""
     request = page.request
     state = request.state
+    celery = isinstance(page, CeleryPage)
+    noun = "messages" if celery else "jobs"
+    order = (CELERY_ORDER if celery else ORDER)[state]
     if request.filtered:
         wanted = " and ".join(
             part
@@ -159,14 +229,14 @@ def summary(page: JobPage) -> str:
         )
         end = request.offset + page.scanned
         return (
-            f"{len(page.jobs)} {state} jobs with {wanted} among entries"
-            f" {min(request.offset + 1, end)}-{end} of {page.total}, {ORDER[state]}"
+            f"{len(page.jobs)} {state} {noun} with {wanted} among entries"
+            f" {min(request.offset + 1, end)}-{end} of {page.total}, {order}"
             f" (a filter searches at most {SCAN_WINDOW} entries a page)"
         )
     if page.jobs:
         first, last = page.jobs[0].position + 1, page.jobs[-1].position + 1
-        return f"{state} jobs {first}-{last} of {page.total}, {ORDER[state]}"
-    return f"no {state} jobs here; {page.total} in all"
+        return f"{state} {noun} {first}-{last} of {page.total}, {order}"
+    return f"no {state} {noun} here; {page.total} in all"
 
 
 def _since(moment: float | None, now: float) -> str:

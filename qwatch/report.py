@@ -12,10 +12,20 @@ from rich.table import Table
 from rich.text import Text
 
 from qwatch.browse import JobPage
+from qwatch.celery.jobs import CeleryPage
 from qwatch.columns import GAP, Column, fit, fitted, measure
-from qwatch.formatting import byte_size, duration, plural
+from qwatch.formatting import byte_size, duration, load_average, plural
 from qwatch.jobs import FailedJob, JobDetail
-from qwatch.listing import ATTEMPT_COLUMNS, COLUMNS, attempt_rows, cells, detail_rows, summary
+from qwatch.listing import (
+    ATTEMPT_COLUMNS,
+    CELERY_COLUMNS,
+    COLUMNS,
+    attempt_rows,
+    celery_cells,
+    cells,
+    detail_rows,
+    summary,
+)
 from qwatch.printable import printable, printable_lines
 from qwatch.snapshot import CELERY, RQ, QueueStats, Snapshot
 
@@ -48,9 +58,14 @@ WORKER_COLUMNS = (
     Column("queues", "queues", 3, cap=30, least=8),
     Column("job", "current job", 2, cap=60, least=12),
     Column("heartbeat", "heartbeat", 2, numeric=True), Column("ok", "ok", 4, numeric=True),
-    Column("failed", "failed", 4, numeric=True), Column("working", "working", 4, numeric=True),
+    Column("failed", "failed", 4, numeric=True),
+    Column("processed", "processed", 4, numeric=True, optional=True),
+    Column("working", "working", 4, numeric=True),
+    Column("load", "load", 5, cap=17, optional=True),
     Column("ip", "ip", 6, least=7), Column("python", "python", 6), Column("rq", "rq", 6),
 )  # fmt: skip
+"""As in `qwatch top`: a Celery worker counts the tasks it processed (failed ones too) and
+says its load average; those columns show when a Celery worker is there, `-` on RQ's rows."""
 RATE_LIMIT_COLUMNS = (
     Column("key", "rate limit", 1, least=10), Column("limit", "limit", 1, numeric=True),
     Column("running", "holding a slot", 1, numeric=True),
@@ -79,17 +94,16 @@ priority; free text capped (`qwatch job ID` and `--json` have it whole)."""
 
 def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> RenderableType:
     """Queues, workers and problems, like `rq info` but complete, in `width` columns."""
-    parts: list[RenderableType] = [
-        _header(snapshot, target, width),
-        _queues(snapshot, width),
-        _workers(snapshot, width),
-    ]
+    tables = [_queues(snapshot, width), _workers(snapshot, width)]
     if snapshot.rate_limits:
-        parts.append(_rate_limits(snapshot, width))
+        tables.append(_rate_limits(snapshot, width))
     if snapshot.cron_schedulers:
-        parts.append(_cron(snapshot, width))
+        tables.append(_cron(snapshot, width))
     if snapshot.abandoned_jobs:
-        parts.append(_abandoned(snapshot, width))
+        tables.append(_abandoned(snapshot, width))
+    parts: list[RenderableType] = [_header(snapshot, target, width)]
+    for table in tables:
+        parts += [Text(""), table]
     unscheduled = unscheduled_queues(snapshot)
     if unscheduled:
         names = ", ".join(unscheduled)
@@ -188,7 +202,7 @@ def fitted_table(
         for index, column in enumerate(columns)
         if index not in chosen and (widths[index] or not column.optional)
     ]
-    parts: list[RenderableType] = [Text(""), table]
+    parts: list[RenderableType] = [table]
     if hidden:
         parts.append(Text(f"{', '.join(hidden)} left out at {width} columns", style="dim"))
     return Group(*parts)
@@ -262,7 +276,9 @@ def listening_line(snapshot: Snapshot) -> str | None:
 
 def _workers(snapshot: Snapshot, width: int) -> RenderableType:
     rows = []
-    mixed = len({worker.system for worker in snapshot.workers}) > 1
+    systems = {worker.system for worker in snapshot.workers}
+    mixed = len(systems) > 1
+    celery = CELERY in systems
     for worker in snapshot.workers:
         job = worker.current_job_description or worker.current_job or ""
         if job and worker.current_job_seconds is not None:
@@ -284,7 +300,9 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
                 ),
                 _number(worker.successful_jobs),
                 _number(worker.failed_jobs),
+                _number(worker.processed) if celery else "",
                 duration(worker.working_seconds),
+                load_average(worker.load_average) if celery else "",
                 worker.ip_address or "-",
                 worker.python_version or "-",
                 worker.rq_version or "-",
@@ -368,11 +386,24 @@ def jobs_report(page: JobPage, width: int = WIDE) -> RenderableType:
     """One page of a queue's jobs in one state, then where it sits and how to go on."""
     state = page.request.state
     rows = [cells(job, state, page.taken_at) for job in page.jobs]
+    title = f"{state.capitalize()} jobs of {page.request.queue}"
+    return _page(page, fitted_table(title, COLUMNS[state], rows, width))
+
+
+def celery_jobs_report(page: CeleryPage, width: int = WIDE) -> RenderableType:
+    """One page of a Celery queue's messages in one state, as `jobs_report` shows RQ's."""
+    state = page.request.state
+    rows = [celery_cells(message, state, page.taken_at) for message in page.jobs]
+    title = f"{state.capitalize()} messages of Celery queue {page.request.queue}"
+    return _page(page, fitted_table(title, CELERY_COLUMNS[state], rows, width))
+
+
+def _page(page: JobPage | CeleryPage, table: RenderableType) -> RenderableType:
+    """A page's table, then where it sits and how to go on."""
     note = summary(page)
     if page.next_offset is not None:
         note += f"; next page: --offset {page.next_offset}"
-    title = f"{state.capitalize()} jobs of {page.request.queue}"
-    return Group(fitted_table(title, COLUMNS[state], rows, width), _text(note))
+    return Group(table, _text(note))
 
 
 def job_report(job: JobDetail) -> RenderableType:

@@ -26,7 +26,8 @@ import redis
 from qwatch import batch
 from qwatch.celery.broker import CeleryReading, celery_present, discover_queues, read_celery_queues
 from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
-from qwatch.celery.failures import celery_job, failed_row
+from qwatch.celery.failures import failed_row
+from qwatch.celery.jobs import Found, celery_job
 from qwatch.celery.layout import CeleryLayout
 from qwatch.completions import Completion
 from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
@@ -150,12 +151,24 @@ class Watch:
         return sorted(rows + heard, key=lambda row: row.failed_at or 0.0, reverse=True)
 
     def job(self, job_id: str) -> JobDetail | None:
-        """RQ's job with this id, else Celery's task: its stored result or the failure heard."""
+        """RQ's job with this id, else Celery's task wherever it is (`find`)."""
+        return self.find(job_id).job
+
+    def find(self, job_id: str) -> Found:
+        """RQ's job with this id, else Celery's task: its stored result, the failure heard,
+        or its message waiting or reserved; with how many waiting messages went unread."""
         systems = self.systems()
         job = read_job(self.client, job_id, self.rq_keys) if RQ in systems else None
-        if job is None and CELERY in systems:
-            job = celery_job(self.client, job_id, self.celery_failures(), self.layout.result_prefix)
-        return job
+        if job is not None or CELERY not in systems:
+            return Found(job)
+        return celery_job(
+            self.client, self.layout, self.celery_queues, job_id, self.celery_failures()
+        )
+
+    @property
+    def celery_queues(self) -> tuple[str, ...]:
+        """Celery's queues as last discovered (and those named), sorted."""
+        return self._celery_queues
 
     def close(self) -> None:
         if self.events is not None:

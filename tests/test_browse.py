@@ -201,6 +201,11 @@ def test_a_scheduled_job_is_listed_with_its_time(client: redis.Redis) -> None:
     assert listed.id == job.id and listed.function == "harness.tasks.add"
     scheduled_for = ScheduledJobRegistry("later", connection=client).get_scheduled_time(job.id)
     assert listed.score == scheduled_for.timestamp()
+    detail = read_job(client, job.id)
+    assert detail is not None and detail.scheduled_for == listed.score
+    client.zrem("rq:scheduled:later", job.id)
+    detail = read_job(client, job.id)
+    assert detail is not None and detail.scheduled_for is None, "gone from the registry: unknown"
 
 
 def test_odd_data_costs_a_placeholder_in_one_row(client: redis.Redis) -> None:

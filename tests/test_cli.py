@@ -242,6 +242,19 @@ def test_failed_says_when_there_is_nothing_or_no_such_queue(client: redis.Redis,
     assert missing.returncode == 2 and "no queue 'nosuch'" in missing.stderr
 
 
+def test_one_table_starts_on_the_first_line(client: redis.Redis, url: str) -> None:
+    """Only the snapshot's tables, under its header, have a blank line before them."""
+    Queue("emails", connection=client).enqueue(tasks.divide, 1, 0)
+    run_burst(url, ["emails"])
+    failed = run_cli("failed", "--url", url)
+    assert failed.returncode == 0 and failed.stdout.startswith("Failed jobs\n"), failed.stdout
+    jobs = run_cli("jobs", "emails", "--state", "failed", "--url", url)
+    assert jobs.stdout.startswith("Failed jobs of emails\n"), jobs.stdout
+    snapshot = run_cli("snapshot", "--url", url).stdout.splitlines()
+    for title in ("Queues", "Workers"):
+        assert snapshot[snapshot.index(title) - 1] == "", snapshot
+
+
 def _at_columns(width: int, *argv: str) -> list[str]:
     result = subprocess.run(
         [str(Path(sys.executable).parent / "qwatch"), *argv],

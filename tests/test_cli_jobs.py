@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 import redis
 import rq
 from rq import Queue
+from rq.registry import ScheduledJobRegistry
 
 from harness import tasks
 from harness.workers import run_burst
@@ -151,3 +154,33 @@ def test_an_empty_queue_name_is_bad_input_not_a_missing_queue() -> None:
     assert result.stderr == (
         "qwatch jobs: argument QUEUE: a queue name cannot be empty (see qwatch jobs --help)\n"
     )
+
+
+def test_a_scheduled_page_puts_each_header_over_its_column(client: redis.Redis, url: str) -> None:
+    """A moment is text, not a number: `at` starts where the moment starts."""
+    queue = Queue("later", connection=client)
+    job = queue.enqueue_in(timedelta(hours=2), tasks.add, 1, 1)
+    result = run_cli("jobs", "later", "--state", "scheduled", "--url", url)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    headers = [
+        found for line in lines if "function" in line and (found := re.search(r"\bat\b", line))
+    ]
+    moments = [
+        found
+        for line in lines
+        if job.id in line and (found := re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", line))
+    ]
+    assert len(headers) == len(moments) == 1, result.stdout
+    assert headers[0].start() == moments[0].start(), result.stdout
+
+
+def test_a_scheduled_job_says_when_it_runs(
+    client: redis.Redis, url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`qwatch job ID` (and the inspector: the same rows) says what the scheduled page says."""
+    job = Queue("later", connection=client).enqueue_in(timedelta(hours=2), tasks.add, 1, 1)
+    due = ScheduledJobRegistry("later", connection=client).get_scheduled_time(job.id)
+    assert main(["job", job.id, "--url", url]) == 0
+    out = capsys.readouterr().out
+    assert f"runs at     {due:%Y-%m-%d %H:%M:%S} UTC, in 1h59m" in out, out

@@ -55,7 +55,7 @@ TRACKER_POLL = 7
 ROUND_TRIPS = {
     "snapshot": 3,
     "failed": 3,
-    "job": 1,
+    "job": 2,
     "tracker": 2 * TRACKER_POLL,
     "scrape": 3 + 2 + 2,
     "top poll": 3 + 2 + 3 + 2,

@@ -207,7 +207,7 @@ def _read_sizes(
         notes.append(f"{layout.unacked_key!r} is not a hash: reserved messages are unknown")
     return _Sizes(
         reserved=hlen if isinstance(hlen, int) else 0,
-        delivered=_delivery_times(layout, index, notes, skips),
+        delivered=delivery_times(layout, index, notes, skips),
         lengths={name: lengths[i * steps : (i + 1) * steps] for i, name in enumerate(names)},
     )
 
@@ -231,7 +231,7 @@ class _Contents(NamedTuple):
             for entry in self.held.values()
             if isinstance(entry, Unacked)
             and entry.message.id
-            and (queue := _queue_of(entry, names)) is not None
+            and (queue := queue_of(entry, names)) is not None
         }
         return tuple(sorted(found))
 
@@ -302,7 +302,7 @@ def _bound_queue(layout: CeleryLayout, member: Any) -> str | None:
     return None if is_kombu_queue(queue) else queue
 
 
-def _delivery_times(
+def delivery_times(
     layout: CeleryLayout, index: Any, notes: list[str], skips: Skips
 ) -> dict[bytes, float] | None:
     """Delivery time per tag; None when the index is unreadable or over `RESERVED_LIMIT`."""
@@ -341,7 +341,7 @@ def _held(
     return held
 
 
-def _queue_of(entry: Unacked, queues: Sequence[str]) -> str | None:
+def queue_of(entry: Unacked, queues: Sequence[str]) -> str | None:
     """The queue an unacked message came from: its routing key through the anonymous
     exchange, as Celery routes, or a routing key that names a watched queue."""
     if entry.exchange == "" or entry.routing_key in queues:
@@ -363,7 +363,6 @@ def _reserved_by_queue(
         return {}
     counted = {queue: _Reserved() for queue in queues}
     elsewhere: Counter[str] = Counter()
-    deadline = now - layout.visibility_timeout
     for tag, delivered_at in delivered.items():
         entry = held.get(tag)
         if entry is None:
@@ -371,14 +370,14 @@ def _reserved_by_queue(
         if isinstance(entry, Unreadable):
             skips.skip("reserved message", tag, entry.reason)
             continue
-        queue = _queue_of(entry, queues)
+        queue = queue_of(entry, queues)
         if queue not in counted:
             elsewhere[queue or f"{entry.exchange}/{entry.routing_key}"] += 1
             continue
         record = counted[queue]
         record.count += 1
         record.scheduled += entry.message.eta is not None and entry.message.eta > now
-        record.overdue += delivered_at <= deadline
+        record.overdue += layout.overdue(delivered_at, now)
         if record.oldest_delivery is None or delivered_at < record.oldest_delivery:
             record.oldest_delivery = delivered_at
     if elsewhere:

@@ -15,6 +15,7 @@ from qwatch import batch
 from qwatch.celery.events import results_channel
 from qwatch.celery.published import MAX_MESSAGE_BYTES, StoredResult, Undecodable, decode_result
 from qwatch.celery.state import CeleryFailure
+from qwatch.celery.task_states import FAILURE, status_of
 from qwatch.errors import UnreadableRecord
 from qwatch.formatting import clip
 from qwatch.jobs import FailedJob, JobDetail
@@ -22,8 +23,6 @@ from qwatch.replies import check_allowed
 from qwatch.results import exception_line
 from qwatch.snapshot import CELERY
 
-FAILURE = "FAILURE"
-"""Celery's state of a failed task, as its result backend stores it."""
 UNKNOWN_TASK = "<task name unknown>"
 """A failure heard from a result without `result_extended`: the result names no task."""
 
@@ -50,9 +49,9 @@ def failure_detail(failure: CeleryFailure) -> JobDetail:
     """A failure heard while listening, as the inspector and `qwatch job` show a job."""
     return JobDetail(
         id=failure.id,
-        status=FAILURE,
+        status=status_of(FAILURE),
         function=failure.name or UNKNOWN_TASK,
-        arguments=_arguments(failure.args, failure.kwargs),
+        arguments=arguments_text(failure.args, failure.kwargs),
         description=None,
         origin=failure.queue or None,
         worker=failure.worker,
@@ -76,9 +75,9 @@ def stored_detail(stored: StoredResult, heard: CeleryFailure | None = None) -> J
     name = stored.name or (heard.name if heard else None)
     return JobDetail(
         id=stored.task_id,
-        status=stored.status,
+        status=status_of(stored.status),
         function=name or UNKNOWN_TASK,
-        arguments=_arguments(
+        arguments=arguments_text(
             stored.args or (heard.args if heard else None),
             stored.kwargs or (heard.kwargs if heard else None),
         ),
@@ -121,20 +120,6 @@ def read_stored_result(
         raise UnreadableRecord(f"Celery task {clip(task_id, 100)} cannot be read: {exc}") from exc
 
 
-def celery_job(
-    client: redis.Redis,
-    task_id: str,
-    heard: tuple[CeleryFailure, ...] = (),
-    result_prefix: str = "",
-) -> JobDetail | None:
-    """A Celery task by id: its stored result, else the failure heard, else None."""
-    failure = next((f for f in heard if f.id == task_id), None)
-    stored = read_stored_result(client, task_id, result_prefix)
-    if stored is not None:
-        return stored_detail(stored, failure)
-    return failure_detail(failure) if failure is not None else None
-
-
 def _exception(traceback: str | None, name: str | None, message: str | None) -> str | None:
     """`UpstreamTimeout: … did not answer`, from the traceback's last line when there is one."""
     line = exception_line(traceback)
@@ -145,7 +130,7 @@ def _exception(traceback: str | None, name: str | None, message: str | None) -> 
     return message or name
 
 
-def _arguments(args: str | None, kwargs: str | None) -> str:
+def arguments_text(args: str | None, kwargs: str | None) -> str:
     """Celery's `args` and `kwargs` as its events show them (reprs), the empty ones left out."""
     parts = [args] if args and args not in ("()", "[]") else []
     if kwargs and kwargs != "{}":

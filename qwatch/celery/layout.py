@@ -109,6 +109,10 @@ class CeleryLayout:
         if any(not queue for queue in self.queues):
             raise ValueError("a queue name must not be empty")
 
+    def overdue(self, delivered_at: float, now: float) -> bool:
+        """Whether a message reserved at `delivered_at` is past the visibility timeout."""
+        return delivered_at <= now - self.visibility_timeout
+
     def priority_key(self, queue: str, step: int) -> str:
         """The list holding `queue`'s messages of priority `step`: the bare name for step 0."""
         return f"{self.prefix}{queue}{self.sep}{step}" if step else f"{self.prefix}{queue}"

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qwatch.celery.envelope import Unreadable, body_bytes, envelope_of
+from qwatch.celery.task_states import FAILURE
 from qwatch.decode import MAX_DEPTH, MAX_INT_DIGITS, MAX_ITEMS, MAX_NODES, MAX_OPCODES
 from qwatch.formatting import clip, clip_lines
 from qwatch.pickle_machine import Call, Dict, Global, Meter, walk
@@ -118,7 +119,7 @@ def decode_result(data: bytes, channel_task_id: str) -> StoredResult:
     task_id = text(meta.get("task_id"), NAME_LIMIT) or channel_task_id
     if not task_id or len(task_id) > NAME_LIMIT:
         raise Undecodable("no task id")
-    exception, message = _exception_of(meta.get("result")) if status == "FAILURE" else (None, None)
+    exception, message = _exception_of(meta.get("result")) if status == FAILURE else (None, None)
     traceback = long_text(meta.get("traceback"))
     return StoredResult(
         task_id=task_id,
@@ -133,7 +134,7 @@ def decode_result(data: bytes, channel_task_id: str) -> StoredResult:
         args=shown_value(meta.get("args")),
         kwargs=shown_value(meta.get("kwargs")),
         retries=count(meta.get("retries")),
-        result=shown_value(meta.get("result")) if status != "FAILURE" else None,
+        result=shown_value(meta.get("result")) if status != FAILURE else None,
     )
 
 
@@ -164,7 +165,7 @@ def _pickled_meta(data: bytes) -> Any:
     meta = {key: item for key, item in value.pairs if isinstance(key, str)}
     renderer = Renderer(meter, meter.steps + MAX_NODES, MAX_DEPTH, MAX_ITEMS, MAX_INT_DIGITS)
     for key in _RENDERED:
-        if meta.get(key) is not None and not (key == "result" and meta.get("status") == "FAILURE"):
+        if meta.get(key) is not None and not (key == "result" and meta.get("status") == FAILURE):
             meta[key] = renderer.text(meta[key], REPR_LIMIT)
     return meta
 

@@ -43,6 +43,7 @@ from qwatch.celery.published import (
     shown_value,
     text,
 )
+from qwatch.celery.task_states import ENDED, FAILURE, SUCCESS
 from qwatch.completions import Completion
 from qwatch.formatting import clip
 from qwatch.job_states import FAILED, FINISHED
@@ -325,9 +326,9 @@ class CeleryState:
         without task events for the same task."""
         if result.queue:
             self.remember_queue(result.task_id, result.queue)
-        if result.status == "FAILURE":
+        if result.status == FAILURE:
             self._add_failure(self._result_failure(result, received_at))
-        if result.status not in ("SUCCESS", "FAILURE") or result.task_id in self.counted:
+        if result.status not in ENDED or result.task_id in self.counted:
             return
         task = self.tasks.get(result.task_id)
         if task is not None and task.worker is not None:
@@ -372,7 +373,7 @@ class CeleryState:
                 return
             del self.waiting_results[task_id]
             task = self.tasks.pop(task_id, None) or _Task()
-            outcome = FINISHED if result.status == "SUCCESS" else FAILED
+            outcome = FINISHED if result.status == SUCCESS else FAILED
             ended_at = result.date_done or received_at
             self._count_end(
                 task_id, task, outcome, result.name or task.name, result.exception, ended_at

@@ -125,7 +125,9 @@ FAILED = Series(
 WORKER_JOBS = Series(
     "qwatch_worker_jobs",
     "counter",
-    "Jobs the workers report done, including those RQ keeps no record of (result_ttl=0)",
+    "Jobs RQ's workers report done in their own counters, including those RQ keeps no record"
+    " of (result_ttl=0); Celery's workers count no outcomes: see"
+    " qwatch_celery_worker_tasks_processed_total",
     ("outcome", "redis", "system"),
 )
 UNTRACKED = Series(
@@ -138,7 +140,7 @@ UNTRACKED = Series(
 WORKER_WORKING = Series(
     "qwatch_worker_working_seconds",
     "counter",
-    "Time the workers report spent running jobs, summed over live workers' increases",
+    "Time RQ's workers report spent running jobs, summed over live workers' increases",
     ("redis", "system"),
 )
 RETRIED = Series(
@@ -350,19 +352,12 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
         ((exception, function, queue, redis, system), float(count))
         for (system, queue, function, exception), count in sorted(totals.failed.items())
     ]
-    systems = sorted({RQ, *(system for system, _outcome in totals.worker_jobs)})
-    outcomes: list[Row] = [
-        ((outcome, redis, system), float(totals.worker_jobs[(system, outcome)]))
-        for system in systems
-        for outcome in OUTCOMES
-    ]
-    working = sorted({RQ: 0.0, **totals.worker_working_seconds}.items())
     return [
         (FINISHED, finished),
         (FAILED, failed),
-        (WORKER_JOBS, outcomes),
+        (WORKER_JOBS, [((o, redis, RQ), float(totals.worker_jobs[o])) for o in OUTCOMES]),
         (UNTRACKED, [((o, redis, RQ), float(totals.untracked[o])) for o in OUTCOMES]),
-        (WORKER_WORKING, [((redis, system), seconds) for system, seconds in working]),
+        (WORKER_WORKING, [((redis, RQ), totals.worker_working_seconds)]),
         (RUN_TIME, _histograms(redis, totals.run_time)),
         (WAIT_TIME, _histograms(redis, totals.wait_time)),
         (RECORDS_SKIPPED, [((redis,), float(totals.records_skipped))]),

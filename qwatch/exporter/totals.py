@@ -99,12 +99,13 @@ class JobTotals:
         self.stream_skipped = 0
         self.run_time: dict[QueueKey, Histogram] = {}
         self.wait_time: dict[QueueKey, Histogram] = {}
-        self.worker_jobs: Counter[tuple[str, str]] = Counter()
-        """Per (system, outcome): the workers' own counters' increases."""
+        self.worker_jobs: Counter[str] = Counter()
+        """Per outcome: RQ's workers' own counters' increases. Celery's workers count no
+        outcomes, only tasks processed (`celery_processed`)."""
         self.untracked: Counter[str] = Counter()
         """Jobs RQ's workers reported that no registry showed, per outcome: the tracker's count."""
-        self.worker_working_seconds: dict[str, float] = {}
-        """Per system."""
+        self.worker_working_seconds = 0.0
+        """RQ's workers' own working time's increases."""
         self.celery_processed = 0
         """Tasks Celery's workers say they processed, whatever the outcome: their increases."""
         self.records_skipped = 0
@@ -163,7 +164,8 @@ class JobTotals:
         worker exits (its last seconds before exiting are missed). A worker
         whose counts are unreadable (absurd, not numbers) contributes nothing
         until they are readable again. Celery's workers count only tasks
-        processed, whatever their outcome: those go to `celery_processed`.
+        processed, whatever their outcome: those go to `celery_processed`, and the
+        outcomes their task events tell are completions, counted per queue.
         """
         counts = {}
         processed = {}
@@ -173,6 +175,8 @@ class JobTotals:
                 processed[worker.name] = self._processed_increase(
                     worker.name, worker.processed, worker.birth
                 )
+            if worker.system != RQ:
+                continue
             before = self._worker_counts.get(key)
             if worker.successful_jobs is None or worker.failed_jobs is None:
                 if before is not None:
@@ -185,12 +189,9 @@ class JobTotals:
             if before is None:
                 before = (0, 0, 0.0) if self._born_since(worker.birth) else now
             if now != before:  # most workers ran nothing since the last reading
-                self.worker_jobs[(worker.system, job_states.FINISHED)] += max(0, now[0] - before[0])
-                self.worker_jobs[(worker.system, job_states.FAILED)] += max(0, now[1] - before[1])
-                working_before = self.worker_working_seconds.get(worker.system, 0.0)
-                self.worker_working_seconds[worker.system] = working_before + max(
-                    0.0, now[2] - before[2]
-                )
+                self.worker_jobs[job_states.FINISHED] += max(0, now[0] - before[0])
+                self.worker_jobs[job_states.FAILED] += max(0, now[1] - before[1])
+                self.worker_working_seconds += max(0.0, now[2] - before[2])
             counts[key] = now
         self._worker_counts = counts
         self._processed = processed

@@ -19,7 +19,7 @@ from typing import NamedTuple
 from rich.text import Text
 
 from qwatch.columns import Column
-from qwatch.formatting import duration
+from qwatch.formatting import duration, load_average
 from qwatch.jobs import FailedJob
 from qwatch.printable import printable
 from qwatch.snapshot import CELERY, CeleryQueue, QueueStats, WorkerStats
@@ -342,9 +342,7 @@ def _seconds(value: float | None) -> Sortable:
 
 def _load(value: tuple[float, ...] | None) -> Sortable:
     """The load average over 1, 5 and 15 minutes, sorted by the first."""
-    if not value:
-        return Sortable(-1.0, "-")
-    return Sortable(value[0], " ".join(f"{load:.2f}" for load in value[:3]))
+    return Sortable(value[0] if value else -1.0, load_average(value))
 
 
 def _rate(value: float | None) -> Sortable:

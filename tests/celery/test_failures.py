@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -72,14 +73,28 @@ def test_job_shows_a_failed_celery_tasks_traceback_from_the_result_backend(
     crawl.get(timeout=30, propagate=False)
     assert main(["job", crawl.id, "--url", url, "--system", "celery"]) == 0
     out = capsys.readouterr().out
-    assert "FAILURE" in out and "Traceback (most recent call last)" in out and MESSAGE in out
+    assert "Traceback (most recent call last)" in out and MESSAGE in out
+    assert re.search(r"^status +failed$", out, re.MULTILINE), out
+
+
+def test_job_says_a_celery_tasks_state_in_rqs_words(
+    url: str, start_worker: StartWorker, app: Celery, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SUCCESS is what RQ calls finished: one vocabulary beside RQ's jobs."""
+    start_worker(name="adding")
+    added = app.send_task("harness.add", (2, 3))
+    assert added.get(timeout=30) == 5
+    assert main(["job", added.id, "--url", url, "--system", "celery"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^status +finished$", out, re.MULTILINE), out
+    assert re.search(r"^result +5$", out, re.MULTILINE), out
 
 
 def test_job_of_an_unknown_celery_task_is_no_job(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["job", "no-such-task", "--url", url, "--system", "celery"]) == 1
-    assert "nor a Celery result" in capsys.readouterr().err
+    assert "nor a Celery task: no message of it waits or is reserved" in capsys.readouterr().err
 
 
 async def test_top_lists_a_celery_failure_opens_it_and_refuses_to_requeue_it(

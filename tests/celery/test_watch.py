@@ -7,6 +7,7 @@ app writes none: these tests name their Celery queue, as `--celery-queue` does.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import redis
@@ -115,3 +116,32 @@ def test_auto_finds_celery_that_starts_after_qwatch(
     start_worker(["late"], name="late")
     wait_until(lambda: CELERY in watch.systems(), "auto to find the Celery worker's bindings")
     assert "late" in {queue.name for queue in watch.read().queues}
+
+
+def test_snapshot_table_shows_what_a_celery_worker_counts(
+    url: str, app: Celery, start_worker: StartWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker without task events tells no outcomes, only the tasks it processed and its
+    load: those show, and its ok, failed and working are `-`, as in `qwatch top`."""
+    start_worker(["counted"], name="counted")
+    done = [app.send_task("harness.add", (i, 1), queue="counted") for i in range(3)]
+    assert [result.get(timeout=30) for result in done] == [1, 2, 3]
+    monkeypatch.setenv("COLUMNS", "200")
+    result = run_cli(
+        "snapshot", "--url", url, "--system", "celery", "--celery-queue", "counted",
+        "--celery-listen", "3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("worker "))
+    (row,) = [line for line in lines if line.startswith("counted@")]
+
+    def under(label: str) -> str:
+        """The cell under a right-aligned header."""
+        end = header.index(f" {label}") + 1 + len(label)
+        return row[:end].split()[-1]
+
+    assert [under(label) for label in ("ok", "failed", "processed", "working")] == [
+        "-", "-", "3", "-",
+    ], result.stdout  # fmt: skip
+    assert re.search(r"\d\.\d\d \d\.\d\d \d\.\d\d", row), row

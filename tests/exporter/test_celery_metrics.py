@@ -190,3 +190,26 @@ def test_celery_counters_count_apart_from_rq() -> None:
     assert got.value("qwatch_job_duration_seconds_sum", queue="emails", system="celery") == 7
     assert got.value("qwatch_celery_worker_tasks_processed_total", redis="main") == 3
     assert got.matching("qwatch_jobs_untracked_total", system="celery") == {}
+
+
+def test_worker_jobs_are_rqs_workers_counters_alone() -> None:
+    """`qwatch_worker_jobs_total` is what workers count of their own outcomes: RQ's do;
+    Celery's count only tasks processed (`..._tasks_processed_total`), and the outcomes its
+    task events tell are the job counters' (`qwatch_jobs_*_total{system="celery"}`)."""
+    totals = JobTotals(DEFAULT_BUCKETS, 50)
+    sending = worker("celery@a", "celery", processed=2, successful_jobs=0, failed_jobs=0)
+    first = snapshot(CELERY_EMAILS, workers=(sending,), celery=CeleryWatch(10.0, 0, 0))
+    totals.add(first, [])
+    later = replace(
+        first,
+        taken_at=110.0,
+        workers=(replace(sending, processed=4, successful_jobs=1, failed_jobs=1),),
+    )
+    got = scrape(later, totals)
+    assert got.matching("qwatch_worker_jobs_total", system="celery") == {}
+    assert got.matching("qwatch_worker_working_seconds_total", system="celery") == {}
+    assert set(got.matching("qwatch_worker_jobs_total", system="rq")) == {
+        (("outcome", outcome), ("redis", "main"), ("system", "rq"))
+        for outcome in ("finished", "failed")
+    }
+    assert got.value("qwatch_celery_worker_tasks_processed_total", redis="main") == 2
