@@ -183,3 +183,36 @@ def test_jobs_lists_a_queues_rate_limited_jobs_oldest_first(client: redis.Redis,
     assert [job["id"] for job in second["jobs"]] == held[1:]
     shown = run_cli("jobs", "api", "--state", "rate_limited", "--url", url)
     assert shown.returncode == 0 and "held since" in shown.stdout
+
+
+def test_serve_reads_each_url_under_its_own_prefix(
+    client: redis.Redis, url: str, tmp_path: Any
+) -> None:
+    """One Redis, two RQ deployments: `--rq-prefix` once per `--url`, like `--name`."""
+    import urllib.request
+
+    from harness.qwatch_serve import qwatch_serve
+    from tests.exporter.conftest import Scrape, parse
+
+    Queue("plain", connection=client).enqueue(tasks.add, 1, 1)
+    env = {**os.environ, "RQ_KEY_PREFIX": "acme", "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", _ENQUEUE.format(url=url)], env=env, check=True)
+    options = ["--url", url, "--name", "main", "--name", "acme"]
+    options += ["--rq-prefix", "rq", "--rq-prefix", "acme"]
+
+    def scraped(address: str) -> Scrape | None:
+        try:
+            with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as response:
+                found = parse(response.read().decode())
+        except OSError:
+            return None
+        return found if len(found.series("qwatch_up")) == 2 else None
+
+    with qwatch_serve(url, options, tmp_path / "serve.log") as address:
+        scrape = wait_until(lambda: scraped(address), "qwatch serve's first scrape")
+    assert scrape is not None
+    queued = {
+        (labels["redis"], labels["queue"])
+        for labels in map(dict, scrape.series("qwatch_queue_jobs"))
+    }
+    assert queued == {("main", "plain"), ("acme", "emails")}
