@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import redis
+import rq
 from redis.connection import Connection
 from rq import Queue, Worker
 from rq.job import Job
@@ -92,6 +93,32 @@ def test_round_trips_do_not_grow_with_queues_and_workers(
     large = trips_for_snapshot(client, round_trips)
     assert small == large <= 4
     assert len(read_snapshot(client).queues) == 300
+
+
+@pytest.mark.skipif(not hasattr(rq, "RateLimit"), reason="RQ 3.0's rate limits and cron")
+def test_rate_limits_and_cron_schedulers_cost_no_round_trip_more(
+    client: redis.Redis, round_trips: RoundTrips
+) -> None:
+    from rq.cron import CronScheduler
+
+    def deploy(keys: int) -> int:
+        client.flushall()
+        populate(client, queues=keys, workers=keys)
+        for n in range(keys):
+            limit = rq.RateLimit(f"key-{n}", 1)
+            for job in range(3):
+                rq.Queue(f"limited-{n}", connection=client).enqueue(
+                    tasks.add, job, n, rate_limit=limit
+                )
+            scheduler = CronScheduler(connection=client, name=f"cron-{n}")
+            scheduler.register(tasks.add, f"limited-{n}", args=(1, 2), interval=60)
+            scheduler.register_birth()
+        return trips_for_snapshot(client, round_trips)
+
+    assert deploy(2) == deploy(60) <= 4
+    snapshot = read_snapshot(client)
+    assert len(snapshot.rate_limits) == len(snapshot.cron_schedulers) == 60
+    assert sum(queue.rate_limited or 0 for queue in snapshot.queues) == 120
 
 
 def command_calls(client: redis.Redis) -> dict[str, int]:
