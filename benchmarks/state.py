@@ -30,6 +30,7 @@ from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTota
 from qwatch.keys import DEFAULT_KEYS
 from qwatch.reader import read_snapshot
 from qwatch.stream import CompletionStream, StreamPosition
+from qwatch.untracked import WorkerLedger
 
 BACKLOG = stream.BATCH * stream.MAX_BATCHES
 
@@ -61,11 +62,11 @@ def writes(queues: int, runs: int) -> None:
     for run in range(runs):
         totals.stream_lost = run  # a change: the file is written
         start = time.perf_counter()
-        checkpoint = Checkpoint.taken(totals, StreamPosition((run, 0), run))
+        checkpoint = Checkpoint.taken(totals, StreamPosition((run, 0), run), WorkerLedger())
         took = time.perf_counter()
         state.save("main", checkpoint)
         wrote = time.perf_counter()
-        state.save("main", Checkpoint.taken(totals, StreamPosition((run, 0), run)))
+        state.save("main", Checkpoint.taken(totals, StreamPosition((run, 0), run), WorkerLedger()))
         taken.append(took - start)
         written.append(wrote - took)
         unchanged.append(time.perf_counter() - wrote)

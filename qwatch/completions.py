@@ -69,11 +69,13 @@ from qwatch.jobs import exception_name, traceback_of
 from qwatch.keys import DEFAULT_KEYS, RQKeys, name_in_key
 from qwatch.replies import (
     MAX_SECONDS,
+    as_counter,
     as_float,
     as_int,
     as_list,
     as_name,
     as_pairs,
+    as_seconds,
     as_strict_text,
     check_allowed,
 )
@@ -82,7 +84,7 @@ from qwatch.skips import Skips
 from qwatch.snapshot import RQ
 from qwatch.timestamps import parse_rq_time
 from qwatch.untracked import OUTCOMES as OUTCOMES
-from qwatch.untracked import UntrackedLedger, WorkerCounts
+from qwatch.untracked import WorkerCounts, WorkerLedger
 
 DEFAULT_TTLS = {job_states.FINISHED: 500, job_states.FAILED: 31_536_000}
 """RQ's DEFAULT_RESULT_TTL and DEFAULT_FAILURE_TTL."""
@@ -105,7 +107,7 @@ _JOB_FIELDS = (
     job_fields.WORKER_NAME,
 )
 _CHECK_FIELDS = (job_fields.ENDED_AT, job_fields.STATUS)
-_WORKER_FIELDS = ("successful_job_count", "failed_job_count", "birth")
+_WORKER_FIELDS = ("successful_job_count", "failed_job_count", "birth", "total_working_time")
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,8 +242,8 @@ class CompletionTracker:
         self._known_names: dict[str, tuple[list[Any], list[str]]] = {}
         self._journal: list[tuple[_Registry, str, _Read | None]] = []
         """`recent` entries this poll changed, undone if it fails."""
-        self.untracked = UntrackedLedger()
-        """Jobs the workers reported done that no registry showed, per outcome, since start."""
+        self.workers = WorkerLedger()
+        """What the workers reported since the first poll, and what no registry showed."""
         self.round_trips = 0
         """Round trips of the last poll, for tests and benchmarks."""
         self.skipped = 0
@@ -283,7 +285,7 @@ class CompletionTracker:
         if since is None:
             _late, counts = self._read(client, workers, now, now, windows=False)
             self._started_at = self._polled_at = now
-            self.untracked.update(counts, [], None)
+            self.workers.update(counts, [], None)
             return []
         late, counts = self._read(client, workers, since, now, windows=True)
         self._read_late(client, late, since, now)
@@ -291,7 +293,7 @@ class CompletionTracker:
         completions += self._discover(client, since, now)
         self._polled_at = now
         self._forget(now)
-        self.untracked.update(counts, [(worker, c.outcome) for c, worker in completions], since)
+        self.workers.update(counts, [(worker, c.outcome) for c, worker in completions], since)
         return [completion for completion, _worker in completions]
 
     def _names(self, members: Any, prefix: str) -> list[str]:
@@ -361,12 +363,12 @@ class CompletionTracker:
         counts = []
         for name, reply in zip(workers, replies):
             values = as_list(reply)
-            if len(values) == len(_WORKER_FIELDS) and values != _NO_WORKER:
-                counts.append(
-                    WorkerCounts(
-                        name, as_int(values[0]), as_int(values[1]), parse_rq_time(values[2])
-                    )
-                )
+            if len(values) != len(_WORKER_FIELDS) or values == _NO_WORKER:
+                continue
+            finished, failed = as_counter(values[0]), as_counter(values[1])
+            if finished is not None and failed is not None:  # absurd counts: until readable
+                birth, working = parse_rq_time(values[2]), as_seconds(values[3])
+                counts.append(WorkerCounts(name, finished, failed, birth, working))
         self._worker_commands = {name: self._worker_command(name) for name in workers}
         return late, counts
 

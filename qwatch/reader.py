@@ -46,7 +46,7 @@ from qwatch.packed import NOW, Template, fill_all, template
 from qwatch.replies import (
     NAME_LIMIT,
     any_denied,
-    as_count,
+    as_counter,
     as_float,
     as_int,
     as_list,
@@ -552,8 +552,8 @@ def _worker_hash(fields: dict[str, Any]) -> WorkerHash:
         current_job=as_name(fields.get("current_job")),
         birth=parse_rq_time(fields["birth"]),
         heartbeat=parse_rq_time(fields["last_heartbeat"]),
-        successful_jobs=_job_count(fields["successful_job_count"]),
-        failed_jobs=_job_count(fields["failed_job_count"]),
+        successful_jobs=as_counter(fields["successful_job_count"]),
+        failed_jobs=as_counter(fields["failed_job_count"]),
         working_seconds=as_seconds(fields["total_working_time"]),
         dead=fields["death"] is not None,
         ip_address=_short(fields.get("ip_address")),
@@ -729,11 +729,6 @@ def _current_job(job_id: str, reply: list[Any], execution: Any, now: float) -> C
         description=_clipped(description, DESCRIPTION_LIMIT) if description else None,
         seconds=max(0.0, now - started_at) if started_at is not None else None,
     )
-
-
-def _job_count(reply: Any) -> int | None:
-    """A worker's job counter: RQ writes none before the first job; None when absurd."""
-    return 0 if reply is None else as_count(reply)
 
 
 def _clipped(reply: Any, limit: int) -> str | None:

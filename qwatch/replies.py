@@ -49,6 +49,11 @@ def as_count(reply: Any) -> int | None:
     return int(value) if value is not None and 0 <= value <= MAX_COUNT else None
 
 
+def as_counter(reply: Any) -> int | None:
+    """A counter written at its first increase, such as a worker's jobs: 0 while missing."""
+    return 0 if reply is None else as_count(reply)
+
+
 def as_seconds(reply: Any) -> float | None:
     """A duration from 0 to `MAX_SECONDS`; None for anything else."""
     value = as_float(reply)

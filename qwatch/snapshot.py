@@ -97,6 +97,9 @@ class WorkerStats:
     system: str = RQ
     processed: int | None = None
     """Celery: tasks the worker says it processed, whatever their outcome."""
+    first_processed: int | None = None
+    """Celery: its `processed` when qwatch first heard it (lower after a restart under the
+    same name): the difference is what it processed while qwatch listened."""
     load_average: tuple[float, ...] | None = None
     task_events: bool | None = None
     """Celery: whether the worker sends task events; None until it has processed a task

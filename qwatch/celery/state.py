@@ -444,6 +444,7 @@ class CeleryState:
             working_seconds=None,
             system=CELERY,
             processed=worker.processed,
+            first_processed=worker.first_processed,
             load_average=worker.load_average,
             task_events=self.sends_task_events(worker),
         )

@@ -75,8 +75,6 @@ class RedisSource:
         self.totals = JobTotals(buckets, label_limit, histogram_queues)
         self.state = state
         saved = state.checkpoint(name) if state is not None else None
-        if saved is not None:
-            saved.restore(self.totals)
         self.stream = CompletionStream(
             resume=saved.position if saved is not None else None, keys=self.watch.rq_keys
         )
@@ -92,6 +90,8 @@ class RedisSource:
             track_interval,
             self._turn,
         )
+        if saved is not None:
+            saved.restore(self.totals, self.following.tracker.workers, time.time())
         self._pending: list[Completion] = []
         self._pending_skipped = 0
         self._exact: frozenset[str] = frozenset()
@@ -118,7 +118,7 @@ class RedisSource:
         for a scrape."""
         self._pending += completions
         self._pending_skipped += tracker.skipped
-        self.totals.untracked = tracker.untracked.total.copy()
+        self.totals.follow_workers(tracker.workers)
         if len(self._pending) > PENDING_LIMIT:
             pending, self._pending = self._pending, []
             self.totals.add_completions(c for c in pending if c.queue not in self._exact)
@@ -148,7 +148,10 @@ class RedisSource:
             + celery_metrics.reading(self.name, snapshot, self.totals)
         )
         if self.state is not None:
-            self.state.save(self.name, Checkpoint.taken(self.totals, self.stream.position))
+            self.state.save(
+                self.name,
+                Checkpoint.taken(self.totals, self.stream.position, self.following.tracker.workers),
+            )
         return reading
 
     def close(self) -> None:

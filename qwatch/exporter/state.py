@@ -24,14 +24,18 @@ logged once, until one works again, and the scrape answers all the same.
 **What is kept**, per `redis` label: the stream position, the finished,
 failed and retried counters and the labels each queue has seen, the run
 and wait time histograms (started again if `--buckets` changed), and the
-stream's lost and skipped entries. The workers' own counters, the untracked
-jobs and the records skipped start at 0 as before: the stream does not say
-what they missed. Entries of names no longer served are kept as they are.
+stream's lost and skipped entries; the workers' own totals (RQ's jobs and
+working time, the untracked jobs, Celery's tasks processed) and each worker's
+counters as last read, so that a worker running on both sides of a restart
+reports what it did meanwhile. The records skipped start at 0. Entries of
+names no longer served are kept as they are.
 
 **Formats.** Format 2 keys every queue by its system and name (`["rq",
 "default", ...]`), so an RQ and a Celery queue of the same name stay apart.
 A format 1 file, written before qwatch watched Celery, holds RQ's queues
-only: it is read as such and written back as format 2 at the next save.
+only: it is read as such. Format 3 adds the workers' totals and counters;
+a format 2 file has none (they start at 0). Older formats are written back
+as format 3 at the next save.
 
 **A file that is not one qwatch wrote** stops the start with one line (exit
 status 2) rather than being overwritten: a mistyped path must not destroy
@@ -57,10 +61,12 @@ from qwatch.errors import StateFileError, first_line
 from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
 from qwatch.snapshot import RQ
 from qwatch.stream import StreamPosition
+from qwatch.untracked import OUTCOMES, Counts, WorkerLedger
 
-FORMAT = 2
-OLD_FORMATS = frozenset({1})
-"""Formats still read: their rows lack the leading system, which is RQ's."""
+FORMAT = 3
+OLD_FORMATS = frozenset({1, 2})
+"""Formats still read: 1's rows lack the leading system, which is RQ's; 1 and 2 have no
+workers' figures."""
 MAX_BYTES = 64 * 2**20
 """The largest file read or written: some 800,000 counter series (a scrape of 400,000 is
 already large), and few enough that reading a hostile file cannot exhaust memory."""
@@ -72,10 +78,17 @@ T = TypeVar("T")
 Rows = tuple[tuple[T, int], ...]
 HistogramRows = tuple[tuple[QueueKey, tuple[int, ...], float], ...]
 LabelRows = tuple[tuple[QueueKey, tuple[str, ...]], ...]
-FIELDS = frozenset({
+WorkerRows = tuple[tuple[str, Counts], ...]
+OLD_FIELDS = frozenset({
     "stream", "finished", "failed", "retried", "buckets", "run_time", "wait_time",
     "functions", "exceptions", "stream_lost", "stream_skipped",
 })  # fmt: skip
+WORKER_FIELDS = {
+    "worker_jobs": [], "untracked": [], "working_seconds": 0, "rq_workers": [],
+    "celery_processed": 0, "celery_workers": [],
+}  # fmt: skip
+"""Format 3's fields beyond the older formats', and their values in an older file."""
+FIELDS = OLD_FIELDS | set(WORKER_FIELDS)
 
 
 class _NotOurs(Exception):
@@ -97,10 +110,19 @@ class Checkpoint:
     exceptions: LabelRows
     stream_lost: int
     stream_skipped: int
+    worker_jobs: Rows[str]
+    untracked: Rows[str]
+    working_seconds: float
+    rq_workers: WorkerRows
+    celery_processed: int
+    celery_workers: Rows[str]
 
     @classmethod
-    def taken(cls, totals: JobTotals, position: StreamPosition | None) -> Checkpoint:
-        """A copy of what the file keeps of `totals`; under the lock that guards them."""
+    def taken(
+        cls, totals: JobTotals, position: StreamPosition | None, workers: WorkerLedger
+    ) -> Checkpoint:
+        """A copy of what the file keeps of `totals` and of RQ's workers' counters; in the
+        turn that keeps the tracker from changing them."""
         return cls(
             position=position,
             finished=tuple(totals.finished.items()),
@@ -113,10 +135,19 @@ class Checkpoint:
             exceptions=_labels(totals.exceptions.seen),
             stream_lost=totals.stream_lost,
             stream_skipped=totals.stream_skipped,
+            worker_jobs=tuple(sorted(workers.reported.items())),
+            untracked=tuple(sorted(workers.untracked.items())),
+            working_seconds=workers.working_seconds,
+            rq_workers=tuple(sorted(workers.counters().items())),
+            celery_processed=totals.celery_processed,
+            celery_workers=tuple(
+                (name, count) for name, (count, _seen) in totals.processed.items()
+            ),
         )
 
-    def restore(self, totals: JobTotals) -> None:
-        """Set fresh totals to the saved ones; histograms only if the buckets are the same."""
+    def restore(self, totals: JobTotals, workers: WorkerLedger, now: float) -> None:
+        """Set fresh totals and ledger to the saved ones; histograms only if the buckets are
+        the same."""
         totals.finished.update(dict(self.finished))
         totals.failed.update(dict(self.failed))
         totals.retried.update(dict(self.retried))
@@ -136,6 +167,15 @@ class Checkpoint:
                 labels.seen[queue] = set(values)
         totals.stream_lost = self.stream_lost
         totals.stream_skipped = self.stream_skipped
+        totals.celery_processed = self.celery_processed
+        totals.processed = {name: (count, now) for name, count in self.celery_workers}
+        workers.resume(
+            dict(self.worker_jobs),
+            self.working_seconds,
+            dict(self.untracked),
+            dict(self.rq_workers),
+        )
+        totals.follow_workers(workers)
 
     def to_json(self) -> dict[str, Any]:
         position = self.position
@@ -151,16 +191,24 @@ class Checkpoint:
             "exceptions": [[*queue, list(values)] for queue, values in self.exceptions],
             "stream_lost": self.stream_lost,
             "stream_skipped": self.stream_skipped,
+            "worker_jobs": [list(row) for row in self.worker_jobs],
+            "untracked": [list(row) for row in self.untracked],
+            "working_seconds": self.working_seconds,
+            "rq_workers": [[name, *counts] for name, counts in self.rq_workers],
+            "celery_processed": self.celery_processed,
+            "celery_workers": [list(row) for row in self.celery_workers],
         }
 
     @classmethod
     def parse(cls, value: Any, version: int = FORMAT) -> Checkpoint:
         """A checkpoint from its JSON; `_NotOurs` for anything `to_json` would not give."""
         fields = _object(value, "an entry")
-        if set(fields) != FIELDS:
+        if set(fields) != (FIELDS if version == FORMAT else OLD_FIELDS):
             raise _NotOurs("an entry with other fields")
-        if version != FORMAT:
+        if version == 1:
             fields = _as_rq(fields)
+        if version != FORMAT:
+            fields = {**WORKER_FIELDS, **fields}
         buckets = tuple(_each(fields["buckets"], "buckets", _bound))
         if list(buckets) != sorted(set(buckets)):
             raise _NotOurs("buckets out of order")
@@ -176,6 +224,12 @@ class Checkpoint:
             exceptions=_label_rows(fields["exceptions"], "exceptions"),
             stream_lost=_count(fields["stream_lost"], "stream_lost"),
             stream_skipped=_count(fields["stream_skipped"], "stream_skipped"),
+            worker_jobs=_counts(fields["worker_jobs"], "worker_jobs", _outcome),
+            untracked=_counts(fields["untracked"], "untracked", _outcome),
+            working_seconds=_seconds(fields["working_seconds"], "working_seconds"),
+            rq_workers=_worker_rows(fields["rq_workers"]),
+            celery_processed=_count(fields["celery_processed"], "celery_processed"),
+            celery_workers=_counts(fields["celery_workers"], "celery_workers", _name),
         )
 
 
@@ -371,6 +425,31 @@ def _triple(labels: list[Any], what: str) -> tuple[str, str, str]:
 def _quadruple(labels: list[Any], what: str) -> tuple[str, str, str, str]:
     system, queue, function, exception = (_text(name, what) for name in _row(labels, what, 4))
     return system, queue, function, exception
+
+
+def _outcome(labels: list[Any], what: str) -> str:
+    (outcome,) = _row(labels, what, 1)
+    if outcome not in OUTCOMES:
+        raise _NotOurs(f"{what}: no outcome")
+    return str(outcome)
+
+
+def _name(labels: list[Any], what: str) -> str:
+    (name,) = _row(labels, what, 1)
+    return _text(name, what)
+
+
+def _worker_rows(value: Any) -> WorkerRows:
+    """RQ's workers' counters: a name, finished, failed, working seconds; each name once."""
+    rows = []
+    for name, finished, failed, working in _each(
+        value, "rq_workers", lambda item, w: _row(item, w, 4)
+    ):
+        counts = (_count(finished, "rq_workers"), _count(failed, "rq_workers"))
+        rows.append((_text(name, "rq_workers"), (*counts, _seconds(working, "rq_workers"))))
+    if len(dict(rows)) != len(rows):
+        raise _NotOurs("rq_workers: the same worker twice")
+    return tuple(rows)
 
 
 def _queue(system: Any, queue: Any, what: str) -> QueueKey:

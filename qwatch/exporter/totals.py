@@ -17,6 +17,7 @@ from qwatch import job_states
 from qwatch.completions import Completion
 from qwatch.snapshot import RQ, Snapshot
 from qwatch.stream import StreamReading
+from qwatch.untracked import WorkerLedger
 
 DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 """From ten milliseconds to an hour: the range of background jobs."""
@@ -100,18 +101,18 @@ class JobTotals:
         self.run_time: dict[QueueKey, Histogram] = {}
         self.wait_time: dict[QueueKey, Histogram] = {}
         self.worker_jobs: Counter[str] = Counter()
-        """Per outcome: RQ's workers' own counters' increases. Celery's workers count no
-        outcomes, only tasks processed (`celery_processed`)."""
+        """Per outcome: what RQ's workers' own counters rose by (`qwatch.untracked`). Celery's
+        workers count no outcomes, only tasks processed (`celery_processed`)."""
         self.untracked: Counter[str] = Counter()
-        """Jobs RQ's workers reported that no registry showed, per outcome: the tracker's count."""
+        """Jobs RQ's workers reported that no registry showed, per outcome."""
         self.worker_working_seconds = 0.0
-        """RQ's workers' own working time's increases."""
+        """What RQ's workers' own working time rose by."""
         self.celery_processed = 0
-        """Tasks Celery's workers say they processed, whatever the outcome: their increases."""
+        """Tasks Celery's workers say they processed, whatever the outcome, since qwatch first
+        heard each."""
         self.records_skipped = 0
-        self._worker_counts: dict[tuple[str, str], tuple[int, int, float]] = {}
-        self._processed: dict[str, int] = {}
-        self._last_poll: float | None = None
+        self.processed: dict[str, tuple[int, float]] = {}
+        """Each Celery worker's processed count as last counted, and when it was last seen."""
         self._gone_since: dict[QueueKey, float] = {}
 
     def add(self, snapshot: Snapshot, completions: Iterable[Completion], skipped: int = 0) -> None:
@@ -121,7 +122,7 @@ class JobTotals:
         self.records_skipped += snapshot.records_skipped + skipped
         for completion in completions:
             self._count(completion)
-        self._add_worker_counts(snapshot)
+        self._add_processed(snapshot)
 
     def add_completions(self, completions: Iterable[Completion]) -> None:
         """Completions alone, when no reading comes to fold them in."""
@@ -155,59 +156,38 @@ class JobTotals:
                 completion.wait_seconds
             )
 
-    def _add_worker_counts(self, snapshot: Snapshot) -> None:
-        """Workers' own counters of jobs and working time, which include jobs RQ kept no record of.
+    def follow_workers(self, ledger: WorkerLedger) -> None:
+        """Take RQ's workers' figures from the tracker's ledger, which reads their counters."""
+        self.worker_jobs = ledger.reported.copy()
+        self.untracked = ledger.untracked.copy()
+        self.worker_working_seconds = ledger.working_seconds
 
-        A worker born since the last reading contributes all its jobs and
-        time; one already running when qwatch started contributes only what
-        follows. Only increases count, so the totals never go down when a
-        worker exits (its last seconds before exiting are missed). A worker
-        whose counts are unreadable (absurd, not numbers) contributes nothing
-        until they are readable again. Celery's workers count only tasks
-        processed, whatever their outcome: those go to `celery_processed`, and the
-        outcomes their task events tell are completions, counted per queue.
+    def _add_processed(self, snapshot: Snapshot) -> None:
+        """What Celery's workers processed since the last reading, from their heartbeats' counts.
+
+        A worker counted for the first time contributes what it processed since
+        qwatch first heard it (its events are heard from the start, readings come
+        later); a restart under the same name, whose count went down, what
+        follows. A worker gone for `FORGET_AFTER` seconds is forgotten: its
+        name, back later, counts from when it is heard again.
         """
-        counts = {}
-        processed = {}
+        now = snapshot.taken_at
         for worker in snapshot.workers:
-            key = (worker.system, worker.name)
-            if worker.processed is not None:
-                processed[worker.name] = self._processed_increase(
-                    worker.name, worker.processed, worker.birth
+            if worker.processed is None:
+                continue
+            last = self.processed.get(worker.name)
+            if last is None:
+                before = (
+                    worker.processed if worker.first_processed is None else worker.first_processed
                 )
-            if worker.system != RQ:
-                continue
-            before = self._worker_counts.get(key)
-            if worker.successful_jobs is None or worker.failed_jobs is None:
-                if before is not None:
-                    counts[key] = before
-                continue
-            working = worker.working_seconds
-            if working is None:
-                working = before[2] if before is not None else 0.0
-            now = (worker.successful_jobs, worker.failed_jobs, working)
-            if before is None:
-                before = (0, 0, 0.0) if self._born_since(worker.birth) else now
-            if now != before:  # most workers ran nothing since the last reading
-                self.worker_jobs[job_states.FINISHED] += max(0, now[0] - before[0])
-                self.worker_jobs[job_states.FAILED] += max(0, now[1] - before[1])
-                self.worker_working_seconds += max(0.0, now[2] - before[2])
-            counts[key] = now
-        self._worker_counts = counts
-        self._processed = processed
-        self._last_poll = snapshot.taken_at
-
-    def _processed_increase(self, name: str, now: int, birth: float | None) -> int:
-        """Add what a Celery worker processed since the last reading; its count now."""
-        before = self._processed.get(name)
-        if before is None:
-            before = 0 if self._born_since(birth) else now
-        self.celery_processed += max(0, now - before)
-        return now
-
-    def _born_since(self, birth: float | None) -> bool:
-        """Whether a worker first seen now started after the last reading."""
-        return self._last_poll is not None and birth is not None and birth > self._last_poll
+            else:
+                before = last[0]
+            self.celery_processed += max(0, worker.processed - before)
+            self.processed[worker.name] = (worker.processed, now)
+        for name in [
+            n for n, (_count, seen) in self.processed.items() if now - seen > FORGET_AFTER
+        ]:
+            del self.processed[name]
 
     def _forget_queues(self, present: set[QueueKey], now: float) -> None:
         """Drop a queue's counters once it has been gone for `FORGET_AFTER` seconds.

@@ -6,7 +6,9 @@ from __future__ import annotations
 import redis
 from celery import Celery
 
+from harness.polling import wait_until
 from qwatch.exporter.collector import QwatchCollector, RedisSource
+from qwatch.exporter.exposition import TextFormat
 from qwatch.snapshot import CELERY, RQ
 from qwatch.watch import Watch
 from tests.celery.conftest import StartWorker
@@ -19,7 +21,7 @@ from tests.celery.side_by_side import (
     send_jobs,
     subscribed,
 )
-from tests.exporter.conftest import Scrape
+from tests.exporter.conftest import Scrape, parse
 
 
 def workers_by_system(scrape: Scrape) -> dict[str, float]:
@@ -59,3 +61,34 @@ def test_one_scrape_counts_each_systems_jobs_apart(
     priorities = got.matching("qwatch_celery_queue_priority_jobs", queue=QUEUE)
     assert {dict(labels)["priority"] for labels in priorities} == {"0", "3", "6", "9"}
     assert not got.matching("qwatch_celery_queue_reserved", system=RQ)
+
+
+def test_tasks_processed_before_the_first_scrape_are_counted(
+    client: redis.Redis, app: Celery, start_worker: StartWorker
+) -> None:
+    """A Celery worker's processed count is followed from when qwatch first heard it, not
+    from the first scrape: the tasks in between are in `tasks_processed_total`."""
+    start_worker((QUEUE,), name="quiet")
+    watch = Watch(client, layout=LAYOUT)
+    source = RedisSource("main", client, watch=watch)
+    collector = QwatchCollector([source], timeout=10)
+    try:
+        subscribed(watch)
+        source.start()
+        events = watch.events
+        assert events is not None
+        heard = wait_until(
+            lambda: [w for w in events.view().workers if w.name.startswith("quiet@")],
+            "the worker's first heartbeat",
+        )
+        first = heard[0].processed or 0
+        for i in range(3):
+            app.send_task("harness.add", (i, 1), queue=QUEUE)
+        wait_until(
+            lambda: [w for w in events.view().workers if w.processed == first + 3],
+            "a heartbeat saying it processed the three tasks",
+        )
+        got = parse(TextFormat().render(collector.read()).decode())
+    finally:
+        source.close()
+    assert got.value("qwatch_celery_worker_tasks_processed_total", redis="main") == 3

@@ -25,7 +25,7 @@ from harness import tasks
 from harness.polling import wait_until
 from harness.prometheus import PrometheusServer
 from harness.redis_server import free_port
-from harness.workers import run_burst
+from harness.workers import run_burst, start_worker, stop_worker
 from qwatch.cli import main
 from qwatch.completions import Completion
 from qwatch.errors import StateFileError
@@ -34,6 +34,7 @@ from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import JobTotals
 from qwatch.keys import DEFAULT_KEYS
 from qwatch.stream import StreamPosition
+from qwatch.untracked import WorkerLedger
 from tests.exporter.conftest import Exporter, Scrape, StartExporter
 from tests.exporter.test_exact_mode import ADD, DIVIDE, EXACT, assert_counts
 
@@ -98,6 +99,56 @@ def test_jobs_ended_while_no_exporter_ran_are_counted_once(
     second.stop()
     third = start(start_exporter, path)
     assert_counts(third.scrape(), finished, failed, retried)  # a restart with nothing new
+
+
+def worker_figures(scrape: Scrape) -> tuple[float, float, float]:
+    """What RQ's workers reported finished and failed, and what no registry showed finished."""
+    return (
+        scrape.value("qwatch_worker_jobs_total", redis="main", outcome="finished"),
+        scrape.value("qwatch_worker_jobs_total", redis="main", outcome="failed"),
+        scrape.value("qwatch_jobs_untracked_total", redis="main", outcome="finished"),
+    )
+
+
+def test_the_workers_counters_go_on_across_a_restart(
+    client: redis.Redis, url: str, start_exporter: StartExporter, tmp_path: Path
+) -> None:
+    """A worker running on both sides of a restart reports what it did while qwatch was down;
+    the untracked jobs go on from their saved value and stay within what was reported."""
+    path = tmp_path / "qwatch-state.json"
+    running = start_worker(url, ["default"], name="running")
+    queue = Queue("default", connection=client)
+    try:
+        wait_until(lambda: client.exists("rq:worker:running"), "the worker to register")
+        first = start(start_exporter, path)
+        for i in range(2):
+            queue.enqueue(tasks.add, i, 1, result_ttl=0)
+        queue.enqueue(tasks.divide, 1, 0)
+        wait_until(
+            lambda: (
+                client.hmget("rq:worker:running", "successful_job_count", "failed_job_count")
+                == [b"2", b"1"]
+            ),
+            "the worker to run three jobs",
+        )
+        first.track()
+        served = first.scrape()
+        first.stop()
+        for i in range(3):
+            queue.enqueue(tasks.add, i, 2, result_ttl=0)
+        wait_until(
+            lambda: client.hget("rq:worker:running", "successful_job_count") == b"5",
+            "the worker to run three jobs more",
+        )
+        second = start(start_exporter, path)
+        after = second.scrape()
+    finally:
+        stop_worker(running)
+    assert worker_figures(served) == (2, 1, 2)
+    assert worker_figures(after) == (5, 1, 2)
+    assert after.value("qwatch_worker_working_seconds_total", redis="main") > (
+        served.value("qwatch_worker_working_seconds_total", redis="main")
+    )
 
 
 def test_prometheus_sees_every_failure_and_no_restart(
@@ -167,7 +218,7 @@ def test_a_missing_file_is_a_first_start_at_the_stream_end(
     assert not path.exists()
     assert_counts(exporter.scrape(), finished=Counter())
     saved = json.loads(path.read_text())
-    assert saved["format"] == 2 and list(saved["redis"]) == ["main"]
+    assert saved["format"] == 3 and list(saved["redis"]) == ["main"]
 
 
 NOT_OURS = {
@@ -184,7 +235,25 @@ NOT_OURS = {
         b'"buckets":[1,2],"run_time":[["q",[1,2],0.5]],"wait_time":[],"functions":[],'
         b'"exceptions":[],"stream_lost":0,"stream_skipped":0}}}'
     ),
-    "a future format": b'{"format":3,"redis":{}}',
+    "a future format": b'{"format":4,"redis":{}}',
+    "a format 3 entry without the workers' figures": (
+        b'{"format":3,"redis":{"main":{"stream":null,"finished":[],"failed":[],"retried":[],'
+        b'"buckets":[1],"run_time":[],"wait_time":[],"functions":[],"exceptions":[],'
+        b'"stream_lost":0,"stream_skipped":0}}}'
+    ),
+    "a worker twice": (
+        b'{"format":3,"redis":{"main":{"stream":null,"finished":[],"failed":[],"retried":[],'
+        b'"buckets":[1],"run_time":[],"wait_time":[],"functions":[],"exceptions":[],'
+        b'"stream_lost":0,"stream_skipped":0,"worker_jobs":[["finished",1]],"untracked":[],'
+        b'"working_seconds":0.5,"rq_workers":[["w",1,0,0.5],["w",1,0,0.5]],'
+        b'"celery_processed":0,"celery_workers":[]}}}'
+    ),
+    "an outcome that is none": (
+        b'{"format":3,"redis":{"main":{"stream":null,"finished":[],"failed":[],"retried":[],'
+        b'"buckets":[1],"run_time":[],"wait_time":[],"functions":[],"exceptions":[],'
+        b'"stream_lost":0,"stream_skipped":0,"worker_jobs":[["exploded",1]],"untracked":[],'
+        b'"working_seconds":0,"rq_workers":[],"celery_processed":0,"celery_workers":[]}}}'
+    ),
     "a format 2 row without its system": (
         b'{"format":2,"redis":{"main":{"stream":null,"finished":[["q","f",2]],"failed":[],'
         b'"retried":[],"buckets":[1],"run_time":[],"wait_time":[],"functions":[],'
@@ -267,18 +336,18 @@ def test_labels_and_histograms_go_on_as_they_were(tmp_path: Path) -> None:
     totals = JobTotals((1.0, 10.0), label_limit=1)
     totals.add_completions([ended("app.first"), ended("app.second"), ended("app.first", "failed")])
     saved = StateFile.open(str(path))
-    saved.save("main", Checkpoint.taken(totals, StreamPosition((5, 1), 7)))
+    saved.save("main", Checkpoint.taken(totals, StreamPosition((5, 1), 7), WorkerLedger()))
 
     checkpoint = StateFile.open(str(path)).checkpoint("main")
     assert checkpoint is not None and checkpoint.position == StreamPosition((5, 1), 7)
     again = JobTotals((1.0, 10.0), label_limit=1)
-    checkpoint.restore(again)
+    checkpoint.restore(again, WorkerLedger(), 0.0)
     again.add_completions([ended("app.second"), ended("app.first")])
     assert again.finished == {("rq", "default", "app.first"): 2, ("rq", "default", "other"): 2}
     assert again.failed == {("rq", "default", "app.first", "ValueError"): 1}
     assert again.run_time[("rq", "default")].cumulative() == [5, 5, 5]
     other_buckets = JobTotals((1.0, 30.0), label_limit=1)
-    checkpoint.restore(other_buckets)
+    checkpoint.restore(other_buckets, WorkerLedger(), 0.0)
     assert other_buckets.run_time == {} and other_buckets.finished == totals.finished
 
 
@@ -287,9 +356,9 @@ def test_entries_of_other_names_are_kept(tmp_path: Path) -> None:
     totals = JobTotals((1.0,), label_limit=5)
     totals.add_completions([ended("app.first")])
     file = StateFile.open(str(path))
-    file.save("old", Checkpoint.taken(totals, None))
+    file.save("old", Checkpoint.taken(totals, None, WorkerLedger()))
     reopened = StateFile.open(str(path))
-    reopened.save("new", Checkpoint.taken(JobTotals((1.0,), label_limit=5), None))
+    reopened.save("new", Checkpoint.taken(JobTotals((1.0,), label_limit=5), None, WorkerLedger()))
     assert sorted(json.loads(path.read_text())["redis"]) == ["new", "old"]
     old = StateFile.open(str(path)).checkpoint("old")
     assert old is not None and old.finished == ((("rq", "default", "app.first"), 1),)
@@ -298,9 +367,9 @@ def test_entries_of_other_names_are_kept(tmp_path: Path) -> None:
 def test_a_file_larger_than_qwatch_would_read_is_neither_read_nor_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(state, "MAX_BYTES", 320)
+    monkeypatch.setattr(state, "MAX_BYTES", 440)
     path = tmp_path / "big"
-    path.write_bytes(b" " * 321)
+    path.write_bytes(b" " * 441)
     with pytest.raises(StateFileError, match="is over"):
         StateFile.open(str(path))
     path.unlink()
@@ -309,7 +378,7 @@ def test_a_file_larger_than_qwatch_would_read_is_neither_read_nor_written(
     with caplog.at_level(logging.WARNING, "qwatch.exporter"):
         for function in ("app.first", "app.second", "app.third"):
             totals.add_completions([ended(function)])
-            file.save("main", Checkpoint.taken(totals, None))
+            file.save("main", Checkpoint.taken(totals, None, WorkerLedger()))
     assert caplog.messages == [
         f"state file {path}: cannot write: over 0 MiB, more than a start would read"
     ]
@@ -358,7 +427,7 @@ def test_no_file_crashes_the_start(
     for name in ("main", *json.loads(where.read_text()).get("redis", {})):
         checkpoint = opened.checkpoint(name)
         if checkpoint is not None:
-            checkpoint.restore(JobTotals((1.0,), label_limit=50))
+            checkpoint.restore(JobTotals((1.0,), label_limit=50), WorkerLedger(), 0.0)
 
 
 FORMAT_1 = {
@@ -389,7 +458,7 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
     checkpoint = file.checkpoint("main")
     assert checkpoint is not None and checkpoint.position == StreamPosition((1700000000000, 3), 42)
     totals = JobTotals((1.0, 10.0), label_limit=1)
-    checkpoint.restore(totals)
+    checkpoint.restore(totals, WorkerLedger(), 0.0)
     totals.add_completions([ended("app.send"), ended("app.other")])
     celery = Completion("t", "default", "finished", "app.send", None, 1.0, 2.0, 2.5, "celery")
     totals.add_completions([celery])
@@ -404,9 +473,9 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
     assert totals.wait_time[("rq", "default")].total == 0.25 + 2 * 1.0
     assert (totals.stream_lost, totals.stream_skipped) == (4, 1)
 
-    file.save("main", Checkpoint.taken(totals, checkpoint.position))
+    file.save("main", Checkpoint.taken(totals, checkpoint.position, WorkerLedger()))
     written = json.loads(path.read_text())
-    assert written["format"] == 2
+    assert written["format"] == 3
     assert written["redis"]["main"]["finished"] == [
         ["rq", "default", "app.send", 8],
         ["rq", "default", "other", 1],
@@ -416,15 +485,17 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
         ["rq", "default", ["ConnectionError", "ValueError"]]
     ]
     reread = StateFile.open(str(path)).checkpoint("main")
-    assert reread == Checkpoint.taken(totals, checkpoint.position)
+    assert reread == Checkpoint.taken(totals, checkpoint.position, WorkerLedger())
 
 
-def test_a_format_1_entry_of_another_name_is_written_back_as_format_2(tmp_path: Path) -> None:
+def test_a_format_1_entry_of_another_name_is_written_back_as_format_3(tmp_path: Path) -> None:
     path = tmp_path / "qwatch-state.json"
     path.write_text(json.dumps(FORMAT_1))
-    StateFile.open(str(path)).save("new", Checkpoint.taken(JobTotals((1.0,), 5), None))
+    StateFile.open(str(path)).save(
+        "new", Checkpoint.taken(JobTotals((1.0,), 5), None, WorkerLedger())
+    )
     written = json.loads(path.read_text())
-    assert written["format"] == 2
+    assert written["format"] == 3
     assert written["redis"]["main"]["run_time"] == [["rq", "default", [5, 3, 1], 20.5]]
     old = StateFile.open(str(path)).checkpoint("main")
     assert old is not None and old.finished == ((("rq", "default", "app.send"), 7),)

@@ -196,3 +196,56 @@ def test_the_tracker_survives_redis_going_away(
     assert back.value("qwatch_up", redis="main") == 1
     assert not exporter.server.sources[0].following.failing
     assert job_totals(back) == (Counter({("default", ADD): 2}), Counter())
+
+
+def test_jobs_done_before_the_first_scrape_count_and_untracked_never_exceeds_reported(
+    client: redis.Redis, url: str, start_exporter: StartExporter
+) -> None:
+    """The workers' counters are followed from the exporter's start, by the same polls that
+    find the untracked jobs: a worker already running and one born and gone before any
+    scrape both report what they did, and untracked stays within what was reported."""
+    running = start_worker(url, ["fire-and-forget", "kept"], name="running")
+    try:
+        wait_until(lambda: client.exists("rq:worker:running"), "the worker to register")
+        exporter = start_exporter()  # its tracker's first poll: the baseline
+        quiet, kept = Queue("fire-and-forget", connection=client), Queue("kept", connection=client)
+        for i in range(4):
+            quiet.enqueue(tasks.add, i, 1, result_ttl=0)
+        for i in range(3):
+            kept.enqueue(tasks.add, i, 2)
+        for _ in range(2):
+            kept.enqueue(tasks.divide, 1, 0)
+        wait_for_counts(client, "running", 7, 2)
+        brief = start_worker(url, ["late"], name="brief")
+        try:
+            wait_until(lambda: client.exists("rq:worker:brief"), "the late worker to register")
+            exporter.track()  # sees the late worker, born since the last poll
+            late = Queue("late", connection=client)
+            for i in range(3):
+                late.enqueue(tasks.add, i, 3, result_ttl=0)
+            wait_until(
+                lambda: client.hget("rq:worker:brief", "successful_job_count") == b"3",
+                "the late worker to run its jobs",
+            )
+            exporter.track()
+            exporter.track()  # counters are matched with the records a poll later
+        finally:
+            stop_worker(brief)
+        scrape = exporter.scrape(track=False)  # the first: nothing read the workers before
+    finally:
+        stop_worker(running)
+    assert job_totals(scrape) == (
+        Counter({("kept", ADD): 3}),
+        Counter({("kept", DIVIDE, "ZeroDivisionError"): 2}),
+    )
+    reported = {
+        outcome: scrape.value("qwatch_worker_jobs_total", redis="main", outcome=outcome)
+        for outcome in ("finished", "failed")
+    }
+    untracked = {
+        outcome: scrape.value("qwatch_jobs_untracked_total", redis="main", outcome=outcome)
+        for outcome in ("finished", "failed")
+    }
+    assert reported == {"finished": 10, "failed": 2}
+    assert untracked == {"finished": 7, "failed": 0}
+    assert scrape.value("qwatch_worker_working_seconds_total", redis="main") > 0
