@@ -12,10 +12,8 @@ NEWEST_RQ := 3.0.0
 OLDEST_RQ := 2.12.0
 VENV_RQ2 := .venv-rq2
 STAMP_RQ2 := $(VENV_RQ2)/.installed
-RQ_TESTS := tests/test_rq.py tests/test_rq3.py tests/test_reader.py tests/test_keys.py \
-	tests/test_completions.py tests/test_stream.py tests/test_jobs.py tests/test_browse.py \
-	tests/test_actions.py tests/test_packed.py tests/test_cli.py tests/test_cli_jobs.py \
-	tests/test_read_only.py tests/exporter/test_exact_mode.py tests/exporter/test_metrics.py
+RQ_TESTS := tests/rq tests/cli tests/properties/test_read_only.py \
+	tests/exporter/test_exact_mode.py tests/exporter/test_metrics.py
 
 TEST_TOOLS := redis-server redis-sentinel prometheus promtool
 # The demo and the benchmarks need a redis-server only.

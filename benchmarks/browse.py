@@ -23,7 +23,7 @@ from rq.registry import FinishedJobRegistry
 
 from harness.redis_server import RedisServer
 from harness.workload import bulk_jobs
-from qwatch.browse import PageRequest, read_page
+from qwatch.rq.browse import PageRequest, read_page
 
 PAGE = 100
 

@@ -50,10 +50,10 @@ from celery import Celery
 from redis.connection import AbstractConnection
 
 from harness.redis_server import RedisServer
-from qwatch import batch
 from qwatch.celery.broker import discover_queues, read_celery_queues
 from qwatch.celery.layout import DEFAULT_PRIORITY_STEPS, CeleryLayout
-from qwatch.connection import Target, connect
+from qwatch.wire import batch
+from qwatch.wire.connection import Target, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"

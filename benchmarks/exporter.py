@@ -40,7 +40,7 @@ from benchmarks.population import populate, scale_arguments
 from harness import tasks
 from harness.polling import wait_until
 from harness.redis_server import RedisServer, free_port
-from qwatch.completions import OVERLAP
+from qwatch.rq.completions import OVERLAP
 
 ROOT = Path(__file__).resolve().parent.parent
 QWATCH = Path(sys.executable).parent / "qwatch"

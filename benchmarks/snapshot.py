@@ -30,8 +30,8 @@ from rq.registry import (
 
 from benchmarks.population import populate, scale_arguments
 from harness.redis_server import RedisServer
-from qwatch.connection import Target, connect
-from qwatch.reader import read_snapshot
+from qwatch.rq.reader import read_snapshot
+from qwatch.wire.connection import Target, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_PYTHON = ROOT / ".venv-bench" / "bin" / "python"

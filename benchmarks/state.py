@@ -22,15 +22,15 @@ from pathlib import Path
 from benchmarks.population import scale_arguments
 from benchmarks.stream import append_entries
 from harness.redis_server import RedisServer
-from qwatch import stream
-from qwatch.completions import Completion
-from qwatch.connection import Target, connect
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
-from qwatch.keys import DEFAULT_KEYS
-from qwatch.reader import read_snapshot
-from qwatch.stream import CompletionStream, StreamPosition
-from qwatch.untracked import WorkerLedger
+from qwatch.rq import stream
+from qwatch.rq.completions import Completion
+from qwatch.rq.keys import DEFAULT_KEYS
+from qwatch.rq.reader import read_snapshot
+from qwatch.rq.stream import CompletionStream, StreamPosition
+from qwatch.rq.untracked import WorkerLedger
+from qwatch.wire.connection import Target, connect
 
 BACKLOG = stream.BATCH * stream.MAX_BATCHES
 

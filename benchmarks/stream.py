@@ -24,12 +24,12 @@ import redis
 from benchmarks.exporter import finish_jobs
 from benchmarks.population import populate, scale_arguments
 from harness.redis_server import RedisServer
-from qwatch import stream
-from qwatch.completions import CompletionTracker
-from qwatch.connection import Target, connect
-from qwatch.keys import DEFAULT_KEYS
-from qwatch.reader import read_snapshot
-from qwatch.snapshot import Snapshot
+from qwatch.model import Snapshot
+from qwatch.rq import stream
+from qwatch.rq.completions import CompletionTracker
+from qwatch.rq.keys import DEFAULT_KEYS
+from qwatch.rq.reader import read_snapshot
+from qwatch.wire.connection import Target, connect
 
 
 def redis_usec(client: redis.Redis, only: str | None = None) -> int:

@@ -29,9 +29,9 @@ from benchmarks.exporter import BENCH_PYTHON
 from benchmarks.population import populate, scale_arguments
 from harness.polling import wait_until
 from harness.redis_server import RedisServer, free_port
-from qwatch.connection import Target, connect
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed, Update
+from qwatch.wire.connection import Target, connect
 
 
 async def qwatch_refreshes(url: str, runs: int) -> tuple[list[float], list[float], list[float]]:

@@ -25,9 +25,9 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from benchmarks.exporter import finish_jobs, redis_cpu
 from benchmarks.population import populate, scale_arguments
 from harness.redis_server import RedisServer
-from qwatch.completions import OVERLAP, CompletionTracker
-from qwatch.connection import Target, connect
-from qwatch.tracking import BackgroundTracker
+from qwatch.rq.completions import OVERLAP, CompletionTracker
+from qwatch.rq.tracking import BackgroundTracker
+from qwatch.wire.connection import Target, connect
 
 OWN_CPU: list[float] = []
 """This process's CPU seconds per second during each measure: the tracker's, when it runs alone."""

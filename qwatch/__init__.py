@@ -1,12 +1,13 @@
-"""qwatch: monitoring for RQ task queues on Redis."""
+"""qwatch: a read-only monitor for the Python task queues that live in Redis (RQ, Celery)."""
 
 from __future__ import annotations
 
-from qwatch.connection import Target, connect
-from qwatch.decode import DecodedCall, decode_job_data
 from qwatch.errors import QwatchError, RedisUnavailable, TargetError
-from qwatch.reader import read_snapshot
-from qwatch.snapshot import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
+from qwatch.model import AbandonedJob, QueueStats, RedisInfo, Snapshot, WorkerStats
+from qwatch.pickle.decode import DecodedCall, decode_job_data
+from qwatch.rq.reader import read_snapshot
+from qwatch.watch import Watch
+from qwatch.wire.connection import Target, connect
 
 __version__ = "0.1.0"
 
@@ -20,6 +21,7 @@ __all__ = [
     "Snapshot",
     "Target",
     "TargetError",
+    "Watch",
     "WorkerStats",
     "__version__",
     "connect",

@@ -23,18 +23,18 @@ from typing import Any
 
 import redis
 
-from qwatch import batch
 from qwatch.celery.broker import CeleryReading, celery_present, discover_queues, read_celery_queues
 from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
 from qwatch.celery.failures import failed_row
 from qwatch.celery.jobs import Found, celery_job
 from qwatch.celery.layout import CeleryLayout
-from qwatch.completions import Completion
-from qwatch.jobs import FailedJob, JobDetail, read_failed, read_job
-from qwatch.keys import DEFAULT_KEYS, RQKeys
-from qwatch.reader import read_redis_info, read_snapshot
-from qwatch.replies import as_int, check_allowed
-from qwatch.snapshot import CELERY, RQ, Snapshot
+from qwatch.model import CELERY, RQ, Snapshot
+from qwatch.rq.completions import Completion
+from qwatch.rq.jobs import FailedJob, JobDetail, read_failed, read_job
+from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
+from qwatch.rq.reader import read_redis_info, read_snapshot
+from qwatch.wire import batch
+from qwatch.wire.replies import as_int, check_allowed
 
 AUTO = "auto"
 CHOICES = (AUTO, RQ, CELERY)

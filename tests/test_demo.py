@@ -13,7 +13,7 @@ import redis
 
 from harness.celery_app import BROKER
 from harness.polling import wait_until
-from qwatch.snapshot import CELERY
+from qwatch.model import CELERY
 from qwatch.watch import Watch
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -34,8 +34,8 @@ def test_only_the_worker_class_imports_rq() -> None:
         for path in package.rglob("*.py")
         if "rq" in imported_modules(path)
     }
-    assert importers == {"rq.py"}
-    faces = "import qwatch.cli, qwatch.exporter.server, qwatch.tui.app, qwatch.stream, sys;"
+    assert importers == {"rq/worker.py"}
+    faces = "import qwatch.cli, qwatch.exporter.http.server, qwatch.tui.app, qwatch.rq.stream, sys;"
     loaded = subprocess.run(
         [sys.executable, "-c", faces + "print('rq' in sys.modules)"],
         capture_output=True,

@@ -26,8 +26,6 @@ from weakref import WeakKeyDictionary
 import hiredis
 import redis
 
-from qwatch import batch
-from qwatch.batch import Command, Packed
 from qwatch.celery.envelope import Message, Unacked, Unreadable, parse_message, parse_unacked
 from qwatch.celery.layout import (
     DEFAULT_EXCHANGE,
@@ -37,11 +35,20 @@ from qwatch.celery.layout import (
     is_kombu_exchange,
     is_kombu_queue,
 )
-from qwatch.memory import ClientMemory
-from qwatch.replies import NAME_LIMIT, as_float, as_list, as_pairs, as_strict_text, check_allowed
-from qwatch.skips import Skips
-from qwatch.snapshot import CELERY, CeleryQueue, QueueStats
-from qwatch.timestamps import LATEST
+from qwatch.model import CELERY, CeleryQueue, QueueStats
+from qwatch.rq.timestamps import LATEST
+from qwatch.wire import batch
+from qwatch.wire.batch import Command, Packed
+from qwatch.wire.memory import ClientMemory
+from qwatch.wire.replies import (
+    NAME_LIMIT,
+    as_float,
+    as_list,
+    as_pairs,
+    as_strict_text,
+    check_allowed,
+)
+from qwatch.wire.skips import Skips
 
 log = logging.getLogger("qwatch.celery")
 

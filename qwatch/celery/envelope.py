@@ -20,10 +20,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from qwatch.celery.layout import HIGHEST_PRIORITY
-from qwatch.decode import ARGUMENTS_LIMIT, MAX_PICKLE_BYTES, inflate, render_pickle
-from qwatch.formatting import clip
-from qwatch.replies import MAX_COUNT, NAME_LIMIT
-from qwatch.timestamps import LATEST
+from qwatch.pickle.decode import ARGUMENTS_LIMIT, MAX_PICKLE_BYTES, inflate, render_pickle
+from qwatch.rq.timestamps import LATEST
+from qwatch.text.formatting import clip
+from qwatch.wire.replies import MAX_COUNT, NAME_LIMIT
 
 MESSAGE_LIMIT = 1 << 20
 """Bytes of one message parsed: a larger one is left unread, whatever it holds."""

@@ -41,9 +41,9 @@ from qwatch.celery.published import (
     decode_result,
 )
 from qwatch.celery.state import CeleryFailure, CeleryState, by_newest
-from qwatch.completions import Completion
 from qwatch.errors import first_line
-from qwatch.snapshot import CeleryWatch, WorkerStats
+from qwatch.model import CeleryWatch, WorkerStats
+from qwatch.rq.completions import Completion
 
 __all__ = ["CeleryEvents", "CeleryFailure", "CeleryView", "events_channel", "results_channel"]
 

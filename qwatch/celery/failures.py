@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import redis
 
-from qwatch import batch
 from qwatch.celery.events import results_channel
 from qwatch.celery.published import MAX_MESSAGE_BYTES, StoredResult, Undecodable, decode_result
 from qwatch.celery.state import CeleryFailure
 from qwatch.celery.task_states import FAILURE, status_of
 from qwatch.errors import UnreadableRecord
-from qwatch.formatting import clip
-from qwatch.jobs import FailedJob, JobDetail
-from qwatch.replies import check_allowed
-from qwatch.results import exception_line
-from qwatch.snapshot import CELERY
+from qwatch.model import CELERY
+from qwatch.rq.jobs import FailedJob, JobDetail
+from qwatch.rq.results import exception_line
+from qwatch.text.formatting import clip
+from qwatch.wire import batch
+from qwatch.wire.replies import check_allowed
 
 UNKNOWN_TASK = "<task name unknown>"
 """A failure heard from a result without `result_extended`: the result names no task."""

@@ -30,9 +30,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import redis
 
-from qwatch import batch, job_states
-from qwatch.batch import Command
-from qwatch.browse import MAX_LIMIT, SCAN_WINDOW, PageRequest, previous_offset
+from qwatch import job_states
 from qwatch.celery.broker import RESERVED_LIMIT, delivery_times, queue_of
 from qwatch.celery.envelope import Message, Unacked, Unreadable, parse_message, parse_unacked
 from qwatch.celery.failures import arguments_text, failure_detail, read_stored_result, stored_detail
@@ -40,10 +38,13 @@ from qwatch.celery.layout import CeleryLayout
 from qwatch.celery.state import CeleryFailure
 from qwatch.celery.task_states import ENDED
 from qwatch.errors import TargetError
-from qwatch.jobs import JobDetail, Waiting
-from qwatch.replies import as_list, check_allowed
-from qwatch.skips import Skips
-from qwatch.snapshot import CELERY
+from qwatch.model import CELERY
+from qwatch.rq.browse import MAX_LIMIT, SCAN_WINDOW, PageRequest, previous_offset
+from qwatch.rq.jobs import JobDetail, Waiting
+from qwatch.wire import batch
+from qwatch.wire.batch import Command
+from qwatch.wire.replies import as_list, check_allowed
+from qwatch.wire.skips import Skips
 
 RESERVED = "reserved"
 """Taken by a worker and not acked: prefetched, held for its ETA, or running (`acks_late`)."""

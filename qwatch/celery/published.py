@@ -21,13 +21,13 @@ from typing import Any
 
 from qwatch.celery.envelope import Unreadable, body_bytes, envelope_of
 from qwatch.celery.task_states import FAILURE
-from qwatch.decode import MAX_DEPTH, MAX_INT_DIGITS, MAX_ITEMS, MAX_NODES, MAX_OPCODES
-from qwatch.formatting import clip, clip_lines
-from qwatch.pickle_machine import Call, Dict, Global, Meter, walk
-from qwatch.pickle_machine import Undecodable as UnwalkablePickle
-from qwatch.pickle_text import Renderer
-from qwatch.replies import NAME_LIMIT
-from qwatch.timestamps import LATEST, parse_rq_time
+from qwatch.pickle.decode import MAX_DEPTH, MAX_INT_DIGITS, MAX_ITEMS, MAX_NODES, MAX_OPCODES
+from qwatch.pickle.machine import Call, Dict, Global, Meter, walk
+from qwatch.pickle.machine import Undecodable as UnwalkablePickle
+from qwatch.pickle.text import Renderer
+from qwatch.rq.timestamps import LATEST, parse_rq_time
+from qwatch.text.formatting import clip, clip_lines
+from qwatch.wire.replies import NAME_LIMIT
 
 MAX_MESSAGE_BYTES = 4 << 20
 """A message larger than this is skipped unread: no event or result of Celery's is that big

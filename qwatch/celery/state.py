@@ -44,12 +44,12 @@ from qwatch.celery.published import (
     text,
 )
 from qwatch.celery.task_states import ENDED, FAILURE, SUCCESS
-from qwatch.completions import Completion
-from qwatch.formatting import clip
 from qwatch.job_states import FAILED, FINISHED
-from qwatch.reader import DESCRIPTION_LIMIT
-from qwatch.replies import MAX_PID, NAME_LIMIT
-from qwatch.snapshot import CELERY, WorkerStats
+from qwatch.model import CELERY, WorkerStats
+from qwatch.rq.completions import Completion
+from qwatch.rq.reader import DESCRIPTION_LIMIT
+from qwatch.text.formatting import clip
+from qwatch.wire.replies import MAX_PID, NAME_LIMIT
 
 K = TypeVar("K")
 V = TypeVar("V")

@@ -11,7 +11,7 @@ from collections import Counter
 
 from qwatch.exporter.metrics import Reading, Row, Series
 from qwatch.exporter.totals import OTHER, JobTotals
-from qwatch.snapshot import CELERY, QueueStats, Snapshot
+from qwatch.model import CELERY, QueueStats, Snapshot
 
 HEAD_TASK_LIMIT = 10
 """Task names given their own label per queue; the rest of the head is summed as `other`,

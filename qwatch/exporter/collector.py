@@ -7,7 +7,7 @@ reported as `qwatch_up 0` with none of its other series, and its reading
 goes on in the background for the next scrape.
 
 Finished and failed jobs are not read from the registries at scrape time:
-each Redis has a background tracker (`qwatch.tracking`) that follows them at
+each Redis has a background tracker (`qwatch.rq.tracking`) that follows them at
 its own interval, so jobs whose records live less than the scrape interval
 are counted. Its completions wait for the next scrape, which folds them in
 after the completions stream has said which queues it counts exactly. A
@@ -31,17 +31,17 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import redis
 from prometheus_client.core import Metric
 
-from qwatch.completions import Completion, CompletionTracker
-from qwatch.connection import redis_reason
 from qwatch.exporter import celery_metrics, metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
-from qwatch.snapshot import RQ
-from qwatch.stream import CompletionStream
-from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
+from qwatch.model import RQ
+from qwatch.rq.completions import Completion, CompletionTracker
+from qwatch.rq.stream import CompletionStream
+from qwatch.rq.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.watch import Watch
+from qwatch.wire.connection import redis_reason
 
 log = logging.getLogger("qwatch.exporter")
 NOTHING: Reading = []

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from functools import partial
 
 from qwatch import __version__
-from qwatch.completions import OUTCOMES
 from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
 from qwatch.job_states import JOB_STATES, RATE_LIMITED
-from qwatch.memory import Remembered
-from qwatch.snapshot import CELERY, RQ, Snapshot
+from qwatch.model import CELERY, RQ, Snapshot
+from qwatch.rq.completions import OUTCOMES
+from qwatch.wire.memory import Remembered
 
 
 @dataclass(frozen=True, slots=True)

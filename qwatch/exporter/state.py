@@ -59,9 +59,9 @@ from typing import Any, TypeVar
 
 from qwatch.errors import StateFileError, first_line
 from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
-from qwatch.snapshot import RQ
-from qwatch.stream import StreamPosition
-from qwatch.untracked import OUTCOMES, Counts, WorkerLedger
+from qwatch.model import RQ
+from qwatch.rq.stream import StreamPosition
+from qwatch.rq.untracked import OUTCOMES, Counts, WorkerLedger
 
 FORMAT = 3
 OLD_FORMATS = frozenset({1, 2})

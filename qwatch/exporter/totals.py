@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from qwatch import job_states
-from qwatch.completions import Completion
-from qwatch.snapshot import RQ, Snapshot
-from qwatch.stream import StreamReading
-from qwatch.untracked import WorkerLedger
+from qwatch.model import RQ, Snapshot
+from qwatch.rq.completions import Completion
+from qwatch.rq.stream import StreamReading
+from qwatch.rq.untracked import WorkerLedger
 
 DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 """From ten milliseconds to an hour: the range of background jobs."""
@@ -101,7 +101,7 @@ class JobTotals:
         self.run_time: dict[QueueKey, Histogram] = {}
         self.wait_time: dict[QueueKey, Histogram] = {}
         self.worker_jobs: Counter[str] = Counter()
-        """Per outcome: what RQ's workers' own counters rose by (`qwatch.untracked`). Celery's
+        """Per outcome: what RQ's workers' own counters rose by (`qwatch.rq.untracked`). Celery's
         workers count no outcomes, only tasks processed (`celery_processed`)."""
         self.untracked: Counter[str] = Counter()
         """Jobs RQ's workers reported that no registry showed, per outcome."""

@@ -25,14 +25,14 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from qwatch import actions
-from qwatch.columns import Column
+from qwatch.cli.report import empty_hint, headline
 from qwatch.errors import QwatchError, first_line
-from qwatch.formatting import break_between_phrases, clip, clock
-from qwatch.jobs import JobDetail
-from qwatch.printable import printable
-from qwatch.report import empty_hint, headline
-from qwatch.snapshot import CELERY, RQ, QueueStats
+from qwatch.model import CELERY, RQ, QueueStats
+from qwatch.rq import actions
+from qwatch.rq.jobs import JobDetail
+from qwatch.text.columns import Column
+from qwatch.text.formatting import break_between_phrases, clip, clock
+from qwatch.text.printable import printable
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
 from qwatch.tui.celery_queue import CeleryQueuePanel
@@ -85,7 +85,7 @@ allocates, the UI thread included: pauses of a tenth of a second at a
 thousand workers. Cycles are still collected, just less often."""
 
 Action = Callable[..., str]
-"""One of `qwatch.actions` with its job or queue given: the feed adds the client and keys."""
+"""One of `qwatch.rq.actions` with its job or queue given: the feed adds the client and keys."""
 RowsOf = Callable[[Update, str, rows.Palette], rows.Rows]
 
 TABLES: dict[str, tuple[tuple[str, tuple[Column, ...], RowsOf], ...]] = {

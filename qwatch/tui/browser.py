@@ -18,10 +18,10 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Label, Static
 
 from qwatch import job_states
-from qwatch.browse import STATES, JobPage, PageRequest
 from qwatch.errors import QwatchError
-from qwatch.listing import COLUMNS, cells, summary
-from qwatch.printable import printable
+from qwatch.rq.browse import STATES, JobPage, PageRequest
+from qwatch.text.listing import COLUMNS, cells, summary
+from qwatch.text.printable import printable
 from qwatch.tui.dialogs import Help
 from qwatch.tui.rows import Rows
 from qwatch.tui.widgets.live_table import LiveTable

@@ -17,9 +17,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
-from qwatch.formatting import duration
-from qwatch.printable import printable
-from qwatch.snapshot import QueueStats
+from qwatch.model import QueueStats
+from qwatch.text.formatting import duration
+from qwatch.text.printable import printable
 from qwatch.tui.dialogs import Help
 from qwatch.tui.row_keys import split_key
 

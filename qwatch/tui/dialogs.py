@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from qwatch.printable import printable
+from qwatch.text.printable import printable
 
 
 class Confirm(ModalScreen[bool]):

@@ -2,7 +2,7 @@
 
 The app calls these from thread workers: a poll is blocking I/O. Finished
 and failed jobs are followed apart, by the same background tracker as the
-exporter's (`qwatch.tracking`), every `track_interval` seconds whatever the
+exporter's (`qwatch.rq.tracking`), every `track_interval` seconds whatever the
 refresh interval, so a job whose result is kept for a few seconds is
 counted; each refresh takes what it found since the last one.
 """
@@ -16,17 +16,17 @@ from typing import Protocol
 
 import redis
 
-from qwatch.browse import JobPage, PageRequest, read_page
-from qwatch.completions import Completion, CompletionTracker
-from qwatch.connection import Target, translated_errors
-from qwatch.functions import FunctionCounts, read_function_counts
-from qwatch.jobs import FailedJob, JobDetail
-from qwatch.snapshot import RQ, Snapshot
-from qwatch.stream import CompletionStream
-from qwatch.tracking import DEFAULT_INTERVAL, BackgroundTracker
+from qwatch.model import RQ, Snapshot
+from qwatch.rq.browse import JobPage, PageRequest, read_page
+from qwatch.rq.completions import Completion, CompletionTracker
+from qwatch.rq.functions import FunctionCounts, read_function_counts
+from qwatch.rq.jobs import FailedJob, JobDetail
+from qwatch.rq.stream import CompletionStream
+from qwatch.rq.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.tui.recent import FunctionRecent, RecentCompletions
 from qwatch.tui.trends import QueueTrend, Trends
 from qwatch.watch import Watch
+from qwatch.wire.connection import Target, translated_errors
 
 FAILED_LIMIT = 200
 PENDING_LIMIT = 100_000
@@ -140,7 +140,7 @@ class Feed:
             return read_page(self.client, request, keys=self.watch.rq_keys)
 
     def act(self, action: Callable[..., str]) -> str:
-        """Run one of `qwatch.actions` on this Redis, under its RQ prefix; its message says
+        """Run one of `qwatch.rq.actions` on this Redis, under its RQ prefix; its message says
         what it did."""
         with translated_errors(self.target):
             return action(self.client, keys=self.watch.rq_keys)

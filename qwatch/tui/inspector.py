@@ -13,11 +13,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from qwatch import job_states
-from qwatch.jobs import JobDetail
-from qwatch.listing import detail_rows
-from qwatch.printable import printable, printable_lines
-from qwatch.report import attempts_table
-from qwatch.snapshot import RQ
+from qwatch.cli.report import attempts_table
+from qwatch.model import RQ
+from qwatch.rq.jobs import JobDetail
+from qwatch.text.listing import detail_rows
+from qwatch.text.printable import printable, printable_lines
 from qwatch.tui.dialogs import Help
 
 ATTEMPTS_TITLE = "attempts (RQ records each Retry returned and the last outcome)"

@@ -9,7 +9,7 @@ results it stores).
 
 from __future__ import annotations
 
-from qwatch.snapshot import CELERY, Snapshot
+from qwatch.model import CELERY, Snapshot
 
 HEARTBEAT_SECONDS = 2.0
 """How often a Celery worker sends its heartbeat, unless configured otherwise."""

@@ -1,7 +1,7 @@
 """A table's rows measured and ordered off the UI thread: the work that grows with the rows.
 
 The app's reader thread prepares the rows of the screen in view, so that the
-UI thread only fits the columns (`qwatch.columns`) and paints what shows.
+UI thread only fits the columns (`qwatch.text.columns`) and paints what shows.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from qwatch.columns import Column, measure
+from qwatch.text.columns import Column, measure
 
 SortKey = Callable[[object], tuple[int, float | str]]
 

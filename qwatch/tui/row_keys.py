@@ -3,7 +3,7 @@ Celery's `default` are two rows, two trends and two selections."""
 
 from __future__ import annotations
 
-from qwatch.snapshot import QueueStats, WorkerStats
+from qwatch.model import QueueStats, WorkerStats
 
 
 def row_key(system: str, name: str) -> str:

@@ -18,11 +18,11 @@ from typing import NamedTuple
 
 from rich.text import Text
 
-from qwatch.columns import Column
-from qwatch.formatting import duration, load_average
-from qwatch.jobs import FailedJob
-from qwatch.printable import printable
-from qwatch.snapshot import CELERY, CeleryQueue, QueueStats, WorkerStats
+from qwatch.model import CELERY, CeleryQueue, QueueStats, WorkerStats
+from qwatch.rq.jobs import FailedJob
+from qwatch.text.columns import Column
+from qwatch.text.formatting import duration, load_average
+from qwatch.text.printable import printable
 from qwatch.tui.feed import Update
 from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.row_keys import key_of, row_key

@@ -10,8 +10,8 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from qwatch.completions import Completion
-from qwatch.snapshot import Snapshot
+from qwatch.model import Snapshot
+from qwatch.rq.completions import Completion
 from qwatch.tui.row_keys import key_of, row_key
 
 HISTORY = 30

@@ -17,7 +17,7 @@ from harness.workers import start_worker, stop_worker
 from qwatch.celery.layout import CeleryLayout
 from qwatch.exporter.collector import QwatchCollector
 from qwatch.exporter.exposition import TextFormat
-from qwatch.snapshot import CELERY, RQ
+from qwatch.model import CELERY, RQ
 from qwatch.watch import Watch
 from tests.exporter.conftest import Scrape, parse
 

@@ -18,7 +18,7 @@ from qwatch.celery.broker import (
     read_celery_queues,
 )
 from qwatch.celery.layout import CeleryLayout
-from qwatch.snapshot import QueueStats
+from qwatch.model import QueueStats
 from tests.celery.conftest import StartWorker
 
 DEFAULT = CeleryLayout()
@@ -112,7 +112,7 @@ def test_a_queue_whose_binding_table_vanished_is_still_read(
     assert queue(read_celery_queues(client, DEFAULT, queues), "short_lived").queued == 1
     assert discover_queues(client, DEFAULT) == ("lasting",)
 
-    from qwatch import batch
+    from qwatch.wire import batch
 
     real_run = batch.run
 

@@ -19,8 +19,8 @@ from qwatch.celery.broker import (
 )
 from qwatch.celery.envelope import Message, Unreadable, parse_message
 from qwatch.celery.layout import CeleryLayout
-from qwatch.memory import ClientMemory
-from tests.test_read_only import RoundTrips, command_calls
+from qwatch.wire.memory import ClientMemory
+from tests.properties.test_read_only import RoundTrips, command_calls
 
 DEFAULT = CeleryLayout()
 READS = {"llen", "lrange", "hlen", "hmget", "zrange", "scan", "smembers", "exists"}

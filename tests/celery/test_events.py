@@ -14,8 +14,8 @@ from harness.polling import wait_until
 from harness.redis_server import RedisServer
 from qwatch.celery.events import CeleryEvents, events_channel
 from qwatch.celery.state import RESULT_GRACE
-from qwatch.completions import Completion
-from qwatch.snapshot import WorkerStats
+from qwatch.model import WorkerStats
+from qwatch.rq.completions import Completion
 from tests.celery.conftest import Clock, StartWorker
 from tests.celery.messages import envelope, heartbeat
 

@@ -19,13 +19,13 @@ from harness.polling import wait_until
 from qwatch.celery.events import CeleryEvents
 from qwatch.celery.failures import UNKNOWN_TASK, read_stored_result, result_key, stored_detail
 from qwatch.cli import main
-from qwatch.connection import Target, connect
 from qwatch.errors import UnreadableRecord
-from qwatch.snapshot import CELERY
+from qwatch.model import CELERY
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed
 from qwatch.tui.inspector import Inspector
 from qwatch.watch import Watch
+from qwatch.wire.connection import Target, connect
 from tests.celery.conftest import StartWorker
 from tests.celery.test_events import live_worker
 from tests.tui.conftest import SIZE, table, until

@@ -9,7 +9,7 @@ from celery import Celery
 from harness.polling import wait_until
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import TextFormat
-from qwatch.snapshot import CELERY, RQ
+from qwatch.model import CELERY, RQ
 from qwatch.watch import Watch
 from tests.celery.conftest import StartWorker
 from tests.celery.side_by_side import (

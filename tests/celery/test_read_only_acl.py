@@ -14,9 +14,9 @@ from redis.client import PubSub
 
 from harness.polling import wait_until
 from harness.redis_server import RedisServer
-from qwatch.connection import Target, connect
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.watch import Watch
+from qwatch.wire.connection import Target, connect
 from tests.celery.conftest import StartWorker
 from tests.celery.side_by_side import (
     QUEUE,
@@ -26,7 +26,7 @@ from tests.celery.side_by_side import (
     send_jobs,
     subscribed,
 )
-from tests.test_read_only import CONNECTION_COMMANDS, READ_COMMANDS, readme_acl_lines
+from tests.properties.test_read_only import CONNECTION_COMMANDS, READ_COMMANDS, readme_acl_lines
 
 USER = "qwatch-celery"
 CELERY_READS = {"scan", "hlen", "zrange", "lrange", "hmget", "xinfo|stream"}

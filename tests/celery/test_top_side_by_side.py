@@ -6,10 +6,10 @@ from __future__ import annotations
 import redis
 from celery import Celery
 
-from qwatch.connection import Target, connect
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed
 from qwatch.watch import Watch
+from qwatch.wire.connection import Target, connect
 from tests.celery.conftest import StartWorker
 from tests.celery.side_by_side import (
     CELERY_WORKER,

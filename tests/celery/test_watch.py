@@ -18,10 +18,10 @@ import qwatch.watch
 from harness import tasks
 from harness.polling import wait_until
 from qwatch.celery.layout import CeleryLayout
-from qwatch.snapshot import CELERY, RQ
+from qwatch.model import CELERY, RQ
 from qwatch.watch import Watch
 from tests.celery.conftest import StartWorker
-from tests.test_cli import run_cli
+from tests.cli.test_cli import run_cli
 
 
 @pytest.fixture

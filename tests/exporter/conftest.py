@@ -11,10 +11,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.redis_server import RedisServer
-from qwatch.connection import Target, connect
 from qwatch.exporter.collector import RedisSource
-from qwatch.exporter.server import REQUEST_DEADLINE, ExporterServer, make_server
-from qwatch.exporter.web_config import WebConfig
+from qwatch.exporter.http.server import REQUEST_DEADLINE, ExporterServer, make_server
+from qwatch.exporter.http.web_config import WebConfig
+from qwatch.wire.connection import Target, connect
 
 Labels = tuple[tuple[str, str], ...]
 

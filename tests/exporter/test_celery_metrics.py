@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qwatch.completions import Completion
 from qwatch.exporter import celery_metrics, metrics
 from qwatch.exporter.celery_metrics import HEAD_TASK_LIMIT
 from qwatch.exporter.exposition import TextFormat
 from qwatch.exporter.totals import DEFAULT_BUCKETS, JobTotals
-from qwatch.snapshot import (
+from qwatch.model import (
     AbandonedJob,
     CeleryQueue,
     CeleryWatch,
@@ -19,6 +18,7 @@ from qwatch.snapshot import (
     Snapshot,
     WorkerStats,
 )
+from qwatch.rq.completions import Completion
 from tests.exporter.conftest import Scrape, parse
 
 RQ_EMAILS = QueueStats("emails", 5, 1, 7, 2, 0, 0, 0, 0, 30.0, 1, "job-1")

@@ -21,7 +21,7 @@ from harness import tasks
 from harness.polling import wait_until
 from harness.redis_server import RedisServer
 from harness.workers import run_burst, start_worker, stop_worker
-from qwatch.keys import DEFAULT_KEYS
+from qwatch.rq.keys import DEFAULT_KEYS
 from tests.exporter.conftest import Exporter, Scrape, StartExporter
 
 EXACT = "qwatch.rq.Worker"

@@ -13,14 +13,12 @@ from rq import Queue, Worker
 
 from harness import tasks
 from harness.workers import run_burst
-from qwatch.completions import Completion
-from qwatch.connection import Target, connect
 from qwatch.exporter import celery_metrics, metrics
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import TextFormat, families, written_by_qwatch
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.totals import DEFAULT_BUCKETS, JobTotals
-from qwatch.snapshot import (
+from qwatch.model import (
     CeleryQueue,
     CeleryWatch,
     QueueStats,
@@ -28,6 +26,8 @@ from qwatch.snapshot import (
     Snapshot,
     WorkerStats,
 )
+from qwatch.rq.completions import Completion
+from qwatch.wire.connection import Target, connect
 
 ODD = 'odd "queue"\\with\nnewline é'
 

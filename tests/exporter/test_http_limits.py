@@ -16,8 +16,8 @@ from harness import tasks
 from harness.polling import wait_until
 from qwatch.exporter import metrics
 from qwatch.exporter.exposition import TextFormat
+from qwatch.exporter.http.server import MAX_CONNECTIONS
 from qwatch.exporter.metrics import Reading
-from qwatch.exporter.server import MAX_CONNECTIONS
 from tests.exporter.conftest import Exporter, StartExporter, parse
 
 

@@ -8,8 +8,8 @@ from rq import Queue
 
 from harness import tasks
 from harness.workers import run_burst
+from tests.cli.test_cli import run_cli
 from tests.exporter.conftest import StartExporter
-from tests.test_cli import run_cli
 
 HISTOGRAMS = ("qwatch_job_duration_seconds", "qwatch_job_wait_seconds")
 QUEUES = ("emails", "reports", "video")

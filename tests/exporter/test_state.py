@@ -27,14 +27,14 @@ from harness.prometheus import PrometheusServer
 from harness.redis_server import free_port
 from harness.workers import run_burst, start_worker, stop_worker
 from qwatch.cli import main
-from qwatch.completions import Completion
 from qwatch.errors import StateFileError
 from qwatch.exporter import state
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import JobTotals
-from qwatch.keys import DEFAULT_KEYS
-from qwatch.stream import StreamPosition
-from qwatch.untracked import WorkerLedger
+from qwatch.rq.completions import Completion
+from qwatch.rq.keys import DEFAULT_KEYS
+from qwatch.rq.stream import StreamPosition
+from qwatch.rq.untracked import WorkerLedger
 from tests.exporter.conftest import Exporter, Scrape, StartExporter
 from tests.exporter.test_exact_mode import ADD, DIVIDE, EXACT, assert_counts
 

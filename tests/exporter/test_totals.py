@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qwatch.completions import Completion
 from qwatch.exporter.totals import DEFAULT_BUCKETS, FORGET_AFTER, JobTotals
-from qwatch.snapshot import QueueStats, RedisInfo, Snapshot
+from qwatch.model import QueueStats, RedisInfo, Snapshot
+from qwatch.rq.completions import Completion
 
 
 def snapshot(at: float, *queues: str) -> Snapshot:

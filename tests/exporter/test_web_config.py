@@ -15,7 +15,7 @@ import pytest
 
 from harness.certificates import CertificateAuthority
 from qwatch.errors import TargetError
-from qwatch.exporter.web_config import load_web_config
+from qwatch.exporter.http.web_config import load_web_config
 from tests.exporter.conftest import Exporter, StartExporter
 from tests.exporter.test_http_limits import closed_while_trickling
 

@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 from textual.pilot import Pilot
 
-from qwatch.connection import Target, connect
-from qwatch.tracking import BackgroundTracker
+from qwatch.rq.tracking import BackgroundTracker
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed
 from qwatch.tui.inspector import Inspector
 from qwatch.tui.widgets.live_table import LiveTable
+from qwatch.wire.connection import Target, connect
 
 SIZE = (160, 40)
 

@@ -7,13 +7,8 @@ from dataclasses import replace
 
 import redis
 
-from qwatch.browse import JobPage, ListedJob, PageRequest
-from qwatch.connection import Target
 from qwatch.errors import QwatchError
-from qwatch.functions import FunctionCount, FunctionCounts
-from qwatch.jobs import FailedJob, JobDetail
-from qwatch.results import Attempt
-from qwatch.snapshot import (
+from qwatch.model import (
     CELERY,
     AbandonedJob,
     CeleryQueue,
@@ -23,9 +18,14 @@ from qwatch.snapshot import (
     Snapshot,
     WorkerStats,
 )
+from qwatch.rq.browse import JobPage, ListedJob, PageRequest
+from qwatch.rq.functions import FunctionCount, FunctionCounts
+from qwatch.rq.jobs import FailedJob, JobDetail
+from qwatch.rq.results import Attempt
 from qwatch.tui.feed import Update
 from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import QueueTrend
+from qwatch.wire.connection import Target
 
 NOW = 1_764_000_000.0
 TRACEBACK = """Traceback (most recent call last):

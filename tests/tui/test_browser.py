@@ -16,12 +16,12 @@ from textual.widgets import Static
 from harness import tasks
 from harness.workers import run_burst
 from harness.workload import bulk_jobs, busy_workload
-from qwatch.browse import STATES
+from qwatch.rq.browse import STATES
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.browser import PAGE_SIZE, JobBrowser
 from qwatch.tui.inspector import Inspector
 from qwatch.tui.widgets.live_table import LiveTable
-from tests.test_browse import CommandCount, rq_ids
+from tests.rq.test_browse import CommandCount, rq_ids
 from tests.tui.conftest import SIZE, make_app, table, track, until
 
 

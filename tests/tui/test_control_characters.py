@@ -7,7 +7,7 @@ from rich.syntax import Syntax
 from textual.widgets import Label, Static
 
 from qwatch.tui.inspector import Inspector
-from tests.test_printable import plant_hostile_state
+from tests.properties.test_printable import plant_hostile_state
 from tests.tui.conftest import SIZE, cells, make_app, table, until
 
 

@@ -8,8 +8,8 @@ from rq import Queue
 
 from harness import tasks
 from harness.workers import run_burst
-from qwatch.connection import Target, connect
 from qwatch.tui.feed import Feed
+from qwatch.wire.connection import Target, connect
 
 
 def test_jobs_kept_by_nobody_count_as_out_in_exact_mode(client: redis.Redis, url: str) -> None:

@@ -11,9 +11,9 @@ from rq.job import Job
 from harness import tasks
 from harness.polling import wait_until
 from harness.workers import run_burst
-from qwatch.connection import Target, connect
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed
+from qwatch.wire.connection import Target, connect
 from tests.tui.conftest import SIZE, cells, following, make_app, table, track, until
 
 

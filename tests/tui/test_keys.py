@@ -13,8 +13,8 @@ from textual.widgets._footer import FooterKey
 
 from harness import tasks
 from harness.workers import run_burst
-from qwatch.browse import STATES
-from qwatch.jobs import read_failed
+from qwatch.rq.browse import STATES
+from qwatch.rq.jobs import read_failed
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.browser import JobBrowser
 from qwatch.tui.dialogs import Help

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qwatch.completions import Completion
+from qwatch.rq.completions import Completion
 from qwatch.tui.recent import RecentCompletions, percentile
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qwatch.columns import Column
-from qwatch.completions import Completion
-from qwatch.snapshot import CELERY, RQ
+from qwatch.model import CELERY, RQ
+from qwatch.rq.completions import Completion
+from qwatch.text.columns import Column
 from qwatch.tui import rows
 from qwatch.tui.rows import QUEUE_COLUMNS, WORKER_COLUMNS
 from qwatch.tui.trends import Trends

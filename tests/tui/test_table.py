@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from textual.widgets._footer import FooterKey
 
-from qwatch.jobs import FailedJob
+from qwatch.rq.jobs import FailedJob
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.messages import Polled
 from qwatch.tui.trends import QueueTrend

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from qwatch.columns import GAP, Column, fit, fitted
+from qwatch.text.columns import GAP, Column, fit, fitted
 from qwatch.tui.prepared import Prepared, prepare
 from qwatch.tui.rows import Rows, Sortable, cell_style, cell_text, sort_key
 

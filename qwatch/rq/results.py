@@ -1,0 +1,151 @@
+"""A job's results stream (`rq:results:<id>`): one entry per recorded execution.
+
+RQ 2 adds an entry when a job succeeds, fails for good, is stopped, or
+returns `Retry` (RETRIED, then MAX_RETRIES_EXCEEDED), keeping about the last
+ten. A job retried because it raised gets no entry per failed attempt: only
+its last outcome is recorded. Return values are pickles, shown by walking
+their opcodes; tracebacks are base64 of zlib text.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from qwatch.pickle.decode import ARGUMENTS_LIMIT, inflate, render_pickle
+from qwatch.rq import job_fields
+from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
+from qwatch.text.formatting import clip
+from qwatch.wire.batch import Command
+from qwatch.wire.replies import (
+    as_float,
+    as_int,
+    as_list,
+    as_name,
+    as_pairs,
+    as_strict_text,
+    as_text,
+)
+
+MAX_TRACEBACK_BYTES = 1 << 20
+MAX_RESULT_BYTES = 1 << 20
+"""A larger return value is not walked: it is named by its size."""
+EXCEPTION_LIMIT = 300
+ATTEMPTS_LIMIT = 20
+"""Entries read per job: RQ keeps about ten."""
+
+OUTCOMES = {1: "successful", 2: "failed", 3: "stopped", 4: "retried", 5: "max retries exceeded"}
+"""RQ's `Result.Type` values."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One recorded execution of a job: how and when it ended, and on which worker."""
+
+    recorded_at: float | None
+    outcome: str
+    worker: str | None
+    execution_id: str | None
+    started_at: float | None
+    ended_at: float | None
+    result: str | None
+    exception: str | None
+
+
+def latest_command(job_id: str, keys: RQKeys = DEFAULT_KEYS) -> Command:
+    """The newest entry of a job's results stream."""
+    return ("XREVRANGE", keys.results_key(job_id), "+", "-", "COUNT", 1)
+
+
+def history_command(job_id: str, keys: RQKeys = DEFAULT_KEYS) -> Command:
+    """Up to `ATTEMPTS_LIMIT` entries, newest first."""
+    return ("XREVRANGE", keys.results_key(job_id), "+", "-", "COUNT", ATTEMPTS_LIMIT)
+
+
+def result_fields(reply: Any) -> dict[str, Any]:
+    """The newest entry of an XREVRANGE reply as a field dict; empty if none."""
+    entries = as_list(reply)
+    return _entry(entries[0])[1] if entries else {}
+
+
+def attempts(reply: Any) -> tuple[Attempt, ...]:
+    """Every entry of an XREVRANGE reply as an attempt, oldest first."""
+    found = []
+    for raw in reversed(as_list(reply)):
+        entry_id, fields = _entry(raw)
+        if not fields:
+            continue
+        kind = as_int(fields.get(job_fields.RESULT_TYPE), default=-1)
+        traceback = decoded_traceback(fields)
+        found.append(
+            Attempt(
+                recorded_at=_stream_time(entry_id),
+                outcome=OUTCOMES.get(kind, f"type {kind}"),
+                worker=as_name(fields.get(job_fields.RESULT_WORKER_NAME)),
+                execution_id=as_name(fields.get(job_fields.RESULT_EXECUTION_ID)),
+                started_at=as_float(fields.get(job_fields.RESULT_EXECUTION_STARTED_AT)),
+                ended_at=as_float(fields.get(job_fields.RESULT_EXECUTION_ENDED_AT)),
+                result=return_value(fields, 300),
+                exception=exception_line(traceback),
+            )
+        )
+    return tuple(found)
+
+
+def decoded_traceback(result: dict[str, Any]) -> str | None:
+    """The traceback an entry holds (`exc_string`), up to a megabyte; None if it holds none."""
+    encoded = result.get(job_fields.RESULT_EXC_STRING)
+    if not isinstance(encoded, bytes):
+        return None
+    try:
+        text, _cut = inflate(base64.b64decode(encoded, validate=True), MAX_TRACEBACK_BYTES)
+    except (binascii.Error, ValueError):
+        return "<unreadable traceback in the results stream>"
+    return text.decode("utf-8", "replace")
+
+
+def return_value(result: dict[str, Any], limit: int = ARGUMENTS_LIMIT) -> str | None:
+    """An entry's return value as display text, never unpickled; None if it holds none."""
+    encoded = result.get(job_fields.RESULT_RETURN_VALUE)
+    if not isinstance(encoded, bytes):
+        return None
+    if len(encoded) > MAX_RESULT_BYTES * 4 // 3:
+        return f"<return value of {len(encoded) * 3 // 4} bytes, not read>"
+    try:
+        return render_pickle(base64.b64decode(encoded, validate=True), limit)
+    except (binascii.Error, ValueError):
+        return "<unreadable return value>"
+
+
+def exception_line(traceback: str | None) -> str | None:
+    """The line naming the exception: `ZeroDivisionError: division by zero`.
+
+    It is the first unindented line after the last frame (`  File ...`), so a
+    message of many lines or a huge one still yields its first line, cut to
+    `EXCEPTION_LIMIT`. Without frames (RQ's own notes, such as an abandoned
+    job's), the last non-empty line.
+    """
+    if not traceback:
+        return None
+    lines = [line for line in traceback.rstrip().splitlines() if line.strip()]
+    frames = [i for i, line in enumerate(lines) if line.startswith('  File "')]
+    after = lines[frames[-1] + 1 :] if frames else []
+    found = next((line for line in after if not line[:1].isspace()), None)
+    line = found if found is not None else (lines[-1].strip() if lines else None)
+    return clip(line, EXCEPTION_LIMIT) if line else None
+
+
+def _entry(raw: Any) -> tuple[str | None, dict[str, Any]]:
+    entry = as_list(raw)
+    if len(entry) != 2:
+        return None, {}
+    pairs = as_pairs(entry[1])
+    return as_strict_text(entry[0]), {as_text(name) or "": value for name, value in pairs}
+
+
+def _stream_time(entry_id: str | None) -> float | None:
+    """An entry id is `<milliseconds>-<sequence>`."""
+    millis, _sep, _seq = (entry_id or "").partition("-")
+    return int(millis) / 1000 if millis.isdigit() else None
