@@ -23,7 +23,8 @@ from rq.registry import FinishedJobRegistry
 
 from harness.redis_server import RedisServer
 from harness.workload import bulk_jobs
-from qwatch.rq.browse import PageRequest, read_page
+from qwatch.model import PageRequest
+from qwatch.rq.browse import read_page
 
 PAGE = 100
 

@@ -24,8 +24,8 @@ from benchmarks.stream import append_entries
 from harness.redis_server import RedisServer
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
+from qwatch.model import RQ, Completion
 from qwatch.rq import stream
-from qwatch.rq.completions import Completion
 from qwatch.rq.keys import DEFAULT_KEYS
 from qwatch.rq.reader import read_snapshot
 from qwatch.rq.stream import CompletionStream, StreamPosition
@@ -42,10 +42,14 @@ def fleet_totals(queues: int) -> JobTotals:
         name = f"queue-{queue:05d}"
         for function in range(5):
             ended.append(
-                Completion("j", name, "finished", f"app.tasks.f{function}", None, 1, 2, 2.5)
+                Completion(
+                    "j", name, "finished", f"app.tasks.f{function}", None, 1, 2, 2.5, system=RQ
+                )
             )
         for exception in range(2):
-            ended.append(Completion("j", name, "failed", "app.tasks.f0", f"E{exception}", 1, 2, 3))
+            ended.append(
+                Completion("j", name, "failed", "app.tasks.f0", f"E{exception}", 1, 2, 3, system=RQ)
+            )
     totals.add_completions(ended)
     return totals
 

@@ -1,15 +1,19 @@
-"""A sample of the task queues on one Redis: plain frozen values that every face reads.
+"""The records every face shows: a sample of one Redis, jobs, failures, pages, completions.
 
-RQ and Celery fill the same records; `system` says whose a record is. Times
-are seconds since the epoch as floats; ages are seconds. A value the system
-did not record, recorded out of any sensible range, or does not have at all
-(Celery keeps no registry of finished jobs), is None, never a guess.
+Sources fill them (`qwatch.rq`, `qwatch.celery`); faces read them through
+`qwatch.watch`. Each record says whose it is in `system`, given by the source
+that made it, never assumed. Times are seconds since the epoch as floats;
+ages are seconds. A value the system did not record, recorded out of any
+sensible range, or does not have at all (Celery keeps no registry of finished
+jobs), is None, never a guess.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from qwatch.limits import SCAN_WINDOW
 
 RQ, CELERY = "rq", "celery"
 SYSTEMS = (RQ, CELERY)
@@ -52,7 +56,7 @@ class QueueStats:
     oldest_queued_age_seconds: float | None
     workers: int | None
     head_job: str | None
-    system: str = RQ
+    system: str = field(kw_only=True)
     celery: CeleryQueue | None = None
     ready: int | None = None
     """RQ 3.0: dependents whose dependencies are met, about to join the queue."""
@@ -94,7 +98,7 @@ class WorkerStats:
     ip_address: str | None = None
     python_version: str | None = None
     rq_version: str | None = None
-    system: str = RQ
+    system: str = field(kw_only=True)
     processed: int | None = None
     """Celery: tasks the worker says it processed, whatever their outcome."""
     first_processed: int | None = None
@@ -226,3 +230,225 @@ class Snapshot:
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as JSON-ready data; its keys are documented in the README."""
         return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """A job that finished or failed for good, seen once."""
+
+    id: str
+    queue: str
+    outcome: str
+    function: str | None
+    exception: str | None
+    enqueued_at: float | None
+    started_at: float | None
+    ended_at: float
+    system: str = field(kw_only=True)
+
+    @property
+    def run_seconds(self) -> float | None:
+        """Run time: ended minus started."""
+        return None if self.started_at is None else max(0.0, self.ended_at - self.started_at)
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """Time in the queue: started minus enqueued."""
+        if self.started_at is None or self.enqueued_at is None:
+            return None
+        return max(0.0, self.started_at - self.enqueued_at)
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One recorded execution of a job: how and when it ended, and on which worker."""
+
+    recorded_at: float | None
+    outcome: str
+    worker: str | None
+    execution_id: str | None
+    started_at: float | None
+    ended_at: float | None
+    result: str | None
+    exception: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """Where a Celery task's message is in the broker: kombu keeps no other record of a task
+    that has not ended."""
+
+    queue: str
+    priority: int | None
+    """The priority step of the list that holds it; None once a worker reserved it."""
+    ahead: int | None
+    """Messages of its queue to be consumed before it; None once reserved."""
+    reserved_at: float | None
+    """When a worker took it, not acked since: prefetched, held for its ETA, or running
+    with `acks_late`."""
+    overdue: bool
+    """Reserved for longer than the visibility timeout: kombu delivers it again."""
+
+
+@dataclass(frozen=True, slots=True)
+class JobDetail:
+    """One job as `qwatch job` and the inspector show it."""
+
+    id: str
+    status: str | None
+    function: str
+    arguments: str
+    description: str | None
+    origin: str | None
+    worker: str | None
+    created_at: float | None
+    enqueued_at: float | None
+    started_at: float | None
+    ended_at: float | None
+    timeout: int | None
+    retries_left: int | None
+    result: str | None
+    exception: str | None
+    traceback: str | None
+    meta: str | None = None
+    retries_used: int | None = None
+    retry_intervals: tuple[int, ...] = ()
+    dependencies: tuple[str, ...] = ()
+    attempts: tuple[Attempt, ...] = ()
+    system: str = field(kw_only=True)
+    """Whose job: RQ's can be requeued and deleted, Celery's only read."""
+    scheduled_for: float | None = None
+    """When a scheduled job is due to be queued: RQ keeps it in the queue's scheduled
+    registry only, as the entry's score. A Celery task's ETA or countdown."""
+    waiting: Waiting | None = None
+    """A Celery task not ended: where its message is."""
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """Time from enqueued to started."""
+        return _span(self.enqueued_at, self.started_at)
+
+    @property
+    def run_seconds(self) -> float | None:
+        """Time from started to ended."""
+        return _span(self.started_at, self.ended_at)
+
+
+@dataclass(frozen=True, slots=True)
+class FailedJob:
+    """One row of the failed-job list."""
+
+    id: str
+    queue: str
+    function: str
+    exception: str | None
+    worker: str | None
+    failed_at: float | None
+    system: str = field(kw_only=True)
+    """Whose failure: the faces key rows by system and id, and act on RQ's alone."""
+
+
+def _span(start: float | None, end: float | None) -> float | None:
+    return max(0.0, end - start) if start is not None and end is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which jobs to list: a queue, a state, where to start and how many, and an optional filter."""
+
+    queue: str
+    state: str
+    offset: int = 0
+    limit: int = 50
+    function: str = ""
+    text: str = ""
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.function or self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedJob:
+    """One job of a page, with what its state makes worth showing.
+
+    `score` is the registry's own: the run time of a scheduled job, the
+    moment a deferred or canceled job was registered, the heartbeat deadline
+    of a started one, the expiry of a finished or failed one.
+    """
+
+    id: str
+    position: int
+    function: str
+    status: str | None
+    worker: str | None
+    created_at: float | None
+    enqueued_at: float | None
+    started_at: float | None
+    ended_at: float | None
+    score: float | None
+    waits_for: tuple[str, ...]
+    result: str | None
+    exception: str | None
+    exists: bool
+
+
+@dataclass(frozen=True, slots=True)
+class JobPage:
+    """A page of one state of one queue, and where it sits in the whole."""
+
+    request: PageRequest
+    queue_known: bool
+    total: int
+    jobs: tuple[ListedJob, ...]
+    scanned: int
+    next_offset: int | None
+    taken_at: float
+    system: str = field(kw_only=True)
+
+    @property
+    def previous_offset(self) -> int | None:
+        return previous_offset(self.request)
+
+
+def previous_offset(request: PageRequest) -> int | None:
+    """Where the page before starts; with a filter, one window back."""
+    if request.offset <= 0:
+        return None
+    step = SCAN_WINDOW if request.filtered else request.limit
+    return max(0, request.offset - step)
+
+
+@dataclass(frozen=True, slots=True)
+class CeleryMessage:
+    """One task's message, waiting or reserved, as a page lists it."""
+
+    id: str | None
+    position: int
+    """From 0: in consumption order for waiting messages, in delivery order for reserved."""
+    status: str
+    function: str
+    """The task's name, as RQ's pages call a job's."""
+    arguments: str
+    waiting: Waiting
+    eta: float | None
+    retries: int | None
+    redelivered: bool
+    """kombu delivered it before: a worker died holding it, or it was overdue."""
+
+
+@dataclass(frozen=True, slots=True)
+class CeleryPage:
+    """A page of one Celery queue's messages in one state, and where it sits in the whole."""
+
+    request: PageRequest
+    total: int
+    jobs: tuple[CeleryMessage, ...]
+    scanned: int
+    next_offset: int | None
+    taken_at: float
+    system: str = field(kw_only=True)
+
+    @property
+    def previous_offset(self) -> int | None:
+        return previous_offset(self.request)

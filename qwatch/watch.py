@@ -28,9 +28,8 @@ from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
 from qwatch.celery.failures import failed_row
 from qwatch.celery.jobs import Found, celery_job
 from qwatch.celery.layout import CeleryLayout
-from qwatch.model import CELERY, RQ, Snapshot
-from qwatch.rq.completions import Completion
-from qwatch.rq.jobs import FailedJob, JobDetail, read_failed, read_job
+from qwatch.model import CELERY, RQ, Completion, FailedJob, JobDetail, Snapshot
+from qwatch.rq.jobs import read_failed, read_job
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
 from qwatch.rq.reader import read_redis_info, read_snapshot
 from qwatch.wire import batch

@@ -42,8 +42,7 @@ from qwatch.celery.published import (
 )
 from qwatch.celery.state import CeleryFailure, CeleryState, by_newest
 from qwatch.errors import first_line
-from qwatch.model import CeleryWatch, WorkerStats
-from qwatch.rq.completions import Completion
+from qwatch.model import CeleryWatch, Completion, WorkerStats
 
 __all__ = ["CeleryEvents", "CeleryFailure", "CeleryView", "events_channel", "results_channel"]
 

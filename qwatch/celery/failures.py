@@ -16,8 +16,7 @@ from qwatch.celery.published import MAX_MESSAGE_BYTES, StoredResult, Undecodable
 from qwatch.celery.state import CeleryFailure
 from qwatch.celery.task_states import FAILURE, status_of
 from qwatch.errors import UnreadableRecord
-from qwatch.model import CELERY
-from qwatch.rq.jobs import FailedJob, JobDetail
+from qwatch.model import CELERY, FailedJob, JobDetail
 from qwatch.rq.results import exception_line
 from qwatch.text.formatting import clip
 from qwatch.wire import batch

@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from typing import Any, NamedTuple, TypeVar
 
 import redis
@@ -38,9 +38,15 @@ from qwatch.celery.layout import CeleryLayout
 from qwatch.celery.state import CeleryFailure
 from qwatch.celery.task_states import ENDED
 from qwatch.errors import TargetError
-from qwatch.model import CELERY
-from qwatch.rq.browse import MAX_LIMIT, SCAN_WINDOW, PageRequest, previous_offset
-from qwatch.rq.jobs import JobDetail, Waiting
+from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW
+from qwatch.model import (
+    CELERY,
+    CeleryMessage,
+    CeleryPage,
+    JobDetail,
+    PageRequest,
+    Waiting,
+)
 from qwatch.wire import batch
 from qwatch.wire.batch import Command
 from qwatch.wire.replies import as_list, check_allowed
@@ -59,41 +65,6 @@ SEARCH_LIMIT = 10_000
 T = TypeVar("T")
 UNREADABLE = "<unreadable message: {}>"
 UNNAMED = "<no task name>"
-
-
-@dataclass(frozen=True, slots=True)
-class CeleryMessage:
-    """One task's message, waiting or reserved, as a page lists it."""
-
-    id: str | None
-    position: int
-    """From 0: in consumption order for waiting messages, in delivery order for reserved."""
-    status: str
-    function: str
-    """The task's name, as RQ's pages call a job's."""
-    arguments: str
-    waiting: Waiting
-    eta: float | None
-    retries: int | None
-    redelivered: bool
-    """kombu delivered it before: a worker died holding it, or it was overdue."""
-
-
-@dataclass(frozen=True, slots=True)
-class CeleryPage:
-    """A page of one Celery queue's messages in one state, and where it sits in the whole."""
-
-    request: PageRequest
-    total: int
-    jobs: tuple[CeleryMessage, ...]
-    scanned: int
-    next_offset: int | None
-    taken_at: float
-    system: str = CELERY
-
-    @property
-    def previous_offset(self) -> int | None:
-        return previous_offset(self.request)
 
 
 class Found(NamedTuple):
@@ -142,7 +113,7 @@ def read_page(
         raise ValueError(f"no such state of a Celery queue: {request.state!r}")
     now = time.time() if now is None else now
     offset = max(0, request.offset)
-    limit = max(1, min(request.limit, MAX_LIMIT))
+    limit = max(1, min(request.limit, PAGE_LIMIT))
     window = SCAN_WINDOW if request.filtered else limit
     if request.state == job_states.QUEUED:
         total, listed = _waiting_page(client, layout, request.queue, offset, window)
@@ -166,6 +137,7 @@ def read_page(
         scanned=end - offset,
         next_offset=end if offset < end < total else None,
         taken_at=now,
+        system=CELERY,
     )
 
 

@@ -45,8 +45,7 @@ from qwatch.celery.published import (
 )
 from qwatch.celery.task_states import ENDED, FAILURE, SUCCESS
 from qwatch.job_states import FAILED, FINISHED
-from qwatch.model import CELERY, WorkerStats
-from qwatch.rq.completions import Completion
+from qwatch.model import CELERY, Completion, WorkerStats
 from qwatch.rq.reader import DESCRIPTION_LIMIT
 from qwatch.text.formatting import clip
 from qwatch.wire.replies import MAX_PID, NAME_LIMIT

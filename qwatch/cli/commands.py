@@ -31,9 +31,9 @@ from qwatch.cli.report import (
 from qwatch.errors import QwatchError, TargetError
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
-from qwatch.model import CELERY, RQ
-from qwatch.rq.browse import LISTED_STATES, SCAN_WINDOW, PageRequest, page_dict, read_page
-from qwatch.rq.browse import MAX_LIMIT as MAX_PAGE
+from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW
+from qwatch.model import CELERY, RQ, PageRequest
+from qwatch.rq.browse import LISTED_STATES, page_dict, read_page
 from qwatch.rq.keys import (
     DEFAULT_PREFIX,
     PREFIX_VARIABLE,
@@ -216,10 +216,10 @@ def _jobs_command(
     )
     jobs.add_argument(
         "--limit",
-        type=_count(MAX_PAGE),
+        type=_count(PAGE_LIMIT),
         default=20,
         metavar="N",
-        help=f"at most N jobs (default 20, at most {MAX_PAGE})",
+        help=f"at most N jobs (default 20, at most {PAGE_LIMIT})",
     )
     jobs.add_argument(
         "--offset",

@@ -11,10 +11,7 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from qwatch.celery.jobs import CeleryPage
-from qwatch.model import CELERY, RQ, QueueStats, Snapshot
-from qwatch.rq.browse import JobPage
-from qwatch.rq.jobs import FailedJob, JobDetail
+from qwatch.model import CELERY, RQ, CeleryPage, FailedJob, JobDetail, JobPage, QueueStats, Snapshot
 from qwatch.text.columns import GAP, Column, fit, fitted, measure
 from qwatch.text.formatting import byte_size, duration, load_average, plural
 from qwatch.text.listing import (

@@ -36,8 +36,8 @@ from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
-from qwatch.model import RQ
-from qwatch.rq.completions import Completion, CompletionTracker
+from qwatch.model import RQ, Completion
+from qwatch.rq.completions import CompletionTracker
 from qwatch.rq.stream import CompletionStream
 from qwatch.rq.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.watch import Watch

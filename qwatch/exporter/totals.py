@@ -14,8 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from qwatch import job_states
-from qwatch.model import RQ, Snapshot
-from qwatch.rq.completions import Completion
+from qwatch.model import RQ, Completion, Snapshot
 from qwatch.rq.stream import StreamReading
 from qwatch.rq.untracked import WorkerLedger
 

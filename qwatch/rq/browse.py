@@ -20,14 +20,15 @@ keys, oldest first, and keeps the queue's own (three round trips).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from functools import partial
 from typing import Any
 
 import redis
 
 from qwatch import job_states
-from qwatch.model import RQ
+from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW
+from qwatch.model import RQ, JobPage, ListedJob, PageRequest
 from qwatch.pickle.decode import call_name
 from qwatch.rq import job_fields, rate_limits
 from qwatch.rq.jobs import FUNCTION_LIMIT, dependency_ids, traceback_of
@@ -68,9 +69,6 @@ NEWEST_FIRST = frozenset({job_states.FINISHED, job_states.FAILED, job_states.CAN
 WITH_RESULTS = frozenset({job_states.FINISHED, job_states.FAILED})
 """States whose jobs' results stream is read for the return value or the exception."""
 
-MAX_LIMIT = 500
-SCAN_WINDOW = 1000
-"""Entries a filtered page examines at most."""
 RESULT_LIMIT = 200
 """A return value is cut to this in a list; the inspector shows more."""
 
@@ -86,73 +84,6 @@ _FIELDS = (
     job_fields.DESCRIPTION,
     job_fields.EXC_INFO,
 )
-
-
-@dataclass(frozen=True, slots=True)
-class PageRequest:
-    """Which jobs to list: a queue, a state, where to start and how many, and an optional filter."""
-
-    queue: str
-    state: str
-    offset: int = 0
-    limit: int = 50
-    function: str = ""
-    text: str = ""
-
-    @property
-    def filtered(self) -> bool:
-        return bool(self.function or self.text)
-
-
-@dataclass(frozen=True, slots=True)
-class ListedJob:
-    """One job of a page, with what its state makes worth showing.
-
-    `score` is the registry's own: the run time of a scheduled job, the
-    moment a deferred or canceled job was registered, the heartbeat deadline
-    of a started one, the expiry of a finished or failed one.
-    """
-
-    id: str
-    position: int
-    function: str
-    status: str | None
-    worker: str | None
-    created_at: float | None
-    enqueued_at: float | None
-    started_at: float | None
-    ended_at: float | None
-    score: float | None
-    waits_for: tuple[str, ...]
-    result: str | None
-    exception: str | None
-    exists: bool
-
-
-@dataclass(frozen=True, slots=True)
-class JobPage:
-    """A page of one state of one queue, and where it sits in the whole."""
-
-    request: PageRequest
-    queue_known: bool
-    total: int
-    jobs: tuple[ListedJob, ...]
-    scanned: int
-    next_offset: int | None
-    taken_at: float
-    system: str = RQ
-
-    @property
-    def previous_offset(self) -> int | None:
-        return previous_offset(self.request)
-
-
-def previous_offset(request: PageRequest) -> int | None:
-    """Where the page before starts; with a filter, one window back."""
-    if request.offset <= 0:
-        return None
-    step = SCAN_WINDOW if request.filtered else request.limit
-    return max(0, request.offset - step)
 
 
 def page_dict(page: JobPage) -> dict[str, Any]:
@@ -176,7 +107,7 @@ def read_page(
     if request.state == job_states.RATE_LIMITED:
         return _held_page(client, request, now, keys)
     offset = max(0, request.offset)
-    limit = max(1, min(request.limit, MAX_LIMIT))
+    limit = max(1, min(request.limit, PAGE_LIMIT))
     window = SCAN_WINDOW if request.filtered else limit
     known, total, listing = batch.run(
         client,
@@ -219,6 +150,7 @@ def read_page(
         scanned=end - offset,
         next_offset=end if offset < end < size else None,
         taken_at=now,
+        system=RQ,
     )
 
 
@@ -226,7 +158,7 @@ def _held_page(client: redis.Redis, request: PageRequest, now: float, keys: RQKe
     """The queue's jobs held back by rate limits, oldest first, a page of them."""
     known, held = _held_jobs(client, request.queue, keys)
     offset = max(0, request.offset)
-    limit = max(1, min(request.limit, MAX_LIMIT))
+    limit = max(1, min(request.limit, PAGE_LIMIT))
     skips = Skips()
     jobs: list[ListedJob] = []
     for position, (score, job_id, fields) in enumerate(held[offset:], start=offset):
@@ -245,6 +177,7 @@ def _held_page(client: redis.Redis, request: PageRequest, now: float, keys: RQKe
         scanned=end - offset,
         next_offset=end if end < len(held) else None,
         taken_at=now,
+        system=RQ,
     )
 
 

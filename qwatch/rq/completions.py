@@ -63,7 +63,7 @@ from typing import Any
 import redis
 
 from qwatch import job_states
-from qwatch.model import RQ
+from qwatch.model import RQ, Completion
 from qwatch.pickle.decode import function_name
 from qwatch.rq import job_fields
 from qwatch.rq.jobs import exception_name, traceback_of
@@ -110,33 +110,6 @@ _JOB_FIELDS = (
 )
 _CHECK_FIELDS = (job_fields.ENDED_AT, job_fields.STATUS)
 _WORKER_FIELDS = ("successful_job_count", "failed_job_count", "birth", "total_working_time")
-
-
-@dataclass(frozen=True, slots=True)
-class Completion:
-    """A job that finished or failed for good, seen once."""
-
-    id: str
-    queue: str
-    outcome: str
-    function: str | None
-    exception: str | None
-    enqueued_at: float | None
-    started_at: float | None
-    ended_at: float
-    system: str = RQ
-
-    @property
-    def run_seconds(self) -> float | None:
-        """Run time: ended minus started."""
-        return None if self.started_at is None else max(0.0, self.ended_at - self.started_at)
-
-    @property
-    def wait_seconds(self) -> float | None:
-        """Time in the queue: started minus enqueued."""
-        if self.started_at is None or self.enqueued_at is None:
-            return None
-        return max(0.0, self.started_at - self.enqueued_at)
 
 
 @dataclass(slots=True)
@@ -611,4 +584,5 @@ def _completion(
         enqueued_at=parse_rq_time(fields.get(job_fields.ENQUEUED_AT)),
         started_at=parse_rq_time(fields.get(job_fields.STARTED_AT)),
         ended_at=ended_at,
+        system=RQ,
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -18,7 +18,7 @@ import redis
 
 from qwatch import job_states
 from qwatch.errors import UnreadableRecord, first_line
-from qwatch.model import RQ
+from qwatch.model import RQ, FailedJob, JobDetail
 from qwatch.pickle.decode import (
     MAX_PICKLE_BYTES,
     call_name,
@@ -30,7 +30,6 @@ from qwatch.rq import job_fields
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
 from qwatch.rq.reader import queue_names
 from qwatch.rq.results import (
-    Attempt,
     attempts,
     decoded_traceback,
     exception_line,
@@ -75,81 +74,6 @@ _FAILED_ROW_FIELDS = (
     job_fields.EXC_INFO,
 )
 """What a failed job's row reads of its hash, in `_failed_row`'s order."""
-
-
-@dataclass(frozen=True, slots=True)
-class Waiting:
-    """Where a Celery task's message is in the broker: kombu keeps no other record of a task
-    that has not ended."""
-
-    queue: str
-    priority: int | None
-    """The priority step of the list that holds it; None once a worker reserved it."""
-    ahead: int | None
-    """Messages of its queue to be consumed before it; None once reserved."""
-    reserved_at: float | None
-    """When a worker took it, not acked since: prefetched, held for its ETA, or running
-    with `acks_late`."""
-    overdue: bool
-    """Reserved for longer than the visibility timeout: kombu delivers it again."""
-
-
-@dataclass(frozen=True, slots=True)
-class JobDetail:
-    """One job as `qwatch job` and the inspector show it."""
-
-    id: str
-    status: str | None
-    function: str
-    arguments: str
-    description: str | None
-    origin: str | None
-    worker: str | None
-    created_at: float | None
-    enqueued_at: float | None
-    started_at: float | None
-    ended_at: float | None
-    timeout: int | None
-    retries_left: int | None
-    result: str | None
-    exception: str | None
-    traceback: str | None
-    meta: str | None = None
-    retries_used: int | None = None
-    retry_intervals: tuple[int, ...] = ()
-    dependencies: tuple[str, ...] = ()
-    attempts: tuple[Attempt, ...] = ()
-    system: str = RQ
-    """Whose job: RQ's can be requeued and deleted, Celery's only read."""
-    scheduled_for: float | None = None
-    """When a scheduled job is due to be queued: RQ keeps it in the queue's scheduled
-    registry only, as the entry's score. A Celery task's ETA or countdown."""
-    waiting: Waiting | None = None
-    """A Celery task not ended: where its message is."""
-
-    @property
-    def wait_seconds(self) -> float | None:
-        """Time from enqueued to started."""
-        return _span(self.enqueued_at, self.started_at)
-
-    @property
-    def run_seconds(self) -> float | None:
-        """Time from started to ended."""
-        return _span(self.started_at, self.ended_at)
-
-
-@dataclass(frozen=True, slots=True)
-class FailedJob:
-    """One row of the failed-job list."""
-
-    id: str
-    queue: str
-    function: str
-    exception: str | None
-    worker: str | None
-    failed_at: float | None
-    system: str = RQ
-    """Whose failure: the faces key rows by system and id, and act on RQ's alone."""
 
 
 def read_job(client: redis.Redis, job_id: str, keys: RQKeys = DEFAULT_KEYS) -> JobDetail | None:
@@ -216,6 +140,7 @@ def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobD
         ),
         dependencies=dependency_ids(job.get(job_fields.DEPENDENCY_IDS)),
         attempts=attempts(history),
+        system=RQ,
     )
 
 
@@ -264,7 +189,7 @@ def read_failed(
             job_id,
             partial(_failed_row, job_id, q, replies[2 * i], replies[2 * i + 1]),
         )
-        or FailedJob(job_id, q, f"<unreadable job: {skips.last}>", None, None, None)
+        or FailedJob(job_id, q, f"<unreadable job: {skips.last}>", None, None, None, system=RQ)
         for i, (_score, q, job_id) in enumerate(candidates)
     ]
     return sorted(rows, key=lambda row: row.failed_at or 0.0, reverse=True)[:limit]
@@ -314,6 +239,7 @@ def _failed_row(job_id: str, queue: str, fields_reply: Any, result_reply: Any) -
         exception=exception_line(_traceback(exc_info, result)),
         worker=_worker(worker, result),
         failed_at=parse_rq_time(ended_at),
+        system=RQ,
     )
 
 
@@ -356,7 +282,3 @@ def _traceback(legacy: Any, result: dict[str, Any]) -> str | None:
     except ValueError:
         return legacy[:MAX_TRACEBACK_BYTES].decode("utf-8", "replace")
     return text.decode("utf-8", "replace")
-
-
-def _span(start: float | None, end: float | None) -> float | None:
-    return max(0.0, end - start) if start is not None and end is not None else None

@@ -39,6 +39,7 @@ import redis
 
 from qwatch import job_states
 from qwatch.model import (
+    RQ,
     AbandonedJob,
     CurrentJob,
     QueueStats,
@@ -681,6 +682,7 @@ def _queue_stats(
         oldest_queued_age_seconds=oldest,
         workers=workers,
         head_job=head if queued else None,
+        system=RQ,
     )
 
 
@@ -717,6 +719,7 @@ def _worker_stats(
         python_version=fields.python_version,
         rq_version=fields.rq_version,
         current_jobs=tuple(current),
+        system=RQ,
     )
 
 

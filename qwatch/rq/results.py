@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
 from typing import Any
 
+from qwatch.model import Attempt
 from qwatch.pickle.decode import ARGUMENTS_LIMIT, inflate, render_pickle
 from qwatch.rq import job_fields
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
@@ -38,20 +38,6 @@ ATTEMPTS_LIMIT = 20
 
 OUTCOMES = {1: "successful", 2: "failed", 3: "stopped", 4: "retried", 5: "max retries exceeded"}
 """RQ's `Result.Type` values."""
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """One recorded execution of a job: how and when it ended, and on which worker."""
-
-    recorded_at: float | None
-    outcome: str
-    worker: str | None
-    execution_id: str | None
-    started_at: float | None
-    ended_at: float | None
-    result: str | None
-    exception: str | None
 
 
 def latest_command(job_id: str, keys: RQKeys = DEFAULT_KEYS) -> Command:

@@ -56,8 +56,7 @@ from typing import Any
 import redis
 
 from qwatch import job_states
-from qwatch.model import Snapshot, WorkerStats
-from qwatch.rq.completions import Completion
+from qwatch.model import RQ, Completion, Snapshot, WorkerStats
 from qwatch.rq.jobs import MAX_NAME
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
 from qwatch.wire import batch
@@ -340,6 +339,7 @@ def _completion(values: list[Any], stream_id: StreamId) -> Completion | None:
         enqueued_at=_seconds(enqueued),
         started_at=_seconds(started),
         ended_at=ended_at if ended_at is not None else stream_id[0] / 1000,
+        system=RQ,
     )
 
 

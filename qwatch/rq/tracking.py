@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 import redis
 
-from qwatch.rq.completions import Completion, CompletionTracker
+from qwatch.model import Completion
+from qwatch.rq.completions import CompletionTracker
 from qwatch.wire.connection import redis_reason
 
 DEFAULT_INTERVAL = 1.0

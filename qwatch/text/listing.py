@@ -7,9 +7,8 @@ import time
 
 from qwatch import job_states
 from qwatch.celery import jobs as celery_jobs
-from qwatch.celery.jobs import CeleryMessage, CeleryPage
-from qwatch.rq.browse import SCAN_WINDOW, JobPage, ListedJob
-from qwatch.rq.jobs import JobDetail, Waiting
+from qwatch.limits import SCAN_WINDOW
+from qwatch.model import CeleryMessage, CeleryPage, JobDetail, JobPage, ListedJob, Waiting
 from qwatch.text.columns import Column
 from qwatch.text.formatting import clock, duration
 

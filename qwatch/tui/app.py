@@ -27,9 +27,8 @@ from textual.worker import get_current_worker
 
 from qwatch.cli.report import empty_hint, headline
 from qwatch.errors import QwatchError, first_line
-from qwatch.model import CELERY, RQ, QueueStats
+from qwatch.model import CELERY, RQ, JobDetail, QueueStats
 from qwatch.rq import actions
-from qwatch.rq.jobs import JobDetail
 from qwatch.text.columns import Column
 from qwatch.text.formatting import break_between_phrases, clip, clock
 from qwatch.text.printable import printable

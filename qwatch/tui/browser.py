@@ -19,7 +19,8 @@ from textual.widgets import ContentSwitcher, Footer, Input, Label, Static
 
 from qwatch import job_states
 from qwatch.errors import QwatchError
-from qwatch.rq.browse import STATES, JobPage, PageRequest
+from qwatch.model import JobPage, PageRequest
+from qwatch.rq.browse import STATES
 from qwatch.text.listing import COLUMNS, cells, summary
 from qwatch.text.printable import printable
 from qwatch.tui.dialogs import Help

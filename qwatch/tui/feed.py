@@ -16,11 +16,10 @@ from typing import Protocol
 
 import redis
 
-from qwatch.model import RQ, Snapshot
-from qwatch.rq.browse import JobPage, PageRequest, read_page
-from qwatch.rq.completions import Completion, CompletionTracker
+from qwatch.model import RQ, Completion, FailedJob, JobDetail, JobPage, PageRequest, Snapshot
+from qwatch.rq.browse import read_page
+from qwatch.rq.completions import CompletionTracker
 from qwatch.rq.functions import FunctionCounts, read_function_counts
-from qwatch.rq.jobs import FailedJob, JobDetail
 from qwatch.rq.stream import CompletionStream
 from qwatch.rq.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.tui.recent import FunctionRecent, RecentCompletions

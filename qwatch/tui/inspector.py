@@ -14,8 +14,7 @@ from textual.widgets import Footer, Label, Static
 
 from qwatch import job_states
 from qwatch.cli.report import attempts_table
-from qwatch.model import RQ
-from qwatch.rq.jobs import JobDetail
+from qwatch.model import RQ, JobDetail
 from qwatch.text.listing import detail_rows
 from qwatch.text.printable import printable, printable_lines
 from qwatch.tui.dialogs import Help

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from qwatch import job_states
-from qwatch.rq.completions import Completion
+from qwatch.model import Completion
 
 WINDOW_SECONDS = 300.0
 MAX_KEPT = 50_000

@@ -18,8 +18,7 @@ from typing import NamedTuple
 
 from rich.text import Text
 
-from qwatch.model import CELERY, CeleryQueue, QueueStats, WorkerStats
-from qwatch.rq.jobs import FailedJob
+from qwatch.model import CELERY, CeleryQueue, FailedJob, QueueStats, WorkerStats
 from qwatch.text.columns import Column
 from qwatch.text.formatting import duration, load_average
 from qwatch.text.printable import printable

@@ -10,8 +10,7 @@ from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from qwatch.model import Snapshot
-from qwatch.rq.completions import Completion
+from qwatch.model import Completion, Snapshot
 from qwatch.tui.row_keys import key_of, row_key
 
 HISTORY = 30

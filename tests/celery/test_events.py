@@ -14,8 +14,7 @@ from harness.polling import wait_until
 from harness.redis_server import RedisServer
 from qwatch.celery.events import CeleryEvents, events_channel
 from qwatch.celery.state import RESULT_GRACE
-from qwatch.model import WorkerStats
-from qwatch.rq.completions import Completion
+from qwatch.model import Completion, WorkerStats
 from tests.celery.conftest import Clock, StartWorker
 from tests.celery.messages import envelope, heartbeat
 

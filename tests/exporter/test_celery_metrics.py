@@ -10,27 +10,43 @@ from qwatch.exporter.celery_metrics import HEAD_TASK_LIMIT
 from qwatch.exporter.exposition import TextFormat
 from qwatch.exporter.totals import DEFAULT_BUCKETS, JobTotals
 from qwatch.model import (
+    RQ,
     AbandonedJob,
     CeleryQueue,
     CeleryWatch,
+    Completion,
     QueueStats,
     RedisInfo,
     Snapshot,
     WorkerStats,
 )
-from qwatch.rq.completions import Completion
 from tests.exporter.conftest import Scrape, parse
 
-RQ_EMAILS = QueueStats("emails", 5, 1, 7, 2, 0, 0, 0, 0, 30.0, 1, "job-1")
+RQ_EMAILS = QueueStats("emails", 5, 1, 7, 2, 0, 0, 0, 0, 30.0, 1, "job-1", system=RQ)
 CELERY_EMAILS = QueueStats(
-    "emails", 9, 2, None, None, None, 1, None, None, None, None, None, "celery",
+    "emails", 9, 2, None, None, None, 1, None, None, None, None, None,
     CeleryQueue(((0, 4), (3, 0), (6, 3), (9, 2)), 3, 1, 4000.0, (("tasks.send", 9),), 9),
+    system="celery",
 )  # fmt: skip
 
 
 def worker(name: str, system: str = "rq", **fields: object) -> WorkerStats:
     stats = WorkerStats(
-        name, "host", 1, "idle", ("emails",), None, None, None, 0.0, 1.0, False, 0, 0, 0.0
+        name,
+        "host",
+        1,
+        "idle",
+        ("emails",),
+        None,
+        None,
+        None,
+        0.0,
+        1.0,
+        False,
+        0,
+        0,
+        0.0,
+        system=RQ,
     )
     return replace(stats, system=system, **fields)  # type: ignore[arg-type]
 
@@ -180,8 +196,10 @@ def test_celery_counters_count_apart_from_rq() -> None:
     first = snapshot(
         RQ_EMAILS, CELERY_EMAILS, workers=(celery_worker,), celery=CeleryWatch(10.0, 0, 0)
     )
-    rq_done = Completion("j", "emails", "finished", "app.send", None, 1.0, 2.0, 3.0)
-    celery_done = Completion("t", "emails", "finished", "tasks.send", None, 1.0, 2.0, 9.0, "celery")
+    rq_done = Completion("j", "emails", "finished", "app.send", None, 1.0, 2.0, 3.0, system=RQ)
+    celery_done = Completion(
+        "t", "emails", "finished", "tasks.send", None, 1.0, 2.0, 9.0, system="celery"
+    )
     totals.add(first, [rq_done, celery_done])
     later = replace(first, taken_at=110.0, workers=(replace(first.workers[0], processed=8),))
     got = scrape(later, totals)

@@ -19,14 +19,15 @@ from qwatch.exporter.exposition import TextFormat, families, written_by_qwatch
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.totals import DEFAULT_BUCKETS, JobTotals
 from qwatch.model import (
+    RQ,
     CeleryQueue,
     CeleryWatch,
+    Completion,
     QueueStats,
     RedisInfo,
     Snapshot,
     WorkerStats,
 )
-from qwatch.rq.completions import Completion
 from qwatch.wire.connection import Target, connect
 
 ODD = 'odd "queue"\\with\nnewline é'
@@ -75,15 +76,15 @@ def library_output(reading: Reading, accept: str) -> tuple[bytes, bool | None]:
 
 
 def odd_reading() -> Reading:
-    queue = QueueStats(ODD, 3, 1, 2, 4, 0, 1, 0, 0, 12.5, 2, "job-1")
-    plain = QueueStats("plain", 0, 0, 0, 0, 0, 0, 0, 0, None, 0, None)
+    queue = QueueStats(ODD, 3, 1, 2, 4, 0, 1, 0, 0, 12.5, 2, "job-1", system=RQ)
+    plain = QueueStats("plain", 0, 0, 0, 0, 0, 0, 0, 0, None, 0, None, system=RQ)
     worker = WorkerStats(
-        "w", "host", 1, "busy", (ODD,), "job-2", "f()", 1.5, 0.0, 2.0, False, 3, 1, 10.25
+        "w", "host", 1, "busy", (ODD,), "job-2", "f()", 1.5, 0.0, 2.0, False, 3, 1, 10.25, system=RQ
     )
     head = ((ODD, 2), ("app.send", 1))
     celery_queue = QueueStats(
-        ODD, 3, 1, None, None, None, 0, None, None, None, None, None, "celery",
-        CeleryQueue(((0, 2), (3, 1)), 4, 1, 1900.5, head, 3),
+        ODD, 3, 1, None, None, None, 0, None, None, None, None, None,
+        CeleryQueue(((0, 2), (3, 1)), 4, 1, 1900.5, head, 3), system="celery",
     )  # fmt: skip
     celery_worker = WorkerStats(
         "celery@h", "h", 2, "online", (), None, None, None, 0.0, 1.0, False, None, None, None,
@@ -100,9 +101,9 @@ def odd_reading() -> Reading:
         celery=CeleryWatch(61.5, 1000, 7),
     )
     totals = JobTotals(DEFAULT_BUCKETS, 50)
-    done = Completion("j", ODD, "finished", "app.send", None, 1.0, 2.0, 2.004)
-    failed = Completion("k", ODD, "failed", None, "requests.Timeout", 1.0, 2.0, 9000.0)
-    task = Completion("t", ODD, "finished", ODD, None, 1.0, 2.0, 3.0, "celery")
+    done = Completion("j", ODD, "finished", "app.send", None, 1.0, 2.0, 2.004, system=RQ)
+    failed = Completion("k", ODD, "failed", None, "requests.Timeout", 1.0, 2.0, 9000.0, system=RQ)
+    task = Completion("t", ODD, "finished", ODD, None, 1.0, 2.0, 3.0, system="celery")
     totals.add(snapshot, [done, failed, task])
     return metrics.merge(
         [

@@ -31,7 +31,7 @@ from qwatch.errors import StateFileError
 from qwatch.exporter import state
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import JobTotals
-from qwatch.rq.completions import Completion
+from qwatch.model import RQ, Completion
 from qwatch.rq.keys import DEFAULT_KEYS
 from qwatch.rq.stream import StreamPosition
 from qwatch.rq.untracked import WorkerLedger
@@ -327,7 +327,7 @@ def test_a_failed_write_is_logged_once_and_the_scrape_answers(
 
 def ended(function: str, outcome: str = "finished") -> Completion:
     exception = "ValueError" if outcome == "failed" else None
-    return Completion("job", "default", outcome, function, exception, 1.0, 2.0, 2.5)
+    return Completion("job", "default", outcome, function, exception, 1.0, 2.0, 2.5, system=RQ)
 
 
 def test_labels_and_histograms_go_on_as_they_were(tmp_path: Path) -> None:
@@ -460,7 +460,9 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
     totals = JobTotals((1.0, 10.0), label_limit=1)
     checkpoint.restore(totals, WorkerLedger(), 0.0)
     totals.add_completions([ended("app.send"), ended("app.other")])
-    celery = Completion("t", "default", "finished", "app.send", None, 1.0, 2.0, 2.5, "celery")
+    celery = Completion(
+        "t", "default", "finished", "app.send", None, 1.0, 2.0, 2.5, system="celery"
+    )
     totals.add_completions([celery])
     assert totals.finished == {
         ("rq", "default", "app.send"): 8,

@@ -5,18 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from qwatch.exporter.totals import DEFAULT_BUCKETS, FORGET_AFTER, JobTotals
-from qwatch.model import QueueStats, RedisInfo, Snapshot
-from qwatch.rq.completions import Completion
+from qwatch.model import RQ, Completion, QueueStats, RedisInfo, Snapshot
 
 
 def snapshot(at: float, *queues: str) -> Snapshot:
-    stats = tuple(QueueStats(q, 0, 0, 0, 0, 0, 0, 0, 0, None, 0, None) for q in queues)
+    stats = tuple(QueueStats(q, 0, 0, 0, 0, 0, 0, 0, 0, None, 0, None, system=RQ) for q in queues)
     return Snapshot(at, stats, (), (), (), False, RedisInfo(None, None, None))
 
 
 def test_a_vanished_queue_is_forgotten_after_an_hour() -> None:
     totals = JobTotals(DEFAULT_BUCKETS, 50)
-    done = Completion("j", "old", "finished", "f", None, 0.0, 1.0, 2.0)
+    done = Completion("j", "old", "finished", "f", None, 0.0, 1.0, 2.0, system=RQ)
     totals.add(snapshot(0.0, "old"), [done])
     totals.add(snapshot(10.0), [])
     assert totals.finished == {("rq", "old", "f"): 1}
@@ -26,10 +25,12 @@ def test_a_vanished_queue_is_forgotten_after_an_hour() -> None:
 
 def test_an_rq_and_a_celery_queue_of_one_name_are_counted_and_forgotten_apart() -> None:
     totals = JobTotals(DEFAULT_BUCKETS, 1)
-    rq = Completion("j", "emails", "failed", "app.send", "ValueError", 0.0, 1.0, 2.0)
-    celery = Completion("t", "emails", "failed", "tasks.send", "KeyError", 0.0, 1.0, 5.0, "celery")
+    rq = Completion("j", "emails", "failed", "app.send", "ValueError", 0.0, 1.0, 2.0, system=RQ)
+    celery = Completion(
+        "t", "emails", "failed", "tasks.send", "KeyError", 0.0, 1.0, 5.0, system="celery"
+    )
     celery_queue = QueueStats(
-        "emails", 0, 0, None, None, None, 0, None, None, None, None, None, "celery"
+        "emails", 0, 0, None, None, None, 0, None, None, None, None, None, system="celery"
     )
     totals.add(snapshot(0.0, "emails"), [rq, celery])
     assert totals.failed == {

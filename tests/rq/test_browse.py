@@ -24,7 +24,9 @@ from harness import tasks
 from harness.redis_server import RedisServer
 from harness.workers import run_burst
 from harness.workload import bulk_jobs, busy_workload
-from qwatch.rq.browse import SCAN_WINDOW, STATES, PageRequest, read_page
+from qwatch.limits import SCAN_WINDOW
+from qwatch.model import PageRequest
+from qwatch.rq.browse import STATES, read_page
 from qwatch.rq.jobs import read_job
 from qwatch.tui.feed import Feed
 from qwatch.wire import batch

@@ -17,7 +17,8 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry, StartedJobRegist
 from harness import tasks
 from harness.polling import wait_until
 from harness.workers import run_burst, running_jobs, start_worker, stop_worker
-from qwatch.rq.completions import Completion, CompletionTracker
+from qwatch.model import Completion
+from qwatch.rq.completions import CompletionTracker
 from qwatch.wire import batch
 
 

@@ -10,18 +10,22 @@ import redis
 from qwatch.errors import QwatchError
 from qwatch.model import (
     CELERY,
+    RQ,
     AbandonedJob,
+    Attempt,
     CeleryQueue,
     CeleryWatch,
+    FailedJob,
+    JobDetail,
+    JobPage,
+    ListedJob,
+    PageRequest,
     QueueStats,
     RedisInfo,
     Snapshot,
     WorkerStats,
 )
-from qwatch.rq.browse import JobPage, ListedJob, PageRequest
 from qwatch.rq.functions import FunctionCount, FunctionCounts
-from qwatch.rq.jobs import FailedJob, JobDetail
-from qwatch.rq.results import Attempt
 from qwatch.tui.feed import Update
 from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import QueueTrend
@@ -61,6 +65,7 @@ def queue(
         age,
         workers,
         None,
+        system=RQ,
     )
 
 
@@ -75,7 +80,7 @@ def worker(
     return WorkerStats(
         name, host, 4200 + len(name), state, queues, "job-1" if job else None, job,
         12.5 if job else None, NOW - 86_400, 95.0 if overdue else 1.5, overdue, 1520, 12, 8123.5,
-        f"10.0.0.{len(name)}:{50000 + len(host)}", "3.12.4", "2.12.0",
+        f"10.0.0.{len(name)}:{50000 + len(host)}", "3.12.4", "2.12.0",system=RQ
     )  # fmt: skip
 
 
@@ -121,6 +126,7 @@ UPDATE = Update(
             "requests.exceptions.Timeout: https://shop.example/item/42 did not answer within 30s",
             "c070d972.13",
             NOW - 5,
+            system=RQ,
         ),
         FailedJob(
             "9a0c4e7d-1b2f-4c3a-8e5d-7f6a9b0c1d2e",
@@ -129,6 +135,7 @@ UPDATE = Update(
             "smtplib.SMTPServerDisconnected: Connection unexpectedly closed",
             "a11b.7",
             NOW - 95,
+            system=RQ,
         ),
         FailedJob(
             "c51d7e2a-6f3b-4a8c-9d0e-1b2c3d4e5f60",
@@ -137,6 +144,7 @@ UPDATE = Update(
             "ZeroDivisionError: division by zero",
             "c070d972.14",
             NOW - 3700,
+            system=RQ,
         ),
     ),
     trends={
@@ -172,7 +180,7 @@ JOB = JobDetail(
     dependencies=("a7c1-parent",), attempts=(
         Attempt(NOW - 5, "failed", "c070d972.13", "x1", NOW - 35, NOW - 5, None,
                 "requests.exceptions.Timeout: https://shop.example/item/42 did not answer"),
-    ),
+    ),system=RQ
 )  # fmt: skip
 
 
@@ -208,7 +216,7 @@ class FrozenFeed:
 
     def page(self, request: PageRequest) -> JobPage:
         jobs = tuple(replace(job, position=request.offset + i) for i, job in enumerate(LISTED))
-        return JobPage(request, True, 1234, jobs, 3, request.offset + 3, NOW)
+        return JobPage(request, True, 1234, jobs, 3, request.offset + 3, NOW, system=RQ)
 
     def act(self, action: Callable[[redis.Redis], str]) -> str:
         raise QwatchError("frozen data: nothing to change")
@@ -227,7 +235,20 @@ def celery_queue(
     read = sum(count for _name, count in heads)
     facts = CeleryQueue(steps, reserved, overdue, 340.0 if overdue else 4.0, heads, read)
     return QueueStats(
-        name, queued, None, None, None, None, eta, None, None, None, None, None, CELERY, facts
+        name,
+        queued,
+        None,
+        None,
+        None,
+        None,
+        eta,
+        None,
+        None,
+        None,
+        None,
+        None,
+        facts,
+        system=CELERY,
     )
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from qwatch.rq.completions import Completion
+from qwatch.model import RQ, Completion
 from qwatch.tui.recent import RecentCompletions, percentile
 
 
 def ended(function: str, outcome: str, at: float, ran: float) -> Completion:
-    return Completion(f"{function}-{at}", "q", outcome, function, None, at - ran - 1, at - ran, at)
+    return Completion(
+        f"{function}-{at}", "q", outcome, function, None, at - ran - 1, at - ran, at, system=RQ
+    )
 
 
 def test_counts_and_run_times_of_the_last_minutes() -> None:

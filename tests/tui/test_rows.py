@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qwatch.model import CELERY, RQ
-from qwatch.rq.completions import Completion
+from qwatch.model import CELERY, RQ, Completion
 from qwatch.text.columns import Column
 from qwatch.tui import rows
 from qwatch.tui.rows import QUEUE_COLUMNS, WORKER_COLUMNS
@@ -65,9 +64,9 @@ def test_trends_count_each_system_s_completions_for_its_own_queue() -> None:
     trends.update(first, [])
     later = replace(first, taken_at=first.taken_at + 10)
     ended = [
-        Completion(f"c{i}", "default", "finished", None, None, None, None, NOW, CELERY)
+        Completion(f"c{i}", "default", "finished", None, None, None, None, NOW, system=CELERY)
         for i in range(5)
-    ] + [Completion("r1", "default", "finished", None, None, None, None, NOW, RQ)]
+    ] + [Completion("r1", "default", "finished", None, None, None, None, NOW, system=RQ)]
     found = trends.update(later, ended)
     assert found["celery:default"].out_per_second == 0.5
     assert found["rq:default"].out_per_second == 0.1

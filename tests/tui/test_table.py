@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from textual.widgets._footer import FooterKey
 
-from qwatch.rq.jobs import FailedJob
+from qwatch.model import RQ, FailedJob
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.messages import Polled
 from qwatch.tui.trends import QueueTrend
@@ -45,7 +45,9 @@ async def test_the_important_columns_fit_80_columns_and_ids_stay_whole() -> None
 
 
 async def test_a_huge_exception_is_capped_and_its_width_goes_with_it() -> None:
-    huge = FailedJob("0" * 36, "crawl", "shop.crawl.product", "E" * 30_000, "w.1", NOW - 1)
+    huge = FailedJob(
+        "0" * 36, "crawl", "shop.crawl.product", "E" * 30_000, "w.1", NOW - 1, system=RQ
+    )
     with_huge = replace(UPDATE, failed=(huge, *UPDATE.failed))
     app = frozen_app()
     async with app.run_test(size=(200, 50)) as pilot:
