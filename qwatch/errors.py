@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from qwatch.limits import FIRST_LINE_LIMIT
+
 
 class QwatchError(Exception):
     """Base of every error qwatch expects and explains in one line."""
@@ -17,10 +19,6 @@ class RedisUnavailable(QwatchError):
 
 class StateFileError(QwatchError):
     """`serve --state-file` names a file that cannot be read, or that qwatch did not write."""
-
-
-FIRST_LINE_LIMIT = 200
-"""Library messages may embed whole object reprs; a log line or an error stays short."""
 
 
 def first_line(exc: BaseException) -> str:

@@ -35,19 +35,13 @@ from qwatch.celery.layout import (
     is_kombu_exchange,
     is_kombu_queue,
 )
+from qwatch.limits import NAME_LIMIT
 from qwatch.model import CELERY, CeleryQueue, QueueStats
 from qwatch.rq.timestamps import LATEST
 from qwatch.wire import batch
 from qwatch.wire.batch import Command, Packed
 from qwatch.wire.memory import ClientMemory
-from qwatch.wire.replies import (
-    NAME_LIMIT,
-    as_float,
-    as_list,
-    as_pairs,
-    as_strict_text,
-    check_allowed,
-)
+from qwatch.wire.replies import as_float, as_list, as_pairs, as_strict_text, check_allowed
 from qwatch.wire.skips import Skips
 
 log = logging.getLogger("qwatch.celery")

@@ -6,7 +6,7 @@ kombu's JSON envelope: `body` (base64 of the task serializer's bytes),
 `retries`, `argsrepr`, …) and `properties` (`priority`, `delivery_info`).
 Everything a monitor lists is in the headers, so the body is decoded only
 when a person asks to see it, and a pickled body only through qwatch's
-pickle machine. A message over `MESSAGE_LIMIT` bytes, or one that is not
+pickle machine. A message over `MESSAGE_BYTES` bytes, or one that is not
 such an envelope, is `Unreadable`: a placeholder, never an exception.
 """
 
@@ -20,17 +20,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from qwatch.celery.layout import HIGHEST_PRIORITY
-from qwatch.pickle.decode import ARGUMENTS_LIMIT, MAX_PICKLE_BYTES, inflate, render_pickle
+from qwatch.limits import ARGUMENTS_LIMIT, BODY_LIMIT, MESSAGE_BYTES, NAME_LIMIT
+from qwatch.pickle.decode import MAX_PICKLE_BYTES, inflate, render_pickle
 from qwatch.rq.timestamps import LATEST
 from qwatch.text.formatting import clip
-from qwatch.wire.replies import MAX_COUNT, NAME_LIMIT
+from qwatch.wire.replies import MAX_COUNT
 
-MESSAGE_LIMIT = 1 << 20
-"""Bytes of one message parsed: a larger one is left unread, whatever it holds."""
-REPR_LIMIT = ARGUMENTS_LIMIT
-"""Characters of `argsrepr`/`kwargsrepr` kept: Celery cuts them at 1024 itself."""
-BODY_LIMIT = 20_000
-"""Characters of a body shown by `body_text`."""
 PICKLE = "application/x-python-serialize"
 _SHORT = 128
 """Characters of a content type or an ETA string: longer is none Celery wrote."""
@@ -102,7 +97,7 @@ def parse_unacked(raw: Any) -> Unacked | Unreadable:
     return Unacked(message, exchange, routing_key)
 
 
-def envelope_of(raw: Any, limit: int = MESSAGE_LIMIT) -> dict[str, Any] | Unreadable:
+def envelope_of(raw: Any, limit: int = MESSAGE_BYTES) -> dict[str, Any] | Unreadable:
     """kombu's JSON envelope as a dict, or why `raw` is none: the one parse of it, for
     queued messages and for what kombu PUBLISHes alike."""
     value = _json(raw, limit)
@@ -149,7 +144,7 @@ def body_text(raw: Any, limit: int = BODY_LIMIT) -> str:
     return f"<{len(data)} bytes of {content_type}>"
 
 
-def _json(raw: Any, limit: int = MESSAGE_LIMIT) -> Any:
+def _json(raw: Any, limit: int = MESSAGE_BYTES) -> Any:
     """Parsed JSON, or why not."""
     if not isinstance(raw, bytes):
         return Unreadable("not a string", 0)
@@ -175,8 +170,8 @@ def _message(envelope: Any, size: int) -> Message | Unreadable:
         priority=_priority(properties.get("priority")),
         exchange=_text(delivery.get("exchange"), NAME_LIMIT),
         routing_key=_name(delivery.get("routing_key")),
-        argsrepr=_text(headers.get("argsrepr"), REPR_LIMIT),
-        kwargsrepr=_text(headers.get("kwargsrepr"), REPR_LIMIT),
+        argsrepr=_text(headers.get("argsrepr"), ARGUMENTS_LIMIT),
+        kwargsrepr=_text(headers.get("kwargsrepr"), ARGUMENTS_LIMIT),
         content_type=_text(envelope.get("content-type"), _SHORT),
         origin=_name(headers.get("origin")),
         redelivered=headers.get("redelivered") is True or delivery.get("redelivered") is True,

@@ -14,7 +14,7 @@ Redis buffers nothing for a subscriber that is away: what happened before
 `start()` or during an outage is never seen, which `CeleryWatch` says by
 counting how long the listener has been subscribed. After a lost connection
 it subscribes again, waiting 0.1 s, then twice as long each time, up to 10 s.
-A message over `MAX_MESSAGE_BYTES` is skipped unread (redis-py has received
+A message over `EVENT_BYTES` is skipped unread (redis-py has received
 it already; the server's pub/sub output buffer limit, 32 MB by default,
 bounds what can pile up, and a listener cut off there subscribes again).
 
@@ -33,15 +33,10 @@ from typing import Any
 import redis
 
 from qwatch.celery.layout import events_channel, glob_escaped, results_channel
-from qwatch.celery.published import (
-    MAX_MESSAGE_BYTES,
-    StoredResult,
-    Undecodable,
-    decode_events,
-    decode_result,
-)
+from qwatch.celery.published import StoredResult, Undecodable, decode_events, decode_result
 from qwatch.celery.state import CeleryFailure, CeleryState, by_newest
 from qwatch.errors import first_line
+from qwatch.limits import EVENT_BYTES
 from qwatch.model import CeleryWatch, Completion, WorkerStats
 
 __all__ = ["CeleryEvents", "CeleryFailure", "CeleryView", "events_channel", "results_channel"]
@@ -215,8 +210,8 @@ class CeleryEvents:
         """Decode outside the lock, then apply: a slow decode never blocks `view()`."""
         received_at = self._clock()
         try:
-            if len(data) > MAX_MESSAGE_BYTES:
-                raise Undecodable(f"larger than {MAX_MESSAGE_BYTES} bytes")
+            if len(data) > EVENT_BYTES:
+                raise Undecodable(f"larger than {EVENT_BYTES} bytes")
             if channel.startswith(self._events):
                 self._apply_events(data, received_at)
             elif channel.startswith(self._results):

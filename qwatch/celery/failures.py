@@ -3,7 +3,7 @@
 Celery keeps no list of failures: a failure is known from the events and
 results heard while listening (`CeleryFailure`), or, for a task id a person
 already has, from the result backend's `celery-task-meta-<id>`, which is read
-with GETRANGE up to `MAX_MESSAGE_BYTES` (a huge value costs a bounded read)
+with GETRANGE up to `EVENT_BYTES` (a huge value costs a bounded read)
 and decoded without unpickling. Nothing here writes to Redis.
 """
 
@@ -12,10 +12,11 @@ from __future__ import annotations
 import redis
 
 from qwatch.celery.events import results_channel
-from qwatch.celery.published import MAX_MESSAGE_BYTES, StoredResult, Undecodable, decode_result
+from qwatch.celery.published import StoredResult, Undecodable, decode_result
 from qwatch.celery.state import CeleryFailure
 from qwatch.celery.task_states import FAILURE, status_of
 from qwatch.errors import UnreadableRecord
+from qwatch.limits import EVENT_BYTES
 from qwatch.model import CELERY, FailedJob, JobDetail
 from qwatch.rq.results import exception_line
 from qwatch.text.formatting import clip
@@ -105,9 +106,7 @@ def read_stored_result(
 
     Raises `UnreadableRecord`, one line, when the value is not a result.
     """
-    (reply,) = batch.run(
-        client, [("GETRANGE", result_key(task_id, result_prefix), 0, MAX_MESSAGE_BYTES)]
-    )
+    (reply,) = batch.run(client, [("GETRANGE", result_key(task_id, result_prefix), 0, EVENT_BYTES)])
     check_allowed(reply)
     if isinstance(reply, Exception):
         raise UnreadableRecord(f"Celery task {clip(task_id, 100)}: {clip(str(reply), 200)}")

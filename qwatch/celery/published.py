@@ -7,7 +7,7 @@ result backend publishes each stored result, JSON by default, on a channel
 named like its key (celery/backends/redis.py `RedisBackend._set`). A pickled
 result is walked by qwatch's pickle machine, never unpickled.
 
-Every value is hostile: a message over `MAX_MESSAGE_BYTES`, undecodable, or
+Every value is hostile: a message over `EVENT_BYTES`, undecodable, or
 of the wrong shape raises `Undecodable` (one line saying why); one bad event
 in a batch costs only itself. Text kept from a message is cut to a bound.
 """
@@ -21,22 +21,16 @@ from typing import Any
 
 from qwatch.celery.envelope import Unreadable, body_bytes, envelope_of
 from qwatch.celery.task_states import FAILURE
+from qwatch.limits import ARGUMENTS_LIMIT, EVENT_BYTES, EXCEPTION_LIMIT, NAME_LIMIT, TRACEBACK_LIMIT
 from qwatch.pickle.decode import MAX_DEPTH, MAX_INT_DIGITS, MAX_ITEMS, MAX_NODES, MAX_OPCODES
 from qwatch.pickle.machine import Call, Dict, Global, Meter, walk
 from qwatch.pickle.machine import Undecodable as UnwalkablePickle
 from qwatch.pickle.text import Renderer
 from qwatch.rq.timestamps import LATEST, parse_rq_time
 from qwatch.text.formatting import clip, clip_lines
-from qwatch.wire.replies import NAME_LIMIT
 
-MAX_MESSAGE_BYTES = 4 << 20
-"""A message larger than this is skipped unread: no event or result of Celery's is that big
-(a traceback over it is no traceback anyone reads)."""
 MAX_BATCH = 1_000
 """Events in one `task.multi` message; Celery flushes its buffer long before (24 by default)."""
-TRACEBACK_LIMIT = 20_000
-REPR_LIMIT = 2_000
-EXCEPTION_LIMIT = 300
 JSON_TYPES = ("application/json",)
 _RENDERED = ("args", "kwargs", "result")
 """A pickled result's values shown as text, as a task event's reprs are; a failure's
@@ -83,7 +77,7 @@ def decode_events(data: bytes) -> tuple[list[dict[str, Any]], int]:
 
 def _envelope_body(data: bytes) -> Any:
     """The JSON body of kombu's envelope; Celery's events are JSON unless told otherwise."""
-    envelope = envelope_of(data, MAX_MESSAGE_BYTES)
+    envelope = envelope_of(data, EVENT_BYTES)
     if isinstance(envelope, Unreadable):
         raise Undecodable(envelope.reason)
     if envelope.get("content-type") not in JSON_TYPES:
@@ -108,8 +102,8 @@ def _is_event(item: Any) -> bool:
 def decode_result(data: bytes, channel_task_id: str) -> StoredResult:
     """The result in one message on `celery-task-meta-<id>`; the id comes from the channel
     when the value lacks one."""
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise Undecodable(f"larger than {MAX_MESSAGE_BYTES} bytes")
+    if len(data) > EVENT_BYTES:
+        raise Undecodable(f"larger than {EVENT_BYTES} bytes")
     meta = _pickled_meta(data) if data[:1] == b"\x80" else _json(data)
     if not isinstance(meta, dict):
         raise Undecodable("the result is not an object")
@@ -166,7 +160,7 @@ def _pickled_meta(data: bytes) -> Any:
     renderer = Renderer(meter, meter.steps + MAX_NODES, MAX_DEPTH, MAX_ITEMS, MAX_INT_DIGITS)
     for key in _RENDERED:
         if meta.get(key) is not None and not (key == "result" and meta.get("status") == FAILURE):
-            meta[key] = renderer.text(meta[key], REPR_LIMIT)
+            meta[key] = renderer.text(meta[key], ARGUMENTS_LIMIT)
     return meta
 
 
@@ -199,7 +193,7 @@ def long_text(value: Any) -> str | None:
     return clip_lines(value, TRACEBACK_LIMIT) if isinstance(value, str) and value else None
 
 
-def shown_value(value: Any, limit: int = REPR_LIMIT) -> str | None:
+def shown_value(value: Any, limit: int = ARGUMENTS_LIMIT) -> str | None:
     """A repr Celery sent as text, or a JSON value shown as JSON; cut to `limit`."""
     if value is None:
         return None
@@ -237,8 +231,8 @@ def _get(mapping: dict[str, Any], *path: str) -> Any:
 
 
 def _json(data: bytes) -> Any:
-    if len(data) > MAX_MESSAGE_BYTES:
-        raise Undecodable(f"larger than {MAX_MESSAGE_BYTES} bytes")
+    if len(data) > EVENT_BYTES:
+        raise Undecodable(f"larger than {EVENT_BYTES} bytes")
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:

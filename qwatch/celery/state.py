@@ -33,7 +33,6 @@ from operator import attrgetter
 from typing import Any, TypeVar
 
 from qwatch.celery.published import (
-    REPR_LIMIT,
     StoredResult,
     count,
     exception_from_repr,
@@ -45,10 +44,10 @@ from qwatch.celery.published import (
 )
 from qwatch.celery.task_states import ENDED, FAILURE, SUCCESS
 from qwatch.job_states import FAILED, FINISHED
+from qwatch.limits import ARGUMENTS_LIMIT, NAME_LIMIT, ROW_DESCRIPTION_LIMIT
 from qwatch.model import CELERY, Completion, WorkerStats
-from qwatch.rq.reader import DESCRIPTION_LIMIT
 from qwatch.text.formatting import clip
-from qwatch.wire.replies import MAX_PID, NAME_LIMIT
+from qwatch.wire.replies import MAX_PID
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -273,7 +272,7 @@ class CeleryState:
             args=task.args,
             kwargs=task.kwargs,
             exception=exception,
-            message=shown_value(event.get("exception"), REPR_LIMIT),
+            message=shown_value(event.get("exception"), ARGUMENTS_LIMIT),
             traceback=traceback,
             worker=task.worker,
             queue=self._queue_of(task_id),
@@ -469,7 +468,7 @@ def _description(task: _Task) -> str | None:
     if task.name is None:
         return None
     shown = [task.name] + [part for part in (task.args, task.kwargs) if part and part not in _EMPTY]
-    return clip(" ".join(shown), DESCRIPTION_LIMIT)
+    return clip(" ".join(shown), ROW_DESCRIPTION_LIMIT)
 
 
 def _load_average(value: Any) -> tuple[float, ...] | None:

@@ -36,6 +36,7 @@ from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
+from qwatch.limits import PENDING_LIMIT
 from qwatch.model import RQ, Completion
 from qwatch.rq.completions import CompletionTracker
 from qwatch.rq.stream import CompletionStream
@@ -47,9 +48,6 @@ log = logging.getLogger("qwatch.exporter")
 NOTHING: Reading = []
 """The reading of a Redis that did not answer: one object, so that it is shared too."""
 BUILD_INFO = metrics.build_info()
-
-PENDING_LIMIT = 100_000
-"""Completions kept for the next scrape; past this (nobody scrapes) they are counted at once."""
 
 
 class RedisSource:

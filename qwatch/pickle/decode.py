@@ -25,6 +25,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
+from qwatch.limits import ARGUMENTS_LIMIT, FUNCTION_LIMIT
 from qwatch.pickle.machine import Meter, OverBudget, Undecodable, walk, walk_head
 from qwatch.pickle.text import Renderer
 from qwatch.text.formatting import clip
@@ -41,8 +42,6 @@ MAX_INT_DIGITS = 1_000
 """Longer ints are shown by their size: `<int of about 12,345 digits>`."""
 MAX_OUTPUT = 20_000
 """Longest text of one field, whatever limit the caller asks."""
-ARGUMENTS_LIMIT = 2000
-FUNCTION_LIMIT = 300
 NAME_OPCODES = 2_000
 """Opcodes `call_name` walks: enough for a function and its instance, not for arguments."""
 _FUNCTION_HEAD_BYTES = 1024

@@ -14,8 +14,7 @@ import pickletools
 from dataclasses import dataclass, field
 from typing import Any
 
-NAME_LIMIT = 200
-"""Longest module or qualified name kept from a pickle; a longer one is cut."""
+from qwatch.limits import GLOBAL_NAME_LIMIT
 
 
 class Undecodable(Exception):
@@ -143,7 +142,7 @@ def _run(machine: _Machine, data: bytes, meter: Meter, max_opcodes: int) -> Any:
     except Undecodable:
         raise
     except Exception as exc:  # a malformed pickle can fail in many ways
-        raise Undecodable(f"{type(exc).__name__}: {str(exc)[:NAME_LIMIT]}") from exc
+        raise Undecodable(f"{type(exc).__name__}: {str(exc)[:GLOBAL_NAME_LIMIT]}") from exc
 
 
 def _step(machine: _Machine, name: str, arg: Any) -> None:
@@ -267,7 +266,7 @@ def _global(module: Any, qualname: Any) -> Global:
     """A name, cut short: a memoised megabyte-long name costs no more than a short one."""
     if not (isinstance(module, str) and isinstance(qualname, str)):
         return Global("?")
-    return Global(f"{module[:NAME_LIMIT]}.{qualname[:NAME_LIMIT]}")
+    return Global(f"{module[:GLOBAL_NAME_LIMIT]}.{qualname[:GLOBAL_NAME_LIMIT]}")
 
 
 def _call(factory: Any, args: Any) -> Any:

@@ -14,12 +14,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from qwatch.limits import NAME_LIMIT
 from qwatch.model import CronJob, CronScheduler
 from qwatch.rq.keys import RQKeys
 from qwatch.rq.timestamps import parse_rq_time
 from qwatch.text.formatting import clip
 from qwatch.wire.batch import Command
-from qwatch.wire.replies import NAME_LIMIT, as_float, as_name, as_pairs, as_pid
+from qwatch.wire.replies import as_float, as_name, as_pairs, as_pid
 
 SCHEDULERS_LIMIT = 100
 JOBS_LIMIT = 200

@@ -18,6 +18,15 @@ import redis
 
 from qwatch import job_states
 from qwatch.errors import UnreadableRecord, first_line
+from qwatch.limits import (
+    DESCRIPTION_LIMIT,
+    EXCEPTION_NAME_LIMIT,
+    FUNCTION_LIMIT,
+    NAME_LIMIT,
+    STATE_LIMIT,
+    TRACEBACK_BYTES,
+    TRACEBACK_LIMIT,
+)
 from qwatch.model import RQ, FailedJob, JobDetail
 from qwatch.pickle.decode import (
     MAX_PICKLE_BYTES,
@@ -43,7 +52,6 @@ from qwatch.text.formatting import clip, clip_lines
 from qwatch.wire import batch
 from qwatch.wire.batch import Command
 from qwatch.wire.replies import (
-    NAME_LIMIT,
     as_count,
     as_float,
     as_int,
@@ -56,15 +64,8 @@ from qwatch.wire.replies import (
 )
 from qwatch.wire.skips import Skips
 
-TRACEBACK_LIMIT = 20_000
-FUNCTION_LIMIT = 500
-STATUS_LIMIT = 64
-DESCRIPTION_LIMIT = 2000
 MAX_LISTED = 20
 """Dependencies and retry intervals shown per job."""
-MAX_NAME = 200
-"""Longer is not an exception's name but a message without one."""
-MAX_TRACEBACK_BYTES = 1 << 20
 _EXCEPTION_NAME = re.compile(r"^([A-Za-z_][\w.]*)(?::|$)")
 _ABANDONED = re.compile(r"due to (\w+)")
 _FAILED_ROW_FIELDS = (
@@ -116,7 +117,7 @@ def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobD
     call = decode_job_data(_bytes(job.get(job_fields.DATA)))
     return JobDetail(
         id=job_id,
-        status=_clipped(job.get(job_fields.STATUS), STATUS_LIMIT),
+        status=_clipped(job.get(job_fields.STATUS), STATE_LIMIT),
         function=clip(call.function, FUNCTION_LIMIT),
         arguments=call.arguments,
         description=_clipped(job.get(job_fields.DESCRIPTION), DESCRIPTION_LIMIT),
@@ -226,7 +227,7 @@ def exception_name(line: str | None) -> str | None:
         return None
     match = _EXCEPTION_NAME.match(line) or _ABANDONED.search(line)
     name = match.group(1) if match else None
-    return name if name and len(name) <= MAX_NAME else None
+    return name if name and len(name) <= EXCEPTION_NAME_LIMIT else None
 
 
 def _failed_row(job_id: str, queue: str, fields_reply: Any, result_reply: Any) -> FailedJob:
@@ -278,7 +279,7 @@ def _traceback(legacy: Any, result: dict[str, Any]) -> str | None:
     if found is not None or not isinstance(legacy, bytes) or not legacy:
         return found
     try:
-        text, _cut = inflate(legacy, MAX_TRACEBACK_BYTES)
+        text, _cut = inflate(legacy, TRACEBACK_BYTES)
     except ValueError:
-        return legacy[:MAX_TRACEBACK_BYTES].decode("utf-8", "replace")
+        return legacy[:TRACEBACK_BYTES].decode("utf-8", "replace")
     return text.decode("utf-8", "replace")

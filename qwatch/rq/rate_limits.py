@@ -18,11 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from qwatch.limits import NAME_LIMIT
 from qwatch.model import RateLimitStats
 from qwatch.rq import job_fields
 from qwatch.rq.keys import RQKeys
 from qwatch.wire.batch import Command
-from qwatch.wire.replies import NAME_LIMIT, as_count, as_float, as_int, as_list, as_name, as_pairs
+from qwatch.wire.replies import as_count, as_float, as_int, as_list, as_name, as_pairs
 
 KEYS_LIMIT = 200
 """Rate-limit keys read per sample; more are counted in a note."""

@@ -38,15 +38,14 @@ import hiredis
 import redis
 
 from qwatch import job_states
-from qwatch.model import (
-    RQ,
-    AbandonedJob,
-    CurrentJob,
-    QueueStats,
-    RedisInfo,
-    Snapshot,
-    WorkerStats,
+from qwatch.limits import (
+    NAME_LIMIT,
+    QUEUES_TEXT_LIMIT,
+    ROW_DESCRIPTION_LIMIT,
+    SHORT_LIMIT,
+    STATE_LIMIT,
 )
+from qwatch.model import RQ, AbandonedJob, CurrentJob, QueueStats, RedisInfo, Snapshot, WorkerStats
 from qwatch.rq import cron, job_fields, rate_limits
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys, job_id_of_execution
 from qwatch.rq.timestamps import LATEST, parse_rq_time
@@ -56,7 +55,6 @@ from qwatch.wire.batch import Command, Packed
 from qwatch.wire.memory import PerClient, Remembered
 from qwatch.wire.packed import NOW, Template, fill_all, template
 from qwatch.wire.replies import (
-    NAME_LIMIT,
     any_denied,
     as_counter,
     as_float,
@@ -106,13 +104,6 @@ EXPIRED_LIMIT = 100
 """How many expired executions are examined per queue, so a registry that
 nobody has cleaned for months costs no more than a fresh one."""
 
-MAX_SHORT = 64
-"""Longer is not a version or an address."""
-QUEUES_TEXT_LIMIT = 16_384
-"""Characters of a worker's `queues` field read: some hundreds of queue names."""
-STATE_LIMIT = 64
-DESCRIPTION_LIMIT = 1000
-"""Characters of a current job's description shown: RQ writes the whole call there."""
 RQ3_DENIED = (
     "RQ 3.0's rate limits and cron schedulers are not readable under this ACL (NOPERM):"
     " give it ~rq:* as the README's user has"
@@ -731,7 +722,7 @@ def _current_job(job_id: str, reply: list[Any], execution: Any, now: float) -> C
     started_at = began if began is not None and 0 <= began < LATEST else parse_rq_time(started)
     return CurrentJob(
         id=job_id,
-        description=_clipped(description, DESCRIPTION_LIMIT) if description else None,
+        description=_clipped(description, ROW_DESCRIPTION_LIMIT) if description else None,
         seconds=max(0.0, now - started_at) if started_at is not None else None,
     )
 
@@ -743,10 +734,10 @@ def _clipped(reply: Any, limit: int) -> str | None:
 
 def _short(value: Any) -> str | None:
     """A version or address: its first word, bounded (RQ stores all of `sys.version`)."""
-    words = (as_text(value[: 4 * MAX_SHORT] if isinstance(value, bytes) else value) or "").split(
+    words = (as_text(value[: 4 * SHORT_LIMIT] if isinstance(value, bytes) else value) or "").split(
         maxsplit=1
     )
-    return words[0][:MAX_SHORT] if words else None
+    return words[0][:SHORT_LIMIT] if words else None
 
 
 def _redis_info(reply: Any) -> RedisInfo:

@@ -13,8 +13,9 @@ import base64
 import binascii
 from typing import Any
 
+from qwatch.limits import ARGUMENTS_LIMIT, EXCEPTION_LIMIT, RESULT_BYTES, TRACEBACK_BYTES
 from qwatch.model import Attempt
-from qwatch.pickle.decode import ARGUMENTS_LIMIT, inflate, render_pickle
+from qwatch.pickle.decode import inflate, render_pickle
 from qwatch.rq import job_fields
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
 from qwatch.text.formatting import clip
@@ -29,10 +30,6 @@ from qwatch.wire.replies import (
     as_text,
 )
 
-MAX_TRACEBACK_BYTES = 1 << 20
-MAX_RESULT_BYTES = 1 << 20
-"""A larger return value is not walked: it is named by its size."""
-EXCEPTION_LIMIT = 300
 ATTEMPTS_LIMIT = 20
 """Entries read per job: RQ keeps about ten."""
 
@@ -86,7 +83,7 @@ def decoded_traceback(result: dict[str, Any]) -> str | None:
     if not isinstance(encoded, bytes):
         return None
     try:
-        text, _cut = inflate(base64.b64decode(encoded, validate=True), MAX_TRACEBACK_BYTES)
+        text, _cut = inflate(base64.b64decode(encoded, validate=True), TRACEBACK_BYTES)
     except (binascii.Error, ValueError):
         return "<unreadable traceback in the results stream>"
     return text.decode("utf-8", "replace")
@@ -97,7 +94,7 @@ def return_value(result: dict[str, Any], limit: int = ARGUMENTS_LIMIT) -> str | 
     encoded = result.get(job_fields.RESULT_RETURN_VALUE)
     if not isinstance(encoded, bytes):
         return None
-    if len(encoded) > MAX_RESULT_BYTES * 4 // 3:
+    if len(encoded) > RESULT_BYTES * 4 // 3:
         return f"<return value of {len(encoded) * 3 // 4} bytes, not read>"
     try:
         return render_pickle(base64.b64decode(encoded, validate=True), limit)

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import redis
 
+from qwatch.limits import PENDING_LIMIT
 from qwatch.model import RQ, Completion, FailedJob, JobDetail, JobPage, PageRequest, Snapshot
 from qwatch.rq.browse import read_page
 from qwatch.rq.completions import CompletionTracker
@@ -28,9 +29,6 @@ from qwatch.watch import Watch
 from qwatch.wire.connection import Target, translated_errors
 
 FAILED_LIMIT = 200
-PENDING_LIMIT = 100_000
-"""Completions kept for the next refresh; past this (a flood during a long `--interval`) the
-oldest are dropped: that refresh's rates are low, and the functions screen keeps fewer anyway."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,13 @@ from typing import Any
 import hiredis
 import redis
 
+from qwatch.limits import NAME_LIMIT
+
 MAX_COUNT = 2**53
 """Larger is no count of jobs: floats stop being exact there, and a sum of a few overflows."""
 MAX_SECONDS = 100 * 365.25 * 86400
 """A century: longer is no duration or ttl anyone set."""
 MAX_PID = 2**31 - 1
-NAME_LIMIT = 512
-"""Characters in a queue, worker or job name; longer is no name a person gave."""
 
 
 def as_int(reply: Any, default: int = 0) -> int:

@@ -9,14 +9,8 @@ import pytest
 import redis
 from celery import Celery
 
-from qwatch.celery.envelope import (
-    MESSAGE_LIMIT,
-    Message,
-    Unreadable,
-    body_text,
-    parse_message,
-    parse_unacked,
-)
+from qwatch.celery.envelope import Message, Unreadable, body_text, parse_message, parse_unacked
+from qwatch.limits import MESSAGE_BYTES
 
 
 def only_message(client: redis.Redis, key: str = "celery") -> bytes:
@@ -72,7 +66,7 @@ def test_an_unacked_value_names_its_exchange_and_routing_key(
         b'{"properties": 7}',
         b"[" * 100_000 + b"]" * 100_000,
         b'{"properties": {}, "headers": {"retries": 1' + b"0" * 5000 + b"}}",
-        b'{"properties": {}, "body": "' + b"a" * MESSAGE_LIMIT + b'"}',
+        b'{"properties": {}, "body": "' + b"a" * MESSAGE_BYTES + b'"}',
         "\udcff".encode("utf-8", "surrogatepass"),
         None,
         12,

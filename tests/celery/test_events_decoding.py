@@ -14,14 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.celery_app import UpstreamTimeout
-from qwatch.celery.published import (
-    MAX_BATCH,
-    MAX_MESSAGE_BYTES,
-    Undecodable,
-    decode_events,
-    decode_result,
-)
+from qwatch.celery.published import MAX_BATCH, Undecodable, decode_events, decode_result
 from qwatch.celery.state import RESULT_GRACE, CeleryState
+from qwatch.limits import EVENT_BYTES
 from tests.celery.messages import envelope, heartbeat, task_event
 
 TRACEBACK = (
@@ -63,7 +58,7 @@ def raw_envelope(**fields: Any) -> bytes:
         raw_envelope(**{"content-type": "application/x-python-serialize"}),
         raw_envelope(headers={"compression": "application/x-gzip"}),
         envelope([heartbeat("celery@a")] * (MAX_BATCH + 1), "task.multi"),
-        b" " * (MAX_MESSAGE_BYTES + 1),
+        b" " * (EVENT_BYTES + 1),
     ],
     ids=[
         "garbage", "not-utf8", "not-an-object", "nested-bomb", "not-base64", "body-not-json",

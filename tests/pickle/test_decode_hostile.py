@@ -24,8 +24,8 @@ from rq import Queue
 import qwatch
 from harness import tasks
 from qwatch.cli import main
+from qwatch.limits import ARGUMENTS_LIMIT
 from qwatch.pickle.decode import (
-    ARGUMENTS_LIMIT,
     MAX_NODES,
     MAX_OPCODES,
     MAX_PICKLE_BYTES,

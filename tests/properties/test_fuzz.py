@@ -32,6 +32,7 @@ from harness.redis_server import RedisServer
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import TextFormat
 from qwatch.exporter.metrics import UP
+from qwatch.limits import NAME_LIMIT
 from qwatch.pickle import decode
 from qwatch.rq.completions import CompletionTracker
 from qwatch.rq.jobs import read_failed, read_job
@@ -41,7 +42,6 @@ from qwatch.tui.feed import Feed
 from qwatch.tui.inspector import Inspector
 from qwatch.wire import batch
 from qwatch.wire.connection import Target, connect
-from qwatch.wire.replies import NAME_LIMIT
 from tests.properties.hostile_rq import CANARY, State, rq_states
 
 T = TypeVar("T")
