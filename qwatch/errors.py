@@ -1,8 +1,21 @@
-"""The errors qwatch reports to a person; each face decides how to show them."""
+"""The errors qwatch reports to a person, and the one translation of redis-py's into them.
+
+Each face decides how to show them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+import redis
+from redis.sentinel import MasterNotFoundError
+
 from qwatch.limits import FIRST_LINE_LIMIT
+
+if TYPE_CHECKING:
+    from qwatch.wire.connection import Target
 
 
 class QwatchError(Exception):
@@ -30,3 +43,39 @@ def first_line(exc: BaseException) -> str:
 
 class UnreadableRecord(QwatchError):
     """A job asked for by name holds values that cannot be turned into data."""
+
+
+def described(exc: BaseException) -> str:
+    """`Type: first line`, the one way qwatch names an unexpected exception."""
+    return f"{type(exc).__name__}: {first_line(exc)}"
+
+
+@contextmanager
+def translated_errors(target: Target) -> Iterator[None]:
+    """Turn redis-py's errors into one-line `RedisUnavailable` naming the target."""
+    try:
+        yield
+    except redis.RedisError as exc:
+        raise RedisUnavailable(f"{target.display}: {redis_reason(exc)}") from exc
+
+
+def redis_reason(exc: BaseException) -> str:
+    """What went wrong with Redis, in a few words for an error line or a log."""
+    if isinstance(exc, MasterNotFoundError):
+        return "no Sentinel knows the master (is its name right, are the Sentinels up?)"
+    if isinstance(exc, redis.AuthenticationError):
+        return f"authentication failed ({first_line(exc)})"
+    if isinstance(exc, redis.TimeoutError):
+        return f"timed out ({first_line(exc)})"
+    if isinstance(exc, redis.ConnectionError) and "SSL" in first_line(exc):
+        hint = "check --tls-ca (ssl_ca_certs) and the certificate's names"
+        return f"TLS handshake failed ({first_line(exc)}); {hint}"
+    if isinstance(exc, redis.ConnectionError):
+        return f"cannot connect ({first_line(exc)})"
+    if isinstance(exc, redis.exceptions.NoPermissionError):
+        return f"Redis refused: permission denied ({first_line(exc)})"
+    if isinstance(exc, redis.ResponseError):
+        return f"Redis refused ({first_line(exc)})"
+    if isinstance(exc, redis.RedisError):
+        return f"no Redis answering there ({described(exc)})"
+    return described(exc)

@@ -37,12 +37,12 @@ from qwatch.celery.layout import (
 )
 from qwatch.limits import NAME_LIMIT
 from qwatch.model import CELERY, CeleryQueue, QueueStats
-from qwatch.rq.timestamps import LATEST
 from qwatch.wire import batch
 from qwatch.wire.batch import Command, Packed
 from qwatch.wire.memory import ClientMemory
 from qwatch.wire.replies import as_float, as_list, as_pairs, as_strict_text, check_allowed
 from qwatch.wire.skips import Skips
+from qwatch.wire.timestamps import LATEST
 
 log = logging.getLogger("qwatch.celery")
 

@@ -22,9 +22,9 @@ from typing import Any
 from qwatch.celery.layout import HIGHEST_PRIORITY
 from qwatch.limits import ARGUMENTS_LIMIT, BODY_LIMIT, MESSAGE_BYTES, NAME_LIMIT
 from qwatch.pickle.decode import MAX_PICKLE_BYTES, inflate, render_pickle
-from qwatch.rq.timestamps import LATEST
 from qwatch.text.formatting import clip
 from qwatch.wire.replies import MAX_COUNT
+from qwatch.wire.timestamps import LATEST
 
 PICKLE = "application/x-python-serialize"
 _SHORT = 128

@@ -35,7 +35,7 @@ import redis
 from qwatch.celery.layout import events_channel, glob_escaped, results_channel
 from qwatch.celery.published import StoredResult, Undecodable, decode_events, decode_result
 from qwatch.celery.state import CeleryFailure, CeleryState, by_newest
-from qwatch.errors import first_line
+from qwatch.errors import described, first_line
 from qwatch.limits import EVENT_BYTES
 from qwatch.model import CeleryWatch, Completion, WorkerStats
 
@@ -220,7 +220,7 @@ class CeleryEvents:
         except Undecodable as exc:
             self._skip(channel, str(exc))
         except Exception as exc:  # whatever one message holds, the listener stays up
-            self._skip(channel, f"unexpected {type(exc).__name__}: {first_line(exc)}")
+            self._skip(channel, f"unexpected {described(exc)}")
 
     def _apply_events(self, data: bytes, received_at: float) -> None:
         events, unusable = decode_events(data)

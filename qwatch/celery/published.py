@@ -26,8 +26,8 @@ from qwatch.pickle.decode import MAX_DEPTH, MAX_INT_DIGITS, MAX_ITEMS, MAX_NODES
 from qwatch.pickle.machine import Call, Dict, Global, Meter, walk
 from qwatch.pickle.machine import Undecodable as UnwalkablePickle
 from qwatch.pickle.text import Renderer
-from qwatch.rq.timestamps import LATEST, parse_rq_time
 from qwatch.text.formatting import clip, clip_lines
+from qwatch.wire.timestamps import LATEST, parse_iso_time
 
 MAX_BATCH = 1_000
 """Events in one `task.multi` message; Celery flushes its buffer long before (24 by default)."""
@@ -121,7 +121,7 @@ def decode_result(data: bytes, channel_task_id: str) -> StoredResult:
         exception=exception or exception_from_traceback(traceback),
         message=message,
         traceback=traceback,
-        date_done=parse_rq_time(meta.get("date_done")),
+        date_done=parse_iso_time(meta.get("date_done")),
         name=text(meta.get("name"), NAME_LIMIT),
         queue=text(meta.get("queue"), NAME_LIMIT),
         worker=text(meta.get("worker"), NAME_LIMIT),

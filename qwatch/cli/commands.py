@@ -28,7 +28,7 @@ from qwatch.cli.report import (
     jobs_report,
     snapshot_report,
 )
-from qwatch.errors import QwatchError, TargetError
+from qwatch.errors import QwatchError, TargetError, translated_errors
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW
@@ -55,7 +55,6 @@ from qwatch.wire.connection import (
     parse_sentinels,
     read_password_file,
     resolve_url,
-    translated_errors,
 )
 
 EXIT_USAGE = 2

@@ -31,6 +31,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import redis
 from prometheus_client.core import Metric
 
+from qwatch.errors import redis_reason
 from qwatch.exporter import celery_metrics, metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
@@ -42,7 +43,6 @@ from qwatch.rq.completions import CompletionTracker
 from qwatch.rq.stream import CompletionStream
 from qwatch.rq.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.watch import Watch
-from qwatch.wire.connection import redis_reason
 
 log = logging.getLogger("qwatch.exporter")
 NOTHING: Reading = []

@@ -34,12 +34,12 @@ from qwatch.rq import job_fields, rate_limits
 from qwatch.rq.jobs import dependency_ids, traceback_of
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys, job_id_of_execution
 from qwatch.rq.results import exception_line, latest_command, result_fields, return_value
-from qwatch.rq.timestamps import parse_rq_time
 from qwatch.text.formatting import clip
 from qwatch.wire import batch
 from qwatch.wire.batch import Command
 from qwatch.wire.replies import as_float, as_int, as_list, as_name, as_pairs, as_text, check_allowed
 from qwatch.wire.skips import Skips
+from qwatch.wire.timestamps import parse_iso_time
 
 STATES = (
     job_states.QUEUED,
@@ -265,10 +265,10 @@ def _listed(
         status=as_text(fields.get(job_fields.STATUS)),
         worker=as_name(fields.get(job_fields.WORKER_NAME))
         or as_name(result.get(job_fields.RESULT_WORKER_NAME)),
-        created_at=parse_rq_time(fields.get(job_fields.CREATED_AT)),
-        enqueued_at=parse_rq_time(fields.get(job_fields.ENQUEUED_AT)),
-        started_at=parse_rq_time(fields.get(job_fields.STARTED_AT)),
-        ended_at=parse_rq_time(fields.get(job_fields.ENDED_AT)),
+        created_at=parse_iso_time(fields.get(job_fields.CREATED_AT)),
+        enqueued_at=parse_iso_time(fields.get(job_fields.ENQUEUED_AT)),
+        started_at=parse_iso_time(fields.get(job_fields.STARTED_AT)),
+        ended_at=parse_iso_time(fields.get(job_fields.ENDED_AT)),
         score=score,
         waits_for=dependency_ids(fields.get(job_fields.DEPENDENCY_IDS)),
         result=return_value(result, RESULT_LIMIT) if state == job_states.FINISHED else None,

@@ -69,7 +69,6 @@ from qwatch.rq import job_fields
 from qwatch.rq.jobs import exception_name, traceback_of
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys, name_in_key
 from qwatch.rq.results import exception_line
-from qwatch.rq.timestamps import parse_rq_time
 from qwatch.rq.untracked import OUTCOMES as OUTCOMES
 from qwatch.rq.untracked import WorkerCounts, WorkerLedger
 from qwatch.wire import batch
@@ -87,6 +86,7 @@ from qwatch.wire.replies import (
     check_allowed,
 )
 from qwatch.wire.skips import Skips
+from qwatch.wire.timestamps import parse_iso_time
 
 DEFAULT_TTLS = {job_states.FINISHED: 500, job_states.FAILED: 31_536_000}
 """RQ's DEFAULT_RESULT_TTL and DEFAULT_FAILURE_TTL."""
@@ -342,7 +342,7 @@ class CompletionTracker:
                 continue
             finished, failed = as_counter(values[0]), as_counter(values[1])
             if finished is not None and failed is not None:  # absurd counts: until readable
-                birth, working = parse_rq_time(values[2]), as_seconds(values[3])
+                birth, working = parse_iso_time(values[2]), as_seconds(values[3])
                 counts.append(WorkerCounts(name, finished, failed, birth, working))
         self._worker_commands = {name: self._worker_command(name) for name in workers}
         return late, counts
@@ -459,7 +459,7 @@ class CompletionTracker:
         )
         new = []
         for entry, reply in zip(entries, checks):
-            ended_at = parse_rq_time(as_list(reply)[0] if as_list(reply) else None)
+            ended_at = parse_iso_time(as_list(reply)[0] if as_list(reply) else None)
             if ended_at is not None and entry.since - OVERLAP < ended_at <= now:
                 new.append(entry)
         return self._confirm(client, new, now)
@@ -503,7 +503,7 @@ class CompletionTracker:
     ) -> tuple[Completion, str | None] | None:
         """The candidate as a completion, with its worker, if it ended in its window, once."""
         fields = dict(zip(_JOB_FIELDS, as_list(job)))
-        own_end = parse_rq_time(fields.get(job_fields.ENDED_AT))
+        own_end = parse_iso_time(fields.get(job_fields.ENDED_AT))
         ended_at = own_end if own_end is not None else _result_time(result)
         registry = self._registries.get((candidate.queue, candidate.outcome))
         if registry is None or ended_at is None:
@@ -581,8 +581,8 @@ def _completion(
         outcome=candidate.outcome,
         function=function_name(fields.get(job_fields.DATA)),
         exception=exception,
-        enqueued_at=parse_rq_time(fields.get(job_fields.ENQUEUED_AT)),
-        started_at=parse_rq_time(fields.get(job_fields.STARTED_AT)),
+        enqueued_at=parse_iso_time(fields.get(job_fields.ENQUEUED_AT)),
+        started_at=parse_iso_time(fields.get(job_fields.STARTED_AT)),
         ended_at=ended_at,
         system=RQ,
     )

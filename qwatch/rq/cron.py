@@ -17,10 +17,10 @@ from typing import Any
 from qwatch.limits import NAME_LIMIT
 from qwatch.model import CronJob, CronScheduler
 from qwatch.rq.keys import RQKeys
-from qwatch.rq.timestamps import parse_rq_time
 from qwatch.text.formatting import clip
 from qwatch.wire.batch import Command
 from qwatch.wire.replies import as_float, as_name, as_pairs, as_pid
+from qwatch.wire.timestamps import parse_iso_time
 
 SCHEDULERS_LIMIT = 100
 JOBS_LIMIT = 200
@@ -86,8 +86,8 @@ def _job(item: dict[str, Any]) -> CronJob:
         function=_name(item.get("func_name")),
         queue=_name(item.get("queue_name")),
         schedule=_schedule(item.get("cron"), item.get("interval")),
-        next_run_at=parse_rq_time(item.get("next_enqueue_time")),
-        last_run_at=parse_rq_time(item.get("latest_enqueue_time")),
+        next_run_at=parse_iso_time(item.get("next_enqueue_time")),
+        last_run_at=parse_iso_time(item.get("latest_enqueue_time")),
     )
 
 

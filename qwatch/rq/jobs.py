@@ -17,7 +17,7 @@ from typing import Any
 import redis
 
 from qwatch import job_states
-from qwatch.errors import UnreadableRecord, first_line
+from qwatch.errors import UnreadableRecord, described
 from qwatch.limits import (
     DESCRIPTION_LIMIT,
     EXCEPTION_NAME_LIMIT,
@@ -47,7 +47,6 @@ from qwatch.rq.results import (
     result_fields,
     return_value,
 )
-from qwatch.rq.timestamps import LATEST, parse_rq_time
 from qwatch.text.formatting import clip, clip_lines
 from qwatch.wire import batch
 from qwatch.wire.batch import Command
@@ -63,6 +62,7 @@ from qwatch.wire.replies import (
     check_allowed,
 )
 from qwatch.wire.skips import Skips
+from qwatch.wire.timestamps import LATEST, parse_iso_time
 
 MAX_LISTED = 20
 """Dependencies and retry intervals shown per job."""
@@ -93,7 +93,7 @@ def read_job(client: redis.Redis, job_id: str, keys: RQKeys = DEFAULT_KEYS) -> J
     try:
         detail = _job_detail(job_id, pairs, history)
     except Exception as exc:  # one line for a person, whatever the job holds
-        reason = clip(f"{type(exc).__name__}: {first_line(exc)}", 200)
+        reason = described(exc)
         raise UnreadableRecord(f"job {clip(job_id, 100)} cannot be read: {reason}") from exc
     if detail.status != job_states.SCHEDULED or detail.origin is None:
         return detail
@@ -123,10 +123,10 @@ def _job_detail(job_id: str, pairs: list[tuple[Any, Any]], history: Any) -> JobD
         description=_clipped(job.get(job_fields.DESCRIPTION), DESCRIPTION_LIMIT),
         origin=_clipped(job.get(job_fields.ORIGIN), NAME_LIMIT),
         worker=_worker(job.get(job_fields.WORKER_NAME), result),
-        created_at=parse_rq_time(job.get(job_fields.CREATED_AT)),
-        enqueued_at=parse_rq_time(job.get(job_fields.ENQUEUED_AT)),
-        started_at=parse_rq_time(job.get(job_fields.STARTED_AT)),
-        ended_at=parse_rq_time(job.get(job_fields.ENDED_AT)),
+        created_at=parse_iso_time(job.get(job_fields.CREATED_AT)),
+        enqueued_at=parse_iso_time(job.get(job_fields.ENQUEUED_AT)),
+        started_at=parse_iso_time(job.get(job_fields.STARTED_AT)),
+        ended_at=parse_iso_time(job.get(job_fields.ENDED_AT)),
         timeout=_timeout(job.get(job_fields.TIMEOUT)),
         retries_left=as_count(job.get(job_fields.RETRIES_LEFT)),
         result=return_value(result),
@@ -239,7 +239,7 @@ def _failed_row(job_id: str, queue: str, fields_reply: Any, result_reply: Any) -
         function=clip(call_name(_bytes(data)), FUNCTION_LIMIT),
         exception=exception_line(_traceback(exc_info, result)),
         worker=_worker(worker, result),
-        failed_at=parse_rq_time(ended_at),
+        failed_at=parse_iso_time(ended_at),
         system=RQ,
     )
 

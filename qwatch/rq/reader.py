@@ -48,7 +48,6 @@ from qwatch.limits import (
 from qwatch.model import RQ, AbandonedJob, CurrentJob, QueueStats, RedisInfo, Snapshot, WorkerStats
 from qwatch.rq import cron, job_fields, rate_limits
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys, job_id_of_execution
-from qwatch.rq.timestamps import LATEST, parse_rq_time
 from qwatch.text.formatting import clip
 from qwatch.wire import batch
 from qwatch.wire.batch import Command, Packed
@@ -70,6 +69,7 @@ from qwatch.wire.replies import (
     parse_info,
 )
 from qwatch.wire.skips import Skips, unexpected
+from qwatch.wire.timestamps import LATEST, parse_iso_time
 
 WORKER_STATE_FIELDS = (
     "state",
@@ -339,7 +339,7 @@ class _Queues(NamedTuple):
             "queue",
             _queue_stats,
             (
-                (queue, replies, head, parse_rq_time(enqueued_at), listeners[queue], now)
+                (queue, replies, head, parse_iso_time(enqueued_at), listeners[queue], now)
                 for (queue, replies, head), enqueued_at in zip(self.moved, head_times)
             ),
         )
@@ -501,7 +501,7 @@ class _HeadMemory:
     def __init__(self, keys: RQKeys) -> None:
         self.last: dict[str, str] = {}
         self.lookups: Remembered[str, Packed] = Remembered(partial(_enqueued_at_lookup, keys))
-        self.times: Remembered[Any, float | None] = Remembered(parse_rq_time)
+        self.times: Remembered[Any, float | None] = Remembered(parse_iso_time)
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,8 +544,8 @@ def _worker_hash(fields: dict[str, Any]) -> WorkerHash:
         state=_clipped(fields["state"], STATE_LIMIT) or "?",
         queues=_listened(fields["queues"]),
         current_job=as_name(fields.get("current_job")),
-        birth=parse_rq_time(fields["birth"]),
-        heartbeat=parse_rq_time(fields["last_heartbeat"]),
+        birth=parse_iso_time(fields["birth"]),
+        heartbeat=parse_iso_time(fields["last_heartbeat"]),
         successful_jobs=as_counter(fields["successful_job_count"]),
         failed_jobs=as_counter(fields["failed_job_count"]),
         working_seconds=as_seconds(fields["total_working_time"]),
@@ -719,7 +719,7 @@ def _current_job(job_id: str, reply: list[Any], execution: Any, now: float) -> C
     `started_at` is written a moment later, and is the latest attempt's)."""
     description, started = reply if len(reply) == 2 else (None, None)
     began = as_float(execution)
-    started_at = began if began is not None and 0 <= began < LATEST else parse_rq_time(started)
+    started_at = began if began is not None and 0 <= began < LATEST else parse_iso_time(started)
     return CurrentJob(
         id=job_id,
         description=_clipped(description, ROW_DESCRIPTION_LIMIT) if description else None,

@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import redis
 
+from qwatch.errors import redis_reason
 from qwatch.model import Completion
 from qwatch.rq.completions import CompletionTracker
-from qwatch.wire.connection import redis_reason
 
 DEFAULT_INTERVAL = 1.0
 """Seconds between polls: see the README for its measured cost at 1,000 queues and workers."""

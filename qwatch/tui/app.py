@@ -26,7 +26,7 @@ from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
 
 from qwatch.cli.report import empty_hint, headline
-from qwatch.errors import QwatchError, first_line
+from qwatch.errors import QwatchError, described, first_line
 from qwatch.model import CELERY, RQ, JobDetail, QueueStats
 from qwatch.rq import actions
 from qwatch.text.columns import Column
@@ -234,7 +234,7 @@ class QwatchApp(App[None]):
             except QwatchError as exc:
                 self.post_message(PollFailed(str(exc)))
             except Exception as exc:  # a bug or odd data must not end the monitor: show it
-                self.post_message(PollFailed(f"{type(exc).__name__}: {first_line(exc)}", False))
+                self.post_message(PollFailed(described(exc), False))
             else:
                 recent.append(self.prepared(update))
                 self.post_message(recent[-1])

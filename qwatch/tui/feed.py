@@ -16,6 +16,7 @@ from typing import Protocol
 
 import redis
 
+from qwatch.errors import translated_errors
 from qwatch.limits import PENDING_LIMIT
 from qwatch.model import RQ, Completion, FailedJob, JobDetail, JobPage, PageRequest, Snapshot
 from qwatch.rq.browse import read_page
@@ -26,7 +27,7 @@ from qwatch.rq.tracking import DEFAULT_INTERVAL, BackgroundTracker
 from qwatch.tui.recent import FunctionRecent, RecentCompletions
 from qwatch.tui.trends import QueueTrend, Trends
 from qwatch.watch import Watch
-from qwatch.wire.connection import Target, translated_errors
+from qwatch.wire.connection import Target
 
 FAILED_LIMIT = 200
 

@@ -1,4 +1,4 @@
-"""Where qwatch connects, and the one place Redis errors become qwatch errors.
+"""Where qwatch connects: a target read from flags and the environment, and its client.
 
 The URL comes from `--url`, else `QWATCH_REDIS_URL`, else `REDIS_URL`, else
 the local default. The password may instead sit in a file, so that it never
@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import redis
-from redis.sentinel import MasterNotFoundError, Sentinel
+from redis.sentinel import Sentinel
 
-from qwatch.errors import RedisUnavailable, TargetError, first_line
+from qwatch.errors import TargetError
 
 DEFAULT_URL = "redis://localhost:6379/0"
 SCHEMES = ("redis", "rediss", "unix")
@@ -266,34 +265,3 @@ def _sentinel_client(target: Target) -> redis.Redis:
         socket_connect_timeout=target.timeout,
     )
     return client
-
-
-@contextmanager
-def translated_errors(target: Target) -> Iterator[None]:
-    """Turn redis-py's errors into one-line `RedisUnavailable` naming the target."""
-    try:
-        yield
-    except redis.RedisError as exc:
-        raise RedisUnavailable(f"{target.display}: {redis_reason(exc)}") from exc
-
-
-def redis_reason(exc: BaseException) -> str:
-    """What went wrong with Redis, in a few words for an error line or a log."""
-    if isinstance(exc, MasterNotFoundError):
-        return "no Sentinel knows the master (is its name right, are the Sentinels up?)"
-    if isinstance(exc, redis.AuthenticationError):
-        return f"authentication failed ({first_line(exc)})"
-    if isinstance(exc, redis.TimeoutError):
-        return f"timed out ({first_line(exc)})"
-    if isinstance(exc, redis.ConnectionError) and "SSL" in first_line(exc):
-        hint = "check --tls-ca (ssl_ca_certs) and the certificate's names"
-        return f"TLS handshake failed ({first_line(exc)}); {hint}"
-    if isinstance(exc, redis.ConnectionError):
-        return f"cannot connect ({first_line(exc)})"
-    if isinstance(exc, redis.exceptions.NoPermissionError):
-        return f"Redis refused: permission denied ({first_line(exc)})"
-    if isinstance(exc, redis.ResponseError):
-        return f"Redis refused ({first_line(exc)})"
-    if isinstance(exc, redis.RedisError):
-        return f"no Redis answering there ({type(exc).__name__}: {first_line(exc)})"
-    return f"{type(exc).__name__}: {first_line(exc)}"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
 
-from qwatch.errors import first_line
+from qwatch.errors import described
 from qwatch.text.formatting import clip
 
 log = logging.getLogger("qwatch.records")
@@ -65,4 +65,4 @@ class Skips:
 
 def unexpected(exc: Exception) -> str:
     """Why a record was left out when turning it into data raised."""
-    return f"unexpected {type(exc).__name__}: {first_line(exc)}"
+    return f"unexpected {described(exc)}"

@@ -23,9 +23,9 @@ from harness.certificates import CertificateAuthority
 from harness.polling import wait_until
 from harness.redis_server import RedisServer, free_port
 from harness.workers import run_burst
-from qwatch.errors import RedisUnavailable, TargetError
+from qwatch.errors import RedisUnavailable, TargetError, translated_errors
 from qwatch.exporter.http.web_config import load_web_config
-from qwatch.wire.connection import Target, connect, translated_errors
+from qwatch.wire.connection import Target, connect
 from tests.exporter.conftest import StartExporter, parse
 
 
