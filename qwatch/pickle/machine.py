@@ -14,7 +14,6 @@ import pickletools
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwatch.errors import described
 from qwatch.limits import GLOBAL_NAME_LIMIT
 
 
@@ -143,7 +142,7 @@ def _run(machine: _Machine, data: bytes, meter: Meter, max_opcodes: int) -> Any:
     except Undecodable:
         raise
     except Exception as exc:  # a malformed pickle can fail in many ways
-        raise Undecodable(described(exc)) from exc
+        raise Undecodable(f"{type(exc).__name__}: {str(exc)[:GLOBAL_NAME_LIMIT]}") from exc
 
 
 def _step(machine: _Machine, name: str, arg: Any) -> None:
