@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import redis
 from redis.sentinel import MasterNotFoundError
 
-from qwatch.limits import FIRST_LINE_LIMIT
+from qwatch.limits import EXCEPTION_LIMIT, FIRST_LINE_LIMIT
+from qwatch.text.formatting import clip
 
 if TYPE_CHECKING:
     from qwatch.wire.connection import Target
@@ -43,6 +44,24 @@ def first_line(exc: BaseException) -> str:
 
 class UnreadableRecord(QwatchError):
     """A job asked for by name holds values that cannot be turned into data."""
+
+
+def exception_line(traceback: str | None) -> str | None:
+    """The line naming the exception: `ZeroDivisionError: division by zero`.
+
+    It is the first unindented line after the last frame (`  File ...`), so a
+    message of many lines or a huge one still yields its first line, cut to
+    `EXCEPTION_LIMIT`. Without frames (RQ's own notes, such as an abandoned
+    job's), the last non-empty line. RQ and Celery keep Python's tracebacks alike.
+    """
+    if not traceback:
+        return None
+    lines = [line for line in traceback.rstrip().splitlines() if line.strip()]
+    frames = [i for i, line in enumerate(lines) if line.startswith('  File "')]
+    after = lines[frames[-1] + 1 :] if frames else []
+    found = next((line for line in after if not line[:1].isspace()), None)
+    line = found if found is not None else (lines[-1].strip() if lines else None)
+    return clip(line, EXCEPTION_LIMIT) if line else None
 
 
 def described(exc: BaseException) -> str:

@@ -15,10 +15,9 @@ from qwatch.celery.events import results_channel
 from qwatch.celery.published import StoredResult, Undecodable, decode_result
 from qwatch.celery.state import CeleryFailure
 from qwatch.celery.task_states import FAILURE, status_of
-from qwatch.errors import UnreadableRecord
+from qwatch.errors import UnreadableRecord, exception_line
 from qwatch.limits import EVENT_BYTES
 from qwatch.model import CELERY, FailedJob, JobDetail
-from qwatch.rq.results import exception_line
 from qwatch.text.formatting import clip
 from qwatch.wire import batch
 from qwatch.wire.replies import check_allowed

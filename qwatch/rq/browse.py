@@ -27,13 +27,14 @@ from typing import Any
 import redis
 
 from qwatch import job_states
+from qwatch.errors import exception_line
 from qwatch.limits import FUNCTION_LIMIT, PAGE_LIMIT, SCAN_WINDOW
 from qwatch.model import RQ, JobPage, ListedJob, PageRequest
 from qwatch.pickle.decode import call_name
 from qwatch.rq import job_fields, rate_limits
 from qwatch.rq.jobs import dependency_ids, traceback_of
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys, job_id_of_execution
-from qwatch.rq.results import exception_line, latest_command, result_fields, return_value
+from qwatch.rq.results import latest_command, result_fields, return_value
 from qwatch.text.formatting import clip
 from qwatch.wire import batch
 from qwatch.wire.batch import Command

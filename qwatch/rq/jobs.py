@@ -17,7 +17,7 @@ from typing import Any
 import redis
 
 from qwatch import job_states
-from qwatch.errors import UnreadableRecord, described
+from qwatch.errors import UnreadableRecord, described, exception_line
 from qwatch.limits import (
     DESCRIPTION_LIMIT,
     EXCEPTION_NAME_LIMIT,
@@ -41,7 +41,6 @@ from qwatch.rq.reader import queue_names
 from qwatch.rq.results import (
     attempts,
     decoded_traceback,
-    exception_line,
     history_command,
     latest_command,
     result_fields,

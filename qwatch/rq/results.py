@@ -13,12 +13,12 @@ import base64
 import binascii
 from typing import Any
 
-from qwatch.limits import ARGUMENTS_LIMIT, EXCEPTION_LIMIT, RESULT_BYTES, TRACEBACK_BYTES
+from qwatch.errors import exception_line
+from qwatch.limits import ARGUMENTS_LIMIT, RESULT_BYTES, TRACEBACK_BYTES
 from qwatch.model import Attempt
 from qwatch.pickle.decode import inflate, render_pickle
 from qwatch.rq import job_fields
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
-from qwatch.text.formatting import clip
 from qwatch.wire.batch import Command
 from qwatch.wire.replies import (
     as_float,
@@ -100,24 +100,6 @@ def return_value(result: dict[str, Any], limit: int = ARGUMENTS_LIMIT) -> str | 
         return render_pickle(base64.b64decode(encoded, validate=True), limit)
     except (binascii.Error, ValueError):
         return "<unreadable return value>"
-
-
-def exception_line(traceback: str | None) -> str | None:
-    """The line naming the exception: `ZeroDivisionError: division by zero`.
-
-    It is the first unindented line after the last frame (`  File ...`), so a
-    message of many lines or a huge one still yields its first line, cut to
-    `EXCEPTION_LIMIT`. Without frames (RQ's own notes, such as an abandoned
-    job's), the last non-empty line.
-    """
-    if not traceback:
-        return None
-    lines = [line for line in traceback.rstrip().splitlines() if line.strip()]
-    frames = [i for i, line in enumerate(lines) if line.startswith('  File "')]
-    after = lines[frames[-1] + 1 :] if frames else []
-    found = next((line for line in after if not line[:1].isspace()), None)
-    line = found if found is not None else (lines[-1].strip() if lines else None)
-    return clip(line, EXCEPTION_LIMIT) if line else None
 
 
 def _entry(raw: Any) -> tuple[str | None, dict[str, Any]]:

@@ -56,7 +56,7 @@ from typing import Any
 import redis
 
 from qwatch import job_states
-from qwatch.limits import NAME_LIMIT
+from qwatch.limits import EXCEPTION_NAME_LIMIT
 from qwatch.model import RQ, Completion, Snapshot, WorkerStats
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
 from qwatch.wire import batch
@@ -116,7 +116,7 @@ def _millis(moment: float | None) -> int | None:
 
 
 def _bounded(name: str | None) -> str | None:
-    return None if name is None else name[:NAME_LIMIT]
+    return None if name is None else name[:EXCEPTION_NAME_LIMIT]
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +351,7 @@ def _seconds(millis: Any) -> float | None:
 
 
 def _name(value: Any) -> str | None:
-    """A printable name of at most `NAME_LIMIT` characters, else None."""
-    if not isinstance(value, str) or not value or len(value) > NAME_LIMIT:
+    """A printable name of at most `EXCEPTION_NAME_LIMIT` characters, else None."""
+    if not isinstance(value, str) or not value or len(value) > EXCEPTION_NAME_LIMIT:
         return None
     return value if value.isprintable() else None

@@ -45,10 +45,10 @@ import rq
 from rq.version import VERSION
 
 from qwatch import job_states
+from qwatch.errors import exception_line
 from qwatch.rq import stream
 from qwatch.rq.jobs import exception_name
 from qwatch.rq.keys import DEFAULT_PREFIX, RQKeys
-from qwatch.rq.results import exception_line
 
 SUPPORTED_MAJORS = (2, 3)
 """The RQ major versions whose handlers this class is written against."""

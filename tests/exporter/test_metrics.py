@@ -14,8 +14,8 @@ from harness import tasks
 from harness.polling import wait_until
 from harness.workers import run_burst, start_worker, stop_worker, stop_worker_gracefully
 from harness.workload import enqueue_mixed, mixed_workload
+from qwatch.errors import exception_line
 from qwatch.rq.jobs import exception_name
-from qwatch.rq.results import exception_line
 from tests.exporter.conftest import StartExporter
 from tests.rq.test_reader import STATES, rq_counts
 

@@ -9,8 +9,8 @@ from rq.job import Job
 
 from harness import tasks
 from harness.workers import run_burst
+from qwatch.errors import exception_line
 from qwatch.rq.jobs import exception_name, read_failed, read_job
-from qwatch.rq.results import exception_line
 
 
 def test_a_failed_job_shows_its_real_traceback(client: redis.Redis, url: str) -> None:
