@@ -19,7 +19,7 @@ TEST_TOOLS := redis-server redis-sentinel prometheus promtool
 # The demo and the benchmarks need a redis-server only.
 RUN_TOOLS := redis-server
 
-.PHONY: test demo bench lint test-tools run-tools clean
+.PHONY: test demo bench lint screenshot test-tools run-tools clean
 
 test: test-tools $(STAMP) $(STAMP_RQ2) lint
 	$(BIN)/pytest
@@ -36,6 +36,10 @@ bench: run-tools $(STAMP)
 	$(BIN)/python -m benchmarks.top
 	$(BIN)/python -m benchmarks.http_load
 	$(BIN)/python -m benchmarks.celery
+
+# docs/top.svg, drawn by qwatch top itself on a real workload in a private Redis.
+screenshot: run-tools $(STAMP)
+	PYTHONPATH=. $(BIN)/python scripts/screenshot.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
