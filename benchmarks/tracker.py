@@ -25,8 +25,9 @@ from rq.registry import FailedJobRegistry, FinishedJobRegistry
 from benchmarks.exporter import finish_jobs, redis_cpu
 from benchmarks.population import populate, scale_arguments
 from harness.redis_server import RedisServer
-from qwatch.rq.completions import OVERLAP, CompletionTracker
-from qwatch.rq.tracking import BackgroundTracker
+from qwatch.rq.completions import OVERLAP
+from qwatch.rq.keys import DEFAULT_KEYS
+from qwatch.rq.tracking import Following
 from qwatch.wire.connection import Target, connect
 
 OWN_CPU: list[float] = []
@@ -51,9 +52,7 @@ def idle() -> Callable[[], None]:
 
 def tracking(url: str, interval: float, polls: list[int]) -> Callable[[], Callable[[], None]]:
     def start() -> Callable[[], None]:
-        tracker = BackgroundTracker(
-            "bench", connect(Target(url=url)), CompletionTracker(), lambda *_: None, interval
-        )
+        tracker = Following("bench", connect(Target(url=url)), DEFAULT_KEYS, interval=interval)
         tracker.start()
         tracker.wait_past(0)
         first = tracker.polls

@@ -20,6 +20,8 @@ JOB_STATES = (QUEUED, STARTED, FINISHED, FAILED, DEFERRED, READY, SCHEDULED, CAN
 """Every state qwatch counts, in the order the exporter's series and the snapshot's fields use."""
 REGISTRIES = JOB_STATES[1:]
 """The states held in a per-queue registry: every one but queued, which is a list."""
+OUTCOMES = (FINISHED, FAILED)
+"""How a job ends for good, as qwatch counts it."""
 
 CREATED = "created"
 """RQ 3.0: a job saved but not yet enqueued."""
@@ -31,3 +33,9 @@ READY_TO_ENQUEUE = "ready_to_enqueue"
 """RQ 3.0: the status of a job in the ready registry."""
 STATUSES = (*JOB_STATES, CREATED, STOPPED, RATE_LIMITED, READY_TO_ENQUEUE)
 """Every status RQ 2.12 or 3.0 writes in a job's hash."""
+
+RESERVED = "reserved"
+"""Celery: taken by a worker and not acked: prefetched, held for its ETA, or running
+(`acks_late`)."""
+OVERDUE = "overdue"
+"""Celery: reserved for longer than the visibility timeout: kombu delivers it again."""

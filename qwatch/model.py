@@ -10,8 +10,9 @@ jobs), is None, never a guess.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from qwatch.limits import SCAN_WINDOW
 
@@ -260,6 +261,86 @@ class Completion:
 
 
 @dataclass(frozen=True, slots=True)
+class FunctionCount:
+    """How many jobs calling one function are queued, running and failed."""
+
+    function: str
+    queued: int
+    started: int
+    failed: int
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCounts:
+    """Counts per function, and whether any list was longer than what was read."""
+
+    rows: tuple[FunctionCount, ...]
+    sampled: bool
+
+
+StreamId = tuple[int, int]
+"""A stream entry's id: milliseconds and sequence number."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPosition:
+    """Where a reader of the completions stream stopped: the last entry it read, and how
+    many entries had ever been added up to that one (0 when Redis does not say), to count
+    what is trimmed after it."""
+
+    last_id: StreamId
+    number: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamReading:
+    """One poll of the completions stream exact mode writes: what ended, which queues it
+    counts exactly, what it lost or skipped."""
+
+    present: bool
+    completions: tuple[Completion, ...]
+    retried: tuple[Completion, ...]
+    exact_queues: frozenset[str]
+    lost: int
+    skipped: int
+
+    def counted(self, tracked: Iterable[Completion]) -> list[Completion]:
+        """Finished and failed jobs: the stream's, and the registries' of the other queues."""
+        others = [c for c in tracked if c.queue not in self.exact_queues]
+        return [*self.completions, *others]
+
+
+WorkerCounters = tuple[int, int, float]
+"""An RQ worker's own counters: jobs finished, jobs failed, working seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerTotals:
+    """What RQ's workers reported since qwatch began following them, by their own counters,
+    and the jobs among those that no registry showed; with each worker's counters as last
+    read, to go on from after a restart."""
+
+    reported: tuple[tuple[str, int], ...]
+    """Per outcome (`job_states.OUTCOMES`): the counters' increases."""
+    untracked: tuple[tuple[str, int], ...]
+    working_seconds: float
+    counters: tuple[tuple[str, WorkerCounters], ...]
+
+
+NO_WORKER_TOTALS = WorkerTotals((), (), 0.0, ())
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """The jobs that ended since a face last asked, each once, and what the stream said."""
+
+    completions: list[Completion]
+    stream: StreamReading
+    skipped: int
+    """Jobs the registries showed ended but whose records could not be turned into data."""
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One recorded execution of a job: how and when it ended, and on which worker."""
 
@@ -406,6 +487,10 @@ class JobPage:
     taken_at: float
     system: str = field(kw_only=True)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The page as JSON-ready data, its request's fields beside its own."""
+        return _page_dict(self)
+
     @property
     def previous_offset(self) -> int | None:
         return previous_offset(self.request)
@@ -449,6 +534,24 @@ class CeleryPage:
     taken_at: float
     system: str = field(kw_only=True)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The page as JSON-ready data, its request's fields beside its own."""
+        return _page_dict(self)
+
     @property
     def previous_offset(self) -> int | None:
         return previous_offset(self.request)
+
+
+def _page_dict(page: JobPage | CeleryPage) -> dict[str, Any]:
+    data = asdict(page)
+    data.update(data.pop("request"))
+    data["previous_offset"] = page.previous_offset
+    return data
+
+
+class Found(NamedTuple):
+    """A task looked up by id, and how many waiting messages the search did not read."""
+
+    job: JobDetail | None
+    unsearched: int = 0

@@ -18,20 +18,45 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import redis
 
+from qwatch.celery import jobs as celery_jobs
 from qwatch.celery.broker import CeleryReading, celery_present, discover_queues, read_celery_queues
 from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
 from qwatch.celery.failures import failed_row
-from qwatch.celery.jobs import Found, celery_job
 from qwatch.celery.layout import CeleryLayout
-from qwatch.model import CELERY, RQ, Completion, FailedJob, JobDetail, Snapshot
+from qwatch.model import (
+    CELERY,
+    RQ,
+    CeleryPage,
+    Completion,
+    FailedJob,
+    Found,
+    FunctionCounts,
+    JobDetail,
+    JobPage,
+    PageRequest,
+    Snapshot,
+    StreamPosition,
+    Taken,
+)
+from qwatch.rq import actions, browse
+from qwatch.rq.functions import read_function_counts
 from qwatch.rq.jobs import read_failed, read_job
-from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
-from qwatch.rq.reader import read_redis_info, read_snapshot
+from qwatch.rq.keys import (
+    DEFAULT_KEYS,
+    DEFAULT_PREFIX,
+    PREFIX_VARIABLE,
+    RQKeys,
+    checked_prefix,
+    prefix_from,
+)
+from qwatch.rq.reader import queue_names, read_redis_info, read_snapshot
+from qwatch.rq.tracking import DEFAULT_INTERVAL, MAX_INTERVAL, MIN_INTERVAL, Following, Overflow
 from qwatch.wire import batch
 from qwatch.wire.replies import as_int, check_allowed
 
@@ -41,6 +66,20 @@ DETECT_SECONDS = 10.0
 """How often `auto` looks again for a system it has not found: one EXISTS."""
 DISCOVER_SECONDS = 60.0
 """How often Celery's queues are discovered again: a SCAN of the whole keyspace."""
+
+TRACK_INTERVAL, TRACK_INTERVALS = DEFAULT_INTERVAL, (MIN_INTERVAL, MAX_INTERVAL)
+"""Seconds between polls for RQ's finished and failed jobs: the default, and the range."""
+BROWSED_STATES = browse.STATES
+"""The states of an RQ queue a face browses, in order."""
+LISTED_STATES = browse.LISTED_STATES
+"""The states of an RQ queue `jobs` lists: the browsed ones, and those rate limits hold."""
+CELERY_STATES = celery_jobs.STATES
+"""The states of a Celery queue `jobs` lists."""
+CELERY_SEARCH_LIMIT = celery_jobs.SEARCH_LIMIT
+CLEARABLE = actions.CLEARABLE
+"""The registries of an RQ queue a person may empty."""
+RQ_PREFIX, RQ_PREFIX_VARIABLE = DEFAULT_PREFIX, PREFIX_VARIABLE
+"""RQ's key prefix, and the environment variable RQ 3.0 reads it from."""
 
 
 class Watch:
@@ -65,11 +104,30 @@ class Watch:
         self.rq_keys = rq_keys
         self.listen = listen
         self.events: CeleryEvents | None = None
+        self.following: Following | None = None
         self._systems: tuple[str, ...] = ()
         self._celery_queues: tuple[str, ...] = ()
         self._detect_at = self._discover_at = 0.0
         """When (time.monotonic) to look for the systems, and for Celery's queues, again."""
         self._lock = threading.Lock()
+
+    @classmethod
+    def configured(
+        cls,
+        client: redis.Redis,
+        system: str,
+        *,
+        rq_prefix: str,
+        celery: Mapping[str, Any],
+        listen: bool = True,
+    ) -> Watch:
+        """A watch as a face's options ask: RQ's key prefix (see `checked_rq_prefix`) and Celery's
+        layout (`CeleryLayout`'s fields); ValueError saying what is wrong."""
+        try:
+            layout = CeleryLayout(**celery)
+        except ValueError as exc:
+            raise ValueError(f"Celery options: {exc}") from None
+        return cls(client, system, layout, listen=listen, rq_keys=RQKeys(rq_prefix))
 
     def systems(self) -> tuple[str, ...]:
         """The systems this watch reads; starts Celery's listener when Celery is found."""
@@ -125,8 +183,40 @@ class Watch:
             view = self.events.view(now)
         return _merged(snapshot, reading, view)
 
-    def take_completions(self) -> list[Completion]:
-        """Celery tasks that ended since the last call, each once (RQ's are tracked apart)."""
+    def follow(
+        self,
+        name: str,
+        *,
+        interval: float = TRACK_INTERVAL,
+        ttls: Sequence[float] = (),
+        resume: StreamPosition | None = None,
+        turn: threading.Lock | None = None,
+        overflow: Overflow | None = None,
+    ) -> Following:
+        """Follow RQ's finished and failed jobs in a thread (started by the caller), for
+        `take`; the arguments are `Following`'s."""
+        self.following = Following(
+            name,
+            self.client,
+            self.rq_keys,
+            interval=interval,
+            ttls=ttls,
+            resume=resume,
+            turn=turn,
+            overflow=overflow,
+        )
+        return self.following
+
+    def take(self, snapshot: Snapshot) -> Taken:
+        """The jobs that ended since the last take, each once: RQ's as followed (read `snapshot`
+        for which queues the completions stream counts), and Celery's as heard."""
+        if self.following is None:
+            raise RuntimeError("take() needs follow() first")
+        taken = self.following.take(snapshot)
+        taken.completions.extend(self._celery_completions())
+        return taken
+
+    def _celery_completions(self) -> list[Completion]:
         return self.events.take_completions() if self.events is not None else []
 
     def celery_failures(self) -> tuple[CeleryFailure, ...]:
@@ -160,9 +250,42 @@ class Watch:
         job = read_job(self.client, job_id, self.rq_keys) if RQ in systems else None
         if job is not None or CELERY not in systems:
             return Found(job)
-        return celery_job(
+        return celery_jobs.celery_job(
             self.client, self.layout, self.celery_queues, job_id, self.celery_failures()
         )
+
+    def page(self, request: PageRequest) -> JobPage:
+        """One page of an RQ queue's jobs in one state: two round trips, whatever its size."""
+        return browse.read_page(self.client, request, keys=self.rq_keys)
+
+    def celery_page(self, request: PageRequest) -> CeleryPage:
+        """One page of a Celery queue's messages in one state."""
+        return celery_jobs.read_page(self.client, self.layout, request)
+
+    def rq_queue_names(self) -> list[str]:
+        """RQ's queues, by name, sorted."""
+        return queue_names(self.client, self.rq_keys)
+
+    def function_counts(self, queues: list[str]) -> FunctionCounts:
+        """Jobs per function in RQ's queues, from a bounded sample that says so."""
+        return read_function_counts(self.client, queues, keys=self.rq_keys)
+
+    def requeue_failed(self, job_id: str) -> str:
+        """Put a failed RQ job back in its queue; says what it did (and so do the others)."""
+        return actions.requeue_failed_job(self.client, job_id, self.rq_keys)
+
+    def delete_failed(self, job_id: str) -> str:
+        return actions.delete_failed_job(self.client, job_id, self.rq_keys)
+
+    def requeue_all_failed(self, queue: str) -> str:
+        return actions.requeue_all_failed(self.client, queue, self.rq_keys)
+
+    def empty_queue(self, queue: str) -> str:
+        return actions.empty_queue(self.client, queue, self.rq_keys)
+
+    def empty_registry(self, queue: str, state: str) -> str:
+        """Delete the jobs of one of `CLEARABLE`'s registries of an RQ queue."""
+        return actions.empty_registry(self.client, queue, state, self.rq_keys)
 
     @property
     def celery_queues(self) -> tuple[str, ...]:
@@ -170,8 +293,15 @@ class Watch:
         return self._celery_queues
 
     def close(self) -> None:
+        """Stop listening to Celery's events; a `Following` is its caller's to stop."""
         if self.events is not None:
             self.events.stop()
+
+
+def checked_rq_prefix(given: str | None) -> str:
+    """RQ's key prefix: the one given, else `RQ_PREFIX_VARIABLE`'s as RQ 3.0 reads it;
+    ValueError, in one line, for one RQ would refuse."""
+    return prefix_from() if given is None else checked_prefix(given)
 
 
 def _holds(client: redis.Redis, system: str, layout: CeleryLayout, rq_keys: RQKeys) -> bool:

@@ -25,8 +25,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
-from typing import Any, NamedTuple, TypeVar
+from dataclasses import replace
+from typing import Any, TypeVar
 
 import redis
 
@@ -43,6 +43,7 @@ from qwatch.model import (
     CELERY,
     CeleryMessage,
     CeleryPage,
+    Found,
     JobDetail,
     PageRequest,
     Waiting,
@@ -52,11 +53,7 @@ from qwatch.wire.batch import Command
 from qwatch.wire.replies import as_list, check_allowed
 from qwatch.wire.skips import Skips
 
-RESERVED = "reserved"
-"""Taken by a worker and not acked: prefetched, held for its ETA, or running (`acks_late`)."""
-OVERDUE = "overdue"
-"""Reserved for longer than the visibility timeout: kombu delivers it again."""
-STATES = (job_states.QUEUED, job_states.SCHEDULED, RESERVED, OVERDUE)
+STATES = (job_states.QUEUED, job_states.SCHEDULED, job_states.RESERVED, job_states.OVERDUE)
 """What `qwatch jobs` lists of a Celery queue: waiting messages, and the reserved ones,
 all of them or those held for their ETA (`scheduled`, as the snapshot counts them) or
 overdue."""
@@ -65,21 +62,6 @@ SEARCH_LIMIT = 10_000
 T = TypeVar("T")
 UNREADABLE = "<unreadable message: {}>"
 UNNAMED = "<no task name>"
-
-
-class Found(NamedTuple):
-    """A task looked up by id, and how many waiting messages the search did not read."""
-
-    job: JobDetail | None
-    unsearched: int = 0
-
-
-def page_dict(page: CeleryPage) -> dict[str, Any]:
-    """A page as JSON-ready data, for `qwatch jobs --system celery --json`."""
-    data = asdict(page)
-    data.update(data.pop("request"))
-    data["previous_offset"] = page.previous_offset
-    return data
 
 
 def celery_job(
@@ -276,7 +258,8 @@ def _reserved(
 ) -> CeleryMessage:
     held = message.eta is not None and message.eta > now
     waiting = Waiting(queue, None, None, delivered_at, layout.overdue(delivered_at, now))
-    return _listed(message, job_states.SCHEDULED if held else RESERVED, waiting, position)
+    state = job_states.SCHEDULED if held else job_states.RESERVED
+    return _listed(message, state, waiting, position)
 
 
 def _listed(
@@ -305,9 +288,9 @@ def _numbered(messages: list[CeleryMessage], offset: int) -> list[CeleryMessage]
 
 
 def _in(message: CeleryMessage, request: PageRequest) -> bool:
-    if request.state == OVERDUE:
+    if request.state == job_states.OVERDUE:
         return message.waiting.overdue
-    return request.state == RESERVED or message.status == job_states.SCHEDULED
+    return request.state == job_states.RESERVED or message.status == job_states.SCHEDULED
 
 
 def _matches(message: CeleryMessage, request: PageRequest) -> bool:

@@ -15,11 +15,6 @@ import redis
 from rich.console import Console, RenderableType
 
 from qwatch import __version__, job_states
-from qwatch.celery.jobs import SEARCH_LIMIT
-from qwatch.celery.jobs import STATES as CELERY_STATES
-from qwatch.celery.jobs import page_dict as celery_page_dict
-from qwatch.celery.jobs import read_page as read_celery_page
-from qwatch.celery.layout import CeleryLayout
 from qwatch.cli.report import (
     WIDE,
     celery_jobs_report,
@@ -33,21 +28,21 @@ from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW
 from qwatch.model import CELERY, RQ, PageRequest
-from qwatch.rq.browse import LISTED_STATES, page_dict, read_page
-from qwatch.rq.keys import (
-    DEFAULT_PREFIX,
-    PREFIX_VARIABLE,
-    PrefixError,
-    RQKeys,
-    checked_prefix,
-    prefix_from,
-)
-from qwatch.rq.reader import queue_names
-from qwatch.rq.tracking import DEFAULT_INTERVAL, MAX_INTERVAL
-from qwatch.rq.tracking import MIN_INTERVAL as MIN_TRACK_INTERVAL
 from qwatch.text.formatting import plural
 from qwatch.text.printable import printable
-from qwatch.watch import AUTO, CHOICES, Watch
+from qwatch.watch import (
+    AUTO,
+    CELERY_SEARCH_LIMIT,
+    CELERY_STATES,
+    CHOICES,
+    LISTED_STATES,
+    RQ_PREFIX,
+    RQ_PREFIX_VARIABLE,
+    TRACK_INTERVAL,
+    TRACK_INTERVALS,
+    Watch,
+    checked_rq_prefix,
+)
 from qwatch.wire.connection import (
     Target,
     TLSFiles,
@@ -323,12 +318,12 @@ def _track_interval_option(command: argparse.ArgumentParser, apart_from: str) ->
     """`--track-interval`, for the two commands that follow completions in the background."""
     command.add_argument(
         "--track-interval",
-        type=_seconds(MIN_TRACK_INTERVAL, MAX_INTERVAL),
-        default=DEFAULT_INTERVAL,
+        type=_seconds(*TRACK_INTERVALS),
+        default=TRACK_INTERVAL,
         metavar="SECONDS",
         help="seconds between two reads of finished and failed jobs, independent of"
-        f" {apart_from}; shorter than your shortest result_ttl (default {DEFAULT_INTERVAL:g},"
-        f" {MIN_TRACK_INTERVAL:g} to {MAX_INTERVAL:g})",
+        f" {apart_from}; shorter than your shortest result_ttl (default {TRACK_INTERVAL:g},"
+        f" {TRACK_INTERVALS[0]:g} to {TRACK_INTERVALS[1]:g})",
     )
 
 
@@ -404,8 +399,8 @@ def _system_options() -> _Parser:
         metavar="PREFIX",
         action="append",
         default=[],
-        help=f"the key prefix RQ runs under, as RQ 3.0's {PREFIX_VARIABLE} (default: that"
-        f" variable, else {DEFAULT_PREFIX}); serve takes one, or one per --url",
+        help=f"the key prefix RQ runs under, as RQ 3.0's {RQ_PREFIX_VARIABLE} (default: that"
+        f" variable, else {RQ_PREFIX}); serve takes one, or one per --url",
     )
     group.add_argument(
         "--celery-queue",
@@ -467,20 +462,19 @@ def watch_from_args(
     ):
         if getattr(args, option) is not None:
             given[name] = getattr(args, option)
-    try:
-        layout = CeleryLayout(**given)
-    except ValueError as exc:
-        raise TargetError(f"Celery options: {exc}") from None
     prefix = rq_prefix or rq_prefixes(args.rq_prefix, 1)[0]
-    return Watch(client, args.system, layout, listen=listen, rq_keys=RQKeys(prefix))
+    try:
+        return Watch.configured(client, args.system, rq_prefix=prefix, celery=given, listen=listen)
+    except ValueError as exc:
+        raise TargetError(str(exc)) from None
 
 
 def rq_prefixes(given: list[str], count: int) -> list[str]:
     """RQ's key prefix for each of `count` Redis: one for all, or one each in order;
     without any, `RQ_KEY_PREFIX` as RQ reads it. Refused in one line as RQ refuses it."""
     try:
-        prefixes = [checked_prefix(prefix) for prefix in given] or [prefix_from()]
-    except PrefixError as exc:
+        prefixes = [checked_rq_prefix(p) for p in given] or [checked_rq_prefix(None)]
+    except ValueError as exc:
         raise TargetError(str(exc)) from None
     if len(prefixes) == 1:
         return prefixes * count
@@ -543,7 +537,9 @@ def run_job(args: argparse.Namespace) -> int:
                 " stores one only with a result backend, until result_expires"
             )
             if unsearched:
-                where += f"; {unsearched} waiting messages past the next {SEARCH_LIMIT} not read"
+                where += (
+                    f"; {unsearched} waiting messages past the next {CELERY_SEARCH_LIMIT} not read"
+                )
             where += ")"
         print(f"qwatch: no job {where}", file=sys.stderr)
         return 1
@@ -559,7 +555,7 @@ def run_failed(args: argparse.Namespace) -> int:
     try:
         with translated_errors(target):
             systems = watch.systems()
-            known = queue_names(client, watch.rq_keys)
+            known = watch.rq_queue_names()
             if args.queue and CELERY not in systems and args.queue not in known:
                 raise TargetError(f"no queue {args.queue!r} in {target.display}")
             watch.listen_for(args.celery_listen)
@@ -596,11 +592,11 @@ def run_jobs(args: argparse.Namespace) -> int:
                 f"{args.state} is a Celery queue's state; RQ's queue {args.queue!r} has"
                 f" {', '.join(LISTED_STATES)}"
             )
-        page = read_page(client, request, keys=watch.rq_keys)
+        page = watch.page(request)
     if not page.queue_known and not page.total:
         raise TargetError(f"no queue {args.queue!r} in {target.display}")
     if args.json:
-        print(json.dumps(page_dict(page)))
+        print(json.dumps(page.to_dict()))
     elif not page.jobs and not request.filtered and not request.offset:
         print(f"no {args.state} jobs in queue {args.queue}")
     else:
@@ -619,7 +615,7 @@ def _queue_system(watch: Watch, queue: str) -> str:
         return RQ
     if RQ not in systems:
         return CELERY
-    celery_only = queue in watch.celery_queues and queue not in queue_names(watch.client)
+    celery_only = queue in watch.celery_queues and queue not in watch.rq_queue_names()
     return CELERY if celery_only else RQ
 
 
@@ -635,9 +631,9 @@ def _celery_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) 
             f"Celery keeps no {request.state} tasks per queue: a Celery queue's states are"
             f" {', '.join(CELERY_STATES)} (failures: qwatch failed)"
         )
-    page = read_celery_page(watch.client, watch.layout, request)
+    page = watch.celery_page(request)
     if as_json:
-        print(json.dumps(celery_page_dict(page)))
+        print(json.dumps(page.to_dict()))
     elif not page.jobs and not request.filtered and not request.offset:
         print(f"no {request.state} messages in Celery queue {request.queue}")
     else:

@@ -7,12 +7,13 @@ reported as `qwatch_up 0` with none of its other series, and its reading
 goes on in the background for the next scrape.
 
 Finished and failed jobs are not read from the registries at scrape time:
-each Redis has a background tracker (`qwatch.rq.tracking`) that follows them at
-its own interval, so jobs whose records live less than the scrape interval
-are counted. Its completions wait for the next scrape, which folds them in
-after the completions stream has said which queues it counts exactly. A
-reading and a tracker poll of one Redis take turns: Python runs one thread
-at a time, so running both at once would slow each by the other's length.
+each Redis's watch follows them in a thread at its own interval
+(`Watch.follow`), so jobs whose records live less than the scrape interval
+are counted. They wait for the next scrape, which takes them with what the
+completions stream counts exactly; more than a scrape can wait for are
+folded into the totals at once. A reading and a tracker poll of one Redis
+take turns: Python runs one thread at a time, so running both at once would
+slow each by the other's length.
 
 With a state file (`qwatch.exporter.state`), a source starts from the totals
 and stream position saved there, and saves them again after each reading,
@@ -37,12 +38,8 @@ from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
-from qwatch.limits import PENDING_LIMIT
-from qwatch.model import RQ, Completion
-from qwatch.rq.completions import CompletionTracker
-from qwatch.rq.stream import CompletionStream
-from qwatch.rq.tracking import DEFAULT_INTERVAL, BackgroundTracker
-from qwatch.watch import Watch
+from qwatch.model import RQ
+from qwatch.watch import TRACK_INTERVAL, Watch
 
 log = logging.getLogger("qwatch.exporter")
 NOTHING: Reading = []
@@ -60,7 +57,7 @@ class RedisSource:
         buckets: Sequence[float] = DEFAULT_BUCKETS,
         label_limit: int = DEFAULT_LABEL_LIMIT,
         ttls: Sequence[float] = (),
-        track_interval: float = DEFAULT_INTERVAL,
+        track_interval: float = TRACK_INTERVAL,
         histogram_queues: frozenset[str] | None = None,
         state: StateFile | None = None,
         watch: Watch | None = None,
@@ -73,26 +70,21 @@ class RedisSource:
         self.totals = JobTotals(buckets, label_limit, histogram_queues)
         self.state = state
         saved = state.checkpoint(name) if state is not None else None
-        self.stream = CompletionStream(
-            resume=saved.position if saved is not None else None, keys=self.watch.rq_keys
-        )
         self._turn = threading.Lock()
-        """Held by a reading and by each tracker poll with its delivery: they take turns
-        instead of sharing the interpreter (at 10,000 queues a poll slowed a scrape by as
-        much as it took), and the totals they share need no other lock."""
-        self.following = BackgroundTracker(
+        """Held by a reading and by each tracker poll: they take turns instead of sharing
+        the interpreter (at 10,000 queues a poll slowed a scrape by as much as it took),
+        and the totals they share need no other lock."""
+        self.following = self.watch.follow(
             name,
-            client,
-            CompletionTracker(ttls, self.watch.rq_keys),
-            self._follow,
-            track_interval,
-            self._turn,
+            interval=track_interval,
+            ttls=ttls,
+            resume=saved.position if saved is not None else None,
+            turn=self._turn,
+            overflow=self.totals.add_completions,
         )
         if saved is not None:
-            saved.restore(self.totals, self.following.tracker.workers, time.time())
-        self._pending: list[Completion] = []
-        self._pending_skipped = 0
-        self._exact: frozenset[str] = frozenset()
+            saved.restore(self.totals, time.time())
+            self.following.resume(saved.workers)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
         self._lock = threading.Lock()
         self._reading: Future[Reading] | None = None
@@ -111,16 +103,6 @@ class RedisSource:
         self.following.start()
         self._thread.submit(self.watch.systems)
 
-    def _follow(self, completions: list[Completion], tracker: CompletionTracker) -> None:
-        """Runs in the tracker's thread after each poll, in its turn: its completions wait
-        for a scrape."""
-        self._pending += completions
-        self._pending_skipped += tracker.skipped
-        self.totals.follow_workers(tracker.workers)
-        if len(self._pending) > PENDING_LIMIT:
-            pending, self._pending = self._pending, []
-            self.totals.add_completions(c for c in pending if c.queue not in self._exact)
-
     def _read(self) -> Reading:
         """Runs in this source's reading thread; the totals are shared with the tracker's.
 
@@ -132,24 +114,20 @@ class RedisSource:
 
     def _read_in_turn(self) -> Reading:
         snapshot = self.watch.read(worker_details=False)
-        streamed = self.stream.poll(self.client, snapshot.only(RQ))
-        pending, self._pending = self._pending, []
-        skipped, self._pending_skipped = self._pending_skipped, 0
-        self._exact = streamed.exact_queues
-        completions = streamed.counted(pending) + self.watch.take_completions()
-        self.totals.add(snapshot, completions, skipped)
-        self.totals.add_stream(streamed)
+        taken = self.watch.take(snapshot)
+        workers = self.following.worker_totals()
+        self.totals.add(snapshot, taken.completions, taken.skipped)
+        self.totals.add_stream(taken.stream)
+        self.totals.follow_workers(workers)
         reading = (
             metrics.from_snapshot(self.name, snapshot)
             + metrics.from_totals(self.name, self.totals)
-            + metrics.from_stream(self.name, snapshot, self.totals, streamed.exact_queues)
+            + metrics.from_stream(self.name, snapshot, self.totals, taken.stream.exact_queues)
             + celery_metrics.reading(self.name, snapshot, self.totals)
         )
         if self.state is not None:
-            self.state.save(
-                self.name,
-                Checkpoint.taken(self.totals, self.stream.position, self.following.tracker.workers),
-            )
+            checkpoint = Checkpoint.taken(self.totals, self.following.position, workers)
+            self.state.save(self.name, checkpoint)
         return reading
 
     def close(self) -> None:

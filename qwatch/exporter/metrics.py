@@ -12,14 +12,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 
 from qwatch import __version__
 from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
-from qwatch.job_states import JOB_STATES, RATE_LIMITED
+from qwatch.job_states import JOB_STATES, OUTCOMES, RATE_LIMITED
 from qwatch.model import CELERY, RQ, Snapshot
-from qwatch.rq.completions import OUTCOMES
-from qwatch.wire.memory import Remembered
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,17 +219,18 @@ class QueueLabels:
         )
 
 
-_QUEUE_LABELS: dict[str, Remembered[QueueKey, QueueLabels]] = {}
+_QUEUE_LABELS: dict[str, dict[QueueKey, QueueLabels]] = {}
 """Per Redis, its queues' labels, kept from one reading to the next (the last one's queues
 only): a thousand queues' label tuples are not built again at every scrape."""
 
 
 def queue_labels(redis: str, snapshot: Snapshot) -> list[QueueLabels]:
     """The labels of each queue of the snapshot, in its order."""
-    remembered = _QUEUE_LABELS.get(redis)
-    if remembered is None:
-        remembered = _QUEUE_LABELS[redis] = Remembered(partial(QueueLabels.of, redis))
-    return remembered.use([(queue.system, queue.name) for queue in snapshot.queues])
+    known = _QUEUE_LABELS.get(redis, {})
+    keys = [(queue.system, queue.name) for queue in snapshot.queues]
+    labels = {key: known.get(key) or QueueLabels.of(redis, key) for key in keys}
+    _QUEUE_LABELS[redis] = labels
+    return [labels[key] for key in keys]
 
 
 def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:

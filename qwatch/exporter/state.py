@@ -59,9 +59,8 @@ from typing import Any, TypeVar
 
 from qwatch.errors import StateFileError, first_line
 from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
-from qwatch.model import RQ
-from qwatch.rq.stream import StreamPosition
-from qwatch.rq.untracked import OUTCOMES, Counts, WorkerLedger
+from qwatch.job_states import OUTCOMES
+from qwatch.model import RQ, StreamPosition, WorkerCounters, WorkerTotals
 
 FORMAT = 3
 OLD_FORMATS = frozenset({1, 2})
@@ -78,7 +77,7 @@ T = TypeVar("T")
 Rows = tuple[tuple[T, int], ...]
 HistogramRows = tuple[tuple[QueueKey, tuple[int, ...], float], ...]
 LabelRows = tuple[tuple[QueueKey, tuple[str, ...]], ...]
-WorkerRows = tuple[tuple[str, Counts], ...]
+WorkerRows = tuple[tuple[str, WorkerCounters], ...]
 OLD_FIELDS = frozenset({
     "stream", "finished", "failed", "retried", "buckets", "run_time", "wait_time",
     "functions", "exceptions", "stream_lost", "stream_skipped",
@@ -119,7 +118,7 @@ class Checkpoint:
 
     @classmethod
     def taken(
-        cls, totals: JobTotals, position: StreamPosition | None, workers: WorkerLedger
+        cls, totals: JobTotals, position: StreamPosition | None, workers: WorkerTotals
     ) -> Checkpoint:
         """A copy of what the file keeps of `totals` and of RQ's workers' counters; in the
         turn that keeps the tracker from changing them."""
@@ -135,19 +134,23 @@ class Checkpoint:
             exceptions=_labels(totals.exceptions.seen),
             stream_lost=totals.stream_lost,
             stream_skipped=totals.stream_skipped,
-            worker_jobs=tuple(sorted(workers.reported.items())),
-            untracked=tuple(sorted(workers.untracked.items())),
+            worker_jobs=workers.reported,
+            untracked=workers.untracked,
             working_seconds=workers.working_seconds,
-            rq_workers=tuple(sorted(workers.counters().items())),
+            rq_workers=workers.counters,
             celery_processed=totals.celery_processed,
             celery_workers=tuple(
                 (name, count) for name, (count, _seen) in totals.processed.items()
             ),
         )
 
-    def restore(self, totals: JobTotals, workers: WorkerLedger, now: float) -> None:
-        """Set fresh totals and ledger to the saved ones; histograms only if the buckets are
-        the same."""
+    @property
+    def workers(self) -> WorkerTotals:
+        """RQ's workers' totals and counters as saved, for the following to go on from."""
+        return WorkerTotals(self.worker_jobs, self.untracked, self.working_seconds, self.rq_workers)
+
+    def restore(self, totals: JobTotals, now: float) -> None:
+        """Set fresh totals to the saved ones; histograms only if the buckets are the same."""
         totals.finished.update(dict(self.finished))
         totals.failed.update(dict(self.failed))
         totals.retried.update(dict(self.retried))
@@ -169,13 +172,7 @@ class Checkpoint:
         totals.stream_skipped = self.stream_skipped
         totals.celery_processed = self.celery_processed
         totals.processed = {name: (count, now) for name, count in self.celery_workers}
-        workers.resume(
-            dict(self.worker_jobs),
-            self.working_seconds,
-            dict(self.untracked),
-            dict(self.rq_workers),
-        )
-        totals.follow_workers(workers)
+        totals.follow_workers(self.workers)
 
     def to_json(self) -> dict[str, Any]:
         position = self.position

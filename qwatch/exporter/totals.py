@@ -14,9 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from qwatch import job_states
-from qwatch.model import RQ, Completion, Snapshot
-from qwatch.rq.stream import StreamReading
-from qwatch.rq.untracked import WorkerLedger
+from qwatch.model import RQ, Completion, Snapshot, StreamReading, WorkerTotals
 
 DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 """From ten milliseconds to an hour: the range of background jobs."""
@@ -155,11 +153,11 @@ class JobTotals:
                 completion.wait_seconds
             )
 
-    def follow_workers(self, ledger: WorkerLedger) -> None:
-        """Take RQ's workers' figures from the tracker's ledger, which reads their counters."""
-        self.worker_jobs = ledger.reported.copy()
-        self.untracked = ledger.untracked.copy()
-        self.worker_working_seconds = ledger.working_seconds
+    def follow_workers(self, workers: WorkerTotals) -> None:
+        """Take RQ's workers' figures as the following read them from their counters."""
+        self.worker_jobs = Counter(dict(workers.reported))
+        self.untracked = Counter(dict(workers.untracked))
+        self.worker_working_seconds = workers.working_seconds
 
     def _add_processed(self, snapshot: Snapshot) -> None:
         """What Celery's workers processed since the last reading, from their heartbeats' counts.

@@ -20,7 +20,7 @@ keys, oldest first, and keeps the queue's own (three round trips).
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, replace
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -77,14 +77,6 @@ _FIELDS = (
     job_fields.DESCRIPTION,
     job_fields.EXC_INFO,
 )
-
-
-def page_dict(page: JobPage) -> dict[str, Any]:
-    """A page as JSON-ready data, for `qwatch jobs --json`."""
-    data = asdict(page)
-    data.update(data.pop("request"))
-    data["previous_offset"] = page.previous_offset
-    return data
 
 
 def read_page(

@@ -64,12 +64,12 @@ import redis
 
 from qwatch import job_states
 from qwatch.errors import exception_line
+from qwatch.job_states import OUTCOMES
 from qwatch.model import RQ, Completion
 from qwatch.pickle.decode import function_name
 from qwatch.rq import job_fields
 from qwatch.rq.jobs import exception_name, traceback_of
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys, name_in_key
-from qwatch.rq.untracked import OUTCOMES as OUTCOMES
 from qwatch.rq.untracked import WorkerCounts, WorkerLedger
 from qwatch.wire import batch
 from qwatch.wire.batch import Command, Packed

@@ -9,11 +9,11 @@ False for its queue lists, a lower bound otherwise.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 
 import redis
 
 from qwatch import job_states
+from qwatch.model import FunctionCount, FunctionCounts
 from qwatch.pickle.decode import function_name
 from qwatch.rq import job_fields
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys, job_id_of_execution
@@ -23,24 +23,6 @@ from qwatch.wire.replies import as_list, as_strict_text
 
 BUDGET = 5000
 """Jobs read in all, per state, whatever the number of queues."""
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionCount:
-    """How many jobs calling one function are queued, running and failed."""
-
-    function: str
-    queued: int
-    started: int
-    failed: int
-
-
-@dataclass(frozen=True, slots=True)
-class FunctionCounts:
-    """Counts per function, and whether any list was longer than what was read."""
-
-    rows: tuple[FunctionCount, ...]
-    sampled: bool
 
 
 def read_function_counts(

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,7 +57,15 @@ import redis
 
 from qwatch import job_states
 from qwatch.limits import EXCEPTION_NAME_LIMIT
-from qwatch.model import RQ, Completion, Snapshot, WorkerStats
+from qwatch.model import (
+    RQ,
+    Completion,
+    Snapshot,
+    StreamId,
+    StreamPosition,
+    StreamReading,
+    WorkerStats,
+)
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
 from qwatch.wire import batch
 from qwatch.wire.batch import Command
@@ -79,17 +87,6 @@ MAX_ENTRY_BYTES = 8_192
 """Room for every name at its longest; a longer entry is skipped unparsed."""
 BATCH = 5_000
 MAX_BATCHES = 20
-
-StreamId = tuple[int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class StreamPosition:
-    """Where a reader stopped: the last entry it read, and how many entries had ever been
-    added up to that one (0 when Redis does not say), to count what is trimmed after it."""
-
-    last_id: StreamId
-    number: int
 
 
 def entry(
@@ -117,23 +114,6 @@ def _millis(moment: float | None) -> int | None:
 
 def _bounded(name: str | None) -> str | None:
     return None if name is None else name[:EXCEPTION_NAME_LIMIT]
-
-
-@dataclass(frozen=True, slots=True)
-class StreamReading:
-    """One poll of the stream: what ended, which queues it counts, what it lost or skipped."""
-
-    present: bool
-    completions: tuple[Completion, ...]
-    retried: tuple[Completion, ...]
-    exact_queues: frozenset[str]
-    lost: int
-    skipped: int
-
-    def counted(self, tracked: Iterable[Completion]) -> list[Completion]:
-        """Finished and failed jobs: the stream's, and the registries' of the other queues."""
-        others = [c for c in tracked if c.queue not in self.exact_queues]
-        return [*self.completions, *others]
 
 
 ABSENT = StreamReading(False, (), (), frozenset(), 0, 0)

@@ -1,9 +1,11 @@
-"""Completions followed at their own pace, in a thread: short-lived records are read in time.
+"""RQ's finished and failed jobs followed in a thread, and handed to a face once each.
 
 A job whose `result_ttl` is a few seconds leaves its registry before the next
-Prometheus scrape; a tracker polling every second or so reads it first. Each
-poll's completions go to `deliver`; whoever reads them (a scrape, a screen)
-reads the totals they built. When Redis fails, the poll is retried at the
+Prometheus scrape or screen refresh; a tracker polling every second or so
+reads it first (`CompletionTracker`). Its completions wait for the face's
+next reading, which `take`s them with the completions stream exact mode
+writes (`CompletionStream`): the stream's for the queues it counts exactly,
+the registries' for the others. When Redis fails, the poll is retried at the
 next interval on a new connection, and the completions of the outage are
 found then, from the last poll's time on.
 """
@@ -12,46 +14,65 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import redis
 
 from qwatch.errors import redis_reason
-from qwatch.model import Completion
+from qwatch.limits import PENDING_LIMIT
+from qwatch.model import RQ, Completion, Snapshot, StreamPosition, Taken, WorkerTotals
 from qwatch.rq.completions import CompletionTracker
+from qwatch.rq.keys import RQKeys
+from qwatch.rq.stream import CompletionStream
 
 DEFAULT_INTERVAL = 1.0
-"""Seconds between polls: see the README for its measured cost at 1,000 queues and workers."""
+"""Seconds between polls: see the docs for its measured cost at 1,000 queues and workers."""
 MIN_INTERVAL, MAX_INTERVAL = 0.1, 60.0
 
 log = logging.getLogger("qwatch.rq.tracking")
 
-Deliver = Callable[[list[Completion], CompletionTracker], None]
+Overflow = Callable[[list[Completion]], None]
+"""What to do with completions no `take` came for in time, instead of dropping the oldest."""
 
 
-class BackgroundTracker:
-    """Polls one Redis for completions every `interval` seconds until stopped."""
+class Following:
+    """Polls one Redis for completions every `interval` seconds until stopped.
+
+    At most `PENDING_LIMIT` completions wait between two `take`s. Past it, the
+    waiting ones of the queues the stream does not count go to `overflow` (the
+    exporter folds them into its totals), or without one the oldest are
+    dropped (a screen shows only the latest anyway).
+    """
 
     def __init__(
         self,
         name: str,
         client: redis.Redis,
-        tracker: CompletionTracker,
-        deliver: Deliver,
+        keys: RQKeys,
+        *,
         interval: float = DEFAULT_INTERVAL,
+        ttls: Iterable[float] = (),
+        resume: StreamPosition | None = None,
         turn: threading.Lock | None = None,
+        overflow: Overflow | None = None,
     ) -> None:
-        """`turn`: held during each poll, by a caller whose own reads of this Redis should
-        not run at the same time (Python runs one thread at a time: two readings at once
-        both take twice as long)."""
+        """`resume`: where a previous reader of the stream stopped. `turn`: held during each
+        poll, by a caller whose own reads of this Redis should not run at the same time
+        (Python runs one thread at a time: two readings at once both take twice as long)."""
         self.name = name
         self.client = client
-        self.tracker = tracker
+        self.tracker = CompletionTracker(ttls, keys)
+        self.stream = CompletionStream(resume=resume, keys=keys)
         self.interval = interval
         self.polls = 0
         """Polls completed, successful or not: tests wait on it instead of sleeping."""
         self.failing = False
-        self._deliver = deliver
+        self._overflow = overflow
+        self._pending: list[Completion] = []
+        self._skipped = 0
+        self._exact: frozenset[str] = frozenset()
+        self._lock = threading.Lock()
+        """Guards what waits for a `take`: the thread adds, the face's reading takes."""
         self._turn = turn or threading.Lock()
         self._wake = threading.Event()
         self._stopped = threading.Event()
@@ -69,6 +90,29 @@ class BackgroundTracker:
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join(timeout)
+
+    def resume(self, workers: WorkerTotals) -> None:
+        """Go on from the workers' totals a state file kept; before `start`."""
+        self.tracker.workers.resume(workers)
+
+    @property
+    def position(self) -> StreamPosition | None:
+        """Where the stream's reading stopped: what a state file keeps."""
+        return self.stream.position
+
+    def worker_totals(self) -> WorkerTotals:
+        """RQ's workers' own figures as the polls followed them; in the caller's turn."""
+        return self.tracker.workers.totals()
+
+    def take(self, snapshot: Snapshot) -> Taken:
+        """What ended since the last take, each once: reads the stream (one round trip, and
+        none of its cursor moves if it fails) and hands out what the polls found."""
+        streamed = self.stream.poll(self.client, snapshot.only(RQ))
+        with self._lock:
+            pending, self._pending = self._pending, []
+            skipped, self._skipped = self._skipped, 0
+            self._exact = streamed.exact_queues
+        return Taken(streamed.counted(pending), streamed, skipped)
 
     def poll_soon(self) -> int:
         """Ask for a poll now; returns the count of polls to wait past."""
@@ -91,8 +135,9 @@ class BackgroundTracker:
     def _poll_once(self) -> None:
         try:
             with self._turn:
-                completions = self.tracker.poll(self.client)
-                self._deliver(completions, self.tracker)
+                spilled = self._keep(self.tracker.poll(self.client))
+                if spilled and self._overflow is not None:
+                    self._overflow(spilled)
             if self.failing:
                 log.warning("redis %s: completions followed again", self.name)
                 self.failing = False
@@ -103,3 +148,16 @@ class BackgroundTracker:
         with self._done:
             self.polls += 1
             self._done.notify_all()
+
+    def _keep(self, completions: list[Completion]) -> list[Completion]:
+        """Keep a poll's completions for the next take; those that do not fit, to spill."""
+        with self._lock:
+            self._pending += completions
+            self._skipped += self.tracker.skipped
+            if len(self._pending) <= PENDING_LIMIT:
+                return []
+            if self._overflow is None:
+                del self._pending[:-PENDING_LIMIT]
+                return []
+            pending, self._pending = self._pending, []
+            return [c for c in pending if c.queue not in self._exact]

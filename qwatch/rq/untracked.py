@@ -26,15 +26,12 @@ jobs start again from the restart: the registries of that time were not read).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from qwatch import job_states
-
-OUTCOMES = (job_states.FINISHED, job_states.FAILED)
-
-Counts = tuple[int, int, float]
-"""A worker's counters: finished, failed, working seconds."""
+from qwatch.job_states import OUTCOMES
+from qwatch.model import WorkerCounters, WorkerTotals
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +49,7 @@ class WorkerCounts:
 @dataclass(slots=True)
 class _Account:
     base: tuple[int, int]
-    last: Counts
+    last: WorkerCounters
     reported: tuple[int, int] = (0, 0)
     found: list[int] = field(default_factory=lambda: [0, 0])
     unseen: list[int] = field(default_factory=lambda: [0, 0])
@@ -67,24 +64,24 @@ class WorkerLedger:
         self.working_seconds = 0.0
         self.untracked: Counter[str] = Counter()
         self._accounts: dict[str, _Account] = {}
-        self._resumed: dict[str, Counts] = {}
+        self._resumed: dict[str, WorkerCounters] = {}
 
-    def resume(
-        self,
-        reported: Mapping[str, int],
-        working_seconds: float,
-        untracked: Mapping[str, int],
-        workers: Mapping[str, Counts],
-    ) -> None:
-        """Go on from saved totals; `workers`: each worker's counters when they were saved."""
-        self.reported.update(reported)
-        self.working_seconds += working_seconds
-        self.untracked.update(untracked)
-        self._resumed = dict(workers)
+    def resume(self, saved: WorkerTotals) -> None:
+        """Go on from saved totals, and from each worker's counters when they were saved."""
+        self.reported.update(dict(saved.reported))
+        self.working_seconds += saved.working_seconds
+        self.untracked.update(dict(saved.untracked))
+        self._resumed = dict(saved.counters)
 
-    def counters(self) -> dict[str, Counts]:
-        """Each worker's counters as last read: what a state file keeps to resume from."""
-        return {name: account.last for name, account in self._accounts.items()}
+    def totals(self) -> WorkerTotals:
+        """What the workers reported and no registry showed, with each worker's counters as
+        last read: what the exporter shows and a state file keeps to resume from."""
+        return WorkerTotals(
+            reported=tuple(sorted(self.reported.items())),
+            untracked=tuple(sorted(self.untracked.items())),
+            working_seconds=self.working_seconds,
+            counters=tuple(sorted((name, a.last) for name, a in self._accounts.items())),
+        )
 
     def update(
         self,

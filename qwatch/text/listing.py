@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 
 from qwatch import job_states
-from qwatch.celery import jobs as celery_jobs
 from qwatch.limits import SCAN_WINDOW
 from qwatch.model import CeleryMessage, CeleryPage, JobDetail, JobPage, ListedJob, Waiting
 from qwatch.text.columns import Column
@@ -66,8 +65,8 @@ _HELD = (
 CELERY_COLUMNS: dict[str, tuple[Column, ...]] = {
     job_states.QUEUED: (*COMMON, Column("priority", "priority", 2, numeric=True), ARGUMENTS),
     job_states.SCHEDULED: _HELD,
-    celery_jobs.RESERVED: _HELD,
-    celery_jobs.OVERDUE: _HELD,
+    job_states.RESERVED: _HELD,
+    job_states.OVERDUE: _HELD,
 }
 """Per state, the columns of a Celery queue's page: a waiting message's priority step, a
 reserved one's delivery, ETA and whether kombu will deliver it again."""
@@ -88,8 +87,8 @@ ORDER = {
 CELERY_ORDER = {
     job_states.QUEUED: "in consumption order: priority 0 first, each list oldest first",
     job_states.SCHEDULED: "oldest delivery first",
-    celery_jobs.RESERVED: "oldest delivery first",
-    celery_jobs.OVERDUE: "oldest delivery first",
+    job_states.RESERVED: "oldest delivery first",
+    job_states.OVERDUE: "oldest delivery first",
 }
 
 

@@ -18,7 +18,6 @@ from functools import partial
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding
 from textual.containers import Container
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -28,7 +27,6 @@ from textual.worker import get_current_worker
 from qwatch.cli.report import empty_hint, headline
 from qwatch.errors import QwatchError, described, first_line
 from qwatch.model import CELERY, RQ, JobDetail, QueueStats
-from qwatch.rq import actions
 from qwatch.text.columns import Column
 from qwatch.text.formatting import break_between_phrases, clip, clock
 from qwatch.text.printable import printable
@@ -36,26 +34,15 @@ from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
 from qwatch.tui.celery_queue import CeleryQueuePanel
 from qwatch.tui.dialogs import Choose, Confirm, Help
-from qwatch.tui.feed import Source, Update
+from qwatch.tui.feed import Action, Source, Update
 from qwatch.tui.inspector import Inspector, refusal
+from qwatch.tui.keymap import KEYS, ON_VIEW, PALETTE, WRITES
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
 from qwatch.tui.notes import celery_notes
 from qwatch.tui.prepared import prepare
 from qwatch.tui.row_keys import key_of, split_key
 from qwatch.tui.widgets.live_table import LiveTable
-
-VIEWS = ("queues", "workers", "failed", "functions")
-WRITES = {"requeue", "delete", "requeue_all", "empty_queue", "empty_registry"}
-ON_VIEW = {
-    "requeue": "failed",
-    "delete": "failed",
-    "inspect": "failed",
-    "requeue_all": "queues",
-    "empty_queue": "queues",
-    "empty_registry": "queues",
-    "group_hosts": "workers",
-    "browse": "queues",
-}
+from qwatch.watch import CLEARABLE, Watch
 
 HELP_NOTES = {
     "queues": [
@@ -83,8 +70,6 @@ collector would also rescan every row on screen, from whichever thread
 allocates, the UI thread included: pauses of a tenth of a second at a
 thousand workers. Cycles are still collected, just less often."""
 
-Action = Callable[..., str]
-"""One of `qwatch.rq.actions` with its job or queue given: the feed adds the client and keys."""
 RowsOf = Callable[[Update, str, rows.Palette], rows.Rows]
 
 TABLES: dict[str, tuple[tuple[str, tuple[Column, ...], RowsOf], ...]] = {
@@ -104,27 +89,7 @@ class QwatchApp(App[None]):
 
     CSS_PATH = "qwatch.tcss"
     TITLE = "qwatch top"
-    BINDINGS = [
-        Binding("1", "show('queues')", "Queues"),
-        Binding("2", "show('workers')", "Workers"),
-        Binding("3", "show('failed')", "Failed"),
-        Binding("4", "show('functions')", "Functions"),
-        Binding("slash", "filter", "filter", key_display="/"),
-        Binding("escape", "clear_filter", "clear filter", show=False, key_display="esc"),
-        Binding("s", "sort", "sort", show=False),
-        Binding("g", "group_hosts", "by host"),
-        Binding("j", "browse", "jobs"),
-        Binding("enter", "inspect", "inspect a failed job", show=False),
-        Binding("r", "requeue", "requeue"),
-        Binding("d", "delete", "delete"),
-        Binding("R", "requeue_all", "requeue all failed (RQ)", show=False, key_display="R"),
-        Binding("E", "empty_queue", "empty queue (RQ)", show=False, key_display="E"),
-        Binding("X", "empty_registry", "empty registry (RQ)", show=False, key_display="X"),
-        Binding("question_mark", "help", "help", key_display="?"),
-        Binding("q", "quit", "quit"),
-        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
-    ]
-    """The footer shows what fits in 80 columns, help and quit always; `?` lists them all."""
+    BINDINGS = [key.binding() for key in KEYS]
 
     def __init__(
         self,
@@ -397,9 +362,7 @@ class QwatchApp(App[None]):
     def action_help(self) -> None:
         """The keys that work on this screen: those of the other screens are left out."""
         lines = [
-            (binding.key_display or binding.key, binding.description)
-            for binding in self.BINDINGS
-            if isinstance(binding, Binding) and ON_VIEW.get(binding.action) in (None, self.view)
+            (key.key_display or key.key, key.label) for key in KEYS if key.view in (None, self.view)
         ]
         lines += HELP_NOTES.get(self.view, [])
         lines += [
@@ -478,39 +441,35 @@ class QwatchApp(App[None]):
     def _open_inspector(self, job: JobDetail) -> None:
         def chosen(choice: str | None) -> None:
             if choice == "requeue":
-                self._ask(
-                    f"Requeue job {job.id}?", partial(actions.requeue_failed_job, job_id=job.id)
-                )
+                self._ask(f"Requeue job {job.id}?", partial(Watch.requeue_failed, job_id=job.id))
             elif choice == "delete":
-                self._ask(
-                    f"Delete job {job.id}?", partial(actions.delete_failed_job, job_id=job.id)
-                )
+                self._ask(f"Delete job {job.id}?", partial(Watch.delete_failed, job_id=job.id))
 
         self.push_screen(Inspector(job, self.read_only), chosen)
 
     def action_requeue(self) -> None:
         job_id = self._rq_selected("failed", "requeue")
         if job_id:
-            self._ask(f"Requeue job {job_id}?", partial(actions.requeue_failed_job, job_id=job_id))
+            self._ask(f"Requeue job {job_id}?", partial(Watch.requeue_failed, job_id=job_id))
 
     def action_delete(self) -> None:
         job_id = self._rq_selected("failed", "delete")
         if job_id:
-            self._ask(f"Delete job {job_id}?", partial(actions.delete_failed_job, job_id=job_id))
+            self._ask(f"Delete job {job_id}?", partial(Watch.delete_failed, job_id=job_id))
 
     def action_requeue_all(self) -> None:
         queue = self._rq_selected("queues", "requeue all failed")
         if queue:
             self._ask(
                 f"Requeue every failed job of {queue}?",
-                partial(actions.requeue_all_failed, queue=queue),
+                partial(Watch.requeue_all_failed, queue=queue),
             )
 
     def action_empty_queue(self) -> None:
         queue = self._rq_selected("queues", "empty queue")
         if queue:
             self._ask(
-                f"Delete every job waiting in {queue}?", partial(actions.empty_queue, queue=queue)
+                f"Delete every job waiting in {queue}?", partial(Watch.empty_queue, queue=queue)
             )
 
     def action_empty_registry(self) -> None:
@@ -520,10 +479,10 @@ class QwatchApp(App[None]):
 
         def chosen(state: str | None) -> None:
             if state:
-                action = partial(actions.empty_registry, queue=queue, state=state)
+                action = partial(Watch.empty_registry, queue=queue, state=state)
                 self._ask(f"Delete every {state} job of {queue}?", action)
 
-        self.push_screen(Choose(f"Empty which registry of {queue}?", actions.CLEARABLE), chosen)
+        self.push_screen(Choose(f"Empty which registry of {queue}?", CLEARABLE), chosen)
 
     def _ask(self, question: str, action: Action) -> None:
         if self.read_only:
@@ -555,58 +514,8 @@ class QwatchApp(App[None]):
         for command in super().get_system_commands(screen):
             if command.title != "Keys":
                 yield command
-        for view in VIEWS:
-            yield SystemCommand(
-                f"Show {view}", f"switch to the {view} screen", partial(self.action_show, view)
-            )
-        commands = (
-            ("filter", "Filter rows", "type text to keep only matching rows", self.action_filter),
-            ("sort", "Sort", "sort by the next column", self.action_sort),
-            (
-                "group_hosts",
-                "Group workers by host",
-                "counts per state for each host",
-                self.action_group_hosts,
-            ),
-            (
-                "browse",
-                "Browse jobs",
-                "the selected queue's jobs in any state, a page at a time",
-                self.action_browse,
-            ),
-            (
-                "inspect",
-                "Inspect failed job",
-                "function, arguments, times, traceback",
-                self.action_inspect,
-            ),
-            (
-                "requeue",
-                "Requeue failed job",
-                "put the selected job back in its queue",
-                self.action_requeue,
-            ),
-            ("delete", "Delete failed job", "delete the selected job", self.action_delete),
-            (
-                "requeue_all",
-                "Requeue all failed",
-                "every failed job of the selected queue",
-                self.action_requeue_all,
-            ),
-            (
-                "empty_queue",
-                "Empty queue",
-                "delete the jobs waiting in the selected queue",
-                self.action_empty_queue,
-            ),
-            (
-                "empty_registry",
-                "Empty registry",
-                "delete the jobs of one registry",
-                self.action_empty_registry,
-            ),
-            ("help", "Keys", "every key of qwatch top", self.action_help),
-        )
-        for action, title, help_text, callback in commands:
-            if self.check_action(action, ()):
-                yield SystemCommand(title, help_text, callback)
+        for key in PALETTE:
+            if self.check_action(key.name, ()):
+                callback = getattr(self, f"action_{key.name}")
+                args = () if key.argument is None else (key.argument,)
+                yield SystemCommand(key.title or key.label, key.help, partial(callback, *args))

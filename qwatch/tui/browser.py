@@ -20,12 +20,12 @@ from textual.widgets import ContentSwitcher, Footer, Input, Label, Static
 from qwatch import job_states
 from qwatch.errors import QwatchError
 from qwatch.model import JobPage, PageRequest
-from qwatch.rq.browse import STATES
 from qwatch.text.listing import COLUMNS, cells, summary
 from qwatch.text.printable import printable
 from qwatch.tui.dialogs import Help
 from qwatch.tui.rows import Rows
 from qwatch.tui.widgets.live_table import LiveTable
+from qwatch.watch import BROWSED_STATES as STATES
 
 PAGE_SIZE = 100
 """Jobs a page reads: a screenful or two, far under `browse.MAX_LIMIT`."""

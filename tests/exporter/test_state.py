@@ -31,10 +31,8 @@ from qwatch.errors import StateFileError
 from qwatch.exporter import state
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import JobTotals
-from qwatch.model import RQ, Completion
+from qwatch.model import NO_WORKER_TOTALS, RQ, Completion, StreamPosition
 from qwatch.rq.keys import DEFAULT_KEYS
-from qwatch.rq.stream import StreamPosition
-from qwatch.rq.untracked import WorkerLedger
 from tests.exporter.conftest import Exporter, Scrape, StartExporter
 from tests.exporter.test_exact_mode import ADD, DIVIDE, EXACT, assert_counts
 
@@ -336,18 +334,18 @@ def test_labels_and_histograms_go_on_as_they_were(tmp_path: Path) -> None:
     totals = JobTotals((1.0, 10.0), label_limit=1)
     totals.add_completions([ended("app.first"), ended("app.second"), ended("app.first", "failed")])
     saved = StateFile.open(str(path))
-    saved.save("main", Checkpoint.taken(totals, StreamPosition((5, 1), 7), WorkerLedger()))
+    saved.save("main", Checkpoint.taken(totals, StreamPosition((5, 1), 7), NO_WORKER_TOTALS))
 
     checkpoint = StateFile.open(str(path)).checkpoint("main")
     assert checkpoint is not None and checkpoint.position == StreamPosition((5, 1), 7)
     again = JobTotals((1.0, 10.0), label_limit=1)
-    checkpoint.restore(again, WorkerLedger(), 0.0)
+    checkpoint.restore(again, 0.0)
     again.add_completions([ended("app.second"), ended("app.first")])
     assert again.finished == {("rq", "default", "app.first"): 2, ("rq", "default", "other"): 2}
     assert again.failed == {("rq", "default", "app.first", "ValueError"): 1}
     assert again.run_time[("rq", "default")].cumulative() == [5, 5, 5]
     other_buckets = JobTotals((1.0, 30.0), label_limit=1)
-    checkpoint.restore(other_buckets, WorkerLedger(), 0.0)
+    checkpoint.restore(other_buckets, 0.0)
     assert other_buckets.run_time == {} and other_buckets.finished == totals.finished
 
 
@@ -356,9 +354,9 @@ def test_entries_of_other_names_are_kept(tmp_path: Path) -> None:
     totals = JobTotals((1.0,), label_limit=5)
     totals.add_completions([ended("app.first")])
     file = StateFile.open(str(path))
-    file.save("old", Checkpoint.taken(totals, None, WorkerLedger()))
+    file.save("old", Checkpoint.taken(totals, None, NO_WORKER_TOTALS))
     reopened = StateFile.open(str(path))
-    reopened.save("new", Checkpoint.taken(JobTotals((1.0,), label_limit=5), None, WorkerLedger()))
+    reopened.save("new", Checkpoint.taken(JobTotals((1.0,), label_limit=5), None, NO_WORKER_TOTALS))
     assert sorted(json.loads(path.read_text())["redis"]) == ["new", "old"]
     old = StateFile.open(str(path)).checkpoint("old")
     assert old is not None and old.finished == ((("rq", "default", "app.first"), 1),)
@@ -378,7 +376,7 @@ def test_a_file_larger_than_qwatch_would_read_is_neither_read_nor_written(
     with caplog.at_level(logging.WARNING, "qwatch.exporter"):
         for function in ("app.first", "app.second", "app.third"):
             totals.add_completions([ended(function)])
-            file.save("main", Checkpoint.taken(totals, None, WorkerLedger()))
+            file.save("main", Checkpoint.taken(totals, None, NO_WORKER_TOTALS))
     assert caplog.messages == [
         f"state file {path}: cannot write: over 0 MiB, more than a start would read"
     ]
@@ -427,7 +425,7 @@ def test_no_file_crashes_the_start(
     for name in ("main", *json.loads(where.read_text()).get("redis", {})):
         checkpoint = opened.checkpoint(name)
         if checkpoint is not None:
-            checkpoint.restore(JobTotals((1.0,), label_limit=50), WorkerLedger(), 0.0)
+            checkpoint.restore(JobTotals((1.0,), label_limit=50), 0.0)
 
 
 FORMAT_1 = {
@@ -458,7 +456,7 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
     checkpoint = file.checkpoint("main")
     assert checkpoint is not None and checkpoint.position == StreamPosition((1700000000000, 3), 42)
     totals = JobTotals((1.0, 10.0), label_limit=1)
-    checkpoint.restore(totals, WorkerLedger(), 0.0)
+    checkpoint.restore(totals, 0.0)
     totals.add_completions([ended("app.send"), ended("app.other")])
     celery = Completion(
         "t", "default", "finished", "app.send", None, 1.0, 2.0, 2.5, system="celery"
@@ -475,7 +473,7 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
     assert totals.wait_time[("rq", "default")].total == 0.25 + 2 * 1.0
     assert (totals.stream_lost, totals.stream_skipped) == (4, 1)
 
-    file.save("main", Checkpoint.taken(totals, checkpoint.position, WorkerLedger()))
+    file.save("main", Checkpoint.taken(totals, checkpoint.position, NO_WORKER_TOTALS))
     written = json.loads(path.read_text())
     assert written["format"] == 3
     assert written["redis"]["main"]["finished"] == [
@@ -487,14 +485,14 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
         ["rq", "default", ["ConnectionError", "ValueError"]]
     ]
     reread = StateFile.open(str(path)).checkpoint("main")
-    assert reread == Checkpoint.taken(totals, checkpoint.position, WorkerLedger())
+    assert reread == Checkpoint.taken(totals, checkpoint.position, NO_WORKER_TOTALS)
 
 
 def test_a_format_1_entry_of_another_name_is_written_back_as_format_3(tmp_path: Path) -> None:
     path = tmp_path / "qwatch-state.json"
     path.write_text(json.dumps(FORMAT_1))
     StateFile.open(str(path)).save(
-        "new", Checkpoint.taken(JobTotals((1.0,), 5), None, WorkerLedger())
+        "new", Checkpoint.taken(JobTotals((1.0,), 5), None, NO_WORKER_TOTALS)
     )
     written = json.loads(path.read_text())
     assert written["format"] == 3

@@ -21,13 +21,13 @@ from harness.workers import run_burst
 from qwatch.errors import QwatchError
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import TextFormat
-from qwatch.rq import actions
 from qwatch.rq.jobs import read_failed, read_job
 from qwatch.rq.keys import DEFAULT_KEYS
 from qwatch.rq.reader import read_snapshot
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.dialogs import Confirm
 from qwatch.tui.feed import Feed
+from qwatch.watch import CLEARABLE, Watch
 from qwatch.wire import batch
 from qwatch.wire.connection import Target, connect
 from tests.tui.conftest import SIZE, table, until
@@ -194,13 +194,13 @@ def one_of_each(client: redis.Redis, url: str) -> Job:
     return failed
 
 
-def every_action(job_id: str) -> list[Callable[[redis.Redis], str]]:
+def every_action(job_id: str) -> list[Callable[[Watch], str]]:
     return [
-        partial(actions.requeue_failed_job, job_id=job_id),
-        partial(actions.delete_failed_job, job_id=job_id),
-        partial(actions.requeue_all_failed, queue="q0"),
-        partial(actions.empty_queue, queue="q0"),
-        *(partial(actions.empty_registry, queue="q0", state=s) for s in actions.CLEARABLE),
+        partial(Watch.requeue_failed, job_id=job_id),
+        partial(Watch.delete_failed, job_id=job_id),
+        partial(Watch.requeue_all_failed, queue="q0"),
+        partial(Watch.empty_queue, queue="q0"),
+        *(partial(Watch.empty_registry, queue="q0", state=s) for s in CLEARABLE),
     ]
 
 
@@ -251,14 +251,11 @@ def test_the_readme_admin_user_may_run_every_action(
     target = acl_user(client, redis_server, "qwatch-admin")
     feed = Feed(target, connect(target))
     done = [
-        feed.act(partial(actions.requeue_failed_job, job_id=first.id)),
-        feed.act(partial(actions.delete_failed_job, job_id=second.id)),
-        feed.act(partial(actions.requeue_all_failed, queue="q0")),
-        feed.act(partial(actions.empty_queue, queue="q0")),
-        *(
-            feed.act(partial(actions.empty_registry, queue="q0", state=state))
-            for state in actions.CLEARABLE
-        ),
+        feed.act(partial(Watch.requeue_failed, job_id=first.id)),
+        feed.act(partial(Watch.delete_failed, job_id=second.id)),
+        feed.act(partial(Watch.requeue_all_failed, queue="q0")),
+        feed.act(partial(Watch.empty_queue, queue="q0")),
+        *(feed.act(partial(Watch.empty_registry, queue="q0", state=state)) for state in CLEARABLE),
     ]
     assert done[:4] == [
         f"requeued job {first.id} on q0",

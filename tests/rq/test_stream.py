@@ -10,11 +10,12 @@ import pytest
 import redis
 from rq import Worker
 
+from qwatch.model import StreamPosition, StreamReading
 from qwatch.rq import Worker as ExactWorker
 from qwatch.rq import stream
 from qwatch.rq.keys import DEFAULT_KEYS
 from qwatch.rq.reader import read_snapshot
-from qwatch.rq.stream import CompletionStream, StreamPosition, StreamReading
+from qwatch.rq.stream import CompletionStream
 from qwatch.wire import batch
 from tests.properties.test_read_only import RoundTrips
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qwatch.rq.untracked import OUTCOMES, WorkerCounts, WorkerLedger
+from qwatch.job_states import OUTCOMES
+from qwatch.model import WorkerTotals
+from qwatch.rq.untracked import WorkerCounts, WorkerLedger
 
 
 def test_a_record_found_a_poll_after_its_counter_rose_is_not_untracked() -> None:
@@ -58,13 +60,13 @@ def test_a_worker_born_and_gone_between_scrapes_is_reported_as_well_as_untracked
 
 def test_a_resumed_worker_reports_what_it_did_meanwhile_but_not_as_untracked() -> None:
     ledger = WorkerLedger()
-    ledger.resume({"finished": 2}, 1.0, {"finished": 2}, {"w": (2, 0, 1.0)})
+    ledger.resume(WorkerTotals((("finished", 2),), (("finished", 2),), 1.0, (("w", (2, 0, 1.0)),)))
     ledger.update([WorkerCounts("w", 5, 0, birth=1.0, working=4.0)], [], previous_poll=None)
     ledger.update([WorkerCounts("w", 5, 0, birth=1.0, working=4.0)], [], previous_poll=10.0)
     assert ledger.reported == {"finished": 5, "failed": 0}
     assert ledger.untracked == {"finished": 2}
     assert ledger.working_seconds == 4.0
-    assert ledger.counters() == {"w": (5, 0, 4.0)}
+    assert ledger.totals().counters == (("w", (5, 0, 4.0)),)
 
 
 POLLS = st.lists(

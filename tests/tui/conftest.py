@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from textual.pilot import Pilot
 
-from qwatch.rq.tracking import BackgroundTracker
+from qwatch.rq.tracking import Following
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed
 from qwatch.tui.inspector import Inspector
@@ -27,7 +27,7 @@ def make_app(
     return QwatchApp(feed, interval=interval, read_only=read_only)
 
 
-def following(app: QwatchApp) -> BackgroundTracker:
+def following(app: QwatchApp) -> Following:
     """The completion tracker of an app made by `make_app`."""
     assert isinstance(app.feed, Feed)
     return app.feed.following

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
-
-import redis
 
 from qwatch.errors import QwatchError
 from qwatch.model import (
@@ -16,6 +13,8 @@ from qwatch.model import (
     CeleryQueue,
     CeleryWatch,
     FailedJob,
+    FunctionCount,
+    FunctionCounts,
     JobDetail,
     JobPage,
     ListedJob,
@@ -25,8 +24,7 @@ from qwatch.model import (
     Snapshot,
     WorkerStats,
 )
-from qwatch.rq.functions import FunctionCount, FunctionCounts
-from qwatch.tui.feed import Update
+from qwatch.tui.feed import Action, Update
 from qwatch.tui.recent import FunctionRecent
 from qwatch.tui.trends import QueueTrend
 from qwatch.wire.connection import Target
@@ -218,7 +216,7 @@ class FrozenFeed:
         jobs = tuple(replace(job, position=request.offset + i) for i, job in enumerate(LISTED))
         return JobPage(request, True, 1234, jobs, 3, request.offset + 3, NOW, system=RQ)
 
-    def act(self, action: Callable[[redis.Redis], str]) -> str:
+    def act(self, action: Action) -> str:
         raise QwatchError("frozen data: nothing to change")
 
 
