@@ -11,58 +11,30 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from qwatch.model import CELERY, RQ, CeleryPage, FailedJob, JobDetail, JobPage, QueueStats, Snapshot
+from qwatch.model import RQ, CeleryPage, FailedJob, JobDetail, JobPage, Snapshot
+from qwatch.text.attempts import attempts_table
 from qwatch.text.columns import GAP, Column, fit, fitted, measure
-from qwatch.text.formatting import byte_size, duration, load_average, plural
-from qwatch.text.listing import (
-    ATTEMPT_COLUMNS,
-    CELERY_COLUMNS,
-    COLUMNS,
-    attempt_rows,
-    celery_cells,
-    cells,
-    detail_rows,
-    summary,
-)
+from qwatch.text.formatting import duration, plural
+from qwatch.text.headline import empty_hint, headline
+from qwatch.text.listing import CELERY_COLUMNS, COLUMNS, celery_cells, cells, detail_rows, summary
 from qwatch.text.printable import printable, printable_lines
+from qwatch.text.tables import (
+    FAILED_COLUMNS,
+    QUEUE_COLUMNS,
+    WORKER_COLUMNS,
+    Palette,
+    Sortable,
+    failed_cells,
+    queue_cells,
+    queues_shown,
+    worker_cells,
+)
 
 WIDE = 200
 """Where there is no terminal to fit, e.g. a pipe."""
-STATE_STYLES = {"busy": "yellow", "idle": "green", "suspended": "magenta", "started": "cyan"}
 ROW_STYLES = {"exception": "red"}
 """How `qwatch job` marks a row of `detail_rows`, by its label."""
 
-QUEUE_COLUMNS = (
-    Column("queue", "queue", 1, least=8), Column("system", "system", 1, optional=True),
-    Column("queued", "queued", 1, numeric=True),
-    Column("started", "started", 2, numeric=True), Column("failed", "failed", 1, numeric=True),
-    Column("finished", "finished", 3, numeric=True),
-    Column("deferred", "deferred", 4, numeric=True),
-    Column("scheduled", "scheduled", 4, numeric=True),
-    Column("canceled", "canceled", 5, numeric=True),
-    Column("workers", "workers", 1, numeric=True), Column("oldest", "oldest", 2, numeric=True),
-    Column("reserved", "reserved", 2, numeric=True, optional=True),
-    Column("overdue", "overdue", 1, numeric=True, optional=True),
-    Column("ready", "ready", 3, numeric=True, optional=True),
-    Column("limited", "rate-limited", 2, numeric=True, optional=True),
-)  # fmt: skip
-"""`system` shows when both systems have queues, `reserved` and `overdue` when Celery has one,
-`ready` and `rate-limited` when an RQ 3.0 queue has such jobs, as in `qwatch top`."""
-WORKER_COLUMNS = (
-    Column("name", "worker", 1, least=12), Column("system", "system", 2, optional=True),
-    Column("host", "host", 3, least=8),
-    Column("pid", "pid", 5, numeric=True), Column("state", "state", 1),
-    Column("queues", "queues", 3, cap=30, least=8),
-    Column("job", "current job", 2, cap=60, least=12),
-    Column("heartbeat", "heartbeat", 2, numeric=True), Column("ok", "ok", 4, numeric=True),
-    Column("failed", "failed", 4, numeric=True),
-    Column("processed", "processed", 4, numeric=True, optional=True),
-    Column("working", "working", 4, numeric=True),
-    Column("load", "load", 5, cap=17, optional=True),
-    Column("ip", "ip", 6, least=7), Column("python", "python", 6), Column("rq", "rq", 6),
-)  # fmt: skip
-"""As in `qwatch top`: a Celery worker counts the tasks it processed (failed ones too) and
-says its load average; those columns show when a Celery worker is there, `-` on RQ's rows."""
 RATE_LIMIT_COLUMNS = (
     Column("key", "rate limit", 1, least=10), Column("limit", "limit", 1, numeric=True),
     Column("running", "holding a slot", 1, numeric=True),
@@ -79,14 +51,15 @@ ABANDONED_COLUMNS = (
     Column("id", "job", 1), Column("queue", "queue", 2, least=8),
     Column("worker", "worker", 3, least=8), Column("overdue", "overdue", 1, numeric=True),
 )  # fmt: skip
-FAILED_COLUMNS = (
-    Column("ago", "ago", 1, numeric=True), Column("queue", "queue", 3, least=8),
-    Column("function", "function", 2, cap=40, least=10, cut="module"),
-    Column("exception", "exception", 2, cap=60, least=12, cut="exception"),
-    Column("worker", "worker", 4, least=8), Column("id", "job", 1),
-)  # fmt: skip
-"""As in `qwatch top`: the columns of each table, the least useful with the highest
-priority; free text capped (`qwatch job ID` and `--json` have it whole)."""
+"""The least useful columns of each table have the highest priority, as in `qwatch top`."""
+PALETTE: Palette = {
+    "error": "red",
+    "warning": "yellow",
+    "success": "green",
+    "accent": "cyan",
+    "secondary": "magenta",
+}
+"""The roles of `text/tables.py` in Rich's styles."""
 
 
 def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> RenderableType:
@@ -127,39 +100,6 @@ def snapshot_report(snapshot: Snapshot, target: str, width: int = WIDE) -> Rende
     return Group(*parts)
 
 
-def headline(snapshot: Snapshot) -> str:
-    """Redis version and memory, then the totals: the first line of every face."""
-    info = snapshot.redis
-    memory = byte_size(info.used_memory_bytes)
-    if info.max_memory_bytes:
-        memory += f" of {byte_size(info.max_memory_bytes)}"
-    queued = sum(queue.queued for queue in snapshot.queues)
-    failed = sum(queue.failed or 0 for queue in snapshot.queues)
-    line = (
-        f"Redis {info.version or '?'}  {memory}  {plural(len(snapshot.queues), 'queue')}"
-        f"  {queued} queued  {failed} failed  {plural(len(snapshot.workers), 'worker')}"
-    )
-    if snapshot.records_skipped:
-        line += f"  {plural(snapshot.records_skipped, 'record')} skipped"
-    return line
-
-
-def empty_hint(snapshot: Snapshot, target: str) -> str | None:
-    """When nothing of RQ's is here: which db was read, and where else there are keys."""
-    if snapshot.queues or snapshot.workers:
-        return None
-    elsewhere = [
-        f"db {db} holds {plural(count, 'key')}"
-        for db, count in snapshot.redis.keys_per_db
-        if not target.endswith((f"/{db}", f"db={db}"))
-    ]
-    where = f" ({', '.join(elsewhere)})" if elsewhere else ""
-    return (
-        f"No RQ queues or workers in {target}. If RQ uses another Redis or db{where},"
-        " point qwatch at it: --url redis://HOST:PORT/DB or $QWATCH_REDIS_URL."
-    )
-
-
 def _header(snapshot: Snapshot, target: str, width: int) -> Text:
     """The target and the headline, on two lines when one would break a phrase."""
     line = headline(snapshot) + ("  SUSPENDED" if snapshot.suspended else "")
@@ -169,7 +109,7 @@ def _header(snapshot: Snapshot, target: str, width: int) -> Text:
     return text
 
 
-Cell = str | Text
+Cell = str | Text | Sortable
 
 
 def fitted_table(
@@ -207,6 +147,8 @@ def fitted_table(
 
 def _cell_text(cell: Cell) -> Text:
     """A cell never read as markup nor sent as controls (names come from Redis)."""
+    if isinstance(cell, Sortable):
+        return Text(cell.text, style=cell.style)  # built printable by text/tables.py
     return _text(cell) if isinstance(cell, str) else _text(cell.plain, cell.style)
 
 
@@ -220,43 +162,9 @@ def unscheduled_queues(snapshot: Snapshot) -> list[str]:
 
 
 def _queues(snapshot: Snapshot, width: int) -> RenderableType:
-    systems = {queue.system for queue in snapshot.queues}
-    mixed = len(systems) > 1
-    ready = any(queue.ready for queue in snapshot.queues)
-    limited = any(queue.rate_limited for queue in snapshot.queues)
-    rows = [
-        (
-            queue.name,
-            queue.system if mixed else "",
-            str(queue.queued),
-            _number(queue.started),
-            Text(_number(queue.failed), style="red" if queue.failed else ""),
-            _number(queue.finished),
-            _number(queue.deferred),
-            _number(queue.scheduled),
-            _number(queue.canceled),
-            Text(
-                _number(queue.workers),
-                style="bold red" if queue.queued and queue.workers == 0 else "",
-            ),
-            duration(queue.oldest_queued_age_seconds),
-            *_celery_cells(queue, shown=CELERY in systems),
-            _number(queue.ready) if ready else "",
-            Text(_number(queue.rate_limited), style="yellow" if queue.rate_limited else "")
-            if limited
-            else "",
-        )
-        for queue in snapshot.queues
-    ]
+    shown = queues_shown(snapshot.queues)
+    rows = [queue_cells(queue, shown, PALETTE) for queue in snapshot.queues]
     return fitted_table("Queues", QUEUE_COLUMNS, rows, width)
-
-
-def _celery_cells(queue: QueueStats, shown: bool) -> tuple[str | Text, str | Text]:
-    """Reserved and overdue: blank while no Celery queue is shown, `-` on an RQ row."""
-    if queue.celery is None:
-        return ("-", "-") if shown else ("", "")
-    overdue = queue.celery.overdue
-    return _number(queue.celery.reserved), Text(_number(overdue), style="yellow" if overdue else "")
 
 
 def listening_line(snapshot: Snapshot) -> str | None:
@@ -272,39 +180,8 @@ def listening_line(snapshot: Snapshot) -> str | None:
 
 
 def _workers(snapshot: Snapshot, width: int) -> RenderableType:
-    rows = []
     systems = {worker.system for worker in snapshot.workers}
-    mixed = len(systems) > 1
-    celery = CELERY in systems
-    for worker in snapshot.workers:
-        job = worker.current_job_description or worker.current_job or ""
-        if job and worker.current_job_seconds is not None:
-            job = f"({duration(worker.current_job_seconds)}) {job}"
-        if len(worker.current_jobs) > 1:
-            job = f"{job} +{len(worker.current_jobs) - 1} more"
-        rows.append(
-            (
-                worker.name,
-                worker.system if mixed else "",
-                worker.hostname or "-",
-                str(worker.pid or "-"),
-                Text(worker.state, style=STATE_STYLES.get(worker.state, "")),
-                ",".join(worker.queues),
-                job,
-                Text(
-                    duration(worker.heartbeat_age_seconds),
-                    style="bold red" if worker.heartbeat_overdue else "",
-                ),
-                _number(worker.successful_jobs),
-                _number(worker.failed_jobs),
-                _number(worker.processed) if celery else "",
-                duration(worker.working_seconds),
-                load_average(worker.load_average) if celery else "",
-                worker.ip_address or "-",
-                worker.python_version or "-",
-                worker.rq_version or "-",
-            )
-        )
+    rows = [worker_cells(worker, systems, PALETTE) for worker in snapshot.workers]
     return fitted_table("Workers", WORKER_COLUMNS, rows, width)
 
 
@@ -364,18 +241,8 @@ def failed_report(
     """The failed list, one job a line, newest first; the id always whole; each queue says
     its system when RQ's and Celery's failures are listed together."""
     now = time.time() if now is None else now
-    mixed = len({row.system for row in rows}) > 1
-    cells = [
-        (
-            duration(now - row.failed_at) if row.failed_at else "-",
-            f"{row.queue} ({row.system})" if mixed else row.queue,
-            row.function,
-            Text(row.exception or "-", style="red"),
-            row.worker or "-",
-            row.id,
-        )
-        for row in rows
-    ]
+    systems = {row.system for row in rows}
+    cells = [failed_cells(row, now, systems, PALETTE) for row in rows]
     return fitted_table("Failed jobs", FAILED_COLUMNS, cells, width)
 
 
@@ -420,27 +287,6 @@ def job_report(job: JobDetail) -> RenderableType:
     if job.traceback:
         parts += [Text(""), Text(printable_lines(job.traceback))]
     return Group(*parts)
-
-
-def attempts_table(job: JobDetail, title: str) -> RenderableType:
-    """The job's recorded executions, oldest first, from its results stream.
-
-    Each result or exception has its own line under the table, as wide as
-    the terminal, and folds rather than being cut: it was cut once already,
-    with a note saying how much.
-    """
-    *headers, outcome_header = ATTEMPT_COLUMNS
-    rows = attempt_rows(job)
-    runs = Table(box=None, pad_edge=False)
-    outcomes = Table(box=None, pad_edge=False)
-    for header in headers:
-        runs.add_column(header, no_wrap=header != "worker", overflow="fold")
-    outcomes.add_column(headers[0], no_wrap=True)
-    outcomes.add_column(outcome_header, overflow="fold")
-    for *run, outcome in rows:
-        _add_row(runs, *run)
-        _add_row(outcomes, run[0], outcome)
-    return Group(Text(title, style="italic"), runs, Text(""), outcomes)
 
 
 def _number(value: int | None) -> str:

@@ -24,12 +24,13 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
 
-from qwatch.cli.report import empty_hint, headline
 from qwatch.errors import QwatchError, described, first_line
 from qwatch.model import CELERY, RQ, JobDetail, QueueStats
 from qwatch.text.columns import Column
 from qwatch.text.formatting import break_between_phrases, clip, clock
+from qwatch.text.headline import empty_hint, headline
 from qwatch.text.printable import printable
+from qwatch.text.tables import PLAIN, Palette
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
 from qwatch.tui.celery_queue import CeleryQueuePanel
@@ -70,7 +71,7 @@ collector would also rescan every row on screen, from whichever thread
 allocates, the UI thread included: pauses of a tenth of a second at a
 thousand workers. Cycles are still collected, just less often."""
 
-RowsOf = Callable[[Update, str, rows.Palette], rows.Rows]
+RowsOf = Callable[[Update, str, Palette], rows.Rows]
 
 TABLES: dict[str, tuple[tuple[str, tuple[Column, ...], RowsOf], ...]] = {
     "queues": (("queues", rows.QUEUE_COLUMNS, rows.queue_rows),),
@@ -105,7 +106,7 @@ class QwatchApp(App[None]):
         self.read_only = read_only
         self.view = "queues"
         self.update = first
-        self.palette: rows.Palette = rows.PLAIN
+        self.palette: Palette = PLAIN
         self._status_shape = (0, 0)
         self._notes_text = ""
         self.status = Static(feed.target.display, id="status", markup=False)
@@ -299,9 +300,9 @@ class QwatchApp(App[None]):
             built = rows_of(self.update, self.needle, self.palette)
             self.tables[table].show(built)
 
-    def _palette(self) -> rows.Palette:
+    def _palette(self) -> Palette:
         variables = self.get_css_variables()
-        return {name: variables.get(name, "") for name in rows.PLAIN}
+        return {name: variables.get(name, "") for name in PLAIN}
 
     def _theme_changed(self, _theme: object) -> None:
         self.palette = self._palette()

@@ -13,8 +13,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from qwatch import job_states
-from qwatch.cli.report import attempts_table
 from qwatch.model import RQ, JobDetail
+from qwatch.text.attempts import attempts_table
 from qwatch.text.listing import detail_rows
 from qwatch.text.printable import printable, printable_lines
 from qwatch.tui.dialogs import Help

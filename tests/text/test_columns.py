@@ -10,6 +10,7 @@ import random
 import pytest
 
 from qwatch.cli import report
+from qwatch.text import tables
 from qwatch.text.columns import Column, fit, fitted
 from qwatch.text.listing import COLUMNS
 from qwatch.tui import rows
@@ -21,10 +22,10 @@ TABLES = {
     "top hosts": rows.HOST_COLUMNS,
     "top failed": rows.FAILED_COLUMNS,
     "top functions": rows.FUNCTION_COLUMNS,
-    "snapshot queues": report.QUEUE_COLUMNS,
-    "snapshot workers": report.WORKER_COLUMNS,
+    "snapshot queues": tables.QUEUE_COLUMNS,
     "snapshot abandoned": report.ABANDONED_COLUMNS,
-    "failed": report.FAILED_COLUMNS,
+    "snapshot rate limits": report.RATE_LIMIT_COLUMNS,
+    "snapshot cron": report.CRON_COLUMNS,
     **{f"jobs {state}": columns for state, columns in COLUMNS.items()},
 }
 
@@ -102,7 +103,7 @@ def test_an_optional_column_takes_room_only_when_a_cell_of_it_has_text() -> None
 
 
 def test_ids_are_whole_or_left_out_never_cut() -> None:
-    for columns in (report.FAILED_COLUMNS, rows.FAILED_COLUMNS, COLUMNS["failed"]):
+    for columns in (rows.FAILED_COLUMNS, COLUMNS["failed"], report.ABANDONED_COLUMNS):
         index = [column.key for column in columns].index("id")
         for room in range(10, 120):
             shown = fit(columns, [36 if i == index else 40 for i in range(len(columns))], room)

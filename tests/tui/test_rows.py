@@ -7,12 +7,13 @@ from dataclasses import replace
 
 from qwatch.model import CELERY, RQ, Completion
 from qwatch.text.columns import Column
+from qwatch.text.tables import PLAIN
 from qwatch.tui import rows
 from qwatch.tui.rows import QUEUE_COLUMNS, WORKER_COLUMNS
 from qwatch.tui.trends import Trends
 from tests.tui.frozen import MIXED, NOW, UPDATE
 
-PALETTE = {**rows.PLAIN, "warning": "yellow"}
+PALETTE = {**PLAIN, "warning": "yellow"}
 
 
 def by_column(columns: tuple[Column, ...], row: tuple[rows.Cell, ...]) -> dict[str, str]:

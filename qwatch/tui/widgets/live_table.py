@@ -21,8 +21,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from qwatch.text.columns import GAP, Column, fit, fitted
+from qwatch.text.tables import Sortable
 from qwatch.tui.prepared import Prepared, prepare
-from qwatch.tui.rows import Rows, Sortable, cell_style, cell_text, sort_key
+from qwatch.tui.rows import Rows, cell_style, cell_text, sort_key
 
 
 class LiveTable(ScrollView, can_focus=True):
