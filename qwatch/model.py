@@ -229,7 +229,7 @@ class Snapshot:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The snapshot as JSON-ready data; its keys are documented in the README."""
+        """The snapshot as JSON-ready data; its keys are documented in docs/json.md."""
         return asdict(self)
 
 

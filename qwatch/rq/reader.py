@@ -106,7 +106,7 @@ nobody has cleaned for months costs no more than a fresh one."""
 
 RQ3_DENIED = (
     "RQ 3.0's rate limits and cron schedulers are not readable under this ACL (NOPERM):"
-    " give it ~rq:* as the README's user has"
+    " give it ~rq:* as the user of docs/security.md has"
 )
 JOBS_DENIED = (
     "job hashes are not readable under this ACL (NOPERM): oldest job ages, current jobs"

@@ -1,0 +1,1 @@
+"""Redis plumbing that knows no queue system: round trips, replies, memory, connections."""

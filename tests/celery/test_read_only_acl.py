@@ -1,5 +1,5 @@
-"""Watching RQ and Celery under the README's read-only user: every command qwatch sends, as
-Redis's MONITOR saw it, is a read, a PSUBSCRIBE or connection upkeep; none is refused."""
+"""Watching RQ and Celery under the read-only user of docs/security.md: every command sent,
+as Redis's MONITOR saw it, is a read, a PSUBSCRIBE or connection upkeep; none is refused."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from tests.celery.side_by_side import (
     send_jobs,
     subscribed,
 )
-from tests.properties.test_read_only import CONNECTION_COMMANDS, READ_COMMANDS, readme_acl_lines
+from tests.properties.test_read_only import CONNECTION_COMMANDS, READ_COMMANDS, documented_acl_lines
 
 USER = "qwatch-celery"
 CELERY_READS = {"scan", "hlen", "zrange", "lrange", "hmget", "xinfo|stream"}
@@ -80,21 +80,21 @@ def monitored(admin: redis.Redis) -> Iterator[Monitor]:
         monitor.stop()
 
 
-def readme_user(client: redis.Redis, redis_server: RedisServer) -> Target:
-    """Runs the README's Celery line with a password; the target that logs in as it."""
-    command = [word.replace(">PASSWORD", ">pw-celery") for word in readme_acl_lines()[USER]]
+def documented_user(client: redis.Redis, redis_server: RedisServer) -> Target:
+    """Runs the Celery line of docs/security.md with a password; the target that logs in as it."""
+    command = [word.replace(">PASSWORD", ">pw-celery") for word in documented_acl_lines()[USER]]
     client.execute_command(*command)
     return Target(url=f"redis://{USER}:pw-celery@127.0.0.1:{redis_server.port}/0", timeout=5)
 
 
-def test_the_readme_celery_user_watches_both_systems_and_only_reads(
+def test_the_documented_celery_user_watches_both_systems_and_only_reads(
     client: redis.Redis,
     redis_server: RedisServer,
     url: str,
     app: Celery,
     start_worker: StartWorker,
 ) -> None:
-    target = readme_user(client, redis_server)
+    target = documented_user(client, redis_server)
     client.acl_log_reset()
     admin = redis_server.client()
     with both_workers(client, url, start_worker), monitored(admin) as monitor:
@@ -156,9 +156,9 @@ def answer(pubsub: PubSub, method: str, channel: str) -> object:
     ],
     ids=["lpush", "hset", "publish", "set", "psubscribe-all", "psubscribe-db1", "subscribe"],
 )
-def test_the_readme_celery_user_may_not_write_publish_or_listen_wider(
+def test_the_documented_celery_user_may_not_write_publish_or_listen_wider(
     client: redis.Redis, redis_server: RedisServer, attempt: Callable[[redis.Redis], object]
 ) -> None:
-    watcher = connect(readme_user(client, redis_server))
+    watcher = connect(documented_user(client, redis_server))
     with pytest.raises(redis.exceptions.NoPermissionError):
         attempt(watcher)

@@ -169,18 +169,18 @@ def test_works_under_a_read_only_acl_user(
     assert job is not None and job.function == "harness.tasks.divide"
 
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+SECURITY = Path(__file__).resolve().parents[2] / "docs" / "security.md"
 
 
-def readme_acl_lines() -> dict[str, list[str]]:
-    """The README's `ACL SETUSER` lines by user name, as a person would paste them."""
-    lines = [line for line in README.read_text().splitlines() if line.startswith("ACL SETUSER ")]
+def documented_acl_lines() -> dict[str, list[str]]:
+    """The `ACL SETUSER` lines of docs/security.md by user name, as a person would paste them."""
+    lines = [line for line in SECURITY.read_text().splitlines() if line.startswith("ACL SETUSER ")]
     return {line.split()[2]: shlex.split(line) for line in lines}
 
 
 def acl_user(client: redis.Redis, redis_server: RedisServer, name: str) -> Target:
-    """Runs the README's line for `name` with a password, and the target that logs in as it."""
-    command = [word.replace(">PASSWORD", ">pw-" + name) for word in readme_acl_lines()[name]]
+    """Runs the documented line for `name` with a password; the target that logs in as it."""
+    command = [word.replace(">PASSWORD", ">pw-" + name) for word in documented_acl_lines()[name]]
     client.execute_command(*command)
     return Target(url=f"redis://{name}:pw-{name}@127.0.0.1:{redis_server.port}/0")
 
@@ -204,11 +204,11 @@ def every_action(job_id: str) -> list[Callable[[Watch], str]]:
     ]
 
 
-def test_the_readme_has_every_acl_line() -> None:
-    assert set(readme_acl_lines()) == {"qwatch", "qwatch-celery", "qwatch-admin"}
+def test_the_documented_has_every_acl_line() -> None:
+    assert set(documented_acl_lines()) == {"qwatch", "qwatch-celery", "qwatch-admin"}
 
 
-def test_the_readme_read_only_user_reads_everything_and_changes_nothing(
+def test_the_documented_read_only_user_reads_everything_and_changes_nothing(
     client: redis.Redis, redis_server: RedisServer, url: str
 ) -> None:
     failed = one_of_each(client, url)
@@ -241,7 +241,7 @@ def test_the_readme_read_only_user_reads_everything_and_changes_nothing(
     assert before == after
 
 
-def test_the_readme_admin_user_may_run_every_action(
+def test_the_documented_admin_user_may_run_every_action(
     client: redis.Redis, redis_server: RedisServer, url: str
 ) -> None:
     queue = Queue("q0", connection=client)

@@ -188,7 +188,7 @@ def test_jobs_requeued_and_deleted_between_polls(client: redis.Redis, url: str) 
         ("default", "finished", ADD, None): 3,
     }
     # RQ scores by whole seconds: a re-run ending in the very second of the first end
-    # would keep its score, a limit the README states; this test is about requeues.
+    # would keep its score, a limit docs/serve.md states; this test is about requeues.
     first_ends = time.time()
     wait_until(lambda: time.time() >= int(first_ends) + 1, "the next whole second")
 
