@@ -15,7 +15,7 @@ STAMP_RQ2 := $(VENV_RQ2)/.installed
 RQ_TESTS := tests/rq tests/cli tests/properties/test_read_only.py \
 	tests/exporter/test_exact_mode.py tests/exporter/test_metrics.py
 
-TEST_TOOLS := redis-server redis-sentinel prometheus promtool
+TEST_TOOLS := redis-server redis-sentinel prometheus promtool chromium chromedriver
 # The demo and the benchmarks need a redis-server only.
 RUN_TOOLS := redis-server
 

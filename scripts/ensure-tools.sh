@@ -7,6 +7,7 @@ set -euo pipefail
 package_for() {
     case "$1" in
         prometheus | promtool) echo prometheus ;;
+        chromedriver) echo chromium-driver ;;
         *) echo "$1" ;;
     esac
 }
@@ -17,6 +18,7 @@ needed_for() {
         redis-sentinel) echo "the tests of qwatch serve --sentinel" ;;
         prometheus) echo "the tests that scrape qwatch serve with a real Prometheus" ;;
         promtool) echo "the tests of the bundled alert and recording rules" ;;
+        chromium | chromedriver) echo "the tests of the web dashboard, in a real browser" ;;
         *) echo "make's targets" ;;
     esac
 }

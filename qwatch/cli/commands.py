@@ -43,6 +43,8 @@ from qwatch.watch import (
     Watch,
     checked_rq_prefix,
 )
+from qwatch.web import REFRESH as WEB_REFRESH
+from qwatch.web import REFRESHES as WEB_REFRESHES
 from qwatch.wire.connection import (
     Target,
     TLSFiles,
@@ -255,6 +257,27 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         metavar="FILE",
         type=_not_empty("a web config path"),
         help="TLS and basic auth, in the Prometheus exporter-toolkit format",
+    )
+    serve.add_argument(
+        "--web-refresh",
+        type=_seconds(*WEB_REFRESHES),
+        default=WEB_REFRESH,
+        metavar="SECONDS",
+        help="how often the web dashboard's pages refresh themselves; a page reads Redis again"
+        f" when its data is older (default {WEB_REFRESH:g}, {WEB_REFRESHES[0]:g} to"
+        f" {WEB_REFRESHES[1]:g})",
+    )
+    writes = serve.add_mutually_exclusive_group()
+    writes.add_argument(
+        "--web-actions",
+        action="store_true",
+        help="let the web dashboard requeue, delete and empty (each asks for confirmation"
+        " and is logged); off by default: the dashboard only reads",
+    )
+    writes.add_argument(
+        "--read-only",
+        action="store_true",
+        help="the dashboard only reads (the default; refuses --web-actions)",
     )
     sentinel = serve.add_argument_group("Redis Sentinel")
     sentinel.add_argument(
@@ -688,7 +711,9 @@ def run_serve(args: argparse.Namespace) -> int:
         )
         for name, client, prefix in zip(names, clients, rq_prefixes(args.rq_prefix, len(clients)))
     ]
-    server = make_server(args.listen, sources, args.timeout, web)
+    server = make_server(
+        args.listen, sources, args.timeout, web, actions=args.web_actions, refresh=args.web_refresh
+    )
     serve_until_stopped(server)
     return 0
 

@@ -15,6 +15,11 @@ folded into the totals at once. A reading and a tracker poll of one Redis
 take turns: Python runs one thread at a time, so running both at once would
 slow each by the other's length.
 
+A reading with details (workers' hosts, pids, versions and current jobs, and
+the newest failures) is what the dashboard shows: `overview` keeps the last
+one, and a page asks for a new one only when it is older than the pace the
+pages refresh at, so twenty browsers cost one reading, shared like a scrape's.
+
 With a state file (`qwatch.exporter.state`), a source starts from the totals
 and stream position saved there, and saves them again after each reading,
 before a scrape is answered from it.
@@ -25,9 +30,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import TypeVar
 
 import redis
 from prometheus_client.core import Metric
@@ -38,13 +45,32 @@ from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
-from qwatch.model import RQ
+from qwatch.model import RQ, Completion, FailedJob, Snapshot
+from qwatch.text.recent import FunctionRecent, RecentCompletions
+from qwatch.text.trends import QueueTrend, Trends
 from qwatch.watch import TRACK_INTERVAL, Watch
 
 log = logging.getLogger("qwatch.exporter")
 NOTHING: Reading = []
 """The reading of a Redis that did not answer: one object, so that it is shared too."""
 BUILD_INFO = metrics.build_info()
+FAILED_SHOWN = 50
+"""The newest failures a detailed reading keeps for the dashboard."""
+MAX_ENDED = 100_000
+"""Completions kept between two detailed readings for the rates; past that, rates are low."""
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """One Redis as the dashboard shows it: the last reading with details."""
+
+    snapshot: Snapshot
+    failed: tuple[FailedJob, ...]
+    trends: dict[str, QueueTrend]
+    recent: dict[str, FunctionRecent]
+    untracked: tuple[tuple[str, int], ...]
+    """Jobs the workers reported done that no registry showed, per outcome, since the start."""
 
 
 class RedisSource:
@@ -88,14 +114,33 @@ class RedisSource:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"qwatch-{name}")
         self._lock = threading.Lock()
         self._reading: Future[Reading] | None = None
+        self._detailed = False
+        self._trends = Trends()
+        self._recent = RecentCompletions()
+        self._ended: list[Completion] = []
+        """Completions since the last detailed reading, for its queues' rates."""
+        self.overview: Overview | None = None
         self.up = True
+        self.down_reason = ""
 
-    def start_reading(self) -> Future[Reading]:
-        """The reading in progress, or a new one."""
+    def start_reading(self, details: bool = False) -> Future[Reading]:
+        """The reading in progress, or a new one; with `details`, one that has them."""
         with self._lock:
-            if self._reading is None or self._reading.done():
-                self._reading = self._thread.submit(self._read)
-            return self._reading
+            current = self._reading
+            if current is None or current.done() or (details and not self._detailed):
+                current = self._reading = self._thread.submit(self._read, details)
+                self._detailed = details
+            return current
+
+    def run(self, read: Callable[[Watch], T], timeout: float) -> T:
+        """`read` on this Redis's watch, in its reading thread (so never beside a reading),
+        within `timeout` seconds."""
+
+        def in_turn() -> T:
+            with self._turn:
+                return read(self.watch)
+
+        return self._thread.submit(in_turn).result(timeout=timeout)
 
     def start(self) -> None:
         """Start following completions, and look for the systems at once, in the reading
@@ -103,19 +148,30 @@ class RedisSource:
         self.following.start()
         self._thread.submit(self.watch.systems)
 
-    def _read(self) -> Reading:
+    def _read(self, details: bool = False) -> Reading:
         """Runs in this source's reading thread; the totals are shared with the tracker's.
 
         The state file, if any, is written before the reading is returned, so
         no scrape is answered with more than it holds.
         """
         with self._turn:
-            return self._read_in_turn()
+            return self._read_in_turn(details)
 
-    def _read_in_turn(self) -> Reading:
-        snapshot = self.watch.read(worker_details=False)
+    def _read_in_turn(self, details: bool) -> Reading:
+        snapshot = self.watch.read(worker_details=details)
         taken = self.watch.take(snapshot)
         workers = self.following.worker_totals()
+        recent = self._recent.update(taken.completions, snapshot.taken_at)
+        self._ended.extend(taken.completions[: MAX_ENDED - len(self._ended)])
+        if details:
+            self.overview = Overview(
+                snapshot,
+                tuple(self.watch.failed(FAILED_SHOWN)),
+                self._trends.update(snapshot, self._ended),
+                recent,
+                workers.untracked,
+            )
+            self._ended = []
         self.totals.add(snapshot, taken.completions, taken.skipped)
         self.totals.add_stream(taken.stream)
         self.totals.follow_workers(workers)
@@ -194,6 +250,7 @@ class QwatchCollector:
 
     @staticmethod
     def _report(source: RedisSource, reason: str) -> None:
+        source.down_reason = reason
         if source.up:
             log.warning("redis %s: down: %s", source.name, reason)
             source.up = False

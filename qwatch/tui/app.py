@@ -30,6 +30,7 @@ from qwatch.text.columns import Column
 from qwatch.text.formatting import break_between_phrases, clip, clock
 from qwatch.text.headline import empty_hint, headline
 from qwatch.text.printable import printable
+from qwatch.text.row_keys import key_of, split_key
 from qwatch.text.tables import PLAIN, Palette
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
@@ -41,7 +42,6 @@ from qwatch.tui.keymap import KEYS, ON_VIEW, PALETTE, WRITES
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
 from qwatch.tui.notes import celery_notes
 from qwatch.tui.prepared import prepare
-from qwatch.tui.row_keys import key_of, split_key
 from qwatch.tui.widgets.live_table import LiveTable
 from qwatch.watch import CLEARABLE, Watch
 

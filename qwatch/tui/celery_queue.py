@@ -20,8 +20,8 @@ from textual.widgets import Footer, Label, Static
 from qwatch.model import QueueStats
 from qwatch.text.formatting import duration
 from qwatch.text.printable import printable
+from qwatch.text.row_keys import split_key
 from qwatch.tui.dialogs import Help
-from qwatch.tui.row_keys import split_key
 
 NO_REGISTRIES = (
     "Celery keeps no registries of started, finished or failed tasks per queue,"

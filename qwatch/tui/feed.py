@@ -18,8 +18,8 @@ import redis
 from qwatch import Target
 from qwatch.errors import translated_errors
 from qwatch.model import RQ, FailedJob, FunctionCounts, JobDetail, JobPage, PageRequest, Snapshot
-from qwatch.tui.recent import FunctionRecent, RecentCompletions
-from qwatch.tui.trends import QueueTrend, Trends
+from qwatch.text.recent import FunctionRecent, RecentCompletions
+from qwatch.text.trends import QueueTrend, Trends
 from qwatch.watch import TRACK_INTERVAL, Watch
 
 FAILED_LIMIT = 200

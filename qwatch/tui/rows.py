@@ -16,11 +16,11 @@ from rich.text import Text
 from qwatch.text import tables
 from qwatch.text.columns import Column
 from qwatch.text.printable import printable
+from qwatch.text.recent import FunctionRecent
+from qwatch.text.row_keys import key_of, row_key
 from qwatch.text.tables import PLAIN, Palette, Sortable, count, seconds
+from qwatch.text.trends import HISTORY, QueueTrend, sparkline
 from qwatch.tui.feed import Update
-from qwatch.tui.recent import FunctionRecent
-from qwatch.tui.row_keys import key_of, row_key
-from qwatch.tui.trends import HISTORY, QueueTrend, sparkline
 
 Cell = str | Sortable | Text
 """Plain text, or a value with a style: cheap to build for ten thousand rows."""

@@ -129,9 +129,12 @@ def busy_worker(client: redis.Redis, url: str) -> Iterator[subprocess.Popen[byte
     Queue("slow", connection=client).enqueue(tasks.sleep, 30, job_id="slow-job")
     process = start_worker(url, ["slow", "other"], name="busy-worker")
     wait_until(
-        lambda: "slow-job" in running_jobs(client, "busy-worker"),
+        lambda: (
+            "slow-job" in running_jobs(client, "busy-worker")
+            and client.hget("rq:job:slow-job", "worker_name") is not None
+        ),
         "the worker to start the slow job",
-    )
+    )  # RQ 3.0 lists the execution before the work horse names its worker in the job
     yield process
     stop_worker(process)
 

@@ -50,7 +50,7 @@ def test_rate_limited_jobs_show_on_the_snapshot_page(client: redis.Redis, url: s
         Queue("api", connection=client).enqueue(tasks.add, n, 1, rate_limit=RateLimit("k", 1))
     shown = run_cli("snapshot", "--url", url, "--system", "rq")
     assert shown.returncode == 0, shown.stderr
-    assert "rate-limited" in shown.stdout and "Rate limits" in shown.stdout
+    assert "limited" in shown.stdout and "Rate limits" in shown.stdout
     data = json.loads(run_cli("snapshot", "--json", "--url", url, "--system", "rq").stdout)
     (queue,) = data["queues"]
     assert (queue["queued"], queue["rate_limited"], queue["ready"]) == (1, 2, 0)
@@ -143,7 +143,7 @@ def test_another_prefix_is_watched_with_rq_prefix(client: redis.Redis, url: str)
 async def test_top_shows_the_rate_limited_jobs_at_80_columns(client: redis.Redis, url: str) -> None:
     from rq.rate_limit import RateLimit
 
-    from qwatch.tui.row_keys import row_key
+    from qwatch.text.row_keys import row_key
     from tests.tui.conftest import cells, make_app, table, until
 
     for n in range(4):

@@ -24,9 +24,9 @@ from qwatch.model import (
     Snapshot,
     WorkerStats,
 )
+from qwatch.text.recent import FunctionRecent
+from qwatch.text.trends import QueueTrend
 from qwatch.tui.feed import Action, Update
-from qwatch.tui.recent import FunctionRecent
-from qwatch.tui.trends import QueueTrend
 from qwatch.wire.connection import Target
 
 NOW = 1_764_000_000.0

@@ -8,9 +8,9 @@ from dataclasses import replace
 from qwatch.model import CELERY, RQ, Completion
 from qwatch.text.columns import Column
 from qwatch.text.tables import PLAIN
+from qwatch.text.trends import Trends
 from qwatch.tui import rows
 from qwatch.tui.rows import QUEUE_COLUMNS, WORKER_COLUMNS
-from qwatch.tui.trends import Trends
 from tests.tui.frozen import MIXED, NOW, UPDATE
 
 PALETTE = {**PLAIN, "warning": "yellow"}

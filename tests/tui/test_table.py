@@ -7,9 +7,9 @@ from dataclasses import replace
 from textual.widgets._footer import FooterKey
 
 from qwatch.model import RQ, FailedJob
+from qwatch.text.trends import QueueTrend
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.messages import Polled
-from qwatch.tui.trends import QueueTrend
 from tests.tui.conftest import until
 from tests.tui.frozen import NOW, UPDATE, FrozenFeed, queue
 

@@ -1,4 +1,4 @@
-"""The exporter's HTTP server: `/metrics`, `/healthz` and a landing page.
+"""The exporter's HTTP server: `/metrics`, `/healthz` and the web dashboard.
 
 Plain `http.server`, one thread per connection: a scrape is one request every
 few seconds, and each request waits for the shared collection, so there is
@@ -6,14 +6,14 @@ nothing to gain from an async framework. What a network can throw at it is
 bounded: a deep listen backlog for many scrapers arriving at once, a limited
 number of connections where slow or half-open ones make room for new ones
 (`connections.py`), a read timeout, small limits on the request line and
-headers, and GET and HEAD only. TLS handshakes happen in the connection's
+headers, and GET and HEAD only (and POST for the dashboard's actions, when
+they are on, with a small body). TLS handshakes happen in the connection's
 thread, so a client that stalls mid-handshake holds up nobody else.
 """
 
 from __future__ import annotations
 
 import gc
-import html
 import io
 import logging
 import signal
@@ -25,7 +25,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from types import FrameType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import choose_encoder
@@ -38,6 +38,8 @@ from qwatch.exporter.exposition import TextFormat, written_by_qwatch
 from qwatch.exporter.http.connections import Connection, ConnectionSlots
 from qwatch.exporter.http.web_config import WebConfig
 from qwatch.exporter.metrics import Reading
+from qwatch.web import REFRESH
+from qwatch.web.dashboard import Dashboard, Request, Response
 
 BACKLOG = 512
 """Connections the kernel queues before they are accepted (capped by net.core.somaxconn):
@@ -52,6 +54,8 @@ MAX_REQUEST_LINE = 8192
 MAX_HEADER_BYTES = 16384
 MAX_HEADERS = 64
 METHODS = ("GET", "HEAD")
+MAX_FORM_BYTES = 8192
+"""An action's form: a few short fields."""
 log = logging.getLogger("qwatch.exporter")
 
 
@@ -67,6 +71,8 @@ class ExporterServer(HTTPServer):
         web: WebConfig,
         max_connections: int = MAX_CONNECTIONS,
         request_deadline: float = REQUEST_DEADLINE,
+        actions: bool = False,
+        refresh: float = REFRESH,
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
@@ -74,6 +80,7 @@ class ExporterServer(HTTPServer):
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(collector)
         self.web = web
+        self.dashboard = Dashboard(collector.sources, collector.timeout, actions, refresh)
         self._health_format = TextFormat()
         self._shared_format = TextFormat()
         self._render_lock = threading.Lock()
@@ -161,16 +168,32 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.close_connection = True  # one request per connection, whatever was asked
         self.server.request_arrived()
-        if self.command not in METHODS:
+        if self.command == "POST" and self.server.dashboard.actions:
+            self._post()
+        elif self.command not in METHODS:
             self._send(
                 405,
                 "text/plain; charset=utf-8",
                 b"Method not allowed: GET or HEAD\n",
                 {"Allow": ", ".join(METHODS)},
             )
-            return
-        self._respond()
+        else:
+            self._respond()
         self.wfile.flush()
+
+    def _post(self) -> None:
+        """An action of the dashboard: a small urlencoded form, behind the same auth."""
+        if not self._authorized():
+            return
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_FORM_BYTES:
+            self._send(413, "text/plain; charset=utf-8", b"An action's form is small\n")
+            return
+        form = dict(parse_qsl(self.rfile.read(length).decode("utf-8", "replace")))
+        self._answer(self.server.dashboard.respond(self._request(form)))
 
     def _read_head(self) -> bytes | None:
         """The header lines up to the blank one, or None past the limits."""
@@ -185,7 +208,7 @@ class _Handler(BaseHTTPRequestHandler):
             if line in (b"\r\n", b"\n", b""):
                 return b"".join(lines)
 
-    def _respond(self) -> None:
+    def _authorized(self) -> bool:
         auth = self.server.web.auth
         if auth is not None and not auth.allows(self.headers.get("Authorization")):
             self._send(
@@ -194,6 +217,27 @@ class _Handler(BaseHTTPRequestHandler):
                 b"Unauthorized\n",
                 {"WWW-Authenticate": 'Basic realm="qwatch"'},
             )
+            return False
+        return True
+
+    def _request(self, form: dict[str, str] | None = None) -> Request:
+        parts = urlsplit(self.path)
+        return Request(
+            method=self.command,
+            path=parts.path,
+            query=dict(parse_qsl(parts.query)),
+            form=form or {},
+            fragment=self.headers.get("X-Qwatch-Fragment") == "1",
+            origin=self.headers.get("Origin"),
+            host=self.headers.get("Host"),
+            client=self.client_address[0],
+        )
+
+    def _answer(self, response: Response) -> None:
+        self._send(response.status, response.content_type, response.body, dict(response.headers))
+
+    def _respond(self) -> None:
+        if not self._authorized():
             return
         path = urlsplit(self.path).path
         if path == "/metrics":
@@ -206,20 +250,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, content_type, body)
         elif path == "/healthz":
             self._send(200, "text/plain; charset=utf-8", b"ok\n")
-        elif path == "/":
-            self._send(200, "text/html; charset=utf-8", self._landing_page())
+        elif self.server.dashboard.is_page(path):
+            self._answer(self.server.dashboard.respond(self._request()))
         else:
-            self._send(404, "text/plain; charset=utf-8", b"Not found: try /metrics\n")
-
-    def _landing_page(self) -> bytes:
-        names = "".join(f"<li>{html.escape(source.name)}</li>" for source in self.server.sources)
-        return (
-            "<!doctype html><html><head><title>qwatch exporter</title></head><body>"
-            f"<h1>qwatch {html.escape(__version__)}</h1>"
-            "<p>Prometheus exporter for RQ task queues.</p>"
-            f'<p><a href="/metrics">/metrics</a> &middot; <a href="/healthz">/healthz</a></p>'
-            f"<p>Watching:</p><ul>{names}</ul></body></html>\n"
-        ).encode()
+            self._send(404, "text/plain; charset=utf-8", b"Not found: try / or /metrics\n")
 
     def _send(
         self, status: int, content_type: str, body: bytes, headers: dict[str, str] | None = None
@@ -244,11 +278,21 @@ def make_server(
     web: WebConfig,
     max_connections: int = MAX_CONNECTIONS,
     request_deadline: float = REQUEST_DEADLINE,
+    actions: bool = False,
+    refresh: float = REFRESH,
 ) -> ExporterServer:
-    """A bound server whose registry holds the qwatch collector; each source starts tracking."""
+    """A bound server whose registry holds the qwatch collector; each source starts tracking.
+    `actions`: the dashboard may requeue, delete and empty, each confirmed; `refresh`: the
+    seconds between two refreshes of its pages."""
     try:
         server = ExporterServer(
-            listen, QwatchCollector(sources, timeout), web, max_connections, request_deadline
+            listen,
+            QwatchCollector(sources, timeout),
+            web,
+            max_connections,
+            request_deadline,
+            actions,
+            refresh,
         )
     except OSError as exc:
         raise TargetError(

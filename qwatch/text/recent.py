@@ -1,6 +1,6 @@
 """Jobs finished and failed per function over the last minutes, with run-time percentiles.
 
-Fed by the completions the feed's tracker reports at each poll, so a job
+Fed by the completions a face takes at each poll (`Watch.take`), so a job
 counts once, when qwatch sees it end. The window is bounded in time and in
 size: a flood keeps the newest `MAX_KEPT` completions.
 """
@@ -41,7 +41,7 @@ class _Ended:
 
 
 class RecentCompletions:
-    """Kept by the feed between polls; `update` folds in a poll's completions."""
+    """Kept by a face between polls; `update` folds in a poll's completions."""
 
     def __init__(self, window: float = WINDOW_SECONDS, limit: int = MAX_KEPT) -> None:
         self.window = window

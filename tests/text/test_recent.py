@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qwatch.model import RQ, Completion
-from qwatch.tui.recent import RecentCompletions, percentile
+from qwatch.text.recent import RecentCompletions, percentile
 
 
 def ended(function: str, outcome: str, at: float, ran: float) -> Completion:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from qwatch.model import Completion, Snapshot
-from qwatch.tui.row_keys import key_of, row_key
+from qwatch.text.row_keys import key_of, row_key
 
 HISTORY = 30
 
@@ -26,7 +26,7 @@ class QueueTrend:
 
 
 class Trends:
-    """Kept by the feed between polls; bounded by the queues that exist."""
+    """Kept by a face between polls; bounded by the queues that exist."""
 
     def __init__(self) -> None:
         self._previous: Snapshot | None = None

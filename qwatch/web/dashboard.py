@@ -1,0 +1,384 @@
+"""The web dashboard of `qwatch serve`: pages and JSON from the exporter's readings.
+
+The overview is drawn from the last reading with details of each Redis, read
+again only when it is older than `refresh` seconds, so any number of open
+pages costs one reading each refresh, shared with the scrapes. A job page or
+a queue's page is one read through `Watch`, in that Redis's reading thread.
+Every page is rendered by Jinja2 with autoescaping on: text from Redis is
+text, whatever markup it holds. The pages refresh themselves by asking for
+their `<main>` again (`static/qwatch.js`), and say how old their data is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+import jinja2
+import redis
+
+from qwatch import __version__
+from qwatch.errors import QwatchError, redis_reason
+from qwatch.exporter.collector import Overview, RedisSource
+from qwatch.model import CELERY, RQ, JobDetail, PageRequest
+from qwatch.text.formatting import duration
+from qwatch.text.headline import headline, problems
+from qwatch.text.listing import ATTEMPT_COLUMNS, attempt_rows, detail_rows, summary
+from qwatch.text.printable import printable, printable_lines
+from qwatch.watch import BROWSED_STATES, CELERY_STATES, Watch
+from qwatch.web import REFRESH, tables
+from qwatch.web.actions import ACTIONS, REGISTRIES, Form, Guard
+
+log = logging.getLogger("qwatch.exporter")
+T = TypeVar("T")
+PAGE_SIZE = 50
+STATIC = {"qwatch.css": "text/css; charset=utf-8", "qwatch.js": "text/javascript; charset=utf-8"}
+POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
+    " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+HEADERS = {
+    "Content-Security-Policy": POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+"""Every page's: no script, style or image from anywhere but qwatch itself, no framing."""
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    method: str
+    path: str
+    query: Mapping[str, str]
+    form: Form = field(default_factory=dict)
+    fragment: bool = False
+    """Asked by the page's script: `<main>` alone."""
+    origin: str | None = None
+    host: str | None = None
+    client: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=lambda: HEADERS)
+
+
+class NotFound(Exception):
+    """A page of nothing: an unknown Redis, queue, job or state."""
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """One Redis as a page shows it: its last overview, and whether it answers now."""
+
+    name: str
+    overview: Overview | None
+    reason: str
+    """Why the last reading failed, or empty."""
+
+    @property
+    def age(self) -> float | None:
+        if self.overview is None:
+            return None
+        return max(0.0, time.time() - self.overview.snapshot.taken_at)
+
+
+class Dashboard:
+    """Every page and API answer of the dashboard, for the exporter's sources."""
+
+    def __init__(
+        self,
+        sources: Sequence[RedisSource],
+        timeout: float,
+        actions: bool = False,
+        refresh: float = REFRESH,
+    ) -> None:
+        self.sources = {source.name: source for source in sources}
+        self.timeout = timeout
+        self.actions = actions
+        self.refresh = refresh
+        self.guard = Guard()
+        self.templates = jinja2.Environment(
+            loader=jinja2.PackageLoader("qwatch.web", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.templates.filters["duration"] = duration
+
+    def respond(self, request: Request) -> Response:
+        """The answer to one request; a bug costs this request a 500, never the server."""
+        try:
+            return self._route(request)
+        except NotFound as missing:
+            return self._page("missing.html", request, {"what": str(missing)}, status=404)
+        except (redis.RedisError, FutureTimeout, QwatchError) as exc:  # Redis down mid-page
+            what = f"reading Redis failed: {redis_reason(exc) or 'no answer in time'}"
+            return self._page("missing.html", request, {"what": what}, status=503)
+        except Exception:  # a bug costs this page, never the server
+            log.exception("page %s failed", request.path)
+            what = "qwatch failed to draw this page (logged)"
+            return self._page("missing.html", request, {"what": what}, status=500)
+
+    def _route(self, request: Request) -> Response:
+        path = request.path
+        if request.method == "POST":
+            return self._act(request, unquote(path.removeprefix("/actions/")))
+        if path.startswith("/static/"):
+            return _static(path.removeprefix("/static/"))
+        if path.startswith("/api/"):
+            return self._api(request, path.removeprefix("/api"))
+        if path == "/":
+            return self._overview(request)
+        if path == "/workers":
+            return self._workers(request)
+        if path == "/functions":
+            return self._functions(request)
+        if path.startswith("/queues/"):
+            return self._queue(request, unquote(path.removeprefix("/queues/")))
+        if path.startswith("/jobs/"):
+            return self._job(request, unquote(path.removeprefix("/jobs/")))
+        raise NotFound(f"no page {path}")
+
+    def is_page(self, path: str) -> bool:
+        """Whether the dashboard answers `path` (the exporter answers the rest)."""
+        return path == "/" or path.startswith(
+            ("/static/", "/api/", "/workers", "/functions", "/queues/", "/jobs/", "/actions/")
+        )
+
+    def _seen(self, source: RedisSource) -> Seen:
+        """The source's overview, read again when older than the refresh (shared, like a
+        scrape's reading); the last one stays shown when Redis does not answer."""
+        overview = source.overview
+        if overview is None or time.time() - overview.snapshot.taken_at >= self.refresh:
+            try:
+                source.start_reading(details=True).result(timeout=self.timeout)
+            except Exception as exc:  # the page says why and shows what it last saw
+                return Seen(source.name, source.overview, redis_reason(exc) or "no answer")
+        return Seen(source.name, source.overview, "")
+
+    def _source(self, request: Request) -> RedisSource:
+        name = request.query.get("redis") or next(iter(self.sources))
+        source = self.sources.get(name)
+        if source is None:
+            raise NotFound(f"no Redis named {name!r}")
+        return source
+
+    def _run(self, source: RedisSource, read: Callable[[Watch], T]) -> T:
+        return source.run(read, self.timeout)
+
+    def _overview(self, request: Request) -> Response:
+        shown = [self._source(request)] if "redis" in request.query else self.sources.values()
+        redis = []
+        for source in shown:
+            seen = self._seen(source)
+            context: dict[str, Any] = {"seen": seen}
+            if seen.overview is not None:
+                snapshot = seen.overview.snapshot
+                context.update(
+                    headline=headline(snapshot),
+                    problems=problems(snapshot, seen.overview.untracked),
+                    notes=snapshot.notes,
+                    queues=tables.queues(source.name, snapshot, seen.overview.trends),
+                    hosts=tables.hosts(snapshot),
+                    failed=tables.failed(source.name, seen.overview.failed[:10], snapshot.taken_at),
+                )
+            redis.append(context)
+        return self._page("overview.html", request, {"redis": redis})
+
+    def _workers(self, request: Request) -> Response:
+        source = self._source(request)
+        seen = self._seen(source)
+        workers = tables.workers(seen.overview.snapshot.workers) if seen.overview else None
+        return self._page("workers.html", request, {"seen": seen, "workers": workers})
+
+    def _functions(self, request: Request) -> Response:
+        source = self._source(request)
+        seen = self._seen(source)
+        functions = None
+        sampled = False
+        if seen.overview is not None:
+            queues = [queue.name for queue in seen.overview.snapshot.only(RQ).queues]
+            counts = self._run(source, lambda watch: watch.function_counts(queues))
+            sampled = counts.sampled
+            functions = tables.functions(
+                {row.function: (row.queued, row.started, row.failed) for row in counts.rows},
+                seen.overview.recent,
+            )
+        context = {"seen": seen, "functions": functions, "sampled": sampled}
+        return self._page("functions.html", request, context)
+
+    def _queue(self, request: Request, queue: str) -> Response:
+        source = self._source(request)
+        system = request.query.get("system", RQ)
+        states = CELERY_STATES if system == CELERY else BROWSED_STATES
+        state = request.query.get("state", states[0])
+        if state not in states:
+            raise NotFound(f"no state {state!r} for a {system} queue: {', '.join(states)}")
+        page_request = PageRequest(queue, state, _offset(request), PAGE_SIZE)
+        if system == CELERY:
+            page: Any = self._run(source, lambda watch: watch.celery_page(page_request))
+            listed = tables.messages(source.name, state, page.jobs, page.taken_at)
+        else:
+            page = self._run(source, lambda watch: watch.page(page_request))
+            if not page.queue_known and not page.total:
+                raise NotFound(f"no queue {queue!r} in {source.name}")
+            listed = tables.jobs(source.name, state, page.jobs, page.taken_at)
+        context = {
+            "redis": source.name,
+            "queue": queue,
+            "system": system,
+            "state": state,
+            "states": states,
+            "page": page,
+            "summary": summary(page),
+            "jobs": listed,
+            "registries": REGISTRIES,
+        }
+        return self._page("queue.html", request, context)
+
+    def _job(self, request: Request, job_id: str) -> Response:
+        source = self._source(request)
+        found = self._run(source, lambda watch: watch.find(job_id))
+        job = found.job
+        if job is None:
+            raise NotFound(f"no job {job_id!r} in {source.name}")
+        context = {
+            "redis": source.name,
+            "job": job,
+            "fields": [(label, printable_lines(value)) for label, value in detail_rows(job)],
+            "attempt_headers": ATTEMPT_COLUMNS,
+            "attempts": [tuple(map(printable, row)) for row in attempt_rows(job)],
+            "traceback": printable_lines(job.traceback) if job.traceback else None,
+            "failed": job.system == RQ and job.status == "failed",
+        }
+        return self._page("job.html", request, context)
+
+    def _api(self, request: Request, path: str) -> Response:
+        if path == "/overview":
+            body = [_overview_dict(self._seen(source)) for source in self.sources.values()]
+            return _json(body)
+        source = self._source(request)
+        if path.startswith("/queues/"):
+            queue = unquote(path.removeprefix("/queues/"))
+            page_request = PageRequest(
+                queue, request.query.get("state", "queued"), _offset(request), _limit(request)
+            )
+            system = request.query.get("system", RQ)
+            states = CELERY_STATES if system == CELERY else BROWSED_STATES
+            if page_request.state not in states:
+                return _json({"error": f"no state {page_request.state!r}"}, 404)
+            read = (lambda w: w.celery_page(page_request)) if system == CELERY else None
+            page = self._run(source, read or (lambda watch: watch.page(page_request)))
+            return _json(page.to_dict())
+        if path.startswith("/jobs/"):
+            job_id = unquote(path.removeprefix("/jobs/"))
+            job = self._run(source, lambda watch: watch.find(job_id)).job
+            if job is None:
+                return _json({"error": f"no job {job_id!r}"}, 404)
+            return _json(_job_dict(job))
+        return _json({"error": f"no API {path}"}, 404)
+
+    def _act(self, request: Request, name: str) -> Response:
+        if not self.actions:
+            return self._page(
+                "done.html",
+                request,
+                {"message": "actions are off: qwatch serve --web-actions turns them on"},
+                status=403,
+            )
+        source = self._source(request)
+        refusal = self.guard.refusal(name, request.form, request.origin, request.host)
+        if refusal is not None:
+            return self._page("done.html", request, {"message": refusal}, status=403)
+        action = ACTIONS[name]
+        question = action.question.format(**{key: request.form[key] for key in action.fields})
+        back = _local(request.form.get("back", "/"))
+        if request.form.get("confirmed") != "yes":
+            context = {"question": question, "name": name, "form": request.form, "back": back}
+            return self._page("confirm.html", request, context)
+        message = self._run(source, lambda watch: action.run(watch, request.form))
+        log.warning("action %s on %s from %s: %s", name, source.name, request.client, message)
+        return self._page("done.html", request, {"message": message, "back": back})
+
+    def _page(
+        self, template: str, request: Request, context: dict[str, Any], status: int = 200
+    ) -> Response:
+        page = self.templates.get_template(template)
+        body = page.render(
+            **context,
+            fragment=request.fragment,
+            refresh=self.refresh,
+            version=__version__,
+            names=list(self.sources),
+            actions=self.actions,
+            token=self.guard.token,
+            here=request.path,
+            query=request.query,
+        )
+        return Response(status, "text/html; charset=utf-8", body.encode())
+
+
+def _local(link: str) -> str:
+    """A link back into the dashboard, never to another site or a `javascript:` URL."""
+    return link if link.startswith("/") and not link.startswith(("//", "/\\")) else "/"
+
+
+def _offset(request: Request) -> int:
+    return _number(request.query.get("offset", "0"), 0, 10**9)
+
+
+def _limit(request: Request) -> int:
+    return _number(request.query.get("limit", str(PAGE_SIZE)), 1, 500)
+
+
+def _number(text: str, least: int, most: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise NotFound(f"not a number: {text[:40]!r}") from None
+    if not least <= value <= most:
+        raise NotFound(f"{value} is not between {least} and {most}")
+    return value
+
+
+def _static(name: str) -> Response:
+    if name not in STATIC:
+        raise NotFound(f"no file {name!r}")
+    body = (resources.files("qwatch.web") / "static" / name).read_bytes()
+    headers = {**HEADERS, "Cache-Control": "max-age=3600"}
+    return Response(200, STATIC[name], body, headers)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return Response(status, "application/json", body)
+
+
+def _overview_dict(seen: Seen) -> dict[str, Any]:
+    """A Redis's overview as `snapshot --json` has it, with the newest failures beside."""
+    overview = seen.overview
+    return {
+        "redis": seen.name,
+        "up": not seen.reason,
+        "reason": seen.reason or None,
+        "age_seconds": seen.age,
+        "snapshot": overview.snapshot.to_dict() if overview else None,
+        "failed": [asdict(row) for row in overview.failed] if overview else [],
+    }
+
+
+def _job_dict(job: JobDetail) -> dict[str, Any]:
+    data = asdict(job)
+    data.update(wait_seconds=job.wait_seconds, run_seconds=job.run_seconds)
+    return data

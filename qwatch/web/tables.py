@@ -1,0 +1,226 @@
+"""The shared tables of `text/tables.py` as HTML tables: the same columns and cells as the terminal.
+
+A cell's role (`error`, `warning`, ...) becomes a CSS class, a column's
+priority a class the stylesheet hides on a narrow screen, and free text is
+cut at its column's cap, so a 30,000-character exception costs one short
+cell. The templates escape every text; nothing here builds markup.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+from qwatch.model import RQ, CeleryMessage, FailedJob, ListedJob, QueueStats, Snapshot, WorkerStats
+from qwatch.text import tables
+from qwatch.text.columns import ELLIPSIS, Column
+from qwatch.text.listing import CELERY_COLUMNS, COLUMNS, celery_cells, cells
+from qwatch.text.printable import printable
+from qwatch.text.recent import FunctionRecent
+from qwatch.text.trends import QueueTrend, sparkline
+
+CLASSES: tables.Palette = {role: role for role in tables.PLAIN}
+"""Each role's CSS class is its name."""
+MAX_ROWS = 1000
+"""Rows a table shows at most: a page stays small whatever the fleet (the API has them all)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    text: str
+    css: str = ""
+    href: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlTable:
+    """Headers, rows, and how many rows were left out past `MAX_ROWS`."""
+
+    headers: tuple[tuple[str, str], ...]
+    """Each column's label and CSS class (alignment, and priority for narrow screens)."""
+    rows: tuple[tuple[Cell, ...], ...]
+    left_out: int = 0
+
+
+Links = dict[str, str]
+"""A row's links, by column key: a queue's name to its page, a job's id to its page."""
+
+
+def table(columns: Sequence[Column], rows: Iterable[tuple[Sequence[object], Links]]) -> HtmlTable:
+    """`rows` of `text/tables.py` cells (or plain strings) under `columns`, each with its
+    links; optional columns that no row fills are left out, as in the terminal."""
+    rows = list(rows)
+    shown = [
+        index
+        for index, column in enumerate(columns)
+        if not column.optional or any(str(cells[index]) for cells, _ in rows)
+    ]
+    body = tuple(
+        tuple(_cell(cells[i], columns[i], links.get(columns[i].key)) for i in shown)
+        for cells, links in rows[:MAX_ROWS]
+    )
+    headers = tuple((columns[index].label, _column_class(columns[index])) for index in shown)
+    return HtmlTable(headers, body, max(0, len(rows) - MAX_ROWS))
+
+
+def _column_class(column: Column) -> str:
+    return f"p{min(column.priority, 6)}" + (" num" if column.numeric else "")
+
+
+def _cell(value: object, column: Column, href: str | None) -> Cell:
+    text = printable(str(value))
+    if column.cap and len(text) > column.cap:
+        text = text[: column.cap - 1] + ELLIPSIS
+    css = value.style if isinstance(value, tables.Sortable) else ""
+    return Cell(text, css, href)
+
+
+def queue_href(redis: str, system: str, queue: str, **more: str) -> str:
+    query = {"redis": redis, "system": system, **more}
+    return f"/queues/{quote(queue, safe='')}?{urlencode(query)}"
+
+
+def job_href(redis: str, job_id: str) -> str:
+    return f"/jobs/{quote(job_id, safe='')}?{urlencode({'redis': redis})}"
+
+
+TREND_COLUMNS = (
+    Column("in", "in/s", 3, numeric=True),
+    Column("out", "out/s", 3, numeric=True),
+    Column("backlog", "backlog", 3),
+)
+
+
+def queues(redis: str, snapshot: Snapshot, trends: dict[str, QueueTrend]) -> HtmlTable:
+    shown = tables.queues_shown(snapshot.queues)
+    rows = [
+        (
+            (*tables.queue_cells(queue, shown, CLASSES), *_trend(trends.get(_key(queue)))),
+            {"queue": queue_href(redis, queue.system, queue.name)},
+        )
+        for queue in snapshot.queues
+    ]
+    return table((*tables.QUEUE_COLUMNS, *TREND_COLUMNS), rows)
+
+
+def _key(queue: QueueStats) -> str:
+    return f"{queue.system}:{queue.name}"
+
+
+def _trend(trend: QueueTrend | None) -> tuple[str, str, str]:
+    if trend is None:
+        return "-", "-", ""
+    rates = (trend.in_per_second, trend.out_per_second)
+    shown = ["-" if rate is None else f"{rate:.1f}" for rate in rates]
+    return shown[0], shown[1], sparkline(trend.backlog) if trend.backlog else ""
+
+
+def workers(workers: Sequence[WorkerStats]) -> HtmlTable:
+    systems = {worker.system for worker in workers}
+    rows: list[tuple[Sequence[object], Links]] = [
+        (tables.worker_cells(worker, systems, CLASSES), {}) for worker in workers
+    ]
+    return table(tables.WORKER_COLUMNS, rows)
+
+
+@dataclass(frozen=True, slots=True)
+class Host:
+    """One host's workers, with counts per state, for the collapsible groups."""
+
+    name: str
+    anchor: str
+    states: tuple[tuple[str, int], ...]
+    table: HtmlTable
+
+
+def hosts(snapshot: Snapshot) -> tuple[Host, ...]:
+    grouped: dict[str, list[WorkerStats]] = {}
+    for worker in snapshot.workers:
+        grouped.setdefault(worker.hostname or "-", []).append(worker)
+    return tuple(
+        Host(
+            printable(name),
+            f"host-{index}",
+            tuple(sorted(Counter(worker.state for worker in members).items())),
+            workers(members),
+        )
+        for index, (name, members) in enumerate(sorted(grouped.items()))
+    )
+
+
+def failed(redis: str, rows: Sequence[FailedJob], now: float) -> HtmlTable:
+    systems = {row.system for row in rows}
+    cells = [
+        (tables.failed_cells(row, now, systems, CLASSES), _job_links(redis, row.id, "exception"))
+        for row in rows
+    ]
+    return table(tables.FAILED_COLUMNS, cells)
+
+
+def _job_links(redis: str, job_id: str | None, *also: str) -> Links:
+    if job_id is None:
+        return {}
+    href = job_href(redis, job_id)
+    return {key: href for key in ("id", *also)}
+
+
+def jobs(redis: str, state: str, listed: Sequence[ListedJob], now: float) -> HtmlTable:
+    rows = [(cells(job, state, now), _job_links(redis, job.id)) for job in listed]
+    return table(COLUMNS[state], rows)
+
+
+def messages(redis: str, state: str, listed: Sequence[CeleryMessage], now: float) -> HtmlTable:
+    rows = [
+        (celery_cells(message, state, now), _job_links(redis, message.id)) for message in listed
+    ]
+    return table(CELERY_COLUMNS[state], rows)
+
+
+FUNCTION_COLUMNS = (
+    Column("function", "function", 1, cap=60),
+    Column("queued", "queued", 1, numeric=True),
+    Column("started", "started", 1, numeric=True),
+    Column("failed", "failed", 1, numeric=True),
+    Column("done", "done 5m", 2, numeric=True),
+    Column("failed_recent", "failed 5m", 1, numeric=True),
+    Column("share", "failure share", 2, numeric=True),
+    Column("p50", "p50", 3, numeric=True),
+    Column("p95", "p95", 2, numeric=True),
+)
+
+
+def functions(
+    counts: dict[str, tuple[int, int, int]], recent: dict[str, FunctionRecent]
+) -> HtmlTable:
+    """Per function: queued, started and failed now (sampled), then the last five minutes."""
+    rows: list[tuple[Sequence[object], Links]] = []
+    for name in sorted({*counts, *recent}):
+        sampled = counts.get(name)
+        done = recent.get(name)
+        ended = (done.finished + done.failed) if done else 0
+        share = f"{100 * done.failed / ended:.0f}%" if done and ended else "-"
+        rows.append(
+            (
+                (
+                    name,
+                    *(tables.count(value) for value in (sampled or (None, None, None))),
+                    tables.count(done.finished if done else 0),
+                    tables.count(
+                        done.failed if done else 0, "error" if done and done.failed else ""
+                    ),
+                    tables.Sortable(0, share, "error" if done and done.failed else ""),
+                    tables.seconds(done.p50_seconds if done else None),
+                    tables.seconds(done.p95_seconds if done else None),
+                ),
+                {},
+            )
+        )
+    return table(FUNCTION_COLUMNS, rows)
+
+
+def systems_of(snapshot: Snapshot) -> set[str]:
+    return {queue.system for queue in snapshot.queues} | {w.system for w in snapshot.workers} or {
+        RQ
+    }

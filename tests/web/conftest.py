@@ -1,0 +1,82 @@
+"""A `qwatch serve` in this process with its dashboard, over the test Redis and a real workload."""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+import redis
+from rq import Queue
+
+from harness import tasks
+from harness.redis_server import RedisServer
+from harness.workers import run_burst
+from qwatch.exporter.collector import RedisSource
+from qwatch.exporter.http.server import make_server
+from qwatch.exporter.http.web_config import WebConfig
+from qwatch.wire.connection import Target, connect
+from tests.exporter.conftest import Exporter
+
+HOSTILE = '<img src=x onerror="window.pwned=1">'
+"""Markup a queue name or an exception may hold: a page must show it as text."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+def fetch(base: str, path: str, form: dict[str, str] | None = None, **headers: str) -> Answer:
+    """GET `path`, or POST `form` to it; any status is an answer."""
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(base + path, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return Answer(response.status, dict(response.headers), response.read().decode())
+    except urllib.error.HTTPError as error:
+        return Answer(error.code, dict(error.headers), error.read().decode())
+
+
+StartDashboard = Callable[..., Exporter]
+
+
+@pytest.fixture
+def start_dashboard(redis_server: RedisServer) -> Iterator[StartDashboard]:
+    """Start `qwatch serve` on a free port; `actions` turns on the dashboard's writes."""
+    started: list[Exporter] = []
+
+    def start(
+        actions: bool = False, refresh: float = 5.0, url: str | None = None, timeout: float = 5.0
+    ) -> Exporter:
+        client = connect(Target(url=url or redis_server.url, timeout=timeout))
+        source = RedisSource("main", client, track_interval=3600.0)
+        server = make_server(
+            ("127.0.0.1", 0), [source], timeout, WebConfig(), actions=actions, refresh=refresh
+        )
+        exporter = Exporter(server)
+        started.append(exporter)
+        return exporter
+
+    yield start
+    for exporter in started:
+        exporter.stop()
+
+
+@pytest.fixture
+def workload(client: redis.Redis, url: str) -> dict[str, str]:
+    """Jobs finished and failed by a real worker, some waiting, and markup where names go."""
+    emails = Queue("emails", connection=client)
+    for n in range(3):
+        emails.enqueue(tasks.send_email, f"user{n}@example.com", "hello")
+    failing = emails.enqueue(tasks.fail, HOSTILE)
+    divide = emails.enqueue(tasks.divide, 1, 0)
+    run_burst(url, ["emails"])
+    emails.enqueue(tasks.send_email, "late@example.com", "waiting")
+    Queue(HOSTILE, connection=client).enqueue(tasks.add, 1, 2)
+    return {"hostile_job": failing.id, "divide_job": divide.id}

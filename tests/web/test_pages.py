@@ -1,0 +1,166 @@
+"""The dashboard's pages and API over HTTP: what they show, what they refuse, what they cost."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+
+import redis
+from rq.registry import FailedJobRegistry
+
+from qwatch.watch import Watch
+from tests.web.conftest import HOSTILE, StartDashboard, fetch
+
+
+def test_the_overview_shows_queues_workers_and_failures_with_markup_as_text(
+    start_dashboard: StartDashboard, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard()
+    page = fetch(dashboard.url, "/")
+    assert page.status == 200
+    assert "emails" in page.body and "Queues" in page.body and "Newest failures" in page.body
+    assert "ZeroDivisionError" in page.body
+    assert HOSTILE not in page.body  # the queue's name and the exception, escaped
+    assert "&lt;img src=x onerror=" in page.body
+    assert "jobs wait and no worker listens" in page.body
+
+
+def test_every_page_has_a_strict_policy_and_no_asset_from_elsewhere(
+    start_dashboard: StartDashboard, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard()
+    job = urllib.parse.quote(workload["divide_job"])
+    for path in ("/", "/workers", "/functions", "/queues/emails?state=failed", f"/jobs/{job}"):
+        page = fetch(dashboard.url, path)
+        assert page.status == 200, path
+        policy = page.headers["Content-Security-Policy"]
+        assert "default-src 'none'" in policy and "script-src 'self'" in policy
+        assert "frame-ancestors 'none'" in policy
+        assert "http://" not in page.body.replace(dashboard.url, "")
+        assert "<script>" not in page.body and HOSTILE not in page.body
+
+
+def test_a_queue_page_lists_one_state_a_page_at_a_time(
+    start_dashboard: StartDashboard, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard()
+    page = fetch(dashboard.url, "/queues/emails?state=finished")
+    assert page.status == 200
+    assert page.body.count("send_email") == 3
+    failed = fetch(dashboard.url, "/queues/emails?state=failed")
+    assert workload["divide_job"] in failed.body and "ZeroDivisionError" in failed.body
+    data = json.loads(fetch(dashboard.url, "/api/queues/emails?state=failed").body)
+    assert {job["id"] for job in data["jobs"]} == set(workload.values())
+    assert (data["queue"], data["state"], data["total"], data["system"]) == (
+        "emails",
+        "failed",
+        2,
+        "rq",
+    )
+
+
+def test_what_is_not_there_is_a_404_page_never_a_traceback(
+    start_dashboard: StartDashboard, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard()
+    for path in (
+        "/queues/nope",
+        "/queues/emails?state=bogus",
+        "/queues/emails?offset=-1",
+        "/queues/emails?offset=x",
+        "/jobs/nope",
+        "/nope",
+        "/?redis=other",
+        "/static/../../etc/passwd",
+    ):
+        page = fetch(dashboard.url, path)
+        assert page.status == 404, path
+        assert "Traceback" not in page.body
+
+
+def test_a_job_page_has_the_call_and_traceback_and_its_json_the_same_fields(
+    start_dashboard: StartDashboard, client: redis.Redis, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard()
+    job_id = workload["hostile_job"]
+    page = fetch(dashboard.url, f"/jobs/{job_id}")
+    assert "harness.tasks.fail" in page.body and "Traceback" in page.body
+    assert HOSTILE not in page.body
+    data = json.loads(fetch(dashboard.url, f"/api/jobs/{job_id}").body)
+    expected = Watch(client).job(job_id)
+    assert expected is not None
+    assert (data["id"], data["status"], data["function"]) == (job_id, "failed", expected.function)
+    assert data["exception"] == expected.exception and HOSTILE in (data["exception"] or "")
+
+
+def test_the_api_overview_has_the_shape_of_snapshot_json(
+    start_dashboard: StartDashboard, client: redis.Redis, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard()
+    (redis_seen,) = json.loads(fetch(dashboard.url, "/api/overview").body)
+    assert redis_seen["up"] is True and redis_seen["redis"] == "main"
+    assert set(redis_seen["snapshot"]) == set(Watch(client).read().to_dict())
+    names = {queue["name"] for queue in redis_seen["snapshot"]["queues"]}
+    assert names == {"emails", HOSTILE}
+    assert {row["id"] for row in redis_seen["failed"]} == set(workload.values())
+
+
+def test_pages_opened_together_share_one_reading(
+    start_dashboard: StartDashboard, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard(refresh=60.0)
+    (source,) = dashboard.server.sources
+    assert fetch(dashboard.url, "/").status == 200
+    first = source.overview
+    for _ in range(10):
+        assert fetch(dashboard.url, "/").status == 200
+        assert fetch(dashboard.url, "/workers").status == 200
+    assert source.overview is first
+
+
+def test_actions_are_off_unless_asked_for(
+    start_dashboard: StartDashboard, client: redis.Redis, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard()
+    job = workload["divide_job"]
+    page = fetch(dashboard.url, f"/jobs/{job}")
+    assert "Requeue" not in page.body
+    posted = fetch(dashboard.url, "/actions/requeue", {"job": job, "confirmed": "yes"})
+    assert posted.status == 405
+    assert job in FailedJobRegistry("emails", connection=client).get_job_ids()
+
+
+def test_an_action_needs_the_pages_token_and_a_confirmation(
+    start_dashboard: StartDashboard, client: redis.Redis, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard(actions=True)
+    job = workload["divide_job"]
+    failed = FailedJobRegistry("emails", connection=client)
+    token = dashboard.server.dashboard.guard.token
+    form = {"job": job, "token": token, "back": "javascript:alert(1)"}
+    forged = fetch(dashboard.url, "/actions/requeue", {**form, "token": "x", "confirmed": "yes"})
+    assert forged.status == 403
+    elsewhere = fetch(
+        dashboard.url,
+        "/actions/requeue",
+        {**form, "confirmed": "yes"},
+        Origin="http://evil.example",
+    )
+    assert elsewhere.status == 403
+    asked = fetch(dashboard.url, "/actions/requeue", form)
+    assert asked.status == 200 and "Requeue failed job" in asked.body
+    assert job in failed.get_job_ids()  # nothing done before the confirmation
+    done = fetch(dashboard.url, "/actions/requeue", {**form, "confirmed": "yes"})
+    assert done.status == 200 and f"requeued job {job}" in done.body
+    assert "javascript:" not in done.body
+    assert job not in failed.get_job_ids()
+
+
+def test_when_redis_is_down_the_page_says_so_and_metrics_still_answer(
+    start_dashboard: StartDashboard,
+) -> None:
+    dashboard = start_dashboard(url="redis://127.0.0.1:1/0", timeout=1.0)
+    page = fetch(dashboard.url, "/")
+    assert page.status == 200 and "does not answer" in page.body
+    metrics = fetch(dashboard.url, "/metrics")
+    assert metrics.status == 200 and "qwatch_up" in metrics.body
