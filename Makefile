@@ -37,8 +37,8 @@ bench: run-tools $(STAMP)
 	$(BIN)/python -m benchmarks.http_load
 	$(BIN)/python -m benchmarks.celery
 
-# docs/top.svg, drawn by qwatch top itself on a real workload in a private Redis.
-screenshot: run-tools $(STAMP)
+# docs/top.svg and docs/web.png, drawn by qwatch top and the dashboard on a real workload.
+screenshot: run-tools test-tools $(STAMP)
 	PYTHONPATH=. $(BIN)/python scripts/screenshot.py
 
 lint: $(STAMP)

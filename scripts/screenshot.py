@@ -1,21 +1,27 @@
-"""Draw docs/top.svg: `qwatch top` watching a real RQ workload, so the picture cannot drift.
+"""Draw docs/top.svg and docs/web.png: `qwatch top` and the dashboard of `qwatch serve`
+watching a real RQ workload, so the pictures cannot drift.
 
 Everything runs here, as the test suite runs it: a private redis-server on a
-free port, real `rq worker` processes (qwatch's exact-mode worker class) and
-the app `qwatch top --url URL` builds, driven by Textual's pilot. Every
-process it starts is stopped, even on error. Run it with `make screenshot`,
+free port, real `rq worker` processes (qwatch's exact-mode worker class), the
+app `qwatch top --url URL` builds, driven by Textual's pilot, and the
+dashboard as `qwatch serve` serves it, in Debian's chromium. Every process it
+starts is stopped, even on error. Run it with `make screenshot`,
 which puts the tree's root, and so `harness`, on the import path.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
+import threading
 import time
 from contextlib import ExitStack
 
 import redis
 from rq import Queue
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
 from textual.pilot import Pilot
 
 from harness import tasks
@@ -23,13 +29,18 @@ from harness.polling import wait_until
 from harness.redis_server import RedisServer
 from harness.workers import ROOT, run_burst, running_jobs, start_worker, stop_worker
 from qwatch.cli.commands import build_parser, target_from_args, watch_from_args
+from qwatch.exporter.collector import RedisSource
+from qwatch.exporter.http.server import make_server
+from qwatch.exporter.http.web_config import WebConfig
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed
 from qwatch.tui.widgets.live_table import LiveTable
-from qwatch.wire.connection import connect
+from qwatch.wire.connection import Target, connect
 
 OUTPUT = ROOT / "docs" / "top.svg"
+WEB_OUTPUT = ROOT / "docs" / "web.png"
 SIZE = (100, 32)
+WEB_SIZE = (1280, 860)
 INTERVAL = "0.25"
 """Seconds between the app's polls: enough polls for a backlog's trend in a few seconds."""
 EXACT = "qwatch.rq.Worker"
@@ -111,6 +122,27 @@ async def draw(url: str, client: redis.Redis) -> None:
         app.save_screenshot(OUTPUT.name, str(OUTPUT.parent))
 
 
+def photograph(url: str, stack: ExitStack) -> None:
+    """The dashboard's overview of the same Redis, as a browser on a laptop shows it."""
+    args = build_parser().parse_args(["serve", "--url", url])
+    client = connect(Target(url=url))
+    source = RedisSource("queues-1", client, watch=watch_from_args(args, client))
+    server = make_server(("127.0.0.1", 0), [source], 5.0, WebConfig())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    stack.callback(source.close)
+    stack.callback(server.server_close)
+    stack.callback(server.shutdown)
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "chromium"
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"):
+        options.add_argument(argument)
+    browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+    stack.callback(browser.quit)
+    browser.set_window_size(*WEB_SIZE)
+    browser.get(f"http://127.0.0.1:{server.server_address[1]}/")
+    browser.save_screenshot(str(WEB_OUTPUT))
+
+
 def main() -> int:
     """Redis first and stopped last: the workers and the app need it until they are done."""
     started = time.monotonic()
@@ -121,7 +153,11 @@ def main() -> int:
         run_finished_work(client, server.url)
         start_workers(client, server.url, stack)
         asyncio.run(draw(server.url, client))
-    print(f"wrote {OUTPUT.relative_to(ROOT)} in {time.monotonic() - started:.1f} s")
+        photograph(server.url, stack)
+    print(
+        f"wrote {OUTPUT.relative_to(ROOT)} and {WEB_OUTPUT.relative_to(ROOT)}"
+        f" in {time.monotonic() - started:.1f} s"
+    )
     return 0
 
 
