@@ -36,6 +36,7 @@ bench: run-tools $(STAMP)
 	$(BIN)/python -m benchmarks.top
 	$(BIN)/python -m benchmarks.http_load
 	$(BIN)/python -m benchmarks.celery
+	$(BIN)/python -m benchmarks.web
 
 # docs/top.svg and docs/web.png, drawn by qwatch top and the dashboard on a real workload.
 screenshot: run-tools test-tools $(STAMP)

@@ -15,6 +15,7 @@ from rq import Queue
 from harness import tasks
 from harness.redis_server import RedisServer
 from harness.workers import run_burst
+from qwatch.cli.commands import build_parser, watch_from_args
 from qwatch.exporter.collector import RedisSource
 from qwatch.exporter.http.server import make_server
 from qwatch.exporter.http.web_config import WebConfig
@@ -52,10 +53,18 @@ def start_dashboard(redis_server: RedisServer) -> Iterator[StartDashboard]:
     started: list[Exporter] = []
 
     def start(
-        actions: bool = False, refresh: float = 5.0, url: str | None = None, timeout: float = 5.0
+        actions: bool = False,
+        refresh: float = 5.0,
+        url: str | None = None,
+        timeout: float = 5.0,
+        options: tuple[str, ...] = (),
     ) -> Exporter:
-        client = connect(Target(url=url or redis_server.url, timeout=timeout))
-        source = RedisSource("main", client, track_interval=3600.0)
+        """`options`: `qwatch serve`'s, for the systems watched (RQ alone by default)."""
+        url = url or redis_server.url
+        client = connect(Target(url=url, timeout=timeout))
+        args = build_parser().parse_args(["serve", "--url", url, "--system", "rq", *options])
+        watch = watch_from_args(args, client)
+        source = RedisSource("main", client, track_interval=3600.0, watch=watch)
         server = make_server(
             ("127.0.0.1", 0), [source], timeout, WebConfig(), actions=actions, refresh=refresh
         )

@@ -8,6 +8,7 @@ import urllib.parse
 import redis
 from rq.registry import FailedJobRegistry
 
+from harness.celery_app import make_app
 from qwatch.watch import Watch
 from tests.web.conftest import HOSTILE, StartDashboard, fetch
 
@@ -164,3 +165,24 @@ def test_when_redis_is_down_the_page_says_so_and_metrics_still_answer(
     assert page.status == 200 and "does not answer" in page.body
     metrics = fetch(dashboard.url, "/metrics")
     assert metrics.status == 200 and "qwatch_up" in metrics.body
+
+
+def test_a_celery_queue_beside_rqs_has_its_messages_and_tasks_on_pages(
+    start_dashboard: StartDashboard, url: str, workload: dict[str, str]
+) -> None:
+    app = make_app(url)
+    try:
+        waiting = app.send_task("harness.add", (HOSTILE, 2), queue="parked", priority=3)
+    finally:
+        app.close()
+    options = ("--system", "auto", "--celery-queue", "parked")
+    dashboard = start_dashboard(options=options)
+    overview = fetch(dashboard.url, "/")
+    assert "parked" in overview.body and "celery" in overview.body and "emails" in overview.body
+    page = fetch(dashboard.url, "/queues/parked?system=celery&state=queued")
+    assert page.status == 200 and "harness.add" in page.body and waiting.id in page.body
+    assert HOSTILE not in page.body
+    job = fetch(dashboard.url, f"/jobs/{waiting.id}")
+    assert job.status == 200 and "priority 3 list of parked" in job.body
+    registry = fetch(dashboard.url, "/queues/parked?system=celery&state=finished")
+    assert registry.status == 404
