@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,6 +40,8 @@ from qwatch.web.actions import ACTIONS, REGISTRIES, Form, Guard
 log = logging.getLogger("qwatch.exporter")
 T = TypeVar("T")
 PAGE_SIZE = 50
+MAX_DRAWN = 16
+"""Overviews kept drawn: one per Redis picked and per whole-or-fragment, for the last readings."""
 STATIC = {"qwatch.css": "text/css; charset=utf-8", "qwatch.js": "text/javascript; charset=utf-8"}
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
@@ -109,6 +112,8 @@ class Dashboard:
         self.actions = actions
         self.refresh = refresh
         self.guard = Guard()
+        self._drawn: dict[tuple[object, ...], Response] = {}
+        self._drawing = threading.Lock()
         self.templates = jinja2.Environment(
             loader=jinja2.PackageLoader("qwatch.web", "templates"),
             autoescape=True,
@@ -178,10 +183,27 @@ class Dashboard:
         return source.run(read, self.timeout)
 
     def _overview(self, request: Request) -> Response:
+        """Drawn once per reading and shared by every page that asks meanwhile: at a thousand
+        queues drawing costs more than serving, and twenty browsers must not draw it twenty
+        times. The age on it is kept current by the page's script."""
         shown = [self._source(request)] if "redis" in request.query else self.sources.values()
+        seens = [self._seen(source) for source in shown]
+        key = (
+            request.fragment,
+            request.query.get("redis"),
+            *((s.name, id(s.overview), s.reason) for s in seens),
+        )
+        with self._drawing:  # pages arriving while it is drawn wait for it, then share it
+            drawn = self._drawn.get(key)
+            if drawn is None:
+                if len(self._drawn) >= MAX_DRAWN:
+                    self._drawn.clear()
+                drawn = self._drawn[key] = self._draw_overview(request, seens)
+        return drawn
+
+    def _draw_overview(self, request: Request, seens: list[Seen]) -> Response:
         redis = []
-        for source in shown:
-            seen = self._seen(source)
+        for seen in seens:
             context: dict[str, Any] = {"seen": seen}
             if seen.overview is not None:
                 snapshot = seen.overview.snapshot
@@ -189,9 +211,9 @@ class Dashboard:
                     headline=headline(snapshot),
                     problems=problems(snapshot, seen.overview.untracked),
                     notes=snapshot.notes,
-                    queues=tables.queues(source.name, snapshot, seen.overview.trends),
+                    queues=tables.queues(seen.name, snapshot, seen.overview.trends),
                     hosts=tables.hosts(snapshot),
-                    failed=tables.failed(source.name, seen.overview.failed[:10], snapshot.taken_at),
+                    failed=tables.failed(seen.name, seen.overview.failed[:10], snapshot.taken_at),
                 )
             redis.append(context)
         return self._page("overview.html", request, {"redis": redis})

@@ -24,6 +24,25 @@
     }
   }
 
+  // "read 3.2s ago", kept current between refreshes as the server writes it (text/formatting).
+  function age(seconds) {
+    if (seconds < 10) return seconds < 0.1 ? `${Math.round(seconds * 1000)}ms` : `${seconds.toFixed(1)}s`;
+    const whole = Math.floor(seconds);
+    const two = (n) => String(n).padStart(2, "0");
+    if (whole < 60) return `${whole}s`;
+    if (whole < 3600) return `${Math.floor(whole / 60)}m${two(whole % 60)}s`;
+    if (whole < 86400) return `${Math.floor(whole / 3600)}h${two(Math.floor(whole % 3600 / 60))}m`;
+    return `${Math.floor(whole / 86400)}d${two(Math.floor(whole % 86400 / 3600))}h`;
+  }
+
+  function ages() {
+    const now = Date.now() / 1000;
+    for (const span of main.querySelectorAll("[data-taken]")) {
+      span.textContent = age(Math.max(0, now - Number(span.dataset.taken)));
+    }
+  }
+
   setInterval(refresh, seconds * 1000);
+  setInterval(ages, 1000);
   document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
 })();
