@@ -19,14 +19,18 @@ from qwatch.text.headline import empty_hint, headline
 from qwatch.text.listing import CELERY_COLUMNS, COLUMNS, celery_cells, cells, detail_rows, summary
 from qwatch.text.printable import printable, printable_lines
 from qwatch.text.tables import (
+    CRON_COLUMNS,
     FAILED_COLUMNS,
     QUEUE_COLUMNS,
+    RATE_LIMIT_COLUMNS,
     WORKER_COLUMNS,
     Palette,
     Sortable,
+    cron_cells,
     failed_cells,
     queue_cells,
     queues_shown,
+    rate_limit_cells,
     worker_cells,
 )
 
@@ -35,18 +39,6 @@ WIDE = 200
 ROW_STYLES = {"exception": "red"}
 """How `qwatch job` marks a row of `detail_rows`, by its label."""
 
-RATE_LIMIT_COLUMNS = (
-    Column("key", "rate limit", 1, least=10), Column("limit", "limit", 1, numeric=True),
-    Column("running", "holding a slot", 1, numeric=True),
-    Column("waiting", "waiting", 1, numeric=True),
-    Column("oldest", "oldest waiting", 2, numeric=True),
-)  # fmt: skip
-CRON_COLUMNS = (
-    Column("name", "cron scheduler", 1, least=10), Column("host", "host", 3, least=8),
-    Column("pid", "pid", 4, numeric=True), Column("heartbeat", "heartbeat", 1, numeric=True),
-    Column("jobs", "jobs", 2, numeric=True),
-    Column("next", "next run", 2, cap=60, least=12),
-)  # fmt: skip
 ABANDONED_COLUMNS = (
     Column("id", "job", 1), Column("queue", "queue", 2, least=8),
     Column("worker", "worker", 3, least=8), Column("overdue", "overdue", 1, numeric=True),
@@ -186,44 +178,12 @@ def _workers(snapshot: Snapshot, width: int) -> RenderableType:
 
 
 def _rate_limits(snapshot: Snapshot, width: int) -> RenderableType:
-    rows = [
-        (
-            limit.key,
-            _number(limit.concurrency),
-            str(limit.running),
-            Text(str(limit.waiting), style="yellow" if limit.waiting else ""),
-            duration(limit.oldest_waiting_age_seconds),
-        )
-        for limit in snapshot.rate_limits
-    ]
+    rows = [rate_limit_cells(limit, PALETTE) for limit in snapshot.rate_limits]
     return fitted_table("Rate limits", RATE_LIMIT_COLUMNS, rows, width)
 
 
 def _cron(snapshot: Snapshot, width: int) -> RenderableType:
-    now = snapshot.taken_at
-    rows = []
-    for scheduler in snapshot.cron_schedulers:
-        upcoming = sorted(
-            (job.next_run_at, job.name or job.function or "?")
-            for job in scheduler.jobs
-            if job.next_run_at is not None
-        )
-        following = (
-            f"{upcoming[0][1]} in {duration(max(0.0, upcoming[0][0] - now))}" if upcoming else "-"
-        )
-        rows.append(
-            (
-                scheduler.name,
-                scheduler.hostname or "-",
-                str(scheduler.pid or "-"),
-                Text(
-                    duration(scheduler.heartbeat_age_seconds),
-                    style="bold red" if scheduler.stale else "",
-                ),
-                str(len(scheduler.jobs)),
-                following,
-            )
-        )
+    rows = [cron_cells(cron, snapshot.taken_at, PALETTE) for cron in snapshot.cron_schedulers]
     return fitted_table("Cron schedulers", CRON_COLUMNS, rows, width)
 
 

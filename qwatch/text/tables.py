@@ -15,7 +15,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from qwatch.model import CELERY, CeleryQueue, FailedJob, QueueStats, WorkerStats
+from qwatch.model import (
+    CELERY,
+    CeleryQueue,
+    CronScheduler,
+    FailedJob,
+    QueueStats,
+    RateLimitStats,
+    WorkerStats,
+)
 from qwatch.text.columns import Column
 from qwatch.text.formatting import duration, load_average
 from qwatch.text.printable import printable
@@ -84,6 +92,22 @@ FAILED_COLUMNS = (
 )  # fmt: skip
 """The least useful columns have the highest priority; free text is capped (`qwatch job ID`,
 the inspector and `--json` have it whole); the job id is never cut."""
+
+
+RATE_LIMIT_COLUMNS = (
+    Column("key", "rate limit", 1, least=10), Column("limit", "limit", 1, numeric=True),
+    Column("running", "holding a slot", 1, numeric=True),
+    Column("waiting", "waiting", 1, numeric=True),
+    Column("oldest", "oldest waiting", 2, numeric=True),
+)  # fmt: skip
+"""RQ 3.0's rate limits, per key."""
+CRON_COLUMNS = (
+    Column("name", "cron scheduler", 1, least=10), Column("host", "host", 3, least=8),
+    Column("pid", "pid", 4, numeric=True), Column("heartbeat", "heartbeat", 1, numeric=True),
+    Column("jobs", "jobs", 2, numeric=True),
+    Column("next", "next run", 2, cap=60, least=12),
+)  # fmt: skip
+"""RQ 3.0's `rq cron` processes, and the next job each enqueues."""
 
 
 class QueuesShown(NamedTuple):
@@ -196,6 +220,45 @@ def failed_cells(
         printable(job.id),
         job.system if len(systems) > 1 else "",
     )
+
+
+def rate_limit_cells(limit: RateLimitStats, palette: Palette) -> tuple[Cell, ...]:
+    return (
+        printable(limit.key),
+        count(limit.concurrency),
+        count(limit.running),
+        count(limit.waiting, palette["warning"] if limit.waiting else ""),
+        seconds(limit.oldest_waiting_age_seconds),
+    )
+
+
+def cron_cells(scheduler: CronScheduler, now: float, palette: Palette) -> tuple[Cell, ...]:
+    age = scheduler.heartbeat_age_seconds
+    return (
+        printable(scheduler.name),
+        printable(scheduler.hostname or "-"),
+        count(scheduler.pid),
+        Sortable(
+            age if age is not None else -1.0,
+            duration(age),
+            palette["error"] if scheduler.stale else "",
+        ),
+        count(len(scheduler.jobs)),
+        printable(next_cron_job(scheduler, now) or "-"),
+    )
+
+
+def next_cron_job(scheduler: CronScheduler, now: float) -> str | None:
+    """The job the scheduler enqueues next, and in how long: `send_report in 2m05s`."""
+    upcoming = sorted(
+        (job.next_run_at, job.name or job.function or "?")
+        for job in scheduler.jobs
+        if job.next_run_at is not None
+    )
+    if not upcoming:
+        return None
+    at, name = upcoming[0]
+    return f"{name} in {duration(max(0.0, at - now))}"
 
 
 def count(value: int | None, style: str = "") -> Sortable:

@@ -24,13 +24,14 @@ from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Input, Static
 from textual.worker import get_current_worker
 
+from qwatch import job_states
 from qwatch.errors import QwatchError, described, first_line
 from qwatch.model import CELERY, RQ, JobDetail, QueueStats
 from qwatch.text.columns import Column
 from qwatch.text.formatting import break_between_phrases, clip, clock
 from qwatch.text.headline import empty_hint, headline
 from qwatch.text.printable import printable
-from qwatch.text.row_keys import key_of, split_key
+from qwatch.text.row_keys import key_of, row_key, split_key
 from qwatch.text.tables import PLAIN, Palette
 from qwatch.tui import rows
 from qwatch.tui.browser import JobBrowser
@@ -40,7 +41,7 @@ from qwatch.tui.feed import Action, Source, Update
 from qwatch.tui.inspector import Inspector, refusal
 from qwatch.tui.keymap import KEYS, ON_VIEW, PALETTE, WRITES
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
-from qwatch.tui.notes import celery_notes
+from qwatch.tui.notes import celery_notes, rq_notes
 from qwatch.tui.prepared import prepare
 from qwatch.tui.widgets.live_table import LiveTable
 from qwatch.watch import CLEARABLE, Watch
@@ -285,8 +286,10 @@ class QwatchApp(App[None]):
         self._status_shape = shape
 
     def _render_notes(self) -> None:
-        """Celery's caveats, one a line; repainted only when they change."""
-        notes = celery_notes(self.update.snapshot) if self.update else ()
+        """Celery's caveats and RQ 3.0's rate limits and cron, one a line; repainted only
+        when they change."""
+        snapshot = self.update.snapshot if self.update else None
+        notes = (*celery_notes(snapshot), *rq_notes(snapshot)) if snapshot else ()
         text = "\n".join(printable(note) for note in notes)
         if text != self._notes_text:
             self._notes_text = text
@@ -398,7 +401,17 @@ class QwatchApp(App[None]):
         """Open the selected queue's jobs, in every state."""
         queue = self._rq_selected("queues", "the job browser")
         if queue:
-            self.push_screen(JobBrowser(queue, self.feed.page, self.load_job, self.interval))
+            stats = self._queue(row_key(RQ, queue))
+            holding = frozenset(
+                state
+                for state, count in (
+                    (job_states.READY, stats.ready if stats else 0),
+                    (job_states.RATE_LIMITED, stats.rate_limited if stats else 0),
+                )
+                if count
+            )
+            browser = JobBrowser(queue, self.feed.page, self.load_job, self.interval, holding)
+            self.push_screen(browser)
 
     def _queue(self, key: str) -> QueueStats | None:
         """The latest reading of the queue with this key, if it is still there."""

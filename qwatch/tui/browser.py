@@ -25,8 +25,11 @@ from qwatch.text.printable import printable
 from qwatch.tui.dialogs import Help
 from qwatch.tui.rows import Rows
 from qwatch.tui.widgets.live_table import LiveTable
-from qwatch.watch import BROWSED_STATES as STATES
+from qwatch.watch import LISTED_STATES as STATES
 
+OPTIONAL = {job_states.READY: "ready", job_states.RATE_LIMITED: "limited"}
+"""RQ 3.0's states, and their tabs' names: a tab shows while its queue has such jobs, or while
+it is the one shown, so the other seven fit 80 columns."""
 PAGE_SIZE = 100
 """Jobs a page reads: a screenful or two, far under `browse.MAX_LIMIT`."""
 ReadPage = Callable[[PageRequest], JobPage]
@@ -59,8 +62,17 @@ class JobBrowser(Screen[None]):
         Binding("question_mark", "help", "help", key_display="?"),
     ]
 
-    def __init__(self, queue: str, read: ReadPage, inspect: Inspect, interval: float) -> None:
+    def __init__(
+        self,
+        queue: str,
+        read: ReadPage,
+        inspect: Inspect,
+        interval: float,
+        holding: frozenset[str] = frozenset(),
+    ) -> None:
+        """`holding`: the optional states the queue has jobs in."""
         super().__init__()
+        self.holding = holding
         self.request = PageRequest(queue, job_states.QUEUED, limit=PAGE_SIZE)
         self.read = read
         self.inspect_job = inspect
@@ -73,7 +85,7 @@ class JobBrowser(Screen[None]):
             for number, state in enumerate(STATES, start=1):
                 with HorizontalGroup(id=f"tab-{state}", classes="state-tab"):
                     yield Label(str(number), classes="state-key")
-                    yield Label(state, classes="state-name")
+                    yield Label(OPTIONAL.get(state, state), classes="state-name")
         yield Static("", id="browser-summary", markup=False)
         with ContentSwitcher(initial=f"jobs-{self.request.state}", id="browser-tables"):
             for state in STATES:
@@ -91,9 +103,13 @@ class JobBrowser(Screen[None]):
         return self.query_one(f"#jobs-{self.request.state}", LiveTable)
 
     def _render_states(self) -> None:
-        """The state shown is marked; the stylesheet decides how."""
+        """The state shown is marked, the stylesheet decides how; an optional state's tab
+        shows while the queue holds such jobs or while it is the one shown."""
         for state in STATES:
-            self.query_one(f"#tab-{state}").set_class(state == self.request.state, "-current")
+            tab = self.query_one(f"#tab-{state}")
+            current = state == self.request.state
+            tab.set_class(current, "-current")
+            tab.display = state not in OPTIONAL or current or state in self.holding
 
     # Reading -----------------------------------------------------------------
 
@@ -191,7 +207,9 @@ class JobBrowser(Screen[None]):
             self.dismiss(None)
 
     def action_help(self) -> None:
-        lines = [(f"1-{len(STATES)}", "the jobs " + ", ".join(STATES) + ", in that order")]
+        names = ", ".join(OPTIONAL.get(state, state) for state in STATES)
+        lines = [(f"1-{len(STATES)}", f"the jobs {names}, in that order")]
+        lines += [("", "ready and limited (RQ 3.0) show while the queue has such jobs")]
         lines += [
             ("n, p", "next page, previous page"),
             ("/", "filter by text: id, call, worker, result, exception"),

@@ -213,6 +213,8 @@ class Dashboard:
                     notes=snapshot.notes,
                     queues=tables.queues(seen.name, snapshot, seen.overview.trends),
                     hosts=tables.hosts(snapshot),
+                    rate_limits=tables.rate_limits(snapshot) if snapshot.rate_limits else None,
+                    cron=tables.cron(snapshot) if snapshot.cron_schedulers else None,
                     failed=tables.failed(seen.name, seen.overview.failed[:10], snapshot.taken_at),
                 )
             redis.append(context)

@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
 
-from qwatch.model import RQ, CeleryMessage, FailedJob, ListedJob, QueueStats, Snapshot, WorkerStats
+from qwatch.model import CeleryMessage, FailedJob, ListedJob, QueueStats, Snapshot, WorkerStats
 from qwatch.text import tables
 from qwatch.text.columns import ELLIPSIS, Column
 from qwatch.text.listing import CELERY_COLUMNS, COLUMNS, celery_cells, cells
@@ -68,6 +68,11 @@ def table(columns: Sequence[Column], rows: Iterable[tuple[Sequence[object], Link
     )
     headers = tuple((columns[index].label, css) for index, css in zip(shown, classes))
     return HtmlTable(headers, Markup(body), min(len(rows), MAX_ROWS), max(0, len(rows) - MAX_ROWS))
+
+
+def unlinked(rows: Iterable[Sequence[object]]) -> list[tuple[Sequence[object], Links]]:
+    """Rows without links."""
+    return [(row, {}) for row in rows]
 
 
 def _column_class(column: Column) -> str:
@@ -129,10 +134,8 @@ def _trend(trend: QueueTrend | None) -> tuple[str, str, str]:
 
 def workers(workers: Sequence[WorkerStats]) -> HtmlTable:
     systems = {worker.system for worker in workers}
-    rows: list[tuple[Sequence[object], Links]] = [
-        (tables.worker_cells(worker, systems, CLASSES), {}) for worker in workers
-    ]
-    return table(tables.WORKER_COLUMNS, rows)
+    rows = [tables.worker_cells(worker, systems, CLASSES) for worker in workers]
+    return table(tables.WORKER_COLUMNS, unlinked(rows))
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +191,17 @@ def messages(redis: str, state: str, listed: Sequence[CeleryMessage], now: float
     return table(CELERY_COLUMNS[state], rows)
 
 
+def rate_limits(snapshot: Snapshot) -> HtmlTable:
+    rows = [tables.rate_limit_cells(limit, CLASSES) for limit in snapshot.rate_limits]
+    return table(tables.RATE_LIMIT_COLUMNS, unlinked(rows))
+
+
+def cron(snapshot: Snapshot) -> HtmlTable:
+    now = snapshot.taken_at
+    rows = [tables.cron_cells(cron, now, CLASSES) for cron in snapshot.cron_schedulers]
+    return table(tables.CRON_COLUMNS, unlinked(rows))
+
+
 FUNCTION_COLUMNS = (
     Column("function", "function", 1, cap=60),
     Column("queued", "queued", 1, numeric=True),
@@ -205,32 +219,24 @@ def functions(
     counts: dict[str, tuple[int, int, int]], recent: dict[str, FunctionRecent]
 ) -> HtmlTable:
     """Per function: queued, started and failed now (sampled), then the last five minutes."""
-    rows: list[tuple[Sequence[object], Links]] = []
-    for name in sorted({*counts, *recent}):
-        sampled = counts.get(name)
-        done = recent.get(name)
-        ended = (done.finished + done.failed) if done else 0
-        share = f"{100 * done.failed / ended:.0f}%" if done and ended else "-"
-        rows.append(
-            (
-                (
-                    name,
-                    *(tables.count(value) for value in (sampled or (None, None, None))),
-                    tables.count(done.finished if done else 0),
-                    tables.count(
-                        done.failed if done else 0, "error" if done and done.failed else ""
-                    ),
-                    tables.Sortable(0, share, "error" if done and done.failed else ""),
-                    tables.seconds(done.p50_seconds if done else None),
-                    tables.seconds(done.p95_seconds if done else None),
-                ),
-                {},
-            )
-        )
-    return table(FUNCTION_COLUMNS, rows)
+    names = sorted({*counts, *recent})
+    rows = [_function_cells(name, counts.get(name), recent.get(name)) for name in names]
+    return table(FUNCTION_COLUMNS, unlinked(rows))
 
 
-def systems_of(snapshot: Snapshot) -> set[str]:
-    return {queue.system for queue in snapshot.queues} | {w.system for w in snapshot.workers} or {
-        RQ
-    }
+def _function_cells(
+    name: str, sampled: tuple[int, int, int] | None, done: FunctionRecent | None
+) -> tuple[object, ...]:
+    now = sampled or (None, None, None)
+    finished, failed = (done.finished, done.failed) if done else (0, 0)
+    failing = "error" if failed else ""
+    share = f"{100 * failed / (finished + failed):.0f}%" if finished + failed else "-"
+    return (
+        name,
+        *(tables.count(value) for value in now),
+        tables.count(finished),
+        tables.count(failed, failing),
+        tables.Sortable(0, share, failing),
+        tables.seconds(done.p50_seconds if done else None),
+        tables.seconds(done.p95_seconds if done else None),
+    )

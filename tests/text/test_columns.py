@@ -24,8 +24,8 @@ TABLES = {
     "top functions": rows.FUNCTION_COLUMNS,
     "snapshot queues": tables.QUEUE_COLUMNS,
     "snapshot abandoned": report.ABANDONED_COLUMNS,
-    "snapshot rate limits": report.RATE_LIMIT_COLUMNS,
-    "snapshot cron": report.CRON_COLUMNS,
+    "snapshot rate limits": tables.RATE_LIMIT_COLUMNS,
+    "snapshot cron": tables.CRON_COLUMNS,
     **{f"jobs {state}": columns for state, columns in COLUMNS.items()},
 }
 

@@ -187,3 +187,26 @@ async def test_the_inspector_opens_every_kind_of_job(client: redis.Redis, url: s
         inspector = await inspect("scheduled", later.id)
         assert inspector.job.status == "scheduled" and inspector.job.attempts == ()
         await pilot.press("escape")
+
+
+async def test_rate_limited_jobs_have_their_tab_while_the_queue_holds_some(
+    client: redis.Redis, url: str
+) -> None:
+    """RQ 3.0: jobs a rate limit holds back wait outside the queue's list, on `9`."""
+    from rq.rate_limit import RateLimit
+
+    held = [
+        Queue("api", connection=client).enqueue(tasks.add, n, 1, rate_limit=RateLimit("k", 1))
+        for n in range(3)
+    ]
+    Queue("plain", connection=client).enqueue(tasks.add, 1, 1)
+    app = make_app(url, interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_browser(pilot, app, "plain")
+        assert not browser(app).query_one("#tab-rate_limited").display
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, JobBrowser), "the queues again")
+        await open_browser(pilot, app, "api")
+        assert browser(app).query_one("#tab-rate_limited").display
+        await pilot.press("9")
+        await until_shown(pilot, app, "rate_limited", [job.id for job in held[1:]])

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from qwatch.tui.notes import celery_notes
+from qwatch.model import CronJob, CronScheduler, RateLimitStats
+from qwatch.tui.notes import celery_notes, rq_notes
 from tests.tui.frozen import MIXED, UPDATE, celery_worker
 
 LISTENING = MIXED.snapshot.celery
@@ -35,3 +36,23 @@ def test_the_first_seconds_of_listening_say_workers_are_still_arriving() -> None
         "just began listening to Celery's events: its workers appear as their heartbeats"
         " arrive (every 2s)",
     )
+
+
+def test_rate_limits_holding_jobs_back_and_the_next_cron_job_have_a_line_each() -> None:
+    now = UPDATE.snapshot.taken_at
+    limits = (
+        RateLimitStats("partner-api", 1, 1, 5, 42.0),
+        RateLimitStats("idle-key", 2, 0, 0, None),
+    )
+    report = CronJob("report", "app.report", "default", "0 * * * *", now + 125, None)
+    cleanup = CronJob("cleanup", "app.clean", "default", "every 600 s", now + 30, None)
+    schedulers = (
+        CronScheduler("cron-a", "h1", 10, 5.0, (report,)),
+        CronScheduler("cron-b", "h2", 11, 600.0, (cleanup,)),
+    )
+    snapshot = replace(UPDATE.snapshot, rate_limits=limits, cron_schedulers=schedulers)
+    assert rq_notes(snapshot) == (
+        "rate limits hold jobs back: partner-api 5 waiting (oldest 42s)",
+        "cron: 2 schedulers, next cleanup in 30s; silent for minutes: cron-b",
+    )
+    assert rq_notes(UPDATE.snapshot) == ()

@@ -6,8 +6,10 @@ import json
 import urllib.parse
 
 import redis
+from rq import Queue
 from rq.registry import FailedJobRegistry
 
+from harness import tasks
 from harness.celery_app import make_app
 from qwatch.watch import Watch
 from tests.web.conftest import HOSTILE, StartDashboard, fetch
@@ -186,3 +188,19 @@ def test_a_celery_queue_beside_rqs_has_its_messages_and_tasks_on_pages(
     assert job.status == 200 and "priority 3 list of parked" in job.body
     registry = fetch(dashboard.url, "/queues/parked?system=celery&state=finished")
     assert registry.status == 404
+
+
+def test_rq_3_rate_limits_and_cron_schedulers_have_their_tables(
+    start_dashboard: StartDashboard, client: redis.Redis
+) -> None:
+    from rq.cron import CronScheduler
+    from rq.rate_limit import RateLimit
+
+    for n in range(3):
+        Queue("api", connection=client).enqueue(tasks.add, n, 1, rate_limit=RateLimit("k1", 1))
+    scheduler = CronScheduler(connection=client, name="cron-1")
+    scheduler.register(tasks.add, "default", args=(1, 2), interval=600)
+    scheduler.register_birth()
+    page = fetch(start_dashboard().url, "/").body
+    assert "Rate limits" in page and ">k1<" in page
+    assert "Cron schedulers" in page and "cron-1" in page
