@@ -105,11 +105,14 @@ class JobBrowser(Screen[None]):
     def _render_states(self) -> None:
         """The state shown is marked, the stylesheet decides how; an optional state's tab
         shows while the queue holds such jobs or while it is the one shown."""
+        shown = 0
         for state in STATES:
             tab = self.query_one(f"#tab-{state}")
             current = state == self.request.state
             tab.set_class(current, "-current")
             tab.display = state not in OPTIONAL or current or state in self.holding
+            shown += tab.display
+        self.query_one("#browser-states").set_class(shown > len(STATES) - len(OPTIONAL), "-crowded")
 
     # Reading -----------------------------------------------------------------
 
