@@ -267,6 +267,15 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         f" when its data is older (default {WEB_REFRESH:g}, {WEB_REFRESHES[0]:g} to"
         f" {WEB_REFRESHES[1]:g})",
     )
+    serve.add_argument(
+        "--web-host",
+        action="append",
+        default=[],
+        type=_not_empty("a host name"),
+        metavar="NAME",
+        help="a host name the dashboard is reached by (its actions are refused at any other"
+        " name but an IP address, localhost and this machine's names); repeatable",
+    )
     writes = serve.add_mutually_exclusive_group()
     writes.add_argument(
         "--web-actions",
@@ -712,7 +721,13 @@ def run_serve(args: argparse.Namespace) -> int:
         for name, client, prefix in zip(names, clients, rq_prefixes(args.rq_prefix, len(clients)))
     ]
     server = make_server(
-        args.listen, sources, args.timeout, web, actions=args.web_actions, refresh=args.web_refresh
+        args.listen,
+        sources,
+        args.timeout,
+        web,
+        actions=args.web_actions,
+        refresh=args.web_refresh,
+        hosts=args.web_host,
     )
     serve_until_stopped(server)
     return 0

@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from typing import Any, TypeVar
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import jinja2
 import redis
@@ -28,12 +28,12 @@ import redis
 from qwatch import __version__
 from qwatch.errors import QwatchError, redis_reason
 from qwatch.exporter.collector import Overview, RedisSource
-from qwatch.model import CELERY, RQ, JobDetail, PageRequest
+from qwatch.model import CELERY, RQ, JobDetail, PageRequest, QueueStats
 from qwatch.text.formatting import duration
 from qwatch.text.headline import headline, problems
 from qwatch.text.listing import ATTEMPT_COLUMNS, attempt_rows, detail_rows, summary
 from qwatch.text.printable import printable, printable_lines
-from qwatch.watch import BROWSED_STATES, CELERY_STATES, Watch
+from qwatch.watch import CELERY_STATES, LISTED_STATES, Watch
 from qwatch.web import REFRESH, tables
 from qwatch.web.actions import ACTIONS, REGISTRIES, Form, Guard
 
@@ -42,7 +42,11 @@ T = TypeVar("T")
 PAGE_SIZE = 50
 MAX_DRAWN = 16
 """Overviews kept drawn: one per Redis picked and per whole-or-fragment, for the last readings."""
-STATIC = {"qwatch.css": "text/css; charset=utf-8", "qwatch.js": "text/javascript; charset=utf-8"}
+STATIC = {
+    "qwatch.css": "text/css; charset=utf-8",
+    "qwatch.js": "text/javascript; charset=utf-8",
+    "favicon.svg": "image/svg+xml",
+}
 POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self';"
     " connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -106,12 +110,14 @@ class Dashboard:
         timeout: float,
         actions: bool = False,
         refresh: float = REFRESH,
+        hosts: Sequence[str] = (),
     ) -> None:
+        """`hosts`: names besides addresses and this machine's that actions may be sent to."""
         self.sources = {source.name: source for source in sources}
         self.timeout = timeout
         self.actions = actions
         self.refresh = refresh
-        self.guard = Guard()
+        self.guard = Guard(hosts)
         self._drawn: dict[tuple[object, ...], Response] = {}
         self._drawing = threading.Lock()
         self.templates = jinja2.Environment(
@@ -126,10 +132,14 @@ class Dashboard:
         try:
             return self._route(request)
         except NotFound as missing:
+            if request.path.startswith("/api/"):
+                return _json({"error": str(missing)}, 404)
             return self._page("missing.html", request, {"what": str(missing)}, status=404)
         except (redis.RedisError, FutureTimeout, QwatchError) as exc:  # Redis down mid-page
             what = f"reading Redis failed: {redis_reason(exc) or 'no answer in time'}"
-            return self._page("missing.html", request, {"what": what}, status=503)
+            if request.path.startswith("/api/"):
+                return _json({"error": what}, 503)
+            return self._page("unavailable.html", request, {"what": what}, status=503)
         except Exception:  # a bug costs this page, never the server
             log.exception("page %s failed", request.path)
             what = "qwatch failed to draw this page (logged)"
@@ -150,7 +160,7 @@ class Dashboard:
         if path == "/functions":
             return self._functions(request)
         if path.startswith("/queues/"):
-            return self._queue(request, unquote(path.removeprefix("/queues/")))
+            return self._queue(request, _queue_name(request, path.removeprefix("/queues/")))
         if path.startswith("/jobs/"):
             return self._job(request, unquote(path.removeprefix("/jobs/")))
         raise NotFound(f"no page {path}")
@@ -173,7 +183,11 @@ class Dashboard:
         return Seen(source.name, source.overview, "")
 
     def _source(self, request: Request) -> RedisSource:
-        name = request.query.get("redis") or next(iter(self.sources))
+        """The Redis a page or an action names (`redis=`), else the first."""
+        given = (
+            request.form.get("redis") if request.method == "POST" else request.query.get("redis")
+        )
+        name = given or next(iter(self.sources))
         source = self.sources.get(name)
         if source is None:
             raise NotFound(f"no Redis named {name!r}")
@@ -191,6 +205,7 @@ class Dashboard:
         key = (
             request.fragment,
             request.query.get("redis"),
+            request.query.get("q", ""),
             *((s.name, id(s.overview), s.reason) for s in seens),
         )
         with self._drawing:  # pages arriving while it is drawn wait for it, then share it
@@ -211,14 +226,17 @@ class Dashboard:
                     headline=headline(snapshot),
                     problems=problems(snapshot, seen.overview.untracked),
                     notes=snapshot.notes,
-                    queues=tables.queues(seen.name, snapshot, seen.overview.trends),
+                    queues=tables.queues(
+                        seen.name, snapshot, seen.overview.trends, request.query.get("q", "")
+                    ),
                     hosts=tables.hosts(snapshot),
                     rate_limits=tables.rate_limits(snapshot) if snapshot.rate_limits else None,
                     cron=tables.cron(snapshot) if snapshot.cron_schedulers else None,
                     failed=tables.failed(seen.name, seen.overview.failed[:10], snapshot.taken_at),
                 )
             redis.append(context)
-        return self._page("overview.html", request, {"redis": redis})
+        context = {"redis": redis, "needle": request.query.get("q", "")}
+        return self._page("overview.html", request, context)
 
     def _workers(self, request: Request) -> Response:
         source = self._source(request)
@@ -244,32 +262,48 @@ class Dashboard:
 
     def _queue(self, request: Request, queue: str) -> Response:
         source = self._source(request)
-        system = request.query.get("system", RQ)
-        states = CELERY_STATES if system == CELERY else BROWSED_STATES
-        state = request.query.get("state", states[0])
-        if state not in states:
-            raise NotFound(f"no state {state!r} for a {system} queue: {', '.join(states)}")
-        page_request = PageRequest(queue, state, _offset(request), PAGE_SIZE)
+        system, state = _system_and_state(request)
+        page = self._read_page(
+            source, system, PageRequest(queue, state, _offset(request), PAGE_SIZE)
+        )
         if system == CELERY:
-            page: Any = self._run(source, lambda watch: watch.celery_page(page_request))
             listed = tables.messages(source.name, state, page.jobs, page.taken_at)
         else:
-            page = self._run(source, lambda watch: watch.page(page_request))
-            if not page.queue_known and not page.total:
-                raise NotFound(f"no queue {queue!r} in {source.name}")
             listed = tables.jobs(source.name, state, page.jobs, page.taken_at)
+        stats = self._stats(source, system, queue)
         context = {
             "redis": source.name,
             "queue": queue,
             "system": system,
             "state": state,
-            "states": states,
+            "states": [(name, _count_in(stats, name)) for name in _states(system)],
             "page": page,
             "summary": summary(page),
             "jobs": listed,
             "registries": REGISTRIES,
         }
         return self._page("queue.html", request, context)
+
+    def _read_page(self, source: RedisSource, system: str, request: PageRequest) -> Any:
+        """A page of an RQ queue's jobs or a Celery queue's messages; a queue Redis does not
+        know is not there."""
+        if system == CELERY:
+            known = self._run(source, lambda watch: request.queue in watch.celery_queues)
+            if not known:
+                raise NotFound(f"no Celery queue {request.queue!r} in {source.name}")
+            return self._run(source, lambda watch: watch.celery_page(request))
+        page = self._run(source, lambda watch: watch.page(request))
+        if not page.queue_known and not page.total:
+            raise NotFound(f"no queue {request.queue!r} in {source.name}")
+        return page
+
+    def _stats(self, source: RedisSource, system: str, queue: str) -> QueueStats | None:
+        """The queue as the last overview counted it, for its tabs' counts."""
+        overview = source.overview
+        if overview is None:
+            return None
+        found = (q for q in overview.snapshot.queues if q.system == system and q.name == queue)
+        return next(found, None)
 
     def _job(self, request: Request, job_id: str) -> Response:
         source = self._source(request)
@@ -285,33 +319,29 @@ class Dashboard:
             "attempts": [tuple(map(printable, row)) for row in attempt_rows(job)],
             "traceback": printable_lines(job.traceback) if job.traceback else None,
             "failed": job.system == RQ and job.status == "failed",
+            "origin_href": tables.queue_href(source.name, job.system, job.origin)
+            if job.origin
+            else None,
         }
         return self._page("job.html", request, context)
 
     def _api(self, request: Request, path: str) -> Response:
         if path == "/overview":
-            body = [_overview_dict(self._seen(source)) for source in self.sources.values()]
-            return _json(body)
+            shown = [self._source(request)] if "redis" in request.query else self.sources.values()
+            return _json([_overview_dict(self._seen(source)) for source in shown])
         source = self._source(request)
         if path.startswith("/queues/"):
-            queue = unquote(path.removeprefix("/queues/"))
-            page_request = PageRequest(
-                queue, request.query.get("state", "queued"), _offset(request), _limit(request)
-            )
-            system = request.query.get("system", RQ)
-            states = CELERY_STATES if system == CELERY else BROWSED_STATES
-            if page_request.state not in states:
-                return _json({"error": f"no state {page_request.state!r}"}, 404)
-            read = (lambda w: w.celery_page(page_request)) if system == CELERY else None
-            page = self._run(source, read or (lambda watch: watch.page(page_request)))
-            return _json(page.to_dict())
+            system, state = _system_and_state(request)
+            queue = _queue_name(request, path.removeprefix("/queues/"))
+            page_request = PageRequest(queue, state, _offset(request), _limit(request))
+            return _json(self._read_page(source, system, page_request).to_dict())
         if path.startswith("/jobs/"):
             job_id = unquote(path.removeprefix("/jobs/"))
             job = self._run(source, lambda watch: watch.find(job_id)).job
             if job is None:
-                return _json({"error": f"no job {job_id!r}"}, 404)
+                raise NotFound(f"no job {job_id!r} in {source.name}")
             return _json(_job_dict(job))
-        return _json({"error": f"no API {path}"}, 404)
+        raise NotFound(f"no API {path}")
 
     def _act(self, request: Request, name: str) -> Response:
         if not self.actions:
@@ -327,13 +357,21 @@ class Dashboard:
             return self._page("done.html", request, {"message": refusal}, status=403)
         action = ACTIONS[name]
         question = action.question.format(**{key: request.form[key] for key in action.fields})
+        question = f"{source.name}: {question}"
         back = _local(request.form.get("back", "/"))
         if request.form.get("confirmed") != "yes":
-            context = {"question": question, "name": name, "form": request.form, "back": back}
+            form = {**request.form, "back": back}
+            context = {"question": question, "name": name, "form": form, "back": back}
             return self._page("confirm.html", request, context)
-        message = self._run(source, lambda watch: action.run(watch, request.form))
+        try:
+            message = self._run(source, lambda watch: action.run(watch, request.form))
+        except QwatchError as exc:  # the job was requeued meanwhile, or is gone
+            context = {"message": f"{source.name}: {exc}", "back": back}
+            return self._page("done.html", request, context, status=409)
         log.warning("action %s on %s from %s: %s", name, source.name, request.client, message)
-        return self._page("done.html", request, {"message": message, "back": back})
+        return self._page(
+            "done.html", request, {"message": f"{source.name}: {message}", "back": back}
+        )
 
     def _page(
         self, template: str, request: Request, context: dict[str, Any], status: int = 200
@@ -354,8 +392,45 @@ class Dashboard:
 
 
 def _local(link: str) -> str:
-    """A link back into the dashboard, never to another site or a `javascript:` URL."""
-    return link if link.startswith("/") and not link.startswith(("//", "/\\")) else "/"
+    """A link back into the dashboard, never to another site or a `javascript:` URL (browsers
+    drop tabs and newlines from a link, and read a backslash as a slash)."""
+    cleaned = "".join(char for char in link if char > " ").replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if not cleaned.startswith("/") or cleaned.startswith("//") or parts.scheme or parts.netloc:
+        return "/"
+    return cleaned
+
+
+def _queue_name(request: Request, segment: str) -> str:
+    """The queue a path names; `.` and `..`, which a browser would resolve away, as `?name=`."""
+    return request.query["name"] if not segment and "name" in request.query else unquote(segment)
+
+
+def _states(system: str) -> tuple[str, ...]:
+    return CELERY_STATES if system == CELERY else LISTED_STATES
+
+
+def _system_and_state(request: Request) -> tuple[str, str]:
+    system = request.query.get("system", RQ)
+    if system not in (RQ, CELERY):
+        raise NotFound(f"no system {system[:40]!r}: rq or celery")
+    states = _states(system)
+    state = request.query.get("state", states[0])
+    if state not in states:
+        raise NotFound(f"no state {state[:40]!r} for a {system} queue: {', '.join(states)}")
+    return system, state
+
+
+def _count_in(stats: QueueStats | None, state: str) -> int | None:
+    """How many jobs the queue has in `state`, as the overview counted them."""
+    if stats is None:
+        return None
+    if stats.celery is not None and state == "reserved":
+        return stats.celery.reserved
+    if stats.celery is not None and state == "overdue":
+        return stats.celery.overdue
+    value = getattr(stats, state, None)
+    return value if isinstance(value, int) else None
 
 
 def _offset(request: Request) -> int:
@@ -367,10 +442,9 @@ def _limit(request: Request) -> int:
 
 
 def _number(text: str, least: int, most: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise NotFound(f"not a number: {text[:40]!r}") from None
+    if not (text.isascii() and text.isdigit()):
+        raise NotFound(f"not a number: {text[:40]!r}")
+    value = int(text)
     if not least <= value <= most:
         raise NotFound(f"{value} is not between {least} and {most}")
     return value

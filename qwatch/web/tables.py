@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
@@ -93,7 +93,10 @@ def _cell(value: object, column: Column, css: str, href: str | None) -> str:
 
 
 def queue_href(redis: str, system: str, queue: str, **more: str) -> str:
+    """A queue's page; `.` and `..` go in the query, where a browser leaves them alone."""
     query = {"redis": redis, "system": system, **more}
+    if queue in (".", ".."):
+        return f"/queues/?{urlencode({'name': queue, **query})}"
     return f"/queues/{quote(queue, safe='')}?{urlencode(query)}"
 
 
@@ -101,6 +104,11 @@ def job_href(redis: str, job_id: str) -> str:
     return f"/jobs/{quote(job_id, safe='')}?{urlencode({'redis': redis})}"
 
 
+FAILED_COLUMNS = tuple(
+    replace(column, priority=1) if column.key == "exception" else column
+    for column in tables.FAILED_COLUMNS
+)
+"""On a phone the exception says more than the id: both link to the job's page."""
 TREND_COLUMNS = (
     Column("in", "in/s", 3, numeric=True),
     Column("out", "out/s", 3, numeric=True),
@@ -108,16 +116,29 @@ TREND_COLUMNS = (
 )
 
 
-def queues(redis: str, snapshot: Snapshot, trends: dict[str, QueueTrend]) -> HtmlTable:
+def queues(
+    redis: str, snapshot: Snapshot, trends: dict[str, QueueTrend], needle: str = ""
+) -> HtmlTable:
+    """The queues whose name holds `needle`, those in trouble first: at ten thousand queues
+    the ones a person looks for must not be past the rows a page shows."""
     shown = tables.queues_shown(snapshot.queues)
+    needle = needle.lower()
+    chosen = [queue for queue in snapshot.queues if needle in queue.name.lower()]
+    chosen.sort(key=lambda queue: not troubled(queue))
     rows = [
         (
             (*tables.queue_cells(queue, shown, CLASSES), *_trend(trends.get(_key(queue)))),
             {"queue": queue_href(redis, queue.system, queue.name)},
         )
-        for queue in snapshot.queues
+        for queue in chosen
     ]
     return table((*tables.QUEUE_COLUMNS, *TREND_COLUMNS), rows)
+
+
+def troubled(queue: QueueStats) -> bool:
+    """Failures, jobs waiting with no worker, or Celery messages overdue."""
+    overdue = queue.celery is not None and bool(queue.celery.overdue)
+    return bool(queue.failed) or (queue.queued > 0 and queue.workers == 0) or overdue
 
 
 def _key(queue: QueueStats) -> str:
@@ -169,7 +190,7 @@ def failed(redis: str, rows: Sequence[FailedJob], now: float) -> HtmlTable:
         (tables.failed_cells(row, now, systems, CLASSES), _job_links(redis, row.id, "exception"))
         for row in rows
     ]
-    return table(tables.FAILED_COLUMNS, cells)
+    return table(FAILED_COLUMNS, cells)
 
 
 def _job_links(redis: str, job_id: str | None, *also: str) -> Links:

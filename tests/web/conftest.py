@@ -58,15 +58,15 @@ def start_dashboard(redis_server: RedisServer) -> Iterator[StartDashboard]:
         url: str | None = None,
         timeout: float = 5.0,
         options: tuple[str, ...] = (),
+        also: str | None = None,
     ) -> Exporter:
-        """`options`: `qwatch serve`'s, for the systems watched (RQ alone by default)."""
-        url = url or redis_server.url
-        client = connect(Target(url=url, timeout=timeout))
-        args = build_parser().parse_args(["serve", "--url", url, "--system", "rq", *options])
-        watch = watch_from_args(args, client)
-        source = RedisSource("main", client, track_interval=3600.0, watch=watch)
+        """`options`: `qwatch serve`'s, for the systems watched (RQ alone by default); `also`:
+        a second Redis, named `second`."""
+        sources = [_source("main", url or redis_server.url, timeout, options)]
+        if also is not None:
+            sources.append(_source("second", also, timeout, options))
         server = make_server(
-            ("127.0.0.1", 0), [source], timeout, WebConfig(), actions=actions, refresh=refresh
+            ("127.0.0.1", 0), sources, timeout, WebConfig(), actions=actions, refresh=refresh
         )
         exporter = Exporter(server)
         started.append(exporter)
@@ -75,6 +75,12 @@ def start_dashboard(redis_server: RedisServer) -> Iterator[StartDashboard]:
     yield start
     for exporter in started:
         exporter.stop()
+
+
+def _source(name: str, url: str, timeout: float, options: tuple[str, ...]) -> RedisSource:
+    client = connect(Target(url=url, timeout=timeout))
+    args = build_parser().parse_args(["serve", "--url", url, "--system", "rq", *options])
+    return RedisSource(name, client, track_interval=3600.0, watch=watch_from_args(args, client))
 
 
 @pytest.fixture

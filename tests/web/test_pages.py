@@ -11,6 +11,8 @@ from rq.registry import FailedJobRegistry
 
 from harness import tasks
 from harness.celery_app import make_app
+from harness.redis_server import RedisServer
+from harness.workers import run_burst
 from qwatch.watch import Watch
 from tests.web.conftest import HOSTILE, StartDashboard, fetch
 
@@ -75,6 +77,11 @@ def test_what_is_not_there_is_a_404_page_never_a_traceback(
         "/nope",
         "/?redis=other",
         "/static/../../etc/passwd",
+        "/queues/emails?system=bogus",
+        "/queues/emails?offset=%D9%A3",
+        "/api/queues/nope",
+        "/api/queues/emails?redis=other",
+        "/api/jobs/nope",
     ):
         page = fetch(dashboard.url, path)
         assert page.status == 404, path
@@ -129,7 +136,7 @@ def test_actions_are_off_unless_asked_for(
     page = fetch(dashboard.url, f"/jobs/{job}")
     assert "Requeue" not in page.body
     posted = fetch(dashboard.url, "/actions/requeue", {"job": job, "confirmed": "yes"})
-    assert posted.status == 405
+    assert posted.status == 403 and "actions are off" in posted.body
     assert job in FailedJobRegistry("emails", connection=client).get_job_ids()
 
 
@@ -157,6 +164,61 @@ def test_an_action_needs_the_pages_token_and_a_confirmation(
     assert done.status == 200 and f"requeued job {job}" in done.body
     assert "javascript:" not in done.body
     assert job not in failed.get_job_ids()
+    again = fetch(dashboard.url, "/actions/requeue", {**form, "confirmed": "yes"})
+    assert again.status == 409 and "no longer failed" in again.body
+
+
+def test_an_action_sent_through_another_host_name_or_back_elsewhere_is_refused(
+    start_dashboard: StartDashboard, client: redis.Redis, workload: dict[str, str]
+) -> None:
+    """A page whose own name resolves to the dashboard (DNS rebinding) sends both Host and
+    Origin as its own: the host name itself is refused."""
+    dashboard = start_dashboard(actions=True)
+    job = workload["divide_job"]
+    token = dashboard.server.dashboard.guard.token
+    form = {"job": job, "token": token, "confirmed": "yes"}
+    evil = "evil.example:" + dashboard.url.rsplit(":", 1)[1]
+    rebound = fetch(dashboard.url, "/actions/requeue", form, Host=evil, Origin=f"http://{evil}")
+    assert rebound.status == 403 and "host name" in rebound.body
+    assert job in FailedJobRegistry("emails", connection=client).get_job_ids()
+    asked = fetch(
+        dashboard.url, "/actions/requeue", {**form, "confirmed": "", "back": "/\t/x.example/"}
+    )
+    assert 'href="/"' in asked.body and "x.example" not in asked.body
+
+
+def test_an_action_reaches_the_redis_its_page_showed(
+    start_dashboard: StartDashboard, redis_server: RedisServer, workload: dict[str, str]
+) -> None:
+    """Two Redis with a queue of one name: emptying one's leaves the other's."""
+    other = redis.Redis.from_url(redis_server.url.rsplit("/", 1)[0] + "/1")
+    other.flushdb()
+    Queue("emails", connection=other).enqueue(tasks.add, 1, 2)
+    dashboard = start_dashboard(actions=True, also=redis_server.url.rsplit("/", 1)[0] + "/1")
+    token = dashboard.server.dashboard.guard.token
+    form = {"redis": "second", "queue": "emails", "token": token, "confirmed": "yes"}
+    done = fetch(dashboard.url, "/actions/empty", form)
+    assert done.status == 200 and done.body.count("second") >= 1
+    assert other.llen("rq:queue:emails") == 0
+    assert redis.Redis.from_url(redis_server.url).llen("rq:queue:emails") == 1
+    other.flushdb()
+
+
+def test_queues_in_trouble_come_first_and_a_filter_finds_any(
+    start_dashboard: StartDashboard, client: redis.Redis, url: str, workload: dict[str, str]
+) -> None:
+    Queue("..", connection=client).enqueue(tasks.add, 1, 2)
+    Queue("a-quiet", connection=client).enqueue(tasks.add, 1, 2)
+    run_burst(url, ["a-quiet"])
+    dashboard = start_dashboard()
+    page = fetch(dashboard.url, "/").body
+    assert page.index(">emails<") < page.index(">a-quiet<")  # failures first
+    found = fetch(dashboard.url, "/?q=EMA").body
+    assert ">emails<" in found and ">..<" not in found
+    link = next(part for part in found.split('"') if part.startswith("/queues/emails"))
+    assert fetch(dashboard.url, link.replace("&amp;", "&")).status == 200
+    dots = fetch(dashboard.url, "/queues/?name=..&system=rq").body
+    assert "Queue .." in dots and "harness.tasks.add" in dots
 
 
 def test_when_redis_is_down_the_page_says_so_and_metrics_still_answer(

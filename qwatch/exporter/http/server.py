@@ -73,6 +73,7 @@ class ExporterServer(HTTPServer):
         request_deadline: float = REQUEST_DEADLINE,
         actions: bool = False,
         refresh: float = REFRESH,
+        hosts: Sequence[str] = (),
     ) -> None:
         self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
         super().__init__(address, _Handler)
@@ -80,7 +81,7 @@ class ExporterServer(HTTPServer):
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(collector)
         self.web = web
-        self.dashboard = Dashboard(collector.sources, collector.timeout, actions, refresh)
+        self.dashboard = Dashboard(collector.sources, collector.timeout, actions, refresh, hosts)
         self._health_format = TextFormat()
         self._shared_format = TextFormat()
         self._render_lock = threading.Lock()
@@ -168,7 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.close_connection = True  # one request per connection, whatever was asked
         self.server.request_arrived()
-        if self.command == "POST" and self.server.dashboard.actions:
+        if self.command == "POST" and urlsplit(self.path).path.startswith("/actions/"):
             self._post()
         elif self.command not in METHODS:
             self._send(
@@ -185,11 +186,12 @@ class _Handler(BaseHTTPRequestHandler):
         """An action of the dashboard: a small urlencoded form, behind the same auth."""
         if not self._authorized():
             return
-        try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            length = -1
-        if not 0 <= length <= MAX_FORM_BYTES:
+        given = self.headers.get("Content-Length", "")
+        if not (given.isascii() and given.isdigit()):
+            self._send(411, "text/plain; charset=utf-8", b"An action's form needs its length\n")
+            return
+        length = int(given)
+        if length > MAX_FORM_BYTES:
             self._send(413, "text/plain; charset=utf-8", b"An action's form is small\n")
             return
         form = dict(parse_qsl(self.rfile.read(length).decode("utf-8", "replace")))
@@ -221,11 +223,11 @@ class _Handler(BaseHTTPRequestHandler):
         return True
 
     def _request(self, form: dict[str, str] | None = None) -> Request:
-        parts = urlsplit(self.path)
+        path, _, query = self.path.partition("?")  # a path, never a host: `//x/` is a path
         return Request(
             method=self.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query)),
+            path=path.partition("#")[0],
+            query=dict(parse_qsl(query.partition("#")[0])),
             form=form or {},
             fragment=self.headers.get("X-Qwatch-Fragment") == "1",
             origin=self.headers.get("Origin"),
@@ -280,10 +282,11 @@ def make_server(
     request_deadline: float = REQUEST_DEADLINE,
     actions: bool = False,
     refresh: float = REFRESH,
+    hosts: Sequence[str] = (),
 ) -> ExporterServer:
     """A bound server whose registry holds the qwatch collector; each source starts tracking.
     `actions`: the dashboard may requeue, delete and empty, each confirmed; `refresh`: the
-    seconds between two refreshes of its pages."""
+    seconds between two refreshes of its pages; `hosts`: names its actions may be sent to."""
     try:
         server = ExporterServer(
             listen,
@@ -293,6 +296,7 @@ def make_server(
             request_deadline,
             actions,
             refresh,
+            hosts,
         )
     except OSError as exc:
         raise TargetError(

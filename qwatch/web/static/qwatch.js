@@ -12,7 +12,8 @@
     busy = true;
     try {
       const answer = await fetch(location.href, { headers: { "X-Qwatch-Fragment": "1" }, credentials: "same-origin" });
-      if (!answer.ok && answer.status !== 404) throw new Error(String(answer.status));
+      // 404 and 503 are the dashboard's own answers (gone; Redis unavailable): shown as they come.
+      if (!answer.ok && answer.status !== 404 && answer.status !== 503) throw new Error(String(answer.status));
       const closed = new Set([...main.querySelectorAll("details:not([open])")].map((d) => d.id));
       main.innerHTML = await answer.text();
       for (const group of main.querySelectorAll("details")) group.open = !closed.has(group.id);
