@@ -53,3 +53,11 @@ BODY_LIMIT = 20_000
 PENDING_LIMIT = 100_000
 """Completions kept for the next scrape or refresh; past this (nobody reads them) they are
 counted at once, or the oldest dropped."""
+SEARCHED_CHARACTERS = 20_000
+"""Characters of each field a search reads: a 10 MB argument costs what a long traceback does."""
+SEARCH_BUDGETS = (1, 10_000_000)
+"""Entries a search may be told to examine: at most ten million (some minutes of reading)."""
+SEARCH_SECONDS = (0.1, 600.0)
+"""How long a search may be told to run."""
+SEARCH_BATCH = 1_000
+"""Entries one round trip of a search reads, over as many lists and registries as it takes."""

@@ -10,11 +10,12 @@ jobs), is None, never a guess.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, NamedTuple
 
-from qwatch.limits import SCAN_WINDOW
+from qwatch.limits import SCAN_WINDOW, SEARCHED_CHARACTERS
 
 RQ, CELERY = "rq", "celery"
 SYSTEMS = (RQ, CELERY)
@@ -555,3 +556,85 @@ class Found(NamedTuple):
 
     job: JobDetail | None
     unsearched: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """What a person looks for, where, and how far a search may go before it says so."""
+
+    text: str
+    regex: bool = False
+    """`text` is a regular expression rather than text to find (either ignores case)."""
+    queues: tuple[str, ...] = ()
+    """Only these queues; none: every queue."""
+    states: tuple[str, ...] = ()
+    """Only these states; none: every state."""
+    limit: int = 50
+    """Matching jobs to find at most."""
+    budget: int = 100_000
+    """Entries of lists and registries to examine at most."""
+    seconds: float = 10.0
+    """Time to search at most."""
+    pattern: re.Pattern[str] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        text = self.text if self.regex else re.escape(self.text)
+        object.__setattr__(self, "pattern", re.compile(text, re.IGNORECASE))
+
+    def matches(self, *fields: str | None) -> bool:
+        """Whether any field holds the text (each read up to `SEARCHED_CHARACTERS`)."""
+        return any(
+            field is not None and self.pattern.search(field[:SEARCHED_CHARACTERS])
+            for field in fields
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One job a search found: where it is, what it calls, and what matched around it."""
+
+    id: str
+    queue: str
+    state: str
+    function: str
+    at: float | None
+    """When it ended, else started, else was enqueued: what "newest first" orders by."""
+    worker: str | None
+    detail: str | None
+    """Its exception, its result or its arguments: the line a list shows beside it."""
+    system: str = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchProgress:
+    """How far a search has come: what it found, what it examined of how much, and why it
+    stopped before the end if it did (`budget`, `time`, `limit`), None while it goes on
+    or once it has examined everything."""
+
+    request: SearchRequest
+    hits: tuple[SearchHit, ...]
+    scanned: int
+    total: int
+    done: bool
+    stopped: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The search as JSON-ready data, newest hits first."""
+        request = self.request
+        return {
+            "text": request.text,
+            "regex": request.regex,
+            "queues": list(request.queues),
+            "states": list(request.states),
+            "limit": request.limit,
+            "budget": request.budget,
+            "scanned": self.scanned,
+            "total": self.total,
+            "done": self.done,
+            "stopped": self.stopped,
+            "hits": [asdict(hit) for hit in newest_first(self.hits)],
+        }
+
+
+def newest_first(hits: Iterable[SearchHit]) -> list[SearchHit]:
+    return sorted(hits, key=lambda hit: -(hit.at or 0.0))

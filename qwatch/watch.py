@@ -18,13 +18,15 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import redis
 
 from qwatch.celery import jobs as celery_jobs
+from qwatch.celery import search as celery_search
 from qwatch.celery.broker import CeleryReading, celery_present, discover_queues, read_celery_queues
 from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
 from qwatch.celery.failures import failed_row
@@ -40,11 +42,14 @@ from qwatch.model import (
     JobDetail,
     JobPage,
     PageRequest,
+    SearchProgress,
+    SearchRequest,
     Snapshot,
     StreamPosition,
     Taken,
 )
 from qwatch.rq import actions, browse
+from qwatch.rq import search as rq_search
 from qwatch.rq.functions import read_function_counts
 from qwatch.rq.jobs import read_failed, read_job
 from qwatch.rq.keys import (
@@ -77,6 +82,8 @@ CELERY_STATES = celery_jobs.STATES
 """The states of a Celery queue `jobs` lists."""
 CELERY_SEARCH_LIMIT = celery_jobs.SEARCH_LIMIT
 CLEARABLE = actions.CLEARABLE
+SEARCHED_STATES = tuple(dict.fromkeys((*rq_search.ORDER, *celery_search.STATES)))
+"""The states a search may be told to keep to."""
 """The registries of an RQ queue a person may empty."""
 RQ_PREFIX, RQ_PREFIX_VARIABLE = DEFAULT_PREFIX, PREFIX_VARIABLE
 """RQ's key prefix, and the environment variable RQ 3.0 reads it from."""
@@ -261,6 +268,31 @@ class Watch:
     def celery_page(self, request: PageRequest) -> CeleryPage:
         """One page of a Celery queue's messages in one state."""
         return celery_jobs.read_page(self.client, self.layout, request)
+
+    def search(self, request: SearchRequest) -> Iterator[SearchProgress]:
+        """The jobs that hold `request`'s text, RQ's then Celery's, as the search goes: each
+        progress says what was found and examined so far, the last whether it ended or why
+        it stopped. Stopping the iteration stops the search."""
+        started = time.monotonic()
+        systems = self.systems()
+        last = SearchProgress(request, (), 0, 0, True)
+        if RQ in systems:
+            for last in rq_search.search(self.client, request, self.rq_keys):
+                yield last
+            if last.stopped:
+                return
+        if CELERY in systems:
+            left = request.seconds - (time.monotonic() - started)
+            failures = self.celery_failures()
+            queues = self.celery_queues
+            yield from celery_search.search(self.client, self.layout, queues, failures, last, left)
+        elif RQ not in systems:
+            yield last
+
+    def searched(self, request: SearchRequest) -> SearchProgress:
+        """`search` run to its end: where it ended, or why it stopped."""
+        (ended,) = deque(self.search(request), maxlen=1)
+        return ended
 
     def rq_queue_names(self) -> list[str]:
         """RQ's queues, by name, sorted."""

@@ -6,6 +6,7 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -21,14 +22,16 @@ from qwatch.cli.report import (
     failed_report,
     job_report,
     jobs_report,
+    search_report,
     snapshot_report,
 )
 from qwatch.errors import QwatchError, TargetError, translated_errors
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
-from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW
-from qwatch.model import CELERY, RQ, PageRequest
+from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW, SEARCH_BUDGETS, SEARCH_SECONDS
+from qwatch.model import CELERY, RQ, PageRequest, SearchRequest
 from qwatch.text.formatting import plural
+from qwatch.text.listing import search_summary
 from qwatch.text.printable import printable
 from qwatch.watch import (
     AUTO,
@@ -38,6 +41,7 @@ from qwatch.watch import (
     LISTED_STATES,
     RQ_PREFIX,
     RQ_PREFIX_VARIABLE,
+    SEARCHED_STATES,
     TRACK_INTERVAL,
     TRACK_INTERVALS,
     Watch,
@@ -157,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     _celery_listen_option(failed)
     failed.set_defaults(command=run_failed)
     _jobs_command(commands, connection, systems)
+    _search_command(commands, connection, systems)
 
     top = commands.add_parser(
         "top",
@@ -236,6 +241,61 @@ def _jobs_command(
     )
     jobs.add_argument("--json", action="store_true", help="print one JSON object instead")
     jobs.set_defaults(command=run_jobs)
+
+
+def _search_command(
+    commands: Any, connection: argparse.ArgumentParser, systems: argparse.ArgumentParser
+) -> None:
+    """`qwatch search`: the jobs that hold a text, in every queue and state."""
+    search = commands.add_parser(
+        "search",
+        parents=[connection, systems],
+        help="find jobs by id, function, arguments, result or error, in every queue and state",
+        description="Find the jobs whose id, function, arguments (as RQ wrote the call), worker,"
+        " result, exception or traceback hold TEXT, in every state of every RQ queue, then"
+        " Celery's failures heard and its waiting and reserved messages; newest first. A"
+        " search reads in batches within a budget of entries and seconds, and says how far it"
+        " got when it stops before the end.",
+    )
+    search.add_argument("text", metavar="TEXT", type=_not_empty("a text to find"))
+    search.add_argument(
+        "--regex", action="store_true", help="TEXT is a regular expression (case ignored)"
+    )
+    search.add_argument(
+        "--queue", action="append", default=[], metavar="Q", help="only this queue; repeatable"
+    )
+    search.add_argument(
+        "--state",
+        action="append",
+        default=[],
+        choices=SEARCHED_STATES,
+        help="only this state; repeatable (default every state)",
+    )
+    search.add_argument(
+        "--limit",
+        type=_count(PAGE_LIMIT),
+        default=20,
+        metavar="N",
+        help=f"stop after N jobs found (default 20, at most {PAGE_LIMIT})",
+    )
+    search.add_argument(
+        "--budget",
+        type=_count(SEARCH_BUDGETS[1], low=SEARCH_BUDGETS[0]),
+        default=SearchRequest("").budget,
+        metavar="N",
+        help=f"examine at most N entries of lists and registries (default"
+        f" {SearchRequest('').budget:,}, at most {SEARCH_BUDGETS[1]:,})",
+    )
+    search.add_argument(
+        "--seconds",
+        type=_seconds(*SEARCH_SECONDS),
+        default=SearchRequest("").seconds,
+        metavar="S",
+        help=f"search for at most S seconds (default {SearchRequest('').seconds:g},"
+        f" {SEARCH_SECONDS[0]:g} to {SEARCH_SECONDS[1]:g})",
+    )
+    search.add_argument("--json", action="store_true", help="print one JSON object instead")
+    search.set_defaults(command=run_search)
 
 
 def _serve_options(serve: argparse.ArgumentParser) -> None:
@@ -672,6 +732,40 @@ def _celery_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) 
         console = _console()
         _print(console, celery_jobs_report(page, console.width))
     return 0
+
+
+def run_search(args: argparse.Namespace) -> int:
+    target = target_from_args(args)
+    try:
+        request = SearchRequest(
+            args.text,
+            regex=args.regex,
+            queues=tuple(args.queue),
+            states=tuple(args.state),
+            limit=args.limit,
+            budget=args.budget,
+            seconds=args.seconds,
+        )
+    except re.error as exc:
+        raise TargetError(f"not a regular expression: {exc}") from None
+    client = connect(target)
+    watch = watch_from_args(args, client, listen=False)
+    progress = None
+    with translated_errors(target):
+        for progress in watch.search(request):
+            if sys.stderr.isatty() and not args.json:
+                print(f"\r{search_summary(progress)}", end="", file=sys.stderr, flush=True)
+    if sys.stderr.isatty() and not args.json:
+        print("\r\033[K", end="", file=sys.stderr)
+    assert progress is not None  # a search says at least once where it stands
+    if args.json:
+        print(json.dumps(progress.to_dict()))
+        return 0
+    console = _console()
+    if progress.hits:
+        _print(console, search_report(progress, console.width))
+    print(search_summary(progress))
+    return 0 if progress.hits else 1
 
 
 def run_top(args: argparse.Namespace) -> int:

@@ -11,7 +11,16 @@ from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 
-from qwatch.model import RQ, CeleryPage, FailedJob, JobDetail, JobPage, Snapshot
+from qwatch.model import (
+    RQ,
+    CeleryPage,
+    FailedJob,
+    JobDetail,
+    JobPage,
+    SearchProgress,
+    Snapshot,
+    newest_first,
+)
 from qwatch.text.attempts import attempts_table
 from qwatch.text.columns import GAP, Column, fit, fitted, measure
 from qwatch.text.formatting import duration, plural
@@ -23,6 +32,7 @@ from qwatch.text.tables import (
     FAILED_COLUMNS,
     QUEUE_COLUMNS,
     RATE_LIMIT_COLUMNS,
+    SEARCH_COLUMNS,
     WORKER_COLUMNS,
     Palette,
     Sortable,
@@ -31,6 +41,7 @@ from qwatch.text.tables import (
     queue_cells,
     queues_shown,
     rate_limit_cells,
+    search_cells,
     worker_cells,
 )
 
@@ -204,6 +215,15 @@ def failed_report(
     systems = {row.system for row in rows}
     cells = [failed_cells(row, now, systems, PALETTE) for row in rows]
     return fitted_table("Failed jobs", FAILED_COLUMNS, cells, width)
+
+
+def search_report(progress: SearchProgress, width: int = WIDE) -> RenderableType:
+    """What a search found, newest first, each job's id whole."""
+    now = time.time()
+    hits = newest_first(progress.hits)
+    systems = {hit.system for hit in hits}
+    rows = [search_cells(hit, now, systems, PALETTE) for hit in hits]
+    return fitted_table(f"Jobs holding {progress.request.text!r}", SEARCH_COLUMNS, rows, width)
 
 
 def jobs_report(page: JobPage, width: int = WIDE) -> RenderableType:

@@ -65,7 +65,7 @@ WITH_RESULTS = frozenset({job_states.FINISHED, job_states.FAILED})
 RESULT_LIMIT = 200
 """A return value is cut to this in a list; the inspector shows more."""
 
-_FIELDS = (
+FIELDS = (
     job_fields.DATA,
     job_fields.STATUS,
     job_fields.WORKER_NAME,
@@ -98,15 +98,15 @@ def read_page(
         client,
         [
             ("SISMEMBER", keys.queues, keys.queue_key(request.queue)),
-            _length(keys, request.queue, request.state),
-            _range(keys, request.queue, request.state, offset, offset + window - 1),
+            length_command(keys, request.queue, request.state),
+            range_command(keys, request.queue, request.state, offset, offset + window - 1),
         ],
     )
     check_allowed(known, total, listing)
-    read, entries = _entries(request.state, listing, offset)
+    read, entries = read_entries(request.state, listing, offset)
     lookups: list[Command] = []
     for _position, job_id, _score in entries:
-        lookups.append(("HMGET", keys.job_key(job_id), *_FIELDS))
+        lookups.append(("HMGET", keys.job_key(job_id), *FIELDS))
         if request.state in WITH_RESULTS:
             lookups.append(latest_command(job_id, keys))
     replies = iter(batch.run(client, lookups))
@@ -117,12 +117,10 @@ def read_page(
         if len(jobs) >= limit:
             end = position
             break
-        fields = dict(zip(_FIELDS, as_list(next(replies))))
+        fields = dict(zip(FIELDS, as_list(next(replies))))
         latest = next(replies) if request.state in WITH_RESULTS else None
-        job = skips.build(
-            "job", job_id, partial(_listed, job_id, position, score, fields, latest, request.state)
-        ) or _unreadable(job_id, position, score, skips.last)
-        if _matches(job, fields, request):
+        job = built_job(skips, job_id, position, score, fields, latest, request.state)
+        if matches(job, fields, request):
             jobs.append(job)
     size = as_int(total)
     return JobPage(
@@ -147,9 +145,8 @@ def _held_page(client: redis.Redis, request: PageRequest, now: float, keys: RQKe
     skips = Skips()
     jobs: list[ListedJob] = []
     for position, (score, job_id, fields) in enumerate(held[offset:], start=offset):
-        listed = partial(_listed, job_id, position, score, fields, None, request.state)
-        job = skips.build("job", job_id, listed) or _unreadable(job_id, position, score, skips.last)
-        if _matches(job, fields, request):
+        job = built_job(skips, job_id, position, score, fields, None, request.state)
+        if matches(job, fields, request):
             jobs.append(job)
         if len(jobs) >= limit:
             break
@@ -190,30 +187,30 @@ def _held_jobs(
         if (job_id := as_name(member))
     )[:SCAN_WINDOW]
     lookups: list[Command] = [
-        ("HMGET", keys.job_key(job_id), job_fields.ORIGIN, *_FIELDS) for _, job_id in waiting
+        ("HMGET", keys.job_key(job_id), job_fields.ORIGIN, *FIELDS) for _, job_id in waiting
     ]
     held = [
-        (score, job_id, dict(zip(_FIELDS, values[1:])))
+        (score, job_id, dict(zip(FIELDS, values[1:])))
         for (score, job_id), reply in zip(waiting, batch.run(client, lookups))
         if (values := as_list(reply)) and as_name(values[0]) == queue
     ]
     return as_int(known) == 1, held
 
 
-def _length(keys: RQKeys, queue: str, state: str) -> Command:
+def length_command(keys: RQKeys, queue: str, state: str) -> Command:
     if state == job_states.QUEUED:
         return ("LLEN", keys.queue_key(queue))
     return ("ZCARD", keys.registry_key(state, queue))
 
 
-def _range(keys: RQKeys, queue: str, state: str, start: int, stop: int) -> Command:
+def range_command(keys: RQKeys, queue: str, state: str, start: int, stop: int) -> Command:
     if state == job_states.QUEUED:
         return ("LRANGE", keys.queue_key(queue), start, stop)
     verb = "ZREVRANGE" if state in NEWEST_FIRST else "ZRANGE"
     return (verb, keys.registry_key(state, queue), start, stop, "WITHSCORES")
 
 
-def _entries(
+def read_entries(
     state: str, reply: Any, offset: int
 ) -> tuple[int, list[tuple[int, str, float | None]]]:
     """How many entries were read, and (position, job id, score) of those naming a job.
@@ -234,7 +231,22 @@ def _entries(
     return len(pairs), entries
 
 
-def _listed(
+def built_job(
+    skips: Skips,
+    job_id: str,
+    position: int,
+    score: float | None,
+    fields: dict[str, Any],
+    latest: Any,
+    state: str,
+) -> ListedJob:
+    """The job as a list shows it, or, when its record cannot be turned into data, a row
+    saying so (and the skip counted)."""
+    listed = partial(listed_job, job_id, position, score, fields, latest, state)
+    return skips.build("job", job_id, listed) or unreadable_job(job_id, position, score, skips.last)
+
+
+def listed_job(
     job_id: str,
     position: int,
     score: float | None,
@@ -270,7 +282,7 @@ def _listed(
     )
 
 
-def _unreadable(job_id: str, position: int, score: float | None, reason: str) -> ListedJob:
+def unreadable_job(job_id: str, position: int, score: float | None, reason: str) -> ListedJob:
     """The row of a job whose record cannot be turned into data: its id, and why."""
     return ListedJob(
         job_id, position, f"<unreadable job: {reason}>", None, None, None, None, None, None,
@@ -278,7 +290,7 @@ def _unreadable(job_id: str, position: int, score: float | None, reason: str) ->
     )  # fmt: skip
 
 
-def _matches(job: ListedJob, fields: dict[str, Any], request: PageRequest) -> bool:
+def matches(job: ListedJob, fields: dict[str, Any], request: PageRequest) -> bool:
     if request.function and request.function.lower() not in job.function.lower():
         return False
     if not request.text:

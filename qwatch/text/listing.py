@@ -7,9 +7,17 @@ import time
 
 from qwatch import job_states
 from qwatch.limits import SCAN_WINDOW
-from qwatch.model import CeleryMessage, CeleryPage, JobDetail, JobPage, ListedJob, Waiting
+from qwatch.model import (
+    CeleryMessage,
+    CeleryPage,
+    JobDetail,
+    JobPage,
+    ListedJob,
+    SearchProgress,
+    Waiting,
+)
 from qwatch.text.columns import Column
-from qwatch.text.formatting import clock, duration
+from qwatch.text.formatting import clock, duration, plural
 
 
 def _time(key: str, label: str, numeric: bool = True) -> Column:
@@ -253,3 +261,23 @@ def _until(moment: float | None, now: float) -> str:
 
 def _span(start: float | None, end: float | None) -> str:
     return duration(max(0.0, end - start)) if start is not None and end is not None else "-"
+
+
+def search_summary(progress: SearchProgress) -> str:
+    """How many jobs were found in how much, and, when the search stopped before the end,
+    why and how to go further."""
+    request = progress.request
+    found = plural(len(progress.hits), "job")
+    where = f"{progress.scanned:,} of {progress.total:,} entries"
+    if progress.done:
+        return f"found {found} in {where}: everything searched"
+    if progress.stopped == "limit":
+        return f"found {found} in {where}, the --limit; more may match"
+    if progress.stopped == "budget":
+        return f"found {found} in {where}: stopped at the budget (--budget searches further)"
+    if progress.stopped == "time":
+        return (
+            f"found {found} in {where}: stopped after {request.seconds:g}s"
+            " (--seconds searches longer)"
+        )
+    return f"found {found} so far in {where}, searching…"

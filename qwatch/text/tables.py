@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from qwatch import job_states
 from qwatch.model import (
     CELERY,
     CeleryQueue,
@@ -22,6 +23,7 @@ from qwatch.model import (
     FailedJob,
     QueueStats,
     RateLimitStats,
+    SearchHit,
     WorkerStats,
 )
 from qwatch.text.columns import Column
@@ -108,6 +110,16 @@ CRON_COLUMNS = (
     Column("next", "next run", 2, cap=60, least=12),
 )  # fmt: skip
 """RQ 3.0's `rq cron` processes, and the next job each enqueues."""
+
+
+SEARCH_COLUMNS = (
+    Column("when", "when", 2, numeric=True), Column("queue", "queue", 3, least=8),
+    Column("state", "state", 1), Column("function", "function", 2, cap=40, least=10, cut="module"),
+    Column("detail", "exception, result or arguments", 2, cap=60, least=12, cut="exception"),
+    Column("worker", "worker", 4, least=8), Column("id", "job", 1),
+    Column("system", "system", 1, optional=True),
+)  # fmt: skip
+"""What a search found: where each job is and the line that says most about it."""
 
 
 class QueuesShown(NamedTuple):
@@ -259,6 +271,24 @@ def next_cron_job(scheduler: CronScheduler, now: float) -> str | None:
         return None
     at, name = upcoming[0]
     return f"{name} in {duration(max(0.0, at - now))}"
+
+
+def search_cells(
+    hit: SearchHit, now: float, systems: set[str], palette: Palette
+) -> tuple[Cell, ...]:
+    failed = hit.state == job_states.FAILED
+    return (
+        Sortable(-(hit.at or 0.0), f"{duration(now - hit.at)} ago" if hit.at else "-"),
+        printable(hit.queue),
+        Sortable(hit.state, hit.state, palette["error"] if failed else ""),
+        printable(hit.function),
+        Sortable(
+            hit.detail or "", printable(hit.detail or "-"), palette["error"] if failed else ""
+        ),
+        printable(hit.worker or "-"),
+        printable(hit.id),
+        hit.system if len(systems) > 1 else "",
+    )
 
 
 def count(value: int | None, style: str = "") -> Sortable:

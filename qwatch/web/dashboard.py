@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -28,10 +29,25 @@ import redis
 from qwatch import __version__
 from qwatch.errors import QwatchError, redis_reason
 from qwatch.exporter.collector import Overview, RedisSource
-from qwatch.model import CELERY, RQ, JobDetail, PageRequest, QueueStats
+from qwatch.limits import PAGE_LIMIT, SEARCH_BUDGETS, SEARCH_SECONDS
+from qwatch.model import (
+    CELERY,
+    RQ,
+    JobDetail,
+    PageRequest,
+    QueueStats,
+    SearchProgress,
+    SearchRequest,
+)
 from qwatch.text.formatting import duration
 from qwatch.text.headline import headline, problems
-from qwatch.text.listing import ATTEMPT_COLUMNS, attempt_rows, detail_rows, summary
+from qwatch.text.listing import (
+    ATTEMPT_COLUMNS,
+    attempt_rows,
+    detail_rows,
+    search_summary,
+    summary,
+)
 from qwatch.text.printable import printable, printable_lines
 from qwatch.watch import CELERY_STATES, LISTED_STATES, Watch
 from qwatch.web import REFRESH, tables
@@ -159,6 +175,8 @@ class Dashboard:
             return self._workers(request)
         if path == "/functions":
             return self._functions(request)
+        if path == "/search":
+            return self._search(request)
         if path.startswith("/queues/"):
             return self._queue(request, _queue_name(request, path.removeprefix("/queues/")))
         if path.startswith("/jobs/"):
@@ -168,7 +186,16 @@ class Dashboard:
     def is_page(self, path: str) -> bool:
         """Whether the dashboard answers `path` (the exporter answers the rest)."""
         return path == "/" or path.startswith(
-            ("/static/", "/api/", "/workers", "/functions", "/queues/", "/jobs/", "/actions/")
+            (
+                "/static/",
+                "/api/",
+                "/workers",
+                "/functions",
+                "/search",
+                "/queues/",
+                "/jobs/",
+                "/actions/",
+            )
         )
 
     def _seen(self, source: RedisSource) -> Seen:
@@ -260,6 +287,40 @@ class Dashboard:
         context = {"seen": seen, "functions": functions, "sampled": sampled}
         return self._page("functions.html", request, context)
 
+    def _search(self, request: Request) -> Response:
+        """The jobs that hold `q=`, found within the default budget (`budget=` and
+        `seconds=` raise it): a page waits for its search, which reads nothing while nobody
+        searches."""
+        source = self._source(request)
+        progress = self._searched(source, request) if request.query.get("q") else None
+        hits = None
+        if progress is not None:
+            hits = tables.search(source.name, progress)
+        context = {
+            "redis": source.name,
+            "needle": request.query.get("q", ""),
+            "progress": progress,
+            "summary": search_summary(progress) if progress else "",
+            "hits": hits,
+            "live": False,
+        }
+        return self._page("search.html", request, context)
+
+    def _searched(self, source: RedisSource, request: Request) -> SearchProgress:
+        """Where a search of `request`'s query ended or stopped, run in the Redis's thread."""
+        try:
+            asked = SearchRequest(
+                request.query["q"],
+                regex=request.query.get("regex") == "1",
+                limit=_number(request.query.get("limit", "100"), 1, PAGE_LIMIT),
+                budget=_number(request.query.get("budget", "100000"), *SEARCH_BUDGETS),
+                seconds=_number(request.query.get("seconds", "10"), 1, int(SEARCH_SECONDS[1])),
+            )
+        except re.error as exc:
+            raise NotFound(f"not a regular expression: {exc}") from None
+
+        return source.run(lambda watch: watch.searched(asked), asked.seconds + self.timeout)
+
     def _queue(self, request: Request, queue: str) -> Response:
         source = self._source(request)
         system, state = _system_and_state(request)
@@ -330,6 +391,10 @@ class Dashboard:
             shown = [self._source(request)] if "redis" in request.query else self.sources.values()
             return _json([_overview_dict(self._seen(source)) for source in shown])
         source = self._source(request)
+        if path == "/search":
+            if not request.query.get("q"):
+                raise NotFound("a search needs q=TEXT")
+            return _json(self._searched(source, request).to_dict())
         if path.startswith("/queues/"):
             system, state = _system_and_state(request)
             queue = _queue_name(request, path.removeprefix("/queues/"))

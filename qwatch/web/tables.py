@@ -10,6 +10,7 @@ thousand rows a template's loop would cost more than the reading.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -17,7 +18,16 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
 
-from qwatch.model import CeleryMessage, FailedJob, ListedJob, QueueStats, Snapshot, WorkerStats
+from qwatch.model import (
+    CeleryMessage,
+    FailedJob,
+    ListedJob,
+    QueueStats,
+    SearchProgress,
+    Snapshot,
+    WorkerStats,
+    newest_first,
+)
 from qwatch.text import tables
 from qwatch.text.columns import ELLIPSIS, Column
 from qwatch.text.listing import CELERY_COLUMNS, COLUMNS, celery_cells, cells
@@ -221,6 +231,18 @@ def cron(snapshot: Snapshot) -> HtmlTable:
     now = snapshot.taken_at
     rows = [tables.cron_cells(cron, now, CLASSES) for cron in snapshot.cron_schedulers]
     return table(tables.CRON_COLUMNS, unlinked(rows))
+
+
+def search(redis: str, progress: SearchProgress) -> HtmlTable:
+    """What a search found, newest first, each job linked to its page."""
+    hits = newest_first(progress.hits)
+    systems = {hit.system for hit in hits}
+    now = time.time()
+    rows = [
+        (tables.search_cells(hit, now, systems, CLASSES), _job_links(redis, hit.id, "detail"))
+        for hit in hits
+    ]
+    return table(tables.SEARCH_COLUMNS, rows)
 
 
 FUNCTION_COLUMNS = (

@@ -266,3 +266,18 @@ def test_rq_3_rate_limits_and_cron_schedulers_have_their_tables(
     page = fetch(start_dashboard().url, "/").body
     assert "Rate limits" in page and ">k1<" in page
     assert "Cron schedulers" in page and "cron-1" in page
+
+
+def test_a_search_page_finds_a_job_by_its_arguments_and_its_json_the_same(
+    start_dashboard: StartDashboard, workload: dict[str, str]
+) -> None:
+    dashboard = start_dashboard()
+    page = fetch(dashboard.url, "/search?q=user1%40example")
+    assert page.status == 200 and "everything searched" in page.body
+    assert "send_email" in page.body and "data-refresh" not in page.body
+    data = json.loads(fetch(dashboard.url, "/api/search?q=window.pwned").body)
+    assert [hit["id"] for hit in data["hits"]] == [workload["hostile_job"]]
+    hostile = fetch(dashboard.url, "/search?q=window.pwned").body
+    assert HOSTILE not in hostile and workload["hostile_job"] in hostile
+    assert fetch(dashboard.url, "/search?q=(&regex=1").status == 404
+    assert fetch(dashboard.url, "/api/search").status == 404
