@@ -185,8 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         parents=[_connection_options(several=True), systems],
-        help="run the Prometheus exporter",
-        description="Serve Prometheus metrics of one or more Redis at /metrics. Reads only.",
+        help="run the Prometheus exporter and the web dashboard",
+        description="Serve Prometheus metrics of one or more Redis at /metrics, and a web"
+        " dashboard of their queues, workers and failures at /. Reads only, unless"
+        " --web-actions lets the dashboard requeue, delete and empty.",
     )
     _serve_options(serve)
     serve.set_defaults(command=run_serve)
