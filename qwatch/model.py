@@ -581,6 +581,15 @@ class SearchRequest:
         text = self.text if self.regex else re.escape(self.text)
         object.__setattr__(self, "pattern", re.compile(text, re.IGNORECASE))
 
+    def stop_reason(self, scanned: int, found: int, late: bool) -> str | None:
+        """Why a search that examined `scanned` entries and found `found` jobs stops now
+        (`limit`, `budget`, `time` when `late`), or None: every source stops alike."""
+        if found >= self.limit:
+            return "limit"
+        if scanned >= self.budget:
+            return "budget"
+        return "time" if late else None
+
     def matches(self, *fields: str | None) -> bool:
         """Whether any field holds the text (each read up to `SEARCHED_CHARACTERS`)."""
         return any(

@@ -54,7 +54,7 @@ def search(
         for state in wanted:
             offset: int | None = 0
             while offset is not None:
-                stopped = _stop(request, scanned, len(hits), clock() - started >= seconds)
+                stopped = request.stop_reason(scanned, len(hits), clock() - started >= seconds)
                 if stopped:
                     shown = tuple(hits[: request.limit])
                     yield SearchProgress(request, shown, scanned, total, False, stopped)
@@ -66,14 +66,6 @@ def search(
                 offset = page.next_offset
                 yield SearchProgress(request, tuple(hits[: request.limit]), scanned, total, False)
     yield SearchProgress(request, tuple(hits[: request.limit]), scanned, total, True)
-
-
-def _stop(request: SearchRequest, scanned: int, found: int, late: bool) -> str | None:
-    if found >= request.limit:
-        return "limit"
-    if scanned >= request.budget:
-        return "budget"
-    return "time" if late else None
 
 
 def _failed(request: SearchRequest, failure: CeleryFailure) -> bool:

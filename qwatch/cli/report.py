@@ -12,7 +12,6 @@ from rich.table import Table
 from rich.text import Text
 
 from qwatch.model import (
-    RQ,
     CeleryPage,
     FailedJob,
     JobDetail,
@@ -24,7 +23,7 @@ from qwatch.model import (
 from qwatch.text.attempts import attempts_table
 from qwatch.text.columns import GAP, Column, fit, fitted, measure
 from qwatch.text.formatting import duration, plural
-from qwatch.text.headline import empty_hint, headline
+from qwatch.text.headline import empty_hint, headline, unscheduled_queues
 from qwatch.text.listing import CELERY_COLUMNS, COLUMNS, celery_cells, cells, detail_rows, summary
 from qwatch.text.printable import printable, printable_lines
 from qwatch.text.tables import (
@@ -153,15 +152,6 @@ def _cell_text(cell: Cell) -> Text:
     if isinstance(cell, Sortable):
         return Text(cell.text, style=cell.style)  # built printable by text/tables.py
     return _text(cell) if isinstance(cell, str) else _text(cell.plain, cell.style)
-
-
-def unscheduled_queues(snapshot: Snapshot) -> list[str]:
-    """RQ queues with scheduled jobs that no scheduler will move when they are due."""
-    return [
-        queue.name
-        for queue in snapshot.queues
-        if queue.system == RQ and queue.scheduled and queue.scheduler is None
-    ]
 
 
 def _queues(snapshot: Snapshot, width: int) -> RenderableType:

@@ -70,7 +70,7 @@ def search(
     scanned = 0
     skips = Skips()
     while windows:
-        stopped = _stop(request, scanned, len(hits), clock() - started)
+        stopped = request.stop_reason(scanned, len(hits), clock() - started >= request.seconds)
         if stopped:
             yield SearchProgress(request, tuple(hits), scanned, total, False, stopped)
             return
@@ -95,16 +95,6 @@ def _windows(client: redis.Redis, request: SearchRequest, keys: RQKeys) -> list[
         for (queue, state), reply in zip(pairs, lengths)
         if (count := as_int(reply) or 0) > 0
     ]
-
-
-def _stop(request: SearchRequest, scanned: int, found: int, elapsed: float) -> str | None:
-    if found >= request.limit:
-        return "limit"
-    if scanned >= request.budget:
-        return "budget"
-    if elapsed >= request.seconds:
-        return "time"
-    return None
 
 
 def _take(windows: deque[Window], room: int) -> list[Window]:

@@ -58,11 +58,7 @@ def problems(snapshot: Snapshot, untracked: tuple[tuple[str, int], ...] = ()) ->
     stuck = [queue.name for queue in snapshot.queues if queue.queued and queue.workers == 0]
     if stuck:
         lines.append(f"jobs wait and no worker listens: {_names(stuck)}")
-    unscheduled = [
-        queue.name
-        for queue in snapshot.queues
-        if queue.system == RQ and queue.scheduled and queue.scheduler is None
-    ]
+    unscheduled = unscheduled_queues(snapshot)
     if unscheduled:
         lines.append(
             f"scheduled jobs wait in {_names(unscheduled)} but no RQ scheduler runs for them"
@@ -73,6 +69,15 @@ def problems(snapshot: Snapshot, untracked: tuple[tuple[str, int], ...] = ()) ->
     if snapshot.suspended:
         lines.append("RQ is suspended (rq suspend): workers take no jobs")
     return lines
+
+
+def unscheduled_queues(snapshot: Snapshot) -> list[str]:
+    """RQ queues with scheduled jobs that no scheduler will move when they are due."""
+    return [
+        queue.name
+        for queue in snapshot.queues
+        if queue.system == RQ and queue.scheduled and queue.scheduler is None
+    ]
 
 
 def _names(names: Sequence[str], shown: int = 5) -> str:

@@ -291,6 +291,11 @@ def search_cells(
     )
 
 
+def rate(value: float | None) -> Sortable:
+    """Jobs a second, one decimal; `-` when not known yet."""
+    return Sortable(value if value is not None else -1.0, "-" if value is None else f"{value:.1f}")
+
+
 def count(value: int | None, style: str = "") -> Sortable:
     return Sortable(-1 if value is None else value, "-" if value is None else str(value), style)
 

@@ -18,7 +18,7 @@ from qwatch.text.columns import Column
 from qwatch.text.printable import printable
 from qwatch.text.recent import FunctionRecent
 from qwatch.text.row_keys import key_of, row_key
-from qwatch.text.tables import PLAIN, Palette, Sortable, count, seconds
+from qwatch.text.tables import PLAIN, Palette, Sortable, count, rate, seconds
 from qwatch.text.trends import HISTORY, QueueTrend, sparkline
 from qwatch.tui.feed import Update
 
@@ -72,8 +72,8 @@ def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Ro
 
 def _trend_cells(trend: QueueTrend | None, palette: Palette) -> tuple[Cell, ...]:
     return (
-        _rate(trend.in_per_second if trend else None),
-        _rate(trend.out_per_second if trend else None),
+        rate(trend.in_per_second if trend else None),
+        rate(trend.out_per_second if trend else None),
         _backlog(trend, palette),
     )
 
@@ -176,10 +176,6 @@ def sort_key(cell: object) -> tuple[int, float | str]:
         return (0, float(plain))
     except ValueError:
         return (1, plain.lower())
-
-
-def _rate(value: float | None) -> Sortable:
-    return Sortable(value if value is not None else -1.0, "-" if value is None else f"{value:.1f}")
 
 
 def _backlog(trend: QueueTrend | None, palette: Palette) -> Sortable:

@@ -220,6 +220,10 @@ class Dashboard:
             raise NotFound(f"no Redis named {name!r}")
         return source
 
+    def _shown(self, request: Request) -> list[RedisSource]:
+        """The Redis an overview shows: the one `redis=` names, else every one."""
+        return [self._source(request)] if "redis" in request.query else [*self.sources.values()]
+
     def _run(self, source: RedisSource, read: Callable[[Watch], T]) -> T:
         return source.run(read, self.timeout)
 
@@ -227,8 +231,7 @@ class Dashboard:
         """Drawn once per reading and shared by every page that asks meanwhile: at a thousand
         queues drawing costs more than serving, and twenty browsers must not draw it twenty
         times. The age on it is kept current by the page's script."""
-        shown = [self._source(request)] if "redis" in request.query else self.sources.values()
-        seens = [self._seen(source) for source in shown]
+        seens = [self._seen(source) for source in self._shown(request)]
         key = (
             request.fragment,
             request.query.get("redis"),
@@ -388,8 +391,7 @@ class Dashboard:
 
     def _api(self, request: Request, path: str) -> Response:
         if path == "/overview":
-            shown = [self._source(request)] if "redis" in request.query else self.sources.values()
-            return _json([_overview_dict(self._seen(source)) for source in shown])
+            return _json([_overview_dict(self._seen(s)) for s in self._shown(request)])
         source = self._source(request)
         if path == "/search":
             if not request.query.get("q"):

@@ -155,12 +155,11 @@ def _key(queue: QueueStats) -> str:
     return f"{queue.system}:{queue.name}"
 
 
-def _trend(trend: QueueTrend | None) -> tuple[str, str, str]:
+def _trend(trend: QueueTrend | None) -> tuple[object, object, str]:
     if trend is None:
         return "-", "-", ""
-    rates = (trend.in_per_second, trend.out_per_second)
-    shown = ["-" if rate is None else f"{rate:.1f}" for rate in rates]
-    return shown[0], shown[1], sparkline(trend.backlog) if trend.backlog else ""
+    backlog = sparkline(trend.backlog) if trend.backlog else ""
+    return tables.rate(trend.in_per_second), tables.rate(trend.out_per_second), backlog
 
 
 def workers(workers: Sequence[WorkerStats]) -> HtmlTable:
