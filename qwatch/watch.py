@@ -82,9 +82,9 @@ CELERY_STATES = celery_jobs.STATES
 """The states of a Celery queue `jobs` lists."""
 CELERY_SEARCH_LIMIT = celery_jobs.SEARCH_LIMIT
 CLEARABLE = actions.CLEARABLE
+"""The registries of an RQ queue a person may empty."""
 SEARCHED_STATES = tuple(dict.fromkeys((*rq_search.ORDER, *celery_search.STATES)))
 """The states a search may be told to keep to."""
-"""The registries of an RQ queue a person may empty."""
 RQ_PREFIX, RQ_PREFIX_VARIABLE = DEFAULT_PREFIX, PREFIX_VARIABLE
 """RQ's key prefix, and the environment variable RQ 3.0 reads it from."""
 

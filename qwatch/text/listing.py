@@ -4,6 +4,7 @@ in `qwatch jobs`, `qwatch job` and `qwatch top`."""
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
 from qwatch import job_states
 from qwatch.limits import SCAN_WINDOW
@@ -263,21 +264,26 @@ def _span(start: float | None, end: float | None) -> str:
     return duration(max(0.0, end - start)) if start is not None and end is not None else "-"
 
 
-def search_summary(progress: SearchProgress) -> str:
+FLAG_HINTS = {
+    "limit": "the --limit",
+    "budget": "--budget searches further",
+    "time": "--seconds searches longer",
+}
+"""How the command line says a search that stopped early goes further."""
+
+
+def search_summary(progress: SearchProgress, hints: Mapping[str, str] = FLAG_HINTS) -> str:
     """How many jobs were found in how much, and, when the search stopped before the end,
-    why and how to go further."""
+    why and how to go further (`hints`, per reason: each face has its own way)."""
     request = progress.request
     found = plural(len(progress.hits), "job")
     where = f"{progress.scanned:,} of {progress.total:,} entries"
     if progress.done:
         return f"found {found} in {where}: everything searched"
     if progress.stopped == "limit":
-        return f"found {found} in {where}, the --limit; more may match"
+        return f"found {found} in {where}, {hints['limit']}; more may match"
     if progress.stopped == "budget":
-        return f"found {found} in {where}: stopped at the budget (--budget searches further)"
+        return f"found {found} in {where}: stopped at the budget ({hints['budget']})"
     if progress.stopped == "time":
-        return (
-            f"found {found} in {where}: stopped after {request.seconds:g}s"
-            " (--seconds searches longer)"
-        )
+        return f"found {found} in {where}: stopped after {request.seconds:g}s ({hints['time']})"
     return f"found {found} so far in {where}, searching…"

@@ -43,6 +43,7 @@ from qwatch.tui.keymap import KEYS, ON_VIEW, PALETTE, WRITES
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
 from qwatch.tui.notes import celery_notes, rq_notes
 from qwatch.tui.prepared import prepare
+from qwatch.tui.search import SearchScreen
 from qwatch.tui.widgets.live_table import LiveTable
 from qwatch.watch import CLEARABLE, Watch
 
@@ -71,6 +72,9 @@ reference counting frees; with Python's default thresholds the cycle
 collector would also rescan every row on screen, from whichever thread
 allocates, the UI thread included: pauses of a tenth of a second at a
 thousand workers. Cycles are still collected, just less often."""
+
+COVERING = (JobBrowser, SearchScreen)
+"""Screens with keys of their own, under which the queue screen's keys do nothing."""
 
 RowsOf = Callable[[Update, str, Palette], rows.Rows]
 
@@ -378,9 +382,9 @@ class QwatchApp(App[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in WRITES and self.read_only:
             return False
-        browsing = any(isinstance(screen, JobBrowser) for screen in self.screen_stack)
-        if browsing and action != "quit":
-            return False  # the browser has its own keys; the queue screen's are hidden under it
+        covered = any(isinstance(screen, COVERING) for screen in self.screen_stack)
+        if covered and action != "quit":
+            return False  # the browser and the search have their own keys, the queues' are hidden
         if action == "show":
             return parameters != (self.view,)
         view = ON_VIEW.get(action)
@@ -410,8 +414,17 @@ class QwatchApp(App[None]):
                 )
                 if count
             )
-            browser = JobBrowser(queue, self.feed.page, self.load_job, self.interval, holding)
+            browser = JobBrowser(
+                queue, self.feed.page, self.load_job, self.interval, holding, self.open_search
+            )
             self.push_screen(browser)
+
+    def action_search(self) -> None:
+        self.open_search()
+
+    def open_search(self, queues: tuple[str, ...] = ()) -> None:
+        """The search screen, over `queues` (none: every queue)."""
+        self.push_screen(SearchScreen(self.feed.search, self.load_job, self.palette, queues))
 
     def _queue(self, key: str) -> QueueStats | None:
         """The latest reading of the queue with this key, if it is still there."""

@@ -34,6 +34,7 @@ PAGE_SIZE = 100
 """Jobs a page reads: a screenful or two, far under `browse.MAX_LIMIT`."""
 ReadPage = Callable[[PageRequest], JobPage]
 Inspect = Callable[[str], object]
+Search = Callable[[tuple[str, ...]], object]
 
 
 def page_rows(page: JobPage) -> Rows:
@@ -57,6 +58,7 @@ class JobBrowser(Screen[None]):
         Binding("p", "page(-1)", "previous"),
         Binding("slash", "filter('text')", "filter", key_display="/"),
         Binding("f", "filter('function')", "function"),
+        Binding("S", "search", "find", key_display="S"),
         Binding("enter", "inspect", "inspect", show=False),
         Binding("escape", "back", "back", key_display="esc"),
         Binding("question_mark", "help", "help", key_display="?"),
@@ -69,10 +71,13 @@ class JobBrowser(Screen[None]):
         inspect: Inspect,
         interval: float,
         holding: frozenset[str] = frozenset(),
+        search: Search | None = None,
     ) -> None:
-        """`holding`: the optional states the queue has jobs in."""
+        """`holding`: the optional states the queue has jobs in; `search` opens the search
+        screen over the queues it is given."""
         super().__init__()
         self.holding = holding
+        self.search = search
         self.request = PageRequest(queue, job_states.QUEUED, limit=PAGE_SIZE)
         self.read = read
         self.inspect_job = inspect
@@ -200,6 +205,11 @@ class JobBrowser(Screen[None]):
         field.disabled = True
         self._table().focus()
 
+    def action_search(self) -> None:
+        """Search every state of this queue, whole: a filter reads one page's window."""
+        if self.search is not None:
+            self.search((self.request.queue,))
+
     def action_back(self) -> None:
         request = self.request
         if self.query_one("#browser-filter", Input).has_class("-shown"):
@@ -218,6 +228,7 @@ class JobBrowser(Screen[None]):
             ("/", "filter by text: id, call, worker, result, exception"),
             ("f", "filter by function"),
             ("", "a filter searches 1,000 entries a page and says which"),
+            ("S", "search the whole queue, every state"),
             ("enter", "inspect the job"),
             ("esc", "clear the filter, then back to the queues"),
             ("q", "quit qwatch"),

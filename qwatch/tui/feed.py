@@ -9,7 +9,7 @@ refresh takes what was found since the last one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,7 +17,17 @@ import redis
 
 from qwatch import Target
 from qwatch.errors import translated_errors
-from qwatch.model import RQ, FailedJob, FunctionCounts, JobDetail, JobPage, PageRequest, Snapshot
+from qwatch.model import (
+    RQ,
+    FailedJob,
+    FunctionCounts,
+    JobDetail,
+    JobPage,
+    PageRequest,
+    SearchProgress,
+    SearchRequest,
+    Snapshot,
+)
 from qwatch.text.recent import FunctionRecent, RecentCompletions
 from qwatch.text.trends import QueueTrend, Trends
 from qwatch.watch import TRACK_INTERVAL, Watch
@@ -56,6 +66,8 @@ class Source(Protocol):
     def job(self, job_id: str) -> JobDetail | None: ...
 
     def page(self, request: PageRequest) -> JobPage: ...
+
+    def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]: ...
 
     def act(self, action: Action) -> str: ...
 
@@ -112,6 +124,11 @@ class Feed:
         """One page of the job browser: two round trips, whatever the registry's size."""
         with translated_errors(self.target):
             return self.watch.page(request)
+
+    def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]:
+        """A search's progress, a batch at a time; closing the iterator stops it."""
+        with translated_errors(self.target):
+            yield from self.watch.search(request)
 
     def act(self, action: Action) -> str:
         """Run one of `Watch`'s actions on this Redis; its message says what it did."""

@@ -58,6 +58,12 @@ T = TypeVar("T")
 PAGE_SIZE = 50
 MAX_DRAWN = 16
 """Overviews kept drawn: one per Redis picked and per whole-or-fragment, for the last readings."""
+SEARCH_HINTS = {
+    "limit": "the limit",
+    "budget": "search further below",
+    "time": "search further below",
+}
+"""How a search page says a search that stopped early goes further."""
 STATIC = {
     "qwatch.css": "text/css; charset=utf-8",
     "qwatch.js": "text/javascript; charset=utf-8",
@@ -303,7 +309,8 @@ class Dashboard:
             "redis": source.name,
             "needle": request.query.get("q", ""),
             "progress": progress,
-            "summary": search_summary(progress) if progress else "",
+            "summary": search_summary(progress, SEARCH_HINTS) if progress else "",
+            "further": _further(progress) if progress else None,
             "hits": hits,
             "live": False,
         }
@@ -506,6 +513,23 @@ def _offset(request: Request) -> int:
 
 def _limit(request: Request) -> int:
     return _number(request.query.get("limit", str(PAGE_SIZE)), 1, 500)
+
+
+def _further(progress: SearchProgress) -> dict[str, str] | None:
+    """The query of the same search with ten times its budget and time, when it stopped at
+    either and the limits leave room."""
+    request = progress.request
+    budget = min(request.budget * 10, SEARCH_BUDGETS[1])
+    seconds = min(int(request.seconds * 10), int(SEARCH_SECONDS[1]))
+    if progress.stopped not in ("budget", "time") or budget == request.budget:
+        return None
+    return {
+        "q": request.text,
+        "regex": "1" if request.regex else "",
+        "limit": str(request.limit),
+        "budget": str(budget),
+        "seconds": str(seconds),
+    }
 
 
 def _number(text: str, least: int, most: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import replace
 
 from qwatch.errors import QwatchError
@@ -21,6 +22,9 @@ from qwatch.model import (
     PageRequest,
     QueueStats,
     RedisInfo,
+    SearchHit,
+    SearchProgress,
+    SearchRequest,
     Snapshot,
     WorkerStats,
 )
@@ -193,6 +197,21 @@ LISTED = tuple(
     )
     for i in range(3)
 )  # fmt: skip
+HITS = (
+    SearchHit(
+        id=JOB.id, queue="crawl", state="failed", function=JOB.function, at=None,
+        worker="c070d972.13", detail="requests.exceptions.Timeout: https://shop.example/item/42",
+        system=RQ,
+    ),
+    *(
+        SearchHit(
+            id=job.id, queue="crawl", state="finished", function=job.function, at=None,
+            worker=job.worker, detail=job.result, system=RQ,
+        )
+        for job in LISTED
+    ),
+)  # fmt: skip
+"""What searching the frozen data finds: no time, so that the pictures stay the same."""
 
 
 class FrozenFeed:
@@ -215,6 +234,10 @@ class FrozenFeed:
     def page(self, request: PageRequest) -> JobPage:
         jobs = tuple(replace(job, position=request.offset + i) for i, job in enumerate(LISTED))
         return JobPage(request, True, 1234, jobs, 3, request.offset + 3, NOW, system=RQ)
+
+    def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]:
+        hits = tuple(hit for hit in HITS if request.matches(hit.id, hit.function, hit.detail))
+        yield SearchProgress(request, hits, 1234, 1234, True)
 
     def act(self, action: Action) -> str:
         raise QwatchError("frozen data: nothing to change")

@@ -30,6 +30,7 @@ SCREENS = {
     "job_browser": ("j",),
     "job_browser_finished": ("j", "5"),
     "job_browser_help": ("j", "question_mark"),
+    "search": ("3", "S", *"crawl", "enter"),
 }
 MIXED_SIZES = ("80x24", "120x40")
 MIXED_SCREENS = {

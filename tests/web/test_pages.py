@@ -281,3 +281,6 @@ def test_a_search_page_finds_a_job_by_its_arguments_and_its_json_the_same(
     assert HOSTILE not in hostile and workload["hostile_job"] in hostile
     assert fetch(dashboard.url, "/search?q=(&regex=1").status == 404
     assert fetch(dashboard.url, "/api/search").status == 404
+    cut = fetch(dashboard.url, "/search?q=nothing&budget=2").body
+    assert "stopped at the budget (search further below)" in cut
+    assert "budget=20&amp;seconds=100" in cut and "Search further: 20 entries" in cut
