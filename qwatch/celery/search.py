@@ -87,7 +87,7 @@ def _holds(request: SearchRequest, message: CeleryMessage) -> bool:
 def _failure_hit(failure: CeleryFailure) -> SearchHit:
     return SearchHit(
         id=failure.id,
-        queue=failure.queue,
+        queue=failure.queue or "-",
         state=job_states.FAILED,
         function=failure.name or "?",
         at=failure.failed_at,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import redis
@@ -23,9 +24,11 @@ import redis
 from qwatch import job_states
 from qwatch.limits import SEARCH_BATCH
 from qwatch.model import RQ, ListedJob, SearchHit, SearchProgress, SearchRequest
+from qwatch.pickle.decode import call_name
 from qwatch.rq import job_fields
 from qwatch.rq.browse import (
     FIELDS,
+    RESULT_LIMIT,
     WITH_RESULTS,
     built_job,
     length_command,
@@ -35,10 +38,10 @@ from qwatch.rq.browse import (
 from qwatch.rq.jobs import traceback_of
 from qwatch.rq.keys import RQKeys
 from qwatch.rq.reader import queue_names
-from qwatch.rq.results import latest_command
+from qwatch.rq.results import latest_command, result_fields, return_value
 from qwatch.wire import batch
 from qwatch.wire.batch import Command
-from qwatch.wire.replies import as_int, as_list, as_text, check_allowed
+from qwatch.wire.replies import as_int, as_list, as_name, as_text, check_allowed
 from qwatch.wire.skips import Skips
 
 ORDER = (
@@ -138,19 +141,33 @@ def _read(
     for queue, state, position, job_id, score in entries:
         fields = dict(zip(FIELDS, as_list(next(replies))))
         latest = next(replies) if state in WITH_RESULTS else None
+        found = skips.build("job", job_id, partial(_found, request, job_id, state, fields, latest))
+        if found is False:
+            continue
         job = built_job(skips, job_id, position, score, fields, latest, state)
-        if _found(request, job, fields, latest):
+        if found or request.matches(job.id, job.function):
             hits.append(_hit(queue, state, job))
     return hits
 
 
-def _found(request: SearchRequest, job: ListedJob, fields: dict[str, Any], latest: Any) -> bool:
+def _found(
+    request: SearchRequest, job_id: str, state: str, fields: dict[str, Any], latest: Any
+) -> bool:
     """Whether the text is in the job's id, call (its arguments as RQ wrote them), worker,
-    result, exception or traceback."""
+    result, exception or traceback: read from its fields, cheapest first, so that the jobs
+    that do not hold it (nearly all) cost no more than that."""
+    data = fields.get(job_fields.DATA)
+    function = call_name(data if isinstance(data, bytes) else None)
     description = as_text(fields.get(job_fields.DESCRIPTION))
-    traceback = traceback_of(fields, latest) if job.exception is not None else None
-    haystack = (job.id, job.function, description, job.worker, job.result, job.exception)
-    return request.matches(*haystack, traceback)
+    if request.matches(job_id, function, description, as_name(fields.get(job_fields.WORKER_NAME))):
+        return True
+    if state not in WITH_RESULTS:
+        return False
+    result = result_fields(latest)
+    worker = as_name(result.get(job_fields.RESULT_WORKER_NAME))
+    value = return_value(result, RESULT_LIMIT) if state == job_states.FINISHED else None
+    traceback = traceback_of(fields, latest) if state == job_states.FAILED else None
+    return request.matches(worker, value, traceback)
 
 
 def _hit(queue: str, state: str, job: ListedJob) -> SearchHit:

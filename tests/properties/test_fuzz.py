@@ -1,7 +1,7 @@
 """Random and malformed RQ state, written into the real Redis, read through every read path.
 
 For each state: the snapshot and its JSON, the failed list, every job it
-names, the completion tracker, one `/metrics` reading through the exporter's
+names, a search, the completion tracker, one `/metrics` reading through the exporter's
 collector and one `qwatch top` poll (each after a first reading of the empty
 Redis, as a running exporter or `top` meets data that appears), the rows
 built from the poll, the reports
@@ -29,10 +29,12 @@ from hypothesis import given, settings
 from rich.console import Console, RenderableType
 
 from harness.redis_server import RedisServer
+from qwatch.cli.report import search_report
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import TextFormat
 from qwatch.exporter.metrics import UP
-from qwatch.limits import NAME_LIMIT
+from qwatch.limits import NAME_LIMIT, SEARCH_BATCH
+from qwatch.model import RQ, SearchRequest
 from qwatch.pickle import decode
 from qwatch.rq.completions import CompletionTracker
 from qwatch.rq.jobs import read_failed, read_job
@@ -40,11 +42,15 @@ from qwatch.rq.reader import read_snapshot
 from qwatch.tui import rows
 from qwatch.tui.feed import Feed
 from qwatch.tui.inspector import Inspector
+from qwatch.watch import Watch
 from qwatch.wire import batch
 from qwatch.wire.connection import Target, connect
 from tests.properties.hostile_rq import CANARY, State, rq_states
 
 T = TypeVar("T")
+SEARCH = SearchRequest("e", budget=2 * SEARCH_BATCH)
+"""A search that matches much of what a state holds, within two batches: the queues' names,
+their lengths, then two round trips a batch."""
 
 FIELD_LIMIT = 21_000
 """Characters of any one field a read path returns: the longest is a traceback cut to 20,000."""
@@ -60,6 +66,7 @@ ROUND_TRIPS = {
     "tracker": 2 * TRACKER_POLL,
     "scrape": 3 + 2 + 2,
     "top poll": 3 + 2 + 3 + 2,
+    "search": 2 + 2 * 2,
 }
 """The most round trips each read path may take, whatever the state."""
 
@@ -181,7 +188,9 @@ def read_everything(reads: Reads, state: State, running: Running) -> tuple[list[
         for build in (rows.queue_rows, rows.worker_rows, rows.host_rows, rows.failed_rows)
     ] + [rows.function_rows(update)]
     table_text = [str(cell) for found in cells for row in found.values() for cell in row]
-    outputs = [snapshot, failed, jobs, completions, update, table_text]
+    searched = reads.counted("search", lambda: Watch(client, RQ).searched(SEARCH))
+    shown.append(search_report(searched))
+    outputs = [snapshot, failed, jobs, completions, update, table_text, searched.hits]
     return outputs, rendered(*shown) + len(exposition)
 
 

@@ -4,6 +4,8 @@ it costs Redis."""
 from __future__ import annotations
 
 import json
+import pickle
+import zlib
 
 import redis
 from rq import Queue
@@ -11,10 +13,12 @@ from rq import Queue
 from harness import tasks
 from harness.workers import run_burst
 from harness.workload import bulk_jobs
-from qwatch.limits import SEARCH_BATCH
+from qwatch.limits import FUNCTION_LIMIT, SEARCH_BATCH, SEARCHED_CHARACTERS
 from qwatch.model import SearchRequest
+from qwatch.pickle import decode
 from qwatch.watch import Watch
 from tests.cli.test_cli import run_cli
+from tests.properties.hostile_rq import BOMBS, ZLIB_BOMB
 from tests.rq.test_browse import CommandCount
 
 
@@ -81,3 +85,37 @@ def test_the_command_prints_newest_first_and_says_when_it_stopped(
     assert data["done"] and {hit["state"] for hit in data["hits"]} == {"queued", "finished"}
     bad = run_cli("search", "(", "--regex", "--url", url)
     assert bad.returncode == 2 and "not a regular expression" in bad.stderr
+
+
+def test_hostile_jobs_cost_their_budget_and_a_placeholder_never_a_hang(
+    client: redis.Redis,
+) -> None:
+    queue = Queue("hostile", connection=client)
+    normal = queue.enqueue(tasks.send_email, "customer-4711@example.com", "receipt")
+    ten_mb = 10 << 20
+    hostile = {
+        "bomb-laughs": zlib.compress(BOMBS[0]),
+        "bomb-zlib": ZLIB_BOMB,
+        "bomb-10mb-raw": b"\x80\x05" + b"\xff" * ten_mb,
+        "bomb-10mb-args": zlib.compress(pickle.dumps(("f", None, ("4711" * (ten_mb // 4),), {}))),
+    }
+    for job_id, data in hostile.items():
+        client.hset(f"rq:job:{job_id}", mapping={"data": data, "status": "queued"})
+        client.rpush("rq:queue:hostile", job_id)
+    late = "x" * max(ten_mb, SEARCHED_CHARACTERS) + " customer 4711"
+    client.hset("rq:job:bomb-long", mapping={"description": late, "status": "queued"})
+    client.rpush("rq:queue:hostile", "bomb-long")
+    watch = Watch(client)
+    before = decode.work_done()
+    found = watch.searched(SearchRequest("4711"))
+    assert found.done and found.scanned == 1 + len(hostile) + 1
+    assert [hit.id for hit in found.hits] == [normal.id]  # nothing past the characters searched
+    bombs = {hit.id: hit.function for hit in watch.searched(SearchRequest("bomb-")).hits}
+    assert set(bombs) == {*hostile, "bomb-long"}
+    assert bombs["bomb-zlib"] == bombs["bomb-10mb-raw"] == bombs["bomb-10mb-args"]
+    too_big = f"<undecodable job data: larger than {decode.MAX_PICKLE_BYTES} bytes>"
+    assert bombs["bomb-zlib"] == too_big
+    assert bombs["bomb-laughs"].startswith("<unexpected job data: [[[[")
+    assert all(len(name) <= FUNCTION_LIMIT + 40 for name in bombs.values()), "cut, with a note"
+    assert decode.work_done().most_steps <= decode.MAX_STEPS
+    assert decode.work_done().steps - before.steps <= 20 * decode.MAX_STEPS
