@@ -1,6 +1,6 @@
 """The records every face shows: a sample of one Redis, jobs, failures, pages, completions.
 
-Sources fill them (`qwatch.rq`, `qwatch.celery`); faces read them through
+Sources fill them (`qwatch.rq`, `qwatch.celery`, `qwatch.dramatiq`); faces read them through
 `qwatch.watch`. Each record says whose it is in `system`, given by the source
 that made it, never assumed. Times are seconds since the epoch as floats;
 ages are seconds. A value the system did not record, recorded out of any
@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 from qwatch.limits import SCAN_WINDOW, SEARCHED_CHARACTERS
 
-RQ, CELERY = "rq", "celery"
-SYSTEMS = (RQ, CELERY)
+RQ, CELERY, DRAMATIQ = "rq", "celery", "dramatiq"
+SYSTEMS = (RQ, CELERY, DRAMATIQ)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,15 @@
-"""One Redis watched for RQ, Celery or both: the boundary every face reads through.
+"""One Redis watched for RQ, Celery, Dramatiq or several: the boundary every face reads through.
 
-`--system rq|celery|auto` picks the readers. `auto` looks for each system's
-keys (one EXISTS each, never a SCAN) when the watch starts and, while it has
-not found both, again every `DETECT_SECONDS`, so workers that register after
-qwatch starts, or a Celery app deployed next to RQ later, are soon picked up;
-a Redis that holds neither is read as RQ, whose empty reading says how to
-find it. Both readers fill the same `Snapshot`, merged here.
+`--system rq|celery|dramatiq|auto` picks the readers. `auto` looks for each
+system's keys (one EXISTS each, never a SCAN) when the watch starts and,
+while it has not found them all, again every `DETECT_SECONDS`, so workers
+that register after qwatch starts, or a Celery app deployed next to RQ
+later, are soon picked up; a Redis that holds none is read as RQ, whose
+empty reading says how to find it. The readers fill the same `Snapshot`,
+merged here.
 
-Celery's queues are found by `discover_queues`, the one SCAN qwatch issues,
-when Celery is first found and every `DISCOVER_SECONDS`, never per sample. Its workers
+Celery's and Dramatiq's queues are found by a SCAN (`wire.scan`), when the
+system is first found and every `DISCOVER_SECONDS`, never per sample. Celery's workers
 and finished tasks are seen only through events, so watching Celery starts a
 listener thread that stays subscribed for the life of the watch.
 """
@@ -31,8 +32,18 @@ from qwatch.celery.broker import CeleryReading, celery_present, discover_queues,
 from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
 from qwatch.celery.failures import failed_row
 from qwatch.celery.layout import CeleryLayout
+from qwatch.dramatiq.broker import (
+    NOTHING_FOUND,
+    Discovered,
+    DramatiqReading,
+    discover,
+    dramatiq_present,
+    read_dramatiq,
+)
+from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.model import (
     CELERY,
+    DRAMATIQ,
     RQ,
     CeleryPage,
     Completion,
@@ -66,11 +77,11 @@ from qwatch.wire import batch
 from qwatch.wire.replies import as_int, check_allowed
 
 AUTO = "auto"
-CHOICES = (AUTO, RQ, CELERY)
+CHOICES = (AUTO, RQ, CELERY, DRAMATIQ)
 DETECT_SECONDS = 10.0
 """How often `auto` looks again for a system it has not found: one EXISTS."""
 DISCOVER_SECONDS = 60.0
-"""How often Celery's queues are discovered again: a SCAN of the whole keyspace."""
+"""How often Celery's and Dramatiq's queues are discovered again: a SCAN of the keyspace."""
 
 TRACK_INTERVAL, TRACK_INTERVALS = DEFAULT_INTERVAL, (MIN_INTERVAL, MAX_INTERVAL)
 """Seconds between polls for RQ's finished and failed jobs: the default, and the range."""
@@ -85,6 +96,8 @@ CLEARABLE = actions.CLEARABLE
 """The registries of an RQ queue a person may empty."""
 SEARCHED_STATES = tuple(dict.fromkeys((*rq_search.ORDER, *celery_search.STATES)))
 """The states a search may be told to keep to."""
+DRAMATIQ_NAMESPACE = DramatiqLayout().namespace
+"""Dramatiq's RedisBroker namespace unless told otherwise."""
 RQ_PREFIX, RQ_PREFIX_VARIABLE = DEFAULT_PREFIX, PREFIX_VARIABLE
 """RQ's key prefix, and the environment variable RQ 3.0 reads it from."""
 
@@ -100,20 +113,24 @@ class Watch:
         *,
         listen: bool = True,
         rq_keys: RQKeys = DEFAULT_KEYS,
+        dramatiq: DramatiqLayout | None = None,
     ) -> None:
         """`listen`: start Celery's event listener when Celery is watched (one-shot readers
-        that only want the queues say False). `rq_keys`: RQ's keys under its prefix."""
+        that only want the queues say False). `rq_keys`: RQ's keys under its prefix;
+        `dramatiq`: Dramatiq's under its namespace."""
         if system not in CHOICES:
             raise ValueError(f"system must be one of {', '.join(CHOICES)}, not {system!r}")
         self.client = client
         self.system = system
         self.layout = layout or CeleryLayout()
         self.rq_keys = rq_keys
+        self.dramatiq = dramatiq or DramatiqLayout()
         self.listen = listen
         self.events: CeleryEvents | None = None
         self.following: Following | None = None
         self._systems: tuple[str, ...] = ()
         self._celery_queues: tuple[str, ...] = ()
+        self._dramatiq_found: Discovered = NOTHING_FOUND
         self._detect_at = self._discover_at = 0.0
         """When (time.monotonic) to look for the systems, and for Celery's queues, again."""
         self._lock = threading.Lock()
@@ -126,15 +143,23 @@ class Watch:
         *,
         rq_prefix: str,
         celery: Mapping[str, Any],
+        dramatiq_namespace: str = DRAMATIQ_NAMESPACE,
         listen: bool = True,
     ) -> Watch:
-        """A watch as a face's options ask: RQ's key prefix (see `checked_rq_prefix`) and Celery's
-        layout (`CeleryLayout`'s fields); ValueError saying what is wrong."""
+        """A watch as a face's options ask: RQ's key prefix (see `checked_rq_prefix`), Celery's
+        layout (`CeleryLayout`'s fields) and Dramatiq's namespace; ValueError saying what is
+        wrong."""
         try:
             layout = CeleryLayout(**celery)
         except ValueError as exc:
             raise ValueError(f"Celery options: {exc}") from None
-        return cls(client, system, layout, listen=listen, rq_keys=RQKeys(rq_prefix))
+        try:
+            dramatiq = DramatiqLayout(dramatiq_namespace)
+        except ValueError as exc:
+            raise ValueError(f"Dramatiq options: {exc}") from None
+        return cls(
+            client, system, layout, listen=listen, rq_keys=RQKeys(rq_prefix), dramatiq=dramatiq
+        )
 
     def systems(self) -> tuple[str, ...]:
         """The systems this watch reads; starts Celery's listener when Celery is found."""
@@ -142,17 +167,35 @@ class Watch:
             now = time.monotonic()
             if now >= self._detect_at:
                 self._detect(now)
-            if CELERY in self._systems and now >= self._discover_at:
-                self._celery_queues = discover_queues(self.client, self.layout)
+            if now >= self._discover_at and (CELERY in self._systems or DRAMATIQ in self._systems):
                 self._discover_at = now + DISCOVER_SECONDS
-                self._start_listening()
+                if CELERY in self._systems:
+                    self._celery_queues = discover_queues(self.client, self.layout)
+                    self._start_listening()
+                if DRAMATIQ in self._systems:
+                    self._dramatiq_found = discover(self.client, self.dramatiq)
             return self._systems
+
+    def _holds(self, system: str) -> bool:
+        """Whether this Redis holds the system's keys; keys an ACL hides are not there for
+        `auto` (a user given RQ's keys alone watches RQ alone)."""
+        try:
+            if system == CELERY:
+                return bool(self.layout.queues) or celery_present(self.client, self.layout)
+            if system == DRAMATIQ:
+                return dramatiq_present(self.client, self.dramatiq)
+            keys = self.rq_keys
+            (found,) = batch.run(self.client, [("EXISTS", keys.queues, keys.workers)])
+            check_allowed(found)
+        except redis.exceptions.NoPermissionError:
+            return False
+        return as_int(found) > 0
 
     def _detect(self, now: float) -> None:
         if self.system != AUTO:
             self._systems, self._detect_at = (self.system,), math.inf
             return
-        found = tuple(s for s in (RQ, CELERY) if _holds(self.client, s, self.layout, self.rq_keys))
+        found = tuple(s for s in CHOICES[1:] if self._holds(s))
         self._systems = found or (RQ,)
         self._detect_at = math.inf if len(found) == len(CHOICES) - 1 else now + DETECT_SECONDS
 
@@ -181,14 +224,17 @@ class Watch:
             )
         else:
             snapshot = _empty(now, self.client)
-        if CELERY not in systems:
-            return snapshot
-        reading = read_celery_queues(self.client, self.layout, self._celery_queues, now)
-        view = None
-        if self.events is not None:
-            self.events.remember_queues(reading.task_queues)
-            view = self.events.view(now)
-        return _merged(snapshot, reading, view)
+        if CELERY in systems:
+            reading = read_celery_queues(self.client, self.layout, self._celery_queues, now)
+            view = None
+            if self.events is not None:
+                self.events.remember_queues(reading.task_queues)
+                view = self.events.view(now)
+            snapshot = _merged(snapshot, reading, view)
+        if DRAMATIQ in systems:
+            dramatiq = read_dramatiq(self.client, self.dramatiq, self._dramatiq_found, now)
+            snapshot = _with_dramatiq(snapshot, dramatiq)
+        return snapshot
 
     def follow(
         self,
@@ -336,19 +382,6 @@ def checked_rq_prefix(given: str | None) -> str:
     return prefix_from() if given is None else checked_prefix(given)
 
 
-def _holds(client: redis.Redis, system: str, layout: CeleryLayout, rq_keys: RQKeys) -> bool:
-    """Whether this Redis holds the system's keys; keys an ACL hides are not there for
-    `auto` (a user given RQ's keys alone watches RQ alone)."""
-    try:
-        if system == CELERY:
-            return bool(layout.queues) or celery_present(client, layout)
-        (found,) = batch.run(client, [("EXISTS", rq_keys.queues, rq_keys.workers)])
-        check_allowed(found)
-    except redis.exceptions.NoPermissionError:
-        return False
-    return as_int(found) > 0
-
-
 def _empty(now: float, client: redis.Redis) -> Snapshot:
     """A snapshot without RQ: Redis's own figures only."""
     return Snapshot(
@@ -378,4 +411,14 @@ def _merged(snapshot: Snapshot, reading: CeleryReading, view: CeleryView | None)
         records_skipped=snapshot.records_skipped + skipped,
         notes=notes,
         **extra,
+    )
+
+
+def _with_dramatiq(snapshot: Snapshot, reading: DramatiqReading) -> Snapshot:
+    return replace(
+        snapshot,
+        queues=(*snapshot.queues, *reading.queues),
+        workers=(*snapshot.workers, *reading.workers),
+        records_skipped=snapshot.records_skipped + reading.records_skipped,
+        notes=(*snapshot.notes, *reading.notes),
     )

@@ -41,6 +41,7 @@ from qwatch.wire import batch
 from qwatch.wire.batch import Command, Packed
 from qwatch.wire.memory import ClientMemory
 from qwatch.wire.replies import as_float, as_list, as_pairs, as_strict_text, check_allowed
+from qwatch.wire.scan import scanned
 from qwatch.wire.skips import Skips
 from qwatch.wire.timestamps import LATEST
 
@@ -54,9 +55,6 @@ each gets its share (at least one), so a reading moves about a megabyte of messa
 whatever the number of queues (each queue's `head_read` says how many)."""
 RESERVED_LIMIT = 10_000
 """Unacked messages attributed to their queues; beyond, per-queue reserved counts are None."""
-SCAN_COUNT = 1000
-SCAN_ROUNDS = 1000
-"""SCAN calls of one discovery: a million keys examined at most."""
 UNREADABLE_TASK = "<unreadable message>"
 UNNAMED_TASK = "<no task name>"
 """Head tasks counted under these when a message is unreadable, or names no task (protocol 1)."""
@@ -80,31 +78,14 @@ class CeleryReading:
 def discover_queues(client: redis.Redis, layout: CeleryLayout) -> tuple[str, ...]:
     """Every queue a binding table names, with `layout.queues`, sorted.
 
-    This SCANs the whole keyspace (at most `SCAN_ROUNDS` calls): run it
+    This SCANs the whole keyspace (`wire.scan`): run it
     rarely, not at every reading. Tables may vanish between the SCAN and
     their reading (kombu 5.7 sweeps expired ones); kombu's own exchanges
     (remote control, replies, events) are left out.
     """
-    tables: list[Any] = []
-    cursor: Any = 0
-    for _ in range(SCAN_ROUNDS):
-        (reply,) = batch.run(
-            client, [("SCAN", cursor, "MATCH", layout.binding_pattern, "COUNT", SCAN_COUNT)]
-        )
-        check_allowed(reply)
-        found = as_list(reply)
-        if len(found) != 2:
-            break
-        cursor, keys = found
-        tables += as_list(keys)
-        if cursor in (b"0", 0):
-            break
-    else:
-        log.warning("queue discovery stopped after %d SCAN calls", SCAN_ROUNDS)
+    tables = scanned(client, layout.binding_pattern)
     exchanges = [
-        (key, exchange)
-        for key in dict.fromkeys(tables)
-        if (exchange := _exchange(layout, key)) is not None
+        (key, exchange) for key in tables if (exchange := _exchange(layout, key)) is not None
     ]
     members = batch.run(client, [("SMEMBERS", key) for key, _exchange in exchanges])
     check_allowed(*members)

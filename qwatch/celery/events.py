@@ -32,12 +32,13 @@ from typing import Any
 
 import redis
 
-from qwatch.celery.layout import events_channel, glob_escaped, results_channel
+from qwatch.celery.layout import events_channel, results_channel
 from qwatch.celery.published import StoredResult, Undecodable, decode_events, decode_result
 from qwatch.celery.state import CeleryFailure, CeleryState, by_newest
 from qwatch.errors import described, first_line
 from qwatch.limits import EVENT_BYTES
 from qwatch.model import CeleryWatch, Completion, WorkerStats
+from qwatch.wire.scan import glob_escaped
 
 __all__ = ["CeleryEvents", "CeleryFailure", "CeleryView", "events_channel", "results_channel"]
 

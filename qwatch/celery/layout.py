@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from qwatch.wire.scan import glob_escaped
+
 DEFAULT_SEP = "\x06\x16"
 DEFAULT_PRIORITY_STEPS = (0, 3, 6, 9)
 """kombu's `PRIORITY_STEPS`; 0 is the highest priority, consumed first."""
@@ -34,12 +36,6 @@ each worker's mailbox queue end in this."""
 REPLY_PREFIX = "reply."
 RESULT_KEY_PREFIX = "celery-task-meta-"
 """celery/backends/base.py `KeyValueStoreBackend.task_keyprefix`: a result's key and channel."""
-_GLOB_SPECIAL = "*?[]\\"
-
-
-def glob_escaped(text: str) -> str:
-    """`text` matched literally by a SCAN MATCH or PSUBSCRIBE pattern: a prefix may hold `*`."""
-    return "".join(f"\\{char}" if char in _GLOB_SPECIAL else char for char in text)
 
 
 def is_kombu_exchange(exchange: str) -> bool:

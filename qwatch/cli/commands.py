@@ -38,6 +38,7 @@ from qwatch.watch import (
     CELERY_SEARCH_LIMIT,
     CELERY_STATES,
     CHOICES,
+    DRAMATIQ_NAMESPACE,
     LISTED_STATES,
     RQ_PREFIX,
     RQ_PREFIX_VARIABLE,
@@ -480,13 +481,13 @@ def _connection_options(several: bool = False) -> _Parser:
 
 def _system_options() -> _Parser:
     options = _Parser(add_help=False)
-    group = options.add_argument_group("systems: RQ, Celery or both on one Redis")
+    group = options.add_argument_group("systems: RQ, Celery, Dramatiq or several on one Redis")
     group.add_argument(
         "--system",
         choices=CHOICES,
         default=AUTO,
-        help="what to watch; auto looks for RQ's and Celery's keys and watches what it finds"
-        " (default auto)",
+        help="what to watch; auto looks for RQ's, Celery's and Dramatiq's keys and watches"
+        " what it finds (default auto)",
     )
     group.add_argument(
         "--rq-prefix",
@@ -536,6 +537,13 @@ def _system_options() -> _Parser:
         default="",
         help="result_backend_transport_options' global_keyprefix, if set",
     )
+    group.add_argument(
+        "--dramatiq-namespace",
+        metavar="NAME",
+        default=DRAMATIQ_NAMESPACE,
+        type=_not_empty("a Dramatiq namespace"),
+        help=f"the RedisBroker's namespace= (default {DRAMATIQ_NAMESPACE})",
+    )
     return options
 
 
@@ -558,7 +566,14 @@ def watch_from_args(
             given[name] = getattr(args, option)
     prefix = rq_prefix or rq_prefixes(args.rq_prefix, 1)[0]
     try:
-        return Watch.configured(client, args.system, rq_prefix=prefix, celery=given, listen=listen)
+        return Watch.configured(
+            client,
+            args.system,
+            rq_prefix=prefix,
+            celery=given,
+            dramatiq_namespace=args.dramatiq_namespace,
+            listen=listen,
+        )
     except ValueError as exc:
         raise TargetError(str(exc)) from None
 

@@ -1,0 +1,41 @@
+"""A Dramatiq producer and real Dramatiq workers on the private Redis, stopped after each test."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from dramatiq.brokers.redis import RedisBroker
+
+from harness.dramatiq_app import make_broker, start_dramatiq_worker, stop_dramatiq_worker
+
+StartWorker = Callable[..., subprocess.Popen[bytes]]
+
+
+@pytest.fixture
+def broker(url: str) -> Iterator[RedisBroker]:
+    """The producer's broker: it heartbeats too, as Dramatiq's producers do."""
+    producer = make_broker(url)
+    try:
+        yield producer
+    finally:
+        producer.close()
+
+
+@pytest.fixture
+def start_worker(url: str) -> Iterator[StartWorker]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(*queues: str, **options: Any) -> subprocess.Popen[bytes]:
+        process = start_dramatiq_worker(url, queues or ("default",), **options)
+        started.append(process)
+        return process
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            if process.poll() is None:
+                stop_dramatiq_worker(process)
