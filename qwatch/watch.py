@@ -40,6 +40,7 @@ from qwatch.dramatiq.broker import (
     dramatiq_present,
     read_dramatiq,
 )
+from qwatch.dramatiq.dead import dramatiq_job, read_dead
 from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.model import (
     CELERY,
@@ -277,8 +278,9 @@ class Watch:
         return self.events.failures() if self.events is not None else ()
 
     def failed(self, limit: int, queue: str | None = None) -> list[FailedJob]:
-        """RQ's newest `limit` failed jobs and the Celery failures heard (of `queue` only, if
-        given), newest first: Celery keeps no list of failures, so none older are known."""
+        """RQ's newest `limit` failed jobs, Dramatiq's dead letters and the Celery failures
+        heard (of `queue` only, if given), newest first: Celery keeps no list of failures,
+        so none older are known."""
         systems = self.systems()
         rows = (
             read_failed(self.client, queue=queue, limit=limit, keys=self.rq_keys)
@@ -290,6 +292,9 @@ class Watch:
             for failure in self.celery_failures()
             if queue is None or failure.queue == queue
         ]
+        if DRAMATIQ in systems:
+            queues = [q for q in self._dramatiq_found.queues if queue is None or q == queue]
+            rows += read_dead(self.client, self.dramatiq, queues, limit)
         return sorted(rows + heard, key=lambda row: row.failed_at or 0.0, reverse=True)
 
     def job(self, job_id: str) -> JobDetail | None:
@@ -297,10 +302,14 @@ class Watch:
         return self.find(job_id).job
 
     def find(self, job_id: str) -> Found:
-        """RQ's job with this id, else Celery's task: its stored result, the failure heard,
-        or its message waiting or reserved; with how many waiting messages went unread."""
+        """RQ's job with this id, else Dramatiq's message, else Celery's task: its stored
+        result, the failure heard, or its message waiting or reserved; with how many waiting
+        messages went unread."""
         systems = self.systems()
         job = read_job(self.client, job_id, self.rq_keys) if RQ in systems else None
+        if job is None and DRAMATIQ in systems:
+            queues = self._dramatiq_found.queues
+            job = dramatiq_job(self.client, self.dramatiq, queues, job_id)
         if job is not None or CELERY not in systems:
             return Found(job)
         return celery_jobs.celery_job(

@@ -133,22 +133,27 @@ def read_dramatiq(
 def _heads(
     client: redis.Redis, layout: DramatiqLayout, queues: Sequence[str], sizes: list[Any]
 ) -> dict[str, Any]:
-    """Each queue's first message, when it is small enough: two round trips."""
+    """Each queue's first message, when it is small enough (`read_messages`)."""
     first = {
         queue: message_id
         for i, queue in enumerate(queues)
         if (message_id := _first(sizes[_PER_QUEUE * i + 4])) is not None
     }
-    lengths = batch.run(
-        client, [("HSTRLEN", layout.messages_key(q), message_id) for q, message_id in first.items()]
-    )
-    small = [
-        (queue, message_id)
-        for (queue, message_id), length in zip(first.items(), lengths)
-        if 0 < as_int(length) <= HEAD_BYTES
-    ]
-    messages = batch.run(client, [("HGET", layout.messages_key(q), m) for q, m in small])
-    return {queue: message for (queue, _id), message in zip(small, messages)}
+    wanted = [(layout.messages_key(queue), message_id) for queue, message_id in first.items()]
+    return dict(zip(first, read_messages(client, wanted)))
+
+
+def read_messages(client: redis.Redis, wanted: Sequence[tuple[str, Any]]) -> list[Any]:
+    """The messages of these (hash, id) pairs, two round trips: their sizes, then those of at
+    most `HEAD_BYTES`; None for one too large (or gone)."""
+    lengths = batch.run(client, [("HSTRLEN", key, message_id) for key, message_id in wanted])
+    check_allowed(*lengths)
+    small = [i for i, length in enumerate(lengths) if 0 < as_int(length) <= HEAD_BYTES]
+    replies = batch.run(client, [("HGET", *wanted[i]) for i in small])
+    found: list[Any] = [None] * len(wanted)
+    for i, reply in zip(small, replies):
+        found[i] = reply
+    return found
 
 
 def _first(reply: Any) -> bytes | None:

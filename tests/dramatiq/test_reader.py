@@ -44,6 +44,7 @@ def test_every_count_of_a_queue_and_its_worker(
         return snapshot if ok else None
 
     snapshot = wait_until(settled, "the worker to take the sleep, hold the delayed, kill the fail")
+    assert snapshot is not None
     default, parked = queue(snapshot, "default"), queue(snapshot, "parked")
     assert default is not None and parked is not None
     assert (default.queued, default.finished, default.workers, default.system) == (
