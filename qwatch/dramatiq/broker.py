@@ -183,8 +183,9 @@ def _queue_stats(queue: str, sizes: list[Any], head: Any, now: float) -> QueueSt
     )
 
 
-BUSY, IDLE, UNKNOWN = "busy", "idle", "unknown"
-"""A broker holding fetched messages; one seen fetching before; one never seen fetching."""
+BUSY, IDLE, UNKNOWN, DEAD = "busy", "idle", "unknown", "dead"
+"""A broker holding fetched messages; one seen fetching before; one never seen fetching; one
+silent past `HEARTBEAT_TIMEOUT`, whose fetched messages Dramatiq will requeue."""
 
 
 def _workers(
@@ -209,6 +210,8 @@ def _workers(
             continue
         age = max(0.0, now - millis / 1000)
         state = BUSY if holding[name] else IDLE if name in queues else UNKNOWN
+        if age > HEARTBEAT_TIMEOUT:
+            state = DEAD
         workers.append(
             WorkerStats(
                 name=name, hostname=None, pid=None, state=state,
