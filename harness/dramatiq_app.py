@@ -56,7 +56,8 @@ def start_dramatiq_worker(
     threads: int = 2,
     quiet: bool = True,
 ) -> subprocess.Popen[bytes]:
-    """`dramatiq harness.dramatiq_app` with one process of `threads` threads on `queues`."""
+    """`dramatiq harness.dramatiq_app` with one process of `threads` threads on `queues`: a
+    Dramatiq worker consumes only the queues its actors are declared on, `default` here."""
     command = [
         sys.executable, "-m", "dramatiq", "harness.dramatiq_app", "--processes", "1",
         "--threads", str(threads), "--queues", *queues,

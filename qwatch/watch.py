@@ -32,6 +32,7 @@ from qwatch.celery.broker import CeleryReading, celery_present, discover_queues,
 from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
 from qwatch.celery.failures import failed_row
 from qwatch.celery.layout import CeleryLayout
+from qwatch.dramatiq import pages as dramatiq_pages
 from qwatch.dramatiq.broker import (
     NOTHING_FOUND,
     Discovered,
@@ -93,6 +94,8 @@ LISTED_STATES = browse.LISTED_STATES
 CELERY_STATES = celery_jobs.STATES
 """The states of a Celery queue `jobs` lists."""
 CELERY_SEARCH_LIMIT = celery_jobs.SEARCH_LIMIT
+DRAMATIQ_STATES = dramatiq_pages.STATES
+"""The states of a Dramatiq queue `jobs` lists."""
 CLEARABLE = actions.CLEARABLE
 """The registries of an RQ queue a person may empty."""
 SEARCHED_STATES = tuple(dict.fromkeys((*rq_search.ORDER, *celery_search.STATES)))
@@ -319,6 +322,15 @@ class Watch:
     def page(self, request: PageRequest) -> JobPage:
         """One page of an RQ queue's jobs in one state: two round trips, whatever its size."""
         return browse.read_page(self.client, request, keys=self.rq_keys)
+
+    def dramatiq_page(self, request: PageRequest) -> JobPage:
+        """One page of a Dramatiq queue's messages in one of `DRAMATIQ_STATES`."""
+        return dramatiq_pages.read_page(self.client, self.dramatiq, self._dramatiq_found, request)
+
+    @property
+    def dramatiq_queues(self) -> tuple[str, ...]:
+        """Dramatiq's queues as last discovered, sorted."""
+        return self._dramatiq_found.queues
 
     def celery_page(self, request: PageRequest) -> CeleryPage:
         """One page of a Celery queue's messages in one state."""

@@ -29,7 +29,7 @@ from qwatch.errors import QwatchError, TargetError, translated_errors
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW, SEARCH_BUDGETS, SEARCH_SECONDS
-from qwatch.model import CELERY, RQ, PageRequest, SearchRequest
+from qwatch.model import CELERY, DRAMATIQ, RQ, PageRequest, SearchRequest
 from qwatch.text.formatting import plural
 from qwatch.text.listing import search_summary
 from qwatch.text.printable import printable
@@ -39,6 +39,7 @@ from qwatch.watch import (
     CELERY_STATES,
     CHOICES,
     DRAMATIQ_NAMESPACE,
+    DRAMATIQ_STATES,
     LISTED_STATES,
     RQ_PREFIX,
     RQ_PREFIX_VARIABLE,
@@ -693,8 +694,11 @@ def run_jobs(args: argparse.Namespace) -> int:
         args.queue, args.state, args.offset, args.limit, args.function, args.match
     )
     with translated_errors(target):
-        if _queue_system(watch, args.queue) == CELERY:
+        system = _queue_system(watch, args.queue)
+        if system == CELERY:
             return _celery_jobs(watch, request, args.json, target.display)
+        if system == DRAMATIQ:
+            return _dramatiq_jobs(watch, request, args.json, target.display)
         celery_too = args.system == AUTO and args.queue in watch.celery_queues
         if args.state not in LISTED_STATES:
             raise TargetError(
@@ -717,15 +721,39 @@ def run_jobs(args: argparse.Namespace) -> int:
 
 
 def _queue_system(watch: Watch, queue: str) -> str:
-    """Whose queue `jobs` lists: RQ's when RQ has one of that name, else Celery's when
-    Celery has one (or is the only system asked for), else RQ's, which says there is none."""
+    """Whose queue `jobs` lists: RQ's when RQ has one of that name, else Dramatiq's or
+    Celery's when it has one (or is the only system asked for), else RQ's, which says there
+    is none."""
     systems = watch.systems()
-    if CELERY not in systems:
+    if len(systems) == 1:
+        return systems[0]
+    if RQ in systems and queue in watch.rq_queue_names():
         return RQ
-    if RQ not in systems:
+    if DRAMATIQ in systems and queue in watch.dramatiq_queues:
+        return DRAMATIQ
+    if CELERY in systems and queue in watch.celery_queues:
         return CELERY
-    celery_only = queue in watch.celery_queues and queue not in watch.rq_queue_names()
-    return CELERY if celery_only else RQ
+    return RQ if RQ in systems else systems[0]
+
+
+def _dramatiq_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) -> int:
+    """A Dramatiq queue's messages in one of its states, as `run_jobs` pages RQ's jobs."""
+    if request.state not in DRAMATIQ_STATES:
+        raise TargetError(
+            f"Dramatiq keeps no {request.state} messages: a Dramatiq queue's states are"
+            f" {', '.join(DRAMATIQ_STATES)}"
+        )
+    page = watch.dramatiq_page(request)
+    if not page.queue_known:
+        raise TargetError(f"no Dramatiq queue {request.queue!r} in {where}")
+    if as_json:
+        print(json.dumps(page.to_dict()))
+    elif not page.jobs and not request.filtered and not request.offset:
+        print(f"no {request.state} messages in Dramatiq queue {request.queue}")
+    else:
+        console = _console()
+        _print(console, jobs_report(page, console.width))
+    return 0
 
 
 def _celery_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import redis
@@ -60,3 +61,36 @@ def test_a_message_that_died_without_a_retry_says_dramatiq_kept_no_error(
     assert delayed is not None and delayed.status == "scheduled"
     assert delayed.scheduled_for is not None and delayed.scheduled_for > (delayed.enqueued_at or 0)
     assert watch.job("no-such-message") is None
+
+
+def test_jobs_pages_a_queues_messages_in_each_state(
+    client: redis.Redis, url: str, broker: RedisBroker, start_worker: StartWorker
+) -> None:
+    waiting = [send(broker, "harness.add", n, 1, queue="parked") for n in range(5)]
+    send(broker, "harness.add", 9, 9, queue="parked", delay_ms=600_000)
+    died = send(broker, "harness.fail", "customer 4711")
+    running = send(broker, "harness.sleep", 60)
+    start_worker("default")
+    wait_until(
+        lambda: (q := Watch(client, DRAMATIQ).read().queues)
+        and {(x.name, x.started, x.failed) for x in q} >= {("default", 1, 1)},
+        "the sleep taken and the failure dead",
+    )
+    cli = ["--url", url, "--system", "dramatiq"]
+    first = json.loads(run_cli("jobs", "parked", "--limit", "2", "--json", *cli).stdout)
+    assert [job["id"] for job in first["jobs"]] == [m.message_id for m in waiting[:2]]
+    assert (first["total"], first["next_offset"]) == (5, 2)
+    assert {job["function"] for job in first["jobs"]} == {"harness.add"}
+    scheduled = json.loads(run_cli("jobs", "parked", "--state", "scheduled", "--json", *cli).stdout)
+    assert scheduled["total"] == 1 and scheduled["jobs"][0]["score"] is not None
+    dead = json.loads(run_cli("jobs", "default", "--state", "failed", "--json", *cli).stdout)
+    assert [job["id"] for job in dead["jobs"]] == [died.message_id]
+    started = json.loads(run_cli("jobs", "default", "--state", "started", "--json", *cli).stdout)
+    assert [job["id"] for job in started["jobs"]] == [running.message_id]
+    assert started["jobs"][0]["worker"]
+    shown = run_cli("jobs", "parked", *cli)
+    assert shown.returncode == 0 and "harness.add" in shown.stdout
+    bad = run_cli("jobs", "parked", "--state", "finished", *cli)
+    assert bad.returncode == 2 and "a Dramatiq queue's states are" in bad.stderr
+    missing = run_cli("jobs", "nowhere", *cli)
+    assert missing.returncode == 2 and "no Dramatiq queue 'nowhere'" in missing.stderr
