@@ -1,4 +1,4 @@
-"""Dramatiq's dead letters in `qwatch failed`, `qwatch job` and the inspector, from a real worker."""
+"""Dramatiq's dead letters and messages in `qwatch failed`, `job` and `jobs`, from a real worker."""
 
 from __future__ import annotations
 
@@ -72,8 +72,10 @@ def test_jobs_pages_a_queues_messages_in_each_state(
     running = send(broker, "harness.sleep", 60)
     start_worker("default")
     wait_until(
-        lambda: (q := Watch(client, DRAMATIQ).read().queues)
-        and {(x.name, x.started, x.failed) for x in q} >= {("default", 1, 1)},
+        lambda: (
+            (q := Watch(client, DRAMATIQ).read().queues)
+            and {(x.name, x.started, x.failed) for x in q} >= {("default", 1, 1)}
+        ),
         "the sleep taken and the failure dead",
     )
     cli = ["--url", url, "--system", "dramatiq"]

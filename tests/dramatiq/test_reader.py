@@ -50,7 +50,8 @@ def test_every_count_of_a_queue_and_its_worker(
     assert (default.queued, default.finished, default.workers, default.system) == (
         0, None, None, DRAMATIQ,
     )  # fmt: skip
-    assert (parked.queued, parked.started, parked.failed, parked.head_job) == (3, 0, 0, "harness.add")
+    head = (parked.queued, parked.started, parked.failed, parked.head_job)
+    assert head == (3, 0, 0, "harness.add")
     assert parked.oldest_queued_age_seconds is not None and parked.oldest_queued_age_seconds < 60
     states = sorted(worker.state for worker in snapshot.workers)
     assert states == ["busy", "unknown"], "the worker holds the sleep; the producer fetched nothing"
