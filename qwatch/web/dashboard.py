@@ -32,7 +32,9 @@ from qwatch.exporter.collector import Overview, RedisSource
 from qwatch.limits import PAGE_LIMIT, SEARCH_BUDGETS, SEARCH_SECONDS
 from qwatch.model import (
     CELERY,
+    DRAMATIQ,
     RQ,
+    SYSTEMS,
     JobDetail,
     PageRequest,
     QueueStats,
@@ -49,7 +51,7 @@ from qwatch.text.listing import (
     summary,
 )
 from qwatch.text.printable import printable, printable_lines
-from qwatch.watch import CELERY_STATES, LISTED_STATES, Watch
+from qwatch.watch import CELERY_STATES, DRAMATIQ_STATES, LISTED_STATES, Watch
 from qwatch.web import REFRESH, tables
 from qwatch.web.actions import ACTIONS, REGISTRIES, Form, Guard
 
@@ -356,8 +358,13 @@ class Dashboard:
         return self._page("queue.html", request, context)
 
     def _read_page(self, source: RedisSource, system: str, request: PageRequest) -> Any:
-        """A page of an RQ queue's jobs or a Celery queue's messages; a queue Redis does not
-        know is not there."""
+        """A page of an RQ queue's jobs or a Celery or Dramatiq queue's messages; a queue Redis
+        does not know is not there."""
+        if system == DRAMATIQ:
+            page = self._run(source, lambda watch: watch.dramatiq_page(request))
+            if not page.queue_known:
+                raise NotFound(f"no Dramatiq queue {request.queue!r} in {source.name}")
+            return page
         if system == CELERY:
             known = self._run(source, lambda watch: request.queue in watch.celery_queues)
             if not known:
@@ -481,13 +488,13 @@ def _queue_name(request: Request, segment: str) -> str:
 
 
 def _states(system: str) -> tuple[str, ...]:
-    return CELERY_STATES if system == CELERY else LISTED_STATES
+    return {CELERY: CELERY_STATES, DRAMATIQ: DRAMATIQ_STATES}.get(system, LISTED_STATES)
 
 
 def _system_and_state(request: Request) -> tuple[str, str]:
     system = request.query.get("system", RQ)
-    if system not in (RQ, CELERY):
-        raise NotFound(f"no system {system[:40]!r}: rq or celery")
+    if system not in SYSTEMS:
+        raise NotFound(f"no system {system[:40]!r}: {', '.join(SYSTEMS)}")
     states = _states(system)
     state = request.query.get("state", states[0])
     if state not in states:

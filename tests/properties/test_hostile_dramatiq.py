@@ -1,0 +1,115 @@
+"""Random and malformed Dramatiq state, written into the real Redis, read through every read path
+of Dramatiq's: the snapshot and its JSON, the dead letters, each message by id, every page of
+every queue, one `/metrics` reading, all rendered. Nothing may escape, no record may need the
+safety net of an unexpected exception, every field stays bounded, the readings keep to their
+round trips, and the canary a pickle would create never appears."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+from hypothesis import given, settings
+from rich.console import Console, RenderableType
+
+from harness.redis_server import RedisServer
+from qwatch.cli.report import failed_report, job_report, jobs_report, snapshot_report
+from qwatch.dramatiq.pages import STATES
+from qwatch.exporter.collector import QwatchCollector, RedisSource
+from qwatch.exporter.exposition import TextFormat
+from qwatch.exporter.metrics import UP
+from qwatch.model import DRAMATIQ, PageRequest
+from qwatch.watch import Watch
+from qwatch.wire import batch
+from qwatch.wire.connection import Target, connect
+from tests.properties.hostile_dramatiq import dramatiq_states
+from tests.properties.hostile_rq import CANARY, State
+from tests.properties.test_fuzz import FIELD_LIMIT, Lines, strings
+
+ROUND_TRIPS = {"snapshot": 3 + 1, "failed": 3, "job": 6, "page": 3}
+"""The most round trips each read may take once the queues are discovered (a snapshot reads
+Redis' own figures too)."""
+
+
+class Counted:
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.round_trips = 0
+        self.lines: list[str] = []
+
+    def counted(self, path: str, read: Any) -> Any:
+        before = self.round_trips
+        result = read()
+        assert self.round_trips - before <= ROUND_TRIPS[path], path
+        return result
+
+
+@pytest.fixture(scope="module")
+def reads(redis_server: RedisServer) -> Iterator[Counted]:
+    if redis_server.process is None:
+        redis_server.start()
+    found = Counted(connect(Target(url=redis_server.url, timeout=30.0)))
+    send = batch._send
+
+    def counting(conn: Any, commands: Any) -> int:
+        found.round_trips += 1
+        return send(conn, commands)
+
+    handler = Lines(found.lines)
+    logging.getLogger("qwatch").addHandler(handler)
+    patch = pytest.MonkeyPatch()
+    patch.setattr(batch, "_send", counting)
+    CANARY.unlink(missing_ok=True)
+    yield found
+    patch.undo()
+    logging.getLogger("qwatch").removeHandler(handler)
+    found.client.close()
+
+
+def rendered(*renderables: RenderableType) -> None:
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    for renderable in renderables:
+        console.print(renderable)
+
+
+@given(state=dramatiq_states())
+@settings(max_examples=300)
+@pytest.mark.timeout(600)
+def test_no_dramatiq_state_breaks_a_read_path(reads: Counted, state: State) -> None:
+    client = reads.client
+    client.flushdb()
+    state.write(client)
+    reads.lines.clear()
+    watch = Watch(client, DRAMATIQ)
+    watch.systems()  # the discovery
+    snapshot = reads.counted("snapshot", watch.read)
+    json.dumps(snapshot.to_dict(), allow_nan=False)
+    failed = reads.counted("failed", lambda: watch.failed(20))
+    jobs = [reads.counted("job", lambda i=i: watch.job(i.decode())) for i in state.job_ids]
+    pages = [
+        reads.counted("page", lambda q=q, s=s: watch.dramatiq_page(PageRequest(q, s, limit=20)))
+        for q in watch.dramatiq_queues
+        for s in STATES
+    ]
+    source = RedisSource("fuzz", client, watch=Watch(client, DRAMATIQ))
+    try:
+        reading = QwatchCollector([source], timeout=30).read()
+    finally:
+        source.close()
+    assert [value for series, found in reading if series == UP for _, value in found] == [1.0]
+    TextFormat().render(reading)
+    rendered(
+        snapshot_report(snapshot, "fuzz"),
+        failed_report(failed, now=snapshot.taken_at),
+        *(job_report(job) for job in jobs if job is not None),
+        *(jobs_report(page) for page in pages),
+    )
+    assert not [line for line in reads.lines if "unexpected" in line]
+    outputs = [snapshot, failed, jobs, pages]
+    assert max((len(text) for text in strings(outputs)), default=0) <= FIELD_LIMIT
+    assert not CANARY.exists()
