@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from qwatch import job_states
-from qwatch.model import RQ, JobDetail
+from qwatch.model import CELERY, DRAMATIQ, RQ, JobDetail
 from qwatch.text.attempts import attempts_table
 from qwatch.text.listing import detail_rows
 from qwatch.text.printable import printable, printable_lines
@@ -22,14 +22,21 @@ from qwatch.tui.dialogs import Help
 ATTEMPTS_TITLE = "attempts (RQ records each Retry returned and the last outcome)"
 
 
+ELSEWHERE = {
+    CELERY: "enter shows its details",
+    DRAMATIQ: "qwatch jobs and the dashboard list its messages",
+}
+"""Where a queue of another system is shown instead of in the job browser."""
+
+
 def refusal(what: str, system: str, name: str, queue: bool = False) -> str:
     """The one notice that an action works on RQ's jobs or queues alone."""
     if queue:
-        return (
-            f"{what} works on RQ queues only: {system} queue {name} is unchanged"
-            " (enter shows its details)"
-        )
-    return f"{what} works on RQ jobs only: {system} task {name} is unchanged"
+        hint = ELSEWHERE.get(system)
+        where = f" ({hint})" if hint else ""
+        return f"{what} works on RQ queues only: {system} queue {name} is unchanged{where}"
+    noun = "task" if system == CELERY else "message"
+    return f"{what} works on RQ jobs only: {system} {noun} {name} is unchanged"
 
 
 class Inspector(ModalScreen[str | None]):
