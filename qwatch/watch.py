@@ -33,6 +33,7 @@ from qwatch.celery.events import CeleryEvents, CeleryFailure, CeleryView
 from qwatch.celery.failures import failed_row
 from qwatch.celery.layout import CeleryLayout
 from qwatch.dramatiq import pages as dramatiq_pages
+from qwatch.dramatiq import search as dramatiq_search
 from qwatch.dramatiq.broker import (
     NOTHING_FOUND,
     Discovered,
@@ -98,7 +99,9 @@ DRAMATIQ_STATES = dramatiq_pages.STATES
 """The states of a Dramatiq queue `jobs` lists."""
 CLEARABLE = actions.CLEARABLE
 """The registries of an RQ queue a person may empty."""
-SEARCHED_STATES = tuple(dict.fromkeys((*rq_search.ORDER, *celery_search.STATES)))
+SEARCHED_STATES = tuple(
+    dict.fromkeys((*rq_search.ORDER, *dramatiq_search.ORDER, *celery_search.STATES))
+)
 """The states a search may be told to keep to."""
 DRAMATIQ_NAMESPACE = DramatiqLayout().namespace
 """Dramatiq's RedisBroker namespace unless told otherwise."""
@@ -337,9 +340,9 @@ class Watch:
         return celery_jobs.read_page(self.client, self.layout, request)
 
     def search(self, request: SearchRequest) -> Iterator[SearchProgress]:
-        """The jobs that hold `request`'s text, RQ's then Celery's, as the search goes: each
-        progress says what was found and examined so far, the last whether it ended or why
-        it stopped. Stopping the iteration stops the search."""
+        """The jobs that hold `request`'s text, RQ's, then Dramatiq's, then Celery's, as the
+        search goes: each progress says what was found and examined so far, the last whether
+        it ended or why it stopped. Stopping the iteration stops the search."""
         started = time.monotonic()
         systems = self.systems()
         last = SearchProgress(request, (), 0, 0, True)
@@ -348,12 +351,19 @@ class Watch:
                 yield last
             if last.stopped:
                 return
+        if DRAMATIQ in systems:
+            left = request.seconds - (time.monotonic() - started)
+            found, before = self._dramatiq_found, last
+            for last in dramatiq_search.search(self.client, self.dramatiq, found, before, left):
+                yield last
+            if last.stopped:
+                return
         if CELERY in systems:
             left = request.seconds - (time.monotonic() - started)
             failures = self.celery_failures()
             queues = self.celery_queues
             yield from celery_search.search(self.client, self.layout, queues, failures, last, left)
-        elif RQ not in systems:
+        elif RQ not in systems and DRAMATIQ not in systems:
             yield last
 
     def searched(self, request: SearchRequest) -> SearchProgress:

@@ -41,34 +41,56 @@ def read_page(
         raise ValueError(f"a Dramatiq queue's states are {', '.join(STATES)}")
     now = time.time()
     window = SCAN_WINDOW if request.filtered else request.limit
-    total, entries, hash_key = _entries(client, layout, found, request, window)
-    raws = read_messages(client, [(hash_key, redis_id) for redis_id, _s, _w in entries])
+    total, read = read_window(client, layout, found, request.queue, request.state,
+                              request.offset, window)  # fmt: skip
     jobs = []
-    for position, ((redis_id, score, holder), raw) in enumerate(
-        zip(entries, raws), start=request.offset
-    ):
-        job = _listed(redis_id, position, score, holder, raw, request.state)
+    for position, (redis_id, score, holder, message) in enumerate(read, start=request.offset):
+        job = _listed(redis_id, position, score, holder, message, request.state)
         if _matches(job, request):
             jobs.append(job)
-    shown = tuple(jobs[: request.limit])
-    scanned = len(entries)
-    end = request.offset + scanned
+    end = request.offset + len(read)
     return JobPage(
-        request, bool(total) or request.queue in found.queues, total, shown, scanned,
-        end if end < total else None, now, system=DRAMATIQ,
+        request, bool(total) or request.queue in found.queues, total,
+        tuple(jobs[: request.limit]), len(read), end if end < total else None, now,
+        system=DRAMATIQ,
     )  # fmt: skip
+
+
+Read = tuple[str, float | None, str | None, DramatiqMessage | None]
+"""An entry with its message: None for one too large to read, or gone."""
+
+
+def read_window(
+    client: redis.Redis,
+    layout: DramatiqLayout,
+    found: Discovered,
+    queue: str,
+    state: str,
+    offset: int,
+    count: int,
+) -> tuple[int, list[Read]]:
+    """How many messages the queue has in `state`, and `count` of them from `offset` with their
+    messages: three round trips."""
+    total, entries, hash_key = _entries(client, layout, found, queue, state, offset, count)
+    raws = read_messages(client, [(hash_key, redis_id) for redis_id, _s, _w in entries])
+    return total, [
+        (redis_id, score, holder, parse_message(raw) if raw is not None else None)
+        for (redis_id, score, holder), raw in zip(entries, raws)
+    ]
 
 
 def _entries(
     client: redis.Redis,
     layout: DramatiqLayout,
     found: Discovered,
-    request: PageRequest,
-    window: int,
+    queue: str,
+    state: str,
+    start: int,
+    count: int,
 ) -> tuple[int, list[Entry], str]:
     """The total in the state, the window's entries, and the hash their messages are in."""
-    queue, start, stop = request.queue, request.offset, request.offset + window - 1
-    if request.state == job_states.STARTED:
+    stop = start + count - 1
+    if state == job_states.STARTED:
         holders = [(key, b) for key, b, q in found.acks if q == queue and not key.endswith(".DQ")]
         replies = batch.run(client, [("SMEMBERS", key) for key, _b in holders])
         check_allowed(*replies)
@@ -80,12 +102,12 @@ def _entries(
         ]
         return len(every), every[start : stop + 1], layout.messages_key(queue)
     commands: list[Command]
-    if request.state == job_states.FAILED:
+    if state == job_states.FAILED:
         key = layout.dead_key(queue)
         commands = [("ZCARD", key), ("ZREVRANGE", key, start, stop, "WITHSCORES")]
         hash_key = layout.dead_messages_key(queue)
     else:
-        scheduled = request.state == job_states.SCHEDULED
+        scheduled = state == job_states.SCHEDULED
         key = layout.delay_queue_key(queue) if scheduled else layout.queue_key(queue)
         commands = [("LLEN", key), ("LRANGE", key, start, stop)]
         hash_key = layout.delay_messages_key(queue) if scheduled else layout.messages_key(queue)
@@ -93,7 +115,7 @@ def _entries(
     check_allowed(total, listed)
     members = as_list(listed)
     entries: list[Entry]
-    if request.state == job_states.FAILED:
+    if state == job_states.FAILED:
         pairs = zip(members[::2], members[1::2])
         entries = [(n, as_float(s), None) for m, s in pairs if (n := as_name(m))]
     else:
@@ -102,9 +124,13 @@ def _entries(
 
 
 def _listed(
-    redis_id: str, position: int, score: float | None, holder: str | None, raw: object, state: str
+    redis_id: str,
+    position: int,
+    score: float | None,
+    holder: str | None,
+    message: DramatiqMessage | None,
+    state: str,
 ) -> ListedJob:
-    message: DramatiqMessage | None = parse_message(raw) if raw is not None else None
     died = score / 1000 if score else None
     return ListedJob(
         id=message.id or redis_id if message is not None else redis_id,
@@ -120,7 +146,7 @@ def _listed(
         waits_for=(),
         result=None,
         exception=exception_line(message.traceback) if message else None,
-        exists=raw is not None,
+        exists=message is not None,
     )
 
 

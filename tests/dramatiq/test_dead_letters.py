@@ -11,7 +11,7 @@ from dramatiq.brokers.redis import RedisBroker
 from harness.dramatiq_app import send
 from harness.polling import wait_until
 from qwatch.dramatiq.dead import NO_ERROR
-from qwatch.model import DRAMATIQ
+from qwatch.model import DRAMATIQ, SearchRequest
 from qwatch.watch import Watch
 from tests.cli.test_cli import run_cli
 from tests.dramatiq.conftest import StartWorker
@@ -96,3 +96,25 @@ def test_jobs_pages_a_queues_messages_in_each_state(
     assert bad.returncode == 2 and "a Dramatiq queue's states are" in bad.stderr
     missing = run_cli("jobs", "nowhere", *cli)
     assert missing.returncode == 2 and "no Dramatiq queue 'nowhere'" in missing.stderr
+
+
+def test_a_search_finds_a_customer_in_dead_letters_and_waiting_messages(
+    client: redis.Redis, url: str, broker: RedisBroker, start_worker: StartWorker
+) -> None:
+    died = send(broker, "harness.fail", "mailbox of customer-4711 is full")
+    waiting = send(broker, "harness.add", 4711, 1, queue="parked")
+    later = send(broker, "harness.add", 1, 4711, queue="parked", delay_ms=600_000)
+    send(broker, "harness.add", 1, 2, queue="parked")
+    start_worker("default")
+    dead(client, 1)
+    found = Watch(client, DRAMATIQ).searched(SearchRequest("4711"))
+    assert found.done and found.scanned == 4
+    assert {(hit.id, hit.queue, hit.state, hit.system) for hit in found.hits} == {
+        (died.message_id, "default", "failed", DRAMATIQ),
+        (waiting.message_id, "parked", "queued", DRAMATIQ),
+        (later.message_id, "parked", "scheduled", DRAMATIQ),
+    }
+    shown = run_cli("search", "customer-4711", "--url", url, "--json")  # auto finds Dramatiq
+    assert [hit["id"] for hit in json.loads(shown.stdout)["hits"]] == [died.message_id]
+    cut = Watch(client, DRAMATIQ).searched(SearchRequest("4711", budget=2))
+    assert (cut.stopped, cut.scanned) == ("budget", 2)
