@@ -19,8 +19,8 @@ from tests.cli.test_cli import run_cli
 def test_a_search_finds_a_failure_heard_and_a_message_waiting(
     client: redis.Redis, url: str, app: Celery, start_worker: StartWorker
 ) -> None:
-    waiting = app.send_task("harness.add", (4711, 1), queue="parked")
-    app.send_task("harness.add", (1, 1), queue="parked")
+    waiting = app.send_task("harness.add", (4711, 1), queue="search-parked")
+    app.send_task("harness.add", (1, 1), queue="search-parked")
     watch = Watch(client, CELERY)
     watch.read()  # discovers the queues and starts listening
     assert watch.events is not None
@@ -33,7 +33,7 @@ def test_a_search_finds_a_failure_heard_and_a_message_waiting(
         assert found.done and found.stopped is None
         assert {(hit.id, hit.queue, hit.state, hit.system) for hit in found.hits} == {
             (failed.id, "-", "failed", CELERY),  # a failure event names no queue
-            (waiting.id, "parked", "queued", CELERY),
+            (waiting.id, "search-parked", "queued", CELERY),
         }
         (failure,) = watch.searched(SearchRequest("UpstreamTimeout")).hits
         assert failure.function == "harness.crawl" and "did not answer" in (failure.detail or "")
