@@ -708,13 +708,7 @@ def run_jobs(args: argparse.Namespace) -> int:
         page = watch.page(request)
     if not page.queue_known and not page.total:
         raise TargetError(f"no queue {args.queue!r} in {target.display}")
-    if args.json:
-        print(json.dumps(page.to_dict()))
-    elif not page.jobs and not request.filtered and not request.offset:
-        print(f"no {args.state} jobs in queue {args.queue}")
-    else:
-        console = _console()
-        _print(console, jobs_report(page, console.width))
+    _show_page(page, jobs_report, args.json, f"no {args.state} jobs in queue {args.queue}")
     if celery_too and not args.json:
         print(f"Celery has a queue {args.queue!r} too: --system celery lists its messages")
     return 0
@@ -746,14 +740,8 @@ def _dramatiq_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str
     page = watch.dramatiq_page(request)
     if not page.queue_known:
         raise TargetError(f"no Dramatiq queue {request.queue!r} in {where}")
-    if as_json:
-        print(json.dumps(page.to_dict()))
-    elif not page.jobs and not request.filtered and not request.offset:
-        print(f"no {request.state} messages in Dramatiq queue {request.queue}")
-    else:
-        console = _console()
-        _print(console, jobs_report(page, console.width))
-    return 0
+    empty = f"no {request.state} messages in Dramatiq queue {request.queue}"
+    return _show_page(page, jobs_report, as_json, empty)
 
 
 def _celery_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) -> int:
@@ -769,13 +757,21 @@ def _celery_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) 
             f" {', '.join(CELERY_STATES)} (failures: qwatch failed)"
         )
     page = watch.celery_page(request)
+    empty = f"no {request.state} messages in Celery queue {request.queue}"
+    return _show_page(page, celery_jobs_report, as_json, empty)
+
+
+def _show_page(page: Any, report: Callable[[Any, int], Any], as_json: bool, empty: str) -> int:
+    """A page of any system's queue: as JSON, as `empty` when the state holds nothing, or as
+    its `report`."""
+    request = page.request
     if as_json:
         print(json.dumps(page.to_dict()))
     elif not page.jobs and not request.filtered and not request.offset:
-        print(f"no {request.state} messages in Celery queue {request.queue}")
+        print(empty)
     else:
         console = _console()
-        _print(console, celery_jobs_report(page, console.width))
+        _print(console, report(page, console.width))
     return 0
 
 

@@ -6,16 +6,12 @@ round trips, and the canary a pickle would create never appears."""
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 from collections.abc import Iterator
-from typing import Any
+from functools import partial
 
 import pytest
-import redis
 from hypothesis import given, settings
-from rich.console import Console, RenderableType
 
 from harness.redis_server import RedisServer
 from qwatch.cli.report import failed_report, job_report, jobs_report, snapshot_report
@@ -25,62 +21,25 @@ from qwatch.exporter.exposition import TextFormat
 from qwatch.exporter.metrics import UP
 from qwatch.model import DRAMATIQ, PageRequest
 from qwatch.watch import Watch
-from qwatch.wire import batch
-from qwatch.wire.connection import Target, connect
 from tests.properties.hostile_dramatiq import dramatiq_states
 from tests.properties.hostile_rq import CANARY, State
-from tests.properties.test_fuzz import FIELD_LIMIT, Lines, strings
+from tests.properties.test_fuzz import FIELD_LIMIT, Reads, counting_reads, rendered, strings
 
 ROUND_TRIPS = {"snapshot": 3 + 1, "failed": 3, "job": 6, "page": 3}
 """The most round trips each read may take once the queues are discovered (a snapshot reads
 Redis' own figures too)."""
 
 
-class Counted:
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
-        self.round_trips = 0
-        self.lines: list[str] = []
-
-    def counted(self, path: str, read: Any) -> Any:
-        before = self.round_trips
-        result = read()
-        assert self.round_trips - before <= ROUND_TRIPS[path], path
-        return result
-
-
 @pytest.fixture(scope="module")
-def reads(redis_server: RedisServer) -> Iterator[Counted]:
-    if redis_server.process is None:
-        redis_server.start()
-    found = Counted(connect(Target(url=redis_server.url, timeout=30.0)))
-    send = batch._send
-
-    def counting(conn: Any, commands: Any) -> int:
-        found.round_trips += 1
-        return send(conn, commands)
-
-    handler = Lines(found.lines)
-    logging.getLogger("qwatch").addHandler(handler)
-    patch = pytest.MonkeyPatch()
-    patch.setattr(batch, "_send", counting)
-    CANARY.unlink(missing_ok=True)
-    yield found
-    patch.undo()
-    logging.getLogger("qwatch").removeHandler(handler)
-    found.client.close()
-
-
-def rendered(*renderables: RenderableType) -> None:
-    console = Console(file=io.StringIO(), width=100, color_system=None)
-    for renderable in renderables:
-        console.print(renderable)
+def reads(redis_server: RedisServer) -> Iterator[Reads]:
+    with counting_reads(redis_server, ROUND_TRIPS) as found:
+        yield found
 
 
 @given(state=dramatiq_states())
 @settings(max_examples=300)
 @pytest.mark.timeout(600)
-def test_no_dramatiq_state_breaks_a_read_path(reads: Counted, state: State) -> None:
+def test_no_dramatiq_state_breaks_a_read_path(reads: Reads, state: State) -> None:
     client = reads.client
     client.flushdb()
     state.write(client)
@@ -90,9 +49,9 @@ def test_no_dramatiq_state_breaks_a_read_path(reads: Counted, state: State) -> N
     snapshot = reads.counted("snapshot", watch.read)
     json.dumps(snapshot.to_dict(), allow_nan=False)
     failed = reads.counted("failed", lambda: watch.failed(20))
-    jobs = [reads.counted("job", lambda i=i: watch.job(i.decode())) for i in state.job_ids]
+    jobs = [reads.counted("job", partial(watch.job, i.decode())) for i in state.job_ids]
     pages = [
-        reads.counted("page", lambda q=q, s=s: watch.dramatiq_page(PageRequest(q, s, limit=20)))
+        reads.counted("page", partial(watch.dramatiq_page, PageRequest(q, s, limit=20)))
         for q in watch.dramatiq_queues
         for s in STATES
     ]
