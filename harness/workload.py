@@ -33,8 +33,10 @@ def busy_workload(client: redis.Redis, url: str, worker: str) -> Iterator[subpro
     process = start_worker(url, ["default"], name=worker)
     try:
         wait_until(
-            lambda: LONG_JOB in running_jobs(client, worker)
-            and client.hget(f"rq:job:{LONG_JOB}", "worker_name") == worker.encode(),
+            lambda: (
+                LONG_JOB in running_jobs(client, worker)
+                and client.hget(f"rq:job:{LONG_JOB}", "worker_name") == worker.encode()
+            ),
             "the worker to start the long job",  # RQ 3.0 names the worker on the job last
         )
         yield process

@@ -205,7 +205,12 @@ def every_action(job_id: str) -> list[Callable[[Watch], str]]:
 
 
 def test_the_documented_has_every_acl_line() -> None:
-    assert set(documented_acl_lines()) == {"qwatch", "qwatch-celery", "qwatch-dramatiq", "qwatch-admin"}
+    assert set(documented_acl_lines()) == {
+        "qwatch",
+        "qwatch-celery",
+        "qwatch-dramatiq",
+        "qwatch-admin",
+    }
 
 
 def test_the_documented_read_only_user_reads_everything_and_changes_nothing(
