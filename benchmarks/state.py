@@ -25,13 +25,13 @@ from harness.redis_server import RedisServer
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
 from qwatch.model import NO_WORKER_TOTALS, RQ, Completion, StreamPosition
-from qwatch.rq import stream
 from qwatch.rq.keys import DEFAULT_KEYS
 from qwatch.rq.reader import read_snapshot
 from qwatch.rq.stream import CompletionStream
+from qwatch.wire import completions
 from qwatch.wire.connection import Target, connect
 
-BACKLOG = stream.BATCH * stream.MAX_BATCHES
+BACKLOG = completions.BATCH * completions.MAX_BATCHES
 
 
 def fleet_totals(queues: int) -> JobTotals:
@@ -65,12 +65,15 @@ def writes(queues: int, runs: int) -> None:
     for run in range(runs):
         totals.stream_lost = run  # a change: the file is written
         start = time.perf_counter()
-        checkpoint = Checkpoint.taken(totals, StreamPosition((run, 0), run), NO_WORKER_TOTALS)
+        checkpoint = Checkpoint.taken(
+            totals, (StreamPosition((run, 0), run), None), NO_WORKER_TOTALS
+        )
         took = time.perf_counter()
         state.save("main", checkpoint)
         wrote = time.perf_counter()
         state.save(
-            "main", Checkpoint.taken(totals, StreamPosition((run, 0), run), NO_WORKER_TOTALS)
+            "main",
+            Checkpoint.taken(totals, (StreamPosition((run, 0), run), None), NO_WORKER_TOTALS),
         )
         taken.append(took - start)
         written.append(wrote - took)

@@ -29,6 +29,7 @@ from qwatch.rq import stream
 from qwatch.rq.completions import CompletionTracker
 from qwatch.rq.keys import DEFAULT_KEYS
 from qwatch.rq.reader import read_snapshot
+from qwatch.wire import completions
 from qwatch.wire.connection import Target, connect
 
 
@@ -46,7 +47,7 @@ def append_entries(client: redis.Redis, queues: int, count: int) -> None:
     now = time.time()
     with client.pipeline(transaction=False) as pipe:
         for n in range(count):
-            fields = stream.entry(
+            fields = completions.entry(
                 str(uuid.uuid4()), f"queue-{n % queues:04d}", "finished",
                 function="benchmarks.tasks.send_email", exception=None,
                 enqueued_at=now - 2, started_at=now - 1, ended_at=now, worker=uuid.uuid4().hex,
@@ -76,14 +77,14 @@ def main() -> None:
         populate(client, args.queues, args.workers, args.queues)
         for i in range(args.workers):
             client.hset(
-                DEFAULT_KEYS.worker_key(f"worker-{i:04d}"), stream.WORKER_MARK, stream.FORMAT
+                DEFAULT_KEYS.worker_key(f"worker-{i:04d}"), stream.WORKER_MARK, completions.FORMAT
             )
         append_entries(client, args.queues, 1)
         reader = connect(Target(url=server.url))
-        tracker, completions = CompletionTracker(), stream.CompletionStream()
+        tracker, reader_stream = CompletionTracker(), stream.CompletionStream()
         snapshot: Snapshot = read_snapshot(reader)
         tracker.poll(reader)
-        completions.poll(reader, snapshot)
+        reader_stream.poll(reader, snapshot)
         for ended in (0, 100, 1_000, 10_000):
             registries, by_stream = [], []
             for run in range(args.runs):
@@ -92,7 +93,7 @@ def main() -> None:
                 snapshot = read_snapshot(reader)
                 registries.append(timed(client, lambda: len(tracker.poll(reader))))
                 by_stream.append(
-                    timed(client, lambda s=snapshot: len(completions.poll(reader, s).completions))  # type: ignore[misc]
+                    timed(client, lambda s=snapshot: len(reader_stream.poll(reader, s).completions))  # type: ignore[misc]
                 )
                 assert registries[-1][2] == by_stream[-1][2] == ended
             row = [statistics.median(values) * 1000 for values in (

@@ -311,6 +311,10 @@ class StreamReading:
         return [*self.completions, *others]
 
 
+ABSENT = StreamReading(False, (), (), frozenset(), 0, 0)
+"""The reading of a stream that is not there."""
+
+
 WorkerCounters = tuple[int, int, float]
 """An RQ worker's own counters: jobs finished, jobs failed, working seconds."""
 
@@ -339,6 +343,12 @@ class Taken:
     stream: StreamReading
     skipped: int
     """Jobs the registries showed ended but whose records could not be turned into data."""
+    dramatiq: StreamReading = ABSENT
+    """What Dramatiq's stream said; its completions are among `completions`."""
+
+    def streams(self) -> dict[str, StreamReading]:
+        """Each system's stream reading, RQ's and Dramatiq's."""
+        return {RQ: self.stream, DRAMATIQ: self.dramatiq}
 
 
 @dataclass(frozen=True, slots=True)

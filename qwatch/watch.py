@@ -42,6 +42,7 @@ from qwatch.dramatiq.broker import (
     dramatiq_present,
     read_dramatiq,
 )
+from qwatch.dramatiq.completions import DramatiqStream
 from qwatch.dramatiq.dead import dramatiq_job, read_dead
 from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.model import (
@@ -135,6 +136,7 @@ class Watch:
         self.listen = listen
         self.events: CeleryEvents | None = None
         self.following: Following | None = None
+        self.dramatiq_stream = DramatiqStream(self.dramatiq)
         self._systems: tuple[str, ...] = ()
         self._celery_queues: tuple[str, ...] = ()
         self._dramatiq_found: Discovered = NOTHING_FOUND
@@ -250,11 +252,13 @@ class Watch:
         interval: float = TRACK_INTERVAL,
         ttls: Sequence[float] = (),
         resume: StreamPosition | None = None,
+        dramatiq_resume: StreamPosition | None = None,
         turn: threading.Lock | None = None,
         overflow: Overflow | None = None,
     ) -> Following:
         """Follow RQ's finished and failed jobs in a thread (started by the caller), for
-        `take`; the arguments are `Following`'s."""
+        `take`; the arguments are `Following`'s, and where Dramatiq's stream was left."""
+        self.dramatiq_stream = DramatiqStream(self.dramatiq, dramatiq_resume)
         self.following = Following(
             name,
             self.client,
@@ -269,12 +273,17 @@ class Watch:
 
     def take(self, snapshot: Snapshot) -> Taken:
         """The jobs that ended since the last take, each once: RQ's as followed (read `snapshot`
-        for which queues the completions stream counts), and Celery's as heard."""
+        for which queues the completions streams count), Dramatiq's as its stream tells, and
+        Celery's as heard."""
         if self.following is None:
             raise RuntimeError("take() needs follow() first")
         taken = self.following.take(snapshot)
         taken.completions.extend(self._celery_completions())
-        return taken
+        if DRAMATIQ not in self._systems:
+            return taken
+        dramatiq = self.dramatiq_stream.poll(self.client, snapshot.only(DRAMATIQ))
+        taken.completions.extend(dramatiq.completions)
+        return replace(taken, dramatiq=dramatiq)
 
     def _celery_completions(self) -> list[Completion]:
         return self.events.take_completions() if self.events is not None else []

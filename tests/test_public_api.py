@@ -1,4 +1,4 @@
-"""The public API is what `qwatch.__all__` lists, sorted, and all of it importable; RQ is not."""
+"""The public API is what `qwatch.__all__` lists, sorted, and importable; RQ and Dramatiq not."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import qwatch
 
@@ -27,17 +29,28 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
-def test_only_the_worker_class_imports_rq() -> None:
+@pytest.mark.parametrize(
+    ("library", "importer", "reader"),
+    [
+        ("rq", "rq/worker.py", "qwatch.rq.stream"),
+        ("dramatiq", "dramatiq/middleware.py", "qwatch.dramatiq.completions"),
+    ],
+)
+def test_only_the_worker_pieces_import_their_queue_library(
+    library: str, importer: str, reader: str
+) -> None:
+    """qwatch watches RQ and Dramatiq without either installed: only the pieces that run
+    inside their workers import them."""
     package = Path(qwatch.__file__).parent
     importers = {
         str(path.relative_to(package))
         for path in package.rglob("*.py")
-        if "rq" in imported_modules(path)
+        if library in imported_modules(path)
     }
-    assert importers == {"rq/worker.py"}
-    faces = "import qwatch.cli, qwatch.exporter.http.server, qwatch.tui.app, qwatch.rq.stream, sys;"
+    assert importers == {importer}
+    faces = f"import qwatch.cli, qwatch.exporter.http.server, qwatch.tui.app, {reader}, sys;"
     loaded = subprocess.run(
-        [sys.executable, "-c", faces + "print('rq' in sys.modules)"],
+        [sys.executable, "-c", faces + f"print({library!r} in sys.modules)"],
         capture_output=True,
         text=True,
         check=True,

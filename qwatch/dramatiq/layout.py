@@ -10,6 +10,11 @@ sorted set by the millisecond they died (`ns:q.XQ`) beside their messages
 id and the millisecond into `ns:__heartbeats__`: producers appear there too.
 Fetched, unacked ids are in a set per broker and queue,
 `ns:__acks__.<broker id>.<queue>`.
+
+qwatch's own keys beside them, written only by `qwatch.dramatiq.Middleware`
+(exact mode): the completions stream `ns:__qwatch_completions__` and the
+hash `ns:__qwatch_workers__` of the broker ids that write it. Neither ends
+in `.msgs` nor starts with `__acks__.`, so no discovery mistakes them.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ DEAD_SUFFIX = ".XQ"
 MESSAGES_SUFFIX = ".msgs"
 HEARTBEATS = "__heartbeats__"
 ACKS = "__acks__"
+COMPLETIONS = "__qwatch_completions__"
+MARKS = "__qwatch_workers__"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,16 @@ class DramatiqLayout:
     @property
     def heartbeats_key(self) -> str:
         return f"{self.namespace}:{HEARTBEATS}"
+
+    @property
+    def completions_key(self) -> str:
+        """The stream of outcomes the middleware writes (`qwatch.wire.completions`)."""
+        return f"{self.namespace}:{COMPLETIONS}"
+
+    @property
+    def marks_key(self) -> str:
+        """The hash of the broker ids whose worker writes the stream, each to its format."""
+        return f"{self.namespace}:{MARKS}"
 
     @property
     def messages_pattern(self) -> str:

@@ -105,6 +105,7 @@ class RedisSource:
             interval=track_interval,
             ttls=ttls,
             resume=saved.position if saved is not None else None,
+            dramatiq_resume=saved.dramatiq_position if saved is not None else None,
             turn=self._turn,
             overflow=self.totals.add_completions,
         )
@@ -173,16 +174,24 @@ class RedisSource:
             )
             self._ended = []
         self.totals.add(snapshot, taken.completions, taken.skipped)
-        self.totals.add_stream(taken.stream)
+        streams = taken.streams()
+        for stream in streams.values():
+            self.totals.add_stream(stream)
         self.totals.follow_workers(workers)
         reading = (
             metrics.from_snapshot(self.name, snapshot)
             + metrics.from_totals(self.name, self.totals)
-            + metrics.from_stream(self.name, snapshot, self.totals, taken.stream.exact_queues)
+            + metrics.from_stream(
+                self.name,
+                snapshot,
+                self.totals,
+                {system: stream.exact_queues for system, stream in streams.items()},
+            )
             + celery_metrics.reading(self.name, snapshot, self.totals)
         )
         if self.state is not None:
-            checkpoint = Checkpoint.taken(self.totals, self.following.position, workers)
+            positions = (self.following.position, self.watch.dramatiq_stream.position)
+            checkpoint = Checkpoint.taken(self.totals, positions, workers)
             self.state.save(self.name, checkpoint)
         return reading
 

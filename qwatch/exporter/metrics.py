@@ -10,13 +10,13 @@ nothing kept between readings but each queue's label values.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from qwatch import __version__
 from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
 from qwatch.job_states import JOB_STATES, OUTCOMES, RATE_LIMITED
-from qwatch.model import CELERY, RQ, Snapshot
+from qwatch.model import CELERY, DRAMATIQ, RQ, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +146,14 @@ RETRIED = Series(
     "Failed runs that RQ retried (exact mode only); the job is counted again when it ends",
     ("exception", "function", "queue", "redis", "system"),
 )
+NOT_EXACT = {RQ: "registries", DRAMATIQ: "unseen"}
+"""How a queue's ended jobs are counted when no stream counts them: from RQ's registries;
+not at all for Dramatiq, which keeps no trace of an acked message."""
 COUNTING_MODE = Series(
     "qwatch_queue_counting_mode",
     "gauge",
-    "1, labelled with the mode the queue's jobs are counted in: registries or exact",
+    "1, labelled with the mode the queue's jobs are counted in: exact, registries (RQ)"
+    " or unseen (Dramatiq without qwatch's middleware)",
     ("mode", "queue", "redis", "system"),
 )
 STREAM_LOST = Series(
@@ -363,14 +367,15 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
 
 
 def from_stream(
-    redis: str, snapshot: Snapshot, totals: JobTotals, exact: frozenset[str]
+    redis: str, snapshot: Snapshot, totals: JobTotals, exact: Mapping[str, frozenset[str]]
 ) -> Reading:
-    """Exact mode's series: each RQ queue's counting mode, retries, stream entries lost or
-    skipped. The completions stream is RQ's: Celery's queues have no counting mode."""
+    """Exact mode's series: each RQ and Dramatiq queue's counting mode (`exact` has each
+    system's exactly counted queues), retries, stream entries lost or skipped. Celery's
+    queues have no counting mode: its events are all there is."""
     modes: list[Row] = [
-        (("exact" if queue.name in exact else "registries", queue.name, redis, RQ), 1.0)
+        ((_mode(queue.name, queue.system, exact), queue.name, redis, queue.system), 1.0)
         for queue in snapshot.queues
-        if queue.system == RQ
+        if queue.system in NOT_EXACT
     ]
     retried: list[Row] = [
         ((exception, function, queue, redis, system), float(count))
@@ -382,6 +387,10 @@ def from_stream(
         (STREAM_LOST, [((redis,), float(totals.stream_lost))]),
         (STREAM_SKIPPED, [((redis,), float(totals.stream_skipped))]),
     ]
+
+
+def _mode(queue: str, system: str, exact: Mapping[str, frozenset[str]]) -> str:
+    return "exact" if queue in exact.get(system, ()) else NOT_EXACT[system]
 
 
 def _histograms(redis: str, by_queue: dict[QueueKey, Histogram]) -> list[Row]:

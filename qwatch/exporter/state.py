@@ -21,7 +21,7 @@ disk and renamed over the old one, so it is the old one or the new one,
 never a mix; it is not written when nothing changed. A write that fails is
 logged once, until one works again, and the scrape answers all the same.
 
-**What is kept**, per `redis` label: the stream position, the finished,
+**What is kept**, per `redis` label: the positions in RQ's and Dramatiq's streams, the finished,
 failed and retried counters and the labels each queue has seen, the run
 and wait time histograms (started again if `--buckets` changed), and the
 stream's lost and skipped entries; the workers' own totals (RQ's jobs and
@@ -34,8 +34,9 @@ names no longer served are kept as they are.
 "default", ...]`), so an RQ and a Celery queue of the same name stay apart.
 A format 1 file, written before qwatch watched Celery, holds RQ's queues
 only: it is read as such. Format 3 adds the workers' totals and counters;
-a format 2 file has none (they start at 0). Older formats are written back
-as format 3 at the next save.
+a format 2 file has none (they start at 0). Format 4 adds the position in
+Dramatiq's stream; a format 3 file has none (Dramatiq's stream is read from
+its end). Older formats are written back as format 4 at the next save.
 
 **A file that is not one qwatch wrote** stops the start with one line (exit
 status 2) rather than being overwritten: a mistyped path must not destroy
@@ -62,10 +63,10 @@ from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
 from qwatch.job_states import OUTCOMES
 from qwatch.model import RQ, StreamPosition, WorkerCounters, WorkerTotals
 
-FORMAT = 3
-OLD_FORMATS = frozenset({1, 2})
+FORMAT = 4
+OLD_FORMATS = frozenset({1, 2, 3})
 """Formats still read: 1's rows lack the leading system, which is RQ's; 1 and 2 have no
-workers' figures."""
+workers' figures, 1 to 3 no position in Dramatiq's stream."""
 MAX_BYTES = 64 * 2**20
 """The largest file read or written: some 800,000 counter series (a scrape of 400,000 is
 already large), and few enough that reading a hostile file cannot exhaust memory."""
@@ -87,7 +88,14 @@ WORKER_FIELDS = {
     "celery_processed": 0, "celery_workers": [],
 }  # fmt: skip
 """Format 3's fields beyond the older formats', and their values in an older file."""
-FIELDS = OLD_FIELDS | set(WORKER_FIELDS)
+DRAMATIQ_FIELDS = {"dramatiq_stream": None}
+"""Format 4's field beyond format 3's, and its value in an older file."""
+FIELDS_OF = {
+    1: OLD_FIELDS,
+    2: OLD_FIELDS,
+    3: OLD_FIELDS | set(WORKER_FIELDS),
+    4: OLD_FIELDS | set(WORKER_FIELDS) | set(DRAMATIQ_FIELDS),
+}
 
 
 class _NotOurs(Exception):
@@ -99,6 +107,7 @@ class Checkpoint:
     """One Redis's stream position and the totals counted up to it, as plain data."""
 
     position: StreamPosition | None
+    dramatiq_position: StreamPosition | None
     finished: Rows[tuple[str, str, str]]
     failed: Rows[tuple[str, str, str, str]]
     retried: Rows[tuple[str, str, str, str]]
@@ -118,12 +127,17 @@ class Checkpoint:
 
     @classmethod
     def taken(
-        cls, totals: JobTotals, position: StreamPosition | None, workers: WorkerTotals
+        cls,
+        totals: JobTotals,
+        positions: tuple[StreamPosition | None, StreamPosition | None],
+        workers: WorkerTotals,
     ) -> Checkpoint:
-        """A copy of what the file keeps of `totals` and of RQ's workers' counters; in the
-        turn that keeps the tracker from changing them."""
+        """A copy of what the file keeps of `totals`, of the positions in RQ's and Dramatiq's
+        streams and of RQ's workers' counters; in the turn that keeps the tracker from
+        changing them."""
         return cls(
-            position=position,
+            position=positions[0],
+            dramatiq_position=positions[1],
             finished=tuple(totals.finished.items()),
             failed=tuple(totals.failed.items()),
             retried=tuple(totals.retried.items()),
@@ -175,9 +189,9 @@ class Checkpoint:
         totals.follow_workers(self.workers)
 
     def to_json(self) -> dict[str, Any]:
-        position = self.position
         return {
-            "stream": None if position is None else [*position.last_id, position.number],
+            "stream": _position_json(self.position),
+            "dramatiq_stream": _position_json(self.dramatiq_position),
             "finished": [[*labels, count] for labels, count in self.finished],
             "failed": [[*labels, count] for labels, count in self.failed],
             "retried": [[*labels, count] for labels, count in self.retried],
@@ -200,17 +214,17 @@ class Checkpoint:
     def parse(cls, value: Any, version: int = FORMAT) -> Checkpoint:
         """A checkpoint from its JSON; `_NotOurs` for anything `to_json` would not give."""
         fields = _object(value, "an entry")
-        if set(fields) != (FIELDS if version == FORMAT else OLD_FIELDS):
+        if set(fields) != FIELDS_OF[version]:
             raise _NotOurs("an entry with other fields")
         if version == 1:
             fields = _as_rq(fields)
-        if version != FORMAT:
-            fields = {**WORKER_FIELDS, **fields}
+        fields = {**WORKER_FIELDS, **DRAMATIQ_FIELDS, **fields}
         buckets = tuple(_each(fields["buckets"], "buckets", _bound))
         if list(buckets) != sorted(set(buckets)):
             raise _NotOurs("buckets out of order")
         return cls(
             position=_position(fields["stream"]),
+            dramatiq_position=_position(fields["dramatiq_stream"]),
             finished=_counts(fields["finished"], "finished", _triple),
             failed=_counts(fields["failed"], "failed", _quadruple),
             retried=_counts(fields["retried"], "retried", _quadruple),
@@ -405,6 +419,10 @@ def _row(value: Any, what: str, size: int) -> list[Any]:
     if len(row) != size:
         raise _NotOurs(f"{what}: a row of the wrong shape")
     return row
+
+
+def _position_json(position: StreamPosition | None) -> list[int] | None:
+    return None if position is None else [*position.last_id, position.number]
 
 
 def _position(value: Any) -> StreamPosition | None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from qwatch import job_states
-from qwatch.model import RQ, Completion, Snapshot, StreamReading, WorkerTotals
+from qwatch.model import Completion, Snapshot, StreamReading, WorkerTotals
 
 DEFAULT_BUCKETS = (0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 """From ten milliseconds to an hour: the range of background jobs."""
@@ -129,10 +129,10 @@ class JobTotals:
     def add_stream(self, reading: StreamReading) -> None:
         """Fold in what the completions stream adds to the completions: retries, losses, garbage."""
         for retry in reading.retried:
-            queue = (RQ, retry.queue)
+            queue = (retry.system, retry.queue)
             function = self.functions.value(queue, retry.function)
             exception = self.exceptions.value(queue, retry.exception)
-            self.retried[(RQ, retry.queue, function, exception)] += 1
+            self.retried[(retry.system, retry.queue, function, exception)] += 1
         self.stream_lost += reading.lost
         self.stream_skipped += reading.skipped
 

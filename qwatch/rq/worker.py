@@ -33,7 +33,6 @@ import it.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,13 +48,10 @@ from qwatch.errors import exception_line
 from qwatch.rq import stream
 from qwatch.rq.jobs import exception_name
 from qwatch.rq.keys import DEFAULT_PREFIX, RQKeys
+from qwatch.wire import completions
 
 SUPPORTED_MAJORS = (2, 3)
 """The RQ major versions whose handlers this class is written against."""
-MAXLEN_VARIABLE = "QWATCH_STREAM_MAXLEN"
-DEFAULT_MAXLEN = 10_000_000
-MAX_AGE_VARIABLE = "QWATCH_STREAM_MAX_AGE"
-DEFAULT_MAX_AGE = 3 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +74,19 @@ class Worker(rq.Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         _check_version(VERSION)
         super().__init__(*args, **kwargs)
-        self.stream_maxlen = _setting(MAXLEN_VARIABLE, DEFAULT_MAXLEN)
-        self.stream_max_age = _setting(MAX_AGE_VARIABLE, DEFAULT_MAX_AGE)
+        self.stream_maxlen = completions.trim_setting(
+            completions.MAXLEN_VARIABLE, completions.DEFAULT_MAXLEN
+        )
+        self.stream_max_age = completions.trim_setting(
+            completions.MAX_AGE_VARIABLE, completions.DEFAULT_MAX_AGE
+        )
         self.stream_key = RQKeys(getattr(rq.defaults, "RQ_KEY_PREFIX", DEFAULT_PREFIX)).completions
         self._ending: _Ending | None = None
 
     def serialize(self) -> dict[str, Any]:
         """RQ's worker hash, marked so that qwatch knows this worker's queues are in the stream."""
         fields: dict[str, Any] = super().serialize()
-        return {**fields, stream.WORKER_MARK: stream.FORMAT}
+        return {**fields, stream.WORKER_MARK: completions.FORMAT}
 
     def handle_job_success(self, job: Any, queue: Any, *rest: Any, **named: Any) -> None:
         with self._recording(job, job_states.FINISHED, None):
@@ -96,7 +96,7 @@ class Worker(rq.Worker):
         """`exc_string` comes after `started_job_registry` in RQ 2.12 and 3.0 alike."""
         exc_string = named.get("exc_string", rest[1] if len(rest) > 1 else "")
         stopped = self._stopped_job_id == job.id
-        outcome = stream.RETRIED if job.should_retry and not stopped else job_states.FAILED
+        outcome = completions.RETRIED if job.should_retry and not stopped else job_states.FAILED
         exception = exception_name(
             exception_line(exc_string if isinstance(exc_string, str) else "")
         )
@@ -105,7 +105,7 @@ class Worker(rq.Worker):
 
     def handle_job_retry(self, job: Any, queue: Any, retry: Any, *rest: Any, **named: Any) -> None:
         exhausted = bool(job.number_of_retries and job.number_of_retries >= retry.max)
-        with self._recording(job, job_states.FAILED if exhausted else stream.RETRIED, None):
+        with self._recording(job, job_states.FAILED if exhausted else completions.RETRIED, None):
             super().handle_job_retry(job, queue, retry, *rest, **named)
 
     def cleanup_execution(self, job: Any, pipeline: Any, *rest: Any, **named: Any) -> None:
@@ -114,7 +114,7 @@ class Worker(rq.Worker):
         ending = self._ending
         if ending is None or ending.job_id != job.id:
             return
-        fields = stream.entry(
+        fields = completions.entry(
             job.id,
             job.origin,
             ending.outcome,
@@ -148,16 +148,6 @@ def _check_version(version: str) -> None:
             f"qwatch.rq.Worker runs on RQ 2.12 to 3.x, not RQ {version}: "
             "use RQ's own worker class, or a qwatch release made for this RQ"
         )
-
-
-def _setting(variable: str, default: int) -> int:
-    """A positive whole number from the environment; a bad one stops the worker at start."""
-    text = os.environ.get(variable)
-    if text is None:
-        return default
-    if not text.strip().isdigit() or int(text) <= 0:
-        raise ValueError(f"{variable} must be a positive whole number, not {text!r}")
-    return int(text)
 
 
 def _seconds(moment: datetime | None) -> float | None:

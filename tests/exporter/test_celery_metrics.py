@@ -63,7 +63,7 @@ def scrape(taken: Snapshot, totals: JobTotals | None = None) -> Scrape:
     reading = (
         metrics.from_snapshot("main", taken)
         + metrics.from_totals("main", totals)
-        + metrics.from_stream("main", taken, totals, frozenset())
+        + metrics.from_stream("main", taken, totals, {})
         + celery_metrics.reading("main", taken, totals)
     )
     return parse(TextFormat().render(reading).decode())

@@ -216,7 +216,7 @@ def test_a_missing_file_is_a_first_start_at_the_stream_end(
     assert not path.exists()
     assert_counts(exporter.scrape(), finished=Counter())
     saved = json.loads(path.read_text())
-    assert saved["format"] == 3 and list(saved["redis"]) == ["main"]
+    assert saved["format"] == state.FORMAT and list(saved["redis"]) == ["main"]
 
 
 NOT_OURS = {
@@ -233,7 +233,7 @@ NOT_OURS = {
         b'"buckets":[1,2],"run_time":[["q",[1,2],0.5]],"wait_time":[],"functions":[],'
         b'"exceptions":[],"stream_lost":0,"stream_skipped":0}}}'
     ),
-    "a future format": b'{"format":4,"redis":{}}',
+    "a future format": b'{"format":5,"redis":{}}',
     "a format 3 entry without the workers' figures": (
         b'{"format":3,"redis":{"main":{"stream":null,"finished":[],"failed":[],"retried":[],'
         b'"buckets":[1],"run_time":[],"wait_time":[],"functions":[],"exceptions":[],'
@@ -334,7 +334,9 @@ def test_labels_and_histograms_go_on_as_they_were(tmp_path: Path) -> None:
     totals = JobTotals((1.0, 10.0), label_limit=1)
     totals.add_completions([ended("app.first"), ended("app.second"), ended("app.first", "failed")])
     saved = StateFile.open(str(path))
-    saved.save("main", Checkpoint.taken(totals, StreamPosition((5, 1), 7), NO_WORKER_TOTALS))
+    saved.save(
+        "main", Checkpoint.taken(totals, (StreamPosition((5, 1), 7), None), NO_WORKER_TOTALS)
+    )
 
     checkpoint = StateFile.open(str(path)).checkpoint("main")
     assert checkpoint is not None and checkpoint.position == StreamPosition((5, 1), 7)
@@ -354,9 +356,11 @@ def test_entries_of_other_names_are_kept(tmp_path: Path) -> None:
     totals = JobTotals((1.0,), label_limit=5)
     totals.add_completions([ended("app.first")])
     file = StateFile.open(str(path))
-    file.save("old", Checkpoint.taken(totals, None, NO_WORKER_TOTALS))
+    file.save("old", Checkpoint.taken(totals, (None, None), NO_WORKER_TOTALS))
     reopened = StateFile.open(str(path))
-    reopened.save("new", Checkpoint.taken(JobTotals((1.0,), label_limit=5), None, NO_WORKER_TOTALS))
+    reopened.save(
+        "new", Checkpoint.taken(JobTotals((1.0,), label_limit=5), (None, None), NO_WORKER_TOTALS)
+    )
     assert sorted(json.loads(path.read_text())["redis"]) == ["new", "old"]
     old = StateFile.open(str(path)).checkpoint("old")
     assert old is not None and old.finished == ((("rq", "default", "app.first"), 1),)
@@ -365,9 +369,9 @@ def test_entries_of_other_names_are_kept(tmp_path: Path) -> None:
 def test_a_file_larger_than_qwatch_would_read_is_neither_read_nor_written(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(state, "MAX_BYTES", 440)
+    monkeypatch.setattr(state, "MAX_BYTES", 462)
     path = tmp_path / "big"
-    path.write_bytes(b" " * 441)
+    path.write_bytes(b" " * 463)
     with pytest.raises(StateFileError, match="is over"):
         StateFile.open(str(path))
     path.unlink()
@@ -376,7 +380,7 @@ def test_a_file_larger_than_qwatch_would_read_is_neither_read_nor_written(
     with caplog.at_level(logging.WARNING, "qwatch.exporter"):
         for function in ("app.first", "app.second", "app.third"):
             totals.add_completions([ended(function)])
-            file.save("main", Checkpoint.taken(totals, None, NO_WORKER_TOTALS))
+            file.save("main", Checkpoint.taken(totals, (None, None), NO_WORKER_TOTALS))
     assert caplog.messages == [
         f"state file {path}: cannot write: over 0 MiB, more than a start would read"
     ]
@@ -408,7 +412,9 @@ def mutated(document: object, path: list[object], value: object) -> object:
 
 
 @given(
-    path=st.lists(st.sampled_from(["redis", "main", *state.FIELDS, 0, 1, 2]), max_size=6),
+    path=st.lists(
+        st.sampled_from(["redis", "main", *state.FIELDS_OF[state.FORMAT], 0, 1, 2]), max_size=6
+    ),
     value=JSON,
 )
 def test_no_file_crashes_the_start(
@@ -473,9 +479,9 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
     assert totals.wait_time[("rq", "default")].total == 0.25 + 2 * 1.0
     assert (totals.stream_lost, totals.stream_skipped) == (4, 1)
 
-    file.save("main", Checkpoint.taken(totals, checkpoint.position, NO_WORKER_TOTALS))
+    file.save("main", Checkpoint.taken(totals, (checkpoint.position, None), NO_WORKER_TOTALS))
     written = json.loads(path.read_text())
-    assert written["format"] == 3
+    assert written["format"] == state.FORMAT
     assert written["redis"]["main"]["finished"] == [
         ["rq", "default", "app.send", 8],
         ["rq", "default", "other", 1],
@@ -485,17 +491,30 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
         ["rq", "default", ["ConnectionError", "ValueError"]]
     ]
     reread = StateFile.open(str(path)).checkpoint("main")
-    assert reread == Checkpoint.taken(totals, checkpoint.position, NO_WORKER_TOTALS)
+    assert reread == Checkpoint.taken(totals, (checkpoint.position, None), NO_WORKER_TOTALS)
 
 
-def test_a_format_1_entry_of_another_name_is_written_back_as_format_3(tmp_path: Path) -> None:
+def test_a_format_1_entry_of_another_name_is_written_back_in_the_current_format(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "qwatch-state.json"
     path.write_text(json.dumps(FORMAT_1))
     StateFile.open(str(path)).save(
-        "new", Checkpoint.taken(JobTotals((1.0,), 5), None, NO_WORKER_TOTALS)
+        "new", Checkpoint.taken(JobTotals((1.0,), 5), (None, None), NO_WORKER_TOTALS)
     )
     written = json.loads(path.read_text())
-    assert written["format"] == 3
+    assert written["format"] == state.FORMAT
     assert written["redis"]["main"]["run_time"] == [["rq", "default", [5, 3, 1], 20.5]]
     old = StateFile.open(str(path)).checkpoint("main")
     assert old is not None and old.finished == ((("rq", "default", "app.send"), 7),)
+
+
+def test_the_positions_in_both_streams_are_kept(tmp_path: Path) -> None:
+    """A restarted exporter reads on where it stopped in RQ's stream and in Dramatiq's."""
+    path = tmp_path / "qwatch-state.json"
+    rq, dramatiq = StreamPosition((1700000000000, 3), 42), StreamPosition((1700000000500, 0), 7)
+    StateFile.open(str(path)).save(
+        "main", Checkpoint.taken(JobTotals((1.0,), 5), (rq, dramatiq), NO_WORKER_TOTALS)
+    )
+    reread = StateFile.open(str(path)).checkpoint("main")
+    assert reread is not None and (reread.position, reread.dramatiq_position) == (rq, dramatiq)

@@ -10,13 +10,12 @@ import pytest
 import redis
 from rq import Worker
 
-from qwatch.model import StreamPosition, StreamReading
+from qwatch.model import ABSENT, StreamPosition, StreamReading
 from qwatch.rq import Worker as ExactWorker
-from qwatch.rq import stream
 from qwatch.rq.keys import DEFAULT_KEYS
 from qwatch.rq.reader import read_snapshot
 from qwatch.rq.stream import CompletionStream
-from qwatch.wire import batch
+from qwatch.wire import batch, completions
 from tests.properties.test_read_only import RoundTrips
 
 _jobs = itertools.count()
@@ -31,7 +30,7 @@ def add(client: redis.Redis, count: int = 1, queue: str = "default", **fields: s
     jobs = []
     for _ in range(count):
         job = f"job-{next(_jobs)}"
-        values = stream.entry(
+        values = completions.entry(
             job,
             queue,
             fields.get("outcome", "finished"),
@@ -86,7 +85,7 @@ def test_times_and_outcomes_as_written(client: redis.Redis) -> None:
 def test_a_stream_that_appears_later_is_read_from_its_start(client: redis.Redis) -> None:
     register_queues(client, "default")
     reader = CompletionStream()
-    assert poll(reader, client) == stream.ABSENT
+    assert poll(reader, client) == ABSENT
     written = add(client, 4)
     assert ids(poll(reader, client)) == written
 
@@ -121,8 +120,8 @@ def test_losses_of_a_stream_read_from_its_start(client: redis.Redis) -> None:
 def test_a_flood_is_read_over_several_polls_without_loss(
     client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stream, "BATCH", 7)
-    monkeypatch.setattr(stream, "MAX_BATCHES", 3)
+    monkeypatch.setattr(completions, "BATCH", 7)
+    monkeypatch.setattr(completions, "MAX_BATCHES", 3)
     register_queues(client, "default")
     reader = CompletionStream()
     poll(reader, client)
@@ -139,7 +138,7 @@ def test_a_poll_that_fails_between_pages_loses_nothing(
     client: redis.Redis, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Redis going away after the first page: the next poll reads that page again."""
-    monkeypatch.setattr(stream, "BATCH", 7)
+    monkeypatch.setattr(completions, "BATCH", 7)
     register_queues(client, "default")
     add(client)
     reader = CompletionStream()
@@ -206,7 +205,7 @@ def test_a_recreated_stream_is_read_from_its_start(client: redis.Redis) -> None:
     reader = CompletionStream()
     poll(reader, client)
     client.delete(DEFAULT_KEYS.completions)
-    values = stream.entry(
+    values = completions.entry(
         "again", "default", "finished", function="f", exception=None,
         enqueued_at=None, started_at=None, ended_at=None, worker="w",
     )  # fmt: skip
@@ -216,7 +215,7 @@ def test_a_recreated_stream_is_read_from_its_start(client: redis.Redis) -> None:
 
 
 def raw(*values: Any) -> dict[str, str]:
-    return {stream.ENTRY_FIELD: json.dumps(list(values))}
+    return {completions.ENTRY_FIELD: json.dumps(list(values))}
 
 
 ODD_ENTRIES: list[dict[Any, Any]] = [
@@ -226,14 +225,14 @@ ODD_ENTRIES: list[dict[Any, Any]] = [
     raw("c" * 10_000, "default", None, "finished", None, 1, 2, 3, "w"),
     raw(["job"], "default", None, "finished", None, 1, 2, 3, "w"),
     raw("too", "short"),
-    {stream.ENTRY_FIELD: "[" * 5_000},
-    {stream.ENTRY_FIELD: b"\xff\xfe"},
-    {stream.ENTRY_FIELD: '{"job": "x"}'},
-    {stream.ENTRY_FIELD: "[" * 100_000},
+    {completions.ENTRY_FIELD: "[" * 5_000},
+    {completions.ENTRY_FIELD: b"\xff\xfe"},
+    {completions.ENTRY_FIELD: '{"job": "x"}'},
+    {completions.ENTRY_FIELD: "[" * 100_000},
     {"job": "d", "queue": "default", "outcome": "finished"},
     {
-        stream.ENTRY_FIELD: raw("e", "default", None, "finished", None, 1, 2, 3, "w")[
-            stream.ENTRY_FIELD
+        completions.ENTRY_FIELD: raw("e", "default", None, "finished", None, 1, 2, 3, "w")[
+            completions.ENTRY_FIELD
         ],
         "extra": "field",
     },
@@ -261,8 +260,8 @@ def test_a_key_of_another_type_is_no_stream(client: redis.Redis) -> None:
     register_queues(client, "default")
     client.set(DEFAULT_KEYS.completions, "not a stream")
     reader = CompletionStream()
-    assert poll(reader, client) == stream.ABSENT
-    assert poll(reader, client) == stream.ABSENT
+    assert poll(reader, client) == ABSENT
+    assert poll(reader, client) == ABSENT
 
 
 def register_worker(client: redis.Redis, cls: type[Worker], name: str, queue: str) -> None:

@@ -17,15 +17,16 @@ from harness.polling import wait_until
 from harness.workers import run_burst, start_worker, stop_worker
 from qwatch.rq import stream
 from qwatch.rq.keys import DEFAULT_KEYS
+from qwatch.wire import completions
 
 WORKER_CLASS = "qwatch.rq.Worker"
 
 
 def entries(client: redis.Redis) -> list[dict[str, Any]]:
-    """Every entry of the stream, its values by the names of `stream.FIELDS`."""
+    """Every entry of the stream, its values by the names of `completions.FIELDS`."""
     found: Any = client.xrange(DEFAULT_KEYS.completions)
     return [
-        dict(zip(stream.FIELDS, json.loads(fields[stream.ENTRY_FIELD.encode()])))
+        dict(zip(completions.FIELDS, json.loads(fields[completions.ENTRY_FIELD.encode()])))
         for _id, fields in found
     ]
 
@@ -130,7 +131,7 @@ def test_the_worker_marks_its_hash(client: redis.Redis, url: str) -> None:
         )
         assert (
             client.hget(DEFAULT_KEYS.worker_key("exact"), stream.WORKER_MARK)
-            == stream.FORMAT.encode()
+            == completions.FORMAT.encode()
         )
     finally:
         stop_worker(process)
@@ -156,8 +157,6 @@ def test_a_bad_setting_stops_the_worker_at_start(url: str) -> None:
 
 @pytest.mark.parametrize("setting", ["0", "-5", " 12x"])
 def test_settings_are_positive_whole_numbers(setting: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from qwatch.rq import worker as qwatch_rq
-
-    monkeypatch.setenv(qwatch_rq.MAX_AGE_VARIABLE, setting)
-    with pytest.raises(ValueError, match=qwatch_rq.MAX_AGE_VARIABLE):
-        qwatch_rq._setting(qwatch_rq.MAX_AGE_VARIABLE, 1)
+    monkeypatch.setenv(completions.MAX_AGE_VARIABLE, setting)
+    with pytest.raises(ValueError, match=completions.MAX_AGE_VARIABLE):
+        completions.trim_setting(completions.MAX_AGE_VARIABLE, 1)

@@ -1,0 +1,51 @@
+"""Exact mode for Dramatiq: outcomes read from the stream `qwatch.dramatiq.Middleware` writes.
+
+The entry format and the reading cursor are every system's
+(`qwatch.wire.completions`); what is Dramatiq's is which queues the stream
+counts. A queue is counted exactly when every live broker that held its
+messages (its acks sets, found at discovery) at this poll and the previous
+one has its id in the middleware's hash of marks. The marks of brokers not
+seen before are read with the poll's page, in one HMGET, so a poll stays one
+round trip. Without the middleware nothing finished is seen at all: Redis
+keeps no trace of an acked message.
+"""
+
+from __future__ import annotations
+
+import redis
+
+from qwatch.dramatiq.broker import DEAD
+from qwatch.dramatiq.layout import DramatiqLayout
+from qwatch.model import ABSENT, DRAMATIQ, Snapshot, StreamPosition, StreamReading
+from qwatch.wire.batch import Command
+from qwatch.wire.completions import FORMAT, Marks, StreamCursor
+from qwatch.wire.replies import as_list, as_strict_text
+
+
+class DramatiqStream:
+    """Reads Dramatiq's completions stream from where its last poll stopped; not thread-safe."""
+
+    def __init__(self, layout: DramatiqLayout, resume: StreamPosition | None = None) -> None:
+        self.layout = layout
+        self._cursor = StreamCursor(layout.completions_key, DRAMATIQ, resume)
+        self._marks: Marks[str] = Marks()
+
+    @property
+    def position(self) -> StreamPosition | None:
+        """Where the last poll stopped; None before the first."""
+        return self._cursor.position
+
+    def poll(self, client: redis.Redis, snapshot: Snapshot) -> StreamReading:
+        """New entries since the last poll, of the Dramatiq queues in `snapshot`."""
+        listeners = {w.name: w.queues for w in snapshot.workers if w.state != DEAD}
+        unknown = self._marks.unknown(list(listeners))
+        asks: list[Command] = [("HMGET", self.layout.marks_key, *unknown)] if unknown else []
+        queues = {queue.name for queue in snapshot.queues}
+        polled = self._cursor.poll(client, queues, asks)
+        if not polled.present:
+            self._marks.forget()
+            return ABSENT
+        answers = as_list(polled.answers[0]) if unknown else []
+        marked = [as_strict_text(answer) == FORMAT for answer in answers]
+        marked += [False] * (len(unknown) - len(marked))
+        return polled.reading(self._marks.exact(queues, listeners, unknown, marked))
