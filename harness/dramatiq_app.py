@@ -18,9 +18,12 @@ import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 from harness.workers import ROOT, stop_worker
+from qwatch.dramatiq import Middleware
 
 BROKER = "QWATCH_DRAMATIQ_BROKER"
 NAMESPACE = "QWATCH_DRAMATIQ_NAMESPACE"
+EXACT = "QWATCH_DRAMATIQ_EXACT"
+"""Set to 1 for a worker with qwatch's middleware: exact mode."""
 DEFAULT_NAMESPACE = "dramatiq"
 
 
@@ -55,14 +58,19 @@ def start_dramatiq_worker(
     namespace: str = DEFAULT_NAMESPACE,
     threads: int = 2,
     quiet: bool = True,
+    exact: bool = False,
 ) -> subprocess.Popen[bytes]:
     """`dramatiq harness.dramatiq_app` with one process of `threads` threads on `queues`: a
-    Dramatiq worker consumes only the queues its actors are declared on, `default` here."""
+    Dramatiq worker consumes only the queues its actors are declared on, `default` here.
+    `exact`: with `qwatch.dramatiq.Middleware`."""
     command = [
         sys.executable, "-m", "dramatiq", "harness.dramatiq_app", "--processes", "1",
         "--threads", str(threads), "--queues", *queues,
     ]  # fmt: skip
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), BROKER: url, NAMESPACE: namespace}
+    environment = {
+        **os.environ, "PYTHONPATH": str(ROOT), BROKER: url, NAMESPACE: namespace,
+        EXACT: "1" if exact else "",
+    }  # fmt: skip
     output = subprocess.DEVNULL if quiet else None
     return subprocess.Popen(
         command, env=environment, stdout=output, stderr=output, cwd=ROOT, start_new_session=True
@@ -97,5 +105,7 @@ def _declare(broker: RedisBroker) -> None:
 
 if BROKER in os.environ:  # imported by `dramatiq harness.dramatiq_app`: a worker
     _broker = make_broker(os.environ[BROKER], os.environ.get(NAMESPACE, DEFAULT_NAMESPACE))
+    if os.environ.get(EXACT) == "1":
+        _broker.add_middleware(Middleware())
     dramatiq.set_broker(_broker)
     _declare(_broker)

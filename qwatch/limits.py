@@ -41,6 +41,9 @@ RESULT_BYTES = 1 << 20
 """A larger return value is not walked: it is named by its size."""
 FIRST_LINE_LIMIT = 200
 """Library messages may embed whole object reprs; a log line or an error stays short."""
+STREAM_QUEUES_LIMIT = 10_000
+"""Queues a completions stream may name beyond those found in Redis' keys (a Dramatiq queue
+that empties fast has no key most of the time); entries naming more are skipped."""
 QUEUES_TEXT_LIMIT = 16_384
 """Characters of an RQ worker's `queues` field read: some hundreds of queue names."""
 MESSAGE_BYTES = 1 << 20

@@ -241,9 +241,17 @@ class Watch:
                 view = self.events.view(now)
             snapshot = _merged(snapshot, reading, view)
         if DRAMATIQ in systems:
-            dramatiq = read_dramatiq(self.client, self.dramatiq, self._dramatiq_found, now)
+            dramatiq = read_dramatiq(self.client, self.dramatiq, self._dramatiq_known(), now)
             snapshot = _with_dramatiq(snapshot, dramatiq)
         return snapshot
+
+    def _dramatiq_known(self) -> Discovered:
+        """Dramatiq's queues as discovered, and those only its completions stream named."""
+        found = self._dramatiq_found
+        named = self.dramatiq_stream.queues.difference(found.queues)
+        if not named:
+            return found
+        return replace(found, queues=tuple(sorted({*found.queues, *named})))
 
     def follow(
         self,
@@ -308,7 +316,7 @@ class Watch:
             if queue is None or failure.queue == queue
         ]
         if DRAMATIQ in systems:
-            queues = [q for q in self._dramatiq_found.queues if queue is None or q == queue]
+            queues = [q for q in self._dramatiq_known().queues if queue is None or q == queue]
             rows += read_dead(self.client, self.dramatiq, queues, limit)
         return sorted(rows + heard, key=lambda row: row.failed_at or 0.0, reverse=True)
 
@@ -323,7 +331,7 @@ class Watch:
         systems = self.systems()
         job = read_job(self.client, job_id, self.rq_keys) if RQ in systems else None
         if job is None and DRAMATIQ in systems:
-            queues = self._dramatiq_found.queues
+            queues = self._dramatiq_known().queues
             job = dramatiq_job(self.client, self.dramatiq, queues, job_id)
         if job is not None or CELERY not in systems:
             return Found(job)
@@ -337,12 +345,12 @@ class Watch:
 
     def dramatiq_page(self, request: PageRequest) -> JobPage:
         """One page of a Dramatiq queue's messages in one of `DRAMATIQ_STATES`."""
-        return dramatiq_pages.read_page(self.client, self.dramatiq, self._dramatiq_found, request)
+        return dramatiq_pages.read_page(self.client, self.dramatiq, self._dramatiq_known(), request)
 
     @property
     def dramatiq_queues(self) -> tuple[str, ...]:
         """Dramatiq's queues as last discovered, sorted."""
-        return self._dramatiq_found.queues
+        return self._dramatiq_known().queues
 
     def celery_page(self, request: PageRequest) -> CeleryPage:
         """One page of a Celery queue's messages in one state."""
@@ -362,7 +370,7 @@ class Watch:
                 return
         if DRAMATIQ in systems:
             left = request.seconds - (time.monotonic() - started)
-            found, before = self._dramatiq_found, last
+            found, before = self._dramatiq_known(), last
             for last in dramatiq_search.search(self.client, self.dramatiq, found, before, left):
                 yield last
             if last.stopped:

@@ -2,7 +2,10 @@
 
 The entry format and the reading cursor are every system's
 (`qwatch.wire.completions`); what is Dramatiq's is which queues the stream
-counts. A queue is counted exactly when every live broker that held its
+counts, and which queues there are: Dramatiq's keys of a queue that empties
+fast exist only for moments, so a discovery may never see it, and the queues
+the stream names are queues too (at most `STREAM_QUEUES_LIMIT` of them).
+A queue is counted exactly when every live broker that held its
 messages (its acks sets, found at discovery) at this poll and the previous
 one has its id in the middleware's hash of marks. The marks of brokers not
 seen before are read with the poll's page, in one HMGET, so a poll stays one
@@ -12,10 +15,13 @@ keeps no trace of an acked message.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import redis
 
 from qwatch.dramatiq.broker import DEAD
 from qwatch.dramatiq.layout import DramatiqLayout
+from qwatch.limits import STREAM_QUEUES_LIMIT
 from qwatch.model import ABSENT, DRAMATIQ, Snapshot, StreamPosition, StreamReading
 from qwatch.wire.batch import Command
 from qwatch.wire.completions import FORMAT, Marks, StreamCursor
@@ -29,6 +35,8 @@ class DramatiqStream:
         self.layout = layout
         self._cursor = StreamCursor(layout.completions_key, DRAMATIQ, resume)
         self._marks: Marks[str] = Marks()
+        self.queues: set[str] = set()
+        """The queues the stream named that Redis' keys did not show, when it named them."""
 
     @property
     def position(self) -> StreamPosition | None:
@@ -41,11 +49,25 @@ class DramatiqStream:
         unknown = self._marks.unknown(list(listeners))
         asks: list[Command] = [("HMGET", self.layout.marks_key, *unknown)] if unknown else []
         queues = {queue.name for queue in snapshot.queues}
-        polled = self._cursor.poll(client, queues, asks)
+        polled = self._cursor.poll(client, None, asks)
         if not polled.present:
             self._marks.forget()
             return ABSENT
+        completions = [c for c in polled.completions if self._known(c.queue, queues)]
+        skipped = polled.skipped + len(polled.completions) - len(completions)
+        polled = replace(polled, completions=completions, skipped=skipped)
         answers = as_list(polled.answers[0]) if unknown else []
         marked = [as_strict_text(answer) == FORMAT for answer in answers]
         marked += [False] * (len(unknown) - len(marked))
-        return polled.reading(self._marks.exact(queues, listeners, unknown, marked))
+        exact = self._marks.exact(queues | self.queues, listeners, unknown, marked)
+        return polled.reading(exact)
+
+    def _known(self, queue: str, found: set[str]) -> bool:
+        """Whether a queue is one qwatch reads: found in Redis, or named by the stream
+        within the limit."""
+        if queue in found or queue in self.queues:
+            return True
+        if len(self.queues) >= STREAM_QUEUES_LIMIT:
+            return False
+        self.queues.add(queue)
+        return True

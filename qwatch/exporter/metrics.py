@@ -143,7 +143,8 @@ WORKER_WORKING = Series(
 RETRIED = Series(
     "qwatch_jobs_retried",
     "counter",
-    "Failed runs that RQ retried (exact mode only); the job is counted again when it ends",
+    "Failed runs that RQ or Dramatiq retried (exact mode only); the job is counted again when"
+    " it ends",
     ("exception", "function", "queue", "redis", "system"),
 )
 NOT_EXACT = {RQ: "registries", DRAMATIQ: "unseen"}

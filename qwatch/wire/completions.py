@@ -161,9 +161,12 @@ class StreamCursor:
         """Where the last poll stopped; None before the first."""
         return None if self._cursor is None else StreamPosition(self._cursor, self._number)
 
-    def poll(self, client: redis.Redis, queues: Collection[str], asks: list[Command]) -> Polled:
-        """New entries since the last poll, with the answers to `asks`: one round trip when
-        the stream was already there. `asks` go unsent while the stream is absent.
+    def poll(
+        self, client: redis.Redis, queues: Collection[str] | None, asks: list[Command]
+    ) -> Polled:
+        """New entries since the last poll, of `queues` (None: of any queue), with the answers
+        to `asks`: one round trip when the stream was already there. `asks` go unsent while
+        the stream is absent.
 
         A poll that fails (Redis gone between two pages) moves the cursor
         nowhere: the next one reads the same entries again.
@@ -175,7 +178,9 @@ class StreamCursor:
             self._cursor, self._number, self._present = cursor, number, present
             raise
 
-    def _poll(self, client: redis.Redis, queues: Collection[str], asks: list[Command]) -> Polled:
+    def _poll(
+        self, client: redis.Redis, queues: Collection[str] | None, asks: list[Command]
+    ) -> Polled:
         ahead = [self._page(), *asks] if self._present else []
         info, *replies = batch.run(client, [("XINFO", "STREAM", self.key), *ahead])
         stream = _StreamInfo.parse(info)
@@ -204,7 +209,7 @@ class StreamCursor:
                     continue
                 stream_id, completion = parsed
                 lost += self._advance(stream_id, stream)
-                if completion is None or completion.queue not in queues:
+                if completion is None or (queues is not None and completion.queue not in queues):
                     skipped += 1
                 else:
                     found.append(completion)
