@@ -195,6 +195,18 @@ class CeleryWatch:
 
 
 @dataclass(frozen=True, slots=True)
+class DramatiqWatch:
+    """What Dramatiq's broker processes hold that the worker records do not say."""
+
+    silent_held: int
+    """Messages fetched, not acked, by brokers silent past Dramatiq's heartbeat timeout:
+    Dramatiq requeues them only when a live worker's fetch happens to clean up."""
+    unknown_brokers: int
+    """Live broker processes seen fetching nothing: producers (which heartbeat too) or
+    idle workers."""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything qwatch knows about one Redis at one moment."""
 
@@ -212,6 +224,8 @@ class Snapshot:
 
     celery: CeleryWatch | None = None
     """How long qwatch has listened to Celery's events, when it watches Celery."""
+    dramatiq: DramatiqWatch | None = None
+    """What Dramatiq's brokers hold, when qwatch watches Dramatiq."""
     rate_limits: tuple[RateLimitStats, ...] = ()
     """RQ 3.0's rate-limit keys, by key."""
     cron_schedulers: tuple[CronScheduler, ...] = ()

@@ -469,4 +469,5 @@ def _with_dramatiq(snapshot: Snapshot, reading: DramatiqReading) -> Snapshot:
         workers=(*snapshot.workers, *reading.workers),
         records_skipped=snapshot.records_skipped + reading.records_skipped,
         notes=(*snapshot.notes, *reading.notes),
+        dramatiq=reading.watch,
     )

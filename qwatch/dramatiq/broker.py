@@ -20,7 +20,7 @@ import redis
 
 from qwatch.dramatiq.layout import HEARTBEAT_TIMEOUT, DramatiqLayout
 from qwatch.dramatiq.messages import parse_message
-from qwatch.model import DRAMATIQ, QueueStats, WorkerStats
+from qwatch.model import DRAMATIQ, DramatiqWatch, QueueStats, WorkerStats
 from qwatch.wire import batch
 from qwatch.wire.batch import Command
 from qwatch.wire.replies import as_float, as_int, as_list, as_name, as_strict_text, check_allowed
@@ -58,6 +58,7 @@ class DramatiqReading:
     workers: tuple[WorkerStats, ...]
     records_skipped: int
     notes: tuple[str, ...]
+    watch: DramatiqWatch
 
 
 def discover(client: redis.Redis, layout: DramatiqLayout) -> Discovered:
@@ -127,7 +128,12 @@ def read_dramatiq(
             f"Dramatiq: {unknown} of {len(workers)} broker processes have fetched nothing"
             " qwatch has seen: producers (which heartbeat too), or idle workers"
         )
-    return DramatiqReading(tuple(stats), workers, skips.count, tuple(notes))
+    dead = {worker.name for worker in workers if worker.state == DEAD}
+    held = sum(
+        as_int(count) for (_k, broker, _q), count in zip(found.acks, fetched) if broker in dead
+    )
+    watch = DramatiqWatch(silent_held=held, unknown_brokers=unknown)
+    return DramatiqReading(tuple(stats), workers, skips.count, tuple(notes), watch)
 
 
 def _heads(

@@ -40,7 +40,7 @@ import redis
 from prometheus_client.core import Metric
 
 from qwatch.errors import redis_reason
-from qwatch.exporter import celery_metrics, metrics
+from qwatch.exporter import celery_metrics, dramatiq_metrics, metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
@@ -188,6 +188,7 @@ class RedisSource:
                 {system: stream.exact_queues for system, stream in streams.items()},
             )
             + celery_metrics.reading(self.name, snapshot, self.totals)
+            + dramatiq_metrics.reading(self.name, snapshot)
         )
         if self.state is not None:
             positions = (self.following.position, self.watch.dramatiq_stream.position)
@@ -211,7 +212,7 @@ class QwatchCollector:
 
     def describe(self) -> list[Metric]:
         """Declared families, so registering the collector reads no Redis."""
-        declared = (*metrics.ALL, *celery_metrics.ALL)
+        declared = (*metrics.ALL, *celery_metrics.ALL, *dramatiq_metrics.ALL)
         return list(families([(series, []) for series in declared]))
 
     def collect(self) -> Iterator[Metric]:

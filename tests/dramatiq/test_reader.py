@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+import time
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from harness.dramatiq_app import send
+from harness.dramatiq_app import send, stop_dramatiq_worker
 from harness.polling import wait_until
-from qwatch.model import DRAMATIQ, QueueStats, Snapshot
+from qwatch.dramatiq.layout import HEARTBEATS
+from qwatch.model import DRAMATIQ, DramatiqWatch, QueueStats, Snapshot
 from qwatch.watch import Watch
 from tests.cli.test_cli import run_cli
 from tests.dramatiq.conftest import StartWorker
 from tests.rq.test_browse import CommandCount
+
+NO_WATCH = DramatiqWatch(silent_held=-1, unknown_brokers=0)
 
 
 def read(client: redis.Redis) -> Snapshot:
@@ -87,3 +91,21 @@ def test_auto_finds_dramatiq_and_the_snapshot_says_whose_each_queue_is(
     assert other.returncode == 0 and "emails" not in other.stdout
     bad = run_cli("snapshot", "--url", url, "--dramatiq-namespace", "")
     assert bad.returncode == 2 and "Dramatiq namespace" in bad.stderr
+
+
+def test_messages_a_killed_worker_held_are_counted_until_dramatiq_requeues_them(
+    client: redis.Redis, broker: RedisBroker, start_worker: StartWorker
+) -> None:
+    send(broker, "harness.sleep", 60)
+    worker = start_worker("default")
+
+    def busy() -> list[str]:
+        return [w.name for w in read(client).workers if w.state == "busy"]
+
+    (name,) = wait_until(busy, "the worker busy with the message")
+    assert (read(client).dramatiq or NO_WATCH).silent_held == 0
+    stop_dramatiq_worker(worker)
+    client.zadd(f"dramatiq:{HEARTBEATS}", {name: int((time.time() - 120) * 1000)})
+    silent = read(client)
+    assert (silent.dramatiq or NO_WATCH).silent_held == 1
+    assert [w.state for w in silent.workers if w.name == name] == ["dead"]
