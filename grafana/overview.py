@@ -285,6 +285,54 @@ def _celery() -> list[JSON]:
     ]
 
 
+def _dramatiq() -> list[JSON]:
+    dramatiq = SYSTEM + ', queue=~"$queue", system="dramatiq"'
+    return [
+        timeseries(
+            "Dead letters",
+            "Messages Dramatiq gave up on, per queue: failed for good, or of an actor no"
+            " worker knows. Dramatiq drops each dead letter 7 days after it died.",
+            "short",
+            [Query(f'qwatch_queue_jobs{{{dramatiq}, state="failed"}}', CELERY_PER_QUEUE)],
+            width=8,
+        ),
+        timeseries(
+            "Held by silent brokers",
+            "Messages fetched and not acked by Dramatiq broker processes silent for over"
+            " 60 s (killed, frozen, cut off): they run again only once a live worker's"
+            " fetch happens to requeue them. Beside them, the live broker processes seen"
+            " fetching nothing: producers, or idle workers.",
+            "short",
+            [
+                Query(
+                    f"qwatch_dramatiq_silent_broker_messages{{{REDIS}}}",
+                    "{{redis}} held by silent brokers",
+                ),
+                Query(
+                    f"qwatch_dramatiq_brokers_unknown{{{REDIS}}}",
+                    "{{redis}} brokers fetching nothing",
+                ),
+            ],
+            width=8,
+        ),
+        timeseries(
+            "Queues by counting mode",
+            "Dramatiq queues whose finished and failed messages qwatch counts exactly (every"
+            " worker on them runs qwatch.dramatiq.Middleware), and those it cannot see"
+            " finish at all: Redis keeps no trace of an acked message.",
+            "short",
+            [
+                Query(
+                    f"count by (redis, mode) (qwatch_queue_counting_mode{{{dramatiq}}})",
+                    "{{redis}} {{mode}}",
+                )
+            ],
+            width=8,
+            stack=True,
+        ),
+    ]
+
+
 def _redis_and_exporter() -> list[JSON]:
     return [
         timeseries(
@@ -330,9 +378,9 @@ def overview() -> JSON:
     return dashboard(
         UID,
         "qwatch / Overview",
-        "RQ and Celery queues, workers and Redis as qwatch serves them: backlog, latency,"
-        " throughput, failures, durations, worker health, Celery's reserved messages and"
-        " the exporter's own health.",
+        "RQ, Celery and Dramatiq queues, workers and Redis as qwatch serves them: backlog,"
+        " latency, throughput, failures, durations, worker health, Celery's reserved"
+        " messages, Dramatiq's dead letters and the exporter's own health.",
         redis_variables(multi_redis=True, multi_queue=True),
         [
             ("Queues", _queues()),
@@ -340,6 +388,7 @@ def overview() -> JSON:
             ("Durations", _durations()),
             ("Workers", _workers()),
             ("Celery", _celery()),
+            ("Dramatiq", _dramatiq()),
             ("Redis and exporter", _redis_and_exporter()),
         ],
     )

@@ -210,7 +210,8 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
         ),
         Alert(
             "QwatchWorkerHeartbeatOverdue",
-            'qwatch_workers_heartbeat_stale{system!="celery"} + qwatch_workers_expired > 0',
+            'qwatch_workers_heartbeat_stale{system!~"celery|dramatiq"}'
+            " + qwatch_workers_expired > 0",
             t.heartbeat_for,
             "warning",
             "Workers on Redis {{ $labels.redis }} stopped sending heartbeats",
@@ -232,6 +233,7 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
             " jobs holding its slots do not finish, or its slots leaked.",
         ),
         *celery_alerts(t),
+        *dramatiq_alerts(t),
         Alert(
             "QwatchRedisMemoryNearLimit",
             "qwatch_redis_memory_used_bytes\n/ (qwatch_redis_memory_max_bytes > 0)\n"
@@ -242,6 +244,24 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
             "Redis {{ $labels.redis }} uses {{ $value | humanizePercentage }} of its"
             " maxmemory: at the limit it evicts keys, RQ's jobs among them, or refuses new"
             " jobs, depending on its maxmemory-policy.",
+        ),
+    ]
+
+
+def dramatiq_alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
+    """What goes wrong only with Dramatiq: messages stuck with a broker process that went
+    silent. (A silent broker alone is no alarm: producers that exit linger in Dramatiq's
+    heartbeats too.)"""
+    return [
+        Alert(
+            "QwatchDramatiqMessagesHeldBySilentBroker",
+            "qwatch_dramatiq_silent_broker_messages > 0",
+            t.dramatiq_silent_held_for,
+            "warning",
+            "Dramatiq messages on Redis {{ $labels.redis }} are held by a dead worker",
+            "{{ $value }} messages on Redis {{ $labels.redis }} were fetched by Dramatiq"
+            " worker processes that stopped sending heartbeats (killed, frozen or cut off) and"
+            " are not acked: they run again only when a live worker's fetch requeues them.",
         ),
     ]
 

@@ -52,6 +52,10 @@ class Thresholds:
     every 2 s): before that, no worker seen proves nothing."""
     celery_workers_lost_for: str = "2m"
 
+    dramatiq_silent_held_for: str = "10m"
+    """Dramatiq requeues a dead broker's messages only when a live worker's fetch runs its
+    clean-up, which each fetch does by chance: a few minutes is normal."""
+
     rate_limit_oldest_seconds: float = 900
     """An RQ 3.0 rate-limit key whose oldest held-back job has waited this long lets none
     through."""

@@ -1,8 +1,9 @@
 """The bundled dashboards and rules against a real Prometheus scraping `qwatch serve`.
 
-One real redis-server with real RQ workers and real Celery workers on it, each
-running its workload twice (so that counters grow between scrapes and rates are
-not zero), `qwatch serve` in its own process watching both, and Prometheus with
+One real redis-server with real RQ workers, real Celery workers and a real
+Dramatiq worker (in exact mode) on it, each running its workload twice (so
+that counters grow between scrapes and rates are not zero), `qwatch serve` in
+its own process watching them all, and Prometheus with
 the shipped rule files, scraping and evaluating every second.
 """
 
@@ -23,6 +24,7 @@ from rq import Queue, Worker
 from harness import tasks
 from harness.celery_app import make_app
 from harness.celery_workers import start_celery_worker, stop_celery_worker
+from harness.dramatiq_app import make_broker, send, start_dramatiq_worker, stop_dramatiq_worker
 from harness.polling import wait_until
 from harness.prometheus import PrometheusServer
 from harness.qwatch_serve import qwatch_serve
@@ -110,6 +112,16 @@ def celery_workers(maxmemory_redis: RedisServer) -> Iterator[dict[str, subproces
                 stop_celery_worker(worker)
 
 
+@pytest.fixture
+def dramatiq_worker(maxmemory_redis: RedisServer) -> Iterator[subprocess.Popen[bytes]]:
+    """A Dramatiq worker with qwatch's middleware, on Dramatiq's queue `default`."""
+    worker = start_dramatiq_worker(maxmemory_redis.url, ("default",), exact=True)
+    try:
+        yield worker
+    finally:
+        stop_dramatiq_worker(worker)
+
+
 def finite(result: list[dict[str, Any]]) -> bool:
     """Whether an instant vector has a sample that is a number (not NaN: no jobs in a window)."""
     return any(math.isfinite(float(series["value"][1])) for series in result)
@@ -129,6 +141,7 @@ def test_every_panel_shows_data_and_the_alerts_go_pending(
     prometheus: PrometheusServer,
     celery_app: Celery,
     celery_workers: dict[str, subprocess.Popen[bytes]],
+    dramatiq_worker: subprocess.Popen[bytes],
 ) -> None:
     client = maxmemory_redis.client()
     url = maxmemory_redis.url
@@ -138,13 +151,15 @@ def test_every_panel_shows_data_and_the_alerts_go_pending(
             lambda: (
                 prometheus.query('sum(qwatch_workers{system="rq"}) == 2')
                 and prometheus.query('sum(qwatch_workers{system="celery"}) == 2')
+                and prometheus.query('sum(qwatch_workers{system="dramatiq"}) >= 1')
             ),
-            "the RQ and Celery workers seen by Prometheus",
+            "the RQ, Celery and Dramatiq workers seen by Prometheus",
         )
         run_workload_twice(client, prometheus)
         hold_back_rate_limited_jobs(client)
         run_celery_workload_twice(celery_app, prometheus)
         reserve_late_tasks(celery_app, prometheus)
+        run_dramatiq_workload_twice(url, prometheus)
         variables = check_variables(prometheus)
         check_every_panel(prometheus, variables)
         check_rules_evaluate(prometheus)
@@ -201,6 +216,26 @@ def run_celery_workload_twice(app: Celery, prometheus: PrometheusServer) -> None
         )
 
 
+def run_dramatiq_workload_twice(url: str, prometheus: PrometheusServer) -> None:
+    """Two rounds of Dramatiq messages that finish and die, each counted in Prometheus."""
+    broker = make_broker(url)
+    try:
+        for rounds in (1, 2):
+            for n in range(3):
+                send(broker, "harness.add", n, 1)
+            send(broker, "harness.fail", f"round {rounds}")
+            counted = (
+                f'sum(qwatch_jobs_finished_total{{system="dramatiq"}}) >= {3 * rounds}'
+                f' and on () sum(qwatch_jobs_failed_total{{system="dramatiq"}}) >= {rounds}'
+            )
+            wait_until(
+                partial(prometheus.query, counted),
+                f"round {rounds} of the Dramatiq messages counted in Prometheus",
+            )
+    finally:
+        broker.close()
+
+
 def reserve_late_tasks(app: Celery, prometheus: PrometheusServer) -> None:
     """Long acks_late tasks: the late worker reserves some, the rest wait at the queue's head."""
     for _ in range(LATE_TASKS):
@@ -223,8 +258,13 @@ def check_variables(prometheus: PrometheusServer) -> dict[str, dict[str, str]]:
     chosen = {
         "rq": {**common, "system": "rq", "queue": "default"},
         "celery": {**common, "system": "celery", "queue": LATE_QUEUE},
+        "dramatiq": {**common, "system": "dramatiq", "queue": "default"},
     }
-    queues = {"rq": {"default", "high", "parked"}, "celery": {CELERY_QUEUE, LATE_QUEUE}}
+    queues = {
+        "rq": {"default", "high", "parked"},
+        "celery": {CELERY_QUEUE, LATE_QUEUE},
+        "dramatiq": {"default"},
+    }
     for system, choice in chosen.items():
         for path in DASHBOARDS:
             for variable in load_dashboard(path)["templating"]["list"]:
@@ -244,10 +284,12 @@ def check_variables(prometheus: PrometheusServer) -> dict[str, dict[str, str]]:
 
 
 def check_every_panel(prometheus: PrometheusServer, variables: dict[str, dict[str, str]]) -> None:
-    """Every query of every panel returns a number through the HTTP API: Celery's own panels
-    for the Celery queue, the others for the RQ queue."""
+    """Every query of every panel returns a number through the HTTP API: Celery's and
+    Dramatiq's own panels for their queue, the others for the RQ queue."""
     for dashboard, panel, expr in dashboard_queries():
         system = "celery" if "qwatch_celery_" in expr else "rq"
+        if "qwatch_dramatiq_" in expr or 'system="dramatiq"' in expr:
+            system = "dramatiq"
         query = fill_in(expr, variables[system])
         wait_until(
             partial(has_a_number, prometheus, query),
