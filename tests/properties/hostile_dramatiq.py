@@ -3,7 +3,8 @@ attacker could leave under every key qwatch reads of Dramatiq's.
 
 Messages are JSON with fields of every type and size, JSON that is not a
 message, pickles (the bombs of the RQ strategies among them, never to be
-unpickled), and bytes of no format; keys are of the type Dramatiq writes or
+unpickled), and bytes of no format; exact mode's stream holds entries of
+every shape, and its marks any text; keys are of the type Dramatiq writes or
 of another; heartbeats are scored around now in milliseconds, or absurdly.
 """
 
@@ -62,16 +63,31 @@ MESSAGES = st.one_of(
     st.just(b'{"actor_name": "' + b"a" * (2 << 20) + b'"}'),
     TEXT,
 )
+ENTRIES = st.one_of(
+    st.lists(_JSON_VALUES, min_size=9, max_size=9).map(json.dumps),
+    st.tuples(
+        st.sampled_from(["m0", "m1", ""]), QUEUES, _JSON_VALUES,
+        st.sampled_from(["finished", "failed", "retried", "exploded"]), _JSON_VALUES,
+        _JSON_VALUES, _JSON_VALUES, _JSON_VALUES, _JSON_VALUES,
+    ).map(lambda values: json.dumps(list(values))),
+    st.sampled_from(["[" * 50_000, "{", "null", "", "x" * 10_000]),
+    TEXT,
+)  # fmt: skip
+"""What a completions stream entry's one field may hold: entries of every shape and value."""
 SCORES = st.one_of(
     _millis_ago(), st.sampled_from(["inf", "-inf", "0", "-5", "1e308"]), st.floats().map(repr)
 )
+
+
+MARKED = ("__qwatch_completions__", "__qwatch_workers__")
+"""The keys exact mode's middleware writes."""
 
 
 @st.composite
 def _command(draw: st.DrawFn) -> tuple[object, ...]:
     queue = draw(QUEUES)
     key = f"{NAMESPACE}:{queue}"
-    kind = draw(st.integers(0, 9))
+    kind = draw(st.integers(0, 12))
     if kind == 0:
         return ("RPUSH", key, *draw(st.lists(IDS, min_size=1, max_size=3)))
     if kind == 1:
@@ -89,6 +105,14 @@ def _command(draw: st.DrawFn) -> tuple[object, ...]:
     if kind == 7:
         broker = draw(st.sampled_from(["b0", "b1", "x.y"]))
         return ("SADD", f"{NAMESPACE}:__acks__.{broker}.{queue}", draw(IDS))
+    if kind == 10:
+        field = draw(st.sampled_from(["v1", "v2"]))
+        return ("XADD", f"{NAMESPACE}:__qwatch_completions__", "*", field, draw(ENTRIES))
+    if kind == 11:
+        broker = draw(st.sampled_from(["b0", "b1", "x.y"]))
+        return ("HSET", f"{NAMESPACE}:__qwatch_workers__", broker, draw(TEXT))
+    if kind == 12:
+        return ("SET", f"{NAMESPACE}:{draw(st.sampled_from(MARKED))}", draw(TEXT))
     suffix = draw(st.sampled_from(["", ".msgs", ".XQ", ".DQ.msgs", ".XQ.msgs"]))
     if kind == 8:
         return ("SET", f"{key}{suffix}", draw(TEXT))

@@ -15,17 +15,20 @@ from hypothesis import given, settings
 
 from harness.redis_server import RedisServer
 from qwatch.cli.report import failed_report, job_report, jobs_report, snapshot_report
+from qwatch.dramatiq.completions import DramatiqStream
+from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.dramatiq.pages import STATES
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import TextFormat
 from qwatch.exporter.metrics import UP
 from qwatch.model import DRAMATIQ, PageRequest
 from qwatch.watch import Watch
+from qwatch.wire.completions import MAX_BATCHES
 from tests.properties.hostile_dramatiq import dramatiq_states
 from tests.properties.hostile_rq import CANARY, State
 from tests.properties.test_fuzz import FIELD_LIMIT, Reads, counting_reads, rendered, strings
 
-ROUND_TRIPS = {"snapshot": 3 + 1, "failed": 3, "job": 6, "page": 3}
+ROUND_TRIPS = {"snapshot": 3 + 1, "failed": 3, "job": 6, "page": 3, "stream": 2 + MAX_BATCHES - 1}
 """The most round trips each read may take once the queues are discovered (a snapshot reads
 Redis' own figures too)."""
 
@@ -42,12 +45,15 @@ def reads(redis_server: RedisServer) -> Iterator[Reads]:
 def test_no_dramatiq_state_breaks_a_read_path(reads: Reads, state: State) -> None:
     client = reads.client
     client.flushdb()
+    stream = DramatiqStream(DramatiqLayout())
+    stream.poll(client, Watch(client, DRAMATIQ).read())  # none yet: read the next from its start
     state.write(client)
     reads.lines.clear()
     watch = Watch(client, DRAMATIQ)
     watch.systems()  # the discovery
     snapshot = reads.counted("snapshot", watch.read)
     json.dumps(snapshot.to_dict(), allow_nan=False)
+    streamed = reads.counted("stream", partial(stream.poll, client, snapshot))
     failed = reads.counted("failed", lambda: watch.failed(20))
     jobs = [reads.counted("job", partial(watch.job, i.decode())) for i in state.job_ids]
     pages = [
@@ -69,6 +75,6 @@ def test_no_dramatiq_state_breaks_a_read_path(reads: Reads, state: State) -> Non
         *(jobs_report(page) for page in pages),
     )
     assert not [line for line in reads.lines if "unexpected" in line]
-    outputs = [snapshot, failed, jobs, pages]
+    outputs = [snapshot, failed, jobs, pages, streamed]
     assert max((len(text) for text in strings(outputs)), default=0) <= FIELD_LIMIT
     assert not CANARY.exists()
