@@ -38,6 +38,7 @@ bench: run-tools $(STAMP)
 	$(BIN)/python -m benchmarks.celery
 	$(BIN)/python -m benchmarks.web
 	$(BIN)/python -m benchmarks.search
+	$(BIN)/python -m benchmarks.dramatiq
 
 # docs/top.svg and docs/web.png, drawn by qwatch top and the dashboard on a real workload.
 screenshot: run-tools test-tools $(STAMP)
