@@ -364,6 +364,16 @@ class Taken:
         """Each system's stream reading, RQ's and Dramatiq's."""
         return {RQ: self.stream, DRAMATIQ: self.dramatiq}
 
+    def unseen(self, snapshot: Snapshot) -> frozenset[tuple[str, str]]:
+        """The queues, by system and name, whose ended jobs qwatch cannot see: Dramatiq's
+        that its stream does not count (Redis keeps no trace of an acked message)."""
+        exact = self.dramatiq.exact_queues
+        return frozenset(
+            (q.system, q.name)
+            for q in snapshot.queues
+            if q.system == DRAMATIQ and q.name not in exact
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Attempt:

@@ -2,7 +2,8 @@
 
 The first reads every known queue's lengths (its list, its messages hash,
 its delay queue's messages, its dead letters) and first id, every known
-acks set's size and the heartbeats of the last hour; the second the size of
+acks set's size, the heartbeats of the last hour and whether any worker
+runs qwatch's middleware; the second the size of
 each queue's first message, the third those messages that are small enough
 (`HEAD_BYTES`), for the oldest wait and the actor next in line. Queues and
 acks sets are found by `discover`, one bounded SCAN, at a slow pace.
@@ -37,6 +38,11 @@ _PER_QUEUE = 5
 IN_FLIGHT_NOTE = (
     "Dramatiq: started counts messages fetched and not acked, those a worker prefetched"
     " included; scheduled counts delayed messages, held by workers until their eta"
+)
+
+UNSEEN_NOTE = (
+    "Dramatiq: no worker runs qwatch.dramatiq.Middleware, so finished messages are not"
+    " seen (Redis keeps no trace of an acked message): see docs/dramatiq.md"
 )
 
 
@@ -96,6 +102,7 @@ def read_dramatiq(
             "ZRANGEBYSCORE", layout.heartbeats_key, int((now - HEARTBEAT_HISTORY) * 1000), "+inf",
             "WITHSCORES", "LIMIT", 0, WORKER_LIMIT,
         ),
+        ("HLEN", layout.marks_key),
     ]  # fmt: skip
     for queue in queues:
         commands += [
@@ -108,7 +115,7 @@ def read_dramatiq(
     commands += [("SCARD", key) for key, _broker, _queue in found.acks]
     replies = batch.run(client, commands)
     check_allowed(*replies)
-    heartbeats, rest = replies[0], replies[1:]
+    heartbeats, marked, rest = replies[0], replies[1], replies[2:]
     sizes = rest[: _PER_QUEUE * len(queues)]
     fetched = rest[_PER_QUEUE * len(queues) :]
     heads = _heads(client, layout, queues, sizes)
@@ -128,6 +135,8 @@ def read_dramatiq(
             f"Dramatiq: {unknown} of {len(workers)} broker processes have fetched nothing"
             " qwatch has seen: producers (which heartbeat too), or idle workers"
         )
+    if queues and as_int(marked) == 0:
+        notes.append(UNSEEN_NOTE)
     dead = {worker.name for worker in workers if worker.state == DEAD}
     held = sum(
         as_int(count) for (_k, broker, _q), count in zip(found.acks, fetched) if broker in dead

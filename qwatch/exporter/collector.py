@@ -168,7 +168,7 @@ class RedisSource:
             self.overview = Overview(
                 snapshot,
                 tuple(self.watch.failed(FAILED_SHOWN)),
-                self._trends.update(snapshot, self._ended),
+                self._trends.update(snapshot, self._ended, taken.unseen(snapshot)),
                 recent,
                 workers.untracked,
             )

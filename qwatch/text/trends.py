@@ -7,7 +7,7 @@ the same name keep their own history, and each counts its own system's completio
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from qwatch.model import Completion, Snapshot
@@ -33,10 +33,14 @@ class Trends:
         self._backlog: dict[str, deque[int]] = {}
 
     def update(
-        self, snapshot: Snapshot, completions: Iterable[Completion]
+        self,
+        snapshot: Snapshot,
+        completions: Iterable[Completion],
+        unseen: Collection[tuple[str, str]] = (),
     ) -> dict[str, QueueTrend]:
         """Out: jobs that ended. In: what the queue grew by, plus what left it. Keyed by
-        `row_keys.key_of`."""
+        `row_keys.key_of`. The queues `unseen` (by system and name) have neither: what
+        left them is not known."""
         ended = Counter(row_key(done.system, done.queue) for done in completions)
         before = {key_of(queue): queue for queue in self._previous.queues} if self._previous else {}
         elapsed = snapshot.taken_at - self._previous.taken_at if self._previous else 0.0
@@ -48,7 +52,7 @@ class Trends:
             history.append(queue.queued)
             old = before.get(key)
             rate_in = rate_out = None
-            if old is not None and elapsed > 0:
+            if old is not None and elapsed > 0 and (queue.system, queue.name) not in unseen:
                 rate_out = ended[key] / elapsed
                 grown = (queue.queued + (queue.started or 0)) - (old.queued + (old.started or 0))
                 rate_in = max(0.0, (grown + ended[key]) / elapsed)

@@ -110,8 +110,9 @@ class Feed:
             failed = tuple(self.watch.failed(FAILED_LIMIT))
             queues = [queue.name for queue in snapshot.only(RQ).queues]
             functions = self.watch.function_counts(queues) if with_functions else None
-            completions = self.watch.take(snapshot).completions
-        trends = self._trends.update(snapshot, completions)
+            taken = self.watch.take(snapshot)
+        completions = taken.completions
+        trends = self._trends.update(snapshot, completions, taken.unseen(snapshot))
         recent = self._recent.update(completions, snapshot.taken_at)
         return Update(snapshot, failed, trends, functions, recent)
 

@@ -11,9 +11,11 @@ from dramatiq.brokers.redis import RedisBroker
 from harness.dramatiq_app import send
 from harness.polling import wait_until
 from qwatch.dramatiq import completions as dramatiq_completions
+from qwatch.dramatiq.broker import UNSEEN_NOTE
 from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.model import DRAMATIQ
+from qwatch.text.trends import Trends
 from qwatch.watch import Watch
 from qwatch.wire import completions
 from tests.celery.side_by_side import scrape_until
@@ -121,3 +123,24 @@ def test_queues_the_stream_names_are_read_within_a_bound(
     assert taken.dramatiq.skipped == 2
     shown = [queue.name for queue in watch.read().queues]
     assert shown == ["fast-0", "fast-1", "fast-2"]
+
+
+def test_without_the_middleware_nothing_reads_as_zero_finished(
+    client: redis.Redis, broker: RedisBroker, start_worker: StartWorker
+) -> None:
+    """A plain worker's queue shows no rate out, not 0 a second, and the snapshot says why."""
+    send(broker, "harness.add", 1, 1, queue="parked")
+    watch = Watch(client, DRAMATIQ)
+    watch.follow("main")
+    trends = Trends()
+    for _poll in range(2):
+        snapshot = watch.read()
+        taken = watch.take(snapshot)
+        trend = trends.update(snapshot, taken.completions, taken.unseen(snapshot))
+    assert (trend["dramatiq:parked"].in_per_second, trend["dramatiq:parked"].out_per_second) == (
+        None, None,
+    )  # fmt: skip
+    assert UNSEEN_NOTE in snapshot.notes
+    start_worker("default", exact=True)
+    wait_until(lambda: client.hlen(LAYOUT.marks_key) == 1, "the worker to say it writes")
+    assert UNSEEN_NOTE not in watch.read().notes
