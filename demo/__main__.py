@@ -1,14 +1,18 @@
-"""`make demo`: qwatch watching a real RQ and Celery workload on one private Redis.
+"""`make demo`: qwatch watching a real RQ, Celery and Dramatiq workload on one private Redis.
 
 The story qwatch grew from: a team moving from Celery to RQ runs both for
-months. Starts a redis-server on a free port, four `rq worker` processes on
-several queues, and a producer that keeps enqueueing a realistic mix: fast
-emails, slow crawls that sometimes time out, long encodings, jobs that fail
-with real tracebacks, retried jobs, scheduled jobs and jobs waiting on a
-dependency. Next to them, two `celery worker`s (one without task events) and
-a trickle of Celery tasks: priorities, countdowns, failures, retries. Then it
-opens qwatch on that Redis. Ctrl-C (or quitting qwatch) stops everything it
-started, Celery's pool processes included.
+months, and its newer service runs on Dramatiq. Starts a redis-server on a
+free port, four `rq worker` processes on several queues, and a producer that
+keeps enqueueing a realistic mix: fast emails, slow crawls that sometimes
+time out, long encodings, jobs that fail with real tracebacks, retried jobs,
+scheduled jobs and jobs waiting on a dependency. Next to them, two `celery
+worker`s (one without task events) and a trickle of Celery tasks:
+priorities, countdowns, failures, retries. And two Dramatiq workers, one
+with qwatch's middleware (its queue counted exactly) and one without (its
+queue unseen), and a trickle of Dramatiq messages: deliveries, retries that
+end as dead letters, failures, delayed and long messages. Then it opens
+qwatch on that Redis. Ctrl-C (or quitting qwatch) stops everything it
+started, Celery's pool processes and Dramatiq's worker processes included.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from types import FrameType
 
 from demo.celery_workload import CELERY_WORKERS, produce_celery, start_celery_workers
+from demo.dramatiq_workload import DRAMATIQ_WORKERS, produce_dramatiq, start_dramatiq_workers
 from demo.producer import produce
 from harness.redis_server import RedisServer
 from harness.workers import start_worker, stop_worker
@@ -32,8 +38,8 @@ WORKERS = (
     ("crawl", "reports"),
     ("video", "reports"),
 )
-CELERY_START_SECONDS = 10.0
-"""How long qwatch waits for the first Celery tasks before it opens anyway."""
+START_SECONDS = 10.0
+"""How long qwatch waits for the first Celery tasks and Dramatiq messages before it opens anyway."""
 
 
 def main() -> int:
@@ -52,7 +58,7 @@ def main() -> int:
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, _exit)
     stop = threading.Event()
-    celery_started = threading.Event()
+    celery_started, dramatiq_started = threading.Event(), threading.Event()
     with RedisServer() as server:
         workers: list[subprocess.Popen[bytes]] = []
         producers = [
@@ -62,16 +68,25 @@ def main() -> int:
                 args=(server.url, stop, celery_started),
                 daemon=True,
             ),
+            threading.Thread(
+                target=produce_dramatiq,
+                args=(server.url, stop, dramatiq_started),
+                daemon=True,
+            ),
         ]
         try:
             workers += [start_worker(server.url, queues) for queues in WORKERS]
             workers += start_celery_workers(server.url)
+            workers += start_dramatiq_workers(server.url)
             for producer in producers:
                 producer.start()
-            celery_started.wait(timeout=CELERY_START_SECONDS)
+            deadline = time.monotonic() + START_SECONDS
+            for started in (celery_started, dramatiq_started):
+                started.wait(timeout=max(0.0, deadline - time.monotonic()))
             print(
                 f"demo Redis at {server.url}; {len(WORKERS)} RQ workers, "
-                f"{len(CELERY_WORKERS)} Celery workers; Ctrl-C stops everything",
+                f"{len(CELERY_WORKERS)} Celery workers, {len(DRAMATIQ_WORKERS)} Dramatiq "
+                "workers; Ctrl-C stops everything",
                 flush=True,
             )
             return _watch(server.url, args.view, args.duration)
