@@ -5,9 +5,11 @@ The entry format and the reading cursor are every system's
 counts, and which queues there are: Dramatiq's keys of a queue that empties
 fast exist only for moments, so a discovery may never see it, and the queues
 the stream names are queues too (at most `STREAM_QUEUES_LIMIT` of them).
-A queue is counted exactly when every live broker that held its
-messages (its acks sets, found at discovery) at this poll and the previous
-one has its id in the middleware's hash of marks. The marks of brokers not
+A queue is counted exactly once the stream has named it, and while every
+live broker that held its messages (its acks sets, found at discovery) at
+this poll and the previous one has its id in the middleware's hash of
+marks: a queue that only plain workers take is never claimed exact because
+no plain worker happened to hold its messages at a discovery. The marks of brokers not
 seen before are read with the poll's page, in one HMGET, so a poll stays one
 round trip. Without the middleware nothing finished is seen at all: Redis
 keeps no trace of an acked message.
@@ -37,6 +39,8 @@ class DramatiqStream:
         self._marks: Marks[str] = Marks()
         self.queues: set[str] = set()
         """The queues the stream named that Redis' keys did not show, when it named them."""
+        self._named: set[str] = set()
+        """Every queue the stream has named: only these are counted exactly."""
 
     @property
     def position(self) -> StreamPosition | None:
@@ -59,8 +63,9 @@ class DramatiqStream:
         answers = as_list(polled.answers[0]) if unknown else []
         marked = [as_strict_text(answer) == FORMAT for answer in answers]
         marked += [False] * (len(unknown) - len(marked))
+        self._named.update(c.queue for c in completions)
         exact = self._marks.exact(queues | self.queues, listeners, unknown, marked)
-        return polled.reading(exact)
+        return polled.reading(exact & self._named)
 
     def _known(self, queue: str, found: set[str]) -> bool:
         """Whether a queue is one qwatch reads: found in Redis, or named by the stream
