@@ -144,3 +144,22 @@ def test_without_the_middleware_nothing_reads_as_zero_finished(
     start_worker("default", exact=True)
     wait_until(lambda: client.hlen(LAYOUT.marks_key) == 1, "the worker to say it writes")
     assert UNSEEN_NOTE not in watch.read().notes
+
+
+def test_only_a_queue_the_stream_names_is_counted_exactly(
+    client: redis.Redis, broker: RedisBroker
+) -> None:
+    """No worker seen on either queue: the one the stream named is exact, the other is not,
+    since a plain worker may take it between two discoveries."""
+    send(broker, "harness.add", 1, 1, queue="parked")
+    watch = Watch(client, DRAMATIQ)
+    watch.follow("main")
+    watch.take(watch.read())
+    fields = completions.entry(
+        "m0", "default", "finished", function="harness.add", exception=None,
+        enqueued_at=None, started_at=None, ended_at=time.time(), worker="a-broker",
+    )  # fmt: skip
+    client.xadd(LAYOUT.completions_key, fields)  # type: ignore[arg-type]
+    taken = watch.take(watch.read())
+    assert taken.dramatiq.exact_queues == {"default"}
+    assert taken.unseen(watch.read()) == {(DRAMATIQ, "parked")}
