@@ -14,16 +14,13 @@ their eta.
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
-import sys
 import threading
 
 from dramatiq.brokers.redis import RedisBroker
 
-from harness.dramatiq_app import BROKER, DEFAULT_NAMESPACE, EXACT, NAMESPACE, make_broker, send
-from harness.workers import ROOT
+from harness.dramatiq_app import make_broker, send, start_dramatiq_worker
 
 DRAMATIQ_WORKERS: tuple[tuple[tuple[str, ...], bool], ...] = (
     (("webhooks",), True),
@@ -47,26 +44,12 @@ def start_dramatiq_workers(url: str) -> list[subprocess.Popen[bytes]]:
     Each imports `demo.dramatiq_worker`, the harness's actors with the demo's
     queues declared, since a worker consumes only queues declared on its broker.
     """
-    return [_start_worker(url, queues, exact) for queues, exact in DRAMATIQ_WORKERS]
-
-
-def _start_worker(url: str, queues: tuple[str, ...], exact: bool) -> subprocess.Popen[bytes]:
-    command = [
-        sys.executable, "-m", "dramatiq", "demo.dramatiq_worker", "--processes", "1",
-        "--threads", str(THREADS), "--queues", *queues,
-    ]  # fmt: skip
-    environment = {
-        **os.environ, "PYTHONPATH": str(ROOT), BROKER: url, NAMESPACE: DEFAULT_NAMESPACE,
-        EXACT: "1" if exact else "",
-    }  # fmt: skip
-    return subprocess.Popen(
-        command,
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        cwd=ROOT,
-        start_new_session=True,
-    )
+    return [
+        start_dramatiq_worker(
+            url, queues, threads=THREADS, exact=exact, module="demo.dramatiq_worker"
+        )
+        for queues, exact in DRAMATIQ_WORKERS
+    ]
 
 
 def produce_dramatiq(url: str, stop: threading.Event, started: threading.Event) -> None:

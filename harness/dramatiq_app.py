@@ -59,12 +59,14 @@ def start_dramatiq_worker(
     threads: int = 2,
     quiet: bool = True,
     exact: bool = False,
+    module: str = "harness.dramatiq_app",
 ) -> subprocess.Popen[bytes]:
     """`dramatiq harness.dramatiq_app` with one process of `threads` threads on `queues`: a
     Dramatiq worker consumes only the queues its actors are declared on, `default` here.
-    `exact`: with `qwatch.dramatiq.Middleware`."""
+    `exact`: with `qwatch.dramatiq.Middleware`; `module`: another that imports this one and
+    declares more queues."""
     command = [
-        sys.executable, "-m", "dramatiq", "harness.dramatiq_app", "--processes", "1",
+        sys.executable, "-m", "dramatiq", module, "--processes", "1",
         "--threads", str(threads), "--queues", *queues,
     ]  # fmt: skip
     environment = {
