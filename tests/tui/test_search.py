@@ -141,6 +141,6 @@ async def test_esc_stops_a_search_between_batches_and_m_searches_further(
         feed.gate.release(100)  # every batch, and whatever else the search reads after them
         await until(pilot, lambda: "everything searched" in summary(app), "the search's end")
         assert summary(app) == "found 0 jobs in 6,000 of 6,000 entries: everything searched"
-        assert feed.closed.wait(5)
+        await until(pilot, feed.closed.is_set, "the search to close")
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, SearchScreen), "the queues")
