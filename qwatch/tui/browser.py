@@ -1,8 +1,9 @@
 """The job browser: one queue's jobs in any state, a page at a time, each openable.
 
 The screen only renders pages; a thread worker reads each through the
-app's feed (two round trips a page whatever the registry's size), again
-every refresh interval so the page stays live.
+app's feed (two or three round trips a page whatever the registry's size),
+again every refresh interval so the page stays live. An RQ queue has RQ's
+registries for tabs, a Dramatiq queue the four states its broker keeps.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from qwatch.text.printable import printable
 from qwatch.tui.dialogs import Help
 from qwatch.tui.rows import Rows
 from qwatch.tui.widgets.live_table import LiveTable
-from qwatch.watch import LISTED_STATES as STATES
+from qwatch.watch import LISTED_STATES
 
 OPTIONAL = {job_states.READY: "ready", job_states.RATE_LIMITED: "limited"}
 """RQ 3.0's states, and their tabs' names: a tab shows while its queue has such jobs, or while
@@ -51,8 +52,8 @@ class JobBrowser(Screen[None]):
 
     BINDINGS = [
         *(
-            Binding(str(number), f"state('{state}')", state, show=False)
-            for number, state in enumerate(STATES, start=1)
+            Binding(str(number), f"tab({number})", f"tab {number}", show=False)
+            for number in range(1, len(LISTED_STATES) + 1)
         ),
         Binding("n", "page(1)", "next"),
         Binding("p", "page(-1)", "previous"),
@@ -72,11 +73,13 @@ class JobBrowser(Screen[None]):
         interval: float,
         holding: frozenset[str] = frozenset(),
         search: Search | None = None,
+        states: tuple[str, ...] = LISTED_STATES,
     ) -> None:
         """`holding`: the optional states the queue has jobs in; `search` opens the search
-        screen over the queues it is given."""
+        screen over the queues it is given; `states`: the tabs, in order (RQ's by default)."""
         super().__init__()
         self.holding = holding
+        self.states = states
         self.search = search
         self.request = PageRequest(queue, job_states.QUEUED, limit=PAGE_SIZE)
         self.read = read
@@ -87,13 +90,13 @@ class JobBrowser(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with HorizontalGroup(id="browser-states"):
-            for number, state in enumerate(STATES, start=1):
+            for number, state in enumerate(self.states, start=1):
                 with HorizontalGroup(id=f"tab-{state}", classes="state-tab"):
                     yield Label(str(number), classes="state-key")
                     yield Label(OPTIONAL.get(state, state), classes="state-name")
         yield Static("", id="browser-summary", markup=False)
         with ContentSwitcher(initial=f"jobs-{self.request.state}", id="browser-tables"):
-            for state in STATES:
+            for state in self.states:
                 yield LiveTable(COLUMNS[state], id=f"jobs-{state}")
         yield Input(id="browser-filter", disabled=True)
         yield Footer(compact=True, show_command_palette=False)
@@ -111,13 +114,14 @@ class JobBrowser(Screen[None]):
         """The state shown is marked, the stylesheet decides how; an optional state's tab
         shows while the queue holds such jobs or while it is the one shown."""
         shown = 0
-        for state in STATES:
+        for state in self.states:
             tab = self.query_one(f"#tab-{state}")
             current = state == self.request.state
             tab.set_class(current, "-current")
             tab.display = state not in OPTIONAL or current or state in self.holding
             shown += tab.display
-        self.query_one("#browser-states").set_class(shown > len(STATES) - len(OPTIONAL), "-crowded")
+        crowded = shown > len(set(self.states) - OPTIONAL.keys())
+        self.query_one("#browser-states").set_class(crowded, "-crowded")
 
     # Reading -----------------------------------------------------------------
 
@@ -157,6 +161,10 @@ class JobBrowser(Screen[None]):
         self.query_one("#browser-summary", Static).update(line)
 
     # Keys --------------------------------------------------------------------
+
+    def action_tab(self, number: int) -> None:
+        if number <= len(self.states):
+            self.action_state(self.states[number - 1])
 
     def action_state(self, state: str) -> None:
         request = self.request
@@ -220,9 +228,10 @@ class JobBrowser(Screen[None]):
             self.dismiss(None)
 
     def action_help(self) -> None:
-        names = ", ".join(OPTIONAL.get(state, state) for state in STATES)
-        lines = [(f"1-{len(STATES)}", f"the jobs {names}, in that order")]
-        lines += [("", "ready and limited (RQ 3.0) show while the queue has such jobs")]
+        names = ", ".join(OPTIONAL.get(state, state) for state in self.states)
+        lines = [(f"1-{len(self.states)}", f"the jobs {names}, in that order")]
+        if OPTIONAL.keys() & set(self.states):
+            lines += [("", "ready and limited (RQ 3.0) show while the queue has such jobs")]
         lines += [
             ("n, p", "next page, previous page"),
             ("/", "filter by text: id, call, worker, result, exception"),

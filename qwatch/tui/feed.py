@@ -67,6 +67,8 @@ class Source(Protocol):
 
     def page(self, request: PageRequest) -> JobPage: ...
 
+    def dramatiq_page(self, request: PageRequest) -> JobPage: ...
+
     def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]: ...
 
     def act(self, action: Action) -> str: ...
@@ -125,6 +127,11 @@ class Feed:
         """One page of the job browser: two round trips, whatever the registry's size."""
         with translated_errors(self.target):
             return self.watch.page(request)
+
+    def dramatiq_page(self, request: PageRequest) -> JobPage:
+        """One page of a Dramatiq queue's messages: three round trips, whatever its size."""
+        with translated_errors(self.target):
+            return self.watch.dramatiq_page(request)
 
     def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]:
         """A search's progress, a batch at a time; closing the iterator stops it."""

@@ -24,7 +24,7 @@ ATTEMPTS_TITLE = "attempts (RQ records each Retry returned and the last outcome)
 
 ELSEWHERE = {
     CELERY: "enter shows its details",
-    DRAMATIQ: "qwatch jobs and the dashboard list its messages",
+    DRAMATIQ: "enter lists its messages",
 }
 """Where a queue of another system is shown instead of in the job browser."""
 

@@ -1,13 +1,16 @@
-"""`qwatch top` over Dramatiq, driven by the pilot: its queues and brokers, a dead letter in the
-inspector, and RQ's actions refused, each once."""
+"""`qwatch top` over Dramatiq, driven by the pilot: its queues and brokers, a queue's messages in
+the job browser, a dead letter in the inspector, and RQ's actions refused, each once."""
 
 from __future__ import annotations
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
+from textual.pilot import Pilot
+from textual.widgets import Label
 
 from harness.dramatiq_app import send
 from harness.polling import wait_until
+from qwatch import job_states
 from qwatch.dramatiq.dead import NO_ERROR
 from qwatch.model import DRAMATIQ
 from qwatch.tui.app import QwatchApp
@@ -15,7 +18,7 @@ from qwatch.tui.browser import JobBrowser
 from qwatch.tui.dialogs import Confirm
 from qwatch.tui.feed import Feed
 from qwatch.tui.inspector import Inspector
-from qwatch.watch import Watch
+from qwatch.watch import DRAMATIQ_STATES, Watch
 from qwatch.wire.connection import Target, connect
 from tests.dramatiq.conftest import StartWorker
 from tests.tui.conftest import cells, table, until
@@ -39,13 +42,14 @@ async def test_top_shows_dramatiq_and_refuses_rqs_actions_on_it(
         await until(pilot, lambda: table(app, "#queues").row_count == 2, "both queues")
         assert cells(app, "#queues", "dramatiq:parked")[:3] == ["parked", "", "3"]  # one system
         table(app, "#queues").select("dramatiq:parked")
-        await pilot.press("enter")
+        await pilot.press("E")
         await pilot.pause()
         assert notes == [
-            "the job browser works on RQ queues only: dramatiq queue parked is unchanged"
-            " (qwatch jobs and the dashboard list its messages)"
+            "empty queue works on RQ queues only: dramatiq queue parked is unchanged"
+            " (enter lists its messages)"
         ]
-        assert not isinstance(app.screen, JobBrowser)
+        assert not isinstance(app.screen, Confirm)
+        await browse_parked(pilot, app)
         await pilot.press("3")
         await until(pilot, lambda: table(app, "#failed").row_count == 1, "the dead letter")
         await pilot.press("enter")
@@ -58,3 +62,28 @@ async def test_top_shows_dramatiq_and_refuses_rqs_actions_on_it(
             f"requeue works on RQ jobs only: dramatiq message {died.message_id} is unchanged"
         )
         assert not isinstance(app.screen, Confirm)
+
+
+async def browse_parked(pilot: Pilot[None], app: QwatchApp) -> None:
+    """The parked queue's three messages in the browser's first tab, its four states in turn,
+    and back to the queues."""
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(app.screen, JobBrowser), "the job browser")
+    browser = app.screen
+    assert isinstance(browser, JobBrowser)
+    await until(pilot, lambda: browser.page is not None, "the queued messages")
+    assert browser.page is not None and browser.page.system == DRAMATIQ
+    assert [job.function for job in browser.page.jobs] == ["harness.add"] * 3
+    tabs = [str(label.content) for label in browser.query(".state-name").results(Label)]
+    assert tabs == list(DRAMATIQ_STATES)
+    await pilot.press("4")
+    await until(pilot, lambda: page_of(browser, job_states.FAILED), "the failed tab")
+    assert browser.page is not None and browser.page.total == 0
+    await pilot.press("9")  # no ninth tab: nothing happens
+    assert browser.request.state == job_states.FAILED
+    await pilot.press("escape")
+    await until(pilot, lambda: not isinstance(app.screen, JobBrowser), "the queues")
+
+
+def page_of(browser: JobBrowser, state: str) -> bool:
+    return browser.page is not None and browser.page.request.state == state

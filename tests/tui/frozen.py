@@ -8,6 +8,7 @@ from dataclasses import replace
 from qwatch.errors import QwatchError
 from qwatch.model import (
     CELERY,
+    DRAMATIQ,
     RQ,
     AbandonedJob,
     Attempt,
@@ -234,6 +235,9 @@ class FrozenFeed:
     def page(self, request: PageRequest) -> JobPage:
         jobs = tuple(replace(job, position=request.offset + i) for i, job in enumerate(LISTED))
         return JobPage(request, True, 1234, jobs, 3, request.offset + 3, NOW, system=RQ)
+
+    def dramatiq_page(self, request: PageRequest) -> JobPage:
+        return replace(self.page(request), system=DRAMATIQ)
 
     def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]:
         hits = tuple(hit for hit in HITS if request.matches(hit.id, hit.function, hit.detail))
