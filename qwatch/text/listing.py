@@ -9,6 +9,9 @@ from collections.abc import Mapping
 from qwatch import job_states
 from qwatch.limits import SCAN_WINDOW
 from qwatch.model import (
+    CELERY,
+    DRAMATIQ,
+    RQ,
     CeleryMessage,
     CeleryPage,
     JobDetail,
@@ -98,6 +101,13 @@ CELERY_ORDER = {
     job_states.SCHEDULED: "oldest delivery first",
     job_states.RESERVED: "oldest delivery first",
     job_states.OVERDUE: "oldest delivery first",
+}
+
+DRAMATIQ_ORDER = {
+    job_states.QUEUED: "in queue order, next to be fetched first",
+    job_states.STARTED: "by the broker process holding them",
+    job_states.SCHEDULED: "in the order they were delayed",
+    job_states.FAILED: "newest dead letter first",
 }
 
 
@@ -222,9 +232,9 @@ def summary(page: JobPage | CeleryPage) -> str:
     """Where the page sits, how it is ordered, and how far a filter looked."""
     request = page.request
     state = request.state
-    celery = isinstance(page, CeleryPage)
-    noun = "messages" if celery else "jobs"
-    order = (CELERY_ORDER if celery else ORDER)[state]
+    orders = {CELERY: CELERY_ORDER, DRAMATIQ: DRAMATIQ_ORDER}
+    noun = "jobs" if page.system == RQ else "messages"
+    order = orders.get(page.system, ORDER)[state]
     if request.filtered:
         wanted = " and ".join(
             part

@@ -6,7 +6,7 @@ from __future__ import annotations
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from textual.pilot import Pilot
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from harness.dramatiq_app import send
 from harness.polling import wait_until
@@ -74,6 +74,8 @@ async def browse_parked(pilot: Pilot[None], app: QwatchApp) -> None:
     await until(pilot, lambda: browser.page is not None, "the queued messages")
     assert browser.page is not None and browser.page.system == DRAMATIQ
     assert [job.function for job in browser.page.jobs] == ["harness.add"] * 3
+    summary = str(browser.query_one("#browser-summary", Static).content)
+    assert summary == "parked  queued messages 1-3 of 3, in queue order, next to be fetched first"
     tabs = [str(label.content) for label in browser.query(".state-name").results(Label)]
     assert tabs == list(DRAMATIQ_STATES)
     await pilot.press("4")
