@@ -15,16 +15,25 @@ STAMP_RQ2 := $(VENV_RQ2)/.installed
 RQ_TESTS := tests/rq tests/cli tests/properties/test_read_only.py \
 	tests/exporter/test_exact_mode.py tests/exporter/test_metrics.py
 
+# arq pins redis-py below 6, so arq's workers and the tests that drive them live in
+# .venv-arq, with the newest arq and the redis-py it installs.
+NEWEST_ARQ := 0.28.0
+VENV_ARQ := .venv-arq
+STAMP_ARQ := $(VENV_ARQ)/.installed
+ARQ_TESTS := tests/arq
+
 TEST_TOOLS := redis-server redis-sentinel prometheus promtool chromium chromedriver
 # The demo and the benchmarks need a redis-server only.
 RUN_TOOLS := redis-server
 
 .PHONY: test demo bench lint screenshot test-tools run-tools clean
 
-test: test-tools $(STAMP) $(STAMP_RQ2) lint
+test: test-tools $(STAMP) $(STAMP_RQ2) $(STAMP_ARQ) lint
 	$(BIN)/pytest
 	@echo "The RQ parts of the suite again, on RQ $(OLDEST_RQ):"
 	$(VENV_RQ2)/bin/pytest $(RQ_TESTS)
+	@echo "arq's part of the suite, on arq $(NEWEST_ARQ):"
+	$(VENV_ARQ)/bin/pytest $(ARQ_TESTS)
 
 demo: run-tools $(STAMP)
 	$(BIN)/python -m demo
@@ -70,5 +79,11 @@ $(STAMP_RQ2): pyproject.toml
 	$(VENV_RQ2)/bin/python -m pip install --quiet -e '.[test]' 'rq==$(OLDEST_RQ)'
 	@touch $@
 
+$(STAMP_ARQ): pyproject.toml
+	@test -x $(VENV_ARQ)/bin/python || $(PYTHON) -m venv $(VENV_ARQ)
+	$(VENV_ARQ)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_ARQ)/bin/python -m pip install --quiet -e '.[test]' 'rq==$(NEWEST_RQ)' 'arq==$(NEWEST_ARQ)'
+	@touch $@
+
 clean:
-	rm -rf $(VENV) $(VENV_RQ2) .venv-bench .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(VENV_RQ2) $(VENV_ARQ) .venv-bench .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -1,7 +1,7 @@
 """The records every face shows: a sample of one Redis, jobs, failures, pages, completions.
 
-Sources fill them (`qwatch.rq`, `qwatch.celery`, `qwatch.dramatiq`); faces read them through
-`qwatch.watch`. Each record says whose it is in `system`, given by the source
+Sources fill them (`qwatch.rq`, `qwatch.celery`, `qwatch.dramatiq`, `qwatch.arq`); faces
+read them through `qwatch.watch`. Each record says whose it is in `system`, given by the source
 that made it, never assumed. Times are seconds since the epoch as floats;
 ages are seconds. A value the system did not record, recorded out of any
 sensible range, or does not have at all (Celery keeps no registry of finished
@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 
 from qwatch.limits import SCAN_WINDOW, SEARCHED_CHARACTERS
 
-RQ, CELERY, DRAMATIQ = "rq", "celery", "dramatiq"
-SYSTEMS = (RQ, CELERY, DRAMATIQ)
+RQ, CELERY, DRAMATIQ, ARQ = "rq", "celery", "dramatiq", "arq"
+SYSTEMS = (RQ, CELERY, DRAMATIQ, ARQ)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +112,8 @@ class WorkerStats:
     while qwatch listened."""
     current_jobs: tuple[CurrentJob, ...] = ()
     """Every job it runs now (`current_job` and its fields are the longest-running one)."""
+    retried_jobs: int | None = None
+    """arq: jobs the worker retried, as its health check counts them."""
 
 
 @dataclass(frozen=True, slots=True)

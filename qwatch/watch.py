@@ -26,6 +26,11 @@ from typing import Any
 
 import redis
 
+from qwatch.arq.jobs import arq_job
+from qwatch.arq.layout import DEFAULT_QUEUE as DEFAULT_ARQ_QUEUE
+from qwatch.arq.layout import HEALTH_CHECK_INTERVAL, ArqLayout
+from qwatch.arq.reader import ArqReading, arq_present, discover_arq_queues, read_arq
+from qwatch.arq.results import ArqResults
 from qwatch.celery import jobs as celery_jobs
 from qwatch.celery import search as celery_search
 from qwatch.celery.broker import CeleryReading, celery_present, discover_queues, read_celery_queues
@@ -46,6 +51,7 @@ from qwatch.dramatiq.completions import DramatiqStream
 from qwatch.dramatiq.dead import dramatiq_job, read_dead
 from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.model import (
+    ARQ,
     CELERY,
     DRAMATIQ,
     RQ,
@@ -81,7 +87,7 @@ from qwatch.wire import batch
 from qwatch.wire.replies import as_int, check_allowed
 
 AUTO = "auto"
-CHOICES = (AUTO, RQ, CELERY, DRAMATIQ)
+CHOICES = (AUTO, RQ, CELERY, DRAMATIQ, ARQ)
 DETECT_SECONDS = 10.0
 """How often `auto` looks again for a system it has not found: one EXISTS."""
 DISCOVER_SECONDS = 60.0
@@ -106,6 +112,8 @@ SEARCHED_STATES = tuple(
 """The states a search may be told to keep to."""
 DRAMATIQ_NAMESPACE = DramatiqLayout().namespace
 """Dramatiq's RedisBroker namespace unless told otherwise."""
+ARQ_QUEUE, ARQ_HEALTH_CHECK_INTERVAL = DEFAULT_ARQ_QUEUE, HEALTH_CHECK_INTERVAL
+"""arq's default queue name, and its workers' default health-check interval."""
 RQ_PREFIX, RQ_PREFIX_VARIABLE = DEFAULT_PREFIX, PREFIX_VARIABLE
 """RQ's key prefix, and the environment variable RQ 3.0 reads it from."""
 
@@ -122,10 +130,11 @@ class Watch:
         listen: bool = True,
         rq_keys: RQKeys = DEFAULT_KEYS,
         dramatiq: DramatiqLayout | None = None,
+        arq: ArqLayout | None = None,
     ) -> None:
         """`listen`: start Celery's event listener when Celery is watched (one-shot readers
         that only want the queues say False). `rq_keys`: RQ's keys under its prefix;
-        `dramatiq`: Dramatiq's under its namespace."""
+        `dramatiq`: Dramatiq's under its namespace; `arq`: arq's queues named."""
         if system not in CHOICES:
             raise ValueError(f"system must be one of {', '.join(CHOICES)}, not {system!r}")
         self.client = client
@@ -133,6 +142,9 @@ class Watch:
         self.layout = layout or CeleryLayout()
         self.rq_keys = rq_keys
         self.dramatiq = dramatiq or DramatiqLayout()
+        self.arq = arq or ArqLayout()
+        self.arq_results = ArqResults()
+        self._arq_queues: tuple[str, ...] = ()
         self.listen = listen
         self.events: CeleryEvents | None = None
         self.following: Following | None = None
@@ -153,11 +165,13 @@ class Watch:
         rq_prefix: str,
         celery: Mapping[str, Any],
         dramatiq_namespace: str = DRAMATIQ_NAMESPACE,
+        arq_queues: tuple[str, ...] = (),
+        arq_health_check_interval: float = ARQ_HEALTH_CHECK_INTERVAL,
         listen: bool = True,
     ) -> Watch:
         """A watch as a face's options ask: RQ's key prefix (see `checked_rq_prefix`), Celery's
-        layout (`CeleryLayout`'s fields) and Dramatiq's namespace; ValueError saying what is
-        wrong."""
+        layout (`CeleryLayout`'s fields), Dramatiq's namespace and arq's queues; ValueError
+        saying what is wrong."""
         try:
             layout = CeleryLayout(**celery)
         except ValueError as exc:
@@ -166,9 +180,14 @@ class Watch:
             dramatiq = DramatiqLayout(dramatiq_namespace)
         except ValueError as exc:
             raise ValueError(f"Dramatiq options: {exc}") from None
+        try:
+            arq = ArqLayout(arq_queues, arq_health_check_interval)
+        except ValueError as exc:
+            raise ValueError(f"arq options: {exc}") from None
         return cls(
-            client, system, layout, listen=listen, rq_keys=RQKeys(rq_prefix), dramatiq=dramatiq
-        )
+            client, system, layout, listen=listen, rq_keys=RQKeys(rq_prefix), dramatiq=dramatiq,
+            arq=arq,
+        )  # fmt: skip
 
     def systems(self) -> tuple[str, ...]:
         """The systems this watch reads; starts Celery's listener when Celery is found."""
@@ -176,13 +195,16 @@ class Watch:
             now = time.monotonic()
             if now >= self._detect_at:
                 self._detect(now)
-            if now >= self._discover_at and (CELERY in self._systems or DRAMATIQ in self._systems):
+            if now >= self._discover_at and {CELERY, DRAMATIQ, ARQ} & set(self._systems):
                 self._discover_at = now + DISCOVER_SECONDS
                 if CELERY in self._systems:
                     self._celery_queues = discover_queues(self.client, self.layout)
                     self._start_listening()
                 if DRAMATIQ in self._systems:
                     self._dramatiq_found = discover(self.client, self.dramatiq)
+                if ARQ in self._systems:
+                    self._arq_queues = discover_arq_queues(self.client, self.arq)
+                    self.arq_results.refresh(self.client, self.arq)
             return self._systems
 
     def _holds(self, system: str) -> bool:
@@ -193,6 +215,8 @@ class Watch:
                 return bool(self.layout.queues) or celery_present(self.client, self.layout)
             if system == DRAMATIQ:
                 return dramatiq_present(self.client, self.dramatiq)
+            if system == ARQ:
+                return bool(self.arq.queues) or arq_present(self.client, self.arq)
             keys = self.rq_keys
             (found,) = batch.run(self.client, [("EXISTS", keys.queues, keys.workers)])
             check_allowed(found)
@@ -243,6 +267,11 @@ class Watch:
         if DRAMATIQ in systems:
             dramatiq = read_dramatiq(self.client, self.dramatiq, self._dramatiq_known(), now)
             snapshot = _with_dramatiq(snapshot, dramatiq)
+        if ARQ in systems:
+            counts = self.arq_results.counts()
+            snapshot = _with_arq(
+                snapshot, read_arq(self.client, self.arq, self._arq_queues, counts, now)
+            )
         return snapshot
 
     def _dramatiq_known(self) -> Discovered:
@@ -318,6 +347,8 @@ class Watch:
         if DRAMATIQ in systems:
             queues = [q for q in self._dramatiq_known().queues if queue is None or q == queue]
             rows += read_dead(self.client, self.dramatiq, queues, limit)
+        if ARQ in systems:
+            rows += self.arq_results.failed(None if queue is None else [queue], limit)
         return sorted(rows + heard, key=lambda row: row.failed_at or 0.0, reverse=True)
 
     def job(self, job_id: str) -> JobDetail | None:
@@ -333,6 +364,8 @@ class Watch:
         if job is None and DRAMATIQ in systems:
             queues = self._dramatiq_known().queues
             job = dramatiq_job(self.client, self.dramatiq, queues, job_id)
+        if job is None and ARQ in systems:
+            job = arq_job(self.client, self.arq, self._arq_queues, job_id)
         if job is not None or CELERY not in systems:
             return Found(job)
         return celery_jobs.celery_job(
@@ -470,4 +503,14 @@ def _with_dramatiq(snapshot: Snapshot, reading: DramatiqReading) -> Snapshot:
         records_skipped=snapshot.records_skipped + reading.records_skipped,
         notes=(*snapshot.notes, *reading.notes),
         dramatiq=reading.watch,
+    )
+
+
+def _with_arq(snapshot: Snapshot, reading: ArqReading) -> Snapshot:
+    return replace(
+        snapshot,
+        queues=(*snapshot.queues, *reading.queues),
+        workers=(*snapshot.workers, *reading.workers),
+        records_skipped=snapshot.records_skipped + reading.records_skipped,
+        notes=(*snapshot.notes, *reading.notes),
     )

@@ -34,6 +34,8 @@ from qwatch.text.formatting import plural
 from qwatch.text.listing import search_summary
 from qwatch.text.printable import printable
 from qwatch.watch import (
+    ARQ_HEALTH_CHECK_INTERVAL,
+    ARQ_QUEUE,
     AUTO,
     CELERY_SEARCH_LIMIT,
     CELERY_STATES,
@@ -483,13 +485,13 @@ def _connection_options(several: bool = False) -> _Parser:
 
 def _system_options() -> _Parser:
     options = _Parser(add_help=False)
-    group = options.add_argument_group("systems: RQ, Celery, Dramatiq or several on one Redis")
+    group = options.add_argument_group("systems: RQ, Celery, Dramatiq, arq or several on one Redis")
     group.add_argument(
         "--system",
         choices=CHOICES,
         default=AUTO,
-        help="what to watch; auto looks for RQ's, Celery's and Dramatiq's keys and watches"
-        " what it finds (default auto)",
+        help="what to watch; auto looks for RQ's, Celery's, Dramatiq's and arq's keys and"
+        " watches what it finds (default auto)",
     )
     group.add_argument(
         "--rq-prefix",
@@ -546,6 +548,23 @@ def _system_options() -> _Parser:
         type=_not_empty("a Dramatiq namespace"),
         help=f"the RedisBroker's namespace= (default {DRAMATIQ_NAMESPACE})",
     )
+    group.add_argument(
+        "--arq-queue",
+        metavar="NAME",
+        action="append",
+        default=[],
+        type=_not_empty("an arq queue name"),
+        help=f"an arq queue_name to watch besides {ARQ_QUEUE} and those a worker's health check"
+        " names (repeat for several)",
+    )
+    group.add_argument(
+        "--arq-health-check-interval",
+        type=_seconds(1.0, 100 * ONE_DAY),
+        metavar="SECONDS",
+        default=ARQ_HEALTH_CHECK_INTERVAL,
+        help="your arq workers' health_check_interval, which says how old a health check is"
+        f" (default arq's, {ARQ_HEALTH_CHECK_INTERVAL:.0f})",
+    )
     return options
 
 
@@ -574,6 +593,8 @@ def watch_from_args(
             rq_prefix=prefix,
             celery=given,
             dramatiq_namespace=args.dramatiq_namespace,
+            arq_queues=tuple(args.arq_queue),
+            arq_health_check_interval=args.arq_health_check_interval,
             listen=listen,
         )
     except ValueError as exc:

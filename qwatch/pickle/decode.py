@@ -19,6 +19,7 @@ tests how many steps decoding has taken.
 
 from __future__ import annotations
 
+import math
 import pickletools
 import re
 import threading
@@ -27,7 +28,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from qwatch.limits import ARGUMENTS_LIMIT, FUNCTION_LIMIT
-from qwatch.pickle.machine import Meter, OverBudget, Undecodable, walk, walk_head
+from qwatch.pickle.machine import (
+    Call,
+    Dict,
+    Global,
+    Meter,
+    OverBudget,
+    Undecodable,
+    walk,
+    walk_head,
+)
 from qwatch.pickle.text import Renderer
 from qwatch.text.formatting import clip
 
@@ -226,6 +236,69 @@ def render_pickle(data: bytes | None, limit: int = ARGUMENTS_LIMIT) -> str:
         return f"<undecodable pickle: {exc}>"
     finally:
         _record(meter)
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedRecord:
+    """A pickled dict of text keys, as arq keeps a job and its result, never unpickled: its
+    plain values as they are (placeholders for the rest), shown on demand within the
+    record's budget; `problem` says why it has no fields."""
+
+    fields: dict[str, Any]
+    problem: str | None
+    meter: Meter
+
+    def number(self, key: str) -> float | None:
+        value = self.fields.get(key)
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return None
+        return float(value) if math.isfinite(value) else None
+
+    def text(self, key: str, limit: int = ARGUMENTS_LIMIT) -> str:
+        """The value of `key` as display text, a string quoted as Python writes it; `-` when
+        the record has none."""
+        if key not in self.fields:
+            return "-"
+        return self._render().text(self.fields[key], _room(limit))
+
+    def arguments(self, args: str, kwargs: str, limit: int = ARGUMENTS_LIMIT) -> str:
+        return self._render().arguments(
+            self.fields.get(args, ()), self.fields.get(kwargs), _room(limit)
+        )
+
+    def exception(self, key: str, limit: int = ARGUMENTS_LIMIT) -> str:
+        """An exception pickled as its class called with its arguments, as `Class: message`."""
+        value = self.fields.get(key)
+        if not (isinstance(value, Call) and isinstance(value.factory, Global)):
+            return self.text(key, limit)
+        name = value.factory.name.removeprefix("builtins.")
+        args = value.args if isinstance(value.args, tuple) else ()
+        if len(args) == 1 and isinstance(args[0], str):
+            return clip(f"{name}: {args[0]}", limit)
+        shown = self._render().arguments(args, None, _room(limit)) if args else ""
+        return clip(f"{name}: {shown}" if shown else name, limit)
+
+    def _render(self) -> Renderer:
+        return _renderer(self.meter)
+
+
+def decode_record(data: bytes | None) -> DecodedRecord:
+    """What a pickled dict of text keys holds; a placeholder problem for anything else."""
+    meter = Meter()
+    if not data:
+        return DecodedRecord({}, "<empty>", meter)
+    try:
+        if len(data) > MAX_PICKLE_BYTES:
+            raise Undecodable(f"larger than {MAX_PICKLE_BYTES} bytes")
+        value = walk(data, meter, MAX_OPCODES)
+    except Undecodable as exc:
+        return DecodedRecord({}, f"<undecodable pickle: {exc}>", meter)
+    finally:
+        _record(meter)
+    if not isinstance(value, Dict):
+        return DecodedRecord({}, f"<unexpected pickle: {type(value).__name__}, not a dict>", meter)
+    fields = {key: item for key, item in value.pairs if isinstance(key, str)}
+    return DecodedRecord(fields, None, meter)
 
 
 def inflate(data: bytes, limit: int) -> tuple[bytes, bool]:

@@ -1,0 +1,101 @@
+"""Real arq on a private Redis, for the tests and the demo: its job functions, workers, a producer.
+
+A worker (`arq harness.arq_app.WorkerSettings`) reads the Redis URL, its
+queue and its health-check interval from environment variables; a test
+enqueues with `enqueue`, naming the function, through arq's own pool.
+Imported only where arq is installed (`.venv-arq`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from typing import Any
+
+from arq import create_pool
+from arq.connections import RedisSettings
+from arq.constants import default_queue_name
+from arq.jobs import Job
+
+from harness.workers import ROOT, stop_worker
+
+REDIS = "QWATCH_ARQ_REDIS"
+QUEUE = "QWATCH_ARQ_QUEUE"
+HEALTH_INTERVAL = "QWATCH_ARQ_HEALTH_INTERVAL"
+
+
+class UpstreamTimeout(Exception):
+    """What a failing crawl raises: an exception worth reading in the inspector."""
+
+
+async def add(ctx: dict[str, Any], a: int, b: int) -> int:
+    return a + b
+
+
+async def send_email(ctx: dict[str, Any], to: str, subject: str) -> str:
+    return f"sent {subject!r} to {to}"
+
+
+async def sleep(ctx: dict[str, Any], seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+async def fail(ctx: dict[str, Any], message: str) -> None:
+    raise ValueError(message)
+
+
+async def crawl(ctx: dict[str, Any], url: str) -> None:
+    raise UpstreamTimeout(f"{url} did not answer in 30 s")
+
+
+class WorkerSettings:
+    """What `arq harness.arq_app.WorkerSettings` runs."""
+
+    functions = [add, send_email, sleep, fail, crawl]
+    redis_settings = RedisSettings.from_dsn(os.environ.get(REDIS, "redis://127.0.0.1:6379/0"))
+    queue_name = os.environ.get(QUEUE, default_queue_name)
+    health_check_interval = float(os.environ.get(HEALTH_INTERVAL, "1"))
+    poll_delay = 0.05
+
+
+def enqueue(
+    url: str, function: str, *args: Any, queue: str = default_queue_name, defer: float = 0
+) -> str:
+    """Enqueue one job as a producer would; its id."""
+
+    async def send() -> Job | None:
+        pool = await create_pool(RedisSettings.from_dsn(url))
+        try:
+            return await pool.enqueue_job(
+                function, *args, _queue_name=queue, _defer_by=defer or None
+            )
+        finally:
+            await pool.aclose()
+
+    job = asyncio.run(send())
+    if job is None:
+        raise RuntimeError(f"arq refused to enqueue {function}")
+    return job.job_id
+
+
+def start_arq_worker(
+    url: str, queue: str = default_queue_name, *, health_interval: float = 1.0, quiet: bool = True
+) -> subprocess.Popen[bytes]:
+    """`arq harness.arq_app.WorkerSettings` on `queue`, writing its health check every
+    `health_interval` seconds."""
+    arq = os.path.join(os.path.dirname(sys.executable), "arq")
+    environment = {
+        **os.environ, "PYTHONPATH": str(ROOT), REDIS: url, QUEUE: queue,
+        HEALTH_INTERVAL: str(health_interval),
+    }  # fmt: skip
+    output = subprocess.DEVNULL if quiet else None
+    return subprocess.Popen(
+        [arq, "harness.arq_app.WorkerSettings"], env=environment, stdout=output, stderr=output,
+        cwd=ROOT, start_new_session=True,
+    )  # fmt: skip
+
+
+stop_arq_worker = stop_worker
+"""SIGKILL the worker at once, as a crash would."""

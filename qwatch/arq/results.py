@@ -1,0 +1,108 @@
+"""The outcomes arq keeps, counted per queue: found at discovery's pace, each read once.
+
+arq keeps a job's outcome as `arq:result:<id>` for `keep_result` seconds
+(an hour by default), in no index, so one bounded SCAN (`wire.scan`) finds
+them when queues are discovered, never per sample. A result read once is
+remembered, not read again, and forgotten once Redis has let it expire; at
+most `READ_LIMIT` new ones are read a discovery, two round trips a thousand.
+What is left unread (too many new, too large, or past `KEPT_LIMIT`) is
+counted, so a face can say how far the counts go.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import redis
+
+from qwatch.arq.layout import RESULT_PREFIX, ArqLayout
+from qwatch.arq.records import result_record
+from qwatch.model import ARQ, FailedJob
+from qwatch.wire import batch
+from qwatch.wire.replies import as_int, as_name
+from qwatch.wire.scan import glob_escaped, scanned
+
+READ_LIMIT = 10_000
+"""New results read at most by one discovery."""
+KEPT_LIMIT = 100_000
+"""Results remembered at most (about 20 MB)."""
+RESULT_BYTES = 256 << 10
+"""Largest result read; a larger one is counted as unread."""
+_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class KeptResult:
+    """What the failed list and the counts need of one result."""
+
+    id: str
+    queue: str | None
+    function: str
+    success: bool | None
+    exception: str | None
+    finished_at: float | None
+
+
+class ArqResults:
+    """The results found so far; `refresh` at each discovery."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, KeptResult] = {}
+        self.found = 0
+        """Results the last discovery found."""
+
+    @property
+    def unread(self) -> int:
+        return max(0, self.found - len(self._kept))
+
+    def refresh(self, client: redis.Redis, layout: ArqLayout) -> None:
+        ids = [
+            name[len(RESULT_PREFIX) :]
+            for key in scanned(client, glob_escaped(RESULT_PREFIX) + "*")
+            if (name := as_name(key)) and name.startswith(RESULT_PREFIX)
+        ]
+        present = set(ids)
+        self._kept = {i: kept for i, kept in self._kept.items() if i in present}
+        room = min(READ_LIMIT, KEPT_LIMIT - len(self._kept))
+        new = [i for i in ids if i not in self._kept][: max(0, room)]
+        for start in range(0, len(new), _BATCH):
+            self._read(client, layout, new[start : start + _BATCH])
+        self.found = len(ids)
+
+    def _read(self, client: redis.Redis, layout: ArqLayout, ids: Sequence[str]) -> None:
+        sizes = batch.run(client, [("STRLEN", layout.result_key(i)) for i in ids])
+        small = [i for i, size in zip(ids, sizes) if 0 < as_int(size) <= RESULT_BYTES]
+        for job_id, data in zip(
+            small, batch.run(client, [("GET", layout.result_key(i)) for i in small])
+        ):
+            if isinstance(data, bytes):
+                record = result_record(data)
+                self._kept[job_id] = KeptResult(
+                    job_id, record.queue, record.function, record.success, record.exception,
+                    record.finished_at,
+                )  # fmt: skip
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """(finished, failed) per queue, among the results read."""
+        outcomes = Counter((kept.queue, kept.success) for kept in self._kept.values())
+        queues = {queue for queue, _s in outcomes if queue is not None}
+        return {q: (outcomes[(q, True)], outcomes[(q, False)]) for q in queues}
+
+    def failed(self, queues: Sequence[str] | None, limit: int) -> list[FailedJob]:
+        """The newest `limit` failures read, of `queues` only if given."""
+        rows = [
+            kept
+            for kept in self._kept.values()
+            if kept.success is False and (queues is None or kept.queue in queues)
+        ]
+        rows.sort(key=lambda kept: kept.finished_at or 0.0, reverse=True)
+        return [_failed_row(kept) for kept in rows[:limit]]
+
+
+def _failed_row(kept: KeptResult) -> FailedJob:
+    queue = kept.queue or "-"
+    return FailedJob(
+        kept.id, queue, kept.function, kept.exception, None, kept.finished_at, system=ARQ
+    )
