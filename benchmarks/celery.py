@@ -91,7 +91,7 @@ class RoundTrips:
         send_packed: Any = AbstractConnection.send_packed_command
         read: Any = AbstractConnection.read_response
 
-        def batch_send(conn: Any, commands: Any) -> int:
+        def batch_send(conn: Any, commands: Any) -> Any:
             self.count += 1
             self._in_batch = True
             try:

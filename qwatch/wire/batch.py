@@ -6,7 +6,9 @@ packs each command in C, the batch goes out in one write, and a hiredis
 Reader parses the replies. Error replies (WRONGTYPE, NOPERM) come back as
 `hiredis.ReplyError` values in their slot, so one odd key never spoils the
 batch. A caller may take the replies as they arrive (`sent`), working on the
-first while Redis still executes the rest. redis-py still owns the
+first while Redis still executes the rest; a round trip larger than the
+sockets' buffers is written by a thread of its own, so that taking replies
+never waits for the last command to be written. redis-py still owns the
 connection: URL, TLS, AUTH, Sentinel, timeouts. Replies are read as RESP2,
 so the client must use `protocol=2` (as `connect` does).
 """
@@ -14,8 +16,9 @@ so the client must use `protocol=2` (as `connect` does).
 from __future__ import annotations
 
 import socket
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,8 +52,10 @@ _READ_SIZE = 1 << 20
 _MORE = object()
 """What the hiredis Reader gives when no whole reply is left: equal to no reply, so that
 `iter(reader.gets, _MORE)` takes every whole reply at C speed."""
-_CHUNK = 1000
-"""Commands packed and sent at a time, so Redis works on one chunk while the next is packed."""
+_WRITTEN_APART = 1 << 18
+"""Bytes of commands past which a thread writes them: a write the sockets cannot hold
+blocks until Redis has read nearly all of it (at 10,000 queues, most of Redis' work),
+while the replies already there wait to be taken."""
 _AUTH_ERRORS = ("NOAUTH", "WRONGPASS")
 _UNAVAILABLE_ERRORS = ("LOADING", "MASTERDOWN")
 """Error replies that concern the whole connection, not one key: the batch fails."""
@@ -77,8 +82,10 @@ def sent(client: redis.Redis, commands: Sequence[Command | Packed]) -> Iterator[
     if conn.protocol not in (2, "2", None):
         pool.release(conn)
         raise ValueError("qwatch reads RESP2 replies: create the client with protocol=2")
+    writing: _Writing | None = None
     try:
-        replies = Arriving(conn, _send(conn, commands))
+        writing = _send(conn, commands)
+        replies = Arriving(conn, writing.count)
         yield replies
         if replies.left:
             conn.disconnect()
@@ -89,18 +96,16 @@ def sent(client: redis.Redis, commands: Sequence[Command | Packed]) -> Iterator[
         conn.disconnect()
         raise
     finally:
+        if writing is not None:
+            writing.wait()  # written, or ended by the connection's closing
         pool.release(conn)
 
 
-def _send(conn: Connection, commands: Sequence[Command | Packed]) -> int:
-    """Write the commands, a chunk at a time; how many replies they will get."""
-    expected = 0
-    for start in range(0, len(commands), _CHUNK):
-        chunk = commands[start : start + _CHUNK]
-        payload = b"".join([_packed(command) for command in chunk])
-        conn.send_packed_command([payload], check_health=False)
-        expected += sum(c.count if isinstance(c, Packed) else 1 for c in chunk)
-    return expected
+def _send(conn: Connection, commands: Sequence[Command | Packed]) -> _Writing:
+    """Start writing the commands: one round trip."""
+    payload = b"".join([_packed(command) for command in commands])
+    count = sum(c.count if isinstance(c, Packed) else 1 for c in commands)
+    return _Writing(conn, payload, count)
 
 
 def _packed(command: Command | Packed) -> bytes:
@@ -108,6 +113,36 @@ def _packed(command: Command | Packed) -> bytes:
         return command.data
     data: bytes = hiredis.pack_command(command)  # type: ignore[arg-type]
     return data
+
+
+class _Writing:
+    """One round trip's commands on their way: written at once, or by a thread when larger
+    than `_WRITTEN_APART`."""
+
+    def __init__(self, conn: Connection, payload: bytes, count: int) -> None:
+        self.count = count
+        self._thread: threading.Thread | None = None
+        if len(payload) <= _WRITTEN_APART:
+            conn.send_packed_command([payload], check_health=False)
+            return
+        sock = conn._sock  # redis-py exposes no public way to write raw bytes
+        if sock is None:
+            raise redis.ConnectionError("connection closed before the commands were written")
+        self._thread = threading.Thread(target=_write, args=(sock, payload), daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _write(sock: socket.socket, payload: bytes) -> None:
+    """Write it all; if that fails, the reader waiting for the replies hears it at once."""
+    try:
+        sock.sendall(payload)
+    except OSError:
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 class Arriving:

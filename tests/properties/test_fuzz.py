@@ -108,7 +108,7 @@ def counting_reads(server: RedisServer, limits: dict[str, int]) -> Iterator[Read
     found = Reads(server, limits)
     send = batch._send
 
-    def counting(conn: Any, commands: Any) -> int:
+    def counting(conn: Any, commands: Any) -> Any:
         found.round_trips += 1
         return send(conn, commands)
 

@@ -59,7 +59,7 @@ class RoundTrips:
         send = batch._send
         read_response = Connection.read_response
 
-        def counting_batch(conn: Connection, commands: Any) -> int:
+        def counting_batch(conn: Connection, commands: Any) -> Any:
             self.count += 1
             return send(conn, commands)
 
