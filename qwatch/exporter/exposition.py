@@ -5,8 +5,9 @@ escapes every label name of every sample: some 2 µs a sample in the text
 format and ten times that in OpenMetrics, which at a thousand queues (10,000
 samples) costs more than the whole Redis read. qwatch's metric and label
 names are constants known to be valid, so both formats are written straight
-from the rows, escaping label values only, and each line's labels are
-remembered from one scrape to the next. The output is the library's, byte for
+from the rows, escaping label values only, and each line is remembered
+with its value from one scrape to the next (a spread series' row as one
+block: a queue's nine states). The output is the library's, byte for
 byte: a test compares the two on the same reading. The two formats differ in
 a few places only: OpenMetrics names a counter family without its `_total`
 (its samples keep it), escapes quotes in help texts, and ends with `# EOF`.
@@ -47,21 +48,23 @@ def written_by_qwatch(content_type: str) -> bool | None:
 class TextFormat:
     """Writes readings as prometheus_client's `generate_latest` functions do.
 
-    Each series' line up to its value (`name{labels} `, and for a histogram
-    each bucket's, its count's and its sum's) is remembered between scrapes,
-    since queue names rarely change: a line then costs one lookup. The memory
-    holds the lines of the last scrape only: when it finds more than that
-    scrape used, it is emptied.
+    Each series' last line (`name{labels} value`) is remembered between
+    scrapes with its value, since queue names rarely change and most values
+    do not move from one scrape to the next: an unchanged line costs one
+    lookup, a changed one its number. A histogram's lines are remembered up
+    to their values. The memory holds the lines of the last scrape only:
+    when it finds more than that scrape used, it is emptied.
     """
 
     def __init__(self) -> None:
-        self._prefixes: dict[str, dict[tuple[str, ...], Any]] = {}
-        """Per metric name, each row's line prefix (a tuple of them for a histogram)."""
+        self._lines: dict[str, dict[tuple[str, ...], Any]] = {}
+        """Per metric name, each row's `(value, line, prefix)` (a tuple of prefixes for a
+        histogram)."""
 
     @property
     def remembered(self) -> int:
-        """How many series' line prefixes are remembered."""
-        return sum(map(len, self._prefixes.values()))
+        """How many series' lines are remembered."""
+        return sum(map(len, self._lines.values()))
 
     def render(self, reading: Reading, openmetrics: bool = False, ends: bool = True) -> bytes:
         """The reading as text; OpenMetrics closes with `# EOF` unless more text `ends` it."""
@@ -71,26 +74,65 @@ class TextFormat:
         for series, rows in reading:
             lines.append(_header(series, openmetrics))
             name = series.name + ("_total" if series.kind == "counter" else "")
-            known = self._prefixes.get(name)
+            known = self._lines.get(name)
             if known is None:
-                known = self._prefixes[name] = {}
+                known = self._lines[name] = {}
             used += len(rows)
             if series.kind == "histogram":
                 _write_histograms(lines, name, series, rows, known, numbers)
                 continue
+            if series.spread is not None:
+                _write_spread(lines, name, series, rows, known, numbers)
+                continue
             for row, value in rows:
-                prefix = known.get(row)
-                if prefix is None:
-                    prefix = known[row] = _prefix(name, _pairs(series.labels, row))
+                last = known.get(row)
+                if last is not None and last[0] == value:
+                    lines.append(last[1])
+                    continue
+                prefix = last[2] if last is not None else _prefix(name, _pairs(series.labels, row))
                 text = numbers.get(value)  # type: ignore[arg-type]
                 if text is None:
                     text = numbers[value] = _number(value)  # type: ignore[index, arg-type]
-                lines.append(f"{prefix}{text}\n")
+                line = f"{prefix}{text}\n"
+                known[row] = (value, line, prefix)
+                lines.append(line)
         if openmetrics and ends:
             lines.append("# EOF\n")
         if self.remembered > used:
-            self._prefixes = {}
+            self._lines = {}
         return "".join(lines).encode()
+
+
+def _write_spread(
+    lines: list[str],
+    name: str,
+    series: Series,
+    rows: list[Row],
+    known: dict[tuple[str, ...], Any],
+    numbers: dict[float, str],
+) -> None:
+    """Each row's block: a line per value of the spread label that the row has a value for."""
+    for row, values in rows:
+        last = known.get(row)
+        if last is not None and last[0] == values:
+            lines.append(last[1])
+            continue
+        assert isinstance(values, tuple)
+        prefixes = last[2] if last is not None else _spread_prefixes(name, series, row)
+        block = []
+        for prefix, value in zip(prefixes, values):
+            if value is None:
+                continue
+            text = numbers.get(value)
+            if text is None:
+                text = numbers[value] = _number(value)
+            block.append(f"{prefix}{text}\n")
+        known[row] = (values, "".join(block), prefixes)
+        lines.append(known[row][1])
+
+
+def _spread_prefixes(name: str, series: Series, row: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_prefix(name, _pairs(series.labels, line)) for line in series.spread_labels(row))
 
 
 def _write_histograms(
@@ -166,7 +208,12 @@ def families(reading: Reading) -> Iterator[Metric]:
         kind = CounterMetricFamily if series.kind == "counter" else GaugeMetricFamily
         family = kind(series.name, series.help, labels=labels)
         for row, value in rows:
-            family.add_metric(list(row), float(value))  # type: ignore[arg-type]
+            if not isinstance(value, tuple):
+                family.add_metric(list(row), float(value))  # type: ignore[arg-type]
+                continue
+            for line, one in zip(series.spread_labels(row), value):
+                if one is not None:
+                    family.add_metric(list(line), float(one))
         yield family
 
 

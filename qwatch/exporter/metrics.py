@@ -2,9 +2,10 @@
 
 A reading is a list of `(Series, rows)`; a row is the label values (in the
 series' label order, which is sorted, as the text format writes them) and a
-value. Histogram rows hold a `Histogram`. `exposition` turns readings into
-the text format or into prometheus_client families. No Redis here, and
-nothing kept between readings but each queue's label values.
+value. Histogram rows hold a `Histogram`; the rows of a series spread over
+one label hold a value for each of that label's values. `exposition` turns
+readings into the text format or into prometheus_client families. No Redis
+here, and nothing kept between readings.
 """
 
 from __future__ import annotations
@@ -27,9 +28,20 @@ class Series:
     kind: str
     help: str
     labels: tuple[str, ...]
+    spread: tuple[str, tuple[str, ...]] | None = None
+    """A label and its values, when each row holds one value per value of that label (None
+    where that line is absent) and its labels leave that one out: a queue's nine states
+    are one row, written out as one block while none of them changes."""
+
+    def spread_labels(self, row: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """The labels of each line of a row of a spread series."""
+        assert self.spread is not None
+        label, values = self.spread
+        at = self.labels.index(label)
+        return [(*row[:at], value, *row[at:]) for value in values]
 
 
-Row = tuple[tuple[str, ...], float | Histogram]
+Row = tuple[tuple[str, ...], float | Histogram | tuple[float | None, ...]]
 Reading = list[tuple[Series, list[Row]]]
 
 QUEUE_STATES = (*JOB_STATES, RATE_LIMITED)
@@ -49,6 +61,7 @@ QUEUE_JOBS = Series(
     "gauge",
     "Jobs per queue and state; a Celery queue has only queued, started and scheduled",
     ("queue", "redis", "state", "system"),
+    spread=("state", QUEUE_STATES),
 )
 OLDEST_AGE = Series(
     "qwatch_queue_oldest_job_age_seconds",
@@ -208,36 +221,6 @@ def build_info() -> Reading:
     return [(BUILD_INFO, [((__version__,), 1.0)])]
 
 
-@dataclass(frozen=True, slots=True)
-class QueueLabels:
-    """One queue's label values in each per-queue series."""
-
-    by_state: tuple[tuple[str, str, str, str], ...]
-    """In `QUEUE_STATES` order."""
-    queue: tuple[str, str, str]
-
-    @classmethod
-    def of(cls, redis: str, queue: QueueKey) -> QueueLabels:
-        system, name = queue
-        return cls(
-            tuple((name, redis, state, system) for state in QUEUE_STATES), (name, redis, system)
-        )
-
-
-_QUEUE_LABELS: dict[str, dict[QueueKey, QueueLabels]] = {}
-"""Per Redis, its queues' labels, kept from one reading to the next (the last one's queues
-only): a thousand queues' label tuples are not built again at every scrape."""
-
-
-def queue_labels(redis: str, snapshot: Snapshot) -> list[QueueLabels]:
-    """The labels of each queue of the snapshot, in its order."""
-    known = _QUEUE_LABELS.get(redis, {})
-    keys = [(queue.system, queue.name) for queue in snapshot.queues]
-    labels = {key: known.get(key) or QueueLabels.of(redis, key) for key in keys}
-    _QUEUE_LABELS[redis] = labels
-    return [labels[key] for key in keys]
-
-
 def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
     """Gauges of the present state.
 
@@ -250,28 +233,26 @@ def from_snapshot(redis: str, snapshot: Snapshot) -> Reading:
     listening: list[Row] = []
     abandoned: list[Row] = []
     by_queue = Counter(job.queue for job in snapshot.abandoned_jobs)
-    for queue, labels in zip(snapshot.queues, queue_labels(redis, snapshot)):
-        counts = (
-            queue.queued, queue.started, queue.finished, queue.failed,
-            queue.deferred, queue.ready, queue.scheduled, queue.canceled, queue.rate_limited,
-        )  # fmt: skip
-        if queue.system == RQ:  # every count known: the plain zip is a third of the time
-            counts = (  # RQ 2 has no ready registry and no rate limits: none is there
-                *counts[:5],
-                queue.ready or 0,
-                *counts[6:8],
-                queue.rate_limited or 0,
+    for queue in snapshot.queues:
+        labels = (queue.name, redis, queue.system)
+        rq = queue.system == RQ  # RQ 2 has no ready registry and no rate limits: none is there
+        jobs.append(
+            (
+                labels,
+                (
+                    queue.queued, queue.started, queue.finished, queue.failed, queue.deferred,
+                    queue.ready or 0 if rq else queue.ready, queue.scheduled, queue.canceled,
+                    queue.rate_limited or 0 if rq else queue.rate_limited,
+                ),
             )
-            jobs += zip(labels.by_state, map(float, counts))  # type: ignore[arg-type]
-        else:
-            jobs += [(s, float(n)) for s, n in zip(labels.by_state, counts) if n is not None]
+        )  # fmt: skip
         age = queue.oldest_queued_age_seconds
         if age is not None or queue.queued == 0:
-            oldest.append((labels.queue, age or 0.0))
+            oldest.append((labels, age or 0.0))
         if queue.workers is not None:
-            listening.append((labels.queue, float(queue.workers)))
-        if queue.system == RQ:
-            abandoned.append((labels.queue, float(by_queue[queue.name])))
+            listening.append((labels, float(queue.workers)))
+        if rq:
+            abandoned.append((labels, float(by_queue[queue.name])))
     systems = (RQ, CELERY) if snapshot.celery is not None else (RQ,)
     info = snapshot.redis
     reading: Reading = [
