@@ -77,7 +77,8 @@ def enqueue(
     job = asyncio.run(send())
     if job is None:
         raise RuntimeError(f"arq refused to enqueue {function}")
-    return job.job_id
+    job_id: str = job.job_id
+    return job_id
 
 
 def start_arq_worker(

@@ -26,6 +26,7 @@ from typing import Any
 
 import redis
 
+from qwatch.arq import pages as arq_pages
 from qwatch.arq.jobs import arq_job
 from qwatch.arq.layout import DEFAULT_QUEUE as DEFAULT_ARQ_QUEUE
 from qwatch.arq.layout import HEALTH_CHECK_INTERVAL, ArqLayout
@@ -104,6 +105,8 @@ CELERY_STATES = celery_jobs.STATES
 CELERY_SEARCH_LIMIT = celery_jobs.SEARCH_LIMIT
 DRAMATIQ_STATES = dramatiq_pages.STATES
 """The states of a Dramatiq queue `jobs` lists."""
+ARQ_STATES = arq_pages.STATES
+"""The states of an arq queue `jobs` lists."""
 CLEARABLE = actions.CLEARABLE
 """The registries of an RQ queue a person may empty."""
 SEARCHED_STATES = tuple(
@@ -379,6 +382,18 @@ class Watch:
     def dramatiq_page(self, request: PageRequest) -> JobPage:
         """One page of a Dramatiq queue's messages in one of `DRAMATIQ_STATES`."""
         return dramatiq_pages.read_page(self.client, self.dramatiq, self._dramatiq_known(), request)
+
+    def arq_page(self, request: PageRequest) -> JobPage:
+        """One page of an arq queue's jobs in one of `ARQ_STATES`."""
+        self.systems()  # its queues and results discovered, if they are due
+        return arq_pages.read_page(
+            self.client, self.arq, self.arq_results, self._arq_queues, request
+        )
+
+    @property
+    def arq_queues(self) -> tuple[str, ...]:
+        """arq's queues as last discovered (and those named), sorted."""
+        return self._arq_queues
 
     @property
     def dramatiq_queues(self) -> tuple[str, ...]:

@@ -90,6 +90,11 @@ class ArqResults:
         queues = {queue for queue, _s in outcomes if queue is not None}
         return {q: (outcomes[(q, True)], outcomes[(q, False)]) for q in queues}
 
+    def ended(self, queue: str, success: bool) -> list[KeptResult]:
+        """The queue's results read with this outcome, newest first."""
+        rows = [k for k in self._kept.values() if k.queue == queue and k.success is success]
+        return sorted(rows, key=lambda kept: kept.finished_at or 0.0, reverse=True)
+
     def failed(self, queues: Sequence[str] | None, limit: int) -> list[FailedJob]:
         """The newest `limit` failures read, of `queues` only if given."""
         rows = [

@@ -29,13 +29,14 @@ from qwatch.errors import QwatchError, TargetError, translated_errors
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW, SEARCH_BUDGETS, SEARCH_SECONDS
-from qwatch.model import CELERY, DRAMATIQ, RQ, PageRequest, SearchRequest
+from qwatch.model import ARQ, CELERY, DRAMATIQ, RQ, PageRequest, SearchRequest
 from qwatch.text.formatting import plural
 from qwatch.text.listing import search_summary
 from qwatch.text.printable import printable
 from qwatch.watch import (
     ARQ_HEALTH_CHECK_INTERVAL,
     ARQ_QUEUE,
+    ARQ_STATES,
     AUTO,
     CELERY_SEARCH_LIMIT,
     CELERY_STATES,
@@ -721,6 +722,8 @@ def run_jobs(args: argparse.Namespace) -> int:
             return _celery_jobs(watch, request, args.json, target.display)
         if system == DRAMATIQ:
             return _dramatiq_jobs(watch, request, args.json, target.display)
+        if system == ARQ:
+            return _arq_jobs(watch, request, args.json, target.display)
         celery_too = args.system == AUTO and args.queue in watch.celery_queues
         if args.state not in LISTED_STATES:
             raise TargetError(
@@ -747,6 +750,8 @@ def _queue_system(watch: Watch, queue: str) -> str:
         return RQ
     if DRAMATIQ in systems and queue in watch.dramatiq_queues:
         return DRAMATIQ
+    if ARQ in systems and queue in watch.arq_queues:
+        return ARQ
     if CELERY in systems and queue in watch.celery_queues:
         return CELERY
     return RQ if RQ in systems else systems[0]
@@ -763,6 +768,19 @@ def _dramatiq_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str
     if not page.queue_known:
         raise TargetError(f"no Dramatiq queue {request.queue!r} in {where}")
     empty = f"no {request.state} messages in Dramatiq queue {request.queue}"
+    return _show_page(page, jobs_report, as_json, empty)
+
+
+def _arq_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) -> int:
+    """An arq queue's jobs in one of its states, as `run_jobs` pages RQ's jobs."""
+    if request.state not in ARQ_STATES:
+        raise TargetError(
+            f"arq keeps no {request.state} jobs: an arq queue's states are {', '.join(ARQ_STATES)}"
+        )
+    page = watch.arq_page(request)
+    if not page.queue_known:
+        raise TargetError(f"no arq queue {request.queue!r} in {where} (name it with --arq-queue)")
+    empty = f"no {request.state} jobs in arq queue {request.queue}"
     return _show_page(page, jobs_report, as_json, empty)
 
 

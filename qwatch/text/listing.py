@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from qwatch import job_states
 from qwatch.limits import SCAN_WINDOW
 from qwatch.model import (
+    ARQ,
     CELERY,
     DRAMATIQ,
     RQ,
@@ -108,6 +109,14 @@ DRAMATIQ_ORDER = {
     job_states.STARTED: "by the broker process holding them",
     job_states.SCHEDULED: "in the order they were delayed",
     job_states.FAILED: "newest dead letter first",
+}
+
+ARQ_ORDER = {
+    job_states.QUEUED: "due ones in the order workers take them, running ones left out",
+    job_states.STARTED: "running now, in queue order",
+    job_states.SCHEDULED: "soonest first",
+    job_states.FINISHED: "newest first, as qwatch last read arq's results",
+    job_states.FAILED: "newest first, as qwatch last read arq's results",
 }
 
 
@@ -232,8 +241,8 @@ def summary(page: JobPage | CeleryPage) -> str:
     """Where the page sits, how it is ordered, and how far a filter looked."""
     request = page.request
     state = request.state
-    orders = {CELERY: CELERY_ORDER, DRAMATIQ: DRAMATIQ_ORDER}
-    noun = "jobs" if page.system == RQ else "messages"
+    orders = {CELERY: CELERY_ORDER, DRAMATIQ: DRAMATIQ_ORDER, ARQ: ARQ_ORDER}
+    noun = "jobs" if page.system in (RQ, ARQ) else "messages"
     order = orders.get(page.system, ORDER)[state]
     if request.filtered:
         wanted = " and ".join(

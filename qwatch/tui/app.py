@@ -26,7 +26,7 @@ from textual.worker import get_current_worker
 
 from qwatch import job_states
 from qwatch.errors import QwatchError, described, first_line
-from qwatch.model import CELERY, DRAMATIQ, RQ, JobDetail, QueueStats
+from qwatch.model import ARQ, CELERY, DRAMATIQ, RQ, JobDetail, QueueStats
 from qwatch.text.columns import Column
 from qwatch.text.formatting import break_between_phrases, clip, clock
 from qwatch.text.headline import empty_hint, headline
@@ -45,11 +45,11 @@ from qwatch.tui.notes import celery_notes, rq_notes
 from qwatch.tui.prepared import prepare
 from qwatch.tui.search import SearchScreen
 from qwatch.tui.widgets.live_table import LiveTable
-from qwatch.watch import CLEARABLE, DRAMATIQ_STATES, Watch
+from qwatch.watch import ARQ_STATES, CLEARABLE, DRAMATIQ_STATES, Watch
 
 HELP_NOTES = {
     "queues": [
-        ("enter", "an RQ or Dramatiq queue: its jobs, as j"),
+        ("enter", "an RQ, Dramatiq or arq queue: its jobs, as j"),
         ("", "a Celery queue: priority lists, reserved and"),
         ("", "overdue messages, the next tasks"),
         ("", "reserved: taken by a Celery worker, not acked"),
@@ -394,8 +394,8 @@ class QwatchApp(App[None]):
 
     @on(LiveTable.RowSelected, "#queues")
     def queue_selected(self) -> None:
-        """An RQ or Dramatiq queue's jobs in the browser; a Celery queue's details, which no
-        browser reads."""
+        """An RQ, Dramatiq or arq queue's jobs in the browser; a Celery queue's details, which
+        no browser reads."""
         key = self.tables["queues"].selected_key
         if key and split_key(key)[0] == CELERY:
             self.push_screen(CeleryQueuePanel(key, self._queue(key), self.palette["warning"]))
@@ -403,12 +403,17 @@ class QwatchApp(App[None]):
             self.action_browse()
 
     def action_browse(self) -> None:
-        """Open the selected queue's jobs, in every state: RQ's, or Dramatiq's messages."""
+        """Open the selected queue's jobs, in every state: RQ's or arq's, or Dramatiq's
+        messages."""
         key = self.tables["queues"].selected_key
-        if key and split_key(key)[0] == DRAMATIQ:
-            read, name = self.feed.dramatiq_page, split_key(key)[1]
+        system, name = split_key(key) if key else (RQ, "")
+        if system in (DRAMATIQ, ARQ):
+            read, states = {
+                DRAMATIQ: (self.feed.dramatiq_page, DRAMATIQ_STATES),
+                ARQ: (self.feed.arq_page, ARQ_STATES),
+            }[system]
             browser = JobBrowser(name, read, self.load_job, self.interval, search=self.open_search,
-                                 states=DRAMATIQ_STATES)  # fmt: skip
+                                 states=states)  # fmt: skip
             self.push_screen(browser)
             return
         queue = self._rq_selected("queues", "the job browser")

@@ -69,6 +69,8 @@ class Source(Protocol):
 
     def dramatiq_page(self, request: PageRequest) -> JobPage: ...
 
+    def arq_page(self, request: PageRequest) -> JobPage: ...
+
     def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]: ...
 
     def act(self, action: Action) -> str: ...
@@ -132,6 +134,11 @@ class Feed:
         """One page of a Dramatiq queue's messages: three round trips, whatever its size."""
         with translated_errors(self.target):
             return self.watch.dramatiq_page(request)
+
+    def arq_page(self, request: PageRequest) -> JobPage:
+        """One page of an arq queue's jobs: three round trips, whatever its size."""
+        with translated_errors(self.target):
+            return self.watch.arq_page(request)
 
     def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]:
         """A search's progress, a batch at a time; closing the iterator stops it."""

@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from qwatch import job_states
-from qwatch.model import CELERY, DRAMATIQ, RQ, JobDetail
+from qwatch.model import ARQ, CELERY, DRAMATIQ, RQ, JobDetail
 from qwatch.text.attempts import attempts_table
 from qwatch.text.listing import detail_rows
 from qwatch.text.printable import printable, printable_lines
@@ -25,6 +25,7 @@ ATTEMPTS_TITLE = "attempts (RQ records each Retry returned and the last outcome)
 ELSEWHERE = {
     CELERY: "enter shows its details",
     DRAMATIQ: "enter lists its messages",
+    ARQ: "enter lists its jobs",
 }
 """Where a queue of another system is shown instead of in the job browser."""
 

@@ -31,6 +31,7 @@ from qwatch.errors import QwatchError, redis_reason
 from qwatch.exporter.collector import Overview, RedisSource
 from qwatch.limits import PAGE_LIMIT, SEARCH_BUDGETS, SEARCH_SECONDS
 from qwatch.model import (
+    ARQ,
     CELERY,
     DRAMATIQ,
     RQ,
@@ -51,7 +52,7 @@ from qwatch.text.listing import (
     summary,
 )
 from qwatch.text.printable import printable, printable_lines
-from qwatch.watch import CELERY_STATES, DRAMATIQ_STATES, LISTED_STATES, Watch
+from qwatch.watch import ARQ_STATES, CELERY_STATES, DRAMATIQ_STATES, LISTED_STATES, Watch
 from qwatch.web import REFRESH, tables
 from qwatch.web.actions import ACTIONS, REGISTRIES, Form, Guard
 
@@ -358,12 +359,17 @@ class Dashboard:
         return self._page("queue.html", request, context)
 
     def _read_page(self, source: RedisSource, system: str, request: PageRequest) -> Any:
-        """A page of an RQ queue's jobs or a Celery or Dramatiq queue's messages; a queue Redis
-        does not know is not there."""
+        """A page of an RQ or arq queue's jobs or a Celery or Dramatiq queue's messages; a
+        queue Redis does not know is not there."""
         if system == DRAMATIQ:
             page = self._run(source, lambda watch: watch.dramatiq_page(request))
             if not page.queue_known:
                 raise NotFound(f"no Dramatiq queue {request.queue!r} in {source.name}")
+            return page
+        if system == ARQ:
+            page = self._run(source, lambda watch: watch.arq_page(request))
+            if not page.queue_known:
+                raise NotFound(f"no arq queue {request.queue!r} in {source.name}")
             return page
         if system == CELERY:
             known = self._run(source, lambda watch: request.queue in watch.celery_queues)
@@ -488,7 +494,9 @@ def _queue_name(request: Request, segment: str) -> str:
 
 
 def _states(system: str) -> tuple[str, ...]:
-    return {CELERY: CELERY_STATES, DRAMATIQ: DRAMATIQ_STATES}.get(system, LISTED_STATES)
+    return {CELERY: CELERY_STATES, DRAMATIQ: DRAMATIQ_STATES, ARQ: ARQ_STATES}.get(
+        system, LISTED_STATES
+    )
 
 
 def _system_and_state(request: Request) -> tuple[str, str]:

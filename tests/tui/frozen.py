@@ -7,6 +7,7 @@ from dataclasses import replace
 
 from qwatch.errors import QwatchError
 from qwatch.model import (
+    ARQ,
     CELERY,
     DRAMATIQ,
     RQ,
@@ -238,6 +239,9 @@ class FrozenFeed:
 
     def dramatiq_page(self, request: PageRequest) -> JobPage:
         return replace(self.page(request), system=DRAMATIQ)
+
+    def arq_page(self, request: PageRequest) -> JobPage:
+        return replace(self.page(request), system=ARQ)
 
     def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]:
         hits = tuple(hit for hit in HITS if request.matches(hit.id, hit.function, hit.detail))

@@ -144,7 +144,7 @@ async def test_help_lists_the_keys_of_the_screen_it_is_opened_on(url: str) -> No
             assert works <= keys.keys() and not elsewhere & keys.keys(), (screen, keys)
             assert {"1", "2", "3", "4", "?", "q"} <= keys.keys()
             if screen == "1":
-                assert keys["enter"] == "an RQ or Dramatiq queue: its jobs, as j"
+                assert keys["enter"] == "an RQ, Dramatiq or arq queue: its jobs, as j"
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, Help), "the help to close")
 

@@ -1,0 +1,158 @@
+"""One arq queue's jobs in one state, a page at a time, as `qwatch jobs` lists RQ's jobs.
+
+Queued jobs are the queue's due ones in the order workers take them, those
+running left out; started ones those running among the first
+`RUNNING_WINDOW` due; scheduled ones those due later, soonest first;
+finished and failed ones the results the last discovery read, newest first.
+Three round trips a page: the ids (and which run), the sizes of their jobs
+or results, then those small enough to decode.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import redis
+
+from qwatch import job_states
+from qwatch.arq.jobs import TOO_LARGE
+from qwatch.arq.layout import ArqLayout
+from qwatch.arq.reader import RUNNING_WINDOW
+from qwatch.arq.records import ArqRecord, job_record, result_record
+from qwatch.arq.results import ArqResults
+from qwatch.limits import SCAN_WINDOW
+from qwatch.model import ARQ, JobPage, ListedJob, PageRequest
+from qwatch.pickle.decode import MAX_PICKLE_BYTES
+from qwatch.wire import batch
+from qwatch.wire.replies import as_float, as_int, as_name, as_pairs, check_allowed
+
+STATES = (
+    job_states.QUEUED,
+    job_states.STARTED,
+    job_states.SCHEDULED,
+    job_states.FINISHED,
+    job_states.FAILED,
+)
+"""The states an arq queue's jobs are listed in."""
+ENDED = {job_states.FINISHED: True, job_states.FAILED: False}
+
+Entry = tuple[str, float | None]
+"""A job's id, and its score: the millisecond it is due."""
+
+
+def read_page(
+    client: redis.Redis,
+    layout: ArqLayout,
+    results: ArqResults,
+    queues: Sequence[str],
+    request: PageRequest,
+) -> JobPage:
+    """The page `request` asks for; a filter reads up to `SCAN_WINDOW` entries from `offset`."""
+    if request.state not in STATES:
+        raise ValueError(f"an arq queue's states are {', '.join(STATES)}")
+    now = time.time()
+    window = SCAN_WINDOW if request.filtered else request.limit
+    if request.state in ENDED:
+        kept = results.ended(request.queue, ENDED[request.state])
+        total = len(kept)
+        entries: list[Entry] = [
+            (k.id, None) for k in kept[request.offset : request.offset + window]
+        ]
+    else:
+        total, entries = _listed(client, layout, request, window, now)
+    records = _records(client, layout, entries, request.state in ENDED)
+    jobs = [
+        job
+        for position, ((job_id, score), record) in enumerate(zip(entries, records), request.offset)
+        if _matches(job := _job(job_id, position, score, record, request.state), request)
+    ]
+    end = request.offset + len(entries)
+    known = request.queue in queues or bool(total)
+    return JobPage(
+        request, known, total, tuple(jobs[: request.limit]), len(entries),
+        end if end < total else None, now, system=ARQ,
+    )  # fmt: skip
+
+
+def _listed(
+    client: redis.Redis, layout: ArqLayout, request: PageRequest, window: int, now: float
+) -> tuple[int, list[Entry]]:
+    """A waiting state's total and window: due jobs not running, running ones, or later ones."""
+    now_ms, queue = str(int(now * 1000)), request.queue
+    if request.state == job_states.SCHEDULED:
+        low, high, start, count = f"({now_ms}", "+inf", request.offset, window
+    elif request.state == job_states.QUEUED:
+        low, high, start, count = "-inf", now_ms, request.offset, window
+    else:
+        low, high, start, count = "-inf", now_ms, 0, RUNNING_WINDOW
+    total, listed = batch.run(
+        client,
+        [
+            ("ZCOUNT", queue, low, high),
+            ("ZRANGEBYSCORE", queue, low, high, "WITHSCORES", "LIMIT", start, count),
+        ],
+    )
+    check_allowed(total, listed)
+    entries = [
+        (name, as_float(score)) for member, score in as_pairs(listed) if (name := as_name(member))
+    ]
+    if request.state == job_states.SCHEDULED:
+        return as_int(total), entries
+    flags = batch.run(client, [("EXISTS", layout.in_progress_key(i)) for i, _s in entries])
+    running = [entry for entry, flag in zip(entries, flags) if flag == 1]
+    if request.state == job_states.STARTED:
+        return len(running), running[request.offset : request.offset + window]
+    return as_int(total), [entry for entry, flag in zip(entries, flags) if flag != 1]
+
+
+def _records(
+    client: redis.Redis, layout: ArqLayout, entries: Sequence[Entry], ended: bool
+) -> list[ArqRecord | None]:
+    """Each entry's job (or result), None when it is gone; two round trips."""
+    key = layout.result_key if ended else layout.job_key
+    keys = [key(job_id) for job_id, _s in entries]
+    sizes = [as_int(size) for size in batch.run(client, [("STRLEN", k) for k in keys])]
+    small = [k for k, size in zip(keys, sizes) if 0 < size <= MAX_PICKLE_BYTES]
+    values = dict(zip(small, batch.run(client, [("GET", k) for k in small])))
+    parse = result_record if ended else job_record
+    records: list[ArqRecord | None] = []
+    for k, size in zip(keys, sizes):
+        data = values.get(k)
+        if isinstance(data, bytes):
+            records.append(parse(data))
+        else:
+            records.append(
+                ArqRecord(TOO_LARGE, "", None, None, problem=TOO_LARGE) if size else None
+            )
+    return records
+
+
+def _job(
+    job_id: str, position: int, score: float | None, record: ArqRecord | None, state: str
+) -> ListedJob:
+    due = score / 1000 if score is not None else None
+    return ListedJob(
+        id=job_id,
+        position=position,
+        function=record.function if record is not None else "<gone>",
+        status=state,
+        worker=None,
+        created_at=None,
+        enqueued_at=record.enqueued_at if record else None,
+        started_at=record.started_at if record else None,
+        ended_at=record.finished_at if record else None,
+        score=due,
+        waits_for=(),
+        result=record.result if record else None,
+        exception=record.exception if record else None,
+        exists=record is not None,
+    )
+
+
+def _matches(job: ListedJob, request: PageRequest) -> bool:
+    if request.function and request.function.lower() not in job.function.lower():
+        return False
+    needle = request.text.lower()
+    fields = (job.id, job.function, job.exception or "", job.result or "")
+    return not needle or any(needle in field.lower() for field in fields)
