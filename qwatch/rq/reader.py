@@ -129,9 +129,10 @@ def read_snapshot(
 
     A queue, worker or abandoned job whose values are absurd, or that fails
     to turn into data for any reason, is left out and counted in
-    `records_skipped`; the rest of the sample stands. Without
-    `worker_details`, the workers' hostnames, pids, addresses, versions and
-    current jobs are not read and stay None (the exporter shows none of them).
+    `records_skipped`; the rest of the sample stands. Without `worker_details`, the
+    workers' hostnames, pids, addresses, versions and current jobs, and the
+    queues' intermediate lists and scheduler locks, are not read and stay None
+    (the exporter shows none of them): two commands fewer per queue.
     """
     now = time.time() if now is None else now
     skips = Skips()
@@ -154,6 +155,7 @@ def read_snapshot(
     schedulers = cron.registered(cron_set)
 
     worker_read = memory.detailed if worker_details else memory.bare
+    queue_read = memory.detailed_queues if worker_details else memory.bare_queues
     heads = memory.heads
     guessed = [(queue, head) for queue in queue_names if (head := heads.last.get(queue))]
     with batch.sent(
@@ -161,14 +163,16 @@ def read_snapshot(
         [
             worker_read.commands(worker_names),
             batch.joined(heads.lookups.use([head for _queue, head in guessed])),
-            _queue_commands(memory, queue_names, now),
+            _queue_commands(queue_read, queue_names, now),
             *rate_limits.commands(keys, limit_names),
             *cron.commands(keys, schedulers),
         ],
     ) as arriving:
         # Workers come first: they are made into data while Redis reads the queues.
         workers = _take_workers(arriving, worker_read, worker_names, now, skips)
-        queues = _take_queues(arriving, heads, guessed, queue_names, workers.listeners, now, skips)
+        queues = _take_queues(
+            arriving, heads, guessed, queue_names, queue_read, workers.listeners, now, skips
+        )
         limit_replies = arriving.take(rate_limits.size(limit_names))
         cron_replies = arriving.take(len(schedulers))
     heads.last = queues.heads
@@ -351,6 +355,7 @@ def _take_queues(
     heads: _HeadMemory,
     guessed: Sequence[tuple[str, str]],
     names: Sequence[str],
+    read: _QueueRead,
     listeners: Counter[str],
     now: float,
     skips: Skips,
@@ -368,9 +373,9 @@ def _take_queues(
     found = _Queues(stats=[], moved=[], expired=[], heads={})
     for first in range(0, len(names), _QUEUES_AT_ONCE):
         chunk_names = names[first : first + _QUEUES_AT_ONCE]
-        replies = arriving.take(len(chunk_names) * _PER_QUEUE)
+        replies = arriving.take(len(chunk_names) * read.per_queue)
         check_allowed(*replies)
-        chunk = _chunks(replies, _PER_QUEUE)
+        chunk = _chunks(replies, read.per_queue)
         ready: list[tuple[str, Sequence[Any], str | None, float | None, int, float]] = []
         for queue, queue_replies in zip(chunk_names, chunk):
             head = as_name(queue_replies[_REPLY.head])
@@ -438,55 +443,67 @@ def _chunks(replies: Sequence[Any], size: int) -> list[Sequence[Any]]:
     return [replies[i : i + size] for i in range(0, len(replies), size)]
 
 
-def _queue_commands(memory: _Memory, queues: Sequence[str], now: float) -> Packed:
+def _queue_commands(read: _QueueRead, queues: Sequence[str], now: float) -> Packed:
     """Per queue the `_QueueReads` commands, packed once; four of them read up to `now`.
 
     Finished and failed entries are scored by expiry and RQ drops the past:
     what scores above `now` is live. Started entries are scored by heartbeat
     deadline: what scores below `now` has expired.
     """
-    return fill_all(memory.queue_commands.use(queues), f"({now}")
+    return fill_all(read.commands.use(queues), f"({now}")
 
 
 class _QueueReads(NamedTuple):
-    """What round trip 2 reads of each queue, by name: its commands, and where their replies are."""
+    """What round trip 2 reads of each queue, by name: its commands, and where their replies
+    are. The details come last, so that a reading without them sends the others alone."""
 
     queued: Any
-    intermediate: Any
     head: Any
     deferred: Any
     ready: Any
     scheduled: Any
     canceled: Any
-    scheduler: Any
     started: Any
     finished: Any
     failed: Any
     expired: Any
+    intermediate: Any
+    scheduler: Any
 
 
 _REPLY = _QueueReads(*range(len(_QueueReads._fields)))
 """Where each read's reply is among a queue's replies."""
-_PER_QUEUE = len(_REPLY)
+_DETAILS = _REPLY.intermediate
+"""How many replies a queue has without the details."""
 
 
-def _queue_template(keys: RQKeys, queue: str) -> Template:
+def _queue_template(keys: RQKeys, details: bool, queue: str) -> Template:
     started = keys.registry_key(job_states.STARTED, queue)
     reads = _QueueReads(
         queued=("LLEN", keys.queue_key(queue)),
-        intermediate=("LLEN", keys.intermediate_queue_key(queue)),
         head=("LINDEX", keys.queue_key(queue), 0),
         deferred=("ZCARD", keys.registry_key(job_states.DEFERRED, queue)),
         ready=("ZCARD", keys.registry_key(job_states.READY, queue)),
         scheduled=("ZCARD", keys.registry_key(job_states.SCHEDULED, queue)),
         canceled=("ZCARD", keys.registry_key(job_states.CANCELED, queue)),
-        scheduler=("GET", keys.scheduler_lock_key(queue)),
         started=("ZCOUNT", started, NOW, "+inf"),
         finished=("ZCOUNT", keys.registry_key(job_states.FINISHED, queue), NOW, "+inf"),
         failed=("ZCOUNT", keys.registry_key(job_states.FAILED, queue), NOW, "+inf"),
         expired=("ZRANGEBYSCORE", started, "-inf", NOW, "WITHSCORES", "LIMIT", 0, EXPIRED_LIMIT),
+        intermediate=("LLEN", keys.intermediate_queue_key(queue)),
+        scheduler=("GET", keys.scheduler_lock_key(queue)),
     )
-    return template(*reads)
+    return template(*(reads if details else reads[:_DETAILS]))
+
+
+class _QueueRead:
+    """Reading the queues with their details or without, and each queue's commands packed."""
+
+    def __init__(self, keys: RQKeys, *, details: bool) -> None:
+        self.per_queue = len(_REPLY) if details else _DETAILS
+        self.commands: Remembered[str, Template] = Remembered(
+            partial(_queue_template, keys, details)
+        )
 
 
 def _enqueued_at_lookup(keys: RQKeys, job: str) -> Packed:
@@ -592,7 +609,8 @@ class _Memory:
     def __init__(self, keys: RQKeys) -> None:
         self.queue_names: Remembered[Any, str | None] = Remembered(_name_in(keys.queue_name))
         self.worker_names: Remembered[Any, str | None] = Remembered(_name_in(keys.worker_name))
-        self.queue_commands: Remembered[str, Template] = Remembered(partial(_queue_template, keys))
+        self.detailed_queues = _QueueRead(keys, details=True)
+        self.bare_queues = _QueueRead(keys, details=False)
         self.heads = _HeadMemory(keys)
         self.detailed = _WorkerRead(keys, WORKER_FIELDS, executions=True)
         self.bare = _WorkerRead(keys, WORKER_STATE_FIELDS, executions=False)
@@ -657,15 +675,16 @@ def _queue_stats(
     """From one queue's replies, in `_QueueReads` order."""
     queued = as_int(replies[_REPLY.queued])
     oldest = max(0.0, now - enqueued_at) if queued and enqueued_at is not None else None
+    details = len(replies) > _DETAILS
     return QueueStats(
         name=name,
         queued=queued,
-        intermediate=as_int(replies[_REPLY.intermediate]),
+        intermediate=as_int(replies[_REPLY.intermediate]) if details else None,
         deferred=as_int(replies[_REPLY.deferred]),
         ready=as_int(replies[_REPLY.ready]),
         scheduled=as_int(replies[_REPLY.scheduled]),
         canceled=as_int(replies[_REPLY.canceled]),
-        scheduler=as_name(replies[_REPLY.scheduler]),
+        scheduler=as_name(replies[_REPLY.scheduler]) if details else None,
         rate_limited=0,  # until the rate limits' waiting jobs are counted
         started=as_int(replies[_REPLY.started]),
         finished=as_int(replies[_REPLY.finished]),

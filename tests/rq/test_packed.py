@@ -32,7 +32,7 @@ def test_workers_and_queues_that_come_and_go_leave_nothing_behind(
         assert len(snapshot.workers) == 300 and len(snapshot.queues) == 50
         assert {queue.queued for queue in snapshot.queues} == {1}
         assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed.packed) == 300
-        assert len(reader.memory_of(watcher, DEFAULT_KEYS).queue_commands) == 50
+        assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed_queues.commands) == 50
         assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed.hashes) == 300
         for worker in workers:
             worker.register_death()
@@ -40,7 +40,7 @@ def test_workers_and_queues_that_come_and_go_leave_nothing_behind(
             queue.delete()
     reader.read_snapshot(watcher)
     assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed.packed) == 0
-    assert len(reader.memory_of(watcher, DEFAULT_KEYS).queue_commands) == 0
+    assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed_queues.commands) == 0
     assert len(reader.memory_of(watcher, DEFAULT_KEYS).detailed.hashes) == 0
 
 

@@ -6,6 +6,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 import redis
@@ -26,6 +27,7 @@ from harness.polling import wait_until
 from harness.workers import running_jobs, start_worker, stop_worker
 from harness.workload import mixed_workload
 from qwatch.model import Snapshot
+from qwatch.rq.keys import DEFAULT_KEYS
 from qwatch.rq.reader import read_snapshot
 
 
@@ -121,6 +123,30 @@ def test_the_oldest_age_follows_the_head_job_from_one_sample_to_the_next(
     queue.remove(first)
     ages.append(read_snapshot(client, now=later).queues[0].oldest_queued_age_seconds)
     assert ages == [600.0, 600.0, 480.0, 540.0]
+
+
+def test_a_reading_without_details_sends_two_commands_fewer_per_queue(client: redis.Redis) -> None:
+    """The exporter's reading: neither the intermediate list nor the scheduler lock, the
+    rest the same."""
+    Queue("backlog", connection=client).enqueue(tasks.add, 1, 1)
+    client.rpush(DEFAULT_KEYS.intermediate_queue_key("backlog"), "popped")
+    client.set(DEFAULT_KEYS.scheduler_lock_key("backlog"), "scheduler-1")
+    (full,) = read_snapshot(client, now=time.time()).queues
+
+    def calls() -> int:
+        return sum(stat["calls"] for stat in client.info("commandstats").values())
+
+    before = calls()
+    (bare,) = read_snapshot(client, now=time.time(), worker_details=False).queues
+    bare_commands = calls() - before - 1  # INFO commandstats itself
+    before = calls()
+    read_snapshot(client, now=time.time())
+    assert calls() - before - 1 == bare_commands + 2
+    assert (full.intermediate, full.scheduler) == (1, "scheduler-1")
+    assert (bare.intermediate, bare.scheduler) == (None, None)
+    assert replace(bare, oldest_queued_age_seconds=None) == replace(
+        full, intermediate=None, scheduler=None, oldest_queued_age_seconds=None
+    )
 
 
 @pytest.fixture
