@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from qwatch import __version__
 from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
 from qwatch.job_states import JOB_STATES, OUTCOMES, RATE_LIMITED
-from qwatch.model import CELERY, DRAMATIQ, RQ, Snapshot
+from qwatch.model import ARQ, CELERY, DRAMATIQ, RQ, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,14 +160,15 @@ RETRIED = Series(
     " it ends",
     ("exception", "function", "queue", "redis", "system"),
 )
-NOT_EXACT = {RQ: "registries", DRAMATIQ: "unseen"}
+NOT_EXACT = {RQ: "registries", DRAMATIQ: "unseen", ARQ: "unseen"}
 """How a queue's ended jobs are counted when no stream counts them: from RQ's registries;
-not at all for Dramatiq, which keeps no trace of an acked message."""
+not at all for Dramatiq, which keeps no trace of an acked message, nor for arq, whose
+results expire unindexed."""
 COUNTING_MODE = Series(
     "qwatch_queue_counting_mode",
     "gauge",
     "1, labelled with the mode the queue's jobs are counted in: exact, registries (RQ)"
-    " or unseen (Dramatiq without qwatch's middleware)",
+    " or unseen (Dramatiq without qwatch's middleware, arq)",
     ("mode", "queue", "redis", "system"),
 )
 STREAM_LOST = Series(

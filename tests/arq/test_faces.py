@@ -1,4 +1,5 @@
-"""arq in every face, over jobs a real arq worker ran: `qwatch jobs`, the dashboard, top."""
+"""arq in every face, over jobs a real arq worker ran: `qwatch jobs`, the dashboard and
+`/metrics`, top."""
 
 from __future__ import annotations
 
@@ -92,6 +93,10 @@ def test_the_dashboard_shows_arq_queues_and_jobs_as_text(
     assert fetch(dashboard.url, f"/queues/{queue}?system=arq&state=canceled").status == 404
     job = fetch(dashboard.url, f"/jobs/{ran['failed']}")
     assert job.status == 200 and "ValueError" in job.body and MARKUP not in job.body
+    metrics = fetch(dashboard.url, "/metrics").body
+    assert 'qwatch_queue_jobs{queue="arq:queue",redis=' in metrics
+    mode = [line for line in metrics.splitlines() if line.startswith("qwatch_queue_counting_mode{")]
+    assert len(mode) == 1 and 'mode="unseen"' in mode[0] and 'system="arq"' in mode[0]
 
 
 async def test_top_browses_an_arq_queue(url: str, ran: dict[str, str]) -> None:
