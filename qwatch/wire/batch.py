@@ -6,9 +6,10 @@ packs each command in C, the batch goes out in one write, and a hiredis
 Reader parses the replies. Error replies (WRONGTYPE, NOPERM) come back as
 `hiredis.ReplyError` values in their slot, so one odd key never spoils the
 batch. A caller may take the replies as they arrive (`sent`), working on the
-first while Redis still executes the rest; a round trip larger than the
-sockets' buffers is written by a thread of its own, so that taking replies
-never waits for the last command to be written. redis-py still owns the
+first while Redis still executes the rest; a large round trip's commands
+are written a part at a time, one more each time the caller waits for
+replies, so that Redis always has commands to run and the caller never waits
+in a write while replies it could take are there. redis-py still owns the
 connection: URL, TLS, AUTH, Sentinel, timeouts. Replies are read as RESP2,
 so the client must use `protocol=2` (as `connect` does).
 """
@@ -16,9 +17,8 @@ so the client must use `protocol=2` (as `connect` does).
 from __future__ import annotations
 
 import socket
-import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,10 +52,10 @@ _READ_SIZE = 1 << 20
 _MORE = object()
 """What the hiredis Reader gives when no whole reply is left: equal to no reply, so that
 `iter(reader.gets, _MORE)` takes every whole reply at C speed."""
-_WRITTEN_APART = 1 << 18
-"""Bytes of commands past which a thread writes them: a write the sockets cannot hold
-blocks until Redis has read nearly all of it (at 10,000 queues, most of Redis' work),
-while the replies already there wait to be taken."""
+_AHEAD = 1 << 19
+"""Bytes of commands written at a time: first, then each time the caller waits for
+replies. All at once, a write larger than the sockets hold would block the caller until
+Redis had read nearly all of it (at 10,000 queues, most of Redis' work)."""
 _AUTH_ERRORS = ("NOAUTH", "WRONGPASS")
 _UNAVAILABLE_ERRORS = ("LOADING", "MASTERDOWN")
 """Error replies that concern the whole connection, not one key: the batch fails."""
@@ -82,10 +82,8 @@ def sent(client: redis.Redis, commands: Sequence[Command | Packed]) -> Iterator[
     if conn.protocol not in (2, "2", None):
         pool.release(conn)
         raise ValueError("qwatch reads RESP2 replies: create the client with protocol=2")
-    writing: _Writing | None = None
     try:
-        writing = _send(conn, commands)
-        replies = Arriving(conn, writing.count)
+        replies = _send(conn, commands)
         yield replies
         if replies.left:
             conn.disconnect()
@@ -96,16 +94,14 @@ def sent(client: redis.Redis, commands: Sequence[Command | Packed]) -> Iterator[
         conn.disconnect()
         raise
     finally:
-        if writing is not None:
-            writing.wait()  # written, or ended by the connection's closing
         pool.release(conn)
 
 
-def _send(conn: Connection, commands: Sequence[Command | Packed]) -> _Writing:
-    """Start writing the commands: one round trip."""
+def _send(conn: Connection, commands: Sequence[Command | Packed]) -> Arriving:
+    """Start one round trip: its first commands written, its replies to take."""
     payload = b"".join([_packed(command) for command in commands])
     count = sum(c.count if isinstance(c, Packed) else 1 for c in commands)
-    return _Writing(conn, payload, count)
+    return Arriving(conn, payload, count)
 
 
 def _packed(command: Command | Packed) -> bytes:
@@ -115,49 +111,21 @@ def _packed(command: Command | Packed) -> bytes:
     return data
 
 
-class _Writing:
-    """One round trip's commands on their way: written at once, or by a thread when larger
-    than `_WRITTEN_APART`."""
-
-    def __init__(self, conn: Connection, payload: bytes, count: int) -> None:
-        self.count = count
-        self._thread: threading.Thread | None = None
-        if len(payload) <= _WRITTEN_APART:
-            conn.send_packed_command([payload], check_health=False)
-            return
-        sock = conn._sock  # redis-py exposes no public way to write raw bytes
-        if sock is None:
-            raise redis.ConnectionError("connection closed before the commands were written")
-        self._thread = threading.Thread(target=_write, args=(sock, payload), daemon=True)
-        self._thread.start()
-
-    def wait(self) -> None:
-        if self._thread is not None:
-            self._thread.join()
-
-
-def _write(sock: socket.socket, payload: bytes) -> None:
-    """Write it all; if that fails, the reader waiting for the replies hears it at once."""
-    try:
-        sock.sendall(payload)
-    except OSError:
-        with suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-
-
 class Arriving:
     """The replies of one round trip, taken in order while Redis still sends the rest:
     a caller works on the first ones while Redis executes the commands behind them."""
 
-    def __init__(self, conn: Connection, count: int) -> None:
-        sock = conn._sock  # redis-py exposes no public way to read raw bytes
+    def __init__(self, conn: Connection, payload: bytes, count: int) -> None:
+        sock = conn._sock  # redis-py exposes no public way to read or write raw bytes
         if sock is None:
-            raise redis.ConnectionError("connection closed before the replies arrived")
+            raise redis.ConnectionError("connection closed before the commands were written")
         self._sock: socket.socket = sock
+        self._unwritten: memoryview = memoryview(payload)
         self._reader: hiredis.Reader = hiredis.Reader(notEnoughData=_MORE)
         self._replies: list[Any] = []
         self._taken: int = 0
         self._count: int = count
+        self._write()
 
     @property
     def left(self) -> int:
@@ -177,7 +145,20 @@ class Arriving:
         self._taken = end
         return taken
 
+    def _write(self) -> None:
+        """The next `_AHEAD` bytes of commands, if any are left."""
+        part, self._unwritten = self._unwritten[:_AHEAD], self._unwritten[_AHEAD:]
+        if not part:
+            return
+        try:
+            self._sock.sendall(part)
+        except TimeoutError as exc:
+            raise redis.TimeoutError("timed out writing to Redis") from exc
+        except OSError as exc:
+            raise redis.ConnectionError(f"error writing to Redis: {exc}") from exc
+
     def _receive(self) -> None:
+        self._write()
         try:
             data = self._sock.recv(_READ_SIZE)
         except TimeoutError as exc:
