@@ -635,7 +635,7 @@ _Running = tuple[str, str | None]
 
 def _current_jobs(fields: WorkerHash, executions: Any) -> tuple[_Running, ...]:
     """The jobs a worker runs: RQ 3.0's executions, else RQ 2's `current_job`."""
-    members = sorted({member for member in map(as_name, as_list(executions)) if member})
+    members = sorted({m for m in map(as_name, as_list(executions)) if m}) if executions else ()
     if members:
         return tuple((job_id_of_execution(member), member) for member in members)
     return ((fields.current_job, None),) if fields.current_job else ()
@@ -705,9 +705,13 @@ def _worker_stats(
 ) -> WorkerStats:
     """The worker at `now`: its parsed hash, its key's TTL and its current jobs' fields."""
     heartbeat = fields.heartbeat
-    current = sorted(
-        (_current_job(job_id, reply, execution, now) for job_id, reply, execution in jobs or ()),
-        key=lambda job: -(job.seconds or 0.0),
+    current = (
+        sorted(
+            (_current_job(job_id, reply, execution, now) for job_id, reply, execution in jobs),
+            key=lambda job: -(job.seconds or 0.0),
+        )
+        if jobs
+        else []
     )
     first = current[0] if current else None
     return WorkerStats(
