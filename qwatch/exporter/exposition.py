@@ -48,18 +48,22 @@ def written_by_qwatch(content_type: str) -> bool | None:
 class TextFormat:
     """Writes readings as prometheus_client's `generate_latest` functions do.
 
-    Each series' last line (`name{labels} value`) is remembered between
-    scrapes with its value, since queue names rarely change and most values
-    do not move from one scrape to the next: an unchanged line costs one
-    lookup, a changed one its number. A histogram's lines are remembered up
-    to their values. The memory holds the lines of the last scrape only:
-    when it finds more than that scrape used, it is emptied.
+    What was written is remembered between scrapes, since queue names rarely
+    change and most values do not move from one scrape to the next: a series
+    whose rows are all as they were costs one comparison, and in one that
+    changed, an unchanged line costs one lookup and a changed one its number.
+    A histogram's lines are remembered up to their values (its rows hold the
+    totals' own histograms, which change in place). The memory holds the
+    lines of the last scrape only: when it finds more than that scrape used,
+    it is emptied.
     """
 
     def __init__(self) -> None:
         self._lines: dict[str, dict[tuple[str, ...], Any]] = {}
         """Per metric name, each row's `(value, line, prefix)` (a tuple of prefixes for a
         histogram)."""
+        self._series: dict[str, tuple[list[Row], bytes]] = {}
+        """Per metric name but a histogram's, the last scrape's rows and their lines."""
 
     @property
     def remembered(self) -> int:
@@ -69,42 +73,62 @@ class TextFormat:
     def render(self, reading: Reading, openmetrics: bool = False, ends: bool = True) -> bytes:
         """The reading as text; OpenMetrics closes with `# EOF` unless more text `ends` it."""
         numbers: dict[float, str] = {}
-        lines: list[str] = []
+        lines: list[bytes] = []
+        written: dict[str, tuple[list[Row], bytes]] = {}
         used = 0
         for series, rows in reading:
-            lines.append(_header(series, openmetrics))
+            lines.append(_header(series, openmetrics).encode())
             name = series.name + ("_total" if series.kind == "counter" else "")
+            used += len(rows)
+            last = self._series.get(name)
+            if last is not None and last[0] == rows:
+                written[name] = last
+                lines.append(last[1])
+                continue
             known = self._lines.get(name)
             if known is None:
                 known = self._lines[name] = {}
-            used += len(rows)
             if series.kind == "histogram":
                 _write_histograms(lines, name, series, rows, known, numbers)
                 continue
-            if series.spread is not None:
-                _write_spread(lines, name, series, rows, known, numbers)
-                continue
-            for row, value in rows:
-                last = known.get(row)
-                if last is not None and last[0] == value:
-                    lines.append(last[1])
-                    continue
-                prefix = last[2] if last is not None else _prefix(name, _pairs(series.labels, row))
-                text = numbers.get(value)  # type: ignore[arg-type]
-                if text is None:
-                    text = numbers[value] = _number(value)  # type: ignore[index, arg-type]
-                line = f"{prefix}{text}\n"
-                known[row] = (value, line, prefix)
-                lines.append(line)
+            write = _write_spread if series.spread is not None else _write_rows
+            own: list[bytes] = []
+            write(own, name, series, rows, known, numbers)
+            written[name] = (rows, b"".join(own))
+            lines.append(written[name][1])
         if openmetrics and ends:
-            lines.append("# EOF\n")
+            lines.append(b"# EOF\n")
+        self._series = written
         if self.remembered > used:
-            self._lines = {}
-        return "".join(lines).encode()
+            self._lines, self._series = {}, {}
+        return b"".join(lines)
+
+
+def _write_rows(
+    lines: list[bytes],
+    name: str,
+    series: Series,
+    rows: list[Row],
+    known: dict[tuple[str, ...], Any],
+    numbers: dict[float, str],
+) -> None:
+    """Each row's line."""
+    for row, value in rows:
+        last = known.get(row)
+        if last is not None and last[0] == value:
+            lines.append(last[1])
+            continue
+        prefix = last[2] if last is not None else _prefix(name, _pairs(series.labels, row))
+        text = numbers.get(value)  # type: ignore[arg-type]
+        if text is None:
+            text = numbers[value] = _number(value)  # type: ignore[index, arg-type]
+        line = f"{prefix}{text}\n".encode()
+        known[row] = (value, line, prefix)
+        lines.append(line)
 
 
 def _write_spread(
-    lines: list[str],
+    lines: list[bytes],
     name: str,
     series: Series,
     rows: list[Row],
@@ -127,7 +151,7 @@ def _write_spread(
             if text is None:
                 text = numbers[value] = _number(value)
             block.append(f"{prefix}{text}\n")
-        known[row] = (values, "".join(block), prefixes)
+        known[row] = (values, "".join(block).encode(), prefixes)
         lines.append(known[row][1])
 
 
@@ -136,7 +160,7 @@ def _spread_prefixes(name: str, series: Series, row: tuple[str, ...]) -> tuple[s
 
 
 def _write_histograms(
-    lines: list[str],
+    lines: list[bytes],
     name: str,
     series: Series,
     rows: list[Row],
@@ -154,7 +178,7 @@ def _write_histograms(
             text = numbers.get(count)
             if text is None:
                 text = numbers[count] = _number(count)
-            lines.append(f"{start}{text}\n")
+            lines.append(f"{start}{text}\n".encode())
 
 
 def _header(series: Series, openmetrics: bool) -> str:

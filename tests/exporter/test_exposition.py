@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 import redis
@@ -209,3 +210,34 @@ def test_histogram_labels_sort_after_le() -> None:
     for series in (*metrics.ALL, *celery_metrics.ALL):
         if series.kind == "histogram":
             assert all(label > "le" for label in series.labels), series.name
+
+
+def test_what_changed_since_the_last_scrape_is_written_and_nothing_else_changes() -> None:
+    """One gauge moved, a queue's state counts moved, and a histogram of the totals (the
+    same object, changed in place) took an observation: each is written anew."""
+    totals = JobTotals(DEFAULT_BUCKETS, 50)
+    queue = QueueStats("q", 3, 1, 2, 4, 0, 1, 0, 0, 12.5, 2, "job-1", system=RQ)
+
+    def reading(queued: int, workers: int) -> Reading:
+        snapshot = Snapshot(
+            100.0,
+            (replace(queue, queued=queued, workers=workers),),
+            (),
+            (),
+            (),
+            False,
+            RedisInfo("7.0", 1 << 40, 0),
+        )
+        return metrics.merge(
+            [metrics.from_snapshot("r", snapshot), metrics.from_totals("r", totals)]
+        )
+
+    done = Completion("j", "q", "finished", "app.send", None, 1.0, 2.0, 2.5, system=RQ)
+    totals.add_completions([done])
+    text_format = TextFormat()
+    for queued, workers in ((3, 2), (3, 2), (5, 2), (5, 7)):
+        expected, _ = library_output(reading(queued, workers), "text/plain")
+        assert text_format.render(reading(queued, workers)) == expected
+        totals.add_completions([done])
+    assert b'qwatch_queue_jobs{queue="q",redis="r",state="queued",system="rq"} 5.0' in expected
+    assert b'qwatch_job_duration_seconds_count{queue="q",redis="r",system="rq"} 4.0' in expected
