@@ -66,14 +66,14 @@ def writes(queues: int, runs: int) -> None:
         totals.stream_lost = run  # a change: the file is written
         start = time.perf_counter()
         checkpoint = Checkpoint.taken(
-            totals, (StreamPosition((run, 0), run), None), NO_WORKER_TOTALS
+            totals, (StreamPosition((run, 0), run), None, None), NO_WORKER_TOTALS
         )
         took = time.perf_counter()
         state.save("main", checkpoint)
         wrote = time.perf_counter()
         state.save(
             "main",
-            Checkpoint.taken(totals, (StreamPosition((run, 0), run), None), NO_WORKER_TOTALS),
+            Checkpoint.taken(totals, (StreamPosition((run, 0), run), None, None), NO_WORKER_TOTALS),
         )
         taken.append(took - start)
         written.append(wrote - took)

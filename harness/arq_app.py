@@ -14,16 +14,19 @@ import subprocess
 import sys
 from typing import Any
 
-from arq import create_pool
+from arq import Retry, create_pool, func
 from arq.connections import RedisSettings
 from arq.constants import default_queue_name
 from arq.jobs import Job
 
 from harness.workers import ROOT, stop_worker
+from qwatch.arq.exact import Exact
 
 REDIS = "QWATCH_ARQ_REDIS"
 QUEUE = "QWATCH_ARQ_QUEUE"
 HEALTH_INTERVAL = "QWATCH_ARQ_HEALTH_INTERVAL"
+EXACT = "QWATCH_ARQ_EXACT"
+"""Set to 1 for a worker with qwatch's hooks: exact mode."""
 
 
 class UpstreamTimeout(Exception):
@@ -50,14 +53,30 @@ async def crawl(ctx: dict[str, Any], url: str) -> None:
     raise UpstreamTimeout(f"{url} did not answer in 30 s")
 
 
+async def retry_once(ctx: dict[str, Any], value: str) -> str:
+    """Asks arq to try it again the first time, then returns `value`."""
+    if ctx["job_try"] == 1:
+        raise Retry(defer=0.05)
+    return value
+
+
+async def forget(ctx: dict[str, Any]) -> str:
+    """A function whose result arq does not keep."""
+    return "gone"
+
+
 class WorkerSettings:
     """What `arq harness.arq_app.WorkerSettings` runs."""
 
-    functions = [add, send_email, sleep, fail, crawl]
+    functions = [add, send_email, sleep, fail, crawl, retry_once, func(forget, keep_result=0)]
     redis_settings = RedisSettings.from_dsn(os.environ.get(REDIS, "redis://127.0.0.1:6379/0"))
     queue_name = os.environ.get(QUEUE, default_queue_name)
     health_check_interval = float(os.environ.get(HEALTH_INTERVAL, "1"))
     poll_delay = 0.05
+    if os.environ.get(EXACT) == "1":
+        _exact = Exact(queue=queue_name)
+        on_job_start = _exact.on_job_start
+        after_job_end = _exact.after_job_end
 
 
 def enqueue(
@@ -82,14 +101,19 @@ def enqueue(
 
 
 def start_arq_worker(
-    url: str, queue: str = default_queue_name, *, health_interval: float = 1.0, quiet: bool = True
+    url: str,
+    queue: str = default_queue_name,
+    *,
+    health_interval: float = 1.0,
+    exact: bool = False,
+    quiet: bool = True,
 ) -> subprocess.Popen[bytes]:
     """`arq harness.arq_app.WorkerSettings` on `queue`, writing its health check every
-    `health_interval` seconds."""
+    `health_interval` seconds; `exact`: with qwatch's hooks."""
     arq = os.path.join(os.path.dirname(sys.executable), "arq")
     environment = {
         **os.environ, "PYTHONPATH": str(ROOT), REDIS: url, QUEUE: queue,
-        HEALTH_INTERVAL: str(health_interval),
+        HEALTH_INTERVAL: str(health_interval), EXACT: "1" if exact else "",
     }  # fmt: skip
     output = subprocess.DEVNULL if quiet else None
     return subprocess.Popen(

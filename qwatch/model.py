@@ -361,19 +361,22 @@ class Taken:
     """Jobs the registries showed ended but whose records could not be turned into data."""
     dramatiq: StreamReading = ABSENT
     """What Dramatiq's stream said; its completions are among `completions`."""
+    arq: StreamReading = ABSENT
+    """What arq's stream said; its completions are among `completions`."""
 
     def streams(self) -> dict[str, StreamReading]:
-        """Each system's stream reading, RQ's and Dramatiq's."""
-        return {RQ: self.stream, DRAMATIQ: self.dramatiq}
+        """Each system's stream reading, RQ's, Dramatiq's and arq's."""
+        return {RQ: self.stream, DRAMATIQ: self.dramatiq, ARQ: self.arq}
 
     def unseen(self, snapshot: Snapshot) -> frozenset[tuple[str, str]]:
-        """The queues, by system and name, whose ended jobs qwatch cannot see: Dramatiq's
-        that its stream does not count (Redis keeps no trace of an acked message)."""
-        exact = self.dramatiq.exact_queues
+        """The queues, by system and name, whose ended jobs qwatch cannot see: Dramatiq's and
+        arq's that their streams do not count (Redis keeps no trace of an acked Dramatiq
+        message, nor an index of arq's results)."""
+        exact = {DRAMATIQ: self.dramatiq.exact_queues, ARQ: self.arq.exact_queues}
         return frozenset(
             (q.system, q.name)
             for q in snapshot.queues
-            if q.system == DRAMATIQ and q.name not in exact
+            if q.system in exact and q.name not in exact[q.system]
         )
 
 

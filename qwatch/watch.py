@@ -27,6 +27,7 @@ from typing import Any
 import redis
 
 from qwatch.arq import pages as arq_pages
+from qwatch.arq.completions import ArqStream
 from qwatch.arq.jobs import arq_job
 from qwatch.arq.layout import DEFAULT_QUEUE as DEFAULT_ARQ_QUEUE
 from qwatch.arq.layout import HEALTH_CHECK_INTERVAL, ArqLayout
@@ -147,6 +148,7 @@ class Watch:
         self.dramatiq = dramatiq or DramatiqLayout()
         self.arq = arq or ArqLayout()
         self.arq_results = ArqResults()
+        self.arq_stream = ArqStream()
         self._arq_queues: tuple[str, ...] = ()
         self.listen = listen
         self.events: CeleryEvents | None = None
@@ -272,9 +274,8 @@ class Watch:
             snapshot = _with_dramatiq(snapshot, dramatiq)
         if ARQ in systems:
             counts = self.arq_results.counts()
-            snapshot = _with_arq(
-                snapshot, read_arq(self.client, self.arq, self._arq_queues, counts, now)
-            )
+            arq = read_arq(self.client, self.arq, self.arq_queues, counts, now)
+            snapshot = _with_arq(snapshot, arq)
         return snapshot
 
     def _dramatiq_known(self) -> Discovered:
@@ -293,12 +294,15 @@ class Watch:
         ttls: Sequence[float] = (),
         resume: StreamPosition | None = None,
         dramatiq_resume: StreamPosition | None = None,
+        arq_resume: StreamPosition | None = None,
         turn: threading.Lock | None = None,
         overflow: Overflow | None = None,
     ) -> Following:
         """Follow RQ's finished and failed jobs in a thread (started by the caller), for
-        `take`; the arguments are `Following`'s, and where Dramatiq's stream was left."""
+        `take`; the arguments are `Following`'s, and where Dramatiq's and arq's streams were
+        left."""
         self.dramatiq_stream = DramatiqStream(self.dramatiq, dramatiq_resume)
+        self.arq_stream = ArqStream(arq_resume)
         self.following = Following(
             name,
             self.client,
@@ -319,11 +323,15 @@ class Watch:
             raise RuntimeError("take() needs follow() first")
         taken = self.following.take(snapshot)
         taken.completions.extend(self._celery_completions())
-        if DRAMATIQ not in self._systems:
-            return taken
-        dramatiq = self.dramatiq_stream.poll(self.client, snapshot.only(DRAMATIQ))
-        taken.completions.extend(dramatiq.completions)
-        return replace(taken, dramatiq=dramatiq)
+        if DRAMATIQ in self._systems:
+            dramatiq = self.dramatiq_stream.poll(self.client, snapshot.only(DRAMATIQ))
+            taken.completions.extend(dramatiq.completions)
+            taken = replace(taken, dramatiq=dramatiq)
+        if ARQ in self._systems:
+            arq = self.arq_stream.poll(self.client, snapshot.only(ARQ))
+            taken.completions.extend(arq.completions)
+            taken = replace(taken, arq=arq)
+        return taken
 
     def _celery_completions(self) -> list[Completion]:
         return self.events.take_completions() if self.events is not None else []
@@ -368,7 +376,7 @@ class Watch:
             queues = self._dramatiq_known().queues
             job = dramatiq_job(self.client, self.dramatiq, queues, job_id)
         if job is None and ARQ in systems:
-            job = arq_job(self.client, self.arq, self._arq_queues, job_id)
+            job = arq_job(self.client, self.arq, self.arq_queues, job_id)
         if job is not None or CELERY not in systems:
             return Found(job)
         return celery_jobs.celery_job(
@@ -387,13 +395,15 @@ class Watch:
         """One page of an arq queue's jobs in one of `ARQ_STATES`."""
         self.systems()  # its queues and results discovered, if they are due
         return arq_pages.read_page(
-            self.client, self.arq, self.arq_results, self._arq_queues, request
+            self.client, self.arq, self.arq_results, self.arq_queues, request
         )
 
     @property
     def arq_queues(self) -> tuple[str, ...]:
-        """arq's queues as last discovered (and those named), sorted."""
-        return self._arq_queues
+        """arq's queues as last discovered, those named, and those only its completions
+        stream named, sorted."""
+        named = self.arq_stream.queues.difference(self._arq_queues)
+        return tuple(sorted({*self._arq_queues, *named})) if named else self._arq_queues
 
     @property
     def dramatiq_queues(self) -> tuple[str, ...]:

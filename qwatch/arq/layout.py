@@ -22,6 +22,8 @@ IN_PROGRESS_PREFIX = "arq:in-progress:"
 RESULT_PREFIX = "arq:result:"
 RETRY_PREFIX = "arq:retry:"
 HEALTH_CHECK_SUFFIX = ":health-check"
+COMPLETIONS = "arq:__qwatch_completions__"
+"""qwatch's own key beside arq's: the stream exact mode's hooks write (`qwatch.arq.exact`)."""
 HEALTH_CHECK_INTERVAL = 3600.0
 """arq's default `health_check_interval`: the key expires one second after the next is due."""
 

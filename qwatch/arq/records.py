@@ -32,6 +32,8 @@ class ArqRecord:
     """A result's outcome; None for a job not ended."""
     result: str | None = None
     exception: str | None = None
+    exception_type: str | None = None
+    """The failure's class, as the completions stream names it."""
     started_at: float | None = None
     finished_at: float | None = None
     queue: str | None = None
@@ -68,6 +70,7 @@ def _record(record: DecodedRecord, ended: bool) -> ArqRecord:
         success=ok,
         result=record.text("r", ARGUMENTS_LIMIT) if ok else None,
         exception=record.exception("r", EXCEPTION_LIMIT) if ok is False else None,
+        exception_type=record.class_name("r") if ok is False else None,
         started_at=_moment(record.number("st")),
         finished_at=_moment(record.number("ft")),
         queue=queue if isinstance(queue, str) and len(queue) <= NAME_LIMIT else None,

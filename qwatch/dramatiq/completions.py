@@ -17,16 +17,13 @@ keeps no trace of an acked message.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import redis
 
 from qwatch.dramatiq.broker import DEAD
 from qwatch.dramatiq.layout import DramatiqLayout
-from qwatch.limits import STREAM_QUEUES_LIMIT
 from qwatch.model import ABSENT, DRAMATIQ, Snapshot, StreamPosition, StreamReading
 from qwatch.wire.batch import Command
-from qwatch.wire.completions import FORMAT, Marks, StreamCursor
+from qwatch.wire.completions import FORMAT, Marks, StreamCursor, StreamQueues
 from qwatch.wire.replies import as_list, as_strict_text
 
 
@@ -37,15 +34,17 @@ class DramatiqStream:
         self.layout = layout
         self._cursor = StreamCursor(layout.completions_key, DRAMATIQ, resume)
         self._marks: Marks[str] = Marks()
-        self.queues: set[str] = set()
-        """The queues the stream named that Redis' keys did not show, when it named them."""
-        self._named: set[str] = set()
-        """Every queue the stream has named: only these are counted exactly."""
+        self._queues = StreamQueues()
 
     @property
     def position(self) -> StreamPosition | None:
         """Where the last poll stopped; None before the first."""
         return self._cursor.position
+
+    @property
+    def queues(self) -> set[str]:
+        """The queues the stream named that Redis' keys did not show, when it named them."""
+        return self._queues.extra
 
     def poll(self, client: redis.Redis, snapshot: Snapshot) -> StreamReading:
         """New entries since the last poll, of the Dramatiq queues in `snapshot`."""
@@ -57,22 +56,9 @@ class DramatiqStream:
         if not polled.present:
             self._marks.forget()
             return ABSENT
-        completions = [c for c in polled.completions if self._known(c.queue, queues)]
-        skipped = polled.skipped + len(polled.completions) - len(completions)
-        polled = replace(polled, completions=completions, skipped=skipped)
+        polled = self._queues.kept(polled, queues)
         answers = as_list(polled.answers[0]) if unknown else []
         marked = [as_strict_text(answer) == FORMAT for answer in answers]
         marked += [False] * (len(unknown) - len(marked))
-        self._named.update(c.queue for c in completions)
         exact = self._marks.exact(queues | self.queues, listeners, unknown, marked)
-        return polled.reading(exact & self._named)
-
-    def _known(self, queue: str, found: set[str]) -> bool:
-        """Whether a queue is one qwatch reads: found in Redis, or named by the stream
-        within the limit."""
-        if queue in found or queue in self.queues:
-            return True
-        if len(self.queues) >= STREAM_QUEUES_LIMIT:
-            return False
-        self.queues.add(queue)
-        return True
+        return polled.reading(exact & self._queues.named)

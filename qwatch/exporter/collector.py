@@ -106,6 +106,7 @@ class RedisSource:
             ttls=ttls,
             resume=saved.position if saved is not None else None,
             dramatiq_resume=saved.dramatiq_position if saved is not None else None,
+            arq_resume=saved.arq_position if saved is not None else None,
             turn=self._turn,
             overflow=self.totals.add_completions,
         )
@@ -191,7 +192,11 @@ class RedisSource:
             + dramatiq_metrics.reading(self.name, snapshot)
         )
         if self.state is not None:
-            positions = (self.following.position, self.watch.dramatiq_stream.position)
+            positions = (
+                self.following.position,
+                self.watch.dramatiq_stream.position,
+                self.watch.arq_stream.position,
+            )
             checkpoint = Checkpoint.taken(self.totals, positions, workers)
             self.state.save(self.name, checkpoint)
         return reading

@@ -21,8 +21,8 @@ disk and renamed over the old one, so it is the old one or the new one,
 never a mix; it is not written when nothing changed. A write that fails is
 logged once, until one works again, and the scrape answers all the same.
 
-**What is kept**, per `redis` label: the positions in RQ's and Dramatiq's streams, the finished,
-failed and retried counters and the labels each queue has seen, the run
+**What is kept**, per `redis` label: the positions in RQ's, Dramatiq's and arq's streams,
+the finished, failed and retried counters and the labels each queue has seen, the run
 and wait time histograms (started again if `--buckets` changed), and the
 stream's lost and skipped entries; the workers' own totals (RQ's jobs and
 working time, the untracked jobs, Celery's tasks processed) and each worker's
@@ -63,10 +63,10 @@ from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
 from qwatch.job_states import OUTCOMES
 from qwatch.model import RQ, StreamPosition, WorkerCounters, WorkerTotals
 
-FORMAT = 4
-OLD_FORMATS = frozenset({1, 2, 3})
+FORMAT = 5
+OLD_FORMATS = frozenset({1, 2, 3, 4})
 """Formats still read: 1's rows lack the leading system, which is RQ's; 1 and 2 have no
-workers' figures, 1 to 3 no position in Dramatiq's stream."""
+workers' figures, 1 to 3 no position in Dramatiq's stream, 1 to 4 none in arq's."""
 MAX_BYTES = 64 * 2**20
 """The largest file read or written: some 800,000 counter series (a scrape of 400,000 is
 already large), and few enough that reading a hostile file cannot exhaust memory."""
@@ -90,11 +90,14 @@ WORKER_FIELDS = {
 """Format 3's fields beyond the older formats', and their values in an older file."""
 DRAMATIQ_FIELDS = {"dramatiq_stream": None}
 """Format 4's field beyond format 3's, and its value in an older file."""
+ARQ_FIELDS = {"arq_stream": None}
+"""Format 5's field beyond format 4's, and its value in an older file."""
 FIELDS_OF = {
     1: OLD_FIELDS,
     2: OLD_FIELDS,
     3: OLD_FIELDS | set(WORKER_FIELDS),
     4: OLD_FIELDS | set(WORKER_FIELDS) | set(DRAMATIQ_FIELDS),
+    5: OLD_FIELDS | set(WORKER_FIELDS) | set(DRAMATIQ_FIELDS) | set(ARQ_FIELDS),
 }
 
 
@@ -108,6 +111,7 @@ class Checkpoint:
 
     position: StreamPosition | None
     dramatiq_position: StreamPosition | None
+    arq_position: StreamPosition | None
     finished: Rows[tuple[str, str, str]]
     failed: Rows[tuple[str, str, str, str]]
     retried: Rows[tuple[str, str, str, str]]
@@ -129,15 +133,16 @@ class Checkpoint:
     def taken(
         cls,
         totals: JobTotals,
-        positions: tuple[StreamPosition | None, StreamPosition | None],
+        positions: tuple[StreamPosition | None, StreamPosition | None, StreamPosition | None],
         workers: WorkerTotals,
     ) -> Checkpoint:
-        """A copy of what the file keeps of `totals`, of the positions in RQ's and Dramatiq's
-        streams and of RQ's workers' counters; in the turn that keeps the tracker from
+        """A copy of what the file keeps of `totals`, of the positions in RQ's, Dramatiq's and
+        arq's streams and of RQ's workers' counters; in the turn that keeps the tracker from
         changing them."""
         return cls(
             position=positions[0],
             dramatiq_position=positions[1],
+            arq_position=positions[2],
             finished=tuple(totals.finished.items()),
             failed=tuple(totals.failed.items()),
             retried=tuple(totals.retried.items()),
@@ -192,6 +197,7 @@ class Checkpoint:
         return {
             "stream": _position_json(self.position),
             "dramatiq_stream": _position_json(self.dramatiq_position),
+            "arq_stream": _position_json(self.arq_position),
             "finished": [[*labels, count] for labels, count in self.finished],
             "failed": [[*labels, count] for labels, count in self.failed],
             "retried": [[*labels, count] for labels, count in self.retried],
@@ -218,13 +224,14 @@ class Checkpoint:
             raise _NotOurs("an entry with other fields")
         if version == 1:
             fields = _as_rq(fields)
-        fields = {**WORKER_FIELDS, **DRAMATIQ_FIELDS, **fields}
+        fields = {**WORKER_FIELDS, **DRAMATIQ_FIELDS, **ARQ_FIELDS, **fields}
         buckets = tuple(_each(fields["buckets"], "buckets", _bound))
         if list(buckets) != sorted(set(buckets)):
             raise _NotOurs("buckets out of order")
         return cls(
             position=_position(fields["stream"]),
             dramatiq_position=_position(fields["dramatiq_stream"]),
+            arq_position=_position(fields["arq_stream"]),
             finished=_counts(fields["finished"], "finished", _triple),
             failed=_counts(fields["failed"], "failed", _quadruple),
             retried=_counts(fields["retried"], "retried", _quadruple),

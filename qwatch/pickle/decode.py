@@ -268,15 +268,22 @@ class DecodedRecord:
 
     def exception(self, key: str, limit: int = ARGUMENTS_LIMIT) -> str:
         """An exception pickled as its class called with its arguments, as `Class: message`."""
-        value = self.fields.get(key)
-        if not (isinstance(value, Call) and isinstance(value.factory, Global)):
+        value, name = self.fields.get(key), self.class_name(key)
+        if name is None or not isinstance(value, Call):
             return self.text(key, limit)
-        name = value.factory.name.removeprefix("builtins.")
         args = value.args if isinstance(value.args, tuple) else ()
         if len(args) == 1 and isinstance(args[0], str):
             return clip(f"{name}: {args[0]}", limit)
         shown = self._render().arguments(args, None, _room(limit)) if args else ""
         return clip(f"{name}: {shown}" if shown else name, limit)
+
+    def class_name(self, key: str) -> str | None:
+        """The class a value would be built from, as Python's traceback names it (`builtins`
+        unqualified); None for a plain value."""
+        value = self.fields.get(key)
+        if not (isinstance(value, Call) and isinstance(value.factory, Global)):
+            return None
+        return value.factory.name.removeprefix("builtins.")
 
     def _render(self) -> Renderer:
         return _renderer(self.meter)

@@ -47,13 +47,13 @@ import json
 import math
 import os
 from collections.abc import Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 import redis
 
 from qwatch import job_states
-from qwatch.limits import EXCEPTION_NAME_LIMIT
+from qwatch.limits import EXCEPTION_NAME_LIMIT, STREAM_QUEUES_LIMIT
 from qwatch.model import Completion, StreamId, StreamPosition, StreamReading
 from qwatch.wire import batch
 from qwatch.wire.batch import Command
@@ -141,6 +141,32 @@ class Polled:
             lost=self.lost,
             skipped=self.skipped,
         )
+
+
+class StreamQueues:
+    """The queues a stream named beyond those Redis' keys showed: queues too, since a queue
+    that empties fast may never be there when discovery looks (at most
+    `STREAM_QUEUES_LIMIT`); and every queue it has named, which alone it counts exactly."""
+
+    def __init__(self) -> None:
+        self.extra: set[str] = set()
+        self.named: set[str] = set()
+
+    def kept(self, polled: Polled, found: Collection[str]) -> Polled:
+        """The poll's completions of queues found or named within the limit; the rest are
+        skipped, counted."""
+        completions = [c for c in polled.completions if self._known(c.queue, found)]
+        self.named.update(c.queue for c in completions)
+        skipped = polled.skipped + len(polled.completions) - len(completions)
+        return replace(polled, completions=completions, skipped=skipped)
+
+    def _known(self, queue: str, found: Collection[str]) -> bool:
+        if queue in found or queue in self.extra:
+            return True
+        if len(self.extra) >= STREAM_QUEUES_LIMIT:
+            return False
+        self.extra.add(queue)
+        return True
 
 
 class StreamCursor:

@@ -10,7 +10,6 @@ from dramatiq.brokers.redis import RedisBroker
 
 from harness.dramatiq_app import send
 from harness.polling import wait_until
-from qwatch.dramatiq import completions as dramatiq_completions
 from qwatch.dramatiq.broker import UNSEEN_NOTE
 from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.exporter.collector import QwatchCollector, RedisSource
@@ -107,7 +106,7 @@ def test_queues_the_stream_names_are_read_within_a_bound(
 ) -> None:
     """A queue that empties at once has no key to discover: the stream's names make it known,
     as many as the bound allows; entries beyond it are skipped, and say so."""
-    monkeypatch.setattr(dramatiq_completions, "STREAM_QUEUES_LIMIT", 3)
+    monkeypatch.setattr(completions, "STREAM_QUEUES_LIMIT", 3)
     client.zadd(LAYOUT.heartbeats_key, {"a-broker": int(time.time() * 1000)})
     watch = Watch(client, DRAMATIQ)
     watch.follow("main")

@@ -233,7 +233,7 @@ NOT_OURS = {
         b'"buckets":[1,2],"run_time":[["q",[1,2],0.5]],"wait_time":[],"functions":[],'
         b'"exceptions":[],"stream_lost":0,"stream_skipped":0}}}'
     ),
-    "a future format": b'{"format":5,"redis":{}}',
+    "a future format": b'{"format":6,"redis":{}}',
     "a format 3 entry without the workers' figures": (
         b'{"format":3,"redis":{"main":{"stream":null,"finished":[],"failed":[],"retried":[],'
         b'"buckets":[1],"run_time":[],"wait_time":[],"functions":[],"exceptions":[],'
@@ -335,7 +335,7 @@ def test_labels_and_histograms_go_on_as_they_were(tmp_path: Path) -> None:
     totals.add_completions([ended("app.first"), ended("app.second"), ended("app.first", "failed")])
     saved = StateFile.open(str(path))
     saved.save(
-        "main", Checkpoint.taken(totals, (StreamPosition((5, 1), 7), None), NO_WORKER_TOTALS)
+        "main", Checkpoint.taken(totals, (StreamPosition((5, 1), 7), None, None), NO_WORKER_TOTALS)
     )
 
     checkpoint = StateFile.open(str(path)).checkpoint("main")
@@ -356,10 +356,11 @@ def test_entries_of_other_names_are_kept(tmp_path: Path) -> None:
     totals = JobTotals((1.0,), label_limit=5)
     totals.add_completions([ended("app.first")])
     file = StateFile.open(str(path))
-    file.save("old", Checkpoint.taken(totals, (None, None), NO_WORKER_TOTALS))
+    file.save("old", Checkpoint.taken(totals, (None, None, None), NO_WORKER_TOTALS))
     reopened = StateFile.open(str(path))
     reopened.save(
-        "new", Checkpoint.taken(JobTotals((1.0,), label_limit=5), (None, None), NO_WORKER_TOTALS)
+        "new",
+        Checkpoint.taken(JobTotals((1.0,), label_limit=5), (None, None, None), NO_WORKER_TOTALS),
     )
     assert sorted(json.loads(path.read_text())["redis"]) == ["new", "old"]
     old = StateFile.open(str(path)).checkpoint("old")
@@ -380,7 +381,7 @@ def test_a_file_larger_than_qwatch_would_read_is_neither_read_nor_written(
     with caplog.at_level(logging.WARNING, "qwatch.exporter"):
         for function in ("app.first", "app.second", "app.third"):
             totals.add_completions([ended(function)])
-            file.save("main", Checkpoint.taken(totals, (None, None), NO_WORKER_TOTALS))
+            file.save("main", Checkpoint.taken(totals, (None, None, None), NO_WORKER_TOTALS))
     assert caplog.messages == [
         f"state file {path}: cannot write: over 0 MiB, more than a start would read"
     ]
@@ -479,7 +480,7 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
     assert totals.wait_time[("rq", "default")].total == 0.25 + 2 * 1.0
     assert (totals.stream_lost, totals.stream_skipped) == (4, 1)
 
-    file.save("main", Checkpoint.taken(totals, (checkpoint.position, None), NO_WORKER_TOTALS))
+    file.save("main", Checkpoint.taken(totals, (checkpoint.position, None, None), NO_WORKER_TOTALS))
     written = json.loads(path.read_text())
     assert written["format"] == state.FORMAT
     assert written["redis"]["main"]["finished"] == [
@@ -491,7 +492,7 @@ def test_a_file_written_before_celery_counts_on_as_rq(tmp_path: Path) -> None:
         ["rq", "default", ["ConnectionError", "ValueError"]]
     ]
     reread = StateFile.open(str(path)).checkpoint("main")
-    assert reread == Checkpoint.taken(totals, (checkpoint.position, None), NO_WORKER_TOTALS)
+    assert reread == Checkpoint.taken(totals, (checkpoint.position, None, None), NO_WORKER_TOTALS)
 
 
 def test_a_format_1_entry_of_another_name_is_written_back_in_the_current_format(
@@ -500,7 +501,7 @@ def test_a_format_1_entry_of_another_name_is_written_back_in_the_current_format(
     path = tmp_path / "qwatch-state.json"
     path.write_text(json.dumps(FORMAT_1))
     StateFile.open(str(path)).save(
-        "new", Checkpoint.taken(JobTotals((1.0,), 5), (None, None), NO_WORKER_TOTALS)
+        "new", Checkpoint.taken(JobTotals((1.0,), 5), (None, None, None), NO_WORKER_TOTALS)
     )
     written = json.loads(path.read_text())
     assert written["format"] == state.FORMAT
@@ -509,12 +510,14 @@ def test_a_format_1_entry_of_another_name_is_written_back_in_the_current_format(
     assert old is not None and old.finished == ((("rq", "default", "app.send"), 7),)
 
 
-def test_the_positions_in_both_streams_are_kept(tmp_path: Path) -> None:
-    """A restarted exporter reads on where it stopped in RQ's stream and in Dramatiq's."""
+def test_the_positions_in_every_stream_are_kept(tmp_path: Path) -> None:
+    """A restarted exporter reads on where it stopped in RQ's, Dramatiq's and arq's streams."""
     path = tmp_path / "qwatch-state.json"
     rq, dramatiq = StreamPosition((1700000000000, 3), 42), StreamPosition((1700000000500, 0), 7)
+    arq = StreamPosition((1700000000900, 1), 3)
     StateFile.open(str(path)).save(
-        "main", Checkpoint.taken(JobTotals((1.0,), 5), (rq, dramatiq), NO_WORKER_TOTALS)
+        "main", Checkpoint.taken(JobTotals((1.0,), 5), (rq, dramatiq, arq), NO_WORKER_TOTALS)
     )
     reread = StateFile.open(str(path)).checkpoint("main")
-    assert reread is not None and (reread.position, reread.dramatiq_position) == (rq, dramatiq)
+    assert reread is not None
+    assert (reread.position, reread.dramatiq_position, reread.arq_position) == (rq, dramatiq, arq)
