@@ -312,6 +312,7 @@ class Watch:
             resume=resume,
             turn=turn,
             overflow=overflow,
+            watching=lambda: not self._systems or RQ in self._systems,
         )
         return self.following
 

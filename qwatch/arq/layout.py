@@ -1,6 +1,6 @@
 """Where arq keeps what: the one place for its key names.
 
-From arq 0.26 to 0.28's `constants.py` and `worker.py`: a queue is one sorted
+From arq 0.28's `constants.py` and `worker.py` (the same since 0.26): a queue is one sorted
 set of job ids scored by the millisecond each may run (default `arq:queue`,
 any key a deployment names), holding the queued, the deferred (a score in the
 future) and the running jobs alike. A job's call is `arq:job:<id>`; a running

@@ -25,7 +25,8 @@ from qwatch.limits import SCAN_WINDOW
 from qwatch.model import ARQ, JobPage, ListedJob, PageRequest
 from qwatch.pickle.decode import MAX_PICKLE_BYTES
 from qwatch.wire import batch
-from qwatch.wire.replies import as_float, as_int, as_name, as_pairs, check_allowed
+from qwatch.wire.batch import Command
+from qwatch.wire.replies import as_float, as_int, as_list, as_name, as_pairs, check_allowed
 
 STATES = (
     job_states.QUEUED,
@@ -78,32 +79,35 @@ def read_page(
 def _listed(
     client: redis.Redis, layout: ArqLayout, request: PageRequest, window: int, now: float
 ) -> tuple[int, list[Entry]]:
-    """A waiting state's total and window: due jobs not running, running ones, or later ones."""
+    """A waiting state's total and window: due jobs not running, running ones, or later ones.
+    Running ones are looked for among the first `RUNNING_WINDOW` due, as a reading does, so
+    a page's total is the queue's count."""
     now_ms, queue = str(int(now * 1000)), request.queue
     if request.state == job_states.SCHEDULED:
-        low, high, start, count = f"({now_ms}", "+inf", request.offset, window
-    elif request.state == job_states.QUEUED:
-        low, high, start, count = "-inf", now_ms, request.offset, window
+        low, high = f"({now_ms}", "+inf"
     else:
-        low, high, start, count = "-inf", now_ms, 0, RUNNING_WINDOW
-    total, listed = batch.run(
-        client,
-        [
-            ("ZCOUNT", queue, low, high),
-            ("ZRANGEBYSCORE", queue, low, high, "WITHSCORES", "LIMIT", start, count),
-        ],
-    )
-    check_allowed(total, listed)
+        low, high = "-inf", now_ms
+    commands: list[Command] = [
+        ("ZCOUNT", queue, low, high),
+        ("ZRANGEBYSCORE", queue, low, high, "WITHSCORES", "LIMIT", request.offset, window),
+    ]
+    if request.state != job_states.SCHEDULED:
+        commands.append(("ZRANGEBYSCORE", queue, low, high, "LIMIT", 0, RUNNING_WINDOW))
+    total, listed, *first = batch.run(client, commands)
+    check_allowed(total, listed, *first)
     entries = [
         (name, as_float(score)) for member, score in as_pairs(listed) if (name := as_name(member))
     ]
-    if request.state == job_states.SCHEDULED:
+    if not first:
         return as_int(total), entries
-    flags = batch.run(client, [("EXISTS", layout.in_progress_key(i)) for i, _s in entries])
-    running = [entry for entry, flag in zip(entries, flags) if flag == 1]
+    due = [name for member in as_list(first[0]) if (name := as_name(member))]
+    flags = batch.run(client, [("EXISTS", layout.in_progress_key(i)) for i in due])
+    running = {job_id for job_id, flag in zip(due, flags) if flag == 1}
     if request.state == job_states.STARTED:
-        return len(running), running[request.offset : request.offset + window]
-    return as_int(total), [entry for entry, flag in zip(entries, flags) if flag != 1]
+        scores = dict(entries)
+        ran = [(i, scores.get(i)) for i in due if i in running]
+        return len(ran), ran[request.offset : request.offset + window]
+    return as_int(total) - len(running), [e for e in entries if e[0] not in running]
 
 
 def _records(

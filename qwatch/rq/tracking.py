@@ -20,7 +20,15 @@ import redis
 
 from qwatch.errors import redis_reason
 from qwatch.limits import PENDING_LIMIT
-from qwatch.model import RQ, Completion, Snapshot, StreamPosition, Taken, WorkerTotals
+from qwatch.model import (
+    ABSENT,
+    RQ,
+    Completion,
+    Snapshot,
+    StreamPosition,
+    Taken,
+    WorkerTotals,
+)
 from qwatch.rq.completions import CompletionTracker
 from qwatch.rq.keys import RQKeys
 from qwatch.rq.stream import CompletionStream
@@ -55,10 +63,14 @@ class Following:
         resume: StreamPosition | None = None,
         turn: threading.Lock | None = None,
         overflow: Overflow | None = None,
+        watching: Callable[[], bool] = lambda: True,
     ) -> None:
         """`resume`: where a previous reader of the stream stopped. `turn`: held during each
         poll, by a caller whose own reads of this Redis should not run at the same time
-        (Python runs one thread at a time: two readings at once both take twice as long)."""
+        (Python runs one thread at a time: two readings at once both take twice as long).
+        `watching`: whether RQ is watched now; while it is not, polls read nothing (a user
+        allowed another system's keys alone is never refused)."""
+        self.watching = watching
         self.name = name
         self.client = client
         self.tracker = CompletionTracker(ttls, keys)
@@ -107,6 +119,8 @@ class Following:
     def take(self, snapshot: Snapshot) -> Taken:
         """What ended since the last take, each once: reads the stream (one round trip, and
         none of its cursor moves if it fails) and hands out what the polls found."""
+        if not self.watching():
+            return Taken([], ABSENT, 0)
         streamed = self.stream.poll(self.client, snapshot.only(RQ))
         with self._lock:
             pending, self._pending = self._pending, []
@@ -133,6 +147,13 @@ class Following:
             self._wake.clear()
 
     def _poll_once(self) -> None:
+        if self.watching():
+            self._follow()
+        with self._done:
+            self.polls += 1
+            self._done.notify_all()
+
+    def _follow(self) -> None:
         try:
             with self._turn:
                 spilled = self._keep(self.tracker.poll(self.client))
@@ -145,9 +166,6 @@ class Following:
             if not self.failing:
                 log.warning("redis %s: cannot follow completions: %s", self.name, redis_reason(exc))
                 self.failing = True
-        with self._done:
-            self.polls += 1
-            self._done.notify_all()
 
     def _keep(self, completions: list[Completion]) -> list[Completion]:
         """Keep a poll's completions for the next take; those that do not fit, to spill."""

@@ -209,6 +209,7 @@ def test_the_documented_has_every_acl_line() -> None:
         "qwatch",
         "qwatch-celery",
         "qwatch-dramatiq",
+        "qwatch-arq",
         "qwatch-admin",
     }
 
