@@ -91,9 +91,8 @@ class TextFormat:
             if series.kind == "histogram":
                 _write_histograms(lines, name, series, rows, known, numbers)
                 continue
-            write = _write_spread if series.spread is not None else _write_rows
             own: list[bytes] = []
-            write(own, name, series, rows, known, numbers)
+            _write_rows(own, name, series, rows, known, numbers)
             written[name] = (rows, b"".join(own))
             lines.append(written[name][1])
         if openmetrics and ends:
@@ -112,51 +111,39 @@ def _write_rows(
     known: dict[tuple[str, ...], Any],
     numbers: dict[float, str],
 ) -> None:
-    """Each row's line."""
+    """Each row's line; for a spread series each row's block, a line per value of the
+    spread label that the row has a value for."""
     for row, value in rows:
         last = known.get(row)
         if last is not None and last[0] == value:
             lines.append(last[1])
             continue
-        prefix = last[2] if last is not None else _prefix(name, _pairs(series.labels, row))
-        text = numbers.get(value)  # type: ignore[arg-type]
-        if text is None:
-            text = numbers[value] = _number(value)  # type: ignore[index, arg-type]
-        line = f"{prefix}{text}\n".encode()
-        known[row] = (value, line, prefix)
-        lines.append(line)
+        prefixes = last[2] if last is not None else _prefixes(name, series, row)
+        assert not isinstance(value, Histogram)
+        values = value if isinstance(value, tuple) else (value,)
+        text = "".join(
+            [
+                f"{prefix}{_text(numbers, one)}\n"
+                for prefix, one in zip(prefixes, values)
+                if one is not None
+            ]
+        ).encode()
+        known[row] = (value, text, prefixes)
+        lines.append(text)
 
 
-def _write_spread(
-    lines: list[bytes],
-    name: str,
-    series: Series,
-    rows: list[Row],
-    known: dict[tuple[str, ...], Any],
-    numbers: dict[float, str],
-) -> None:
-    """Each row's block: a line per value of the spread label that the row has a value for."""
-    for row, values in rows:
-        last = known.get(row)
-        if last is not None and last[0] == values:
-            lines.append(last[1])
-            continue
-        assert isinstance(values, tuple)
-        prefixes = last[2] if last is not None else _spread_prefixes(name, series, row)
-        block = []
-        for prefix, value in zip(prefixes, values):
-            if value is None:
-                continue
-            text = numbers.get(value)
-            if text is None:
-                text = numbers[value] = _number(value)
-            block.append(f"{prefix}{text}\n")
-        known[row] = (values, "".join(block).encode(), prefixes)
-        lines.append(known[row][1])
+def _prefixes(name: str, series: Series, row: tuple[str, ...]) -> tuple[str, ...]:
+    """Each line's text up to its value: one, or one per value of the spread label."""
+    lines = series.spread_labels(row) if series.spread is not None else [row]
+    return tuple(_prefix(name, _pairs(series.labels, line)) for line in lines)
 
 
-def _spread_prefixes(name: str, series: Series, row: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(_prefix(name, _pairs(series.labels, line)) for line in series.spread_labels(row))
+def _text(numbers: dict[float, str], value: float) -> str:
+    """The value as written, each distinct value written once per scrape."""
+    text = numbers.get(value)
+    if text is None:
+        text = numbers[value] = _number(value)
+    return text
 
 
 def _write_histograms(
@@ -175,10 +162,7 @@ def _write_histograms(
             prefix = known[row] = _histogram_prefixes(name, _pairs(series.labels, row), value)
         counts = value.cumulative()
         for start, count in zip(prefix, [*counts, counts[-1], value.total]):
-            text = numbers.get(count)
-            if text is None:
-                text = numbers[count] = _number(count)
-            lines.append(f"{start}{text}\n".encode())
+            lines.append(f"{start}{_text(numbers, count)}\n".encode())
 
 
 def _header(series: Series, openmetrics: bool) -> str:
