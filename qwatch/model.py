@@ -11,11 +11,11 @@ jobs), is None, never a guess.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
-from qwatch.limits import SCAN_WINDOW, SEARCHED_CHARACTERS
+from qwatch.limits import SCAN_WINDOW, SEARCH_BATCH, SEARCHED_CHARACTERS
 
 RQ, CELERY, DRAMATIQ, ARQ = "rq", "celery", "dramatiq", "arq"
 SYSTEMS = (RQ, CELERY, DRAMATIQ, ARQ)
@@ -629,6 +629,11 @@ class SearchRequest:
             return "budget"
         return "time" if late else None
 
+    def places(self, queues: Iterable[str], states: Iterable[str]) -> list[tuple[str, str]]:
+        """Each (queue, state) to search, in the order given, of those the request keeps to."""
+        kept = [state for state in states if not self.states or state in self.states]
+        return [(q, s) for q in queues if not self.queues or q in self.queues for s in kept]
+
     def matches(self, *fields: str | None) -> bool:
         """Whether any field holds the text (each read up to `SEARCHED_CHARACTERS`)."""
         return any(
@@ -682,6 +687,47 @@ class SearchProgress:
             "stopped": self.stopped,
             "hits": [asdict(hit) for hit in newest_first(self.hits)],
         }
+
+
+T = TypeVar("T")
+ReadWindow = Callable[[str, str, int, int], tuple[int, Sequence[T]]]
+"""A source's window of one queue's entries in one state: (queue, state, offset, count) to
+the total in that state and the entries read."""
+
+
+def carried_on(
+    before: SearchProgress,
+    places: Iterable[tuple[str, str]],
+    read: ReadWindow[T],
+    hit: Callable[[str, str, T], SearchHit | None],
+    seconds: float,
+    clock: Callable[[], float],
+) -> Iterator[SearchProgress]:
+    """The search `before` left, carried on over each (queue, state) in `places`, a window
+    of at most `SEARCH_BATCH` entries at a time, for at most `seconds`: how the sources that
+    page their queues search them, each stopping alike (`SearchRequest.stop_reason`)."""
+    request = before.request
+    started = clock()
+    hits = list(before.hits)
+    scanned, total = before.scanned, before.total
+    for queue, state in places:
+        offset = 0
+        while True:
+            stopped = request.stop_reason(scanned, len(hits), clock() - started >= seconds)
+            if stopped:
+                yield SearchProgress(request, tuple(hits), scanned, total, False, stopped)
+                return
+            room = min(SEARCH_BATCH, request.budget - scanned)
+            count, entries = read(queue, state, offset, room)
+            total += count if offset == 0 else 0
+            scanned += len(entries)
+            found = [h for entry in entries if (h := hit(queue, state, entry)) is not None]
+            hits += found[: request.limit - len(hits)]
+            offset += len(entries)
+            yield SearchProgress(request, tuple(hits), scanned, total, False)
+            if not entries or offset >= count:
+                break
+    yield SearchProgress(request, tuple(hits), scanned, total, True)
 
 
 def newest_first(hits: Iterable[SearchHit]) -> list[SearchHit]:

@@ -27,6 +27,7 @@ from typing import Any
 import redis
 
 from qwatch.arq import pages as arq_pages
+from qwatch.arq import search as arq_search
 from qwatch.arq.completions import ArqStream
 from qwatch.arq.jobs import arq_job
 from qwatch.arq.layout import DEFAULT_QUEUE as DEFAULT_ARQ_QUEUE
@@ -111,7 +112,9 @@ ARQ_STATES = arq_pages.STATES
 CLEARABLE = actions.CLEARABLE
 """The registries of an RQ queue a person may empty."""
 SEARCHED_STATES = tuple(
-    dict.fromkeys((*rq_search.ORDER, *dramatiq_search.ORDER, *celery_search.STATES))
+    dict.fromkeys(
+        (*rq_search.ORDER, *dramatiq_search.ORDER, *arq_search.ORDER, *celery_search.STATES)
+    )
 )
 """The states a search may be told to keep to."""
 DRAMATIQ_NAMESPACE = DramatiqLayout().namespace
@@ -416,7 +419,7 @@ class Watch:
         return celery_jobs.read_page(self.client, self.layout, request)
 
     def search(self, request: SearchRequest) -> Iterator[SearchProgress]:
-        """The jobs that hold `request`'s text, RQ's, then Dramatiq's, then Celery's, as the
+        """The jobs that hold `request`'s text, RQ's, then Dramatiq's, arq's, then Celery's, as the
         search goes: each progress says what was found and examined so far, the last whether
         it ended or why it stopped. Stopping the iteration stops the search."""
         started = time.monotonic()
@@ -434,12 +437,19 @@ class Watch:
                 yield last
             if last.stopped:
                 return
+        if ARQ in systems:
+            left, before = request.seconds - (time.monotonic() - started), last
+            results, queues = self.arq_results, self.arq_queues
+            for last in arq_search.search(self.client, self.arq, results, queues, before, left):
+                yield last
+            if last.stopped:
+                return
         if CELERY in systems:
             left = request.seconds - (time.monotonic() - started)
             failures = self.celery_failures()
             queues = self.celery_queues
             yield from celery_search.search(self.client, self.layout, queues, failures, last, left)
-        elif RQ not in systems and DRAMATIQ not in systems:
+        elif not {RQ, DRAMATIQ, ARQ} & set(systems):
             yield last
 
     def searched(self, request: SearchRequest) -> SearchProgress:

@@ -14,7 +14,7 @@ import redis
 
 from qwatch import job_states
 from qwatch.arq.layout import ArqLayout
-from qwatch.arq.records import ArqRecord, job_record, result_record
+from qwatch.arq.records import ArqRecord, job_record, moment, result_record
 from qwatch.model import ARQ, JobDetail
 from qwatch.pickle.decode import MAX_PICKLE_BYTES
 from qwatch.wire import batch
@@ -100,7 +100,7 @@ def _detail(
         traceback=None,
         retries_used=_retries(record.tries if record.tries is not None else tries),
         system=ARQ,
-        scheduled_for=score / 1000 if status == job_states.SCHEDULED and score else None,
+        scheduled_for=moment(score) if status == job_states.SCHEDULED else None,
     )
 
 

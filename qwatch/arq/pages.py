@@ -19,7 +19,7 @@ from qwatch import job_states
 from qwatch.arq.jobs import TOO_LARGE
 from qwatch.arq.layout import ArqLayout
 from qwatch.arq.reader import RUNNING_WINDOW
-from qwatch.arq.records import ArqRecord, job_record, result_record
+from qwatch.arq.records import ArqRecord, job_record, moment, result_record
 from qwatch.arq.results import ArqResults
 from qwatch.limits import SCAN_WINDOW
 from qwatch.model import ARQ, JobPage, ListedJob, PageRequest
@@ -54,26 +54,45 @@ def read_page(
         raise ValueError(f"an arq queue's states are {', '.join(STATES)}")
     now = time.time()
     window = SCAN_WINDOW if request.filtered else request.limit
-    if request.state in ENDED:
-        kept = results.ended(request.queue, ENDED[request.state])
-        total = len(kept)
-        entries: list[Entry] = [
-            (k.id, None) for k in kept[request.offset : request.offset + window]
-        ]
-    else:
-        total, entries = _listed(client, layout, request, window, now)
-    records = _records(client, layout, entries, request.state in ENDED)
+    state, offset = request.state, request.offset
+    total, read = read_window(client, layout, results, request.queue, state, offset, window)
     jobs = [
         job
-        for position, ((job_id, score), record) in enumerate(zip(entries, records), request.offset)
-        if _matches(job := _job(job_id, position, score, record, request.state), request)
+        for position, (job_id, score, record) in enumerate(read, offset)
+        if _matches(job := _job(job_id, position, score, record, state), request)
     ]
-    end = request.offset + len(entries)
+    end = offset + len(read)
     known = request.queue in queues or bool(total)
     return JobPage(
-        request, known, total, tuple(jobs[: request.limit]), len(entries),
+        request, known, total, tuple(jobs[: request.limit]), len(read),
         end if end < total else None, now, system=ARQ,
     )  # fmt: skip
+
+
+Read = tuple[str, float | None, ArqRecord | None]
+"""An entry with its job (or result): None when it is gone."""
+
+
+def read_window(
+    client: redis.Redis,
+    layout: ArqLayout,
+    results: ArqResults,
+    queue: str,
+    state: str,
+    offset: int,
+    count: int,
+) -> tuple[int, list[Read]]:
+    """How many jobs the queue has in `state`, and `count` of them from `offset` with their
+    jobs or results decoded: three round trips."""
+    entries: list[Entry]
+    if state in ENDED:
+        kept = results.ended(queue, ENDED[state])
+        total, entries = len(kept), [(k.id, None) for k in kept[offset : offset + count]]
+    else:
+        request = PageRequest(queue, state, offset, count)
+        total, entries = _listed(client, layout, request, count, time.time())
+    records = _records(client, layout, entries, state in ENDED)
+    return total, [(job_id, score, record) for (job_id, score), record in zip(entries, records)]
 
 
 def _listed(
@@ -135,7 +154,7 @@ def _records(
 def _job(
     job_id: str, position: int, score: float | None, record: ArqRecord | None, state: str
 ) -> ListedJob:
-    due = score / 1000 if score is not None else None
+    due = moment(score)
     return ListedJob(
         id=job_id,
         position=position,

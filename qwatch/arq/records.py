@@ -58,7 +58,7 @@ def _record(record: DecodedRecord, ended: bool) -> ArqRecord:
         clip(function, FUNCTION_LIMIT) if isinstance(function, str) else UNREADABLE,
         record.arguments("a", "k", ARGUMENTS_LIMIT),
         int(tries) if tries is not None and 0 <= tries < 1e9 else None,
-        _moment(record.number("et")),
+        moment(record.number("et")),
     )
     if not ended:
         return base
@@ -71,13 +71,13 @@ def _record(record: DecodedRecord, ended: bool) -> ArqRecord:
         result=record.text("r", ARGUMENTS_LIMIT) if ok else None,
         exception=record.exception("r", EXCEPTION_LIMIT) if ok is False else None,
         exception_type=record.class_name("r") if ok is False else None,
-        started_at=_moment(record.number("st")),
-        finished_at=_moment(record.number("ft")),
+        started_at=moment(record.number("st")),
+        finished_at=moment(record.number("ft")),
         queue=queue if isinstance(queue, str) and len(queue) <= NAME_LIMIT else None,
     )  # fmt: skip
 
 
-def _moment(milliseconds: float | None) -> float | None:
+def moment(milliseconds: float | None) -> float | None:
     """A millisecond timestamp as seconds, None when absurd."""
     if milliseconds is None or not 0 < milliseconds / 1000 <= LATEST:
         return None

@@ -260,10 +260,11 @@ def _search_command(
         help="find jobs by id, function, arguments, result or error, in every queue and state",
         description="Find the jobs whose id, function, arguments (as RQ wrote the call), worker,"
         " result, exception or traceback hold TEXT, in every state of every RQ queue, then"
-        " Dramatiq's dead letters and its fetched, waiting and delayed messages, then"
-        " Celery's failures heard and its waiting and reserved messages; newest first. A"
-        " search reads in batches within a budget of entries and seconds, and says how far it"
-        " got when it stops before the end.",
+        " Dramatiq's dead letters and its fetched, waiting and delayed messages, then arq's"
+        " failed, running, waiting, deferred and finished jobs, then Celery's failures heard"
+        " and its waiting and reserved messages; newest first. A search reads in batches"
+        " within a budget of entries and seconds, and says how far it got when it stops"
+        " before the end.",
     )
     search.add_argument("text", metavar="TEXT", type=_not_empty("a text to find"))
     search.add_argument(

@@ -17,10 +17,9 @@ from qwatch import job_states
 from qwatch.dramatiq.broker import Discovered
 from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.dramatiq.messages import DramatiqMessage
-from qwatch.dramatiq.pages import read_window
+from qwatch.dramatiq.pages import Read, read_window
 from qwatch.errors import exception_line
-from qwatch.limits import SEARCH_BATCH
-from qwatch.model import DRAMATIQ, SearchHit, SearchProgress
+from qwatch.model import DRAMATIQ, SearchHit, SearchProgress, carried_on
 
 ORDER = (job_states.FAILED, job_states.STARTED, job_states.QUEUED, job_states.SCHEDULED)
 """The states in the order they are searched: dead letters first, the messages people look for."""
@@ -36,33 +35,18 @@ def search(
 ) -> Iterator[SearchProgress]:
     """The search `before` left, carried on for at most `seconds`."""
     request = before.request
-    started = clock()
-    hits = list(before.hits)
-    scanned, total = before.scanned, before.total
-    queues = [q for q in found.queues if not request.queues or q in request.queues]
-    states = [s for s in ORDER if not request.states or s in request.states]
-    for queue in queues:
-        for state in states:
-            offset = 0
-            while True:
-                stopped = request.stop_reason(scanned, len(hits), clock() - started >= seconds)
-                if stopped:
-                    yield SearchProgress(request, tuple(hits), scanned, total, False, stopped)
-                    return
-                room = min(SEARCH_BATCH, request.budget - scanned)
-                count, read = read_window(client, layout, found, queue, state, offset, room)
-                total += count if offset == 0 else 0
-                scanned += len(read)
-                hits += [
-                    _hit(queue, state, message, at / 1000 if at else None, holder)
-                    for _id, at, holder, message in read
-                    if message is not None and _holds(request.matches, message)
-                ][: request.limit - len(hits)]
-                offset += len(read)
-                yield SearchProgress(request, tuple(hits), scanned, total, False)
-                if not read or offset >= count:
-                    break
-    yield SearchProgress(request, tuple(hits), scanned, total, True)
+    places = request.places(found.queues, ORDER)
+
+    def read(queue: str, state: str, offset: int, count: int) -> tuple[int, list[Read]]:
+        return read_window(client, layout, found, queue, state, offset, count)
+
+    def hit(queue: str, state: str, entry: Read) -> SearchHit | None:
+        _id, at, holder, message = entry
+        if message is None or not _holds(request.matches, message):
+            return None
+        return _hit(queue, state, message, at / 1000 if at else None, holder)
+
+    return carried_on(before, places, read, hit, seconds, clock)
 
 
 def _holds(matches: Callable[..., bool], message: DramatiqMessage) -> bool:

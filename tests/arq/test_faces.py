@@ -79,6 +79,20 @@ def test_qwatch_jobs_pages_an_arq_queue_and_refuses_what_arq_has_not(
     assert missing.returncode == 2 and "no arq queue 'nowhere'" in missing.stderr
 
 
+def test_qwatch_search_finds_arq_jobs_by_their_arguments_and_errors(
+    url: str, ran: dict[str, str]
+) -> None:
+    found = run_cli("search", "4711", "--url", url, "--json")
+    assert found.returncode == 0, found.stderr
+    result = json.loads(found.stdout)
+    assert result["done"] and [hit["id"] for hit in result["hits"]] == [ran["failed"]]
+    (hit,) = result["hits"]
+    assert hit["system"] == ARQ and hit["state"] == "failed"
+    assert hit["detail"] == f"ValueError: customer 4711 {MARKUP}"
+    sent = run_cli("search", "someone@example", "--url", url, "--state", "finished", "--json")
+    assert [h["id"] for h in json.loads(sent.stdout)["hits"]] == [ran["finished"]]
+
+
 def test_the_dashboard_shows_arq_queues_and_jobs_as_text(
     ran: dict[str, str], start_dashboard: StartDashboard
 ) -> None:

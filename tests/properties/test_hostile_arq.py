@@ -1,5 +1,6 @@
 """Random and malformed arq state, written into the real Redis, read through every read path of
-arq's: the snapshot and its JSON, the failures, each job by id, every page of every queue, one
+arq's: the snapshot and its JSON, the failures, each job by id, every page of every queue, a
+search, one
 `/metrics` reading, all rendered. Nothing may escape, no record may need the safety net of an
 unexpected exception, every field stays bounded, the readings keep to their round trips, and
 the canary a pickle would create never appears."""
@@ -20,7 +21,7 @@ from qwatch.cli.report import failed_report, job_report, jobs_report, snapshot_r
 from qwatch.exporter.collector import QwatchCollector, RedisSource
 from qwatch.exporter.exposition import TextFormat
 from qwatch.exporter.metrics import UP
-from qwatch.model import ARQ, PageRequest
+from qwatch.model import ARQ, PageRequest, SearchRequest
 from qwatch.watch import Watch
 from tests.properties.hostile_arq import QUEUE_NAMES, arq_states
 from tests.properties.hostile_rq import CANARY, State
@@ -57,6 +58,8 @@ def test_no_arq_state_breaks_a_read_path(reads: Reads, state: State) -> None:
         for q in watch.arq_queues
         for s in STATES
     ]
+    searched = watch.searched(SearchRequest("a", budget=200))
+    assert searched.done or searched.stopped
     source = RedisSource("fuzz", client, watch=Watch(client, ARQ, arq=NAMED))
     try:
         reading = QwatchCollector([source], timeout=30).read()
@@ -71,6 +74,6 @@ def test_no_arq_state_breaks_a_read_path(reads: Reads, state: State) -> None:
         *(jobs_report(page) for page in pages),
     )
     assert not [line for line in reads.lines if "unexpected" in line]
-    outputs = [snapshot, failed, jobs, pages]
+    outputs = [snapshot, failed, jobs, pages, searched.hits]
     assert max((len(text) for text in strings(outputs)), default=0) <= FIELD_LIMIT
     assert not CANARY.exists()
