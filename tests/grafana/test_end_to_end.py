@@ -405,7 +405,7 @@ def check_no_worker_alert(
         "idle workers",
     )
     for worker in workers:
-        stop_worker_gracefully(worker)
+        stop_worker_gracefully(worker, timeout=120)  # and its scheduler process, on a busy machine
     Queue("default", connection=client).enqueue(tasks.add, 1, 2)
     alert = wait_until(lambda: pending(prometheus, "default"), "the no-worker alert pending")
     assert alert[0]["metric"]["severity"] == "critical"
