@@ -274,11 +274,11 @@ class Watch:
             snapshot = _merged(snapshot, reading, view)
         if DRAMATIQ in systems:
             dramatiq = read_dramatiq(self.client, self.dramatiq, self._dramatiq_known(), now)
-            snapshot = _with_dramatiq(snapshot, dramatiq)
+            snapshot = _with(snapshot, dramatiq, dramatiq=dramatiq.watch)
         if ARQ in systems:
             counts = self.arq_results.counts()
             arq = read_arq(self.client, self.arq, self.arq_queues, counts, now)
-            snapshot = _with_arq(snapshot, arq)
+            snapshot = _with(snapshot, arq)
         return snapshot
 
     def _dramatiq_known(self) -> Discovered:
@@ -531,22 +531,13 @@ def _merged(snapshot: Snapshot, reading: CeleryReading, view: CeleryView | None)
     )
 
 
-def _with_dramatiq(snapshot: Snapshot, reading: DramatiqReading) -> Snapshot:
+def _with(snapshot: Snapshot, reading: DramatiqReading | ArqReading, **extra: Any) -> Snapshot:
+    """`snapshot` with one more system's queues, workers, skipped records and notes."""
     return replace(
         snapshot,
         queues=(*snapshot.queues, *reading.queues),
         workers=(*snapshot.workers, *reading.workers),
         records_skipped=snapshot.records_skipped + reading.records_skipped,
         notes=(*snapshot.notes, *reading.notes),
-        dramatiq=reading.watch,
-    )
-
-
-def _with_arq(snapshot: Snapshot, reading: ArqReading) -> Snapshot:
-    return replace(
-        snapshot,
-        queues=(*snapshot.queues, *reading.queues),
-        workers=(*snapshot.workers, *reading.workers),
-        records_skipped=snapshot.records_skipped + reading.records_skipped,
-        notes=(*snapshot.notes, *reading.notes),
+        **extra,
     )

@@ -15,31 +15,19 @@ import redis
 
 from qwatch.arq.layout import COMPLETIONS
 from qwatch.model import ABSENT, ARQ, Snapshot, StreamPosition, StreamReading
-from qwatch.wire.completions import StreamCursor, StreamQueues
+from qwatch.wire.completions import NamingStream
 
 
-class ArqStream:
+class ArqStream(NamingStream):
     """Reads arq's completions stream from where its last poll stopped; not thread-safe."""
 
     def __init__(self, resume: StreamPosition | None = None) -> None:
-        self._cursor = StreamCursor(COMPLETIONS, ARQ, resume)
-        self._queues = StreamQueues()
-
-    @property
-    def position(self) -> StreamPosition | None:
-        """Where the last poll stopped; None before the first."""
-        return self._cursor.position
-
-    @property
-    def queues(self) -> set[str]:
-        """The queues the stream named that discovery did not find."""
-        return self._queues.extra
+        super().__init__(COMPLETIONS, ARQ, resume)
 
     def poll(self, client: redis.Redis, snapshot: Snapshot) -> StreamReading:
         """New entries since the last poll, of the arq queues in `snapshot` or named before."""
         found = {queue.name for queue in snapshot.queues}
-        polled = self._cursor.poll(client, None, [])
+        polled = self._poll(client, found, [])
         if not polled.present:
             return ABSENT
-        polled = self._queues.kept(polled, found)
-        return polled.reading(frozenset(self._queues.named & (found | self.queues)))
+        return polled.reading(frozenset(self.named & (found | self.queues)))

@@ -23,28 +23,17 @@ from qwatch.dramatiq.broker import DEAD
 from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.model import ABSENT, DRAMATIQ, Snapshot, StreamPosition, StreamReading
 from qwatch.wire.batch import Command
-from qwatch.wire.completions import FORMAT, Marks, StreamCursor, StreamQueues
+from qwatch.wire.completions import FORMAT, Marks, NamingStream
 from qwatch.wire.replies import as_list, as_strict_text
 
 
-class DramatiqStream:
+class DramatiqStream(NamingStream):
     """Reads Dramatiq's completions stream from where its last poll stopped; not thread-safe."""
 
     def __init__(self, layout: DramatiqLayout, resume: StreamPosition | None = None) -> None:
+        super().__init__(layout.completions_key, DRAMATIQ, resume)
         self.layout = layout
-        self._cursor = StreamCursor(layout.completions_key, DRAMATIQ, resume)
         self._marks: Marks[str] = Marks()
-        self._queues = StreamQueues()
-
-    @property
-    def position(self) -> StreamPosition | None:
-        """Where the last poll stopped; None before the first."""
-        return self._cursor.position
-
-    @property
-    def queues(self) -> set[str]:
-        """The queues the stream named that Redis' keys did not show, when it named them."""
-        return self._queues.extra
 
     def poll(self, client: redis.Redis, snapshot: Snapshot) -> StreamReading:
         """New entries since the last poll, of the Dramatiq queues in `snapshot`."""
@@ -52,13 +41,12 @@ class DramatiqStream:
         unknown = self._marks.unknown(list(listeners))
         asks: list[Command] = [("HMGET", self.layout.marks_key, *unknown)] if unknown else []
         queues = {queue.name for queue in snapshot.queues}
-        polled = self._cursor.poll(client, None, asks)
+        polled = self._poll(client, queues, asks)
         if not polled.present:
             self._marks.forget()
             return ABSENT
-        polled = self._queues.kept(polled, queues)
         answers = as_list(polled.answers[0]) if unknown else []
         marked = [as_strict_text(answer) == FORMAT for answer in answers]
         marked += [False] * (len(unknown) - len(marked))
         exact = self._marks.exact(queues | self.queues, listeners, unknown, marked)
-        return polled.reading(exact & self._queues.named)
+        return polled.reading(exact & self.named)

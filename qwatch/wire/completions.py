@@ -258,6 +258,35 @@ class StreamCursor:
         return max(0, known - expected) if known is not None else 0
 
 
+class NamingStream:
+    """A source's stream whose entries may name queues its discovery did not find: the cursor,
+    and those queues (`StreamQueues`); the source decides which queues it counts exactly."""
+
+    def __init__(self, key: str, system: str, resume: StreamPosition | None) -> None:
+        self._cursor = StreamCursor(key, system, resume)
+        self._queues = StreamQueues()
+
+    @property
+    def position(self) -> StreamPosition | None:
+        """Where the last poll stopped; None before the first."""
+        return self._cursor.position
+
+    @property
+    def queues(self) -> set[str]:
+        """The queues the stream named that Redis' keys did not show, when it named them."""
+        return self._queues.extra
+
+    @property
+    def named(self) -> set[str]:
+        """Every queue the stream has named: only these may be counted exactly."""
+        return self._queues.named
+
+    def _poll(self, client: redis.Redis, found: Collection[str], asks: list[Command]) -> Polled:
+        """The cursor's poll, its completions those of queues found or named (`kept`)."""
+        polled = self._cursor.poll(client, None, asks)
+        return self._queues.kept(polled, found) if polled.present else polled
+
+
 K = TypeVar("K", bound=Hashable)
 
 
