@@ -10,7 +10,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 import redis
 from rich.console import Console, RenderableType
@@ -29,7 +29,7 @@ from qwatch.errors import QwatchError, TargetError, translated_errors
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW, SEARCH_BUDGETS, SEARCH_SECONDS
-from qwatch.model import ARQ, CELERY, DRAMATIQ, RQ, PageRequest, SearchRequest
+from qwatch.model import ARQ, CELERY, DRAMATIQ, RQ, JobPage, PageRequest, SearchRequest
 from qwatch.text.formatting import plural
 from qwatch.text.listing import search_summary
 from qwatch.text.printable import printable
@@ -721,10 +721,8 @@ def run_jobs(args: argparse.Namespace) -> int:
         system = _queue_system(watch, args.queue)
         if system == CELERY:
             return _celery_jobs(watch, request, args.json, target.display)
-        if system == DRAMATIQ:
-            return _dramatiq_jobs(watch, request, args.json, target.display)
-        if system == ARQ:
-            return _arq_jobs(watch, request, args.json, target.display)
+        if system in PAGED:
+            return _paged_jobs(system, watch, request, args.json, target.display)
         celery_too = args.system == AUTO and args.queue in watch.celery_queues
         if args.state not in LISTED_STATES:
             raise TargetError(
@@ -758,30 +756,35 @@ def _queue_system(watch: Watch, queue: str) -> str:
     return RQ if RQ in systems else systems[0]
 
 
-def _dramatiq_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) -> int:
-    """A Dramatiq queue's messages in one of its states, as `run_jobs` pages RQ's jobs."""
-    if request.state not in DRAMATIQ_STATES:
-        raise TargetError(
-            f"Dramatiq keeps no {request.state} messages: a Dramatiq queue's states are"
-            f" {', '.join(DRAMATIQ_STATES)}"
-        )
-    page = watch.dramatiq_page(request)
-    if not page.queue_known:
-        raise TargetError(f"no Dramatiq queue {request.queue!r} in {where}")
-    empty = f"no {request.state} messages in Dramatiq queue {request.queue}"
-    return _show_page(page, jobs_report, as_json, empty)
+class _Paged(NamedTuple):
+    """How `jobs` speaks of a system whose queues `Watch` pages alike."""
+
+    name: str
+    article: str
+    noun: str
+    states: tuple[str, ...]
+    read: Callable[[Watch, PageRequest], JobPage]
+    hint: str = ""
 
 
-def _arq_jobs(watch: Watch, request: PageRequest, as_json: bool, where: str) -> int:
-    """An arq queue's jobs in one of its states, as `run_jobs` pages RQ's jobs."""
-    if request.state not in ARQ_STATES:
+PAGED = {
+    DRAMATIQ: _Paged("Dramatiq", "a", "messages", DRAMATIQ_STATES, Watch.dramatiq_page),
+    ARQ: _Paged("arq", "an", "jobs", ARQ_STATES, Watch.arq_page, " (name it with --arq-queue)"),
+}
+
+
+def _paged_jobs(system: str, watch: Watch, request: PageRequest, as_json: bool, where: str) -> int:
+    """A Dramatiq or arq queue's entries in one of its states, as `run_jobs` pages RQ's jobs."""
+    paged = PAGED[system]
+    if request.state not in paged.states:
         raise TargetError(
-            f"arq keeps no {request.state} jobs: an arq queue's states are {', '.join(ARQ_STATES)}"
+            f"{paged.name} keeps no {request.state} {paged.noun}: {paged.article} {paged.name}"
+            f" queue's states are {', '.join(paged.states)}"
         )
-    page = watch.arq_page(request)
+    page = paged.read(watch, request)
     if not page.queue_known:
-        raise TargetError(f"no arq queue {request.queue!r} in {where} (name it with --arq-queue)")
-    empty = f"no {request.state} jobs in arq queue {request.queue}"
+        raise TargetError(f"no {paged.name} queue {request.queue!r} in {where}{paged.hint}")
+    empty = f"no {request.state} {paged.noun} in {paged.name} queue {request.queue}"
     return _show_page(page, jobs_report, as_json, empty)
 
 
