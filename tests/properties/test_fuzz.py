@@ -26,6 +26,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import pytest
+import redis
 from hypothesis import given, settings
 from rich.console import Console, RenderableType
 
@@ -151,6 +152,26 @@ def strings(value: Any) -> Iterator[str]:
     elif isinstance(value, (list, tuple)):
         for item in value:
             yield from strings(item)
+
+
+def scraped_up(client: redis.Redis, watch: Watch) -> None:
+    """One /metrics reading through `watch`, written out: Redis counted up, nothing raised."""
+    source = RedisSource("fuzz", client, watch=watch)
+    try:
+        reading = QwatchCollector([source], timeout=30).read()
+    finally:
+        source.close()
+    assert [value for series, found in reading if series == UP for _, value in found] == [1.0]
+    TextFormat().render(reading)
+
+
+def shown_safely(reads: Reads, outputs: list[Any], *renderables: RenderableType) -> None:
+    """Every report rendered, no record needed the safety net, every field bounded, and the
+    canary a pickle would create is not there."""
+    rendered(*renderables)
+    assert not [line for line in reads.lines if "unexpected" in line]
+    assert max((len(text) for text in strings(outputs)), default=0) <= FIELD_LIMIT
+    assert not CANARY.exists()
 
 
 class Running:

@@ -18,14 +18,11 @@ from harness.redis_server import RedisServer
 from qwatch.arq.layout import ArqLayout
 from qwatch.arq.pages import STATES
 from qwatch.cli.report import failed_report, job_report, jobs_report, snapshot_report
-from qwatch.exporter.collector import QwatchCollector, RedisSource
-from qwatch.exporter.exposition import TextFormat
-from qwatch.exporter.metrics import UP
 from qwatch.model import ARQ, PageRequest, SearchRequest
 from qwatch.watch import Watch
 from tests.properties.hostile_arq import QUEUE_NAMES, arq_states
-from tests.properties.hostile_rq import CANARY, State
-from tests.properties.test_fuzz import FIELD_LIMIT, Reads, counting_reads, rendered, strings
+from tests.properties.hostile_rq import State
+from tests.properties.test_fuzz import Reads, counting_reads, scraped_up, shown_safely
 
 ROUND_TRIPS = {"snapshot": 3 + 1, "failed": 0, "job": 2, "page": 4}
 """The most round trips each read may take once the queues and results are discovered (a
@@ -60,20 +57,12 @@ def test_no_arq_state_breaks_a_read_path(reads: Reads, state: State) -> None:
     ]
     searched = watch.searched(SearchRequest("a", budget=200))
     assert searched.done or searched.stopped
-    source = RedisSource("fuzz", client, watch=Watch(client, ARQ, arq=NAMED))
-    try:
-        reading = QwatchCollector([source], timeout=30).read()
-    finally:
-        source.close()
-    assert [value for series, found in reading if series == UP for _, value in found] == [1.0]
-    TextFormat().render(reading)
-    rendered(
+    scraped_up(client, Watch(client, ARQ, arq=NAMED))
+    shown_safely(
+        reads,
+        [snapshot, failed, jobs, pages, searched.hits],
         snapshot_report(snapshot, "fuzz"),
         failed_report(failed, now=snapshot.taken_at),
         *(job_report(job) for job in jobs if job is not None),
         *(jobs_report(page) for page in pages),
     )
-    assert not [line for line in reads.lines if "unexpected" in line]
-    outputs = [snapshot, failed, jobs, pages, searched.hits]
-    assert max((len(text) for text in strings(outputs)), default=0) <= FIELD_LIMIT
-    assert not CANARY.exists()

@@ -18,15 +18,12 @@ from qwatch.cli.report import failed_report, job_report, jobs_report, snapshot_r
 from qwatch.dramatiq.completions import DramatiqStream
 from qwatch.dramatiq.layout import DramatiqLayout
 from qwatch.dramatiq.pages import STATES
-from qwatch.exporter.collector import QwatchCollector, RedisSource
-from qwatch.exporter.exposition import TextFormat
-from qwatch.exporter.metrics import UP
 from qwatch.model import DRAMATIQ, PageRequest
 from qwatch.watch import Watch
 from qwatch.wire.completions import MAX_BATCHES
 from tests.properties.hostile_dramatiq import dramatiq_states
-from tests.properties.hostile_rq import CANARY, State
-from tests.properties.test_fuzz import FIELD_LIMIT, Reads, counting_reads, rendered, strings
+from tests.properties.hostile_rq import State
+from tests.properties.test_fuzz import Reads, counting_reads, scraped_up, shown_safely
 
 ROUND_TRIPS = {"snapshot": 3 + 1, "failed": 3, "job": 6, "page": 3, "stream": 2 + MAX_BATCHES - 1}
 """The most round trips each read may take once the queues are discovered (a snapshot reads
@@ -61,20 +58,12 @@ def test_no_dramatiq_state_breaks_a_read_path(reads: Reads, state: State) -> Non
         for q in watch.dramatiq_queues
         for s in STATES
     ]
-    source = RedisSource("fuzz", client, watch=Watch(client, DRAMATIQ))
-    try:
-        reading = QwatchCollector([source], timeout=30).read()
-    finally:
-        source.close()
-    assert [value for series, found in reading if series == UP for _, value in found] == [1.0]
-    TextFormat().render(reading)
-    rendered(
+    scraped_up(client, Watch(client, DRAMATIQ))
+    shown_safely(
+        reads,
+        [snapshot, failed, jobs, pages, streamed],
         snapshot_report(snapshot, "fuzz"),
         failed_report(failed, now=snapshot.taken_at),
         *(job_report(job) for job in jobs if job is not None),
         *(jobs_report(page) for page in pages),
     )
-    assert not [line for line in reads.lines if "unexpected" in line]
-    outputs = [snapshot, failed, jobs, pages, streamed]
-    assert max((len(text) for text in strings(outputs)), default=0) <= FIELD_LIMIT
-    assert not CANARY.exists()
