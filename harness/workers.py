@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,30 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     process.wait()
+
+
+Start = Callable[..., subprocess.Popen[bytes]]
+
+
+@contextlib.contextmanager
+def stopped_after(
+    start: Start, stop: Callable[[subprocess.Popen[bytes]], None] = stop_worker
+) -> Iterator[Start]:
+    """`start`, remembering each process it starts: each one still running is stopped by
+    `stop` at the end (a test's worker fixtures)."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def remembered(*args: Any, **options: Any) -> subprocess.Popen[bytes]:
+        process = start(*args, **options)
+        started.append(process)
+        return process
+
+    try:
+        yield remembered
+    finally:
+        for process in started:
+            if process.poll() is None:
+                stop(process)
 
 
 def stop_worker_gracefully(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from functools import partial
 
 import pytest
 import redis
@@ -13,6 +13,7 @@ from celery import Celery
 
 from harness.celery_app import make_app
 from harness.celery_workers import start_celery_worker, stop_celery_worker
+from harness.workers import stopped_after
 from qwatch.celery.events import CeleryEvents
 
 StartWorker = Callable[..., subprocess.Popen[bytes]]
@@ -47,19 +48,8 @@ def listener(client: redis.Redis, clock: Clock) -> Iterator[CeleryEvents]:
 @pytest.fixture
 def start_worker(url: str) -> Iterator[StartWorker]:
     """Start `celery worker`s on the private Redis; every one is killed after the test."""
-    started: list[subprocess.Popen[bytes]] = []
-
-    def start(*args: Any, **options: Any) -> subprocess.Popen[bytes]:
-        process = start_celery_worker(url, *args, **options)
-        started.append(process)
-        return process
-
-    try:
+    with stopped_after(partial(start_celery_worker, url), stop_celery_worker) as start:
         yield start
-    finally:
-        for process in started:
-            if process.poll() is None:
-                stop_celery_worker(process)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from dramatiq.brokers.redis import RedisBroker
 
 from harness.dramatiq_app import make_broker, start_dramatiq_worker, stop_dramatiq_worker
+from harness.workers import stopped_after
 
 StartWorker = Callable[..., subprocess.Popen[bytes]]
 
@@ -26,16 +27,8 @@ def broker(url: str) -> Iterator[RedisBroker]:
 
 @pytest.fixture
 def start_worker(url: str) -> Iterator[StartWorker]:
-    started: list[subprocess.Popen[bytes]] = []
-
     def start(*queues: str, **options: Any) -> subprocess.Popen[bytes]:
-        process = start_dramatiq_worker(url, queues or ("default",), **options)
-        started.append(process)
-        return process
+        return start_dramatiq_worker(url, queues or ("default",), **options)
 
-    try:
-        yield start
-    finally:
-        for process in started:
-            if process.poll() is None:
-                stop_dramatiq_worker(process)
+    with stopped_after(start, stop_dramatiq_worker) as remembered:
+        yield remembered
