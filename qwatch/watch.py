@@ -276,7 +276,7 @@ class Watch:
             dramatiq = read_dramatiq(self.client, self.dramatiq, self._dramatiq_known(), now)
             snapshot = _with(snapshot, dramatiq, dramatiq=dramatiq.watch)
         if ARQ in systems:
-            counts = self.arq_results.counts()
+            counts = self.arq_results.counts
             arq = read_arq(self.client, self.arq, self.arq_queues, counts, now)
             snapshot = _with(snapshot, arq)
         return snapshot

@@ -4,9 +4,9 @@ arq keeps a job's outcome as `arq:result:<id>` for `keep_result` seconds
 (an hour by default), in no index, so one bounded SCAN (`wire.scan`) finds
 them when queues are discovered, never per sample. A result read once is
 remembered, not read again, and forgotten once Redis has let it expire; at
-most `READ_LIMIT` new ones are read a discovery, two round trips a thousand.
-What is left unread (too many new, too large, or past `KEPT_LIMIT`) is
-counted, so a face can say how far the counts go.
+most `READ_LIMIT` new ones are read a discovery, two round trips a thousand,
+and at most `KEPT_LIMIT` are remembered. The counts and the newest-first
+order are made once a discovery, not at every reading.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 import redis
 
@@ -50,12 +51,10 @@ class ArqResults:
 
     def __init__(self) -> None:
         self._kept: dict[str, KeptResult] = {}
-        self.found = 0
-        """Results the last discovery found."""
-
-    @property
-    def unread(self) -> int:
-        return max(0, self.found - len(self._kept))
+        self._newest: list[KeptResult] = []
+        """The results read, newest first: sorted once a discovery, not at every reading."""
+        self.counts: dict[str, tuple[int, int]] = {}
+        """(finished, failed) per queue, among the results read."""
 
     def refresh(self, client: redis.Redis, layout: ArqLayout) -> None:
         ids = [
@@ -69,7 +68,12 @@ class ArqResults:
         new = [i for i in ids if i not in self._kept][: max(0, room)]
         for start in range(0, len(new), _BATCH):
             self._read(client, layout, new[start : start + _BATCH])
-        self.found = len(ids)
+        self._newest = sorted(
+            self._kept.values(), key=lambda kept: kept.finished_at or 0.0, reverse=True
+        )
+        outcomes = Counter((kept.queue, kept.success) for kept in self._newest)
+        queues = {queue for queue, _s in outcomes if queue is not None}
+        self.counts = {q: (outcomes[(q, True)], outcomes[(q, False)]) for q in queues}
 
     def _read(self, client: redis.Redis, layout: ArqLayout, ids: Sequence[str]) -> None:
         sizes = batch.run(client, [("STRLEN", layout.result_key(i)) for i in ids])
@@ -84,26 +88,18 @@ class ArqResults:
                     record.finished_at,
                 )  # fmt: skip
 
-    def counts(self) -> dict[str, tuple[int, int]]:
-        """(finished, failed) per queue, among the results read."""
-        outcomes = Counter((kept.queue, kept.success) for kept in self._kept.values())
-        queues = {queue for queue, _s in outcomes if queue is not None}
-        return {q: (outcomes[(q, True)], outcomes[(q, False)]) for q in queues}
-
     def ended(self, queue: str, success: bool) -> list[KeptResult]:
         """The queue's results read with this outcome, newest first."""
-        rows = [k for k in self._kept.values() if k.queue == queue and k.success is success]
-        return sorted(rows, key=lambda kept: kept.finished_at or 0.0, reverse=True)
+        return [k for k in self._newest if k.queue == queue and k.success is success]
 
     def failed(self, queues: Sequence[str] | None, limit: int) -> list[FailedJob]:
         """The newest `limit` failures read, of `queues` only if given."""
-        rows = [
+        rows = (
             kept
-            for kept in self._kept.values()
+            for kept in self._newest
             if kept.success is False and (queues is None or kept.queue in queues)
-        ]
-        rows.sort(key=lambda kept: kept.finished_at or 0.0, reverse=True)
-        return [_failed_row(kept) for kept in rows[:limit]]
+        )
+        return [_failed_row(kept) for kept in islice(rows, limit)]
 
 
 def _failed_row(kept: KeptResult) -> FailedJob:
