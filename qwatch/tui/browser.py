@@ -24,6 +24,7 @@ from qwatch.model import JobPage, PageRequest
 from qwatch.text.listing import COLUMNS, cells, summary
 from qwatch.text.printable import printable
 from qwatch.tui.dialogs import Help
+from qwatch.tui.messages import still_shown
 from qwatch.tui.rows import Rows
 from qwatch.tui.widgets.live_table import LiveTable
 from qwatch.watch import LISTED_STATES
@@ -138,7 +139,7 @@ class JobBrowser(Screen[None]):
         self.app.call_from_thread(self.show_page, page)
 
     def show_page(self, page: JobPage) -> None:
-        if page.request != self.request or not self.is_attached:
+        if page.request != self.request or not still_shown(self):
             return  # an answer to a request since replaced, or to a screen since closed
         self.page = page
         note = summary(page)

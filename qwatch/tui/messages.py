@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.message import Message
+from textual.screen import Screen
 
 from qwatch.tui.feed import Update
 from qwatch.tui.prepared import Prepared
@@ -41,3 +44,9 @@ class ActionDone(Message):
         super().__init__()
         self.text = text
         self.error = error
+
+
+def still_shown(screen: Screen[Any]) -> bool:
+    """Whether a worker's answer may still be drawn on `screen`: it is on the stack of a
+    running app. A closing screen loses its widgets while an answer may be on its way."""
+    return screen.app.is_running and screen in screen.app.screen_stack

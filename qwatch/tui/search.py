@@ -26,6 +26,7 @@ from qwatch.text.listing import search_summary
 from qwatch.text.printable import printable
 from qwatch.text.tables import SEARCH_COLUMNS, Palette, search_cells
 from qwatch.tui.dialogs import Help
+from qwatch.tui.messages import still_shown
 from qwatch.tui.rows import Rows
 from qwatch.tui.widgets.live_table import LiveTable
 
@@ -114,7 +115,7 @@ class SearchScreen(Screen[None]):
             self.app.call_from_thread(self._failed, str(exc))
 
     def show(self, progress: SearchProgress) -> None:
-        if not self.is_attached or self.running is None or self.running.is_cancelled:
+        if not still_shown(self) or self.running is None or self.running.is_cancelled:
             return  # a screen since closed, or a search since stopped
         self.progress = progress
         self._say(search_summary(progress, HINTS))
@@ -122,7 +123,7 @@ class SearchScreen(Screen[None]):
         self.query_one("#search-hits", LiveTable).show(rows)
 
     def _failed(self, reason: str) -> None:
-        if self.is_attached:
+        if still_shown(self):
             self._say(f"the search failed: {reason}")
 
     def _say(self, line: str) -> None:
