@@ -867,7 +867,7 @@ def run_top(args: argparse.Namespace) -> int:
     first = feed.poll(with_functions=False)
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise QwatchError("qwatch top needs a terminal; in a pipe, use qwatch snapshot --watch")
-    QwatchApp(feed, args.interval, args.read_only, first=first).run()
+    QwatchApp(feed, args.interval, args.read_only, first=first, terminal=sys.stdin.fileno()).run()
     return 0
 
 

@@ -9,6 +9,7 @@ confirmation, and never under `--read-only`.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from collections import deque
@@ -73,6 +74,9 @@ collector would also rescan every row on screen, from whichever thread
 allocates, the UI thread included: pauses of a tenth of a second at a
 thousand workers. Cycles are still collected, just less often."""
 
+TERMINAL_CHECK_SECONDS = 1.0
+"""How often top looks whether its terminal is still there."""
+
 COVERING = (JobBrowser, SearchScreen)
 """Screens with keys of their own, under which the queue screen's keys do nothing."""
 
@@ -103,9 +107,12 @@ class QwatchApp(App[None]):
         interval: float = 2.0,
         read_only: bool = False,
         first: Update | None = None,
+        terminal: int | None = None,
     ) -> None:
-        """`first` is a poll already made, by a start-up that checks Redis answers."""
+        """`first` is a poll already made, by a start-up that checks Redis answers;
+        `terminal` is the descriptor of the terminal the app runs in, watched for a hangup."""
         super().__init__()
+        self.terminal = terminal
         self.feed = feed
         self.interval = interval
         self.read_only = read_only
@@ -162,6 +169,14 @@ class QwatchApp(App[None]):
         self._render_view()
         self.feed.start()
         self.poll_forever()
+        if self.terminal is not None:
+            self.set_interval(TERMINAL_CHECK_SECONDS, partial(self._check_terminal, self.terminal))
+
+    def _check_terminal(self, terminal: int) -> None:
+        """Quit once the terminal has hung up. Only the session's leader hears the hangup
+        (a `make` in between keeps it), and a screen drawn for nobody would spin on."""
+        if not os.isatty(terminal):  # a hung-up terminal answers no terminal request
+            self.exit(return_code=1)
 
     def on_unmount(self) -> None:
         """Stop following completions; wake the poller so that it sees it is cancelled."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pty
 import re
 import subprocess
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from harness.polling import wait_until
 from harness.redis_server import RedisServer
 from harness.workers import run_burst, start_worker, stop_worker
 from harness.workload import mixed_workload
+from qwatch.tui.app import TERMINAL_CHECK_SECONDS
 from qwatch.tui.dialogs import Confirm
 from qwatch.tui.inspector import Inspector
 from tests.tui.conftest import (
@@ -161,6 +164,25 @@ async def test_a_banner_while_redis_is_down(client: redis.Redis) -> None:
             assert "[live]" in str(app.query_one("#status").render())
     finally:
         server.stop()
+
+
+async def test_top_quits_once_its_terminal_hangs_up(url: str) -> None:
+    """A `make demo` in a closed tmux pane: the hangup reaches only the session's leader,
+    and a top drawing for nobody used to spin on for hours."""
+    leader, terminal = pty.openpty()
+    try:
+        app = make_app(url)
+        app.terminal = terminal
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(2 * TERMINAL_CHECK_SECONDS)
+            assert app.return_code is None, "top quit while its terminal was there"
+            os.close(leader)
+            leader = -1
+            await until(pilot, lambda: app.return_code == 1, "top to quit")
+    finally:
+        os.close(terminal)
+        if leader >= 0:
+            os.close(leader)
 
 
 async def test_the_cursor_stays_on_its_row_across_refreshes_and_sorting(
