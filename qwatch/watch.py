@@ -278,6 +278,8 @@ class Watch:
         if ARQ in systems:
             counts = self.arq_results.counts
             arq = read_arq(self.client, self.arq, self.arq_queues, counts, now)
+            if unread := self.arq_results.unread_note():
+                arq = replace(arq, notes=(*arq.notes, unread))
             snapshot = _with(snapshot, arq)
         return snapshot
 

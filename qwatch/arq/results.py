@@ -21,6 +21,7 @@ import redis
 from qwatch.arq.layout import RESULT_PREFIX, ArqLayout
 from qwatch.arq.records import result_record
 from qwatch.model import ARQ, FailedJob
+from qwatch.text.formatting import byte_size, plural
 from qwatch.wire import batch
 from qwatch.wire.replies import as_int, as_name
 from qwatch.wire.scan import glob_escaped, scanned
@@ -55,6 +56,8 @@ class ArqResults:
         """The results read, newest first: sorted once a discovery, not at every reading."""
         self.counts: dict[str, tuple[int, int]] = {}
         """(finished, failed) per queue, among the results read."""
+        self.unread = 0
+        """Results kept in Redis at the last discovery that were not read, so not counted."""
 
     def refresh(self, client: redis.Redis, layout: ArqLayout) -> None:
         ids = [
@@ -74,6 +77,7 @@ class ArqResults:
         outcomes = Counter((kept.queue, kept.success) for kept in self._newest)
         queues = {queue for queue, _s in outcomes if queue is not None}
         self.counts = {q: (outcomes[(q, True)], outcomes[(q, False)]) for q in queues}
+        self.unread = len(present) - len(self._kept)
 
     def _read(self, client: redis.Redis, layout: ArqLayout, ids: Sequence[str]) -> None:
         sizes = batch.run(client, [("STRLEN", layout.result_key(i)) for i in ids])
@@ -87,6 +91,16 @@ class ArqResults:
                     job_id, record.queue, record.function, record.success, record.exception,
                     record.finished_at,
                 )  # fmt: skip
+
+    def unread_note(self) -> str | None:
+        """What the counts leave out, said rather than shown as fewer jobs ended."""
+        if not self.unread:
+            return None
+        return (
+            f"arq: {plural(self.unread, 'result')} kept not read (over {READ_LIMIT:,} new a"
+            f" discovery, {KEPT_LIMIT:,} in all, or over {byte_size(RESULT_BYTES)} each):"
+            " finished and failed count the others"
+        )
 
     def ended(self, queue: str, success: bool) -> list[KeptResult]:
         """The queue's results read with this outcome, newest first."""

@@ -8,6 +8,7 @@ from harness.arq_app import enqueue
 from harness.polling import wait_until
 from qwatch import job_states
 from qwatch.arq.layout import ArqLayout
+from qwatch.arq.results import RESULT_BYTES
 from qwatch.model import ARQ, QueueStats
 from qwatch.watch import Watch
 from tests.arq.conftest import StartWorker
@@ -75,3 +76,20 @@ def test_a_health_check_interval_other_than_the_one_given_is_noted(
     assert not [note for note in told.read().notes if "--arq-health-check-interval" in note]
     (note,) = [n for n in Watch(client, ARQ).read().notes if "--arq-health-check-interval" in n]
     assert note.startswith("arq: arq:queue:health-check says it was written ")
+
+
+def test_results_too_large_to_read_are_said_not_counted_as_nothing(
+    client: redis.Redis, url: str, start_worker: StartWorker
+) -> None:
+    small = enqueue(url, "add", 1, 1)
+    large = enqueue(url, "add", "x" * RESULT_BYTES, "y")  # its result is over the limit
+    start_worker()
+    watch = Watch(client, ARQ)
+    wait_until(lambda: client.exists(f"arq:result:{small}", f"arq:result:{large}") == 2, "both")
+    watch._discover_at = 0.0  # a discovery now, as a minute later
+    snapshot = watch.read()
+    queue = next(q for q in snapshot.queues if q.name == "arq:queue")
+    assert queue.finished == 1
+    (note,) = [note for note in snapshot.notes if "not read" in note]
+    assert note.startswith("arq: 1 result kept not read (over 10,000 new a discovery")
+    assert note.endswith("finished and failed count the others")
