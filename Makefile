@@ -35,7 +35,7 @@ test: test-tools $(STAMP) $(STAMP_RQ2) $(STAMP_ARQ) lint
 	@echo "arq's part of the suite, on arq $(NEWEST_ARQ):"
 	$(VENV_ARQ)/bin/pytest $(ARQ_TESTS)
 
-demo: run-tools $(STAMP)
+demo: run-tools $(STAMP) $(STAMP_ARQ)
 	$(BIN)/python -m demo
 
 bench: run-tools $(STAMP)

@@ -1,17 +1,16 @@
-"""Real arq on a private Redis, for the tests and the demo: its job functions, workers, a producer.
+"""Real arq on a private Redis, for the tests and the demo: its job functions and a producer.
 
-A worker (`arq harness.arq_app.WorkerSettings`) reads the Redis URL, its
-queue and its health-check interval from environment variables; a test
-enqueues with `enqueue`, naming the function, through arq's own pool.
-Imported only where arq is installed (`.venv-arq`).
+A worker (`arq harness.arq_app.WorkerSettings`, started by
+`harness.arq_workers`) reads the Redis URL, its queue and its health-check
+interval from environment variables; a test enqueues with `enqueue`, naming
+the function, through arq's own pool. Imported only where arq is installed
+(`.venv-arq`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 from typing import Any
 
 from arq import Retry, create_pool, func
@@ -19,14 +18,8 @@ from arq.connections import RedisSettings
 from arq.constants import default_queue_name
 from arq.jobs import Job
 
-from harness.workers import ROOT, stop_worker
+from harness.arq_workers import EXACT, HEALTH_INTERVAL, QUEUE, REDIS
 from qwatch.arq.exact import Exact
-
-REDIS = "QWATCH_ARQ_REDIS"
-QUEUE = "QWATCH_ARQ_QUEUE"
-HEALTH_INTERVAL = "QWATCH_ARQ_HEALTH_INTERVAL"
-EXACT = "QWATCH_ARQ_EXACT"
-"""Set to 1 for a worker with qwatch's hooks: exact mode."""
 
 
 class UpstreamTimeout(Exception):
@@ -98,29 +91,3 @@ def enqueue(
         raise RuntimeError(f"arq refused to enqueue {function}")
     job_id: str = job.job_id
     return job_id
-
-
-def start_arq_worker(
-    url: str,
-    queue: str = default_queue_name,
-    *,
-    health_interval: float = 1.0,
-    exact: bool = False,
-    quiet: bool = True,
-) -> subprocess.Popen[bytes]:
-    """`arq harness.arq_app.WorkerSettings` on `queue`, writing its health check every
-    `health_interval` seconds; `exact`: with qwatch's hooks."""
-    arq = os.path.join(os.path.dirname(sys.executable), "arq")
-    environment = {
-        **os.environ, "PYTHONPATH": str(ROOT), REDIS: url, QUEUE: queue,
-        HEALTH_INTERVAL: str(health_interval), EXACT: "1" if exact else "",
-    }  # fmt: skip
-    output = subprocess.DEVNULL if quiet else None
-    return subprocess.Popen(
-        [arq, "harness.arq_app.WorkerSettings"], env=environment, stdout=output, stderr=output,
-        cwd=ROOT, start_new_session=True,
-    )  # fmt: skip
-
-
-stop_arq_worker = stop_worker
-"""SIGKILL the worker at once, as a crash would."""

@@ -1,4 +1,5 @@
-"""`make demo` really runs an RQ and a Celery workload, shows them, and leaves nothing running."""
+"""`make demo` really runs its RQ, Celery, Dramatiq and arq workloads, shows them, and leaves
+nothing running."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import redis
 
+from harness import arq_workers
 from harness.celery_app import BROKER
 from harness.polling import wait_until
 from qwatch.model import CELERY
@@ -32,10 +34,10 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def processes_brokered_by(url: str) -> list[int]:
-    """Celery workers and their pool processes: the harness hands them the broker URL in
-    their environment, which their children inherit."""
-    wanted = f"{BROKER}={url}".encode()
+def processes_given(url: str, variable: str) -> list[int]:
+    """Processes handed `url` in their environment, and their children, which inherit it:
+    Celery's workers and pool processes (`BROKER`), arq's workers (`arq_workers.REDIS`)."""
+    wanted = f"{variable}={url}".encode()
     found = []
     for environ in Path("/proc").glob("[0-9]*/environ"):
         try:
@@ -64,7 +66,7 @@ def celery_in_full_swing(watch: Watch) -> bool:
     return ready and workers == {"legacy-events", "legacy-quiet"}
 
 
-def test_demo_shows_rq_and_celery_live_and_stops_every_process(tmp_path: Path) -> None:
+def test_demo_shows_every_system_live_and_stops_every_process(tmp_path: Path) -> None:
     output = tmp_path / "demo.out"
     with output.open("w") as sink:
         demo = subprocess.Popen(
@@ -83,7 +85,8 @@ def test_demo_shows_rq_and_celery_live_and_stops_every_process(tmp_path: Path) -
         finally:
             watch.close()
             client.close()
-        celery_processes = processes_brokered_by(url)
+        celery_processes = processes_given(url, BROKER)
+        arq_processes = processes_given(url, arq_workers.REDIS)
         wait_until(lambda: "legacy-quiet@" in output.read_text(), "the demo's view", timeout=30)
     finally:
         demo.send_signal(signal.SIGTERM)
@@ -95,8 +98,11 @@ def test_demo_shows_rq_and_celery_live_and_stops_every_process(tmp_path: Path) -
     assert "busy" in shown or "idle" in shown
     assert "thumbnails" in shown and "celery" in shown
     assert len(celery_processes) >= 3, "two workers and the prefork worker's pool process"
+    assert len(arq_processes) == 2, "arq's two workers"
+    assert "arq:queue" in shown and "arq:reports" in shown
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0, "the demo's redis-server still runs"
     assert processes_mentioning(url) == []
-    assert processes_brokered_by(url) == []
+    assert processes_given(url, BROKER) == []
+    assert processes_given(url, arq_workers.REDIS) == []

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from harness.arq_app import start_arq_worker, stop_arq_worker
+from harness.arq_workers import start_arq_worker, stop_arq_worker
 from harness.workers import stopped_after
 
 StartWorker = Callable[..., subprocess.Popen[bytes]]
