@@ -16,10 +16,14 @@ RQ_TESTS := tests/rq tests/cli tests/properties/test_read_only.py \
 	tests/exporter/test_exact_mode.py tests/exporter/test_metrics.py
 
 # arq pins redis-py below 6, so arq's workers and the tests that drive them live in
-# .venv-arq, with the newest arq and the redis-py it installs.
+# .venv-arq, with the newest arq and the redis-py it installs; the oldest arq qwatch
+# claims (the first to allow redis-py 5, which qwatch needs) goes into .venv-arq-oldest.
 NEWEST_ARQ := 0.28.0
+OLDEST_ARQ := 0.26.1
 VENV_ARQ := .venv-arq
 STAMP_ARQ := $(VENV_ARQ)/.installed
+VENV_ARQ_OLDEST := .venv-arq-oldest
+STAMP_ARQ_OLDEST := $(VENV_ARQ_OLDEST)/.installed
 ARQ_TESTS := tests/arq
 
 TEST_TOOLS := redis-server redis-sentinel prometheus promtool chromium chromedriver
@@ -28,12 +32,14 @@ RUN_TOOLS := redis-server
 
 .PHONY: test demo bench lint screenshot test-tools run-tools clean
 
-test: test-tools $(STAMP) $(STAMP_RQ2) $(STAMP_ARQ) lint
+test: test-tools $(STAMP) $(STAMP_RQ2) $(STAMP_ARQ) $(STAMP_ARQ_OLDEST) lint
 	$(BIN)/pytest
 	@echo "The RQ parts of the suite again, on RQ $(OLDEST_RQ):"
 	$(VENV_RQ2)/bin/pytest $(RQ_TESTS)
 	@echo "arq's part of the suite, on arq $(NEWEST_ARQ):"
 	$(VENV_ARQ)/bin/pytest $(ARQ_TESTS)
+	@echo "arq's part again, on arq $(OLDEST_ARQ):"
+	$(VENV_ARQ_OLDEST)/bin/pytest $(ARQ_TESTS)
 
 demo: run-tools $(STAMP) $(STAMP_ARQ)
 	$(BIN)/python -m demo
@@ -85,5 +91,12 @@ $(STAMP_ARQ): pyproject.toml
 	$(VENV_ARQ)/bin/python -m pip install --quiet -e '.[test]' 'rq==$(NEWEST_RQ)' 'arq==$(NEWEST_ARQ)'
 	@touch $@
 
+$(STAMP_ARQ_OLDEST): pyproject.toml
+	@test -x $(VENV_ARQ_OLDEST)/bin/python || $(PYTHON) -m venv $(VENV_ARQ_OLDEST)
+	$(VENV_ARQ_OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV_ARQ_OLDEST)/bin/python -m pip install --quiet -e '.[test]' 'rq==$(NEWEST_RQ)' \
+		'arq==$(OLDEST_ARQ)'
+	@touch $@
+
 clean:
-	rm -rf $(VENV) $(VENV_RQ2) $(VENV_ARQ) .venv-bench .mypy_cache .ruff_cache .pytest_cache *.egg-info
+	rm -rf $(VENV) $(VENV_RQ2) $(VENV_ARQ) $(VENV_ARQ_OLDEST) .venv-bench .mypy_cache .ruff_cache .pytest_cache *.egg-info
