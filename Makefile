@@ -44,7 +44,7 @@ test: test-tools $(STAMP) $(STAMP_RQ2) $(STAMP_ARQ) $(STAMP_ARQ_OLDEST) lint
 demo: run-tools $(STAMP) $(STAMP_ARQ)
 	$(BIN)/python -m demo
 
-bench: run-tools $(STAMP)
+bench: run-tools $(STAMP) $(STAMP_ARQ)
 	scripts/bench-venv.sh
 	$(BIN)/python -m benchmarks.snapshot
 	$(BIN)/python -m benchmarks.exporter
@@ -54,6 +54,7 @@ bench: run-tools $(STAMP)
 	$(BIN)/python -m benchmarks.web
 	$(BIN)/python -m benchmarks.search
 	$(BIN)/python -m benchmarks.dramatiq
+	$(VENV_ARQ)/bin/python -m benchmarks.arq
 
 # docs/top.svg and docs/web.png, drawn by qwatch top and the dashboard on a real workload.
 screenshot: run-tools test-tools $(STAMP)
