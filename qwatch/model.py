@@ -209,6 +209,15 @@ class DramatiqWatch:
 
 
 @dataclass(frozen=True, slots=True)
+class ArqWatch:
+    """What arq's queue counts leave out."""
+
+    results_unread: int
+    """Results kept in Redis that qwatch did not read (over its limits of number or size):
+    the queues' finished and failed counts leave them out."""
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything qwatch knows about one Redis at one moment."""
 
@@ -228,6 +237,8 @@ class Snapshot:
     """How long qwatch has listened to Celery's events, when it watches Celery."""
     dramatiq: DramatiqWatch | None = None
     """What Dramatiq's brokers hold, when qwatch watches Dramatiq."""
+    arq: ArqWatch | None = None
+    """What arq's counts leave out, when qwatch watches arq."""
     rate_limits: tuple[RateLimitStats, ...] = ()
     """RQ 3.0's rate-limit keys, by key."""
     cron_schedulers: tuple[CronScheduler, ...] = ()

@@ -58,6 +58,7 @@ from qwatch.model import (
     CELERY,
     DRAMATIQ,
     RQ,
+    ArqWatch,
     CeleryPage,
     Completion,
     FailedJob,
@@ -280,7 +281,7 @@ class Watch:
             arq = read_arq(self.client, self.arq, self.arq_queues, counts, now)
             if unread := self.arq_results.unread_note():
                 arq = replace(arq, notes=(*arq.notes, unread))
-            snapshot = _with(snapshot, arq)
+            snapshot = _with(snapshot, arq, arq=ArqWatch(self.arq_results.unread))
         return snapshot
 
     def _dramatiq_known(self) -> Discovered:

@@ -40,7 +40,7 @@ import redis
 from prometheus_client.core import Metric
 
 from qwatch.errors import redis_reason
-from qwatch.exporter import celery_metrics, dramatiq_metrics, metrics
+from qwatch.exporter import arq_metrics, celery_metrics, dramatiq_metrics, metrics
 from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
@@ -54,6 +54,8 @@ log = logging.getLogger("qwatch.exporter")
 NOTHING: Reading = []
 """The reading of a Redis that did not answer: one object, so that it is shared too."""
 BUILD_INFO = metrics.build_info()
+SERIES = (*metrics.ALL, *celery_metrics.ALL, *dramatiq_metrics.ALL, *arq_metrics.ALL)
+"""Every series /metrics may hold, each system's own included."""
 FAILED_SHOWN = 50
 """The newest failures a detailed reading keeps for the dashboard."""
 MAX_ENDED = 100_000
@@ -190,6 +192,7 @@ class RedisSource:
             )
             + celery_metrics.reading(self.name, snapshot, self.totals)
             + dramatiq_metrics.reading(self.name, snapshot)
+            + arq_metrics.reading(self.name, snapshot)
         )
         if self.state is not None:
             positions = (
@@ -217,8 +220,7 @@ class QwatchCollector:
 
     def describe(self) -> list[Metric]:
         """Declared families, so registering the collector reads no Redis."""
-        declared = (*metrics.ALL, *celery_metrics.ALL, *dramatiq_metrics.ALL)
-        return list(families([(series, []) for series in declared]))
+        return list(families([(series, []) for series in SERIES]))
 
     def collect(self) -> Iterator[Metric]:
         """The families prometheus_client asks for: OpenMetrics is written from these."""

@@ -156,8 +156,8 @@ WORKER_WORKING = Series(
 RETRIED = Series(
     "qwatch_jobs_retried",
     "counter",
-    "Failed runs that RQ or Dramatiq retried (exact mode only); the job is counted again when"
-    " it ends",
+    "Failed runs that RQ, Dramatiq or arq retried (exact mode only); the job is counted again"
+    " when it ends",
     ("exception", "function", "queue", "redis", "system"),
 )
 NOT_EXACT = {RQ: "registries", DRAMATIQ: "unseen", ARQ: "unseen"}
@@ -168,7 +168,7 @@ COUNTING_MODE = Series(
     "qwatch_queue_counting_mode",
     "gauge",
     "1, labelled with the mode the queue's jobs are counted in: exact, registries (RQ)"
-    " or unseen (Dramatiq without qwatch's middleware, arq)",
+    " or unseen (Dramatiq without qwatch's middleware, arq without its hooks)",
     ("mode", "queue", "redis", "system"),
 )
 STREAM_LOST = Series(
@@ -352,7 +352,7 @@ def from_totals(redis: str, totals: JobTotals) -> Reading:
 def from_stream(
     redis: str, snapshot: Snapshot, totals: JobTotals, exact: Mapping[str, frozenset[str]]
 ) -> Reading:
-    """Exact mode's series: each RQ and Dramatiq queue's counting mode (`exact` has each
+    """Exact mode's series: each RQ, Dramatiq and arq queue's counting mode (`exact` has each
     system's exactly counted queues), retries, stream entries lost or skipped. Celery's
     queues have no counting mode: its events are all there is."""
     modes: list[Row] = [

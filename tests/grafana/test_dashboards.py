@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from qwatch.exporter import celery_metrics, dramatiq_metrics, metrics
+from qwatch.exporter.collector import SERIES
 from tests.grafana.shipped import (
     DASHBOARDS,
     JSON,
@@ -17,7 +17,6 @@ from tests.grafana.shipped import (
 )
 
 BOARDS = {path.name: load_dashboard(path) for path in DASHBOARDS}
-SERIES = (*metrics.ALL, *celery_metrics.ALL, *dramatiq_metrics.ALL)
 EXPORTED = {series.name for series in SERIES}
 # What Prometheus stores of counters and histograms: meaningful only as rates or increases.
 COUNTERS = [f"{s.name}_total" for s in SERIES if s.kind == "counter"] + [
