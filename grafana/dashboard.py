@@ -26,8 +26,9 @@ SYSTEM = REDIS + ', system=~"$system"'
 systems: rq, celery or both."""
 QUEUE = SYSTEM + ', queue=~"$queue"'
 """Label matchers of the series of the chosen queues."""
-CELERY_QUEUE = REDIS + ', queue=~"$queue"'
-"""Label matchers of the chosen queues' Celery-only series, whose name says their system."""
+OWN_QUEUE = REDIS + ', queue=~"$queue"'
+"""Label matchers of the chosen queues' series that only one system has, whose name says
+which (`qwatch_celery_*`, `qwatch_arq_*`)."""
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from grafana.dashboard import (
-    CELERY_QUEUE,
     JSON,
+    OWN_QUEUE,
     QUEUE,
     REDIS,
     SYSTEM,
@@ -29,8 +29,8 @@ QUEUE_LINK = {
 }
 PER_QUEUE = "{{redis}} {{system}} {{queue}}"
 """Legend of a per-queue series: an RQ and a Celery queue may have the same name."""
-CELERY_PER_QUEUE = "{{redis}} {{queue}}"
-"""Legend of a Celery-only per-queue series."""
+SYSTEM_PER_QUEUE = "{{redis}} {{queue}}"
+"""Legend of a per-queue series of one system, which its panel names."""
 
 
 def _queues() -> list[JSON]:
@@ -205,12 +205,12 @@ def _celery() -> list[JSON]:
             "short",
             [
                 Query(
-                    f"qwatch_celery_queue_reserved{{{CELERY_QUEUE}}}",
-                    f"{CELERY_PER_QUEUE} reserved",
+                    f"qwatch_celery_queue_reserved{{{OWN_QUEUE}}}",
+                    f"{SYSTEM_PER_QUEUE} reserved",
                 ),
                 Query(
-                    f"qwatch_celery_queue_overdue{{{CELERY_QUEUE}}}",
-                    f"{CELERY_PER_QUEUE} overdue",
+                    f"qwatch_celery_queue_overdue{{{OWN_QUEUE}}}",
+                    f"{SYSTEM_PER_QUEUE} overdue",
                 ),
             ],
             width=8,
@@ -223,8 +223,8 @@ def _celery() -> list[JSON]:
             "short",
             [
                 Query(
-                    f"qwatch_celery_queue_priority_jobs{{{CELERY_QUEUE}}}",
-                    f"{CELERY_PER_QUEUE} priority {{{{priority}}}}",
+                    f"qwatch_celery_queue_priority_jobs{{{OWN_QUEUE}}}",
+                    f"{SYSTEM_PER_QUEUE} priority {{{{priority}}}}",
                 )
             ],
             width=8,
@@ -252,8 +252,8 @@ def _celery() -> list[JSON]:
             "s",
             [
                 Query(
-                    f"qwatch_celery_queue_oldest_reserved_age_seconds{{{CELERY_QUEUE}}}",
-                    CELERY_PER_QUEUE,
+                    f"qwatch_celery_queue_oldest_reserved_age_seconds{{{OWN_QUEUE}}}",
+                    SYSTEM_PER_QUEUE,
                 )
             ],
             width=8,
@@ -278,7 +278,7 @@ def _celery() -> list[JSON]:
             "Task names among the messages next in line in each Celery queue (the head"
             " qwatch reads), most first: what the workers will run next.",
             "short",
-            Query(f"qwatch_celery_queue_head_tasks{{{CELERY_QUEUE}}}", ""),
+            Query(f"qwatch_celery_queue_head_tasks{{{OWN_QUEUE}}}", ""),
             "Messages",
             width=8,
         ),
@@ -293,7 +293,7 @@ def _dramatiq() -> list[JSON]:
             "Messages Dramatiq gave up on, per queue: failed for good, or of an actor no"
             " worker knows. Dramatiq drops each dead letter 7 days after it died.",
             "short",
-            [Query(f'qwatch_queue_jobs{{{dramatiq}, state="failed"}}', CELERY_PER_QUEUE)],
+            [Query(f'qwatch_queue_jobs{{{dramatiq}, state="failed"}}', SYSTEM_PER_QUEUE)],
             width=8,
         ),
         timeseries(
@@ -328,6 +328,59 @@ def _dramatiq() -> list[JSON]:
                 )
             ],
             width=8,
+            stack=True,
+        ),
+    ]
+
+
+def _arq() -> list[JSON]:
+    arq = SYSTEM + ', queue=~"$queue", system="arq"'
+    return [
+        timeseries(
+            "Health-check counters",
+            "Jobs complete, failed and retried as each arq queue's health check counts them:"
+            " the counters of the worker that wrote it last, since that worker started. With"
+            " several workers on a queue the line jumps between theirs, and a restart starts"
+            " it again from 0.",
+            "short",
+            [
+                Query(
+                    f"qwatch_arq_health_check_jobs{{{OWN_QUEUE}}}",
+                    f"{SYSTEM_PER_QUEUE} {{{{outcome}}}}",
+                )
+            ],
+            width=6,
+        ),
+        timeseries(
+            "Scheduled jobs",
+            "arq jobs waiting for their time, per queue: deferred by their producer"
+            " (_defer_by, _defer_until) or by a Retry, until their next try.",
+            "short",
+            [Query(f'qwatch_queue_jobs{{{arq}, state="scheduled"}}', SYSTEM_PER_QUEUE)],
+            width=6,
+        ),
+        timeseries(
+            "Results unread",
+            "Results arq keeps that qwatch did not read (over its limits of number or size,"
+            " docs/arq.md), so the finished and failed jobs of arq's queues leave them out."
+            " Exact mode counts every outcome, whatever is kept.",
+            "short",
+            [Query(f"qwatch_arq_results_unread{{{REDIS}}}", "{{redis}}")],
+            width=6,
+        ),
+        timeseries(
+            "Queues by counting mode",
+            "arq queues whose finished, failed and retried jobs qwatch counts exactly (their"
+            " workers run qwatch.arq.exact's hooks), and those it cannot see end: arq keeps"
+            " an outcome only as a result that expires, in no index.",
+            "short",
+            [
+                Query(
+                    f"count by (redis, mode) (qwatch_queue_counting_mode{{{arq}}})",
+                    "{{redis}} {{mode}}",
+                )
+            ],
+            width=6,
             stack=True,
         ),
     ]
@@ -378,9 +431,10 @@ def overview() -> JSON:
     return dashboard(
         UID,
         "qwatch / Overview",
-        "RQ, Celery and Dramatiq queues, workers and Redis as qwatch serves them: backlog,"
-        " latency, throughput, failures, durations, worker health, Celery's reserved"
-        " messages, Dramatiq's dead letters and the exporter's own health.",
+        "RQ, Celery, Dramatiq and arq queues, workers and Redis as qwatch serves them:"
+        " backlog, latency, throughput, failures, durations, worker health, Celery's reserved"
+        " messages, Dramatiq's dead letters, arq's health checks and the exporter's own"
+        " health.",
         redis_variables(multi_redis=True, multi_queue=True),
         [
             ("Queues", _queues()),
@@ -389,6 +443,7 @@ def overview() -> JSON:
             ("Workers", _workers()),
             ("Celery", _celery()),
             ("Dramatiq", _dramatiq()),
+            ("arq", _arq()),
             ("Redis and exporter", _redis_and_exporter()),
         ],
     )

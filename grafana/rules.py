@@ -134,7 +134,7 @@ def recording_rules(t: Thresholds = THRESHOLDS) -> list[Recording]:
 
 
 def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
-    """The alerts a team running RQ or Celery wants paged or told about."""
+    """The alerts a team running RQ, Celery, Dramatiq or arq wants paged or told about."""
     names = Recorded(t.rate_window)
     queued = 'qwatch_queue_jobs{state="queued"}'
     where = "queue {{ $labels.queue }} on Redis {{ $labels.redis }}"
@@ -208,6 +208,10 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
             " will never finish, and RQ moves them to the failed registry only at its next"
             " clean-up.",
         ),
+        # RQ's workers alone: Celery's and Dramatiq's have alerts of their own, and arq's
+        # health check has no series here, since it cannot be overdue: it expires (its
+        # time to live is the workers' interval plus one second), and the queue it named
+        # then has no worker, which QwatchQueueWithoutWorkers sees.
         Alert(
             "QwatchWorkerHeartbeatOverdue",
             'qwatch_workers_heartbeat_stale{system!~"celery|dramatiq"}'
@@ -234,6 +238,7 @@ def alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
         ),
         *celery_alerts(t),
         *dramatiq_alerts(t),
+        *arq_alerts(t),
         Alert(
             "QwatchRedisMemoryNearLimit",
             "qwatch_redis_memory_used_bytes\n/ (qwatch_redis_memory_max_bytes > 0)\n"
@@ -262,6 +267,25 @@ def dramatiq_alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
             "{{ $value }} messages on Redis {{ $labels.redis }} were fetched by Dramatiq"
             " worker processes that stopped sending heartbeats (killed, frozen or cut off) and"
             " are not acked: they run again only when a live worker's fetch requeues them.",
+        ),
+    ]
+
+
+def arq_alerts(t: Thresholds = THRESHOLDS) -> list[Alert]:
+    """What goes wrong only with arq: results kept that qwatch leaves unread, while a queue
+    of that Redis has no count but its results (no exact mode's hooks). With every queue
+    exact, the results are not the count, and an unread one is no alarm."""
+    return [
+        Alert(
+            "QwatchArqResultsUnread",
+            "qwatch_arq_results_unread > 0\nand on (job, instance, redis)\n"
+            'qwatch_queue_counting_mode{system="arq", mode="unseen"}',
+            t.arq_results_unread_for,
+            "warning",
+            "arq results on Redis {{ $labels.redis }} go uncounted",
+            "{{ $value }} results arq keeps on Redis {{ $labels.redis }} were not read by"
+            " qwatch (more than it reads or remembers, or too large), so the finished and"
+            " failed jobs of its arq queues without exact mode are short.",
         ),
     ]
 

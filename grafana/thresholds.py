@@ -56,6 +56,10 @@ class Thresholds:
     """Dramatiq requeues a dead broker's messages only when a live worker's fetch runs its
     clean-up, which each fetch does by chance: a few minutes is normal."""
 
+    arq_results_unread_for: str = "15m"
+    """qwatch reads arq's new results a batch a minute, so a burst goes unread a few
+    minutes; unread this long, more are kept than qwatch remembers, or they are too large."""
+
     rate_limit_oldest_seconds: float = 900
     """An RQ 3.0 rate-limit key whose oldest held-back job has waited this long lets none
     through."""

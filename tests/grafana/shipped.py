@@ -39,6 +39,15 @@ def dashboard_queries() -> Iterator[tuple[str, str, str]]:
                 yield board["title"], panel["title"], target["expr"]
 
 
+def system_of(expr: str) -> str:
+    """The system whose queue a panel's query needs data of: a system's own series or
+    selector names it; the shared panels are checked on RQ's."""
+    for system in ("celery", "dramatiq", "arq"):
+        if f"qwatch_{system}_" in expr or f'system="{system}"' in expr:
+            return system
+    return "rq"
+
+
 def rules() -> list[JSON]:
     """Every recording and alerting rule of the shipped rule files."""
     return [
