@@ -28,6 +28,8 @@ from qwatch.cli.report import (
 from qwatch.errors import QwatchError, TargetError, translated_errors
 from qwatch.exporter import DEFAULT_PORT
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
+from qwatch.history.recorder import PACE as HISTORY_PACE
+from qwatch.history.recorder import PACES as HISTORY_PACES
 from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW, SEARCH_BUDGETS, SEARCH_SECONDS
 from qwatch.model import ARQ, CELERY, DRAMATIQ, RQ, JobPage, PageRequest, SearchRequest
 from qwatch.text.formatting import plural
@@ -335,6 +337,15 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         help="how often the web dashboard's pages refresh themselves; a page reads Redis again"
         f" when its data is older (default {WEB_REFRESH:g}, {WEB_REFRESHES[0]:g} to"
         f" {WEB_REFRESHES[1]:g})",
+    )
+    serve.add_argument(
+        "--history-interval",
+        type=_seconds(*HISTORY_PACES),
+        default=HISTORY_PACE,
+        metavar="SECONDS",
+        help="seconds between two samples of the history /api/history and /api/events answer"
+        f" from, taken whether or not anyone scrapes (default {HISTORY_PACE:g},"
+        f" {HISTORY_PACES[0]:g} to {HISTORY_PACES[1]:g})",
     )
     serve.add_argument(
         "--web-host",
@@ -896,6 +907,7 @@ def run_serve(args: argparse.Namespace) -> int:
             histogram_queues=args.histograms,
             state=state,
             watch=watch_from_args(args, client, rq_prefix=prefix),
+            history_pace=args.history_interval,
         )
         for name, client, prefix in zip(names, clients, rq_prefixes(args.rq_prefix, len(clients)))
     ]

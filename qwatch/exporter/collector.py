@@ -45,6 +45,8 @@ from qwatch.exporter.exposition import families
 from qwatch.exporter.metrics import Reading
 from qwatch.exporter.state import Checkpoint, StateFile
 from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT, JobTotals
+from qwatch.history import recorder
+from qwatch.history.recorder import History
 from qwatch.model import RQ, Completion, FailedJob, Snapshot
 from qwatch.text.recent import FunctionRecent, RecentCompletions
 from qwatch.text.trends import QueueTrend, Trends
@@ -89,9 +91,11 @@ class RedisSource:
         histogram_queues: frozenset[str] | None = None,
         state: StateFile | None = None,
         watch: Watch | None = None,
+        history_pace: float = recorder.PACE,
     ) -> None:
         """`state`: where the totals and stream position are kept across restarts, if anywhere;
-        `watch`: which systems to read (default RQ alone)."""
+        `watch`: which systems to read (default RQ alone); `history_pace`: seconds between
+        the history's samples."""
         self.name = name
         self.client = client
         self.watch = watch or Watch(client, RQ)
@@ -126,6 +130,13 @@ class RedisSource:
         self.overview: Overview | None = None
         self.up = True
         self.down_reason = ""
+        self.history = History()
+        self._unrecorded: list[Completion] = []
+        """Completions since the history's last sample."""
+        self.history_pace = history_pace
+        self._history_due = 0.0
+        self._last_read = 0.0
+        self._closed = threading.Event()
 
     def start_reading(self, details: bool = False) -> Future[Reading]:
         """The reading in progress, or a new one; with `details`, one that has them."""
@@ -151,6 +162,20 @@ class RedisSource:
         thread: Celery's events are heard only from then on, so not from the first scrape."""
         self.following.start()
         self._thread.submit(self.watch.systems)
+        threading.Thread(target=self._sample_history, name=f"qwatch-{self.name}-history",
+                         daemon=True).start()  # fmt: skip
+
+    def _sample_history(self) -> None:
+        """A reading every `history_pace` seconds that no scrape or page asked for, so the
+        history goes on while nobody looks; a reading that fails is a moment of its own."""
+        pace = self.history_pace
+        while not self._closed.wait(pace):
+            if time.monotonic() - self._last_read < pace:
+                continue
+            try:
+                self.start_reading().result(timeout=4 * pace)
+            except Exception as exc:  # Redis down: the history says so, the sampler goes on
+                self.history.unreachable(time.time(), redis_reason(exc) or "no answer")
 
     def _read(self, details: bool = False) -> Reading:
         """Runs in this source's reading thread; the totals are shared with the tracker's.
@@ -164,6 +189,12 @@ class RedisSource:
     def _read_in_turn(self, details: bool) -> Reading:
         snapshot = self.watch.read(worker_details=details)
         taken = self.watch.take(snapshot)
+        self._last_read = time.monotonic()
+        self._unrecorded.extend(taken.completions[: MAX_ENDED - len(self._unrecorded)])
+        if snapshot.taken_at >= self._history_due:
+            self.history.record(snapshot, self._unrecorded, taken.unseen(snapshot))
+            self._unrecorded = []
+            self._history_due = snapshot.taken_at + self.history_pace
         workers = self.following.worker_totals()
         recent = self._recent.update(taken.completions, snapshot.taken_at)
         self._ended.extend(taken.completions[: MAX_ENDED - len(self._ended)])
@@ -205,6 +236,7 @@ class RedisSource:
         return reading
 
     def close(self) -> None:
+        self._closed.set()
         self.following.stop()
         self.watch.close()
         self._thread.shutdown(wait=False, cancel_futures=True)
@@ -268,6 +300,7 @@ class QwatchCollector:
     @staticmethod
     def _report(source: RedisSource, reason: str) -> None:
         source.down_reason = reason
+        source.history.unreachable(time.time(), reason)
         if source.up:
             log.warning("redis %s: down: %s", source.name, reason)
             source.up = False

@@ -29,6 +29,7 @@ import redis
 from qwatch import __version__
 from qwatch.errors import QwatchError, redis_reason
 from qwatch.exporter.collector import Overview, RedisSource
+from qwatch.history.recorder import HOUR, TIERS
 from qwatch.limits import PAGE_LIMIT, SEARCH_BUDGETS, SEARCH_SECONDS
 from qwatch.model import (
     ARQ,
@@ -61,6 +62,8 @@ T = TypeVar("T")
 PAGE_SIZE = 50
 MAX_DRAWN = 16
 """Overviews kept drawn: one per Redis picked and per whole-or-fragment, for the last readings."""
+HISTORY_LIMIT = 1000
+"""Queues, and workers, `/api/history` gives at most unasked: each has hundreds of points."""
 SEARCH_HINTS = {
     "limit": "the limit",
     "budget": "search further below",
@@ -562,6 +565,37 @@ def _static(name: str) -> Response:
     body = (resources.files("qwatch.web") / "static" / name).read_bytes()
     headers = {**HEADERS, "Cache-Control": "max-age=3600"}
     return Response(200, STATIC[name], body, headers)
+
+
+def _history_dict(source: RedisSource, request: Request) -> dict[str, Any]:
+    """The history `/api/history` answers: the queue or worker named (`queue=` or `worker=`,
+    with `system=` to tell same-named ones apart), else the first `limit=` of each, by
+    system and name; `window=hour` (the default) or `day`."""
+    window = request.query.get("window", HOUR)
+    if window not in TIERS:
+        raise NotFound(f"no window {window[:40]!r}: {', '.join(TIERS)}")
+    history = source.history
+    system = request.query.get("system")
+    queues, workers = history.counted()
+    if "queue" in request.query or "worker" in request.query:
+        kind = "queue" if "queue" in request.query else "worker"
+        name = request.query[kind]
+        read = history.queue if kind == "queue" else history.worker
+        found = [m for one in ([system] if system else SYSTEMS) if (m := read(one, name, window))]
+        if not found:
+            raise NotFound(f"no history of {kind} {name[:80]!r} in {source.name}")
+        shown = {"queues": [], "workers": [], f"{kind}s": found}
+    else:
+        limit = _number(request.query.get("limit", "100"), 1, HISTORY_LIMIT)
+        shown = {"queues": history.queues(window, limit), "workers": history.workers(window, limit)}
+    return {
+        "redis": source.name,
+        "window": window,
+        "queues_kept": queues,
+        "workers_kept": workers,
+        "queues": [m.to_dict() for m in shown["queues"]],
+        "workers": [m.to_dict() for m in shown["workers"]],
+    }
 
 
 def _json(data: Any, status: int = 200) -> Response:

@@ -80,7 +80,10 @@ def start_dashboard(redis_server: RedisServer) -> Iterator[StartDashboard]:
 def _source(name: str, url: str, timeout: float, options: tuple[str, ...]) -> RedisSource:
     client = connect(Target(url=url, timeout=timeout))
     args = build_parser().parse_args(["serve", "--url", url, "--system", "rq", *options])
-    return RedisSource(name, client, track_interval=3600.0, watch=watch_from_args(args, client))
+    watch = watch_from_args(args, client)
+    return RedisSource(
+        name, client, track_interval=3600.0, watch=watch, history_pace=args.history_interval
+    )
 
 
 @pytest.fixture

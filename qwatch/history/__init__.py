@@ -1,0 +1,5 @@
+"""What happened: each queue's and worker's recent past, and the moments that changed it.
+
+Faces keep a `History` and feed it their samples (`qwatch serve` in the
+background, `qwatch top` at each poll); nothing here reads Redis.
+"""

@@ -1,0 +1,52 @@
+"""A ring's slots: means, rates, gaps, the span it keeps, and coarsening."""
+
+from __future__ import annotations
+
+import math
+
+from qwatch.history.rings import COUNT, GAUGE, Ring
+
+
+def test_a_slot_keeps_a_gauges_mean_and_a_counts_rate_per_minute() -> None:
+    ring = Ring((GAUGE, COUNT), step=60, size=10)
+    ring.add(0, (10, 3))
+    ring.add(30, (20, 2))  # same slot: backlog 10 then 20, five jobs ended
+    ring.add(60, (0, 0))
+    assert ring.points(0) == [(0, 15.0), (60, 0.0)]
+    assert ring.points(1) == [(0, 5.0), (60, 0.0)]
+
+
+def test_unsampled_slots_are_gaps_not_zeros() -> None:
+    ring = Ring((GAUGE,), step=10, size=100)
+    ring.add(0, (5,))
+    ring.add(50, (7,))  # nobody looked from 10 to 50
+    assert ring.points(0) == [(0, 5.0), (50, 7.0)]
+
+
+def test_a_measure_not_known_is_left_out_of_its_points_alone() -> None:
+    ring = Ring((GAUGE, COUNT), step=10, size=10)
+    ring.add(0, (5, math.nan))
+    ring.add(10, (6, 2))
+    assert ring.points(0) == [(0, 5.0), (10, 6.0)]
+    assert ring.points(1) == [(10, 12.0)]
+
+
+def test_only_the_span_is_kept_and_a_late_sample_is_dropped() -> None:
+    ring = Ring((GAUGE,), step=10, size=3)
+    for n in range(6):
+        ring.add(n * 10, (n,))
+    ring.add(5, (99,))  # a clock stepped back: the past is not rewritten
+    assert ring.points(0) == [(30, 3.0), (40, 4.0), (50, 5.0)]
+    assert ring.points(0, now=70) == [(50, 5.0)]
+
+
+def test_coarsening_halves_the_points_over_the_same_span() -> None:
+    ring = Ring((GAUGE, COUNT), step=10, size=8)
+    for n in range(8):
+        ring.add(n * 10, (n, 1))  # one job ended every 10 s: 6 a minute
+    coarse = ring.coarsened()
+    assert (coarse.step, coarse.size) == (20, 4)
+    assert coarse.points(0) == [(0, 0.5), (20, 2.5), (40, 4.5), (60, 6.5)]
+    assert [value for _at, value in coarse.points(1)] == [6.0, 6.0, 6.0, 6.0]
+    coarse.add(75, (7, 1))  # the open slot goes on counting where it stood
+    assert coarse.points(1)[-1] == (60, 9.0)
