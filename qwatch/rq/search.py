@@ -22,7 +22,7 @@ from typing import Any
 import redis
 
 from qwatch import job_states
-from qwatch.limits import SEARCH_BATCH
+from qwatch.limits import ARGUMENTS_LIMIT, SEARCH_BATCH
 from qwatch.model import RQ, ListedJob, SearchHit, SearchProgress, SearchRequest
 from qwatch.pickle.decode import call_name
 from qwatch.rq import job_fields
@@ -39,6 +39,7 @@ from qwatch.rq.jobs import traceback_of
 from qwatch.rq.keys import RQKeys
 from qwatch.rq.reader import queue_names
 from qwatch.rq.results import latest_command, result_fields, return_value
+from qwatch.text.formatting import clip
 from qwatch.wire import batch
 from qwatch.wire.batch import Command
 from qwatch.wire.replies import as_int, as_list, as_name, as_text, check_allowed
@@ -146,7 +147,7 @@ def _read(
             continue
         job = built_job(skips, job_id, position, score, fields, latest, state)
         if found or request.matches(job.id, job.function):
-            hits.append(_hit(queue, state, job))
+            hits.append(_hit(queue, state, job, as_text(fields.get(job_fields.DESCRIPTION))))
     return hits
 
 
@@ -170,7 +171,9 @@ def _found(
     return request.matches(worker, value, traceback)
 
 
-def _hit(queue: str, state: str, job: ListedJob) -> SearchHit:
+def _hit(queue: str, state: str, job: ListedJob, call: str | None) -> SearchHit:
+    """`call`: the job's description, RQ's text of its call, shown where it holds no
+    exception or result: where a queued job's text is found."""
     return SearchHit(
         id=job.id,
         queue=queue,
@@ -178,6 +181,6 @@ def _hit(queue: str, state: str, job: ListedJob) -> SearchHit:
         function=job.function,
         at=job.ended_at or job.started_at or job.enqueued_at or job.created_at,
         worker=job.worker,
-        detail=job.exception or job.result,
+        detail=job.exception or job.result or (clip(call, ARGUMENTS_LIMIT) if call else None),
         system=RQ,
     )

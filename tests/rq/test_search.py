@@ -39,6 +39,8 @@ def test_a_job_is_found_by_its_arguments_its_error_or_its_id_in_any_state(
         (broken.id, "emails", "failed"),
         (waiting.id, "reports", "queued"),
     }
+    (queued,) = [hit for hit in found.hits if hit.id == waiting.id]
+    assert queued.detail == "harness.tasks.crawl('https://shop/4711')"  # where it was found
     (failure,) = watch.searched(SearchRequest("ValueError", states=("failed",))).hits
     assert failure.id == broken.id and "mailbox of customer 4711" in (failure.detail or "")
     assert [hit.id for hit in watch.searched(SearchRequest(sent.id[:13])).hits] == [sent.id]
