@@ -362,18 +362,22 @@ def main() -> None:
     print(f"median of {args.runs}; each table's first two rows in alternating pairs")
     report(
         [
-            ("qwatch, steady state", runs["qwatch"], block["qwatch"]),
-            ("arq's API overview", runs["arq"], block["arq"]),
-            ("qwatch, first reading (discovery included)", runs["first"], None),
-            ("qwatch, discovery alone, first (every result read)", runs["discovery"], None),
-            ("qwatch, discovery alone, a minute on (nothing new)", runs["again"], None),
-        ]
+            ("qwatch, steady state", "qwatch"),
+            ("arq's API overview", "arq"),
+            ("qwatch, first reading (discovery included)", "first"),
+            ("qwatch, discovery alone, first (every result read)", "discovery"),
+            ("qwatch, discovery alone, a minute on (nothing new)", "again"),
+        ],
+        runs,
+        block,
     )
     report(
         [
-            ("qwatch failed (a new watch: discovery, every result read)", runs["failed"], None),
-            ("arq all_job_results, failures newest first", runs["results"], None),
-        ]
+            ("qwatch failed (a new watch: discovery, every result read)", "failed"),
+            ("arq all_job_results, failures newest first", "results"),
+        ],
+        runs,
+        block,
     )
     print("vs: a reading's median over the table's first row's (above 1: qwatch is faster)")
     walks = [run.stats["keys"]["usec"] for run in runs["arq"]]
@@ -393,7 +397,7 @@ def compare(
     url: str, monitor: redis.Redis, names: Sequence[str], population: Population, runs: int
 ) -> tuple[dict[str, list[Run]], dict[str, float]]:
     """Both comparisons in alternating pairs, then qwatch's first reading and discovery apart;
-    and the longest command of each side's overview, in microseconds (`served_alone`)."""
+    and each reading's longest command, in microseconds (`served_alone`)."""
     client = connect(Target(url=url))
     loop = asyncio.new_event_loop()
     pool = loop.run_until_complete(create_pool(RedisSettings.from_dsn(url)))
@@ -408,34 +412,35 @@ def compare(
     check(watch.read(), arq_overview(), population)
     everyone = Watch(client, "arq").failed(population.failed)
     assert {row.id for row in everyone} == set(arq_failures(population.failed))
+    warm = ArqResults()
+    warm.refresh(client, LAYOUT)
+
+    def reads() -> dict[str, Callable[[], object]]:
+        """Every reading timed, by name; qwatch's steady one on the watch of the moment."""
+        return {
+            "qwatch": watch.read,
+            "arq": arq_overview,
+            "failed": lambda: Watch(client, "arq").failed(FAILED_LIMIT),
+            "results": arq_failures,
+            "first": lambda: Watch(client, "arq").read(),
+            "discovery": lambda: discovered(client, ArqResults()),
+            "again": lambda: discovered(client, warm),
+        }
 
     idle = statistics.median(measured(monitor, lambda: None).cpu for _ in range(runs))
-    measuring: dict[str, list[Run]] = {"qwatch": [], "arq": [], "failed": [], "results": []}
+    measuring: dict[str, list[Run]] = {name: [] for name in reads()}
+    paired = ["qwatch", "arq", "failed", "results"]
     for i in range(runs):
         if time.monotonic() - warmed > DISCOVER_SECONDS - 10:
             watch, warmed = Watch(client, "arq"), time.monotonic()
             watch.read()  # its discovery, untimed: the steady state is timed
-        sides: list[tuple[str, Callable[[], object]]] = [
-            ("qwatch", watch.read),
-            ("arq", arq_overview),
-            ("failed", lambda: Watch(client, "arq").failed(FAILED_LIMIT)),
-            ("results", arq_failures),
-        ]
-        for name, read in sides if i % 2 == 0 else reversed(sides):
-            measuring[name].append(measured(monitor, read, idle))
-    warm = ArqResults()
-    warm.refresh(client, LAYOUT)
-    measuring |= {
-        "first": [measured(monitor, Watch(client, "arq").read, idle) for _ in range(runs)],
-        "discovery": [
-            measured(monitor, lambda: discovered(client, ArqResults()), idle) for _ in range(runs)
-        ],
-        "again": [measured(monitor, lambda: discovered(client, warm), idle) for _ in range(runs)],
-    }
-    block = {
-        "qwatch": longest(served_alone(monitor, watch.read, ALONE_RUNS)),
-        "arq": longest(served_alone(monitor, arq_overview, ALONE_RUNS)),
-    }
+        now = reads()
+        for name in paired if i % 2 == 0 else reversed(paired):
+            measuring[name].append(measured(monitor, now[name], idle))
+    now = reads()
+    for name in ("first", "discovery", "again"):
+        measuring[name] = [measured(monitor, now[name], idle) for _ in range(runs)]
+    block = {name: longest(served_alone(monitor, read, ALONE_RUNS)) for name, read in now.items()}
     loop.run_until_complete(pool.aclose())
     loop.close()
     return measuring, block
@@ -459,24 +464,28 @@ def measured(monitor: redis.Redis, read: Callable[[], object], idle: float = 0.0
     return replace(run, round_trips=run.round_trips + trips.count)
 
 
-def report(rows: Sequence[tuple[str, list[Run], float | None]]) -> None:
-    """One table of medians, each reading's time over the first row's."""
-    base = statistics.median(run.seconds for run in rows[0][1])
+def report(
+    rows: Sequence[tuple[str, str]], measured: dict[str, list[Run]], block: dict[str, float]
+) -> None:
+    """One table of medians, each reading's time over the first row's; rows are (label, name)
+    of `measured` and `block`, the longest command of each."""
+    base = statistics.median(run.seconds for run in measured[rows[0][1]])
     print(
         "| reading | median | min | Redis, its commands | Redis CPU | longest command"
         " | round trips | commands | vs |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
-    for name, runs, block in rows:
+    for label, name in rows:
+        runs = measured[name]
         median = statistics.median(run.seconds for run in runs)
         redis_ms = statistics.median(run.redis for run in runs) * 1000
         cpu_ms = statistics.median(run.cpu for run in runs) * 1000
         trips = statistics.median(run.round_trips for run in runs)
         sent = statistics.median(run.sent for run in runs)
-        longest_us = "" if block is None else f"{block:,.0f} us"
+        fastest = min(run.seconds for run in runs)
         print(
-            f"| {name} | {median * 1000:.2f} ms | {min(run.seconds for run in runs) * 1000:.2f} ms"
-            f" | {redis_ms:.2f} ms | {cpu_ms:.2f} ms | {longest_us} | {trips:,.0f} | {sent:,.0f}"
+            f"| {label} | {median * 1000:.2f} ms | {fastest * 1000:.2f} ms | {redis_ms:.2f} ms"
+            f" | {cpu_ms:.2f} ms | {block[name]:,.0f} us | {trips:,.0f} | {sent:,.0f}"
             f" | {median / base:.2f}x |"
         )
 
