@@ -387,9 +387,10 @@ def main() -> None:
         " client meanwhile"
     )
     print(
-        "qwatch's steady state: three round trips, its finished and failed counted from the"
-        f" results its discovery read (every {DISCOVER_SECONDS:.0f} s, each new result once);"
-        " arq's overview: every job and every result, at every view"
+        "qwatch's steady state: three round trips and Redis' INFO, its finished and failed"
+        " counted from the results its discovery read (every"
+        f" {DISCOVER_SECONDS:.0f} s, each new result once); arq's overview: every job and every"
+        " result, at every view"
     )
 
 
