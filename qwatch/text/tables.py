@@ -11,11 +11,14 @@ thousand rows.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from qwatch import job_states
+from qwatch.history import moments
+from qwatch.history.moments import Moment
 from qwatch.model import (
     CELERY,
     CeleryQueue,
@@ -120,6 +123,16 @@ SEARCH_COLUMNS = (
     Column("system", "system", 1, optional=True),
 )  # fmt: skip
 """What a search found: where each job is and the line that says most about it."""
+MOMENT_COLUMNS = (
+    Column("when", "when", 1, numeric=True), Column("kind", "what changed", 2),
+    Column("text", "", 3, least=20),
+)  # fmt: skip
+"""The moments a history told, newest first: when, what kind, and in words."""
+MOMENT_ROLES = {
+    moments.APPEARED: "success", moments.ANSWERING: "success", moments.DRAINED: "success",
+    moments.BACKING_UP: "warning", moments.SILENT: "error", moments.FAILURES: "error",
+    moments.UNREACHABLE: "error",
+}  # fmt: skip
 
 
 class QueuesShown(NamedTuple):
@@ -231,6 +244,16 @@ def failed_cells(
         printable(job.worker or "-"),
         printable(job.id),
         job.system if len(systems) > 1 else "",
+    )
+
+
+def moment_cells(moment: Moment, now: float, palette: Palette) -> tuple[Cell, ...]:
+    """When as a clock time and an age (`now` the snapshot's), its kind, and its sentence."""
+    when = f"{time.strftime('%H:%M:%S', time.gmtime(moment.at))} ({duration(now - moment.at)} ago)"
+    return (
+        Sortable(-moment.at, when),
+        Sortable(moment.kind, moment.kind, palette[MOMENT_ROLES.get(moment.kind, "secondary")]),
+        printable(moment.text),
     )
 
 

@@ -90,6 +90,7 @@ TABLES: dict[str, tuple[tuple[str, tuple[Column, ...], RowsOf], ...]] = {
     ),
     "failed": (("failed", rows.FAILED_COLUMNS, rows.failed_rows),),
     "functions": (("functions", rows.FUNCTION_COLUMNS, rows.function_rows),),
+    "changes": (("changes", rows.CHANGE_COLUMNS, rows.change_rows),),
 }
 """The tables of each screen: widget id, columns, and the function that builds the rows."""
 
@@ -158,6 +159,7 @@ class QwatchApp(App[None]):
             ("queues", "queue"),
             ("workers-table", "name"),
             ("failed", "when"),
+            ("changes", "when"),
         ):
             self.tables[table].sort_column = column
         self.palette = self._palette()

@@ -9,6 +9,7 @@ refresh takes what was found since the last one.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,7 +17,9 @@ from typing import Protocol
 import redis
 
 from qwatch import Target
-from qwatch.errors import translated_errors
+from qwatch.errors import QwatchError, first_line, translated_errors
+from qwatch.history.moments import Moment
+from qwatch.history.recorder import History
 from qwatch.model import (
     RQ,
     FailedJob,
@@ -33,6 +36,8 @@ from qwatch.text.trends import QueueTrend, Trends
 from qwatch.watch import TRACK_INTERVAL, Watch
 
 FAILED_LIMIT = 200
+MOMENTS_SHOWN = 200
+"""The newest moments the changes screen lists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,8 @@ class Update:
     functions: FunctionCounts | None
     recent: dict[str, FunctionRecent] = field(default_factory=dict)
     """Per function, completions of the last minutes (`recent.WINDOW_SECONDS`)."""
+    moments: tuple[Moment, ...] = ()
+    """What changed since top started, newest first (`History.moments`)."""
 
 
 Action = Callable[[Watch], str]
@@ -97,6 +104,7 @@ class Feed:
         self.following = self.watch.follow(target.display, interval=track_interval)
         self._trends = Trends()
         self._recent = RecentCompletions()
+        self.history = History()
 
     def start(self) -> None:
         """Start following completions."""
@@ -109,16 +117,23 @@ class Feed:
 
     def poll(self, with_functions: bool) -> Update:
         """One refresh; the stream is read last, so a failure before it moves no cursor."""
-        with translated_errors(self.target):
-            snapshot = self.watch.read()
-            failed = tuple(self.watch.failed(FAILED_LIMIT))
-            queues = [queue.name for queue in snapshot.only(RQ).queues]
-            functions = self.watch.function_counts(queues) if with_functions else None
-            taken = self.watch.take(snapshot)
+        try:
+            with translated_errors(self.target):
+                snapshot = self.watch.read()
+                failed = tuple(self.watch.failed(FAILED_LIMIT))
+                queues = [queue.name for queue in snapshot.only(RQ).queues]
+                functions = self.watch.function_counts(queues) if with_functions else None
+                taken = self.watch.take(snapshot)
+        except QwatchError as exc:
+            self.history.unreachable(time.time(), first_line(exc))
+            raise
         completions = taken.completions
-        trends = self._trends.update(snapshot, completions, taken.unseen(snapshot))
+        unseen = taken.unseen(snapshot)
+        trends = self._trends.update(snapshot, completions, unseen)
         recent = self._recent.update(completions, snapshot.taken_at)
-        return Update(snapshot, failed, trends, functions, recent)
+        self.history.record(snapshot, completions, unseen)
+        moments = tuple(self.history.moments_newest_first(MOMENTS_SHOWN))
+        return Update(snapshot, failed, trends, functions, recent, moments)
 
     def job(self, job_id: str) -> JobDetail | None:
         """RQ's job with this id, else Celery's task: its stored result or the failure heard."""

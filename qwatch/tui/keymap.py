@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from textual.binding import Binding
 
-VIEWS = ("queues", "workers", "failed", "functions")
+VIEWS = ("queues", "workers", "failed", "functions", "changes")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,11 @@ class Key:
         )
 
 
+FOOTER_VIEWS = VIEWS[:4]
+"""The screens the footer names; the rest are in the help and the command palette, so the
+footer still fits 80 columns."""
+
+
 def _show(number: int, view: str) -> Key:
     return Key(
         str(number),
@@ -57,6 +62,7 @@ def _show(number: int, view: str) -> Key:
         f"Show {view}",
         f"switch to the {view} screen",
         argument=view,
+        footer=view in FOOTER_VIEWS,
     )
 
 

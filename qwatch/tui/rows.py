@@ -49,6 +49,7 @@ FUNCTION_COLUMNS = (
     Column("max", "max", 3, numeric=True),
 )  # fmt: skip
 """Queued, started and failed now (sampled), then completions of the last five minutes."""
+CHANGE_COLUMNS = tables.MOMENT_COLUMNS
 
 
 def matches(needle: str, *fields: str | None) -> bool:
@@ -185,3 +186,13 @@ def _backlog(trend: QueueTrend | None, palette: Palette) -> Sortable:
         return Sortable(-1, " " * HISTORY, palette["accent"])
     line = sparkline(trend.backlog).rjust(HISTORY)
     return Sortable(trend.backlog[-1], line, palette["accent"])
+
+
+def change_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:
+    """What changed since top started, newest first; ages counted to the snapshot's moment."""
+    now = update.snapshot.taken_at
+    return {
+        f"{moment.at}:{n}": tables.moment_cells(moment, now, palette)
+        for n, moment in enumerate(update.moments)
+        if matches(needle, moment.kind, moment.text)
+    }
