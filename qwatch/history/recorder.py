@@ -41,6 +41,9 @@ PACES = (1.0, 300.0)
 """The paces one may ask for: a sample costs a reading of Redis."""
 WORKER_MEASURES = {"busy": GAUGE}
 """A worker's share of samples in which it was running a job."""
+TOTAL_MEASURES = {"out": COUNT, "failed": COUNT}
+"""Every queue's at once, per minute: `out` summed over the queues whose ended jobs are seen."""
+TOTAL = "all queues"
 FAILED = "failed"
 
 
@@ -71,6 +74,7 @@ class History:
         self.moments = Moments()
         self._queues: dict[str, dict[str, Ring]] = {}
         self._workers: dict[str, dict[str, Ring]] = {}
+        self._totals = {TOTAL: self._new_rings(TOTAL_MEASURES)}
         self._backlog: dict[str, int] = {}
         """Each queue's queued plus started at the last sample: what `in` is counted from."""
         self.lock = threading.Lock()
@@ -103,6 +107,23 @@ class History:
         with self.lock:
             return _measured(self._workers, row_key(system, name), WORKER_MEASURES, tier)
 
+    def totals(self, tier: str = HOUR) -> Measured:
+        """Every queue's jobs out and failed per minute, summed: the fleet's throughput."""
+        with self.lock:
+            measured = _measured(self._totals, TOTAL, TOTAL_MEASURES, tier)
+            assert measured is not None
+            return measured
+
+    def queue_columns(self, measure: str, now: float) -> tuple[float, dict[str, list[float]]]:
+        """One measure of every queue over the last hour ending `now`, by row key: the
+        hour's step, and per queue a value a slot, oldest first, NaN where nobody sampled."""
+        with self.lock:
+            return _columns(self._queues, list(QUEUE_MEASURES).index(measure), now)
+
+    def worker_columns(self, measure: str, now: float) -> tuple[float, dict[str, list[float]]]:
+        with self.lock:
+            return _columns(self._workers, list(WORKER_MEASURES).index(measure), now)
+
     def queues(self, tier: str = HOUR, limit: int | None = None) -> list[Measured]:
         """Every queue's history, by system and name; the first `limit` if given."""
         with self.lock:
@@ -122,8 +143,8 @@ class History:
     def nbytes(self) -> int:
         """What the points take: the bound `budget` holds."""
         return sum(
-            ring.nbytes() for rings in (*self._queues.values(), *self._workers.values())
-            for ring in rings.values()
+            ring.nbytes() for kept in (self._queues, self._workers, self._totals)
+            for rings in kept.values() for ring in rings.values()
         )  # fmt: skip
 
     def _record(
@@ -140,6 +161,7 @@ class History:
         self.moments.sampled(snapshot, failed)
         self._make_room(snapshot)
         backlog = {}
+        total_out = math.nan
         for queue in snapshot.queues:
             key = key_of(queue)
             held = queue.queued + (queue.started or 0)
@@ -155,7 +177,10 @@ class History:
                 age if age is not None else 0.0,
             )  # fmt: skip
             self._add(self._queues, key, QUEUE_MEASURES, at, sample)
+            if not math.isnan(out):
+                total_out = out + (0.0 if math.isnan(total_out) else total_out)
         self._backlog = backlog
+        self._add(self._totals, TOTAL, TOTAL_MEASURES, at, (total_out, float(failed.total())))
         for worker in snapshot.workers:
             busy = 1.0 if worker.state == "busy" else 0.0
             self._add(self._workers, key_of(worker), WORKER_MEASURES, at, (busy,))
@@ -188,7 +213,7 @@ class History:
             coarsening *= 2
         if coarsening == self.coarsening:
             return
-        for kept in (self._queues, self._workers):
+        for kept in (self._queues, self._workers, self._totals):
             for rings in kept.values():
                 for tier, ring in rings.items():
                     while ring.step < TIERS[tier][1] * coarsening:
@@ -206,7 +231,8 @@ class History:
     def _points_bytes(self, queues: int, workers: int, coarsening: int) -> int:
         """What the points of `queues` and `workers` take, `coarsening` times coarser."""
         slots = sum(int(span // (step * coarsening)) for span, step in TIERS.values())
-        return 4 * slots * (queues * len(QUEUE_MEASURES) + workers * len(WORKER_MEASURES))
+        measures = queues * len(QUEUE_MEASURES) + workers * len(WORKER_MEASURES)
+        return 4 * slots * (measures + len(TOTAL_MEASURES))
 
     def _forget_before(self, oldest: float) -> None:
         for kept in (self._queues, self._workers):
@@ -215,6 +241,14 @@ class History:
             ]
             for key in stale:
                 del kept[key]
+
+
+def _columns(
+    kept: dict[str, dict[str, Ring]], measure: int, now: float
+) -> tuple[float, dict[str, list[float]]]:
+    columns = {key: rings[HOUR].column(measure, now) for key, rings in kept.items()}
+    step = next(iter(kept.values()))[HOUR].step if kept else TIERS[HOUR][1]
+    return step, columns
 
 
 def _measured(

@@ -75,6 +75,23 @@ class Ring:
                 points.append((self.slot * self.step, value))
         return points
 
+    def column(self, measure: int, now: float) -> list[float]:
+        """The measure's value in each slot of the span ending at the slot `now` falls in,
+        oldest first, NaN where no sample came: a whole fleet's sparklines, sliced out in C
+        rather than looped over slot by slot as `points` does."""
+        last = int(now // self.step)
+        if self.slot is None or last - self.slot >= self.size:
+            return [_GAP] * self.size
+        last = max(last, self.slot)
+        kept = self.values[measure :: len(self.kinds)]
+        start = (last + 1) % self.size
+        values = (kept[start:] + kept[:start]).tolist()
+        after = last - self.slot  # slots past the open one hold an older lap of the ring
+        values[self.size - 1 - after :] = [_GAP] * (after + 1)
+        if self._count:
+            values[self.size - 1 - after] = self._closed_value(measure)
+        return values
+
     def last_slot_at(self) -> float | None:
         """When the open slot began: how recent this ring's last sample is."""
         return None if self.slot is None else self.slot * self.step

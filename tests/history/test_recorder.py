@@ -105,3 +105,20 @@ def test_a_queue_is_kept_while_seen_and_forgotten_a_day_after() -> None:
     history.record(snapshot(now + 86_500, (queue("emails", 3),)), [])
     assert history.counted() == (1, 0)
     assert history.queue(RQ, "old") is None
+
+
+def test_the_fleets_throughput_sums_the_queues_whose_ended_jobs_are_seen() -> None:
+    history = History()
+    unseen = {(DRAMATIQ, "exports")}
+    queues = (queue("emails", 1), queue("exports", 1, system=DRAMATIQ))
+    history.record(snapshot(0, queues), [], unseen)
+    done = [ended("emails", "finished", 5), ended("emails", "failed", 6)]
+    history.record(
+        snapshot(15, queues), [*done, ended("exports", "failed", 7, system=DRAMATIQ)], unseen
+    )
+    totals = history.totals()
+    assert totals.measures["out"] == [(0, 0.0), (15, 8.0)]  # 2 of emails in 15 s
+    assert totals.measures["failed"] == [(0, 0.0), (15, 8.0)]  # 1 of each
+    step, columns = history.queue_columns("queued", now=15)
+    assert step == 15 and set(columns) == {"rq:emails", "dramatiq:exports"}
+    assert columns["rq:emails"][-2:] == [1.0, 1.0] and len(columns["rq:emails"]) == 240

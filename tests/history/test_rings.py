@@ -50,3 +50,16 @@ def test_coarsening_halves_the_points_over_the_same_span() -> None:
     assert [value for _at, value in coarse.points(1)] == [6.0, 6.0, 6.0, 6.0]
     coarse.add(75, (7, 1))  # the open slot goes on counting where it stood
     assert coarse.points(1)[-1] == (60, 9.0)
+
+
+def shown(values: list[float]) -> list[float | None]:
+    return [None if math.isnan(value) else value for value in values]
+
+
+def test_a_column_is_the_span_ending_now_with_gaps_where_nobody_sampled() -> None:
+    ring = Ring((GAUGE, COUNT), step=10, size=4)
+    for at, queued in ((0, 1), (10, 2), (20, 3), (40, 5), (50, 6), (55, 8)):
+        ring.add(at, (queued, 0))
+    assert shown(ring.column(0, now=55)) == [3.0, None, 5.0, 7.0]  # 30 unsampled; 50 open
+    assert shown(ring.column(0, now=75)) == [5.0, 7.0, None, None]  # nobody sampled since
+    assert shown(ring.column(0, now=500)) == [None] * 4
