@@ -29,6 +29,7 @@ import redis
 from qwatch import __version__
 from qwatch.errors import QwatchError, redis_reason
 from qwatch.exporter.collector import Overview, RedisSource
+from qwatch.history.moments import MOMENTS_KEPT
 from qwatch.history.recorder import HOUR, TIERS
 from qwatch.limits import PAGE_LIMIT, SEARCH_BUDGETS, SEARCH_SECONDS
 from qwatch.model import (
@@ -416,6 +417,12 @@ class Dashboard:
         if path == "/overview":
             return _json([_overview_dict(self._seen(s)) for s in self._shown(request)])
         source = self._source(request)
+        if path == "/history":
+            return _json(_history_dict(source, request))
+        if path == "/events":
+            limit = _number(request.query.get("limit", "100"), 1, MOMENTS_KEPT)
+            moments = source.history.moments_newest_first(limit)
+            return _json({"redis": source.name, "events": [m.to_dict() for m in moments]})
         if path == "/search":
             if not request.query.get("q"):
                 raise NotFound("a search needs q=TEXT")
