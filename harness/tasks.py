@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
+log.setLevel(logging.INFO)  # a worker's root logger lets only warnings through
 
 
 class UpstreamTimeout(Exception):
@@ -84,3 +88,17 @@ def with_progress(steps: int) -> int:
         job.meta["progress"] = {"done": steps, "of": steps}
         job.save_meta()
     return steps
+
+
+def log_lines(count: int, text: str = "step") -> int:
+    """Logs `count` lines, each number and `text`, and prints one: a job's own log."""
+    for number in range(count):
+        log.info("%d %s", number, text)
+    print(f"printed by {text}")
+    return count
+
+
+def log_then_fail(text: str) -> None:
+    """Logs a warning holding `text`, then fails with RuntimeError(text)."""
+    log.warning("giving up on %s", text)
+    raise RuntimeError(text)

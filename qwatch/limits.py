@@ -64,3 +64,11 @@ SEARCH_SECONDS = (0.1, 600.0)
 """How long a search may be told to run."""
 SEARCH_BATCH = 1_000
 """Entries one round trip of a search reads, over as many lists and registries as it takes."""
+LOG_LINES = 200
+"""Lines of a job's own log `qwatch.rq.Worker` keeps, and a reader shows: the last ones."""
+LOG_BYTES = 64 << 10
+"""Bytes of a job's own log kept, and read: the last ones, whatever the writer stored."""
+LOG_LINE_LIMIT = 1000
+"""Characters of one line of a job's own log; the rest is cut, with a note."""
+LOG_WRITE_SECONDS = 1.0
+"""How long a worker waits for Redis to store a job's log: never the job's time."""

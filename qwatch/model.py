@@ -454,6 +454,9 @@ class JobDetail:
     registry only, as the entry's score. A Celery task's ETA or countdown."""
     waiting: Waiting | None = None
     """A Celery task not ended: where its message is."""
+    logs: tuple[str, ...] | None = None
+    """The lines an RQ job logged while `qwatch.rq.Worker` ran it, oldest first; None when
+    none are kept (another worker ran it, they expired, or it has not ended)."""
 
     @property
     def wait_seconds(self) -> float | None:
@@ -464,6 +467,11 @@ class JobDetail:
     def run_seconds(self) -> float | None:
         """Time from started to ended."""
         return _span(self.started_at, self.ended_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        """As `qwatch job --json` and the dashboard's JSON give it: every field, and the
+        wait and run times."""
+        return {**asdict(self), "wait_seconds": self.wait_seconds, "run_seconds": self.run_seconds}
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,9 +31,18 @@ from qwatch.exporter.totals import DEFAULT_BUCKETS, DEFAULT_LABEL_LIMIT
 from qwatch.history.recorder import PACE as HISTORY_PACE
 from qwatch.history.recorder import PACES as HISTORY_PACES
 from qwatch.limits import PAGE_LIMIT, SCAN_WINDOW, SEARCH_BUDGETS, SEARCH_SECONDS
-from qwatch.model import ARQ, CELERY, DRAMATIQ, RQ, JobPage, PageRequest, SearchRequest
+from qwatch.model import (
+    ARQ,
+    CELERY,
+    DRAMATIQ,
+    RQ,
+    JobDetail,
+    JobPage,
+    PageRequest,
+    SearchRequest,
+)
 from qwatch.text.formatting import plural
-from qwatch.text.listing import search_summary
+from qwatch.text.listing import logs_note, logs_text, search_summary
 from qwatch.text.printable import printable
 from qwatch.watch import (
     ARQ_HEALTH_CHECK_INTERVAL,
@@ -144,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     job.add_argument(
         "job_id", metavar="ID", type=_not_empty("a job id"), help="an RQ job id or a Celery task id"
     )
+    shown = job.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--logs",
+        action="store_true",
+        help="print only the lines the job logged (kept by qwatch.rq.Worker); exit status 1"
+        " when none are kept",
+    )
+    shown.add_argument("--json", action="store_true", help="print one JSON object instead")
     job.set_defaults(command=run_job)
 
     failed = commands.add_parser(
@@ -688,8 +705,23 @@ def run_job(args: argparse.Namespace) -> int:
             where += ")"
         print(f"qwatch: no job {where}", file=sys.stderr)
         return 1
+    if args.logs:
+        return _print_logs(job)
+    if args.json:
+        print(json.dumps(job.to_dict()))
+        return 0
     console = _console()
     _print(console, job_report(job))
+    return 0
+
+
+def _print_logs(job: JobDetail) -> int:
+    """`qwatch job ID --logs`: the lines alone, for a pipe; 1 and why when none are kept."""
+    note = logs_note(job)
+    if note:
+        print(f"qwatch: job {printable(job.id)}: {note}", file=sys.stderr)
+        return 0 if job.logs == () else 1
+    print(logs_text(job), flush=True)
     return 0
 
 

@@ -24,7 +24,16 @@ from qwatch.text.attempts import attempts_table
 from qwatch.text.columns import GAP, Column, fit, fitted, measure
 from qwatch.text.formatting import duration, plural
 from qwatch.text.headline import empty_hint, headline, unscheduled_queues
-from qwatch.text.listing import CELERY_COLUMNS, COLUMNS, celery_cells, cells, detail_rows, summary
+from qwatch.text.listing import (
+    CELERY_COLUMNS,
+    COLUMNS,
+    celery_cells,
+    cells,
+    detail_rows,
+    logs_note,
+    logs_text,
+    summary,
+)
 from qwatch.text.printable import printable, printable_lines
 from qwatch.text.tables import (
     CRON_COLUMNS,
@@ -241,7 +250,7 @@ def _page(page: JobPage | CeleryPage, table: RenderableType) -> RenderableType:
 
 
 def job_report(job: JobDetail) -> RenderableType:
-    """Everything about one job, its traceback last and whole.
+    """Everything about one job, its traceback whole, then the lines it logged.
 
     Values fold onto more lines rather than being cut: a long one was cut once
     already, where it was read, with a note saying how much.
@@ -256,7 +265,10 @@ def job_report(job: JobDetail) -> RenderableType:
         parts += [Text(""), attempts_table(job, "attempts")]
     if job.traceback:
         parts += [Text(""), Text(printable_lines(job.traceback))]
-    return Group(*parts)
+    note = logs_note(job)
+    if note:
+        return Group(*parts, Text(""), Text(note, style="dim"))
+    return Group(*parts, Text(""), Text("logs", style="bold"), Text(logs_text(job)))
 
 
 def _number(value: int | None) -> str:

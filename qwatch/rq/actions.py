@@ -176,7 +176,13 @@ def _requeue(keys: RQKeys, pipe: Pipeline, job_id: str, queue: str) -> None:
 
 
 def _delete_job(keys: RQKeys, pipe: Pipeline, job_id: str) -> None:
-    pipe.delete(keys.job_key(job_id), keys.results_key(job_id), keys.dependents_key(job_id))
+    """The job's keys as RQ's `Job.delete` removes them, and the log lines qwatch kept."""
+    pipe.delete(
+        keys.job_key(job_id),
+        keys.results_key(job_id),
+        keys.dependents_key(job_id),
+        keys.logs_key(job_id),
+    )
 
 
 def _failed_keys(keys: RQKeys, client: redis.Redis, job_id: str) -> list[str]:

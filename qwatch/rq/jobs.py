@@ -35,7 +35,7 @@ from qwatch.pickle.decode import (
     inflate,
     render_pickle,
 )
-from qwatch.rq import job_fields
+from qwatch.rq import job_fields, logs
 from qwatch.rq.keys import DEFAULT_KEYS, RQKeys
 from qwatch.rq.reader import queue_names
 from qwatch.rq.results import (
@@ -77,20 +77,25 @@ _FAILED_ROW_FIELDS = (
 
 
 def read_job(client: redis.Redis, job_id: str, keys: RQKeys = DEFAULT_KEYS) -> JobDetail | None:
-    """The job with this id, or None when Redis holds no such job; one round trip, and
-    a second for a scheduled job's run time.
+    """The job with this id and its own log lines, or None when Redis holds no such job;
+    one round trip, and a second for a scheduled job's run time.
 
     Raises `UnreadableRecord`, one line, if the job cannot be turned into data.
     """
-    fields, history = batch.run(
-        client, [("HGETALL", keys.job_key(job_id)), history_command(job_id, keys)]
+    fields, history, *kept = batch.run(
+        client,
+        [
+            ("HGETALL", keys.job_key(job_id)),
+            history_command(job_id, keys),
+            *logs.read_commands(job_id, keys),
+        ],
     )
     check_allowed(fields)
     pairs = as_pairs(fields)
     if not pairs:
         return None
     try:
-        detail = _job_detail(job_id, pairs, history)
+        detail = replace(_job_detail(job_id, pairs, history), logs=logs.parsed(*kept))
     except Exception as exc:  # one line for a person, whatever the job holds
         reason = described(exc)
         raise UnreadableRecord(f"job {clip(job_id, 100)} cannot be read: {reason}") from exc

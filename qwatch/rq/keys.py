@@ -130,6 +130,11 @@ class RQKeys:
         """The set of jobs waiting for this one to finish."""
         return f"{self.job_prefix}{job_id}:dependents"
 
+    def logs_key(self, job_id: str) -> str:
+        """Not RQ's: the lines a job logged while `qwatch.rq.Worker` ran it, beside its hash
+        and expiring with it."""
+        return f"{self.job_prefix}{job_id}:qwatch-logs"
+
     def results_key(self, job_id: str) -> str:
         """A job's results stream; in RQ 2 and later a failure's traceback lives here."""
         return f"{self.prefix}:results:{job_id}"

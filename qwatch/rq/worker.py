@@ -27,12 +27,22 @@ the job's `Execution` too, which the handlers here pass on untouched, and
 keys everything under `RQ_KEY_PREFIX` (the stream too). Another major
 version stops the worker at start, before it takes any job.
 
+The work horse also keeps the job's own log lines (`qwatch.rq.logs`): each
+logging record while the job runs, and with `QWATCH_CAPTURE_OUTPUT=1` what it
+prints, written once when the job ends to `rq:job:<id>:qwatch-logs` with the
+TTL RQ gave the job's hash: its result TTL when it finished, its failure TTL
+when it failed (or was retried: the next run's lines replace these). That
+write is on a connection of its own with a `LOG_WRITE_SECONDS` timeout, after
+RQ recorded the outcome, and any failure of it is one log line: the job's
+outcome is RQ's already.
+
 This is the only module of qwatch that imports RQ, and only the workers
 import it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -40,18 +50,24 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import redis
 import rq
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from rq.defaults import DEFAULT_FAILURE_TTL
 from rq.version import VERSION
 
 from qwatch import job_states
-from qwatch.errors import exception_line
-from qwatch.rq import stream
+from qwatch.errors import described, exception_line
+from qwatch.limits import LOG_WRITE_SECONDS
+from qwatch.rq import logs, stream
 from qwatch.rq.jobs import exception_name
 from qwatch.rq.keys import DEFAULT_PREFIX, RQKeys
 from qwatch.wire import completions
 
 SUPPORTED_MAJORS = (2, 3)
 """The RQ major versions whose handlers this class is written against."""
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +96,24 @@ class Worker(rq.Worker):
         self.stream_max_age = completions.trim_setting(
             completions.MAX_AGE_VARIABLE, completions.DEFAULT_MAX_AGE
         )
-        self.stream_key = RQKeys(getattr(rq.defaults, "RQ_KEY_PREFIX", DEFAULT_PREFIX)).completions
+        self.capture_output = logs.capture_output_setting()
+        self.keys = RQKeys(getattr(rq.defaults, "RQ_KEY_PREFIX", DEFAULT_PREFIX))
+        self.stream_key = self.keys.completions
         self._ending: _Ending | None = None
+        self._ended: _Ending | None = None
 
     def serialize(self) -> dict[str, Any]:
         """RQ's worker hash, marked so that qwatch knows this worker's queues are in the stream."""
         fields: dict[str, Any] = super().serialize()
         return {**fields, stream.WORKER_MARK: completions.FORMAT}
+
+    def perform_job(self, job: Any, queue: Any, *rest: Any, **named: Any) -> bool:
+        """RQ's run of the job in the work horse, its log lines kept, and stored once RQ has
+        recorded its outcome."""
+        with logs.captured(self.capture_output) as capture:
+            done: bool = super().perform_job(job, queue, *rest, **named)
+        self._store_logs(job, capture)
+        return done
 
     def handle_job_success(self, job: Any, queue: Any, *rest: Any, **named: Any) -> None:
         with self._recording(job, job_states.FINISHED, None):
@@ -129,9 +156,41 @@ class Worker(rq.Worker):
         oldest = int((time.time() - self.stream_max_age) * 1000)
         pipeline.xtrim(self.stream_key, minid=f"{oldest}-0", approximate=True)
 
+    def _store_logs(self, job: Any, capture: logs.Capture) -> None:
+        """One write beside the job, with the TTL of its hash; a failure is logged, never
+        raised: the job's outcome is recorded already, and the horse must end as RQ's does."""
+        ended = self._ended
+        if ended is None or ended.job_id != job.id:
+            return  # no outcome recorded here (RQ's own clean-up will record it)
+        try:
+            ttl = _kept_for(job, ended.outcome, self.default_result_ttl)
+            pool = self._logs_pool()
+            try:
+                logs.store(
+                    redis.Redis(connection_pool=pool),
+                    self.keys.logs_key(job.id),
+                    capture.text(),
+                    ttl,
+                )
+            finally:
+                pool.disconnect()
+        except Exception as exc:
+            log.warning("qwatch: job %s's log lines not stored: %s", job.id, described(exc))
+
+    def _logs_pool(self) -> redis.ConnectionPool:
+        """The worker's connection settings, with a short timeout and no retry."""
+        pool = self.connection.connection_pool
+        options = {
+            **pool.connection_kwargs,
+            "socket_timeout": LOG_WRITE_SECONDS,
+            "socket_connect_timeout": LOG_WRITE_SECONDS,
+            "retry": Retry(NoBackoff(), 0),
+        }
+        return redis.ConnectionPool(connection_class=pool.connection_class, **options)
+
     @contextmanager
     def _recording(self, job: Any, outcome: str, exception: str | None) -> Iterator[None]:
-        self._ending = _Ending(job.id, outcome, exception)
+        self._ending = self._ended = _Ending(job.id, outcome, exception)
         try:
             yield
         finally:
@@ -148,6 +207,14 @@ def _check_version(version: str) -> None:
             f"qwatch.rq.Worker runs on RQ 2.12 to 3.x, not RQ {version}: "
             "use RQ's own worker class, or a qwatch release made for this RQ"
         )
+
+
+def _kept_for(job: Any, outcome: str, default_result_ttl: int) -> int:
+    """The TTL RQ gave the job's hash for this outcome (`Job.cleanup`, on RQ 2.12 and 3.0):
+    the result TTL when it finished, else the failure TTL; -1 keeps it, 0 deletes it."""
+    if outcome == job_states.FINISHED:
+        return int(job.get_result_ttl(default_result_ttl))
+    return int(DEFAULT_FAILURE_TTL if job.failure_ttl is None else job.failure_ttl)
 
 
 def _seconds(moment: datetime | None) -> float | None:

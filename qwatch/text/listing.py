@@ -23,6 +23,7 @@ from qwatch.model import (
 )
 from qwatch.text.columns import Column
 from qwatch.text.formatting import clock, duration, plural
+from qwatch.text.printable import printable
 
 
 def _time(key: str, label: str, numeric: bool = True) -> Column:
@@ -214,6 +215,28 @@ def _retries(job: JobDetail) -> str:
     if job.retry_intervals:
         parts.append("after " + " ".join(duration(float(s)) for s in job.retry_intervals))
     return ", ".join(parts) or "-"
+
+
+_ENDED = (job_states.FINISHED, job_states.FAILED, job_states.STOPPED, job_states.CANCELED)
+
+
+def logs_note(job: JobDetail) -> str | None:
+    """Why a job shows no log lines, one line; None when it has some to show."""
+    if job.system != RQ:
+        return f"logs: kept for RQ's jobs under qwatch.rq.Worker only, not for {job.system}'s"
+    if job.logs is None and job.status not in _ENDED:
+        return "logs: stored when the job ends, if a qwatch.rq.Worker runs it"
+    if job.logs is None:
+        return (
+            "logs: none kept: its worker was not a qwatch.rq.Worker,"
+            " or they expired with the job's result"
+        )
+    return None if job.logs else "logs: the job logged nothing"
+
+
+def logs_text(job: JobDetail) -> str:
+    """A job's own log lines, oldest first, one a line, each control character written out."""
+    return "\n".join(printable(line) for line in job.logs or ())
 
 
 ATTEMPT_COLUMNS = ("#", "outcome", "worker", "started", "ran", "result or exception")

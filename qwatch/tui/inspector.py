@@ -15,7 +15,7 @@ from textual.widgets import Footer, Label, Static
 from qwatch import job_states
 from qwatch.model import ARQ, CELERY, DRAMATIQ, RQ, JobDetail
 from qwatch.text.attempts import attempts_table
-from qwatch.text.listing import detail_rows
+from qwatch.text.listing import detail_rows, logs_note, logs_text
 from qwatch.text.printable import printable, printable_lines
 from qwatch.tui.dialogs import Help
 
@@ -66,6 +66,7 @@ class Inspector(ModalScreen[str | None]):
                 yield Static(attempts_table(self.job, ATTEMPTS_TITLE), id="attempts")
             if self.job.traceback:
                 yield Static(self._traceback(self.job.traceback), id="traceback")
+            yield Static(self._logs(), id="logs")
         yield Footer(compact=True, show_command_palette=False)
 
     def _fields(self) -> Group:
@@ -75,6 +76,13 @@ class Inspector(ModalScreen[str | None]):
         for label, value in detail_rows(self.job):
             table.add_row(label, Text(printable(value)))
         return Group(table)
+
+    def _logs(self) -> Text:
+        """The job's own log lines under a title, or one line saying why there are none."""
+        note = logs_note(self.job)
+        if note:
+            return Text(note, style="dim")
+        return Text.assemble(("logs\n", "bold"), logs_text(self.job))
 
     @staticmethod
     def _traceback(traceback: str) -> Syntax:

@@ -38,7 +38,6 @@ from qwatch.model import (
     DRAMATIQ,
     RQ,
     SYSTEMS,
-    JobDetail,
     PageRequest,
     QueueStats,
     SearchProgress,
@@ -50,6 +49,8 @@ from qwatch.text.listing import (
     ATTEMPT_COLUMNS,
     attempt_rows,
     detail_rows,
+    logs_note,
+    logs_text,
     search_summary,
     summary,
 )
@@ -406,6 +407,8 @@ class Dashboard:
             "attempt_headers": ATTEMPT_COLUMNS,
             "attempts": [tuple(map(printable, row)) for row in attempt_rows(job)],
             "traceback": printable_lines(job.traceback) if job.traceback else None,
+            "logs": logs_text(job),
+            "logs_note": logs_note(job),
             "failed": job.system == RQ and job.status == "failed",
             "origin_href": tables.queue_href(source.name, job.system, job.origin)
             if job.origin
@@ -437,7 +440,7 @@ class Dashboard:
             job = self._run(source, lambda watch: watch.find(job_id)).job
             if job is None:
                 raise NotFound(f"no job {job_id!r} in {source.name}")
-            return _json(_job_dict(job))
+            return _json(job.to_dict())
         raise NotFound(f"no API {path}")
 
     def _act(self, request: Request, name: str) -> Response:
@@ -621,9 +624,3 @@ def _overview_dict(seen: Seen) -> dict[str, Any]:
         "snapshot": overview.snapshot.to_dict() if overview else None,
         "failed": [asdict(row) for row in overview.failed] if overview else [],
     }
-
-
-def _job_dict(job: JobDetail) -> dict[str, Any]:
-    data = asdict(job)
-    data.update(wait_seconds=job.wait_seconds, run_seconds=job.run_seconds)
-    return data

@@ -35,7 +35,7 @@ from tests.tui.conftest import SIZE, table, until
 READ_COMMANDS = {
     "smembers", "info", "exists", "llen", "lindex", "zcount", "zcard", "zrangebyscore",
     "hmget", "hget", "pttl", "hgetall", "xrevrange", "zrevrange", "zrange", "srandmember",
-    "get",
+    "get", "strlen", "getrange",
 }  # fmt: skip
 CONNECTION_COMMANDS = {"client|setinfo", "hello", "auth", "ping", "select"}
 

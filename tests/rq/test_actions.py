@@ -50,8 +50,9 @@ def test_a_requeued_failed_job_runs_again_to_success(client: redis.Redis, url: s
 def test_delete_removes_the_job_and_its_results(client: redis.Redis, url: str) -> None:
     job = failed_job(client, url)
     other = failed_job(client, url)
+    client.set(f"{job.key}:qwatch-logs", "what qwatch.rq.Worker keeps of its log")
     assert delete_failed_job(client, job.id) == f"deleted job {job.id}"
-    assert not client.exists(job.key, f"rq:results:{job.id}")
+    assert not client.exists(job.key, f"rq:results:{job.id}", f"{job.key}:qwatch-logs")
     assert FailedJobRegistry("default", connection=client).get_job_ids(cleanup=False) == [other.id]
     with pytest.raises(ActionError, match="no longer exists"):
         requeue_failed_job(client, job.id)

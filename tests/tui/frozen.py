@@ -184,7 +184,10 @@ JOB = JobDetail(
     dependencies=("a7c1-parent",), attempts=(
         Attempt(NOW - 5, "failed", "c070d972.13", "x1", NOW - 35, NOW - 5, None,
                 "requests.exceptions.Timeout: https://shop.example/item/42 did not answer"),
-    ),system=RQ
+    ),system=RQ, logs=(
+        "2025-11-24 15:59:25 INFO shop.crawl: fetching https://shop.example/item/42",
+        "2025-11-24 15:59:55 WARNING shop.crawl: no answer after 30s, giving up",
+    ),
 )  # fmt: skip
 
 
