@@ -49,6 +49,7 @@ bench: run-tools $(STAMP) $(STAMP_ARQ)
 	$(BIN)/python -m benchmarks.snapshot
 	$(BIN)/python -m benchmarks.exporter
 	$(BIN)/python -m benchmarks.top
+	$(BIN)/python -m benchmarks.history
 	$(BIN)/python -m benchmarks.http_load
 	$(BIN)/python -m benchmarks.celery
 	$(BIN)/python -m benchmarks.web

@@ -27,6 +27,7 @@ before a scrape is answered from it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -165,6 +166,14 @@ class RedisSource:
         threading.Thread(target=self._sample_history, name=f"qwatch-{self.name}-history",
                          daemon=True).start()  # fmt: skip
 
+    def _record_after(
+        self, snapshot: Snapshot, completions: list[Completion], unseen: frozenset[tuple[str, str]]
+    ) -> None:
+        """The history's sample, next in the reading thread: after the scrape or page that
+        asked for this reading has its answer, and before any other reading."""
+        with contextlib.suppress(RuntimeError):  # closing: no more samples
+            self._thread.submit(self.history.record, snapshot, completions, unseen)
+
     def _sample_history(self) -> None:
         """A reading every `history_pace` seconds that no scrape or page asked for, so the
         history goes on while nobody looks; a reading that fails is a moment of its own."""
@@ -190,9 +199,10 @@ class RedisSource:
         snapshot = self.watch.read(worker_details=details)
         taken = self.watch.take(snapshot)
         self._last_read = time.monotonic()
+        unseen = taken.unseen(snapshot)
         self._unrecorded.extend(taken.completions[: MAX_ENDED - len(self._unrecorded)])
         if snapshot.taken_at >= self._history_due:
-            self.history.record(snapshot, self._unrecorded, taken.unseen(snapshot))
+            self._record_after(snapshot, self._unrecorded, unseen)
             self._unrecorded = []
             self._history_due = snapshot.taken_at + self.history_pace
         workers = self.following.worker_totals()
@@ -202,7 +212,7 @@ class RedisSource:
             self.overview = Overview(
                 snapshot,
                 tuple(self.watch.failed(FAILED_SHOWN)),
-                self._trends.update(snapshot, self._ended, taken.unseen(snapshot)),
+                self._trends.update(snapshot, self._ended, unseen),
                 recent,
                 workers.untracked,
             )

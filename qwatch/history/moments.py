@@ -9,11 +9,11 @@ one kind at once are one moment, and only the last `MOMENTS_KEPT` are kept.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from qwatch.model import Snapshot
-from qwatch.text.row_keys import key_of, split_key
+from qwatch.text.row_keys import split_key
 
 MOMENTS_KEPT = 1000
 GROUPED = 5
@@ -77,17 +77,24 @@ class Moments:
     def newest_first(self, limit: int = MOMENTS_KEPT) -> list[Moment]:
         return [self.kept[-1 - i] for i in range(min(limit, len(self.kept)))]
 
-    def sampled(self, snapshot: Snapshot, failures: Mapping[str, int]) -> None:
-        """One sample: `failures` counts each queue's failures since the last (by row key)."""
+    def sampled(
+        self,
+        snapshot: Snapshot,
+        failures: Mapping[str, int],
+        queue_keys: Sequence[str],
+        worker_keys: Sequence[str],
+    ) -> None:
+        """One sample: `failures` counts each queue's failures since the last (by row key);
+        `queue_keys` and `worker_keys` are the snapshot's rows' keys, made once a sample."""
         at = snapshot.taken_at
         if not self._answering:
             self._tell(Moment(at, ANSWERING, None, None, "Redis answers again"))
             self._answering = True
-        self._sample_workers(at, snapshot)
-        for queue in snapshot.queues:
-            self._sample_queue(at, key_of(queue), queue.queued, failures.get(key_of(queue), 0))
-        present = {key_of(queue) for queue in snapshot.queues}
-        for gone in self._queues.keys() - present:
+        live = {key for key, w in zip(worker_keys, snapshot.workers) if not w.heartbeat_overdue}
+        self._sample_workers(at, live)
+        for key, queue in zip(queue_keys, snapshot.queues):
+            self._sample_queue(at, key, queue.queued, failures.get(key, 0))
+        for gone in self._queues.keys() - set(queue_keys):
             del self._queues[gone]
 
     def unreachable(self, at: float, reason: str) -> None:
@@ -96,8 +103,7 @@ class Moments:
             self._tell(Moment(at, UNREACHABLE, None, None, f"Redis unreachable: {reason}"))
             self._answering = False
 
-    def _sample_workers(self, at: float, snapshot: Snapshot) -> None:
-        live = {key_of(w) for w in snapshot.workers if not w.heartbeat_overdue}
+    def _sample_workers(self, at: float, live: set[str]) -> None:
         if self._workers is not None:
             self._tell_many(at, APPEARED, sorted(live - self._workers), "appeared")
             self._tell_many(at, SILENT, sorted(self._workers - live), "went silent")
@@ -108,18 +114,16 @@ class Moments:
         if seen is None:
             self._queues[key] = _QueueWatch(queued)
             return
-        system, name = split_key(key)
         seen.growing = seen.growing + 1 if queued > seen.queued else 0
         seen.queued = queued
         if not seen.backing_up and seen.growing >= GROWING_SAMPLES and queued >= GROWING_LEAST:
             seen.backing_up = True
-            self._tell(Moment(at, BACKING_UP, system, name, f"{name} backing up: {queued:,}"))
+            self._tell_queue(at, BACKING_UP, key, f" backing up: {queued:,}")
         elif seen.backing_up and queued == 0:
             seen.backing_up = False
-            self._tell(Moment(at, DRAINED, system, name, f"{name} drained"))
+            self._tell_queue(at, DRAINED, key, " drained")
         if failed >= JUMP_LEAST and failed > JUMP_FACTOR * seen.usual_failures:
-            text = f"{name}: {failed:,} failures since the last sample"
-            self._tell(Moment(at, FAILURES, system, name, text))
+            self._tell_queue(at, FAILURES, key, f": {failed:,} failures since the last sample")
         seen.usual_failures += USUAL_WEIGHT * (failed - seen.usual_failures)
 
     def _tell_many(self, at: float, kind: str, keys: Iterable[str], verb: str) -> None:
@@ -131,6 +135,12 @@ class Moments:
         for key in keys:
             system, name = split_key(key)
             self._tell(Moment(at, kind, system, name, f"{name} {verb}"))
+
+    def _tell_queue(self, at: float, kind: str, key: str, words: str) -> None:
+        """A moment of the queue whose row key is `key`, its name and then `words`: the name
+        is split out only now, as few samples tell one."""
+        system, name = split_key(key)
+        self._tell(Moment(at, kind, system, name, name + words))
 
     def _tell(self, moment: Moment) -> None:
         self.kept.append(moment)

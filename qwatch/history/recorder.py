@@ -158,12 +158,13 @@ class History:
         failed = Counter(
             row_key(done.system, done.queue) for done in completions if done.outcome == FAILED
         )
-        self.moments.sampled(snapshot, failed)
-        self._make_room(snapshot)
+        queue_keys = [key_of(queue) for queue in snapshot.queues]
+        worker_keys = [key_of(worker) for worker in snapshot.workers]
+        self.moments.sampled(snapshot, failed, queue_keys, worker_keys)
+        self._make_room(queue_keys, worker_keys)
         backlog = {}
         total_out = math.nan
-        for queue in snapshot.queues:
-            key = key_of(queue)
+        for key, queue in zip(queue_keys, snapshot.queues):
             held = queue.queued + (queue.started or 0)
             backlog[key] = held
             out: float = ended[key]
@@ -181,9 +182,9 @@ class History:
                 total_out = out + (0.0 if math.isnan(total_out) else total_out)
         self._backlog = backlog
         self._add(self._totals, TOTAL, TOTAL_MEASURES, at, (total_out, float(failed.total())))
-        for worker in snapshot.workers:
+        for key, worker in zip(worker_keys, snapshot.workers):
             busy = 1.0 if worker.state == "busy" else 0.0
-            self._add(self._workers, key_of(worker), WORKER_MEASURES, at, (busy,))
+            self._add(self._workers, key, WORKER_MEASURES, at, (busy,))
         self._forget_before(at - TIERS[DAY][0])
 
     def _add(
@@ -203,11 +204,11 @@ class History:
         if closed is not None:
             rings[DAY].add(*closed)
 
-    def _make_room(self, snapshot: Snapshot) -> None:
+    def _make_room(self, queue_keys: Iterable[str], worker_keys: Iterable[str]) -> None:
         """Coarsen once, as much as the sample's new queues and workers need, before they
         are made: one pass over the rings however many arrive at once."""
-        queues = len(self._queues.keys() | {key_of(q) for q in snapshot.queues})
-        workers = len(self._workers.keys() | {key_of(w) for w in snapshot.workers})
+        queues = len(self._queues.keys() | set(queue_keys))
+        workers = len(self._workers.keys() | set(worker_keys))
         coarsening = self.coarsening
         while self._points_bytes(queues, workers, coarsening) > self.budget:
             coarsening *= 2
