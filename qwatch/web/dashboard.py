@@ -30,7 +30,7 @@ from qwatch import __version__
 from qwatch.errors import QwatchError, redis_reason
 from qwatch.exporter.collector import Overview, RedisSource
 from qwatch.history.moments import MOMENTS_KEPT
-from qwatch.history.recorder import HOUR, TIERS
+from qwatch.history.recorder import HOUR
 from qwatch.limits import PAGE_LIMIT, SEARCH_BUDGETS, SEARCH_SECONDS
 from qwatch.model import (
     ARQ,
@@ -56,12 +56,14 @@ from qwatch.text.listing import (
 )
 from qwatch.text.printable import printable, printable_lines
 from qwatch.watch import ARQ_STATES, CELERY_STATES, DRAMATIQ_STATES, LISTED_STATES, Watch
-from qwatch.web import REFRESH, tables
+from qwatch.web import REFRESH, history, tables
 from qwatch.web.actions import ACTIONS, REGISTRIES, Form, Guard
 
 log = logging.getLogger("qwatch.exporter")
 T = TypeVar("T")
 PAGE_SIZE = 50
+MOMENTS_SHOWN = 10
+"""The overview's newest moments; `/events` has every one kept."""
 MAX_DRAWN = 16
 """Overviews kept drawn: one per Redis picked and per whole-or-fragment, for the last readings."""
 HISTORY_LIMIT = 1000
@@ -191,6 +193,8 @@ class Dashboard:
             return self._functions(request)
         if path == "/search":
             return self._search(request)
+        if path == "/events":
+            return self._events(request)
         if path.startswith("/queues/"):
             return self._queue(request, _queue_name(request, path.removeprefix("/queues/")))
         if path.startswith("/jobs/"):
@@ -206,6 +210,7 @@ class Dashboard:
                 "/workers",
                 "/functions",
                 "/search",
+                "/events",
                 "/queues/",
                 "/jobs/",
                 "/actions/",
@@ -250,6 +255,7 @@ class Dashboard:
             request.fragment,
             request.query.get("redis"),
             request.query.get("q", ""),
+            _window(request),
             *((s.name, id(s.overview), s.reason) for s in seens),
         )
         with self._drawing:  # pages arriving while it is drawn wait for it, then share it
@@ -262,16 +268,27 @@ class Dashboard:
 
     def _draw_overview(self, request: Request, seens: list[Seen]) -> Response:
         redis = []
+        window = _window(request)
         for seen in seens:
             context: dict[str, Any] = {"seen": seen}
             if seen.overview is not None:
                 snapshot = seen.overview.snapshot
+                past = self.sources[seen.name].history
+                _step, backlogs = past.queue_columns("queued", snapshot.taken_at)
                 context.update(
+                    throughput=history.throughput(seen.name, past, window, snapshot.taken_at),
+                    moments=tables.moments(
+                        seen.name, past.moments_newest_first(MOMENTS_SHOWN), time.time()
+                    ),
                     headline=headline(snapshot),
                     problems=problems(snapshot, seen.overview.untracked),
                     notes=snapshot.notes,
                     queues=tables.queues(
-                        seen.name, snapshot, seen.overview.trends, request.query.get("q", "")
+                        seen.name,
+                        snapshot,
+                        seen.overview.trends,
+                        backlogs,
+                        request.query.get("q", ""),
                     ),
                     hosts=tables.hosts(snapshot),
                     rate_limits=tables.rate_limits(snapshot) if snapshot.rate_limits else None,
@@ -279,14 +296,33 @@ class Dashboard:
                     failed=tables.failed(seen.name, seen.overview.failed[:10], snapshot.taken_at),
                 )
             redis.append(context)
-        context = {"redis": redis, "needle": request.query.get("q", "")}
+        context = {
+            "redis": redis,
+            "needle": request.query.get("q", ""),
+            "window": window,
+            "windows": history.WINDOWS,
+        }
         return self._page("overview.html", request, context)
 
     def _workers(self, request: Request) -> Response:
         source = self._source(request)
         seen = self._seen(source)
-        workers = tables.workers(seen.overview.snapshot.workers) if seen.overview else None
+        workers = None
+        if seen.overview is not None:
+            snapshot = seen.overview.snapshot
+            _step, busy = source.history.worker_columns("busy", snapshot.taken_at)
+            workers = tables.workers(snapshot.workers, busy)
         return self._page("workers.html", request, {"seen": seen, "workers": workers})
+
+    def _events(self, request: Request) -> Response:
+        """Every moment the history keeps, newest first."""
+        source = self._source(request)
+        moments = source.history.moments_newest_first(MOMENTS_KEPT)
+        context = {
+            "redis": source.name,
+            "moments": tables.moments(source.name, moments, time.time()),
+        }
+        return self._page("events.html", request, context)
 
     def _functions(self, request: Request) -> Response:
         source = self._source(request)
@@ -350,7 +386,12 @@ class Dashboard:
         else:
             listed = tables.jobs(source.name, state, page.jobs, page.taken_at)
         stats = self._stats(source, system, queue)
+        window = _window(request)
+        measured = source.history.queue(system, queue, window)
         context = {
+            "charts": history.queue(measured, window, time.time()) if measured else (),
+            "window": window,
+            "windows": history.WINDOWS,
             "redis": source.name,
             "queue": queue,
             "system": system,
@@ -581,23 +622,21 @@ def _history_dict(source: RedisSource, request: Request) -> dict[str, Any]:
     """The history `/api/history` answers: the queue or worker named (`queue=` or `worker=`,
     with `system=` to tell same-named ones apart), else the first `limit=` of each, by
     system and name; `window=hour` (the default) or `day`."""
-    window = request.query.get("window", HOUR)
-    if window not in TIERS:
-        raise NotFound(f"no window {window[:40]!r}: {', '.join(TIERS)}")
-    history = source.history
+    window = _window(request)
+    past = source.history
     system = request.query.get("system")
-    queues, workers = history.counted()
+    queues, workers = past.counted()
     if "queue" in request.query or "worker" in request.query:
         kind = "queue" if "queue" in request.query else "worker"
         name = request.query[kind]
-        read = history.queue if kind == "queue" else history.worker
+        read = past.queue if kind == "queue" else past.worker
         found = [m for one in ([system] if system else SYSTEMS) if (m := read(one, name, window))]
         if not found:
             raise NotFound(f"no history of {kind} {name[:80]!r} in {source.name}")
         shown = {"queues": [], "workers": [], f"{kind}s": found}
     else:
         limit = _number(request.query.get("limit", "100"), 1, HISTORY_LIMIT)
-        shown = {"queues": history.queues(window, limit), "workers": history.workers(window, limit)}
+        shown = {"queues": past.queues(window, limit), "workers": past.workers(window, limit)}
     return {
         "redis": source.name,
         "window": window,
@@ -606,6 +645,14 @@ def _history_dict(source: RedisSource, request: Request) -> dict[str, Any]:
         "queues": [m.to_dict() for m in shown["queues"]],
         "workers": [m.to_dict() for m in shown["workers"]],
     }
+
+
+def _window(request: Request) -> str:
+    """The history's window a page or `/api/history` asks for: `hour` unless `window=day`."""
+    window = request.query.get("window", HOUR)
+    if window not in history.WINDOWS:
+        raise NotFound(f"no window {window[:40]!r}: {', '.join(history.WINDOWS)}")
+    return window
 
 
 def _json(data: Any, status: int = 200) -> Response:

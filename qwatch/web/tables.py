@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode
 
 from markupsafe import Markup, escape
 
+from qwatch.history.moments import BACKING_UP, DRAINED, FAILURES, Moment
 from qwatch.model import (
     CeleryMessage,
     FailedJob,
@@ -33,7 +34,9 @@ from qwatch.text.columns import ELLIPSIS, Column
 from qwatch.text.listing import CELERY_COLUMNS, COLUMNS, celery_cells, cells
 from qwatch.text.printable import printable
 from qwatch.text.recent import FunctionRecent
-from qwatch.text.trends import QueueTrend, sparkline
+from qwatch.text.row_keys import key_of
+from qwatch.text.trends import QueueTrend
+from qwatch.web import charts
 
 CLASSES: tables.Palette = {role: role for role in tables.PLAIN}
 """Each role's CSS class is its name."""
@@ -90,7 +93,10 @@ def _column_class(column: Column) -> str:
 
 
 def _cell(value: object, column: Column, css: str, href: str | None) -> str:
-    """One `<td>`: its text escaped, its classes qwatch's own (a column's, a role's)."""
+    """One `<td>`: its text escaped, its classes qwatch's own (a column's, a role's); markup
+    (a sparkline, drawn escaped) as it is."""
+    if isinstance(value, Markup):
+        return f'<td class="{css}">{value}</td>'
     text = printable(str(value))
     if column.cap and len(text) > column.cap:
         text = text[: column.cap - 1] + ELLIPSIS
@@ -122,27 +128,43 @@ FAILED_COLUMNS = tuple(
 TREND_COLUMNS = (
     Column("in", "in/s", 3, numeric=True),
     Column("out", "out/s", 3, numeric=True),
-    Column("backlog", "backlog", 3),
+    Column("backlog", "queued, 1h", 3),
 )
+Columns = dict[str, list[float]]
+"""One measure of each queue or worker over the last hour, by row key (`History.*_columns`)."""
 
 
 def queues(
-    redis: str, snapshot: Snapshot, trends: dict[str, QueueTrend], needle: str = ""
+    redis: str,
+    snapshot: Snapshot,
+    trends: dict[str, QueueTrend],
+    backlogs: Columns,
+    needle: str = "",
 ) -> HtmlTable:
     """The queues whose name holds `needle`, those in trouble first: at ten thousand queues
-    the ones a person looks for must not be past the rows a page shows."""
+    the ones a person looks for must not be past the rows a page shows. Each shown row's
+    backlog over the hour is a sparkline; rows past `MAX_ROWS` cost none."""
     shown = tables.queues_shown(snapshot.queues)
     needle = needle.lower()
     chosen = [queue for queue in snapshot.queues if needle in queue.name.lower()]
     chosen.sort(key=lambda queue: not troubled(queue))
     rows = [
         (
-            (*tables.queue_cells(queue, shown, CLASSES), *_trend(trends.get(_key(queue)))),
+            (
+                *tables.queue_cells(queue, shown, CLASSES),
+                *_trend(trends.get(key_of(queue))),
+                _spark(f"{queue.name} queued", backlogs, key_of(queue)) if n < MAX_ROWS else "",
+            ),
             {"queue": queue_href(redis, queue.system, queue.name)},
         )
-        for queue in chosen
+        for n, queue in enumerate(chosen)
     ]
     return table((*tables.QUEUE_COLUMNS, *TREND_COLUMNS), rows)
+
+
+def _spark(label: str, columns: Columns, key: str, value: charts.Format = charts.number) -> object:
+    column = columns.get(key)
+    return charts.sparkline(f"{label}, the last hour", column, value) if column else "-"
 
 
 def troubled(queue: QueueStats) -> bool:
@@ -151,21 +173,27 @@ def troubled(queue: QueueStats) -> bool:
     return bool(queue.failed) or (queue.queued > 0 and queue.workers == 0) or overdue
 
 
-def _key(queue: QueueStats) -> str:
-    return f"{queue.system}:{queue.name}"
-
-
-def _trend(trend: QueueTrend | None) -> tuple[object, object, str]:
+def _trend(trend: QueueTrend | None) -> tuple[object, object]:
     if trend is None:
-        return "-", "-", ""
-    backlog = sparkline(trend.backlog) if trend.backlog else ""
-    return tables.rate(trend.in_per_second), tables.rate(trend.out_per_second), backlog
+        return "-", "-"
+    return tables.rate(trend.in_per_second), tables.rate(trend.out_per_second)
 
 
-def workers(workers: Sequence[WorkerStats]) -> HtmlTable:
+BUSY_COLUMN = Column("busy", "busy, 1h", 3)
+
+
+def workers(workers: Sequence[WorkerStats], busy: Columns | None = None) -> HtmlTable:
+    """The workers; with `busy`, each one's busy share over the hour as a sparkline."""
     systems = {worker.system for worker in workers}
     rows = [tables.worker_cells(worker, systems, CLASSES) for worker in workers]
-    return table(tables.WORKER_COLUMNS, unlinked(rows))
+    if busy is None:
+        return table(tables.WORKER_COLUMNS, unlinked(rows))
+    sparks = [
+        _spark(f"{worker.name} busy", busy, key_of(worker), charts.share) if n < MAX_ROWS else ""
+        for n, worker in enumerate(workers)
+    ]
+    columns = (*tables.WORKER_COLUMNS, BUSY_COLUMN)
+    return table(columns, unlinked((*row, spark) for row, spark in zip(rows, sparks)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,3 +310,25 @@ def _function_cells(
         tables.seconds(done.p50_seconds if done else None),
         tables.seconds(done.p95_seconds if done else None),
     )
+
+
+QUEUE_KINDS = frozenset({BACKING_UP, DRAINED, FAILURES})
+"""The moments that name a queue; the others name a worker, or Redis."""
+NAMED_COLUMN = Column("name", "queue or worker", 2, cap=60)
+
+
+def moments(redis: str, moments: Sequence[Moment], now: float) -> HtmlTable:
+    """What changed, newest first, as `qwatch top` shows it, with the queue or worker it
+    names: a queue linked to its page, a worker to the workers'."""
+    rows = []
+    for moment in moments:
+        links = {}
+        if moment.name is not None and moment.system is not None:
+            links["name"] = (
+                queue_href(redis, moment.system, moment.name)
+                if moment.kind in QUEUE_KINDS
+                else f"/workers?{urlencode({'redis': redis})}"
+            )
+        cells = (*tables.moment_cells(moment, now, CLASSES), moment.name or "-")
+        rows.append((cells, links))
+    return table((*tables.MOMENT_COLUMNS, NAMED_COLUMN), rows)

@@ -1,16 +1,24 @@
-"""A `qwatch serve` in this process with its dashboard, over the test Redis and a real workload."""
+"""A `qwatch serve` in this process with its dashboard, over the test Redis and a real workload,
+and a real browser (Debian's chromium, driven by selenium) to look at it."""
 
 from __future__ import annotations
 
+import shutil
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis
 from rq import Queue
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from harness import tasks
 from harness.redis_server import RedisServer
@@ -98,3 +106,32 @@ def workload(client: redis.Redis, url: str) -> dict[str, str]:
     emails.enqueue(tasks.send_email, "late@example.com", "waiting")
     Queue(HOSTILE, connection=client).enqueue(tasks.add, 1, 2)
     return {"hostile_job": failing.id, "divide_job": divide.id}
+
+
+LAPTOP = (1366, 900)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    assert chromium and driver, "make test installs chromium and chromium-driver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(argument)
+    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
+    session = webdriver.Chrome(service=Service(driver), options=options)
+    session.set_window_size(*LAPTOP)
+    yield session
+    session.quit()
+
+
+def wait_for(browser: WebDriver, check: object, what: str, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not browser.execute_script(f"return Boolean({check})"):
+        assert time.monotonic() < deadline, f"waited {seconds:g}s for {what}"
+        time.sleep(0.1)
+
+
+def text(browser: WebDriver) -> str:
+    return str(browser.find_element(By.TAG_NAME, "body").text)

@@ -6,52 +6,20 @@ its temporary files, for a person to look at when it fails.
 
 from __future__ import annotations
 
-import shutil
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import redis
 from rq import Queue
 from rq.registry import FailedJobRegistry
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from harness import tasks
-from tests.web.conftest import HOSTILE, StartDashboard
+from tests.web.conftest import HOSTILE, StartDashboard, text, wait_for
 
 PHONE = (390, 844)
-LAPTOP = (1366, 900)
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver, "make test installs chromium and chromium-driver"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.add_argument(f"--user-data-dir={tmp_path / 'profile'}")
-    session = webdriver.Chrome(service=Service(driver), options=options)
-    session.set_window_size(*LAPTOP)
-    yield session
-    session.quit()
-
-
-def wait_for(browser: WebDriver, check: object, what: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not browser.execute_script(f"return Boolean({check})"):
-        assert time.monotonic() < deadline, f"waited {seconds:g}s for {what}"
-        time.sleep(0.1)
-
-
-def text(browser: WebDriver) -> str:
-    return str(browser.find_element(By.TAG_NAME, "body").text)
 
 
 def test_the_overview_shows_hostile_names_as_text_and_runs_none(
