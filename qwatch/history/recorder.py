@@ -120,6 +120,19 @@ class History:
         with self.lock:
             return _columns(self._queues, list(QUEUE_MEASURES).index(measure), now)
 
+    def queue_column(self, system: str, name: str, measure: str, now: float) -> list[float]:
+        """One measure of one queue over the last hour ending `now` (as `queue_columns`);
+        empty when the queue has no history."""
+        with self.lock:
+            rings = self._queues.get(row_key(system, name))
+            index = list(QUEUE_MEASURES).index(measure)
+            return rings[HOUR].column(index, now) if rings else []
+
+    def total_column(self, measure: str, now: float) -> list[float]:
+        """The fleet's jobs `out` or `failed` per minute over the last hour ending `now`."""
+        with self.lock:
+            return self._totals[TOTAL][HOUR].column(list(TOTAL_MEASURES).index(measure), now)
+
     def worker_columns(self, measure: str, now: float) -> tuple[float, dict[str, list[float]]]:
         with self.lock:
             return _columns(self._workers, list(WORKER_MEASURES).index(measure), now)
@@ -163,7 +176,7 @@ class History:
         self.moments.sampled(snapshot, failed, queue_keys, worker_keys)
         self._make_room(queue_keys, worker_keys)
         backlog = {}
-        total_out = math.nan
+        total_out = math.nan if snapshot.queues else 0.0  # no queue: nothing ended, seen
         for key, queue in zip(queue_keys, snapshot.queues):
             held = queue.queued + (queue.started or 0)
             backlog[key] = held

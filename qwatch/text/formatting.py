@@ -57,6 +57,15 @@ def duration(seconds: float | None) -> str:
     return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
 
 
+def short_number(value: float) -> str:
+    """`3`, `2.5`, `12k`: short enough for an axis or a line's last value."""
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    if value >= 1000:
+        return f"{value / 1000:.1f}k"
+    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+
+
 def byte_size(count: int | None) -> str:
     """`512B`, `1.5MiB`; `-` for unknown."""
     if count is None:

@@ -43,6 +43,7 @@ from qwatch.tui.inspector import Inspector, refusal
 from qwatch.tui.keymap import KEYS, ON_VIEW, PALETTE, WRITES
 from qwatch.tui.messages import ActionDone, Polled, PollFailed
 from qwatch.tui.notes import celery_notes, rq_notes
+from qwatch.tui.past import past_line
 from qwatch.tui.prepared import prepare
 from qwatch.tui.search import SearchScreen
 from qwatch.tui.widgets.live_table import LiveTable
@@ -125,6 +126,7 @@ class QwatchApp(App[None]):
         self.status = Static(feed.target.display, id="status", markup=False)
         self.banner = Static("", id="banner", markup=False)
         self.notes = Static("", id="notes", markup=False)
+        self.throughput = Static("", id="throughput", markup=False)
         self.tables = {
             table: LiveTable(columns, id=table)
             for views in TABLES.values()
@@ -141,6 +143,7 @@ class QwatchApp(App[None]):
         yield self.status
         yield self.banner
         yield self.notes
+        yield self.throughput
         with ContentSwitcher(initial="queues"):
             for view, tables in TABLES.items():
                 if len(tables) == 1:
@@ -298,6 +301,7 @@ class QwatchApp(App[None]):
         if width:
             text = break_between_phrases(text, width)
         self._render_notes()
+        self._render_throughput()
         hint = self.update and empty_hint(self.update.snapshot, self.feed.target.display)
         if hint:
             text += f"\n{hint}"
@@ -316,6 +320,12 @@ class QwatchApp(App[None]):
             self._notes_text = text
             self.notes.update(text)
             self.notes.set_class(bool(text), "-shown")
+
+    def _render_throughput(self) -> None:
+        """The whole Redis's last hour of jobs out and failed, under the status line."""
+        if self.update is not None:
+            width = self.throughput.content_region.width or self.size.width - 2
+            self.throughput.update(past_line(self.update.throughput, width, self.palette))
 
     def _render_view(self) -> None:
         if self.update is None:
@@ -430,7 +440,8 @@ class QwatchApp(App[None]):
                 ARQ: (self.feed.arq_page, ARQ_STATES),
             }[system]
             browser = JobBrowser(name, read, self.load_job, self.interval, search=self.open_search,
-                                 states=states)  # fmt: skip
+                                 states=states, past=partial(self.feed.queue_past, system, name),
+                                 palette=self.palette)  # fmt: skip
             self.push_screen(browser)
             return
         queue = self._rq_selected("queues", "the job browser")
@@ -445,8 +456,9 @@ class QwatchApp(App[None]):
                 if count
             )
             browser = JobBrowser(
-                queue, self.feed.page, self.load_job, self.interval, holding, self.open_search
-            )
+                queue, self.feed.page, self.load_job, self.interval, holding, self.open_search,
+                past=partial(self.feed.queue_past, RQ, queue), palette=self.palette,
+            )  # fmt: skip
             self.push_screen(browser)
 
     def action_search(self) -> None:

@@ -23,8 +23,11 @@ from qwatch.errors import QwatchError
 from qwatch.model import JobPage, PageRequest
 from qwatch.text.listing import COLUMNS, cells, summary
 from qwatch.text.printable import printable
+from qwatch.text.tables import PLAIN, Palette
 from qwatch.tui.dialogs import Help
+from qwatch.tui.feed import Columns
 from qwatch.tui.messages import still_shown
+from qwatch.tui.past import past_line
 from qwatch.tui.rows import Rows
 from qwatch.tui.widgets.live_table import LiveTable
 from qwatch.watch import LISTED_STATES
@@ -37,6 +40,7 @@ PAGE_SIZE = 100
 ReadPage = Callable[[PageRequest], JobPage]
 Inspect = Callable[[str], object]
 Search = Callable[[tuple[str, ...]], object]
+Past = Callable[[], Columns]
 
 
 def page_rows(page: JobPage) -> Rows:
@@ -75,10 +79,15 @@ class JobBrowser(Screen[None]):
         holding: frozenset[str] = frozenset(),
         search: Search | None = None,
         states: tuple[str, ...] = LISTED_STATES,
+        past: Past | None = None,
+        palette: Palette = PLAIN,
     ) -> None:
         """`holding`: the optional states the queue has jobs in; `search` opens the search
-        screen over the queues it is given; `states`: the tabs, in order (RQ's by default)."""
+        screen over the queues it is given; `states`: the tabs, in order (RQ's by default);
+        `past`: the queue's last hour, drawn over its jobs, read with each page."""
         super().__init__()
+        self.past = past
+        self.palette = palette
         self.holding = holding
         self.states = states
         self.search = search
@@ -96,6 +105,8 @@ class JobBrowser(Screen[None]):
                     yield Label(str(number), classes="state-key")
                     yield Label(OPTIONAL.get(state, state), classes="state-name")
         yield Static("", id="browser-summary", markup=False)
+        if self.past is not None:
+            yield Static("", id="browser-past", markup=False)
         with ContentSwitcher(initial=f"jobs-{self.request.state}", id="browser-tables"):
             for state in self.states:
                 yield LiveTable(COLUMNS[state], id=f"jobs-{state}")
@@ -136,12 +147,15 @@ class JobBrowser(Screen[None]):
         except QwatchError as exc:
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             return
-        self.app.call_from_thread(self.show_page, page)
+        self.app.call_from_thread(self.show_page, page, self.past() if self.past else None)
 
-    def show_page(self, page: JobPage) -> None:
+    def show_page(self, page: JobPage, past: Columns | None = None) -> None:
         if page.request != self.request or not still_shown(self):
             return  # an answer to a request since replaced, or to a screen since closed
         self.page = page
+        if past is not None:
+            line = self.query_one("#browser-past", Static)
+            line.update(past_line(past, line.content_region.width or 78, self.palette))
         note = summary(page)
         if page.previous_offset is not None or page.next_offset is not None:
             note += "  (n next page, p previous)"

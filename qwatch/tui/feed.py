@@ -38,6 +38,12 @@ from qwatch.watch import TRACK_INTERVAL, Watch
 FAILED_LIMIT = 200
 MOMENTS_SHOWN = 200
 """The newest moments the changes screen lists."""
+FLEET_MEASURES = ("out", "failed")
+"""What the header line draws of the whole Redis's last hour."""
+QUEUE_MEASURES = ("queued", "out", "failed")
+"""What a queue's jobs screen draws of its last hour."""
+Columns = dict[str, list[float]]
+"""Measures of the last hour, a value a slot, NaN where nobody sampled (`History.*_column`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +59,8 @@ class Update:
     """Per function, completions of the last minutes (`recent.WINDOW_SECONDS`)."""
     moments: tuple[Moment, ...] = ()
     """What changed since top started, newest first (`History.moments`)."""
+    throughput: Columns = field(default_factory=dict)
+    """The whole Redis's jobs out and failed per minute over the last hour (`FLEET_MEASURES`)."""
 
 
 Action = Callable[[Watch], str]
@@ -81,6 +89,8 @@ class Source(Protocol):
     def search(self, request: SearchRequest) -> Generator[SearchProgress, None, None]: ...
 
     def act(self, action: Action) -> str: ...
+
+    def queue_past(self, system: str, name: str) -> Columns: ...
 
 
 class Feed:
@@ -133,7 +143,15 @@ class Feed:
         recent = self._recent.update(completions, snapshot.taken_at)
         self.history.record(snapshot, completions, unseen)
         moments = tuple(self.history.moments_newest_first(MOMENTS_SHOWN))
-        return Update(snapshot, failed, trends, functions, recent, moments)
+        at = snapshot.taken_at
+        throughput = {m: self.history.total_column(m, at) for m in FLEET_MEASURES}
+        return Update(snapshot, failed, trends, functions, recent, moments, throughput)
+
+    def queue_past(self, system: str, name: str) -> Columns:
+        """A queue's last hour as top has sampled it (`QUEUE_MEASURES`); empty lists when
+        top has not seen it."""
+        now = time.time()
+        return {m: self.history.queue_column(system, name, m, now) for m in QUEUE_MEASURES}
 
     def job(self, job_id: str) -> JobDetail | None:
         """RQ's job with this id, else Celery's task: its stored result or the failure heard."""

@@ -19,6 +19,8 @@ from itertools import pairwise
 
 from markupsafe import Markup, escape
 
+from qwatch.text.formatting import short_number
+
 WIDTH, HEIGHT = 640, 150
 """A chart's drawing units; it scales to its frame's width."""
 LEFT, RIGHT, TOP, BOTTOM = 48, 8, 8, 20
@@ -34,15 +36,6 @@ write (a thousand rows a page)."""
 GAP = 1.5
 """Points further apart than this many steps have a gap between them."""
 Format = Callable[[float], str]
-
-
-def number(value: float) -> str:
-    """`3`, `2.5`, `12k`: short enough for an axis."""
-    if value >= 10_000:
-        return f"{value / 1000:.0f}k"
-    if value >= 1000:
-        return f"{value / 1000:.1f}k"
-    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
 
 
 def share(value: float) -> str:
@@ -68,7 +61,7 @@ def chart(
     end: float,
     span: float,
     step: float,
-    value: Format = number,
+    value: Format = short_number,
 ) -> Markup:
     """A figure of `lines` over the `span` seconds ending at `end`, captioned `title` and
     its legend; points `step` seconds apart belong to one stretch of line."""
@@ -115,7 +108,7 @@ def chart(
     )
 
 
-def sparkline(label: str, values: Sequence[float], value: Format = number) -> Markup:
+def sparkline(label: str, values: Sequence[float], value: Format = short_number) -> Markup:
     """A row's small line of `values`, one a slot oldest first and NaN where nobody sampled,
     shown at `SPARK_POINTS` (each the last slot of its stretch): drawn for a thousand rows
     at once, so one pass over a few points each."""

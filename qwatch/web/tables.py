@@ -31,6 +31,7 @@ from qwatch.model import (
 )
 from qwatch.text import tables
 from qwatch.text.columns import ELLIPSIS, Column
+from qwatch.text.formatting import short_number
 from qwatch.text.listing import CELERY_COLUMNS, COLUMNS, celery_cells, cells
 from qwatch.text.printable import printable
 from qwatch.text.recent import FunctionRecent
@@ -162,7 +163,7 @@ def queues(
     return table((*tables.QUEUE_COLUMNS, *TREND_COLUMNS), rows)
 
 
-def _spark(label: str, columns: Columns, key: str, value: charts.Format = charts.number) -> object:
+def _spark(label: str, columns: Columns, key: str, value: charts.Format = short_number) -> object:
     column = columns.get(key)
     return charts.sparkline(f"{label}, the last hour", column, value) if column else "-"
 
