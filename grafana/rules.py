@@ -18,51 +18,10 @@ from dataclasses import dataclass, field
 
 from grafana.rulefile import Yaml
 from grafana.thresholds import THRESHOLDS, Thresholds
+from qwatch.prometheus.recorded import Recorded
 
 QUANTILES = {"0.5": "p50", "0.95": "p95", "0.99": "p99"}
 """The recorded quantiles, by their `quantile` label, with their usual names."""
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """Names of the recorded series; they carry the rate window, as the convention asks."""
-
-    window: str
-
-    @property
-    def finished(self) -> str:
-        return f"queue:qwatch_jobs_finished:rate{self.window}"
-
-    @property
-    def failed(self) -> str:
-        return f"queue:qwatch_jobs_failed:rate{self.window}"
-
-    @property
-    def completed(self) -> str:
-        return f"queue:qwatch_jobs_completed:rate{self.window}"
-
-    @property
-    def failure_ratio(self) -> str:
-        return f"queue:qwatch_jobs_failure_ratio:rate{self.window}"
-
-    @property
-    def untracked(self) -> str:
-        """Jobs per second the workers did that no registry showed, per Redis and outcome."""
-        return f"redis:qwatch_jobs_untracked:rate{self.window}"
-
-    @property
-    def failure_ratio_floor(self) -> str:
-        """The failure ratio were every untracked success of the queue's Redis its own."""
-        return f"queue:qwatch_jobs_failure_ratio_floor:rate{self.window}"
-
-    @property
-    def run_time(self) -> str:
-        """Quantiles of the run time, told apart by a `quantile` label (0.5, 0.95, 0.99)."""
-        return f"queue_quantile:qwatch_job_duration_seconds:histogram_quantile_rate{self.window}"
-
-    @property
-    def wait_time(self) -> str:
-        return f"queue_quantile:qwatch_job_wait_seconds:histogram_quantile_rate{self.window}"
 
 
 RECORDED = Recorded(THRESHOLDS.rate_window)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qwatch.prometheus.recorded import RATE_WINDOW
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -16,7 +18,7 @@ class Thresholds:
 
     exporter_job: str = "qwatch"
     """The `job` label Prometheus gives the qwatch scrape target (its `job_name`)."""
-    rate_window: str = "5m"
+    rate_window: str = RATE_WINDOW
     """Window of the recorded rates, failure ratios and quantiles."""
 
     redis_down_for: str = "1m"

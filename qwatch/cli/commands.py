@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import time
+import urllib.parse
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, NoReturn
 
@@ -41,6 +42,8 @@ from qwatch.model import (
     PageRequest,
     SearchRequest,
 )
+from qwatch.prometheus.longer import SPANS, LongerPast
+from qwatch.prometheus.ranges import check_matchers
 from qwatch.text.formatting import plural
 from qwatch.text.listing import logs_note, logs_text, search_summary
 from qwatch.text.printable import printable
@@ -204,6 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--read-only", action="store_true", help="turn off every action that changes Redis"
     )
     _track_interval_option(top, "refreshes")
+    _prometheus_options(top)
     top.set_defaults(command=run_top)
 
     serve = commands.add_parser(
@@ -441,6 +445,62 @@ def _serve_options(serve: argparse.ArgumentParser) -> None:
         " qwatch was down are counted once and no counter goes down (default: none, counters"
         " start at 0 and the stream is read from its end)",
     )
+
+
+def _prometheus_options(top: argparse.ArgumentParser) -> None:
+    """Where top's lines of the past come from when they are to span more than its hour."""
+    top.add_argument(
+        "--prometheus",
+        type=_http_url,
+        metavar="URL",
+        help="a Prometheus that scrapes qwatch serve with the bundled rules: the lines of the"
+        " past then span --prometheus-window, from its recorded series (default: top's own"
+        " last hour)",
+    )
+    top.add_argument(
+        "--prometheus-window",
+        type=_span,
+        default=86400.0,
+        metavar="SPAN",
+        help="how far back the lines go with --prometheus, such as 6h, 24h or 7d (default 24h;"
+        " 2h to 30d)",
+    )
+    top.add_argument(
+        "--prometheus-match",
+        type=_matchers,
+        default="",
+        metavar="MATCHERS",
+        help='label matchers for the series of this Redis, such as redis="main",job="qwatch"'
+        " (default: every series Prometheus has, summed)",
+    )
+
+
+def _http_url(text: str) -> str:
+    """An `http://` or `https://` address with a host."""
+    parts = urllib.parse.urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise argparse.ArgumentTypeError(f"not an http:// or https:// URL: {text[:80]!r}")
+    return text.strip()
+
+
+def _span(text: str) -> float:
+    """`6h`, `24h`, `7d`, `90m`: seconds, within `longer.SPANS`."""
+    units = {"m": 60, "h": 3600, "d": 86400}
+    number, unit = text.strip()[:-1], text.strip()[-1:]
+    if unit not in units or not number.isdigit():
+        raise argparse.ArgumentTypeError(f"not a span such as 6h, 24h or 7d: {text[:40]!r}")
+    seconds = float(int(number) * units[unit])
+    low, high = SPANS
+    if not low <= seconds <= high:
+        raise argparse.ArgumentTypeError(f"must be from 2h to 30d: {text[:40]!r}")
+    return seconds
+
+
+def _matchers(text: str) -> str:
+    try:
+        return check_matchers(text.strip())
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _track_interval_option(command: argparse.ArgumentParser, apart_from: str) -> None:
@@ -904,7 +964,12 @@ def run_top(args: argparse.Namespace) -> int:
 
     target = target_from_args(args)
     client = connect(target)
-    feed = Feed(target, client, args.track_interval, watch_from_args(args, client))
+    longer = (
+        LongerPast(args.prometheus, args.prometheus_window, args.prometheus_match)
+        if args.prometheus
+        else None
+    )
+    feed = Feed(target, client, args.track_interval, watch_from_args(args, client), longer)
     # A first read before the full screen opens: a wrong address or password
     # is one line and exit status 2, as for every other command.
     first = feed.poll(with_functions=False)

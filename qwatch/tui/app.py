@@ -314,7 +314,8 @@ class QwatchApp(App[None]):
         """Celery's caveats and RQ 3.0's rate limits and cron, one a line; repainted only
         when they change."""
         snapshot = self.update.snapshot if self.update else None
-        notes = (*celery_notes(snapshot), *rq_notes(snapshot)) if snapshot else ()
+        past = (self.update.past_note,) if self.update and self.update.past_note else ()
+        notes = (*celery_notes(snapshot), *rq_notes(snapshot), *past) if snapshot else ()
         text = "\n".join(printable(note) for note in notes)
         if text != self._notes_text:
             self._notes_text = text

@@ -25,7 +25,7 @@ from qwatch.text.listing import COLUMNS, cells, summary
 from qwatch.text.printable import printable
 from qwatch.text.tables import PLAIN, Palette
 from qwatch.tui.dialogs import Help
-from qwatch.tui.feed import Columns
+from qwatch.tui.feed import Past
 from qwatch.tui.messages import still_shown
 from qwatch.tui.past import past_line
 from qwatch.tui.rows import Rows
@@ -40,7 +40,7 @@ PAGE_SIZE = 100
 ReadPage = Callable[[PageRequest], JobPage]
 Inspect = Callable[[str], object]
 Search = Callable[[tuple[str, ...]], object]
-Past = Callable[[], Columns]
+ReadPast = Callable[[], Past]
 
 
 def page_rows(page: JobPage) -> Rows:
@@ -79,7 +79,7 @@ class JobBrowser(Screen[None]):
         holding: frozenset[str] = frozenset(),
         search: Search | None = None,
         states: tuple[str, ...] = LISTED_STATES,
-        past: Past | None = None,
+        past: ReadPast | None = None,
         palette: Palette = PLAIN,
     ) -> None:
         """`holding`: the optional states the queue has jobs in; `search` opens the search
@@ -149,7 +149,7 @@ class JobBrowser(Screen[None]):
             return
         self.app.call_from_thread(self.show_page, page, self.past() if self.past else None)
 
-    def show_page(self, page: JobPage, past: Columns | None = None) -> None:
+    def show_page(self, page: JobPage, past: Past | None = None) -> None:
         if page.request != self.request or not still_shown(self):
             return  # an answer to a request since replaced, or to a screen since closed
         self.page = page

@@ -19,7 +19,7 @@ import redis
 from qwatch import Target
 from qwatch.errors import QwatchError, first_line, translated_errors
 from qwatch.history.moments import Moment
-from qwatch.history.recorder import History
+from qwatch.history.recorder import HOUR, TIERS, History
 from qwatch.model import (
     RQ,
     FailedJob,
@@ -31,6 +31,7 @@ from qwatch.model import (
     SearchRequest,
     Snapshot,
 )
+from qwatch.prometheus.longer import LongerPast
 from qwatch.text.recent import FunctionRecent, RecentCompletions
 from qwatch.text.trends import QueueTrend, Trends
 from qwatch.watch import TRACK_INTERVAL, Watch
@@ -43,7 +44,16 @@ FLEET_MEASURES = ("out", "failed")
 QUEUE_MEASURES = ("queued", "out", "failed")
 """What a queue's jobs screen draws of its last hour."""
 Columns = dict[str, list[float]]
-"""Measures of the last hour, a value a slot, NaN where nobody sampled (`History.*_column`)."""
+"""Measures of a span, a value a step, NaN where nobody sampled (`History.*_column`)."""
+HOUR_SECONDS = TIERS[HOUR][0]
+
+
+@dataclass(frozen=True, slots=True)
+class Past:
+    """Lines of the past: each measure's values over `span` seconds ending now."""
+
+    columns: Columns = field(default_factory=dict)
+    span: float = HOUR_SECONDS
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +69,11 @@ class Update:
     """Per function, completions of the last minutes (`recent.WINDOW_SECONDS`)."""
     moments: tuple[Moment, ...] = ()
     """What changed since top started, newest first (`History.moments`)."""
-    throughput: Columns = field(default_factory=dict)
-    """The whole Redis's jobs out and failed per minute over the last hour (`FLEET_MEASURES`)."""
+    throughput: Past = field(default_factory=Past)
+    """The whole Redis's jobs out and failed per minute (`FLEET_MEASURES`): over the last
+    hour, or over `--prometheus-window` from Prometheus."""
+    past_note: str | None = None
+    """Why the lines are not Prometheus' when it was asked for them."""
 
 
 Action = Callable[[Watch], str]
@@ -90,7 +103,7 @@ class Source(Protocol):
 
     def act(self, action: Action) -> str: ...
 
-    def queue_past(self, system: str, name: str) -> Columns: ...
+    def queue_past(self, system: str, name: str) -> Past: ...
 
 
 class Feed:
@@ -106,9 +119,12 @@ class Feed:
         client: redis.Redis,
         track_interval: float = TRACK_INTERVAL,
         watch: Watch | None = None,
+        longer: LongerPast | None = None,
     ) -> None:
-        """`watch`: which systems to read (default RQ alone)."""
+        """`watch`: which systems to read (default RQ alone); `longer`: Prometheus, for the
+        lines of the past over a longer window than top's own hour."""
         self.target = target
+        self.longer = longer
         self.client = client
         self.watch = watch or Watch(client, RQ)
         self.following = self.watch.follow(target.display, interval=track_interval)
@@ -144,14 +160,29 @@ class Feed:
         self.history.record(snapshot, completions, unseen)
         moments = tuple(self.history.moments_newest_first(MOMENTS_SHOWN))
         at = snapshot.taken_at
-        throughput = {m: self.history.total_column(m, at) for m in FLEET_MEASURES}
-        return Update(snapshot, failed, trends, functions, recent, moments, throughput)
+        own = {m: self.history.total_column(m, at) for m in FLEET_MEASURES}
+        throughput = self._longer(lambda longer: longer.fleet(), own)
+        note = self._past_note()
+        return Update(snapshot, failed, trends, functions, recent, moments, throughput, note)
 
-    def queue_past(self, system: str, name: str) -> Columns:
-        """A queue's last hour as top has sampled it (`QUEUE_MEASURES`); empty lists when
-        top has not seen it."""
+    def queue_past(self, system: str, name: str) -> Past:
+        """A queue's lines (`QUEUE_MEASURES`): from Prometheus if asked and it answers, else
+        the last hour as top has sampled it (empty lists when top has not seen it)."""
         now = time.time()
-        return {m: self.history.queue_column(system, name, m, now) for m in QUEUE_MEASURES}
+        own = {m: self.history.queue_column(system, name, m, now) for m in QUEUE_MEASURES}
+        return self._longer(lambda longer: longer.queue(system, name), own)
+
+    def _longer(self, ask: Callable[[LongerPast], Columns | None], own: Columns) -> Past:
+        """Prometheus' lines over its window when it answers; top's own hour otherwise."""
+        columns = ask(self.longer) if self.longer is not None else None
+        if columns is None or self.longer is None:
+            return Past(own)
+        return Past(columns, self.longer.span)
+
+    def _past_note(self) -> str | None:
+        if self.longer is None or self.longer.problem is None:
+            return None
+        return f"{self.longer.problem}: the lines show top's own last hour"
 
     def job(self, job_id: str) -> JobDetail | None:
         """RQ's job with this id, else Celery's task: its stored result or the failure heard."""

@@ -33,7 +33,7 @@ from qwatch.model import (
 )
 from qwatch.text.recent import FunctionRecent
 from qwatch.text.trends import QueueTrend
-from qwatch.tui.feed import Action, Columns, Update
+from qwatch.tui.feed import Action, Past, Update
 from qwatch.wire.connection import Target
 
 NOW = 1_764_000_000.0
@@ -183,7 +183,7 @@ UPDATE = Update(
         "mail.send_receipt": FunctionRecent("mail.send_receipt", 9020, 0, 0.12, 0.4, 2.1),
         "reports.nightly": FunctionRecent("reports.nightly", 1, 0, 612.0, 612.0, 612.0),
     },
-    throughput={"out": OUT, "failed": FAILED},
+    throughput=Past({"out": OUT, "failed": FAILED}),
 )
 
 JOB = JobDetail(
@@ -266,8 +266,8 @@ class FrozenFeed:
     def act(self, action: Action) -> str:
         raise QwatchError("frozen data: nothing to change")
 
-    def queue_past(self, system: str, name: str) -> Columns:
-        return {"queued": QUEUED, "out": OUT, "failed": FAILED}
+    def queue_past(self, system: str, name: str) -> Past:
+        return Past({"queued": QUEUED, "out": OUT, "failed": FAILED})
 
 
 def celery_queue(
