@@ -33,18 +33,21 @@ from qwatch.tui.app import QwatchApp
 from qwatch.tui.feed import Feed, Update
 from qwatch.wire.connection import Target, connect
 
+Timings = tuple[list[float], list[float], list[float], list[float]]
 
-async def qwatch_refreshes(url: str, runs: int) -> tuple[list[float], list[float], list[float]]:
-    """Seconds of each read (reader thread), then of the UI thread's part: CPU, and wall.
 
-    The UI part is the tables taking the rows and the screen repainting. Its
-    CPU time is what the UI thread spends; the wall time adds whatever else
-    the machine runs meanwhile.
+async def qwatch_refreshes(url: str, runs: int) -> Timings:
+    """Seconds of each read (reader thread), then of the UI thread's part: CPU, and wall;
+    and the CPU of drawing the last hour's line under the status line, once more.
+
+    The UI part is the tables taking the rows and the screen repainting (the
+    hour's line among them). Its CPU time is what the UI thread spends; the
+    wall time adds whatever else the machine runs meanwhile.
     """
     target = Target(url=url, timeout=30)
     feed = Feed(target, connect(target))
     app = QwatchApp(feed, interval=3600)
-    reads, cpu, wall = [], [], []
+    reads, cpu, wall, line = [], [], [], []
     async with app.run_test(size=(200, 60)) as pilot:
         for view in ("1", "2") * (runs + 1):
             await pilot.press(view)
@@ -57,7 +60,10 @@ async def qwatch_refreshes(url: str, runs: int) -> tuple[list[float], list[float
             reads.append(read - start)
             cpu.append(time.thread_time() - read_cpu)
             wall.append(time.perf_counter() - read)
-    return reads[2:], cpu[2:], wall[2:]  # the first of each screen adds every row
+            drawn = time.thread_time()
+            app._render_throughput()
+            line.append(time.thread_time() - drawn)
+    return reads[2:], cpu[2:], wall[2:], line[2:]  # the first of each screen adds every row
 
 
 class TimedFeed(Feed):
@@ -152,12 +158,14 @@ def main() -> None:
     with RedisServer() as server:
         populate(server.client(), args.queues, args.workers, args.jobs)
         print(f"{args.queues} queues, {args.workers} workers, {args.jobs} queued jobs")
-        reads, cpu, wall = asyncio.run(qwatch_refreshes(server.url, args.runs))
+        reads, cpu, wall, line = asyncio.run(qwatch_refreshes(server.url, args.runs))
         totals = [read + render for read, render in zip(reads, wall)]
         print(f"qwatch top refresh   {median_ms(totals)}")
         print(f"  read, in the reader thread      {median_ms(reads)}")
         print(f"  UI thread, CPU                  {median_ms(cpu)}  (max {max_ms(cpu)})")
         print(f"  UI thread, wall                 {median_ms(wall)}  (max {max_ms(wall)})")
+        share = statistics.median(line) / statistics.median(cpu)
+        print(f"  of which the last hour's line   {median_ms(line)}  ({share:.1%} of its CPU)")
         if BENCH_PYTHON.exists():
             polls = dashboard_polls(server.url, args.runs)
             ratio = statistics.median(polls) / statistics.median(totals)
