@@ -13,17 +13,27 @@ once the scrape or page that asked for the reading has its answer, so no
 answer waits for it; top records in its poll worker, never in its UI thread,
 so a refresh's UI time is unchanged by it (`benchmarks.top` measures that
 part).
+
+Then the history as `qwatch serve --state-file` keeps it across a restart
+(`qwatch.history.saved`): the file's size, the time its copy holds the
+history's lock (what a sample may wait for), the time to write it to disk
+(flushed and renamed, as `qwatch.exporter.history_file` does), and to read
+it back at start.
 """
 
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 import tracemalloc
 from dataclasses import replace
+from pathlib import Path
 
 from benchmarks.population import populate, scale_arguments
 from harness.redis_server import RedisServer
+from qwatch.exporter.atomic import write_atomically
+from qwatch.history import saved
 from qwatch.history.recorder import DAY, HOUR, TIERS, History
 from qwatch.watch import Watch
 
@@ -70,6 +80,28 @@ def main() -> None:
     read_ms, sample_ms = statistics.median(reads) * 1e3, statistics.median(samples) * 1e3
     print(f"  a reading: {read_ms:.1f} ms; a history sample: {sample_ms:.1f} ms", end="")
     print(f" ({sample_ms / read_ms:.2f}x the reading, in the same thread)")
+    saving(history, snapshots[-1].taken_at)
+
+
+def saving(history: History, now: float) -> None:
+    """The history saved and read back as serve does across a restart."""
+    started = time.perf_counter()
+    pieces = list(saved.write({"main": history}))
+    copied = time.perf_counter() - started
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "qwatch-state.json.history"
+        started = time.perf_counter()
+        write_atomically(path, pieces)
+        written = time.perf_counter() - started
+        started = time.perf_counter()
+        with path.open("rb") as file:
+            again = saved.read(file, ["main"], now)["main"]
+        read = time.perf_counter() - started
+        size = path.stat().st_size
+    assert again.counted() == history.counted()
+    print(f"  saved: {size / 2**20:.1f} MiB on disk, copied in {copied * 1e3:.0f} ms", end="")
+    print(f" under the history's lock, written in {written * 1e3:.0f} ms", end="")
+    print(f", read at start in {read * 1e3:.0f} ms")
 
 
 if __name__ == "__main__":

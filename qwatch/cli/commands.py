@@ -980,9 +980,11 @@ def run_top(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    import contextlib
     import logging
 
     from qwatch.exporter.collector import RedisSource
+    from qwatch.exporter.history_file import HistoryFile
     from qwatch.exporter.http.server import make_server, serve_until_stopped
     from qwatch.exporter.http.web_config import WebConfig, load_web_config
     from qwatch.exporter.state import StateFile
@@ -992,6 +994,7 @@ def run_serve(args: argparse.Namespace) -> int:
     names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
     state = StateFile.open(args.state_file) if args.state_file else None
+    kept = HistoryFile.open(args.state_file, names) if args.state_file else None
     clients = [connect(target) for target in targets]
     sources = [
         RedisSource(
@@ -1005,6 +1008,7 @@ def run_serve(args: argparse.Namespace) -> int:
             state=state,
             watch=watch_from_args(args, client, rq_prefix=prefix),
             history_pace=args.history_interval,
+            history=kept.histories[name] if kept is not None else None,
         )
         for name, client, prefix in zip(names, clients, rq_prefixes(args.rq_prefix, len(clients)))
     ]
@@ -1017,7 +1021,8 @@ def run_serve(args: argparse.Namespace) -> int:
         refresh=args.web_refresh,
         hosts=args.web_host,
     )
-    serve_until_stopped(server)
+    with kept.kept() if kept is not None else contextlib.nullcontext():
+        serve_until_stopped(server)  # closes the sources: the history's last write comes after
     return 0
 
 

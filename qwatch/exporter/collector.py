@@ -93,10 +93,12 @@ class RedisSource:
         state: StateFile | None = None,
         watch: Watch | None = None,
         history_pace: float = recorder.PACE,
+        history: History | None = None,
     ) -> None:
         """`state`: where the totals and stream position are kept across restarts, if anywhere;
         `watch`: which systems to read (default RQ alone); `history_pace`: seconds between
-        the history's samples."""
+        the history's samples; `history`: one to go on with (saved before a restart), else
+        a new one."""
         self.name = name
         self.client = client
         self.watch = watch or Watch(client, RQ)
@@ -131,7 +133,7 @@ class RedisSource:
         self.overview: Overview | None = None
         self.up = True
         self.down_reason = ""
-        self.history = History()
+        self.history = history if history is not None else History()
         self._unrecorded: list[Completion] = []
         """Completions since the history's last sample."""
         self.history_pace = history_pace

@@ -20,6 +20,8 @@ The file is written to a temporary file in the same directory, flushed to
 disk and renamed over the old one, so it is the old one or the new one,
 never a mix; it is not written when nothing changed. A write that fails is
 logged once, until one works again, and the scrape answers all the same.
+The dashboard's history is kept beside it, in a file of its own written every few
+minutes (`qwatch.exporter.history_file`).
 
 **What is kept**, per `redis` label: the positions in RQ's, Dramatiq's and arq's streams,
 the finished, failed and retried counters and the labels each queue has seen, the run
@@ -46,7 +48,6 @@ a word. A missing or empty file is a first start.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
@@ -59,6 +60,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from qwatch.errors import StateFileError, first_line
+from qwatch.exporter.atomic import write_atomically
 from qwatch.exporter.totals import Histogram, JobTotals, QueueKey
 from qwatch.job_states import OUTCOMES
 from qwatch.model import RQ, StreamPosition, WorkerCounters, WorkerTotals
@@ -318,17 +320,7 @@ class StateFile:
         data = b'{"format":%d,"redis":{%s}}\n' % (FORMAT, body)
         if len(data) > MAX_BYTES:
             raise ValueError(f"over {MAX_BYTES >> 20} MiB, more than a start would read")
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
+        write_atomically(self.path, [data])
 
 
 def _can_write_in(directory: Path) -> bool:

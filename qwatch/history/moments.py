@@ -33,6 +33,8 @@ APPEARED, SILENT, BACKING_UP, DRAINED, FAILURES, UNREACHABLE, ANSWERING = (
     "worker appeared", "worker went silent", "queue backing up", "queue drained",
     "failures jumped", "redis unreachable", "redis answering",
 )  # fmt: skip
+KINDS = frozenset({APPEARED, SILENT, BACKING_UP, DRAINED, FAILURES, UNREACHABLE, ANSWERING})
+"""Every kind of moment: a saved one of another kind is not qwatch's."""
 
 
 @dataclass(frozen=True, slots=True)
