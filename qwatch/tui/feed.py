@@ -39,9 +39,9 @@ from qwatch.watch import TRACK_INTERVAL, Watch
 FAILED_LIMIT = 200
 MOMENTS_SHOWN = 200
 """The newest moments the changes screen lists."""
-FLEET_MEASURES = ("out", "failed")
+FLEET_LINES = ("out", "failed")
 """What the header line draws of the whole Redis's last hour."""
-QUEUE_MEASURES = ("queued", "out", "failed")
+QUEUE_LINES = ("queued", "out", "failed")
 """What a queue's jobs screen draws of its last hour."""
 Columns = dict[str, list[float]]
 """Measures of a span, a value a step, NaN where nobody sampled (`History.*_column`)."""
@@ -70,7 +70,7 @@ class Update:
     moments: tuple[Moment, ...] = ()
     """What changed since top started, newest first (`History.moments`)."""
     throughput: Past = field(default_factory=Past)
-    """The whole Redis's jobs out and failed per minute (`FLEET_MEASURES`): over the last
+    """The whole Redis's jobs out and failed per minute (`FLEET_LINES`): over the last
     hour, or over `--prometheus-window` from Prometheus."""
     past_note: str | None = None
     """Why the lines are not Prometheus' when it was asked for them."""
@@ -160,16 +160,16 @@ class Feed:
         self.history.record(snapshot, completions, unseen)
         moments = tuple(self.history.moments_newest_first(MOMENTS_SHOWN))
         at = snapshot.taken_at
-        own = {m: self.history.total_column(m, at) for m in FLEET_MEASURES}
+        own = {m: self.history.total_column(m, at) for m in FLEET_LINES}
         throughput = self._longer(lambda longer: longer.fleet(), own)
         note = self._past_note()
         return Update(snapshot, failed, trends, functions, recent, moments, throughput, note)
 
     def queue_past(self, system: str, name: str) -> Past:
-        """A queue's lines (`QUEUE_MEASURES`): from Prometheus if asked and it answers, else
+        """A queue's lines (`QUEUE_LINES`): from Prometheus if asked and it answers, else
         the last hour as top has sampled it (empty lists when top has not seen it)."""
         now = time.time()
-        own = {m: self.history.queue_column(system, name, m, now) for m in QUEUE_MEASURES}
+        own = {m: self.history.queue_column(system, name, m, now) for m in QUEUE_LINES}
         return self._longer(lambda longer: longer.queue(system, name), own)
 
     def _longer(self, ask: Callable[[LongerPast], Columns | None], own: Columns) -> Past:
