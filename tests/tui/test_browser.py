@@ -105,6 +105,7 @@ async def test_pages_over_ten_thousand_jobs_cost_a_bounded_number_of_commands(
     async with app.run_test(size=SIZE) as pilot:
         await open_browser(pilot, app, "bulk")
         await until(pilot, lambda: shown(app, "queued") == ids[:PAGE_SIZE], "the first page")
+        await until(pilot, lambda: app.update is not None, "the app's first poll, then none")
         track(app)  # its first poll is done: from here it polls only when asked
         for state, order, per_job in (("queued", ids, 1), ("finished", ids[::-1], 2)):
             await show_state(pilot, app, state)
