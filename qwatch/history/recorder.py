@@ -122,6 +122,10 @@ class History:
         with self.lock:
             return _columns(self._queues, list(QUEUE_MEASURES).index(measure), now)
 
+    def hour_step(self) -> float:
+        """Seconds a slot of the hour, as coarse as the bound has made it."""
+        return TIERS[HOUR][1] * self.coarsening
+
     def queue_column(self, system: str, name: str, measure: str, now: float) -> list[float]:
         """One measure of one queue over the last hour ending `now` (as `queue_columns`);
         empty when the queue has no history."""
@@ -219,7 +223,7 @@ class History:
         if last is None:
             last = self._totals[TOTAL][HOUR].last_slot_at()
         elapsed = at - last if last is not None else 0.0
-        return 60 / (elapsed if elapsed > 0 else TIERS[HOUR][1] * self.coarsening)
+        return 60 / (elapsed if elapsed > 0 else self.hour_step())
 
     def _add(
         self,

@@ -14,8 +14,8 @@ import math
 from collections.abc import Sequence
 
 from qwatch.text.formatting import short_number
-from qwatch.text.trends import BLOCKS
 
+BLOCKS = "▁▂▃▄▅▆▇█"
 GAP = " "
 
 

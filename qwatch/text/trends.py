@@ -1,4 +1,4 @@
-"""Rates and backlog history per queue, from successive snapshots and completions.
+"""Jobs in and out per second per queue, from successive snapshots and completions.
 
 Queues are keyed by system and name (`row_keys`): an RQ and a Celery queue of
 the same name keep their own history, and each counts its own system's completions.
@@ -6,23 +6,20 @@ the same name keep their own history, and each counts its own system's completio
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from qwatch.model import Completion, Snapshot
 from qwatch.text.row_keys import key_of, row_key
 
-HISTORY = 30
-
 
 @dataclass(frozen=True, slots=True)
 class QueueTrend:
-    """Jobs in and out per second since the last poll, and the recent backlog."""
+    """Jobs in and out per second since the last poll."""
 
     in_per_second: float | None
     out_per_second: float | None
-    backlog: tuple[int, ...]
 
 
 class Trends:
@@ -30,7 +27,6 @@ class Trends:
 
     def __init__(self) -> None:
         self._previous: Snapshot | None = None
-        self._backlog: dict[str, deque[int]] = {}
 
     def update(
         self,
@@ -48,30 +44,11 @@ class Trends:
         trends = {}
         for queue in snapshot.queues:
             key = key_of(queue)
-            history = self._backlog.setdefault(key, deque(maxlen=HISTORY))
-            history.append(queue.queued)
             old = before.get(key)
             rate_in = rate_out = None
             if old is not None and elapsed > 0 and (queue.system, queue.name) not in unseen:
                 rate_out = ended[key] / elapsed
                 grown = (queue.queued + (queue.started or 0)) - (old.queued + (old.started or 0))
                 rate_in = max(0.0, (grown + ended[key]) / elapsed)
-            trends[key] = QueueTrend(rate_in, rate_out, tuple(history))
-        for gone in set(self._backlog) - set(trends):
-            del self._backlog[gone]
+            trends[key] = QueueTrend(rate_in, rate_out)
         return trends
-
-
-BLOCKS = "▁▂▃▄▅▆▇█"
-
-
-def sparkline(values: tuple[int, ...]) -> str:
-    """A one-line chart of `values`, scaled to their own maximum."""
-    if not values:
-        return ""
-    top = max(values)
-    if top == 0:
-        return BLOCKS[0] * len(values)
-    return "".join(
-        BLOCKS[min(len(BLOCKS) - 1, value * (len(BLOCKS) - 1) // top)] for value in values
-    )

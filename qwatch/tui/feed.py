@@ -32,7 +32,9 @@ from qwatch.model import (
     Snapshot,
 )
 from qwatch.prometheus.longer import LongerPast
+from qwatch.text.history_line import blocks
 from qwatch.text.recent import FunctionRecent, RecentCompletions
+from qwatch.text.row_keys import key_of
 from qwatch.text.trends import QueueTrend, Trends
 from qwatch.watch import TRACK_INTERVAL, Watch
 
@@ -43,6 +45,8 @@ FLEET_LINES = ("out", "failed")
 """What the header line draws of the whole Redis's last hour."""
 QUEUE_LINES = ("queued", "out", "failed")
 """What a queue's jobs screen draws of its last hour."""
+BACKLOG_CELLS = 30
+"""Cells of a queue row's line of its queued jobs over the hour: two minutes a cell."""
 Columns = dict[str, list[float]]
 """Measures of a span, a value a step, NaN where nobody sampled (`History.*_column`)."""
 HOUR_SECONDS = TIERS[HOUR][0]
@@ -74,6 +78,8 @@ class Update:
     hour, or over `--prometheus-window` from Prometheus."""
     past_note: str | None = None
     """Why the lines are not Prometheus' when it was asked for them."""
+    backlogs: dict[str, str] = field(default_factory=dict)
+    """Each queue's queued jobs over the last hour as a line of `BACKLOG_CELLS`, by row key."""
 
 
 Action = Callable[[Watch], str]
@@ -131,6 +137,8 @@ class Feed:
         self._trends = Trends()
         self._recent = RecentCompletions()
         self.history = History()
+        self._backlogs: dict[str, str] = {}
+        self._backlogs_slot: int | None = None
 
     def start(self) -> None:
         """Start following completions."""
@@ -163,7 +171,27 @@ class Feed:
         own = {m: self.history.total_column(m, at) for m in FLEET_LINES}
         throughput = self._longer(lambda longer: longer.fleet(), own)
         note = self._past_note()
-        return Update(snapshot, failed, trends, functions, recent, moments, throughput, note)
+        backlogs = self._backlog_lines(snapshot)
+        return Update(
+            snapshot, failed, trends, functions, recent, moments, throughput, note, backlogs
+        )
+
+    def _backlog_lines(self, snapshot: Snapshot) -> dict[str, str]:
+        """Every queue's hour of queued jobs, drawn again once a slot of the history (a line
+        costs tens of microseconds: ten thousand rows a poll would be half a second), and a
+        queue's first line as soon as it appears."""
+        at = snapshot.taken_at
+        slot = int(at // self.history.hour_step())
+        if slot != self._backlogs_slot:
+            _step, columns = self.history.queue_columns("queued", at)
+            self._backlogs = {key: blocks(column, BACKLOG_CELLS) for key, column in columns.items()}
+            self._backlogs_slot = slot
+        for queue in snapshot.queues:
+            key = key_of(queue)
+            if key not in self._backlogs:
+                column = self.history.queue_column(queue.system, queue.name, "queued", at)
+                self._backlogs[key] = blocks(column, BACKLOG_CELLS)
+        return self._backlogs
 
     def queue_past(self, system: str, name: str) -> Past:
         """A queue's lines (`QUEUE_LINES`): from Prometheus if asked and it answers, else

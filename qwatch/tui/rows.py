@@ -2,7 +2,7 @@
 
 A row is its key (stable across refreshes, so the cursor stays on it) and its
 cells, built by `text/tables.py` as the one-shot tables build theirs, plus
-what only `top` has: rates and a backlog sparkline per queue, hosts and
+what only `top` has: rates and a line of the hour's backlog per queue, hosts and
 functions. The table paints cells as plain text, never as markup, so a queue
 named `[red]` shows as it is.
 """
@@ -19,8 +19,8 @@ from qwatch.text.printable import printable
 from qwatch.text.recent import FunctionRecent
 from qwatch.text.row_keys import key_of, row_key
 from qwatch.text.tables import PLAIN, Palette, Sortable, count, rate, seconds
-from qwatch.text.trends import HISTORY, QueueTrend, sparkline
-from qwatch.tui.feed import Update
+from qwatch.text.trends import QueueTrend
+from qwatch.tui.feed import BACKLOG_CELLS, Update
 
 Cell = str | Sortable | Text
 """Plain text, or a value with a style: cheap to build for ten thousand rows."""
@@ -28,9 +28,9 @@ Rows = dict[str, tuple[Cell, ...]]
 
 TREND_COLUMNS = (
     Column("in", "in/s", 3, numeric=True), Column("out", "out/s", 3, numeric=True),
-    Column("backlog", "backlog", 3, cap=HISTORY, least=6, cut="start"),
+    Column("backlog", "backlog", 3, cap=BACKLOG_CELLS, least=6, cut="start"),
 )  # fmt: skip
-"""What only a running `top` knows of a queue: its rates and backlog over the last polls."""
+"""What only a running `top` knows of a queue: its rates, and its backlog over the hour."""
 QUEUE_COLUMNS = (*tables.QUEUE_COLUMNS, *TREND_COLUMNS)
 WORKER_COLUMNS = tables.WORKER_COLUMNS
 FAILED_COLUMNS = tables.FAILED_COLUMNS
@@ -67,15 +67,18 @@ def queue_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Ro
         if matches(needle, queue.name, queue.system):
             key = key_of(queue)
             trend = update.trends.get(key)
-            rows[key] = (*tables.queue_cells(queue, shown, palette), *_trend_cells(trend, palette))
+            rows[key] = (
+                *tables.queue_cells(queue, shown, palette),
+                *_trend_cells(trend),
+                _backlog(queue.queued, update.backlogs.get(key), palette),
+            )
     return rows
 
 
-def _trend_cells(trend: QueueTrend | None, palette: Palette) -> tuple[Cell, ...]:
+def _trend_cells(trend: QueueTrend | None) -> tuple[Cell, ...]:
     return (
         rate(trend.in_per_second if trend else None),
         rate(trend.out_per_second if trend else None),
-        _backlog(trend, palette),
     )
 
 
@@ -179,13 +182,10 @@ def sort_key(cell: object) -> tuple[int, float | str]:
         return (1, plain.lower())
 
 
-def _backlog(trend: QueueTrend | None, palette: Palette) -> Sortable:
-    """A sparkline of the backlog, sorted by the latest backlog; as wide from the first poll
-    as when its history is full, so that no column is pushed out as the history grows."""
-    if trend is None or not trend.backlog:
-        return Sortable(-1, " " * HISTORY, palette["accent"])
-    line = sparkline(trend.backlog).rjust(HISTORY)
-    return Sortable(trend.backlog[-1], line, palette["accent"])
+def _backlog(queued: int, line: str | None, palette: Palette) -> Sortable:
+    """The queue's hour of queued jobs, sorted by its jobs queued now; as wide from the first
+    poll as when the hour is full, so that no column is pushed out as the history grows."""
+    return Sortable(queued, (line or "").rjust(BACKLOG_CELLS), palette["accent"])
 
 
 def change_rows(update: Update, needle: str = "", palette: Palette = PLAIN) -> Rows:

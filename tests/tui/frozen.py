@@ -31,9 +31,10 @@ from qwatch.model import (
     Snapshot,
     WorkerStats,
 )
+from qwatch.text.history_line import blocks
 from qwatch.text.recent import FunctionRecent
 from qwatch.text.trends import QueueTrend
-from qwatch.tui.feed import Action, Past, Update
+from qwatch.tui.feed import BACKLOG_CELLS, Action, Past, Update
 from qwatch.wire.connection import Target
 
 NOW = 1_764_000_000.0
@@ -100,6 +101,12 @@ FAILED = hour(lambda n: 12.0 if 200 <= n < 210 else float(n % 3 == 0))
 QUEUED = hour(lambda n: float(max(0, n - 120) * 9))
 
 
+def backlog(first: float, last: float, wave: float = 0.0) -> str:
+    """A queue row's hour of queued jobs, from `first` to `last`, with a wave on top."""
+    values = hour(lambda n: first + (last - first) * n / 239 + wave * (1 + math.sin(n / 9)))
+    return blocks(values, BACKLOG_CELLS)
+
+
 UPDATE = Update(
     snapshot=Snapshot(
         taken_at=NOW,
@@ -164,11 +171,11 @@ UPDATE = Update(
         ),
     ),
     trends={
-        "rq:crawl": QueueTrend(12.5, 11.0, (900, 950, 1010, 1080, 1145)),
-        "rq:default": QueueTrend(0.5, 0.5, (1, 0, 2, 1, 1)),
-        "rq:emails": QueueTrend(30.0, 30.2, (4, 2, 0, 1, 0)),
-        "rq:highpriority": QueueTrend(2.0, 0.0, (52, 54, 56, 58, 60)),
-        "rq:reports": QueueTrend(0.1, 0.1, (3, 3, 3, 3, 3)),
+        "rq:crawl": QueueTrend(12.5, 11.0),
+        "rq:default": QueueTrend(0.5, 0.5),
+        "rq:emails": QueueTrend(30.0, 30.2),
+        "rq:highpriority": QueueTrend(2.0, 0.0),
+        "rq:reports": QueueTrend(0.1, 0.1),
     },
     functions=FunctionCounts(
         (
@@ -184,6 +191,13 @@ UPDATE = Update(
         "reports.nightly": FunctionRecent("reports.nightly", 1, 0, 612.0, 612.0, 612.0),
     },
     throughput=Past({"out": OUT, "failed": FAILED}),
+    backlogs={
+        "rq:crawl": backlog(900, 1145),
+        "rq:default": backlog(1, 1, wave=2),
+        "rq:emails": backlog(4, 0, wave=3),
+        "rq:highpriority": backlog(52, 60),
+        "rq:reports": backlog(3, 3),
+    },
 )
 
 JOB = JobDetail(
@@ -333,8 +347,13 @@ MIXED = replace(
     ),
     trends={
         **UPDATE.trends,
-        "celery:default": QueueTrend(4.0, 4.2, (40, 44, 41, 42)),
-        "celery:video": QueueTrend(1.5, 0.5, (290, 300, 305, 310)),
+        "celery:default": QueueTrend(4.0, 4.2),
+        "celery:video": QueueTrend(1.5, 0.5),
+    },
+    backlogs={
+        **UPDATE.backlogs,
+        "celery:default": backlog(40, 42, wave=2),
+        "celery:video": backlog(290, 310),
     },
 )
 """RQ's queues and workers beside Celery's: a `default` queue in each system, a Celery queue

@@ -11,9 +11,10 @@ from textual.widgets import Static
 from harness import tasks
 from harness.redis_server import RedisServer
 from harness.workers import start_worker, stop_worker
+from qwatch.text.history_line import BLOCKS
 from qwatch.tui.app import QwatchApp
 from qwatch.tui.browser import JobBrowser
-from tests.tui.conftest import make_app, until
+from tests.tui.conftest import cells, make_app, until
 
 
 def last_values(line: str) -> dict[str, str]:
@@ -46,6 +47,8 @@ async def test_the_last_hour_of_jobs_out_and_failed_shows_in_the_header_and_a_qu
                 lambda: last_values(header(app)).get("failed/min", "0") != "0",
                 "the failure, per minute, in the header",
             )
+            backlog = cells(app, "#queues", "rq:emails")[-1]
+            assert backlog.strip() and set(backlog.strip()) <= set(BLOCKS + " "), "its hour"
             out = last_values(header(app))["out/min"]
             assert out.endswith("k") or float(out) >= 4, "four jobs ended in the slot's time"
 

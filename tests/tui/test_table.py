@@ -67,7 +67,7 @@ async def test_a_huge_exception_is_capped_and_its_width_goes_with_it() -> None:
 
 async def test_a_refresh_repaints_only_visible_rows_that_changed() -> None:
     queues = tuple(queue(f"queue-{i:04d}", i, 0, 0, 0, 1, 5.0) for i in range(1000))
-    trends = {f"rq:{q.name}": QueueTrend(1.0, 1.0, (q.queued,)) for q in queues}
+    trends = {f"rq:{q.name}": QueueTrend(1.0, 1.0) for q in queues}
     big = replace(UPDATE, snapshot=replace(UPDATE.snapshot, queues=queues), trends=trends)
     app = frozen_app()
     async with app.run_test(size=(120, 40)) as pilot:
