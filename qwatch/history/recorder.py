@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from qwatch.history.moments import Moment, Moments
-from qwatch.history.rings import GAUGE, Ring
+from qwatch.history.rings import Ring
 from qwatch.model import Completion, Snapshot
 from qwatch.text.row_keys import key_of, row_key, split_key
 
@@ -29,19 +29,16 @@ HISTORY_BYTES = 48 << 20
 HOUR, DAY = "hour", "day"
 TIERS = {HOUR: (3600.0, 15.0), DAY: (86400.0, 300.0)}
 """Each tier's span and its finest step, both in seconds."""
-QUEUE_MEASURES = {
-    "queued": GAUGE, "started": GAUGE, "in": GAUGE, "out": GAUGE, "failed": GAUGE,
-    "oldest": GAUGE,
-}  # fmt: skip
+QUEUE_MEASURES = ("queued", "started", "in", "out", "failed", "oldest")
 """What a queue's history holds: counts are per minute; `in` and `out` are absent where
 the jobs that ended are unseen (Dramatiq without qwatch's middleware, arq without its hooks)."""
 PACE = TIERS[HOUR][1]
 """Seconds between samples by default: one a slot of the last hour."""
 PACES = (1.0, 300.0)
 """The paces one may ask for: a sample costs a reading of Redis."""
-WORKER_MEASURES = {"busy": GAUGE}
+WORKER_MEASURES = ("busy",)
 """A worker's share of samples in which it was running a job."""
-TOTAL_MEASURES = {"out": GAUGE, "failed": GAUGE}
+TOTAL_MEASURES = ("out", "failed")
 """Every queue's at once, per minute: `out` summed over the queues whose ended jobs are seen."""
 TOTAL = "all queues"
 FAILED = "failed"
@@ -76,9 +73,9 @@ class History:
         self._workers: dict[str, dict[str, Ring]] = {}
         self._totals = {TOTAL: self._new_rings(TOTAL_MEASURES)}
         self._backlog: dict[str, int] = {}
+        """Each queue's queued plus started at the last sample: what `in` is counted from."""
         self._sampled_at: float | None = None
         """When the last sample was taken; after a restart, the totals' last slot stands in."""
-        """Each queue's queued plus started at the last sample: what `in` is counted from."""
         self.lock = threading.Lock()
         """Held by a sample and by each answer, which come from different threads."""
 
@@ -120,7 +117,7 @@ class History:
         """One measure of every queue over the last hour ending `now`, by row key: the
         hour's step, and per queue a value a slot, oldest first, NaN where nobody sampled."""
         with self.lock:
-            return _columns(self._queues, list(QUEUE_MEASURES).index(measure), now)
+            return _columns(self._queues, QUEUE_MEASURES.index(measure), now)
 
     def hour_step(self) -> float:
         """Seconds a slot of the hour, as coarse as the bound has made it."""
@@ -131,17 +128,17 @@ class History:
         empty when the queue has no history."""
         with self.lock:
             rings = self._queues.get(row_key(system, name))
-            index = list(QUEUE_MEASURES).index(measure)
+            index = QUEUE_MEASURES.index(measure)
             return rings[HOUR].column(index, now) if rings else []
 
     def total_column(self, measure: str, now: float) -> list[float]:
         """The fleet's jobs `out` or `failed` per minute over the last hour ending `now`."""
         with self.lock:
-            return self._totals[TOTAL][HOUR].column(list(TOTAL_MEASURES).index(measure), now)
+            return self._totals[TOTAL][HOUR].column(TOTAL_MEASURES.index(measure), now)
 
     def worker_columns(self, measure: str, now: float) -> tuple[float, dict[str, list[float]]]:
         with self.lock:
-            return _columns(self._workers, list(WORKER_MEASURES).index(measure), now)
+            return _columns(self._workers, WORKER_MEASURES.index(measure), now)
 
     def queues(self, tier: str = HOUR, limit: int | None = None) -> list[Measured]:
         """Every queue's history, by system and name; the first `limit` if given."""
@@ -229,7 +226,7 @@ class History:
         self,
         kept: dict[str, dict[str, Ring]],
         key: str,
-        measures: dict[str, str],
+        measures: Sequence[str],
         at: float,
         sample: Sequence[float],
     ) -> None:
@@ -260,10 +257,11 @@ class History:
                     rings[tier] = ring
         self.coarsening = coarsening
 
-    def _new_rings(self, measures: dict[str, str]) -> dict[str, Ring]:
-        kinds = list(measures.values())
+    def _new_rings(self, measures: Sequence[str]) -> dict[str, Ring]:
         return {
-            tier: Ring(kinds, step * self.coarsening, max(1, int(span // (step * self.coarsening))))
+            tier: Ring(
+                len(measures), step * self.coarsening, max(1, int(span // (step * self.coarsening)))
+            )
             for tier, (span, step) in TIERS.items()
         }
 
@@ -291,7 +289,7 @@ def _columns(
 
 
 def _measured(
-    kept: dict[str, dict[str, Ring]], key: str, measures: dict[str, str], tier: str
+    kept: dict[str, dict[str, Ring]], key: str, measures: Sequence[str], tier: str
 ) -> Measured | None:
     rings = kept.get(key)
     if rings is None:

@@ -14,25 +14,23 @@ import math
 from array import array
 from collections.abc import Sequence
 
-GAUGE = "gauge"
-"""A measure's slot is the mean of its samples: a level (jobs queued), or a rate the recorder
-worked out over the time its sample covers (jobs out per minute)."""
 _GAP = math.nan
 
 
 class Ring:
-    """`size` slots of `step` seconds, each holding one value per measure of `kinds`."""
+    """`size` slots of `step` seconds, each holding `width` values, one a measure: a level
+    (jobs queued) or a rate the recorder worked out over the time its sample covers."""
 
-    __slots__ = ("_count", "_sums", "kinds", "size", "slot", "step", "values")
+    __slots__ = ("_count", "_sums", "size", "slot", "step", "values", "width")
 
-    def __init__(self, kinds: Sequence[str], step: float, size: int) -> None:
-        self.kinds = tuple(kinds)
+    def __init__(self, width: int, step: float, size: int) -> None:
+        self.width = width
         self.step = step
         self.size = size
-        self.values = array("f", [_GAP]) * (size * len(self.kinds))
+        self.values = array("f", [_GAP]) * (size * self.width)
         self.slot: int | None = None
         """The open slot: the one the last sample fell in."""
-        self._sums = [0.0] * len(self.kinds)
+        self._sums = [0.0] * self.width
         self._count = 0
 
     def add(
@@ -52,7 +50,7 @@ class Ring:
         closed = self._close() if self.slot is not None else None
         if self.slot is not None:
             for gap in range(self.slot + 1, min(slot, self.slot + 1 + self.size)):
-                self._write(gap, [_GAP] * len(self.kinds))
+                self._write(gap, [_GAP] * self.width)
         self.slot = slot
         self._sums = list(sample)
         self._count = count
@@ -65,7 +63,7 @@ class Ring:
             return []
         last = self.slot if now is None else max(self.slot, int(now // self.step))
         points = []
-        width = len(self.kinds)
+        width = self.width
         for slot in range(max(self.slot - self.size + 1, last - self.size + 1), self.slot):
             value = self.values[(slot % self.size) * width + measure]
             if not math.isnan(value):
@@ -84,7 +82,7 @@ class Ring:
         if self.slot is None or last - self.slot >= self.size:
             return [_GAP] * self.size
         last = max(last, self.slot)
-        kept = self.values[measure :: len(self.kinds)]
+        kept = self.values[measure :: self.width]
         start = (last + 1) % self.size
         values = (kept[start:] + kept[:start]).tolist()
         after = last - self.slot  # slots past the open one hold an older lap of the ring
@@ -100,10 +98,10 @@ class Ring:
     def coarsened(self) -> Ring:
         """The same span at twice the step in half the slots: each new slot the mean of
         the two it covers (of those that hold a value), the open one included."""
-        coarse = Ring(self.kinds, self.step * 2, max(1, self.size // 2))
+        coarse = Ring(self.width, self.step * 2, max(1, self.size // 2))
         if self.slot is None:
             return coarse
-        width = len(self.kinds)
+        width = self.width
         pairs: dict[int, list[list[float]]] = {}
         for slot in range(self.slot - self.size + 1, self.slot + 1):
             row = self._row(slot)
@@ -126,14 +124,14 @@ class Ring:
     def _row(self, slot: int) -> list[float]:
         """A slot's values: the open one's as they stand, a closed one's as kept."""
         if slot == self.slot and self._count:
-            return [self._closed_value(i) for i in range(len(self.kinds))]
-        width = len(self.kinds)
+            return [self._closed_value(i) for i in range(self.width)]
+        width = self.width
         start = (slot % self.size) * width
         return list(self.values[start : start + width])
 
     def _restart_open(self, row: list[float] | None) -> None:
         """The open slot, holding one sample worth `row` (in closed-slot units), if any."""
-        self._sums = [0.0] * len(self.kinds)
+        self._sums = [0.0] * self.width
         self._count = 0
         if row is None:
             return
@@ -147,7 +145,7 @@ class Ring:
         """Keep the open slot's values; its sums and samples, if it had any."""
         assert self.slot is not None
         if not self._count:
-            self._write(self.slot, [_GAP] * len(self.kinds))
+            self._write(self.slot, [_GAP] * self.width)
             return None
         count = self._count
         row = [total / count for total in self._sums]
@@ -155,6 +153,6 @@ class Ring:
         return self.slot * self.step, self._sums, count
 
     def _write(self, slot: int, row: Sequence[float]) -> None:
-        width = len(self.kinds)
+        width = self.width
         start = (slot % self.size) * width
         self.values[start : start + width] = array("f", row)

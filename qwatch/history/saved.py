@@ -155,7 +155,7 @@ def _rings(pieces: list[bytes], rings: Mapping[str, Ring]) -> None:
         ring = rings[tier]
         slot = ring.slot
         head = _RING.pack(ring.step, ring.size, slot is not None, slot or 0, ring._count)
-        pieces.append(head + struct.pack(f"<{len(ring.kinds)}d", *ring._sums))
+        pieces.append(head + struct.pack(f"<{ring.width}d", *ring._sums))
         pieces.append(_floats(ring.values))
 
 
@@ -298,7 +298,7 @@ def _parsed(data: bytes, now: float, budget: int) -> History:
 
 
 def _rows(
-    got: _Bytes, measures: Mapping[str, str], coarsening: int, now: float, most: int
+    got: _Bytes, measures: Sequence[str], coarsening: int, now: float, most: int
 ) -> dict[str, dict[str, Ring]]:
     count = got.count(most)
     rows = {}
@@ -310,14 +310,11 @@ def _rows(
     return rows
 
 
-def _rings_of(
-    got: _Bytes, measures: Mapping[str, str], coarsening: int, now: float
-) -> dict[str, Ring]:
-    kinds = list(measures.values())
-    return {tier: _ring(got, kinds, tier, coarsening, now) for tier in TIERS}
+def _rings_of(got: _Bytes, measures: Sequence[str], coarsening: int, now: float) -> dict[str, Ring]:
+    return {tier: _ring(got, len(measures), tier, coarsening, now) for tier in TIERS}
 
 
-def _ring(got: _Bytes, kinds: Sequence[str], tier: str, coarsening: int, now: float) -> Ring:
+def _ring(got: _Bytes, width: int, tier: str, coarsening: int, now: float) -> Ring:
     """A ring as saved, if it is one of `tier`'s at `coarsening` and holds no infinity; its
     open slot, if any, not after `now` (else every sample would be dropped until then)."""
     span, finest = TIERS[tier]
@@ -328,7 +325,6 @@ def _ring(got: _Bytes, kinds: Sequence[str], tier: str, coarsening: int, now: fl
         raise Unreadable("a ring's open slot garbled")
     if is_open and not 0 <= slot * step <= now:
         raise Unreadable(f"a slot at {slot * step:.0f}, after now or before 1970")
-    width = len(kinds)
     sums = list(struct.unpack(f"<{width}d", got.take(8 * width)))
     values = array("f")
     values.frombytes(got.take(4 * size * width))
@@ -336,7 +332,7 @@ def _ring(got: _Bytes, kinds: Sequence[str], tier: str, coarsening: int, now: fl
         values.byteswap()
     if any(math.isinf(total) for total in sums) or math.inf in values or -math.inf in values:
         raise Unreadable("an infinite value")
-    ring = Ring(kinds, step, size)
+    ring = Ring(width, step, size)
     ring.values = values
     ring.slot = slot if is_open else None
     ring._sums, ring._count = sums, count

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import math
 
-from qwatch.history.rings import GAUGE, Ring
+from qwatch.history.rings import Ring
 
 
 def test_a_slot_keeps_the_mean_of_its_samples() -> None:
-    ring = Ring((GAUGE, GAUGE), step=60, size=10)
+    ring = Ring(2, step=60, size=10)
     ring.add(0, (10, 6))
     ring.add(30, (20, 4))  # same slot: backlog 10 then 20, 6 and 4 jobs a minute
     ring.add(60, (0, 0))
@@ -17,14 +17,14 @@ def test_a_slot_keeps_the_mean_of_its_samples() -> None:
 
 
 def test_unsampled_slots_are_gaps_not_zeros() -> None:
-    ring = Ring((GAUGE,), step=10, size=100)
+    ring = Ring(1, step=10, size=100)
     ring.add(0, (5,))
     ring.add(50, (7,))  # nobody looked from 10 to 50
     assert ring.points(0) == [(0, 5.0), (50, 7.0)]
 
 
 def test_a_measure_not_known_is_left_out_of_its_points_alone() -> None:
-    ring = Ring((GAUGE, GAUGE), step=10, size=10)
+    ring = Ring(2, step=10, size=10)
     ring.add(0, (5, math.nan))
     ring.add(10, (6, 12))
     assert ring.points(0) == [(0, 5.0), (10, 6.0)]
@@ -32,7 +32,7 @@ def test_a_measure_not_known_is_left_out_of_its_points_alone() -> None:
 
 
 def test_only_the_span_is_kept_and_a_late_sample_is_dropped() -> None:
-    ring = Ring((GAUGE,), step=10, size=3)
+    ring = Ring(1, step=10, size=3)
     for n in range(6):
         ring.add(n * 10, (n,))
     ring.add(5, (99,))  # a clock stepped back: the past is not rewritten
@@ -41,7 +41,7 @@ def test_only_the_span_is_kept_and_a_late_sample_is_dropped() -> None:
 
 
 def test_coarsening_halves_the_points_over_the_same_span() -> None:
-    ring = Ring((GAUGE, GAUGE), step=10, size=8)
+    ring = Ring(2, step=10, size=8)
     for n in range(8):
         ring.add(n * 10, (n, 6))  # one job ended every 10 s: 6 a minute
     coarse = ring.coarsened()
@@ -57,7 +57,7 @@ def shown(values: list[float]) -> list[float | None]:
 
 
 def test_a_column_is_the_span_ending_now_with_gaps_where_nobody_sampled() -> None:
-    ring = Ring((GAUGE, GAUGE), step=10, size=4)
+    ring = Ring(2, step=10, size=4)
     for at, queued in ((0, 1), (10, 2), (20, 3), (40, 5), (50, 6), (55, 8)):
         ring.add(at, (queued, 0))
     assert shown(ring.column(0, now=55)) == [3.0, None, 5.0, 7.0]  # 30 unsampled; 50 open

@@ -50,7 +50,7 @@ def read(data: bytes, names: tuple[str, ...] = ("main",), now: float = NOW + 360
 def ring_state(ring: Ring) -> tuple[object, ...]:
     """A ring's every field, its floats as bytes so that NaN equals NaN."""
     sums = struct.pack(f"<{len(ring._sums)}d", *ring._sums)
-    return ring.kinds, ring.step, ring.size, ring.slot, ring._count, sums, ring.values.tobytes()
+    return ring.width, ring.step, ring.size, ring.slot, ring._count, sums, ring.values.tobytes()
 
 
 def rows_state(rows: dict[str, dict[str, Ring]]) -> dict[str, dict[str, tuple[object, ...]]]:
@@ -88,7 +88,7 @@ def test_every_field_is_kept_and_the_history_goes_on_as_it_would_have() -> None:
 def test_a_field_added_to_the_history_is_added_to_the_format_too() -> None:
     """Fails when a field is added to a ring, a history or its moments: `saved` must keep it,
     and `state` above compare it."""
-    assert set(Ring.__slots__) == {"_count", "_sums", "kinds", "size", "slot", "step", "values"}
+    assert set(Ring.__slots__) == {"_count", "_sums", "size", "slot", "step", "values", "width"}
     held = {"budget", "coarsening", "moments", "_queues", "_workers", "_totals", "_backlog",
             "_sampled_at"}  # fmt: skip
     assert set(vars(History())) == {*held, "lock"}
