@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
 
 from qwatch.exporter.metrics import QUEUE_JOBS
 from qwatch.job_states import QUEUED
@@ -71,17 +70,11 @@ class LongerPast:
             if kept is not None and now - kept[0] < REFRESH_SECONDS:
                 return kept[1] or None
             window = Window(now, self.span)
-            lines = _each(queries, lambda query: ranges.line(self.url, query, window))
-            self.problem = lines if isinstance(lines, str) else None
-            columns = lines if isinstance(lines, dict) else {}
+            try:
+                columns = {m: ranges.line(self.url, query, window) for m, query in queries.items()}
+                self.problem = None
+            except PrometheusError as exc:
+                columns, self.problem = {}, str(exc)
             self._kept = {k: v for k, v in self._kept.items() if k in ("", key)}  # one queue
             self._kept[key] = (now, columns)
             return columns or None
-
-
-def _each(queries: dict[str, str], ask: Callable[[str], list[float]]) -> Columns | str:
-    """Every query's line, or the first failure's reason."""
-    try:
-        return {measure: ask(query) for measure, query in queries.items()}
-    except PrometheusError as exc:
-        return str(exc)

@@ -168,8 +168,10 @@ class Feed:
         self.history.record(snapshot, completions, unseen)
         moments = tuple(self.history.moments_newest_first(MOMENTS_SHOWN))
         at = snapshot.taken_at
-        own = {m: self.history.total_column(m, at) for m in FLEET_LINES}
-        throughput = self._longer(lambda longer: longer.fleet(), own)
+        throughput = self._longer(
+            lambda longer: longer.fleet(),
+            lambda: {m: self.history.total_column(m, at) for m in FLEET_LINES},
+        )
         note = self._past_note()
         backlogs = self._backlog_lines(snapshot)
         return Update(
@@ -197,15 +199,19 @@ class Feed:
         """A queue's lines (`QUEUE_LINES`): from Prometheus if asked and it answers, else
         the last hour as top has sampled it (empty lists when top has not seen it)."""
         now = time.time()
-        own = {m: self.history.queue_column(system, name, m, now) for m in QUEUE_LINES}
-        return self._longer(lambda longer: longer.queue(system, name), own)
+        return self._longer(
+            lambda longer: longer.queue(system, name),
+            lambda: {m: self.history.queue_column(system, name, m, now) for m in QUEUE_LINES},
+        )
 
-    def _longer(self, ask: Callable[[LongerPast], Columns | None], own: Columns) -> Past:
+    def _longer(
+        self, ask: Callable[[LongerPast], Columns | None], own: Callable[[], Columns]
+    ) -> Past:
         """Prometheus' lines over its window when it answers; top's own hour otherwise."""
-        columns = ask(self.longer) if self.longer is not None else None
-        if columns is None or self.longer is None:
-            return Past(own)
-        return Past(columns, self.longer.span)
+        if self.longer is None:
+            return Past(own())
+        columns = ask(self.longer)
+        return Past(own()) if columns is None else Past(columns, self.longer.span)
 
     def _past_note(self) -> str | None:
         if self.longer is None or self.longer.problem is None:

@@ -1,10 +1,8 @@
 """The history's lines in `qwatch top`: the fleet's jobs out and failed under the status line,
 and a queue's backlog, jobs out and failures over its jobs. One line each, so 80x24 keeps
-its rows; longer windows are Grafana's, or the dashboard's day."""
+its rows; a window longer than top's own hour comes from Prometheus (`--prometheus`)."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping, Sequence
 
 from rich.text import Text
 
@@ -22,7 +20,7 @@ def past_line(past: Past, width: int, palette: Palette) -> Text:
     where nobody sampled, `-` for a measure qwatch cannot see (the jobs out of a queue whose
     ends are unseen)."""
     span = f"{span_label(past.span)} "
-    columns: Mapping[str, Sequence[float]] = past.columns
+    columns = past.columns
     if not any(columns.values()):
         return Text(f"{span}no history yet: one point every 15 s", style="dim")
     room = (width - len(span) - len(BETWEEN) * (len(columns) - 1)) // max(1, len(columns))
