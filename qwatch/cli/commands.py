@@ -17,6 +17,7 @@ import redis
 from rich.console import Console, RenderableType
 
 from qwatch import __version__, job_states
+from qwatch.cli.collection import collect_seldom
 from qwatch.cli.report import (
     WIDE,
     celery_jobs_report,
@@ -962,6 +963,7 @@ def run_top(args: argparse.Namespace) -> int:
     from qwatch.tui.app import QwatchApp
     from qwatch.tui.feed import Feed
 
+    collect_seldom()
     target = target_from_args(args)
     client = connect(target)
     longer = (
@@ -990,6 +992,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from qwatch.exporter.state import StateFile
 
     logging.basicConfig(format="qwatch serve: %(message)s", level=logging.WARNING)
+    collect_seldom()
     targets = serve_targets(args)
     names = serve_names(args.name, targets)
     web = load_web_config(args.web_config) if args.web_config else WebConfig()
