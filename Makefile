@@ -48,6 +48,7 @@ bench: run-tools $(STAMP) $(STAMP_ARQ)
 	scripts/bench-venv.sh
 	$(BIN)/python -m benchmarks.snapshot
 	$(BIN)/python -m benchmarks.exporter
+	$(BIN)/python -m benchmarks.collection
 	$(BIN)/python -m benchmarks.top
 	$(BIN)/python -m benchmarks.history
 	$(BIN)/python -m benchmarks.http_load
