@@ -464,7 +464,7 @@ def _prometheus_options(top: argparse.ArgumentParser) -> None:
         default=86400.0,
         metavar="SPAN",
         help="how far back the lines go with --prometheus, such as 6h, 24h or 7d (default 24h;"
-        " 2h to 30d)",
+        f" {_SPANS_TEXT})",
     )
     top.add_argument(
         "--prometheus-match",
@@ -484,17 +484,28 @@ def _http_url(text: str) -> str:
     return text.strip()
 
 
+_SPAN_UNITS = {"m": 60, "h": 3600, "d": 86400}
+
+
 def _span(text: str) -> float:
     """`6h`, `24h`, `7d`, `90m`: seconds, within `longer.SPANS`."""
-    units = {"m": 60, "h": 3600, "d": 86400}
     number, unit = text.strip()[:-1], text.strip()[-1:]
-    if unit not in units or not number.isdigit():
+    if unit not in _SPAN_UNITS or not number.isdigit():
         raise argparse.ArgumentTypeError(f"not a span such as 6h, 24h or 7d: {text[:40]!r}")
-    seconds = float(int(number) * units[unit])
+    seconds = float(int(number) * _SPAN_UNITS[unit])
     low, high = SPANS
     if not low <= seconds <= high:
-        raise argparse.ArgumentTypeError(f"must be from 2h to 30d: {text[:40]!r}")
+        raise argparse.ArgumentTypeError(f"must be from {_SPANS_TEXT}: {text[:40]!r}")
     return seconds
+
+
+def _span_text(seconds: float) -> str:
+    """A span as `_span` reads it, in its largest whole unit."""
+    unit = next(u for u, size in reversed(_SPAN_UNITS.items()) if seconds % size == 0)
+    return f"{int(seconds // _SPAN_UNITS[unit])}{unit}"
+
+
+_SPANS_TEXT = " to ".join(map(_span_text, SPANS))
 
 
 def _matchers(text: str) -> str:
