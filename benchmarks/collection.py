@@ -5,7 +5,7 @@
 One `RedisSource` reads a Redis of QUEUES queues and WORKERS workers (100,000
 queued jobs, 50,000 finished kept) RUNS times back to back, its tracker not
 polling, first at Python's default thresholds and then after `collect_seldom`,
-as `qwatch serve` and `qwatch top` run: the mean time of a reading, and the
+as `qwatch serve` and `qwatch top` run: the median time of a reading, and the
 full collections and their time over the readings.
 """
 
