@@ -501,8 +501,8 @@ def _span(text: str) -> float:
 
 def _span_text(seconds: float) -> str:
     """A span as `_span` reads it, in its largest whole unit."""
-    unit = next(u for u, size in reversed(_SPAN_UNITS.items()) if seconds % size == 0)
-    return f"{int(seconds // _SPAN_UNITS[unit])}{unit}"
+    unit, size = next((u, size) for u, size in reversed(_SPAN_UNITS.items()) if seconds % size == 0)
+    return f"{int(seconds // size)}{unit}"
 
 
 _SPANS_TEXT = " to ".join(map(_span_text, SPANS))
