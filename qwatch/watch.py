@@ -89,6 +89,7 @@ from qwatch.rq.reader import queue_names, read_redis_info, read_snapshot
 from qwatch.rq.tracking import DEFAULT_INTERVAL, MAX_INTERVAL, MIN_INTERVAL, Following, Overflow
 from qwatch.wire import batch
 from qwatch.wire.replies import as_int, check_allowed
+from qwatch.wire.turns import Turn
 
 AUTO = "auto"
 CHOICES = (AUTO, RQ, CELERY, DRAMATIQ, ARQ)
@@ -301,7 +302,7 @@ class Watch:
         resume: StreamPosition | None = None,
         dramatiq_resume: StreamPosition | None = None,
         arq_resume: StreamPosition | None = None,
-        turn: threading.Lock | None = None,
+        turn: Turn | None = None,
         overflow: Overflow | None = None,
     ) -> Following:
         """Follow RQ's finished and failed jobs in a thread (started by the caller), for

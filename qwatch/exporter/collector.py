@@ -13,7 +13,8 @@ are counted. They wait for the next scrape, which takes them with what the
 completions stream counts exactly; more than a scrape can wait for are
 folded into the totals at once. A reading and a tracker poll of one Redis
 take turns: Python runs one thread at a time, so running both at once would
-slow each by the other's length.
+slow each by the other's length. Readings go first: a poll in progress
+gives way to one, and runs again after it.
 
 A reading with details (workers' hosts, pids, versions and current jobs, and
 the newest failures) is what the dashboard shows: `overview` keeps the last
@@ -52,6 +53,7 @@ from qwatch.model import RQ, Completion, FailedJob, Snapshot
 from qwatch.text.recent import FunctionRecent, RecentCompletions
 from qwatch.text.trends import QueueTrend, Trends
 from qwatch.watch import TRACK_INTERVAL, Watch
+from qwatch.wire.turns import Turn
 
 log = logging.getLogger("qwatch.exporter")
 NOTHING: Reading = []
@@ -105,10 +107,10 @@ class RedisSource:
         self.totals = JobTotals(buckets, label_limit, histogram_queues)
         self.state = state
         saved = state.checkpoint(name) if state is not None else None
-        self._turn = threading.Lock()
-        """Held by a reading and by each tracker poll: they take turns instead of sharing
+        self._turn = Turn()
+        """Taken by a reading and by each tracker poll: they take turns instead of sharing
         the interpreter (at 10,000 queues a poll slowed a scrape by as much as it took),
-        and the totals they share need no other lock."""
+        readings first, and the totals they share need no other lock."""
         self.following = self.watch.follow(
             name,
             interval=track_interval,
@@ -155,7 +157,7 @@ class RedisSource:
         within `timeout` seconds."""
 
         def in_turn() -> T:
-            with self._turn:
+            with self._turn.reading():
                 return read(self.watch)
 
         return self._thread.submit(in_turn).result(timeout=timeout)
@@ -194,7 +196,7 @@ class RedisSource:
         The state file, if any, is written before the reading is returned, so
         no scrape is answered with more than it holds.
         """
-        with self._turn:
+        with self._turn.reading():
             return self._read_in_turn(details)
 
     def _read_in_turn(self, details: bool) -> Reading:

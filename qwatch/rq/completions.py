@@ -55,10 +55,10 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import redis
 
@@ -99,6 +99,8 @@ RECENT_SECONDS = 60.0
 """How long ids read are remembered: not read twice, and a job run again is known as such."""
 DISCOVERY_LIMIT = 2_000
 """Registry entries examined per poll, in all, to find jobs of ttls not known yet."""
+GIVE_WAY_STEP = 1_000
+"""Registries worked on, or replies taken, between two chances for a poll to give way."""
 
 _JOB_FIELDS = (
     job_fields.DATA,
@@ -108,8 +110,13 @@ _JOB_FIELDS = (
     job_fields.EXC_INFO,
     job_fields.WORKER_NAME,
 )
+T = TypeVar("T")
 _CHECK_FIELDS = (job_fields.ENDED_AT, job_fields.STATUS)
 _WORKER_FIELDS = ("successful_job_count", "failed_job_count", "birth", "total_working_time")
+
+
+def _keep_turn() -> None:
+    """A poll that nothing waits for goes on to its end."""
 
 
 @dataclass(slots=True)
@@ -223,15 +230,23 @@ class CompletionTracker:
         """Round trips of the last poll, for tests and benchmarks."""
         self.skipped = 0
         """Jobs the last poll left out: their record could not be turned into data."""
+        self._give_way: Callable[[], None] = _keep_turn
 
-    def poll(self, client: redis.Redis, now: float | None = None) -> list[Completion]:
+    def poll(
+        self,
+        client: redis.Redis,
+        now: float | None = None,
+        give_way: Callable[[], None] = _keep_turn,
+    ) -> list[Completion]:
         """Completions since the last poll; the first poll only takes the counts.
 
         A poll that fails (Redis gone mid-way) changes nothing: the next one
-        reads everything since the last poll that succeeded.
+        reads everything since the last poll that succeeded. `give_way` is
+        called between the poll's steps, and may stop it by raising.
         """
         self.round_trips = 0
         self.skipped = 0
+        self._give_way = give_way
         saved = {pair: registry.saved() for pair, registry in self._registries.items()}
         self._journal = []
         try:
@@ -280,10 +295,24 @@ class CompletionTracker:
         return known[1]
 
     def _run(self, client: redis.Redis, commands: Sequence[Command | Packed]) -> list[Any]:
+        """One round trip, its replies taken `GIVE_WAY_STEP` at a time."""
+        self._give_way()
         if not commands:
             return []
         self.round_trips += 1
-        return batch.run(client, commands)
+        replies: list[Any] = []
+        with batch.sent(client, commands) as arriving:
+            while arriving.left:
+                replies += arriving.take(min(GIVE_WAY_STEP, arriving.left))
+                self._give_way()
+        return replies
+
+    def _steps(self, items: Iterable[T]) -> Iterator[T]:
+        """`items`, with a chance to give way every `GIVE_WAY_STEP` of them."""
+        for index, item in enumerate(items):
+            if not index % GIVE_WAY_STEP:
+                self._give_way()
+            yield item
 
     def _track(self, queues: Sequence[str], since: float) -> None:
         """Follow new queues from the previous poll on; forget queues that are gone."""
@@ -313,7 +342,7 @@ class CompletionTracker:
         ]
         count_args = _count_args(since, now)
         commands: list[Command | Packed] = []
-        for _pair, registry, counted in plan:
+        for _pair, registry, counted in self._steps(plan):
             if not counted:
                 commands.append(Packed(_ZCARD + registry.packed_key, 1))
                 continue
@@ -325,7 +354,7 @@ class CompletionTracker:
         commands += [self._worker_command(name) for name in workers]
         replies = iter(self._run(client, commands))
         late = []
-        for pair, registry, counted in plan:
+        for pair, registry, counted in self._steps(plan):
             if not counted:
                 if as_int(next(replies)):
                     late.append(pair)  # entries in a registry that had none: read next

@@ -32,6 +32,7 @@ from qwatch.model import (
 from qwatch.rq.completions import CompletionTracker
 from qwatch.rq.keys import RQKeys
 from qwatch.rq.stream import CompletionStream
+from qwatch.wire.turns import GaveWay, Turn
 
 DEFAULT_INTERVAL = 1.0
 """Seconds between polls: see the docs for its measured cost at 1,000 queues and workers."""
@@ -61,13 +62,13 @@ class Following:
         interval: float = DEFAULT_INTERVAL,
         ttls: Iterable[float] = (),
         resume: StreamPosition | None = None,
-        turn: threading.Lock | None = None,
+        turn: Turn | None = None,
         overflow: Overflow | None = None,
         watching: Callable[[], bool] = lambda: True,
     ) -> None:
-        """`resume`: where a previous reader of the stream stopped. `turn`: held during each
-        poll, by a caller whose own reads of this Redis should not run at the same time
-        (Python runs one thread at a time: two readings at once both take twice as long).
+        """`resume`: where a previous reader of the stream stopped. `turn`: taken for each
+        poll, shared with a caller whose own readings of this Redis should not run at the
+        same time, and go first.
         `watching`: whether RQ is watched now; while it is not, polls read nothing (a user
         allowed another system's keys alone is never refused)."""
         self.watching = watching
@@ -85,7 +86,7 @@ class Following:
         self._exact: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         """Guards what waits for a `take`: the thread adds, the face's reading takes."""
-        self._turn = turn or threading.Lock()
+        self._turn = turn or Turn()
         self._wake = threading.Event()
         self._stopped = threading.Event()
         self._done = threading.Condition()
@@ -155,10 +156,10 @@ class Following:
 
     def _follow(self) -> None:
         try:
-            with self._turn:
-                spilled = self._keep(self.tracker.poll(self.client))
-                if spilled and self._overflow is not None:
-                    self._overflow(spilled)
+            try:
+                self._poll_in_turn(self._turn.give_way)
+            except GaveWay:  # once: after the reading, this poll runs to its end
+                self._poll_in_turn(lambda: None)
             if self.failing:
                 log.warning("redis %s: completions followed again", self.name)
                 self.failing = False
@@ -166,6 +167,12 @@ class Following:
             if not self.failing:
                 log.warning("redis %s: cannot follow completions: %s", self.name, redis_reason(exc))
                 self.failing = True
+
+    def _poll_in_turn(self, give_way: Callable[[], None]) -> None:
+        with self._turn.polling():
+            spilled = self._keep(self.tracker.poll(self.client, give_way=give_way))
+            if spilled and self._overflow is not None:
+                self._overflow(spilled)
 
     def _keep(self, completions: list[Completion]) -> list[Completion]:
         """Keep a poll's completions for the next take; those that do not fit, to spill."""

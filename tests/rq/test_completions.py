@@ -6,7 +6,6 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import redis
@@ -19,7 +18,10 @@ from harness.polling import wait_until
 from harness.workers import run_burst, running_jobs, start_worker, stop_worker
 from qwatch.model import Completion
 from qwatch.rq.completions import CompletionTracker
-from qwatch.wire import batch
+from qwatch.rq.keys import DEFAULT_KEYS
+from qwatch.rq.reader import read_snapshot
+from qwatch.rq.tracking import Following
+from qwatch.wire.turns import GaveWay, Turn
 
 
 def poll(tracker: CompletionTracker, client: redis.Redis) -> list[Completion]:
@@ -239,11 +241,14 @@ def test_rq_clean_up_between_polls(
     assert poll(tracker, client) == []
 
 
-@pytest.mark.parametrize("failing_round_trip", [2, 3, 4, 5, 6])
-def test_a_poll_that_fails_midway_loses_and_doubles_nothing(
-    client: redis.Redis, url: str, monkeypatch: pytest.MonkeyPatch, failing_round_trip: int
-) -> None:
-    """Redis going away between two round trips of a poll: the next poll reads it all again."""
+STEPS = 16
+"""Where the poll of `three_ended` can stop: before each of its round trips, after each
+one's replies, and as it works on the registries' replies."""
+
+
+@pytest.fixture
+def three_ended(client: redis.Redis, url: str) -> CompletionTracker:
+    """A tracker past its first poll, and three jobs ended since, one of an unknown ttl."""
     tracker = CompletionTracker()
     poll(tracker, client)
     queue = Queue("default", connection=client)
@@ -251,22 +256,65 @@ def test_a_poll_that_fails_midway_loses_and_doubles_nothing(
     queue.enqueue(tasks.add, 2, 2, result_ttl=71)  # never seen: a discovery, 7 round trips
     queue.enqueue(tasks.divide, 1, 0)
     run_burst(url, ["default"])
+    return tracker
 
-    real_run = batch.run
-    calls = []
 
-    def fails_once(*args: Any) -> list[Any]:
-        calls.append(args)
-        if len(calls) == failing_round_trip:
-            raise redis.ConnectionError("Redis went away")
-        return real_run(*args)
+@pytest.mark.parametrize("step", range(1, STEPS + 1))
+def test_a_poll_stopped_at_any_step_loses_and_doubles_nothing(
+    client: redis.Redis, three_ended: CompletionTracker, step: int
+) -> None:
+    """Redis going away, or a reading the poll gives way to: the next poll reads it all."""
+    stop = GaveWay if step % 2 else redis.ConnectionError
+    steps = []
 
-    monkeypatch.setattr(batch, "run", fails_once)
-    with pytest.raises(redis.ConnectionError):
-        tracker.poll(client)
-    monkeypatch.setattr(batch, "run", real_run)
-    assert tally(poll(tracker, client)) == {
+    def stops_once() -> None:
+        steps.append(step)
+        if len(steps) == step:
+            raise stop("stopped")
+
+    with pytest.raises(stop):
+        three_ended.poll(client, give_way=stops_once)
+    assert tally(poll(three_ended, client)) == {
         ("default", "finished", ADD, None): 2,
         ("default", "failed", DIVIDE, "ZeroDivisionError"): 1,
     }
-    assert poll(tracker, client) == []
+    assert poll(three_ended, client) == []
+
+
+def test_a_poll_can_stop_at_every_step(client: redis.Redis, three_ended: CompletionTracker) -> None:
+    steps = []
+    assert len(three_ended.poll(client, give_way=lambda: steps.append(1))) == 3
+    assert len(steps) == STEPS
+
+
+class ReadingArrivesOnce(Turn):
+    """A turn at which a reading comes to wait once, in the middle of a poll."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gave_way = 0
+
+    def give_way(self) -> None:
+        if not self.gave_way:
+            self.gave_way += 1
+            raise GaveWay
+
+
+def test_a_poll_that_gave_way_runs_again_to_its_end(
+    client: redis.Redis, url: str, three_ended: CompletionTracker
+) -> None:
+    turn = ReadingArrivesOnce()
+    following = Following("main", client, DEFAULT_KEYS, interval=3600, turn=turn)
+    following.tracker = three_ended
+    following.start()
+    try:
+        assert following.wait_past(0)
+        taken = following.take(read_snapshot(client))
+    finally:
+        following.stop()
+    assert turn.gave_way == 1
+    assert not following.failing
+    assert tally(list(taken.completions)) == {
+        ("default", "finished", ADD, None): 2,
+        ("default", "failed", DIVIDE, "ZeroDivisionError"): 1,
+    }
