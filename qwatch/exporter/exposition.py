@@ -118,16 +118,18 @@ def _write_rows(
         if last is not None and last[0] == value:
             lines.append(last[1])
             continue
-        prefixes = last[2] if last is not None else _prefixes(name, series, row)
         assert not isinstance(value, Histogram)
-        values = value if isinstance(value, tuple) else (value,)
-        text = "".join(
-            [
-                f"{prefix}{_text(numbers, one)}\n"
-                for prefix, one in zip(prefixes, values)
-                if one is not None
-            ]
-        ).encode()
+        prefixes = last[2] if last is not None else _prefixes(name, series, row)
+        if isinstance(value, tuple):
+            text = "".join(
+                [
+                    f"{prefix}{_text(numbers, one)}\n"
+                    for prefix, one in zip(prefixes, value)
+                    if one is not None
+                ]
+            ).encode()
+        else:  # one line: most rows
+            text = f"{prefixes[0]}{_text(numbers, value)}\n".encode()
         known[row] = (value, text, prefixes)
         lines.append(text)
 
