@@ -162,6 +162,10 @@ class RedisSource:
 
         return self._thread.submit(in_turn).result(timeout=timeout)
 
+    def answering(self) -> contextlib.AbstractContextManager[None]:
+        """While a face writes out a reading: the tracker's next poll waits for it."""
+        return self._turn.answering()
+
     def start(self) -> None:
         """Start following completions, and look for the systems at once, in the reading
         thread: Celery's events are heard only from then on, so not from the first scrape."""
@@ -263,6 +267,16 @@ class QwatchCollector:
     def __init__(self, sources: Sequence[RedisSource], timeout: float) -> None:
         self.sources = sources
         self.timeout = timeout
+
+    @contextlib.contextmanager
+    def answering(self) -> Iterator[None]:
+        """While a scrape is read and written out, no tracker poll starts beside it (its
+        Redis commands and its CPU would count against the scrape), for up to a poll's
+        interval."""
+        with contextlib.ExitStack() as stack:
+            for source in self.sources:
+                stack.enter_context(source.answering())
+            yield
 
     def describe(self) -> list[Metric]:
         """Declared families, so registering the collector reads no Redis."""

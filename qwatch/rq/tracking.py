@@ -169,7 +169,7 @@ class Following:
                 self.failing = True
 
     def _poll_in_turn(self, give_way: Callable[[], None]) -> None:
-        with self._turn.polling():
+        with self._turn.polling(patience=self.interval):
             spilled = self._keep(self.tracker.poll(self.client, give_way=give_way))
             if spilled and self._overflow is not None:
                 self._overflow(spilled)

@@ -46,3 +46,34 @@ def test_a_reading_that_raises_gives_the_turn_back() -> None:
         raise ValueError("the reading failed")
     with turn.polling():
         turn.give_way()
+
+
+def test_a_poll_waits_for_a_face_to_answer() -> None:
+    turn = Turn()
+    order: list[str] = []
+
+    def poll() -> None:
+        with turn.polling(patience=60):
+            order.append("poll")
+
+    with turn.answering():
+        thread = threading.Thread(target=poll)
+        thread.start()
+        with turn.reading():  # a reading still has its turn meanwhile
+            order.append("reading")
+        order.append("answered")
+    thread.join(timeout=30)
+    assert order == ["reading", "answered", "poll"]
+
+
+def test_a_poll_waits_for_an_answer_no_longer_than_its_patience() -> None:
+    turn = Turn()
+    polled = threading.Event()
+
+    def poll() -> None:
+        with turn.polling(patience=0.01):
+            polled.set()
+
+    with turn.answering():
+        threading.Thread(target=poll).start()
+        assert polled.wait(timeout=30), "the poll waited past its patience"

@@ -245,11 +245,12 @@ class _Handler(BaseHTTPRequestHandler):
         if path == "/metrics":
             encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             openmetrics = written_by_qwatch(content_type)
-            if openmetrics is None:
-                body = encoder(self.server.registry)
-            else:
-                body = self.server.metrics_text(openmetrics)
-            self._send(200, content_type, body)
+            with self.server.collector.answering():
+                if openmetrics is None:
+                    body = encoder(self.server.registry)
+                else:
+                    body = self.server.metrics_text(openmetrics)
+                self._send(200, content_type, body)
         elif path == "/healthz":
             self._send(200, "text/plain; charset=utf-8", b"ok\n")
         elif self.server.dashboard.is_page(path):
