@@ -271,8 +271,8 @@ class QwatchCollector:
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
         """While a scrape is read and written out, no tracker poll starts beside it (its
-        Redis commands and its CPU would count against the scrape), for up to a poll's
-        interval."""
+        Redis commands and its CPU would count against the scrape), for up to a quarter of
+        the tracker's interval: a poll is late by that much at most."""
         with contextlib.ExitStack() as stack:
             for source in self.sources:
                 stack.enter_context(source.answering())

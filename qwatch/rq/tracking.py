@@ -37,6 +37,9 @@ from qwatch.wire.turns import GaveWay, Turn
 DEFAULT_INTERVAL = 1.0
 """Seconds between polls: see the docs for its measured cost at 1,000 queues and workers."""
 MIN_INTERVAL, MAX_INTERVAL = 0.1, 60.0
+PATIENCE = 0.25
+"""The share of an interval a poll waits for a face writing out a reading: it is never
+later than that for it."""
 
 log = logging.getLogger("qwatch.rq.tracking")
 
@@ -169,7 +172,7 @@ class Following:
                 self.failing = True
 
     def _poll_in_turn(self, give_way: Callable[[], None]) -> None:
-        with self._turn.polling(patience=self.interval):
+        with self._turn.polling(patience=self.interval * PATIENCE):
             spilled = self._keep(self.tracker.poll(self.client, give_way=give_way))
             if spilled and self._overflow is not None:
                 self._overflow(spilled)
