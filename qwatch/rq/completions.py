@@ -57,7 +57,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, TypeVar
 
 import redis
@@ -163,19 +163,10 @@ class _Registry:
     def held_entries(self) -> bool:
         return bool(self.above or self.expired or self.discovery)
 
-    def windows(self, now: float) -> list[Command]:
+    def windows(self, now: float) -> list[Packed]:
         """One ZRANGEBYSCORE per known ttl: where jobs of that ttl ended since its mark score."""
         return [
-            (
-                "ZRANGEBYSCORE",
-                self.key,
-                f"({mark + ttl - OVERLAP - 1}",
-                now + ttl,
-                "WITHSCORES",
-                "LIMIT",
-                0,
-                MAX_CANDIDATES,
-            )
+            Packed(b"".join((_ZRANGEBYSCORE, self.packed_key, _window_range(mark, ttl, now))), 1)
             for ttl, mark in self.marks.items()
         ]
 
@@ -388,10 +379,11 @@ class CompletionTracker:
         self, client: redis.Redis, late: list[tuple[str, str]], since: float, now: float
     ) -> None:
         """Registries that were empty at the last poll: counted again next to their windows."""
-        commands: list[Command] = []
+        commands: list[Command | Packed] = []
         for queue, outcome in late:
             key = self.keys.registry_key(outcome, queue)
-            commands += _counts(key, since, now) + self._registries[(queue, outcome)].windows(now)
+            commands += _counts(key, since, now)
+            commands += self._registries[(queue, outcome)].windows(now)
         replies = iter(self._run(client, commands))
         for pair in late:
             registry = self._registries[pair]
@@ -565,6 +557,17 @@ _NO_WORKER = [None] * len(_WORKER_FIELDS)
 def _bulk(text: str) -> bytes:
     data = text.encode()
     return b"$%d\r\n%s\r\n" % (len(data), data)
+
+
+_ZRANGEBYSCORE = b"*8\r\n$13\r\nZRANGEBYSCORE\r\n"
+_WINDOW_END = b"".join(map(_bulk, ("WITHSCORES", "LIMIT", "0", f"{MAX_CANDIDATES}")))
+
+
+@lru_cache(maxsize=256)
+def _window_range(mark: float, ttl: float, now: float) -> bytes:
+    """A window's scores and the rest of its command, packed once per poll for all the
+    registries marked alike (most are: their mark is the last poll's time)."""
+    return _bulk(f"({mark + ttl - OVERLAP - 1}") + _bulk(f"{now + ttl}") + _WINDOW_END
 
 
 def _counts(key: str, since: float, now: float) -> list[Command]:
