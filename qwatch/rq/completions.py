@@ -73,6 +73,7 @@ from qwatch.rq.keys import DEFAULT_KEYS, RQKeys, name_in_key
 from qwatch.rq.untracked import WorkerCounts, WorkerLedger
 from qwatch.wire import batch
 from qwatch.wire.batch import Command, Packed
+from qwatch.wire.memory import Remembered
 from qwatch.wire.replies import (
     MAX_SECONDS,
     as_counter,
@@ -212,6 +213,10 @@ class CompletionTracker:
         self._started_at = math.inf
         self._candidates: dict[str, _Candidate] = {}
         self._worker_commands: dict[str, Packed] = {}
+        self._worker_counts: Remembered[tuple[str, tuple[Any, ...]], WorkerCounts | None] = (
+            Remembered(_worker_counts)
+        )
+        """Each worker's counters parsed, once until they change."""
         self._known_names: dict[str, tuple[list[Any], list[str]]] = {}
         self._journal: list[tuple[_Registry, str, _Read | None]] = []
         """`recent` entries this poll changed, undone if it fails."""
@@ -355,15 +360,10 @@ class CompletionTracker:
             appeared, cleaned = registry.take_counts(replies)
             if windows:
                 self._take_windows(pair, registry, replies, appeared, cleaned, now)
-        counts = []
-        for name, reply in zip(workers, replies):
-            values = as_list(reply)
-            if len(values) != len(_WORKER_FIELDS) or values == _NO_WORKER:
-                continue
-            finished, failed = as_counter(values[0]), as_counter(values[1])
-            if finished is not None and failed is not None:  # absurd counts: until readable
-                birth, working = parse_iso_time(values[2]), as_seconds(values[3])
-                counts.append(WorkerCounts(name, finished, failed, birth, working))
+        read = self._worker_counts.use(
+            [(name, tuple(as_list(reply))) for name, reply in zip(workers, replies)]
+        )
+        counts = [found for found in read if found is not None]
         self._worker_commands = {name: self._worker_command(name) for name in workers}
         return late, counts
 
@@ -551,7 +551,19 @@ class CompletionTracker:
 
 _ZCOUNT = b"*4\r\n$6\r\nZCOUNT\r\n"
 _ZCARD = b"*2\r\n$5\r\nZCARD\r\n"
-_NO_WORKER = [None] * len(_WORKER_FIELDS)
+_NO_WORKER = (None,) * len(_WORKER_FIELDS)
+
+
+def _worker_counts(reply: tuple[str, tuple[Any, ...]]) -> WorkerCounts | None:
+    """A worker's name and HMGET of its counters, parsed; None when the worker is gone, or
+    while its counts are absurd."""
+    name, values = reply
+    if len(values) != len(_WORKER_FIELDS) or values == _NO_WORKER:
+        return None
+    finished, failed = as_counter(values[0]), as_counter(values[1])
+    if finished is None or failed is None:
+        return None
+    return WorkerCounts(name, finished, failed, parse_iso_time(values[2]), as_seconds(values[3]))
 
 
 def _bulk(text: str) -> bytes:
