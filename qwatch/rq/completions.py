@@ -89,6 +89,7 @@ from qwatch.wire.replies import (
 from qwatch.wire.skips import Skips
 from qwatch.wire.timestamps import parse_iso_time
 
+T = TypeVar("T")
 DEFAULT_TTLS = {job_states.FINISHED: 500, job_states.FAILED: 31_536_000}
 """RQ's DEFAULT_RESULT_TTL and DEFAULT_FAILURE_TTL."""
 
@@ -111,7 +112,6 @@ _JOB_FIELDS = (
     job_fields.EXC_INFO,
     job_fields.WORKER_NAME,
 )
-T = TypeVar("T")
 _CHECK_FIELDS = (job_fields.ENDED_AT, job_fields.STATUS)
 _WORKER_FIELDS = ("successful_job_count", "failed_job_count", "birth", "total_working_time")
 
@@ -232,17 +232,17 @@ class CompletionTracker:
         self,
         client: redis.Redis,
         now: float | None = None,
-        give_way: Callable[[], None] = _keep_turn,
+        give_way: Callable[[], None] | None = None,
     ) -> list[Completion]:
         """Completions since the last poll; the first poll only takes the counts.
 
         A poll that fails (Redis gone mid-way) changes nothing: the next one
-        reads everything since the last poll that succeeded. `give_way` is
-        called between the poll's steps, and may stop it by raising.
+        reads everything since the last poll that succeeded. `give_way`, if
+        any, is called between the poll's steps, and may stop it by raising.
         """
         self.round_trips = 0
         self.skipped = 0
-        self._give_way = give_way
+        self._give_way = give_way or _keep_turn
         saved = {pair: registry.saved() for pair, registry in self._registries.items()}
         self._journal = []
         try:

@@ -159,10 +159,7 @@ class Following:
 
     def _follow(self) -> None:
         try:
-            try:
-                self._poll_in_turn(self._turn.give_way)
-            except GaveWay:  # once: after the reading, this poll runs to its end
-                self._poll_in_turn(lambda: None)
+            self._poll_giving_way_once()
             if self.failing:
                 log.warning("redis %s: completions followed again", self.name)
                 self.failing = False
@@ -171,7 +168,14 @@ class Following:
                 log.warning("redis %s: cannot follow completions: %s", self.name, redis_reason(exc))
                 self.failing = True
 
-    def _poll_in_turn(self, give_way: Callable[[], None]) -> None:
+    def _poll_giving_way_once(self) -> None:
+        """A poll that gives way to a reading runs again after it, to its end that time."""
+        try:
+            self._poll_in_turn(self._turn.give_way)
+        except GaveWay:
+            self._poll_in_turn(None)
+
+    def _poll_in_turn(self, give_way: Callable[[], None] | None) -> None:
         with self._turn.polling(patience=self.interval * PATIENCE):
             spilled = self._keep(self.tracker.poll(self.client, give_way=give_way))
             if spilled and self._overflow is not None:
